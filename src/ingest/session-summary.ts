@@ -1,0 +1,221 @@
+// The SessionSummary wire format (Media3Watch SDK and compatible clients): its schema, its type, and its
+// normalisation into what the store keeps. One TypeBox schema is the validator (compiled once), the
+// TypeScript type and the JSON Schema published in /openapi.json.
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
+import { normalizeCountryCode } from './countries.ts';
+import { describeValue, issuesFromErrors, type FieldIssue } from './field-issues.ts';
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MAX_UNKNOWN_DEPTH = 16;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+const nullable = <T extends Type.TSchema>(schema: T, expected: string, description: string) =>
+  Type.Optional(Type.Union([schema, Type.Null()], { 'x-expected': expected, description }));
+
+const count = (description: string) =>
+  nullable(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), 'an integer ≥ 0 or null', description);
+
+const text = (max: number, description: string) =>
+  nullable(Type.String({ maxLength: max }), `a string of at most ${max} characters, or null`, description);
+
+const positiveInt = (description: string) =>
+  Type.Integer({
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    'x-expected': 'an integer greater than 0',
+    description,
+  });
+
+export const SessionSummarySchema = Type.Object(
+  {
+    sessionId: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      'x-expected': 'a non-blank string of 1 to 128 characters',
+      description: 'Unique id of the playback session; re-sending it replaces the stored session if newer.',
+    }),
+    timestamp: positiveInt('When the summary was produced, epoch milliseconds (newer replaces older).'),
+    sessionStartDateIso: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      'x-expected': 'an ISO-8601 date-time such as 2025-01-15T10:30:00.000Z',
+      description: 'Session start, ISO-8601 (UTC when no zone is given).',
+    }),
+    sessionDurationMs: positiveInt('Session length in milliseconds.'),
+    startupTimeMs: count('Time to first frame, ms.'),
+    rebufferTimeMs: count('Total time spent rebuffering, ms.'),
+    playTimeMs: count('Total time spent playing, ms.'),
+    totalDroppedFrames: count('Dropped video frames.'),
+    totalSeekTimeMs: count('Total time spent seeking, ms.'),
+    rebufferCount: count('Number of rebuffering events.'),
+    totalSeekCount: count('Number of seeks.'),
+    errorCount: count('Number of playback errors.'),
+    rebufferRatio: nullable(
+      Type.Number({ minimum: 0, maximum: 1 }),
+      'a number from 0 to 1, or null',
+      'Rebuffer time / (play time + rebuffer time).',
+    ),
+    meanVideoFormatBitrate: count('Mean bitrate of the video formats played, bits per second.'),
+    contentId: text(256, 'Your id for the content played.'),
+    contentTitle: text(1024, 'Human-readable title of the content.'),
+    streamType: nullable(
+      Type.Union([Type.Literal('vod'), Type.Literal('live')]),
+      '"vod", "live" or null',
+      'Kind of stream.',
+    ),
+    playerName: text(128, 'Player library, e.g. media3.'),
+    playerVersion: text(64, 'Player library version.'),
+    appVersion: text(64, 'Version of the app that played.'),
+    deviceModel: text(128, 'Device model.'),
+    os: text(64, 'Operating system.'),
+    osVersion: text(64, 'Operating system version.'),
+    country: nullable(
+      Type.String({ minLength: 2, maxLength: 2 }),
+      'an ISO 3166-1 alpha-2 country code such as "US", or null',
+      'Viewer country, ISO 3166-1 alpha-2 (any case; stored upper-case).',
+    ),
+    cdn: text(128, 'CDN that served the media.'),
+    errorCode: text(128, 'Last or main playback error code.'),
+    custom: nullable(
+      Type.Record(
+        Type.String({ minLength: 1, maxLength: 64 }),
+        Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Boolean()]),
+        { maxProperties: 20 },
+      ),
+      'an object of at most 20 entries (keys up to 64 characters) whose values are strings (up to 256 characters), numbers or booleans, or null',
+      'Your own dimensions.',
+    ),
+  },
+  {
+    additionalProperties: true,
+    description: 'A playback session summary. Unknown fields are kept in the stored payload.',
+  },
+);
+
+const validator = Compile(SessionSummarySchema);
+
+
+type KnownKey = keyof typeof SessionSummarySchema.properties;
+
+/** A validated summary as sent; absent optional fields are undefined and mean null. */
+export type SessionSummary = Type.Static<typeof SessionSummarySchema>;
+
+/** What ingestion hands to the store for one session. */
+export interface IngestedSession {
+  summary: SessionSummary;
+  /** country, upper-cased; null when absent. */
+  country: string | null;
+  /** Epoch ms of sessionStartDateIso. */
+  sessionStartMs: number;
+  /** The complete JSON object as sent, unknown fields included. */
+  payload: string;
+}
+
+const KNOWN_KEYS = Object.keys(SessionSummarySchema.properties) as KnownKey[];
+const KNOWN_KEY_SET: ReadonlySet<string> = new Set(KNOWN_KEYS);
+const TEXT_KEYS = KNOWN_KEYS.filter((k) => {
+  const s = SessionSummarySchema.properties[k] as { anyOf?: Array<{ type?: string }>; type?: string };
+  return s.type === 'string' || s.anyOf?.some((x) => x.type === 'string');
+});
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+// ISO-8601 date-time as java.time and browsers print it; a missing zone means UTC.
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/** Epoch ms for an ISO-8601 date or date-time, or NaN when it does not parse or names an impossible date. */
+export function parseIsoDateTime(text: string): number {
+  const m = ISO_DATE_TIME.exec(text);
+  if (!m) return NaN;
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  const h = m[4] ? Number(m[4]) : 0, mi = m[5] ? Number(m[5]) : 0, s = m[6] ? Number(m[6]) : 0;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && !leap ? 28 : DAYS_IN_MONTH[mo - 1]!)) return NaN;
+  if (h > 23 || mi > 59 || s > 60) return NaN;
+  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  let offsetMin = 0;
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    const zh = Number(digits.slice(0, 2));
+    const zm = digits.length > 2 ? Number(digits.slice(2)) : 0;
+    if (zh > 23 || zm > 59) return NaN;
+    offsetMin = (zone[0] === '-' ? -1 : 1) * (zh * 60 + zm);
+  }
+  return Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59), ms) - offsetMin * 60_000;
+}
+
+function depthExceeds(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  for (const child of Object.values(value)) if (depthExceeds(child, limit - 1)) return true;
+  return false;
+}
+
+/** The hazards a schema does not express: forbidden names, runaway nesting, bad text, impossible dates. */
+function semanticIssues(item: Record<string, unknown>, sessionStartMs: number): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const key of Object.keys(item)) {
+    if (FORBIDDEN_KEYS.has(key)) issues.push({ field: key, message: 'this field name is not allowed' });
+    else if (!KNOWN_KEY_SET.has(key) && depthExceeds(item[key], MAX_UNKNOWN_DEPTH))
+      issues.push({ field: key, message: `must not be nested more than ${MAX_UNKNOWN_DEPTH} levels deep` });
+  }
+  const custom = item.custom;
+  if (typeof custom === 'object' && custom !== null)
+    for (const key of Object.keys(custom))
+      if (FORBIDDEN_KEYS.has(key)) issues.push({ field: `custom.${key}`, message: 'this key is not allowed' });
+
+  const sessionId = item.sessionId;
+  if (typeof sessionId === 'string') {
+    if (sessionId.trim() === '') issues.push({ field: 'sessionId', message: 'must not be blank' });
+    else if (CONTROL_CHARS.test(sessionId))
+      issues.push({ field: 'sessionId', message: 'must not contain control characters' });
+  }
+  for (const key of TEXT_KEYS) {
+    const value = item[key];
+    if (typeof value === 'string' && !value.isWellFormed())
+      issues.push({ field: key, message: 'must be valid Unicode text (it contains a lone surrogate)' });
+  }
+  if (typeof item.sessionStartDateIso === 'string' && Number.isNaN(sessionStartMs))
+    issues.push({
+      field: 'sessionStartDateIso',
+      message: `expected an ISO-8601 date-time such as 2025-01-15T10:30:00.000Z, got ${describeValue(item.sessionStartDateIso)}`,
+    });
+  if (typeof item.country === 'string' && normalizeCountryCode(item.country) === null)
+    issues.push({
+      field: 'country',
+      message: `expected an assigned ISO 3166-1 alpha-2 country code such as "US", got ${describeValue(item.country)}`,
+    });
+  return issues;
+}
+
+export type ValidationResult = { ok: true; session: IngestedSession } | { ok: false; issues: FieldIssue[] };
+
+/** Validates and normalises one SessionSummary object. */
+export function validateSessionSummary(input: unknown): ValidationResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return { ok: false, issues: [{ field: '(body)', message: `expected a JSON object, got ${describeValue(input)}` }] };
+  const item = input as Record<string, unknown>;
+  const sessionStartMs =
+    typeof item.sessionStartDateIso === 'string' ? parseIsoDateTime(item.sessionStartDateIso) : Number.NaN;
+  const issues = semanticIssues(item, sessionStartMs);
+  if (!validator.Check(item)) {
+    // Schema messages first; semantic ones only for fields the schema did not already flag.
+    const schemaIssues = issuesFromErrors(SessionSummarySchema, item, validator.Errors(item));
+    const flagged = new Set(schemaIssues.map((i) => i.field));
+    return { ok: false, issues: [...schemaIssues, ...issues.filter((i) => !flagged.has(i.field))] };
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  const summary = item as SessionSummary;
+  return {
+    ok: true,
+    session: {
+      summary,
+      country: summary.country ? summary.country.toUpperCase() : null,
+      sessionStartMs,
+      payload: JSON.stringify(item),
+    },
+  };
+}

@@ -1,0 +1,5 @@
+// Storage: the async Store interface and its adapters. Only this folder contains SQL.
+export { SCOPES, StoreError, type App, type ApiKeyRecord, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from './types.ts';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+export { migrate, readMigrations, type MigrationReport } from './sqlite/migrate.ts';
+export { openDatabase } from './sqlite/open-database.ts';

@@ -1,0 +1,139 @@
+// Group commit: requests queue their rows; while one transaction is being written in the writer thread,
+// everything that arrives waits and then goes out together in the next one. One fsync serves many requests,
+// and no request is answered before its rows are on disk.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { StoreError, type WriteBatchStats } from '../types.ts';
+import type { WriteRequest, WriteResult } from './session-writer.ts';
+import type { Durability } from './open-database.ts';
+
+interface Pending {
+  values: unknown[];
+  sessions: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Starts the writer thread; from TypeScript sources (dev, tests) it loads through tsx. */
+function startWorker(file: string, durability: Durability): Worker {
+  const workerData = { file, durability };
+  const entry = new URL(`./writer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+export class GroupCommitter {
+  private readonly worker: Worker;
+  private queue: Pending[] = [];
+  private inFlight: Pending[] | null = null;
+  private seq = 0;
+  private flushScheduled = false;
+  private failed: Error | null = null;
+  private readonly ready: Promise<void>;
+  private closing: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+  private listeners: Array<(stats: WriteBatchStats) => void> = [];
+
+  constructor(file: string, durability: Durability) {
+    this.worker = startWorker(file, durability);
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('message', () => resolve());
+      this.worker.once('error', reject);
+    });
+    this.worker.on('message', (msg: WriteResult | { ready: true } | { closed: true }) => {
+      if ('seq' in msg) this.onResult(msg);
+    });
+    this.worker.on('error', (err) => this.fail(new StoreError(`session writer failed: ${err.message}`)));
+    this.worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new StoreError(`session writer exited (code ${code})`));
+    });
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  onBatch(listener: (stats: WriteBatchStats) => void): void {
+    this.listeners.push(listener);
+  }
+
+  write(values: unknown[], sessions: number): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closing) return Promise.reject(new StoreError('the store is closing'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ values, sessions, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.inFlight || this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Let everything that arrived in this turn of the event loop join the same transaction.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.inFlight || this.queue.length === 0) {
+      if (!this.inFlight && this.queue.length === 0) this.drained?.();
+      return;
+    }
+    const group = this.queue;
+    this.queue = [];
+    this.inFlight = group;
+    const values: unknown[] = group.length === 1 ? group[0]!.values : group.flatMap((p) => p.values);
+    const req: WriteRequest = { seq: ++this.seq, values, counts: group.map((p) => p.sessions) };
+    this.worker.postMessage(req);
+  }
+
+  private onResult(result: WriteResult): void {
+    const group = this.inFlight;
+    this.inFlight = null;
+    if (!group) return;
+    let sessions = 0;
+    group.forEach((p, i) => {
+      const error = result.errors[i];
+      if (error) p.reject(new StoreError(`could not write sessions: ${error}`));
+      else p.resolve();
+      sessions += p.sessions;
+    });
+    for (const l of this.listeners) l({ sessions, requests: group.length, durationMs: result.durationMs });
+    this.flush();
+  }
+
+  private fail(err: Error): void {
+    this.failed = err;
+    for (const p of [...(this.inFlight ?? []), ...this.queue]) p.reject(err);
+    this.inFlight = null;
+    this.queue = [];
+    this.drained?.();
+  }
+
+  /** Finishes everything queued, then closes the writer's connection and stops the thread. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.inFlight || this.queue.length > 0) {
+        await new Promise<void>((resolve) => {
+          this.drained = resolve;
+          this.scheduleFlush();
+        });
+      }
+      if (this.failed) {
+        await this.worker.terminate();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.worker.on('message', (msg: { closed?: boolean }) => msg.closed && resolve());
+        this.worker.postMessage({ close: true });
+      });
+      await this.worker.terminate();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,26 @@
+// Opens a SQLite connection with the settings every m3w connection needs.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Durability = 'full' | 'normal';
+
+export interface OpenOptions {
+  durability: Durability;
+  readonly?: boolean;
+}
+
+export function openDatabase(file: string, opts: OpenOptions): Database.Database {
+  if (!opts.readonly) mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  // Larger pages cut the per-row cost of wide session rows; only takes effect on a new, empty file.
+  if (!opts.readonly) db.pragma('page_size = 16384');
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  // FULL: a commit survives power loss, not only a crash. NORMAL may lose the last commits on power loss.
+  db.pragma(`synchronous = ${opts.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('cache_size = -16000'); // 16 MB page cache per connection
+  db.pragma('journal_size_limit = 67108864'); // keep the WAL file from growing without bound
+  return db;
+}

@@ -1,0 +1,165 @@
+// The SQLite adapter, the reference Store: reads and rare writes on this thread's connection,
+// session ingestion through the group-committing writer thread. WAL lets both work at once.
+import type Database from 'better-sqlite3';
+import type { IngestedSession } from '../../ingest/index.ts';
+import type { ApiKeyRecord, App, NewApiKey, Scope, Store, StoredSession, WriteBatchStats } from '../types.ts';
+import { GroupCommitter } from './group-commit.ts';
+import { migrate, type MigrationReport } from './migrate.ts';
+import { openDatabase, type Durability } from './open-database.ts';
+import { pushSessionRow, SESSION_ROW_WIDTH } from './session-rows.ts';
+
+interface ApiKeyRow {
+  id: number;
+  app_id: string;
+  name: string;
+  prefix: string;
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
+  id: r.id,
+  appId: r.app_id,
+  name: r.name,
+  prefix: r.prefix,
+  scopes: r.scopes.split(',').filter(Boolean) as Scope[],
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+});
+
+const toApp = (r: { id: string; name: string; created_at: number }): App => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at,
+});
+
+export interface SqliteStoreOptions {
+  file: string;
+  durability: Durability;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly migrations: MigrationReport;
+  private readonly db: Database.Database;
+  private readonly writer: GroupCommitter;
+  private readonly stmt;
+
+  private constructor(opts: SqliteStoreOptions) {
+    this.db = openDatabase(opts.file, { durability: opts.durability });
+    try {
+      this.migrations = migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.stmt = {
+      getSession: this.db.prepare(
+        'SELECT app_id, session_id, timestamp, received_at, payload FROM sessions WHERE app_id = ? AND session_id = ?',
+      ),
+      countAll: this.db.prepare('SELECT count(*) AS n FROM sessions').pluck(),
+      countApp: this.db.prepare('SELECT count(*) AS n FROM sessions WHERE app_id = ?').pluck(),
+      insertApp: this.db.prepare('INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING'),
+      getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
+      listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
+      insertKey: this.db.prepare(
+        'INSERT INTO api_keys (app_id, name, prefix, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+      ),
+      findKey: this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL'),
+      listKeys: this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
+      revokeKey: this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL'),
+      touchKey: this.db.prepare(
+        'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+      ),
+      ping: this.db.prepare('SELECT count(*) FROM schema_migrations').pluck(),
+    };
+    this.writer = new GroupCommitter(opts.file, opts.durability);
+  }
+
+  /** Opens (creating if needed) and migrates the database, then starts the writer thread. */
+  static async open(opts: SqliteStoreOptions): Promise<SqliteStore> {
+    const store = new SqliteStore(opts);
+    try {
+      await store.writer.whenReady();
+    } catch (err) {
+      store.db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  upsertSessions(appId: string, sessions: readonly IngestedSession[], receivedAt: number): Promise<void> {
+    const values: unknown[] = [];
+    for (const s of sessions) pushSessionRow(values, appId, s, receivedAt);
+    return this.writer.write(values, values.length / SESSION_ROW_WIDTH);
+  }
+
+  async getSession(appId: string, sessionId: string): Promise<StoredSession | null> {
+    const r = this.stmt.getSession.get(appId, sessionId) as
+      | { app_id: string; session_id: string; timestamp: number; received_at: number; payload: string }
+      | undefined;
+    return r
+      ? { appId: r.app_id, sessionId: r.session_id, timestamp: r.timestamp, receivedAt: r.received_at, payload: r.payload }
+      : null;
+  }
+
+  async countSessions(appId?: string): Promise<number> {
+    return (appId === undefined ? this.stmt.countAll.get() : this.stmt.countApp.get(appId)) as number;
+  }
+
+  async ensureApp(id: string, name: string, createdAt: number): Promise<App> {
+    this.stmt.insertApp.run(id, name, createdAt);
+    return toApp(this.stmt.getApp.get(id) as { id: string; name: string; created_at: number });
+  }
+
+  async getApp(id: string): Promise<App | null> {
+    const r = this.stmt.getApp.get(id) as { id: string; name: string; created_at: number } | undefined;
+    return r ? toApp(r) : null;
+  }
+
+  async listApps(): Promise<App[]> {
+    return (this.stmt.listApps.all() as Array<{ id: string; name: string; created_at: number }>).map(toApp);
+  }
+
+  async insertApiKey(k: NewApiKey): Promise<ApiKeyRecord> {
+    return toApiKey(
+      this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt) as ApiKeyRow,
+    );
+  }
+
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
+    const r = this.stmt.findKey.get(keyHash) as ApiKeyRow | undefined;
+    return r ? toApiKey(r) : null;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (this.stmt.listKeys.all() as ApiKeyRow[]).map(toApiKey);
+  }
+
+  async revokeApiKey(prefix: string, revokedAt: number): Promise<boolean> {
+    return this.stmt.revokeKey.run(revokedAt, prefix).changes > 0;
+  }
+
+  async markApiKeysUsed(usage: ReadonlyArray<readonly [number, number]>): Promise<void> {
+    if (usage.length === 0) return;
+    this.db.transaction(() => {
+      for (const [id, at] of usage) this.stmt.touchKey.run(at, id, at);
+    })();
+  }
+
+  async ping(): Promise<void> {
+    this.stmt.ping.get();
+  }
+
+  onWriteBatch(listener: (stats: WriteBatchStats) => void): void {
+    this.writer.onBatch(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    this.db.close();
+  }
+}
