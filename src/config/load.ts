@@ -2,8 +2,11 @@
 // Every value is validated once, on the merged result, and an error names where the bad value came from.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as v from 'valibot';
+import { Compile } from 'typebox/compile';
+import { issuesFromErrors } from '../ingest/field-issues.ts';
 import { ConfigSchema, DEFAULT_CONFIG, type Config } from './schema.ts';
+
+const validator = Compile(ConfigSchema);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -132,10 +135,6 @@ export function sqlitePathFromUrl(url: string): string {
   return p;
 }
 
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value.length > 60 ? value.slice(0, 60) + '…' : value) : String(value);
-}
-
 export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
@@ -170,16 +169,12 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
 
   if (opts.overrides) mergeInto(merged, opts.overrides as Plain, 'overrides', origins);
 
-  const result = v.safeParse(ConfigSchema, merged);
-  if (!result.success) {
-    const issue = result.issues[0];
-    const dotted = issue.path?.map((p) => String(p.key)).join('.') ?? '(root)';
-    const from = origins.get(dotted);
-    throw new ConfigError(
-      `${dotted}${from ? ` (from ${from})` : ''}: ${issue.message}, got ${describe(issue.input)}`,
-    );
+  if (!validator.Check(merged)) {
+    const issue = issuesFromErrors(ConfigSchema, merged, validator.Errors(merged))[0]!;
+    const from = origins.get(issue.field);
+    throw new ConfigError(`${issue.field}${from ? ` (from ${from})` : ''}: ${issue.message}`);
   }
-  const config = result.output;
+  const config = merged as Config;
   const dataDirPath = path.resolve(cwd, config.dataDir);
   const databasePath =
     config.databaseUrl === null

@@ -1,44 +1,49 @@
-// The shape of m3w's configuration: one valibot schema that is both the validator and the type.
+// The shape of m3w's configuration: one TypeBox schema that is both the validator and the type.
 // Defaults live here; m3w.config.json documents the same values (a test keeps them equal).
-import * as v from 'valibot';
+import Type from 'typebox';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-const int = (min: number, max: number, what: string) =>
-  v.pipe(
-    v.number(`expected ${what}`),
-    v.safeInteger(`expected ${what}`),
-    v.minValue(min, `expected ${what}`),
-    v.maxValue(max, `expected ${what}`),
-  );
-
-export const ConfigSchema = v.strictObject({
-  host: v.pipe(v.string('expected a host name or address'), v.nonEmpty('expected a host name or address')),
-  port: int(0, 65535, 'an integer from 0 to 65535'),
-  dataDir: v.pipe(v.string('expected a directory path'), v.nonEmpty('expected a directory path')),
-  databaseUrl: v.nullable(
-    v.pipe(v.string('expected a SQLite path or sqlite: URL'), v.nonEmpty('expected a SQLite path or sqlite: URL')),
-  ),
-  durability: v.picklist(['full', 'normal'], 'expected "full" or "normal"'),
-  apiKey: v.nullable(
-    v.pipe(
-      v.string('expected a string of 8 to 256 visible characters'),
-      v.regex(/^[\x21-\x7e]{8,256}$/, 'expected a string of 8 to 256 visible characters'),
+const int = (minimum: number, maximum: number, unit = '') =>
+  Type.Integer({ minimum, maximum, 'x-expected': `an integer from ${minimum} to ${maximum}${unit}` });
+const bool = () => Type.Boolean({ 'x-expected': 'true or false' });
+const expect = <T extends Type.TSchema>(schema: T, expected: string): T => Object.assign(schema, { 'x-expected': expected });
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, 'x-expected': 'a host name or address' }),
+    port: int(0, 65535),
+    dataDir: Type.String({ minLength: 1, 'x-expected': 'a directory path' }),
+    databaseUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+      'x-expected': 'a SQLite file path or sqlite: URL, or null for <dataDir>/m3w.db',
+    }),
+    durability: expect(Type.Union([Type.Literal('full'), Type.Literal('normal')]), '"full" or "normal"'),
+    apiKey: Type.Union([Type.String({ pattern: '^[\\x21-\\x7e]{8,256}$' }), Type.Null()], {
+      'x-expected': 'a key of 8 to 256 visible ASCII characters, or null',
+    }),
+    rateLimit: Type.Object(
+      { requests: int(1, 1_000_000_000), windowSec: int(1, 86_400, ' (seconds)') },
+      { additionalProperties: false, 'x-expected': 'an object {"requests": n, "windowSec": n}' },
     ),
-  ),
-  rateLimit: v.strictObject({
-    requests: int(1, 1_000_000_000, 'an integer from 1 to 1000000000'),
-    windowSec: int(1, 86_400, 'an integer from 1 to 86400 (seconds)'),
-  }),
-  retentionDays: int(1, 36_500, 'an integer from 1 to 36500 (days)'),
-  logLevel: v.picklist(LOG_LEVELS, `expected one of ${LOG_LEVELS.join(', ')}`),
-  enableMetrics: v.boolean('expected true or false'),
-  trustProxy: v.boolean('expected true or false'),
-  maxBodyBytes: int(1024, 64 * 1024 * 1024, 'an integer from 1024 to 67108864 (bytes)'),
-  maxBatchSize: int(1, 10_000, 'an integer from 1 to 10000'),
-});
+    retentionDays: int(1, 36_500, ' (days)'),
+    logLevel: expect(
+      Type.Union([
+        Type.Literal('fatal'),
+        Type.Literal('error'),
+        Type.Literal('warn'),
+        Type.Literal('info'),
+        Type.Literal('debug'),
+        Type.Literal('trace'),
+        Type.Literal('silent'),
+      ]),
+      'one of fatal, error, warn, info, debug, trace, silent',
+    ),
+    enableMetrics: bool(),
+    trustProxy: bool(),
+    maxBodyBytes: int(1024, 64 * 1024 * 1024, ' (bytes)'),
+    maxBatchSize: int(1, 10_000),
+  },
+  { additionalProperties: false },
+);
 
-export type Config = v.InferOutput<typeof ConfigSchema>;
+export type Config = Type.Static<typeof ConfigSchema>;
 
 export const DEFAULT_CONFIG: Config = {
   host: '0.0.0.0',

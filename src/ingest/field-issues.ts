@@ -17,7 +17,19 @@ interface SchemaError {
   message: string;
 }
 
-type ObjectSchema = TSchema & { properties?: Record<string, TSchema & { 'x-expected'?: string }> };
+type ObjectSchema = TSchema & { properties?: Record<string, ObjectSchema>; 'x-expected'?: string };
+
+/** The most specific expectation along a path: a nested field's own, else its parent's. */
+function expectedAt(schema: ObjectSchema, segments: string[]): string | undefined {
+  let node: ObjectSchema | undefined = schema;
+  let expected: string | undefined;
+  for (const s of segments) {
+    node = node?.properties?.[s];
+    if (!node) break;
+    expected = node['x-expected'] ?? expected;
+  }
+  return expected;
+}
 
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
@@ -57,7 +69,7 @@ export function issuesFromErrors(schema: ObjectSchema, input: unknown, errors: r
     const top = segments[0];
     if (top === undefined || byField.has(segments.join('.'))) continue;
     const field = segments.join('.');
-    const expected = schema.properties?.[top]?.['x-expected'];
+    const expected = expectedAt(schema, segments);
     const got = describeValue(valueAt(input, segments));
     byField.set(field, {
       field,

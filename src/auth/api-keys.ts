@@ -1,0 +1,119 @@
+// API keys: generation, hashing, lookup with a short cache, and the bootstrap key of a fresh install.
+// Keys are stored only as SHA-256 hashes (they are 192-bit random, so a slow hash adds nothing) and shown once.
+import { createHash, randomBytes } from 'node:crypto';
+import type { ApiKeyRecord, Scope, Store } from '../store/index.ts';
+
+export const DEFAULT_APP_ID = 'default';
+const CACHE_TTL_MS = 10_000;
+const USAGE_FLUSH_MS = 30_000;
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A new key: `m3w_<8 hex prefix>_<32 chars of base64url secret>`. */
+export function generateApiKey(): { key: string; prefix: string } {
+  const prefix = `m3w_${randomBytes(4).toString('hex')}`;
+  return { key: `${prefix}_${randomBytes(24).toString('base64url')}`, prefix };
+}
+
+/** Keys chosen by people (M3W_API_KEY) get a prefix derived from their hash, so no part of them is shown. */
+export function prefixForChosenKey(key: string): string {
+  return `env_${hashApiKey(key).slice(0, 8)}`;
+}
+
+/** Accepts "m3w_1a2b3c4d", "1a2b3c4d" or a whole key, and returns the stored prefix form. */
+export function normalizePrefix(input: string): string {
+  const m = /^(?:m3w_)?([0-9a-f]{8})(?:_.*)?$/.exec(input.trim());
+  return m ? `m3w_${m[1]}` : input.trim();
+}
+
+export async function createApiKey(
+  store: Store,
+  opts: { appId: string; name: string; scopes: Scope[]; now?: number },
+): Promise<{ key: string; record: ApiKeyRecord }> {
+  const { key, prefix } = generateApiKey();
+  const record = await store.insertApiKey({
+    appId: opts.appId,
+    name: opts.name,
+    prefix,
+    keyHash: hashApiKey(key),
+    scopes: opts.scopes,
+    createdAt: opts.now ?? Date.now(),
+  });
+  return { key, record };
+}
+
+export interface Bootstrap {
+  /** A key created by this start, to be shown once; null when keys already existed or one was configured. */
+  createdKey: string | null;
+}
+
+/** Ensures the default app exists, the configured M3W_API_KEY works, and a fresh install has an ingest key. */
+export async function ensureBootstrap(store: Store, configuredKey: string | null): Promise<Bootstrap> {
+  const now = Date.now();
+  await store.ensureApp(DEFAULT_APP_ID, 'Default app', now);
+  if (configuredKey !== null) {
+    const hash = hashApiKey(configuredKey);
+    if (!(await store.findApiKeyByHash(hash)))
+      await store.insertApiKey({
+        appId: DEFAULT_APP_ID,
+        name: 'M3W_API_KEY',
+        prefix: prefixForChosenKey(configuredKey),
+        keyHash: hash,
+        scopes: ['ingest'],
+        createdAt: now,
+      });
+    return { createdKey: null };
+  }
+  if ((await store.listApiKeys()).length > 0) return { createdKey: null };
+  const { key } = await createApiKey(store, { appId: DEFAULT_APP_ID, name: 'default ingest key', scopes: ['ingest'], now });
+  return { createdKey: key };
+}
+
+/**
+ * Resolves presented keys to their records. Hits are cached briefly so that ingestion does not query the
+ * database per request; a key revoked from the CLI (another process) stops working within the cache TTL.
+ */
+export class ApiKeyAuthenticator {
+  private readonly cache = new Map<string, { record: ApiKeyRecord; until: number }>();
+  private usage = new Map<number, number>();
+  private readonly flusher: NodeJS.Timeout;
+
+  constructor(private readonly store: Store) {
+    this.flusher = setInterval(() => void this.flushUsage(), USAGE_FLUSH_MS).unref();
+  }
+
+  async authenticate(presented: string): Promise<ApiKeyRecord | null> {
+    const hash = hashApiKey(presented);
+    const now = Date.now();
+    const hit = this.cache.get(hash);
+    let record: ApiKeyRecord | null;
+    if (hit && hit.until > now) record = hit.record;
+    else {
+      record = await this.store.findApiKeyByHash(hash);
+      if (record) this.cache.set(hash, { record, until: now + CACHE_TTL_MS });
+      else this.cache.delete(hash);
+      if (this.cache.size > 10_000) this.cache.clear();
+    }
+    if (record) this.usage.set(record.id, now);
+    return record;
+  }
+
+  /** Forgets cached keys at once (after a revoke in this process). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  async flushUsage(): Promise<void> {
+    if (this.usage.size === 0) return;
+    const batch = [...this.usage];
+    this.usage = new Map();
+    await this.store.markApiKeysUsed(batch).catch(() => undefined); // last-used is advisory
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.flusher);
+    await this.flushUsage();
+  }
+}

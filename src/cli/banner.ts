@@ -1,0 +1,56 @@
+// The start-up banner: where m3w listens (LAN addresses too, so a phone on the same Wi-Fi can reach it),
+// where data lives, and — once, on first start — the ingest key with a ready-to-paste curl example.
+import { networkInterfaces } from 'node:os';
+import type { ResolvedConfig } from '../config/index.ts';
+
+export function lanAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
+}
+
+export function curlExample(baseUrl: string, key: string): string {
+  const now = Date.now();
+  const body = JSON.stringify({
+    sessionId: 'hello-m3w-1',
+    timestamp: now,
+    sessionStartDateIso: new Date(now - 60_000).toISOString(),
+    sessionDurationMs: 60_000,
+    startupTimeMs: 850,
+    rebufferTimeMs: null,
+    playTimeMs: 59_000,
+  });
+  return `curl -X POST ${baseUrl}/v1/sessions -H 'Content-Type: application/json' -H 'X-API-Key: ${key}' -d '${body}'`;
+}
+
+export function banner(opts: { version: string; config: ResolvedConfig; port: number; createdKey: string | null }): string {
+  const { config, port } = opts;
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const urls = wildcard
+    ? [`http://localhost:${port}`, ...lanAddresses().map((a) => `http://${a}:${port}`)]
+    : [`http://${config.host}:${port}`];
+  const lines = [
+    '',
+    `  m3w ${opts.version} is running`,
+    '',
+    ...urls.map((u, i) => `  ${i === 0 ? 'Local:  ' : 'Network:'} ${u}`),
+    `  Data:     ${config.databasePath}`,
+    '',
+  ];
+  if (opts.createdKey) {
+    lines.push(
+      '  A default app and its ingest key were created. The key is shown only this once:',
+      '',
+      `    ${opts.createdKey}`,
+      '',
+      '  Send a test session:',
+      '',
+      `    ${curlExample(urls[0]!, opts.createdKey)}`,
+      '',
+      `  Android SDK: endpoint ${urls[urls.length - 1]}/v1/sessions, header X-API-Key: <the key above>`,
+      '',
+    );
+  }
+  return lines.join('\n') + '\n';
+}

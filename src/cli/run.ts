@@ -1,0 +1,108 @@
+// The m3w command line: serve (default), migrate, apikey, --version, --help.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type ResolvedConfig } from '../config/index.ts';
+import { StartupError } from '../server.ts';
+import { StoreError } from '../store/index.ts';
+import { VERSION } from '../version.ts';
+import { runApiKey } from './apikey.ts';
+import { runMigrate } from './migrate.ts';
+import { runServe } from './serve.ts';
+
+const HELP = `m3w ${VERSION} — self-hosted video analytics backend
+
+Usage: m3w [command] [options]
+
+Commands:
+  serve                      Run the server (the default)
+  migrate                    Apply database migrations and exit
+  apikey create --name NAME [--app APP] [--scope ingest,read] [--json]
+                             Create an API key (printed once). APP defaults to "default" and is created if new.
+  apikey list [--json]       List API keys (prefixes only)
+  apikey revoke PREFIX       Revoke a key by its prefix (e.g. m3w_1a2b3c4d)
+
+Options (override m3w.config.json and the environment):
+  --config PATH              Config file (default: ./m3w.config.json if present)
+  --port N                   Port to listen on (PORT, default 8080)
+  --host ADDR                Address to bind (HOST, default 0.0.0.0)
+  --data-dir DIR             Data directory (M3W_DATA_DIR, default ./m3w-data)
+  --database-url URL         SQLite file path or sqlite: URL (DATABASE_URL)
+  --durability full|normal   full: a 2xx survives power loss (default)
+  --log-level LEVEL          fatal|error|warn|info|debug|trace|silent (LOG_LEVEL)
+  -v, --version              Print the version
+  -h, --help                 Print this help
+`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'database-url': { type: 'string' },
+  durability: { type: 'string' },
+  'log-level': { type: 'string' },
+  name: { type: 'string' },
+  app: { type: 'string' },
+  scope: { type: 'string' },
+  json: { type: 'boolean' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export type CliValues = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+function configFrom(values: CliValues): ResolvedConfig {
+  return loadConfig({
+    configPath: values.config,
+    flags: {
+      port: values.port,
+      host: values.host,
+      'data-dir': values['data-dir'],
+      'database-url': values['database-url'],
+      durability: values.durability,
+      'log-level': values['log-level'],
+    },
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    process.stderr.write(`m3w: ${(err as Error).message}\nRun "m3w --help" for usage.\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`m3w ${VERSION} (node ${process.version}, ${process.platform}-${process.arch})\n`);
+    return 0;
+  }
+  const [command = 'serve', ...rest] = positionals;
+  try {
+    switch (command) {
+      case 'serve':
+        return await runServe(configFrom(values));
+      case 'migrate':
+        return await runMigrate(configFrom(values));
+      case 'apikey':
+        return await runApiKey(configFrom(values), rest, values);
+      default:
+        process.stderr.write(`m3w: unknown command "${command}"\nRun "m3w --help" for usage.\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof StartupError || err instanceof StoreError) {
+      process.stderr.write(`m3w: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,23 @@
+// m3w serve: start, print the banner, and shut down cleanly on SIGINT/SIGTERM
+// (stop accepting, finish the write queue, close the database, exit 0).
+import type { ResolvedConfig } from '../config/index.ts';
+import { createLogger } from '../observability/index.ts';
+import { startServer } from '../server.ts';
+import { VERSION } from '../version.ts';
+import { banner } from './banner.ts';
+
+export async function runServe(config: ResolvedConfig): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  const running = await startServer(config, { logger });
+  process.stdout.write(banner({ version: VERSION, config, port: running.port, createdKey: running.bootstrap.createdKey }));
+  logger.info({ port: running.port, host: config.host, database: config.databasePath, version: VERSION }, 'listening');
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  logger.info({ signal }, 'shutting down');
+  await running.close();
+  logger.info('stopped');
+  return 0;
+}

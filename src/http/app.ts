@@ -1,0 +1,72 @@
+// The h3 application: the route table, request ids, the request log, metrics and the error envelope.
+import { randomUUID } from 'node:crypto';
+import { H3, type H3Event } from 'h3';
+import type { HttpContext, RequestState, RouteDef } from './context.ts';
+import { requestState } from './context.ts';
+import { errorEnvelope, toApiError } from './errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { operationRoutes } from './routes/operations.ts';
+import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const UNLOGGED_ROUTES = new Set(['/health']);
+
+export interface HttpApp {
+  app: H3;
+  routes: RouteDef[];
+  openapi: Record<string, unknown>;
+}
+
+export function createHttpApp(ctx: HttpContext): HttpApp {
+  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes];
+  const openapiRoute: RouteDef = {
+    method: 'GET',
+    path: '/openapi.json',
+    handler: () => openapi,
+    openapi: { summary: 'This OpenAPI 3.1 document', responses: { '200': { description: 'OpenAPI document' } } },
+  };
+  routes.push(openapiRoute);
+  const openapi = buildOpenApi(routes, ctx.version, sessionSchemas);
+
+  const app = new H3({
+    silent: true,
+    onRequest(event) {
+      const incoming = event.req.headers.get('x-request-id');
+      const state: RequestState = {
+        started: performance.now(),
+        requestId: incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID(),
+      };
+      (event.context as { m3w?: RequestState }).m3w = state;
+      event.res.headers.set('x-request-id', state.requestId);
+    },
+    onError(error, event) {
+      const { error: apiError, internal } = toApiError(error);
+      const state = requestState(event);
+      if (state) state.errorCode = apiError.code;
+      if (internal) ctx.logger.error({ err: internal, reqId: state?.requestId }, 'request failed');
+      const headers = new Headers(event.res.headers);
+      headers.set('content-type', 'application/json');
+      for (const [k, v] of Object.entries(apiError.headers ?? {})) headers.set(k, v);
+      return new Response(JSON.stringify(errorEnvelope(apiError)), { status: apiError.status, headers });
+    },
+    onResponse(response, event) {
+      const state = requestState(event);
+      if (!state) return;
+      const route = event.context.matchedRoute?.route ?? 'unmatched';
+      const method = event.req.method;
+      const seconds = (performance.now() - state.started) / 1000;
+      ctx.metrics.httpRequests.inc({ method, route, status: response.status });
+      ctx.metrics.httpDuration.observe({ method, route }, seconds);
+      if (route === '/v1/sessions' && method === 'POST' && state.errorCode)
+        ctx.metrics.sessionsRejected.inc({ code: state.errorCode });
+      if (!UNLOGGED_ROUTES.has(route))
+        ctx.logger.info(
+          { method, route, path: event.url.pathname, status: response.status, ms: Math.round(seconds * 10000) / 10, reqId: state.requestId },
+          'request',
+        );
+    },
+  });
+
+  for (const r of routes) app.on(r.method, r.path, (event: H3Event) => r.handler(event, ctx));
+  return { app, routes, openapi };
+}

@@ -1,0 +1,39 @@
+// What route modules may use: the parts they call, never each other.
+import type { H3Event } from 'h3';
+import type { ApiKeyAuthenticator } from '../auth/index.ts';
+import type { ResolvedConfig } from '../config/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { Store } from '../store/index.ts';
+import type { TokenBucketLimiter } from './rate-limit.ts';
+
+export interface HttpContext {
+  config: ResolvedConfig;
+  store: Store;
+  keys: ApiKeyAuthenticator;
+  limiter: TokenBucketLimiter;
+  metrics: Metrics;
+  logger: Logger;
+  version: string;
+  startedAt: number;
+}
+
+/** Per-request state kept on event.context. */
+export interface RequestState {
+  started: number;
+  requestId: string;
+  errorCode?: string;
+}
+
+export type OpenApiOperation = Record<string, unknown> & { summary: string; responses: Record<string, unknown> };
+
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** h3 pattern, e.g. /v1/sessions/:sessionId */
+  path: string;
+  handler: (event: H3Event, ctx: HttpContext) => unknown;
+  openapi: OpenApiOperation;
+}
+
+export function requestState(event: H3Event): RequestState {
+  return (event.context as { m3w?: RequestState }).m3w!;
+}

@@ -1,0 +1,24 @@
+// Builds the OpenAPI 3.1 document from the route table, so a route cannot exist without its description.
+import type { RouteDef } from './context.ts';
+import { ErrorEnvelopeSchema } from './routes/openapi-shared.ts';
+
+export function buildOpenApi(routes: RouteDef[], version: string, schemas: Record<string, unknown>): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const p = r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    (paths[p] ??= {})[r.method.toLowerCase()] = r.openapi;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'm3w',
+      version,
+      description: 'Self-hosted video backend: QoE telemetry ingestion, streaming analytics, dashboard.',
+    },
+    paths,
+    components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+      schemas: { Error: ErrorEnvelopeSchema, ...schemas },
+    },
+  };
+}

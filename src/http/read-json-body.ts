@@ -1,0 +1,103 @@
+// Reads a JSON request body straight from the Node stream (much cheaper than the web Request body on Node),
+// enforcing content type, encoding and size (after decompression) before anything is parsed.
+import type { IncomingMessage } from 'node:http';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import type { H3Event } from 'h3';
+import { ApiError } from './errors.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+function nodeRequest(event: H3Event): IncomingMessage {
+  const req = event.runtime?.node?.req;
+  if (!req) throw new Error('m3w runs on Node; no Node request on this event');
+  return req as IncomingMessage;
+}
+
+function collect(stream: NodeJS.ReadableStream, maxBytes: number, tooLarge: () => ApiError): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
+}
+
+/** Parses the body as JSON. Malformed JSON, a wrong type or encoding, or an oversized body become ApiErrors. */
+export async function readJsonBody(event: H3Event, maxBytes: number): Promise<unknown> {
+  const contentType = event.req.headers.get('content-type');
+  if (!contentType || !JSON_TYPE.test(contentType.trim()))
+    throw new ApiError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type must be application/json (charset utf-8), got ${contentType ? JSON.stringify(contentType) : 'none'}`,
+    );
+  const encoding = (event.req.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== 'gzip')
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding must be gzip or absent, got ${JSON.stringify(encoding)}`);
+  // The rest of an oversized body is never read, so the connection cannot be reused.
+  const tooLarge = () =>
+    new ApiError(
+      'PAYLOAD_TOO_LARGE',
+      `request body exceeds ${maxBytes} bytes${encoding === 'gzip' ? ' after decompression' : ''}`,
+      undefined,
+      { connection: 'close' },
+    );
+
+  const declared = Number(event.req.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) throw tooLarge();
+
+  const req = nodeRequest(event);
+  let buffer: Buffer;
+  if (encoding === 'gzip') {
+    const gunzip: Gunzip = createGunzip();
+    const decompressed = collect(gunzip, maxBytes, tooLarge);
+    req.pipe(gunzip);
+    try {
+      buffer = await decompressed;
+    } catch (err) {
+      req.unpipe(gunzip);
+      gunzip.destroy();
+      if (err instanceof ApiError) throw err;
+      throw new ApiError('INVALID_SCHEMA', `request body is not valid gzip: ${(err as Error).message}`);
+    }
+  } else {
+    buffer = await collect(req, maxBytes, tooLarge);
+  }
+  if (buffer.length === 0) throw new ApiError('INVALID_SCHEMA', 'request body is empty; expected JSON');
+  let text: string;
+  try {
+    text = utf8.decode(buffer);
+  } catch {
+    throw new ApiError('INVALID_SCHEMA', 'request body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // V8's message says where the JSON broke ("Unexpected token } in JSON at position 12").
+    const reason = err instanceof SyntaxError ? err.message : 'nesting too deep';
+    throw new ApiError('INVALID_SCHEMA', `request body is not valid JSON: ${reason}`);
+  }
+}

@@ -1,0 +1,46 @@
+// API-key authentication and rate limiting for the ingestion API, in the order that keeps keys from being
+// guessed at speed: requests without a valid key are limited per address, valid ones per key and address
+// (a fleet of phones shares one key, so the key alone is not the unit).
+import type { H3Event } from 'h3';
+import type { ApiKeyRecord, Scope } from '../store/index.ts';
+import { clientAddress } from './client-address.ts';
+import type { HttpContext } from './context.ts';
+import { ApiError } from './errors.ts';
+import type { RateDecision } from './rate-limit.ts';
+
+function applyRateHeaders(event: H3Event, d: RateDecision): void {
+  const h = event.res.headers;
+  h.set('ratelimit-limit', String(d.limit));
+  h.set('ratelimit-remaining', String(d.remaining));
+  h.set('ratelimit-reset', String(d.resetSec));
+}
+
+function limit(event: H3Event, ctx: HttpContext, bucket: string): void {
+  const d = ctx.limiter.take(bucket);
+  applyRateHeaders(event, d);
+  if (!d.allowed)
+    throw new ApiError(
+      'RATE_LIMIT_EXCEEDED',
+      `rate limit of ${ctx.config.rateLimit.requests} requests per ${ctx.config.rateLimit.windowSec} s exceeded; retry in ${d.retryAfterSec} s`,
+      undefined,
+      { 'retry-after': String(d.retryAfterSec) },
+    );
+}
+
+export async function requireApiKey(event: H3Event, ctx: HttpContext, scopes: readonly Scope[]): Promise<ApiKeyRecord> {
+  const address = clientAddress(event, ctx.config.trustProxy);
+  const presented = event.req.headers.get('x-api-key');
+  if (!presented) {
+    limit(event, ctx, `addr:${address}`);
+    throw new ApiError('INVALID_API_KEY', 'missing X-API-Key header');
+  }
+  const key = presented.length <= 512 ? await ctx.keys.authenticate(presented) : null;
+  if (!key) {
+    limit(event, ctx, `addr:${address}`);
+    throw new ApiError('INVALID_API_KEY', 'unknown or revoked API key in X-API-Key');
+  }
+  limit(event, ctx, `key:${key.id}:${address}`);
+  if (!scopes.some((s) => key.scopes.includes(s)))
+    throw new ApiError('FORBIDDEN', `this API key lacks the ${scopes.join(' or ')} scope`);
+  return key;
+}

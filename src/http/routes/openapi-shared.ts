@@ -1,0 +1,61 @@
+// Shared OpenAPI pieces: the error envelope and the standard error responses.
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input (INVALID_SCHEMA); the message names the field',
+  401: 'Missing, unknown or revoked API key (INVALID_API_KEY)',
+  403: 'The key lacks the scope this route needs (FORBIDDEN)',
+  404: 'Not found (NOT_FOUND)',
+  413: 'Body over the size limit (PAYLOAD_TOO_LARGE)',
+  415: 'Content-Type is not application/json, or Content-Encoding is not gzip (UNSUPPORTED_MEDIA_TYPE)',
+  429: 'Rate limit exceeded (RATE_LIMIT_EXCEEDED); see Retry-After',
+  503: 'Database unavailable (DATABASE_ERROR)',
+};
+
+export const ErrorEnvelopeSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'timestamp'],
+      properties: {
+        code: {
+          type: 'string',
+          enum: [
+            'INVALID_API_KEY',
+            'UNAUTHORIZED',
+            'FORBIDDEN',
+            'NOT_FOUND',
+            'INVALID_SCHEMA',
+            'PAYLOAD_TOO_LARGE',
+            'UNSUPPORTED_MEDIA_TYPE',
+            'RATE_LIMIT_EXCEEDED',
+            'DATABASE_ERROR',
+            'INTERNAL_ERROR',
+          ],
+        },
+        message: { type: 'string' },
+        timestamp: { type: 'integer', description: 'epoch ms' },
+        details: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['field', 'message'],
+            properties: { index: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+};
+
+export function errorResponses(...statuses: number[]): Record<string, unknown> {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      {
+        description: DESCRIPTIONS[s] ?? 'Error',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    ]),
+  );
+}

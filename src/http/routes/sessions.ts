@@ -1,0 +1,111 @@
+// POST /v1/sessions (one SessionSummary or a batch) and GET /v1/sessions/:sessionId.
+import { getRouterParam } from 'h3';
+import { SessionSummarySchema, validateSessionBody, type FieldIssue } from '../../ingest/index.ts';
+import type { RouteDef } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { readJsonBody } from '../read-json-body.ts';
+import { requireApiKey } from '../require-api-key.ts';
+import { errorResponses } from './openapi-shared.ts';
+
+function describeIssues(issues: FieldIssue[]): string {
+  const shown = issues.slice(0, 5).map((i) => `${i.index === undefined ? '' : `[${i.index}].`}${i.field}: ${i.message}`);
+  const more = issues.length > shown.length ? ` (and ${issues.length - shown.length} more)` : '';
+  return shown.join('; ') + more;
+}
+
+const postSessions: RouteDef = {
+  method: 'POST',
+  path: '/v1/sessions',
+  async handler(event, ctx) {
+    const key = await requireApiKey(event, ctx, ['ingest']);
+    const body = await readJsonBody(event, ctx.config.maxBodyBytes);
+    const result = validateSessionBody(body, ctx.config.maxBatchSize);
+    if (!result.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(result.issues), result.issues);
+    await ctx.store.upsertSessions(key.appId, result.sessions, Date.now());
+    ctx.metrics.sessionsIngested.inc(result.sessions.length);
+    return result.batch
+      ? { status: 'success', accepted: result.sessions.length }
+      : { status: 'success', sessionId: result.sessions[0]!.summary.sessionId };
+  },
+  openapi: {
+    summary: 'Ingest one playback session summary, or a batch of up to 1000',
+    description:
+      'Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression.',
+    security: [{ apiKey: [] }],
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            oneOf: [
+              { $ref: '#/components/schemas/SessionSummary' },
+              { type: 'array', minItems: 1, maxItems: 1000, items: { $ref: '#/components/schemas/SessionSummary' } },
+            ],
+          },
+        },
+      },
+    },
+    responses: {
+      '200': {
+        description: 'Committed',
+        content: {
+          'application/json': {
+            schema: {
+              oneOf: [
+                {
+                  type: 'object',
+                  required: ['status', 'sessionId'],
+                  properties: { status: { const: 'success' }, sessionId: { type: 'string' } },
+                },
+                {
+                  type: 'object',
+                  required: ['status', 'accepted'],
+                  properties: { status: { const: 'success' }, accepted: { type: 'integer' } },
+                },
+              ],
+            },
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403, 413, 415, 429, 503),
+    },
+  },
+};
+
+const getSession: RouteDef = {
+  method: 'GET',
+  path: '/v1/sessions/:sessionId',
+  async handler(event, ctx) {
+    const key = await requireApiKey(event, ctx, ['ingest', 'read']);
+    const sessionId = getRouterParam(event, 'sessionId', { decode: true }) ?? '';
+    if (sessionId.length < 1 || sessionId.length > 128)
+      throw new ApiError('INVALID_SCHEMA', 'sessionId must be 1 to 128 characters');
+    const stored = await ctx.store.getSession(key.appId, sessionId);
+    if (!stored) throw new ApiError('NOT_FOUND', `no session ${JSON.stringify(sessionId)} in this app`);
+    return { ...(JSON.parse(stored.payload) as Record<string, unknown>), receivedAt: stored.receivedAt };
+  },
+  openapi: {
+    summary: 'Read back a stored session of the key\'s app (to check that an SDK integration works)',
+    security: [{ apiKey: [] }],
+    parameters: [{ name: 'sessionId', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 } }],
+    responses: {
+      '200': {
+        description: 'The session as sent, plus receivedAt (epoch ms of the last accepted write)',
+        content: {
+          'application/json': {
+            schema: {
+              allOf: [
+                { $ref: '#/components/schemas/SessionSummary' },
+                { type: 'object', required: ['receivedAt'], properties: { receivedAt: { type: 'integer' } } },
+              ],
+            },
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403, 404, 429, 503),
+    },
+  },
+};
+
+export const sessionRoutes: RouteDef[] = [postSessions, getSession];
+export const sessionSchemas = { SessionSummary: SessionSummarySchema };

@@ -1,0 +1,86 @@
+// The composition root: opens the store, ensures the bootstrap key, builds the HTTP app and listens.
+// The CLI and the tests start m3w through here.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from 'h3';
+import { ApiKeyAuthenticator, ensureBootstrap, type Bootstrap } from './auth/index.ts';
+import type { ResolvedConfig } from './config/index.ts';
+import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts';
+import { createLogger, Metrics, type Logger } from './observability/index.ts';
+import { SqliteStore, type Store } from './store/index.ts';
+import { VERSION } from './version.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  store: Store;
+  http: HttpApp;
+  metrics: Metrics;
+  bootstrap: Bootstrap;
+  logger: Logger;
+  /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+export async function startServer(config: ResolvedConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  const store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  const metrics = new Metrics();
+  store.onWriteBatch((s) => {
+    metrics.dbWriteBatchSize.observe(s.sessions);
+    metrics.dbQueryDuration.observe({ operation: 'upsert_sessions' }, s.durationMs / 1000);
+  });
+  const bootstrap = await ensureBootstrap(store, config.apiKey);
+  const keys = new ApiKeyAuthenticator(store);
+  const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
+  const httpApp = createHttpApp({ config, store, keys, limiter, metrics, logger, version: VERSION, startedAt: Date.now() });
+
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await store.close();
+    keys.stop();
+    limiter.stop();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`port ${config.port} on ${config.host} is already in use; choose another with --port or PORT`);
+    if (code === 'EACCES')
+      throw new StartupError(`not allowed to listen on port ${config.port}; use a port above 1023 or run with the needed rights`);
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      // Stop accepting; idle keep-alive connections close now, busy ones when their response is sent.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
+      await closed;
+      clearTimeout(force);
+      await keys.stop();
+      limiter.stop();
+      await store.close();
+    })());
+
+  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, close };
+}
