@@ -1,0 +1,99 @@
+// Starts a real m3w server in this process: a real SQLite file in a fresh temp dir, a real HTTP server on
+// an ephemeral port, and the log lines captured for inspection.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config, type ResolvedConfig } from '../../src/config/index.ts';
+import { createLogger } from '../../src/observability/index.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+
+export interface TestServer {
+  url: string;
+  /** The ingest key created on first start. */
+  apiKey: string;
+  server: RunningServer;
+  config: ResolvedConfig;
+  dir: string;
+  /** Parsed JSON log records, in order. */
+  logs: Array<Record<string, unknown>>;
+  /** Raw log text. */
+  logText(): string;
+  close(): Promise<void>;
+}
+
+export function makeTempDir(prefix = 'm3w-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}, dir = makeTempDir()): Promise<TestServer> {
+  const config = loadConfig({
+    env: {},
+    cwd: dir,
+    overrides: { host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'info', ...overrides },
+  });
+  const raw: string[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      const text = String(chunk);
+      raw.push(text);
+      for (const line of text.split('\n')) if (line.trim()) logs.push(JSON.parse(line));
+      cb();
+    },
+  });
+  const server = await startServer(config, { logger: createLogger({ level: config.logLevel, destination }) });
+  let closed = false;
+  return {
+    url: server.url,
+    apiKey: server.bootstrap.createdKey ?? '',
+    server,
+    config,
+    dir,
+    logs,
+    logText: () => raw.join(''),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A SessionSummary exactly as the Media3Watch Android SDK sends it: every metric present, unknown ones null. */
+export function sdkSession(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const timestamp = 1_732_000_000_000;
+  return {
+    sessionId: 'b1c6f7de-5a0e-4c3f-9c4e-0d5a8e1f2a3b',
+    timestamp,
+    sessionStartDateIso: '2024-11-19T07:05:40.000Z',
+    sessionDurationMs: 60_000,
+    startupTimeMs: 850,
+    rebufferTimeMs: null,
+    playTimeMs: 58_900,
+    totalDroppedFrames: 3,
+    totalSeekTimeMs: null,
+    rebufferCount: 0,
+    totalSeekCount: null,
+    errorCount: 0,
+    rebufferRatio: 0.0,
+    meanVideoFormatBitrate: 2_500_000,
+    ...overrides,
+  };
+}
+
+export interface PostOptions {
+  key?: string | null;
+  headers?: Record<string, string>;
+  contentType?: string | null;
+}
+
+/** POSTs a body (object → JSON; string/Buffer as is) to /v1/sessions. */
+export async function postSessions(url: string, body: unknown, opts: PostOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.contentType !== null) headers['content-type'] = opts.contentType ?? 'application/json; charset=utf-8';
+  if (opts.key) headers['x-api-key'] = opts.key;
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return fetch(`${url}/v1/sessions`, { method: 'POST', headers, body: payload });
+}
