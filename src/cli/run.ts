@@ -1,12 +1,7 @@
 // The m3w command line: serve (default), migrate, apikey, --version, --help.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type ResolvedConfig } from '../config/index.ts';
-import { StartupError } from '../server.ts';
-import { StoreError } from '../store/index.ts';
+import { loadConfig, type ResolvedConfig } from '../config/index.ts';
 import { VERSION } from '../version.ts';
-import { runApiKey } from './apikey.ts';
-import { runMigrate } from './migrate.ts';
-import { runServe } from './serve.ts';
 
 const HELP = `m3w ${VERSION} — self-hosted video analytics backend
 
@@ -88,18 +83,20 @@ export async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = positionals;
   try {
     switch (command) {
+      // Commands load their modules on demand, so --help, --version and config errors answer at once.
       case 'serve':
-        return await runServe(configFrom(values));
+        return await (await import('./serve.ts')).runServe(configFrom(values));
       case 'migrate':
-        return await runMigrate(configFrom(values));
+        return await (await import('./migrate.ts')).runMigrate(configFrom(values));
       case 'apikey':
-        return await runApiKey(configFrom(values), rest, values);
+        return await (await import('./apikey.ts')).runApiKey(configFrom(values), rest, values);
       default:
         process.stderr.write(`m3w: unknown command "${command}"\nRun "m3w --help" for usage.\n`);
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof StartupError || err instanceof StoreError) {
+    // Errors a person can act on are one line; anything else is a bug and keeps its stack.
+    if (err instanceof Error && ['ConfigError', 'StartupError', 'StoreError'].includes(err.name)) {
       process.stderr.write(`m3w: ${err.message}\n`);
       return 1;
     }

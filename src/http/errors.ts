@@ -52,8 +52,6 @@ export function toApiError(thrown: unknown): { error: ApiError; internal: unknow
   const status = (cause as { status?: unknown } | null)?.status;
   if (status === 404 || status === 405) return { error: new ApiError('NOT_FOUND', 'no such route'), internal: null };
   if (status === 400) return { error: new ApiError('INVALID_SCHEMA', 'malformed request URL'), internal: null };
-  if (cause instanceof Error && /SQLITE_/.test((cause as { code?: string }).code ?? ''))
-    return { error: new ApiError('DATABASE_ERROR', 'the database is unavailable; retry later'), internal: cause };
   return { error: new ApiError('INTERNAL_ERROR', 'internal error; it has been logged'), internal: cause };
 }
 

@@ -2,7 +2,7 @@
 // session ingestion through the group-committing writer thread. WAL lets both work at once.
 import type Database from 'better-sqlite3';
 import type { IngestedSession } from '../../ingest/index.ts';
-import type { ApiKeyRecord, App, NewApiKey, Scope, Store, StoredSession, WriteBatchStats } from '../types.ts';
+import { StoreError, type ApiKeyRecord, type App, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from '../types.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase, type Durability } from './open-database.ts';
@@ -35,6 +35,15 @@ const toApp = (r: { id: string; name: string; created_at: number }): App => ({
   name: r.name,
   createdAt: r.created_at,
 });
+
+/** Runs a database call; any failure (closed connection, disk, corruption) becomes a StoreError. */
+function run<T>(operation: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new StoreError(`${operation} failed: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 export interface SqliteStoreOptions {
   file: string;
@@ -98,7 +107,7 @@ export class SqliteStore implements Store {
   }
 
   async getSession(appId: string, sessionId: string): Promise<StoredSession | null> {
-    const r = this.stmt.getSession.get(appId, sessionId) as
+    const r = run('getSession', () => this.stmt.getSession.get(appId, sessionId)) as
       | { app_id: string; session_id: string; timestamp: number; received_at: number; payload: string }
       | undefined;
     return r
@@ -107,51 +116,57 @@ export class SqliteStore implements Store {
   }
 
   async countSessions(appId?: string): Promise<number> {
-    return (appId === undefined ? this.stmt.countAll.get() : this.stmt.countApp.get(appId)) as number;
+    return run('countSessions', () => (appId === undefined ? this.stmt.countAll.get() : this.stmt.countApp.get(appId))) as number;
   }
 
   async ensureApp(id: string, name: string, createdAt: number): Promise<App> {
-    this.stmt.insertApp.run(id, name, createdAt);
-    return toApp(this.stmt.getApp.get(id) as { id: string; name: string; created_at: number });
+    return run('ensureApp', () => {
+      this.stmt.insertApp.run(id, name, createdAt);
+      return toApp(this.stmt.getApp.get(id) as { id: string; name: string; created_at: number });
+    });
   }
 
   async getApp(id: string): Promise<App | null> {
-    const r = this.stmt.getApp.get(id) as { id: string; name: string; created_at: number } | undefined;
+    const r = run('getApp', () => this.stmt.getApp.get(id)) as { id: string; name: string; created_at: number } | undefined;
     return r ? toApp(r) : null;
   }
 
   async listApps(): Promise<App[]> {
-    return (this.stmt.listApps.all() as Array<{ id: string; name: string; created_at: number }>).map(toApp);
+    return (run('listApps', () => this.stmt.listApps.all()) as Array<{ id: string; name: string; created_at: number }>).map(toApp);
   }
 
   async insertApiKey(k: NewApiKey): Promise<ApiKeyRecord> {
     return toApiKey(
-      this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt) as ApiKeyRow,
+      run('insertApiKey', () =>
+        this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt),
+      ) as ApiKeyRow,
     );
   }
 
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
-    const r = this.stmt.findKey.get(keyHash) as ApiKeyRow | undefined;
+    const r = run('findApiKeyByHash', () => this.stmt.findKey.get(keyHash)) as ApiKeyRow | undefined;
     return r ? toApiKey(r) : null;
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
-    return (this.stmt.listKeys.all() as ApiKeyRow[]).map(toApiKey);
+    return (run('listApiKeys', () => this.stmt.listKeys.all()) as ApiKeyRow[]).map(toApiKey);
   }
 
   async revokeApiKey(prefix: string, revokedAt: number): Promise<boolean> {
-    return this.stmt.revokeKey.run(revokedAt, prefix).changes > 0;
+    return run('revokeApiKey', () => this.stmt.revokeKey.run(revokedAt, prefix).changes > 0);
   }
 
   async markApiKeysUsed(usage: ReadonlyArray<readonly [number, number]>): Promise<void> {
     if (usage.length === 0) return;
-    this.db.transaction(() => {
-      for (const [id, at] of usage) this.stmt.touchKey.run(at, id, at);
-    })();
+    run('markApiKeysUsed', () =>
+      this.db.transaction(() => {
+        for (const [id, at] of usage) this.stmt.touchKey.run(at, id, at);
+      })(),
+    );
   }
 
   async ping(): Promise<void> {
-    this.stmt.ping.get();
+    run('ping', () => this.stmt.ping.get());
   }
 
   onWriteBatch(listener: (stats: WriteBatchStats) => void): void {

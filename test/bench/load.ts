@@ -1,0 +1,126 @@
+// Drives one scenario with autocannon (warm-up, discarded, then the measured run, same connections), sends
+// a fresh body with every request, and keeps the books on which sessions the server acknowledged so the
+// row count can be checked afterwards.
+import os from 'node:os';
+import autocannon from 'autocannon';
+import { startCpuMeter, type CpuUse } from './cpu-meter.ts';
+import type { BodyFactory } from './payloads.ts';
+import { request } from './servers.ts';
+
+export interface LoadOptions {
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  bodies: BodyFactory;
+  connections: number;
+  warmupSec: number;
+  durationSec: number;
+  /** The server child, whose CPU use is measured. */
+  serverPid: number;
+}
+
+export interface LoadFigures {
+  /** Of the measured run only. */
+  reqPerSec: number;
+  sessionsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  measuredSec: number;
+  /** Over warm-up and measured run: each must be 0. */
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  /** During the measured run; null where /proc is not available. */
+  cpu: CpuUse | null;
+}
+
+/**
+ * Which bodies were sent and not yet answered, and how many sessions were acknowledged with a 2xx.
+ * autocannon ends a run by destroying its connections, so the requests in flight at that moment (one per
+ * connection) get no answer, although the server may well commit them. Like the SDK, we send those again
+ * (ingestion is idempotent on sessionId) so that every session sent ends up acknowledged exactly once.
+ */
+export class Ledger {
+  private readonly unanswered = new Map<number, string>();
+  private nextKey = 0;
+  ackedSessions = 0;
+  rejectedSessions = 0;
+  resentBodies = 0;
+
+  constructor(private readonly sessionsPerBody: number) {}
+
+  sent(body: string): number {
+    const key = this.nextKey++;
+    this.unanswered.set(key, body);
+    return key;
+  }
+
+  answered(key: number, status: number): void {
+    if (!this.unanswered.delete(key)) return;
+    if (status >= 200 && status < 300) this.ackedSessions += this.sessionsPerBody;
+    else this.rejectedSessions += this.sessionsPerBody;
+  }
+
+  /** Sends the unanswered bodies again, one at a time. */
+  async resend(url: string, headers: Record<string, string>): Promise<void> {
+    for (const [key, body] of [...this.unanswered]) {
+      this.resentBodies++;
+      this.answered(key, await request(url, { method: 'POST', headers, body }).catch(() => 0));
+    }
+  }
+}
+
+interface RequestContext {
+  key?: number;
+}
+
+async function runOnce(opts: LoadOptions, ledger: Ledger, seconds: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: opts.path,
+        headers: opts.headers,
+        setupRequest(req, context) {
+          const body = opts.bodies.next();
+          (context as RequestContext).key = ledger.sent(body);
+          return { ...req, body };
+        },
+        // With one request per connection in flight, the context here is the one its setupRequest filled.
+        onResponse(status, _body, context) {
+          const key = (context as RequestContext).key;
+          if (key !== undefined) ledger.answered(key, status);
+        },
+      },
+    ],
+  });
+}
+
+export async function runLoad(opts: LoadOptions, ledger: Ledger): Promise<LoadFigures> {
+  // Warm-up: JIT, SQLite page cache, WAL growth; figures discarded but status codes still checked.
+  const warm = await runOnce(opts, ledger, opts.warmupSec);
+  const stopMeter = startCpuMeter(opts.serverPid, os.cpus().length);
+  const r = await runOnce(opts, ledger, opts.durationSec);
+  const cpu = stopMeter();
+  const statusCodes: Record<string, number> = {};
+  for (const res of [warm, r])
+    for (const [code, s] of Object.entries(res.statusCodeStats ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + (s.count ?? 0);
+  // Counted over the run's real duration: clients keep going until autocannon's next 1 s tick after the end.
+  const reqPerSec = r['2xx'] / r.duration;
+  return {
+    reqPerSec,
+    sessionsPerSec: reqPerSec * opts.bodies.sessionsPerBody,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    measuredSec: r.duration,
+    non2xx: warm.non2xx + r.non2xx,
+    errors: warm.errors + r.errors,
+    timeouts: warm.timeouts + r.timeouts,
+    statusCodes,
+    cpu,
+  };
+}

@@ -1,0 +1,181 @@
+// `npm run bench`: ingestion throughput of m3w against a floor, in one run on this machine.
+//   (a) floor: plain node:http + JSON.parse, no database (servers.ts, floor-server.ts)
+//   (b) m3w: POST /v1/sessions, one session per request, durability full
+//   (c) m3w: POST /v1/sessions, batches of 100 sessions
+// Each server runs in its own child process; autocannon runs here. Prints figures per scenario, checks that
+// the database holds exactly the sessions acknowledged, and ends with a markdown table for the README.
+// Client and server share the machine's cores, so absolute figures are noisy; (b)/(a) is the figure to watch.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { Ledger, runLoad, type LoadFigures } from './load.ts';
+import { BodyFactory } from './payloads.ts';
+import { liveChildren, peakRssBytes, startFloor, startM3w, type ServerChild } from './servers.ts';
+
+const CONNECTIONS = 50;
+const WARMUP_SEC = 3;
+const DURATION_SEC = 10;
+const BATCH_SIZE = 100;
+const DEADLINE_MS = 170_000; // the whole bench stays under 3 minutes, or stops
+
+const TARGETS = { ratio: 0.6, batchSessionsPerSec: 150_000, p99Ms: 25, rssMB: 150 };
+
+interface Outcome extends LoadFigures {
+  label: string;
+  peakRssMB: number | null;
+  /** m3w only: rows in the sessions table and sessions acknowledged with a 2xx. */
+  rows?: number;
+  acked?: number;
+  resent?: number;
+}
+
+const tempDirs = new Set<string>();
+const warnings: string[] = [];
+
+function warn(message: string): void {
+  warnings.push(message);
+  console.log(`\n!!!!!!!!!! WARNING: ${message} !!!!!!!!!!\n`);
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mb = (bytes: number | null) => (bytes === null ? null : bytes / 1e6);
+
+function checkAnswers(label: string, f: LoadFigures): void {
+  if (f.non2xx > 0 || f.errors > 0)
+    warn(`${label}: ${f.non2xx} non-2xx responses, ${f.errors} errors (${f.timeouts} timeouts); status codes ${JSON.stringify(f.statusCodes)}`);
+}
+
+function printOutcome(o: Outcome): void {
+  console.log(
+    `${o.label}: ${fmt(o.reqPerSec)} req/s, ${fmt(o.sessionsPerSec)} sessions/s, p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms, ` +
+      `non-2xx ${o.non2xx}, errors ${o.errors}, peak RSS ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1) + ' MB'} ` +
+      `(measured ${o.measuredSec} s)`,
+  );
+  if (o.rows !== undefined)
+    console.log(`  rows in sessions table: ${fmt(o.rows)}; sessions acknowledged with 2xx: ${fmt(o.acked!)} (of which ${fmt(o.resent!)} bodies re-sent after autocannon closed its connections)`);
+}
+
+/** Reads the child's peak RSS while it is still alive, then stops it; a bad exit is worth a warning. */
+async function finish(child: ServerChild, label: string): Promise<number | null> {
+  const rss = mb(peakRssBytes(child.pid));
+  const code = await child.stop();
+  if (code !== 0) warn(`${label}: server exited with ${code}\n${child.stderr()}`);
+  return rss;
+}
+
+async function floorScenario(): Promise<Outcome> {
+  const label = '(a) floor, node:http + JSON.parse';
+  console.log(`running ${label} ...`);
+  const child = await startFloor();
+  try {
+    const bodies = new BodyFactory(1);
+    const f = await runLoad(
+      { url: child.url, path: '/v1/sessions', headers: { 'Content-Type': 'application/json; charset=utf-8' }, bodies, connections: CONNECTIONS, warmupSec: WARMUP_SEC, durationSec: DURATION_SEC },
+      new Ledger(1),
+    );
+    checkAnswers(label, f);
+    return { label, ...f, peakRssMB: await finish(child, label) };
+  } finally {
+    if (liveChildren.has(child)) await child.stop();
+  }
+}
+
+async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outcome> {
+  console.log(`running ${label} ...`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3w-bench-'));
+  tempDirs.add(dir);
+  const apiKey = `bench-${randomBytes(12).toString('hex')}`;
+  const headers = { 'Content-Type': 'application/json; charset=utf-8', 'X-API-Key': apiKey };
+  const child = await startM3w({ dataDir: dir, apiKey });
+  try {
+    const bodies = new BodyFactory(sessionsPerBody);
+    const ledger = new Ledger(sessionsPerBody);
+    const f = await runLoad(
+      { url: child.url, path: '/v1/sessions', headers, bodies, connections: CONNECTIONS, warmupSec: WARMUP_SEC, durationSec: DURATION_SEC },
+      ledger,
+    );
+    checkAnswers(label, f);
+    const peakRssMB = mb(peakRssBytes(child.pid)); // before the re-sends: the figure under load
+    await ledger.resend(child.url + '/v1/sessions', headers);
+    if (ledger.rejectedSessions > 0) warn(`${label}: ${ledger.rejectedSessions} sessions were rejected (incl. re-sends)`);
+    await finish(child, label);
+    // Only after the server is gone: its close checkpoints the WAL, and nothing else holds the file.
+    const db = new Database(path.join(dir, 'm3w.db'), { readonly: true, fileMustExist: true });
+    const rows = (db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+    db.close();
+    if (rows !== ledger.ackedSessions)
+      warn(`${label}: the sessions table has ${rows} rows but ${ledger.ackedSessions} sessions were acknowledged with 2xx`);
+    return { label, ...f, peakRssMB, rows, acked: ledger.ackedSessions, resent: ledger.resentBodies };
+  } finally {
+    if (liveChildren.has(child)) await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
+type Verdict = { target: string; figure: string; met: boolean | null };
+
+function verdicts(a: Outcome, b: Outcome, c: Outcome): Verdict[] {
+  const ratio = b.reqPerSec / a.reqPerSec;
+  const rss = [b.peakRssMB, c.peakRssMB].filter((x): x is number => x !== null);
+  return [
+    { target: `(b)/(a) requests/s ≥ ${TARGETS.ratio}`, figure: fmt(ratio, 2), met: ratio >= TARGETS.ratio },
+    { target: `(c) batches ≥ ${fmt(TARGETS.batchSessionsPerSec)} sessions/s`, figure: fmt(c.sessionsPerSec), met: c.sessionsPerSec >= TARGETS.batchSessionsPerSec },
+    { target: `(b) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`, figure: `${b.p99Ms} ms`, met: b.p99Ms < TARGETS.p99Ms },
+    { target: `(c) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`, figure: `${c.p99Ms} ms`, met: c.p99Ms < TARGETS.p99Ms },
+    {
+      target: `m3w peak RSS < ${TARGETS.rssMB} MB under load`,
+      figure: rss.length ? `${fmt(Math.max(...rss), 1)} MB` : 'n/a',
+      met: rss.length ? Math.max(...rss) < TARGETS.rssMB : null,
+    },
+  ];
+}
+
+function printTable(a: Outcome, b: Outcome, c: Outcome): void {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  console.log('\n## Ingestion benchmark (`npm run bench`)\n');
+  console.log(
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, shared by client and server; ` +
+      `${CONNECTIONS} connections, ${WARMUP_SEC} s warm-up + ${DURATION_SEC} s measured per scenario; m3w durability full, LOG_LEVEL info.\n`,
+  );
+  console.log('| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | peak RSS MB |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const o of [a, b, c])
+    console.log(
+      `| ${o.label} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1)} |`,
+    );
+  console.log('\n| Target | Measured | Met |');
+  console.log('|---|---:|:---:|');
+  for (const v of verdicts(a, b, c)) console.log(`| ${v.target} | ${v.figure} | ${v.met === null ? '?' : v.met ? 'yes' : '**no**'} |`);
+  for (const o of [b, c])
+    console.log(`| ${o.label.slice(0, 3)} rows in DB = sessions acknowledged | ${fmt(o.rows!)} / ${fmt(o.acked!)} | ${o.rows === o.acked ? 'yes' : '**no**'} |`);
+}
+
+async function main(): Promise<void> {
+  // A stuck server or client must not hang CI: kill what we started and clean up.
+  setTimeout(() => {
+    console.error(`bench: still running after ${DEADLINE_MS / 1000} s; stopping`);
+    for (const c of liveChildren) c.proc.kill('SIGKILL');
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    process.exit(1);
+  }, DEADLINE_MS).unref();
+
+  const a = await floorScenario();
+  printOutcome(a);
+  const b = await m3wScenario('(b) m3w, 1 session/request', 1);
+  printOutcome(b);
+  const c = await m3wScenario(`(c) m3w, ${BATCH_SIZE} sessions/request`, BATCH_SIZE);
+  printOutcome(c);
+
+  console.log(`\n(b)/(a) requests/s: ${fmt(b.reqPerSec / a.reqPerSec, 2)}`);
+  printTable(a, b, c);
+  if (warnings.length > 0) {
+    console.log(`\n!!!!!!!!!! ${warnings.length} WARNING(S) — the figures above are not trustworthy: !!!!!!!!!!`);
+    for (const w of warnings) console.log(`  - ${w}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

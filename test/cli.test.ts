@@ -1,0 +1,166 @@
+// The m3w command as a person runs it: version and help, one-line config errors, migrate (and its
+// refusal of a changed migration), apikey create/list/revoke, a clean SIGTERM shutdown, a busy port.
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, test } from 'vitest';
+import { runCli, spawnServer } from './helpers/child.ts';
+import { makeTempDir, sdkSession } from './helpers/server.ts';
+
+const dbPath = (dir: string) => path.join(dir, 'm3w-data', 'm3w.db');
+
+test('--version and --help', () => {
+  const dir = makeTempDir();
+  const v = runCli(['--version'], { cwd: dir });
+  expect(v.status).toBe(0);
+  expect(v.stdout).toMatch(/^m3w \d+\.\d+\.\d+ \(node v\d+/);
+  const h = runCli(['--help'], { cwd: dir });
+  expect(h.status).toBe(0);
+  for (const word of ['serve', 'migrate', 'apikey create', 'apikey list', 'apikey revoke', '--port']) expect(h.stdout).toContain(word);
+});
+
+describe('bad input stops with one line that names the problem', () => {
+  test.each([
+    [{ PORT: 'eighty' }, [], /^m3w: port \(from environment variable PORT\): expected an integer from 0 to 65535, got "eighty"\n$/],
+    [{}, ['--port', '99999'], /^m3w: port \(from option --port\): .*got 99999\n$/],
+    [{}, ['--bogus'], /^m3w: Unknown option '--bogus'/],
+    [{}, ['frobnicate'], /^m3w: unknown command "frobnicate"/],
+  ])('env %o args %o', (env, args, message) => {
+    const r = runCli(args as string[], { cwd: makeTempDir(), env: env as Record<string, string> });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('an unknown key in m3w.config.json', () => {
+    const dir = makeTempDir();
+    writeFileSync(path.join(dir, 'm3w.config.json'), JSON.stringify({ prot: 8080 }));
+    const r = runCli(['migrate'], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('unknown key "prot"');
+  });
+});
+
+describe('migrate', () => {
+  test('applies the migrations once, records checksums, and refuses a migration changed after it was applied', () => {
+    const dir = makeTempDir();
+    const first = runCli(['migrate'], { cwd: dir });
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain('applied 0001_init.sql');
+    const second = runCli(['migrate'], { cwd: dir });
+    expect(second.stdout).toMatch(/0 applied, \d+ already up to date/);
+
+    const db = new Database(dbPath(dir));
+    const rows = db.prepare('SELECT version, name, checksum FROM schema_migrations').all() as Array<{ checksum: string }>;
+    expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    // Equivalent to editing 0001_init.sql after it ran: the recorded and current checksums differ.
+    db.prepare("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1").run();
+    db.close();
+    const refused = runCli(['migrate'], { cwd: dir });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^m3w: migration 0001_init\.sql was changed after it was applied/);
+  });
+});
+
+describe('apikey', () => {
+  test('create (shown once), list (prefixes only), use it, revoke it', async () => {
+    const dir = makeTempDir();
+    const created = runCli(['apikey', 'create', '--name', 'android app', '--scope', 'ingest,read', '--json'], { cwd: dir });
+    expect(created.status).toBe(0);
+    const key = JSON.parse(created.stdout) as { key: string; prefix: string; app: string; scopes: string[] };
+    expect(key).toMatchObject({ app: 'default', scopes: ['ingest', 'read'] });
+    expect(key.key.startsWith(`${key.prefix}_`)).toBe(true);
+
+    const spare = JSON.parse(runCli(['apikey', 'create', '--name', 'spare', '--app', 'tv-app', '--json'], { cwd: dir }).stdout) as { key: string; prefix: string };
+
+    const list = runCli(['apikey', 'list'], { cwd: dir });
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain(key.prefix);
+    expect(list.stdout).toContain('tv-app');
+    expect(list.stdout).not.toContain(key.key);
+    const listed = JSON.parse(runCli(['apikey', 'list', '--json'], { cwd: dir }).stdout) as Array<Record<string, unknown>>;
+    expect(JSON.stringify(listed)).not.toContain(key.key);
+
+    expect(runCli(['apikey', 'revoke', spare.prefix], { cwd: dir }).status).toBe(0);
+    expect(runCli(['apikey', 'revoke', spare.prefix], { cwd: dir }).status).toBe(1); // already revoked
+
+    const server = await spawnServer({ cwd: dir });
+    try {
+      const post = (k: string) =>
+        fetch(`${server.url}/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': k },
+          body: JSON.stringify(sdkSession()),
+        });
+      expect((await post(key.key)).status).toBe(200);
+      expect((await post(spare.key)).status).toBe(401);
+      // Keys existed, so no new key was created or printed.
+      expect(server.output()).not.toMatch(/shown only this once/);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  test('usage errors', () => {
+    const dir = makeTempDir();
+    expect(runCli(['apikey', 'create'], { cwd: dir }).stderr).toContain('--name');
+    expect(runCli(['apikey', 'create', '--name', 'x', '--scope', 'admin'], { cwd: dir }).stderr).toContain('--scope');
+    expect(runCli(['apikey', 'create', '--name', 'x', '--app', 'Bad App'], { cwd: dir }).stderr).toContain('--app');
+    expect(runCli(['apikey'], { cwd: dir }).status).toBe(2);
+  });
+});
+
+describe('serve', () => {
+  test('first start prints the ingest key once with a curl example; SIGTERM finishes writes and exits 0', async () => {
+    const dir = makeTempDir();
+    const server = await spawnServer({ cwd: dir });
+    const key = /\n\s+(m3w_[0-9a-f]{8}_[A-Za-z0-9_-]+)\n/.exec(server.output())?.[1];
+    expect(key).toBeDefined();
+    expect(server.output()).toContain(`curl -X POST http://127.0.0.1:${server.port}/v1/sessions -H 'Content-Type: application/json' -H 'X-API-Key: ${key}'`);
+    // Fire a burst of writes and stop the server while they are in flight.
+    const posts = Array.from({ length: 50 }, (_, i) =>
+      fetch(`${server.url}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key! },
+        body: JSON.stringify(sdkSession({ sessionId: `shutdown-${i}` })),
+      }).then((r) => r.status, () => 0),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    server.proc.kill('SIGTERM');
+    const statuses = await Promise.all(posts);
+    expect(await server.exited).toBe(0);
+    const acknowledged = statuses.filter((s) => s === 200).length;
+    const db = new Database(dbPath(dir), { readonly: true });
+    const stored = (db.prepare("SELECT count(*) AS n FROM sessions WHERE session_id LIKE 'shutdown-%'").get() as { n: number }).n;
+    db.close();
+    expect(stored).toBeGreaterThanOrEqual(acknowledged);
+    expect(server.output()).toContain('"msg":"stopped"');
+
+    // Second start: the key is not printed again, and the data is still there.
+    const again = await spawnServer({ cwd: dir });
+    try {
+      expect(again.output()).not.toContain(key!);
+      const res = await fetch(`${again.url}/v1/sessions/shutdown-0`, { headers: { 'x-api-key': key! } });
+      expect([200, 404]).toContain(res.status);
+      if (statuses[0] === 200) expect(res.status).toBe(200);
+    } finally {
+      again.proc.kill('SIGTERM');
+      expect(await again.exited).toBe(0);
+    }
+  });
+
+  test('a port already in use is a clear message', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = runCli(['serve', '--port', String(port), '--host', '127.0.0.1'], { cwd: makeTempDir() });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`m3w: port ${port} on 127.0.0.1 is already in use; choose another with --port or PORT\n`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
