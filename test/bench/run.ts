@@ -33,6 +33,9 @@ interface Outcome extends LoadFigures {
 
 const tempDirs = new Set<string>();
 const warnings: string[] = [];
+/** Other programs busy during a measured run: the figures are then low, not wrong. */
+const contention: string[] = [];
+const CONTENTION_CORES = 0.25;
 
 function warn(message: string): void {
   warnings.push(message);
@@ -45,13 +48,20 @@ const mb = (bytes: number | null) => (bytes === null ? null : bytes / 1e6);
 function checkAnswers(label: string, f: LoadFigures): void {
   if (f.non2xx > 0 || f.errors > 0)
     warn(`${label}: ${f.non2xx} non-2xx responses, ${f.errors} errors (${f.timeouts} timeouts); status codes ${JSON.stringify(f.statusCodes)}`);
+  if (f.cpu && f.cpu.others > CONTENTION_CORES) {
+    contention.push(`${label}: other processes used ${fmt(f.cpu.others, 2)} of ${f.cpu.cores} cores`);
+    console.log(`\n!!!!!!!!!! NOTE: ${contention.at(-1)} during the measured run; figures are depressed !!!!!!!!!!\n`);
+  }
 }
+
+const cpuText = (f: LoadFigures) =>
+  f.cpu ? `${fmt(f.cpu.server, 2)} / ${fmt(f.cpu.client, 2)} / ${fmt(f.cpu.others, 2)}` : 'n/a';
 
 function printOutcome(o: Outcome): void {
   console.log(
     `${o.label}: ${fmt(o.reqPerSec)} req/s, ${fmt(o.sessionsPerSec)} sessions/s, p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms, ` +
       `non-2xx ${o.non2xx}, errors ${o.errors}, peak RSS ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1) + ' MB'} ` +
-      `(measured ${o.measuredSec} s)`,
+      `(measured ${o.measuredSec} s); CPU cores used server / client / others: ${cpuText(o)}`,
   );
   if (o.rows !== undefined)
     console.log(`  rows in sessions table: ${fmt(o.rows)}; sessions acknowledged with 2xx: ${fmt(o.acked!)} (of which ${fmt(o.resent!)} bodies re-sent after autocannon closed its connections)`);
@@ -72,7 +82,16 @@ async function floorScenario(): Promise<Outcome> {
   try {
     const bodies = new BodyFactory(1);
     const f = await runLoad(
-      { url: child.url, path: '/v1/sessions', headers: { 'Content-Type': 'application/json; charset=utf-8' }, bodies, connections: CONNECTIONS, warmupSec: WARMUP_SEC, durationSec: DURATION_SEC },
+      {
+        url: child.url,
+        path: '/v1/sessions',
+        headers: { 'Content-Type': 'application/json; charset=utf-8' },
+        bodies,
+        connections: CONNECTIONS,
+        warmupSec: WARMUP_SEC,
+        durationSec: DURATION_SEC,
+        serverPid: child.pid,
+      },
       new Ledger(1),
     );
     checkAnswers(label, f);
@@ -93,7 +112,7 @@ async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outc
     const bodies = new BodyFactory(sessionsPerBody);
     const ledger = new Ledger(sessionsPerBody);
     const f = await runLoad(
-      { url: child.url, path: '/v1/sessions', headers, bodies, connections: CONNECTIONS, warmupSec: WARMUP_SEC, durationSec: DURATION_SEC },
+      { url: child.url, path: '/v1/sessions', headers, bodies, connections: CONNECTIONS, warmupSec: WARMUP_SEC, durationSec: DURATION_SEC, serverPid: child.pid },
       ledger,
     );
     checkAnswers(label, f);
@@ -140,11 +159,11 @@ function printTable(a: Outcome, b: Outcome, c: Outcome): void {
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, shared by client and server; ` +
       `${CONNECTIONS} connections, ${WARMUP_SEC} s warm-up + ${DURATION_SEC} s measured per scenario; m3w durability full, LOG_LEVEL info.\n`,
   );
-  console.log('| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | peak RSS MB |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU cores server / client / others |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const o of [a, b, c])
     console.log(
-      `| ${o.label} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1)} |`,
+      `| ${o.label} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1)} | ${cpuText(o)} |`,
     );
   console.log('\n| Target | Measured | Met |');
   console.log('|---|---:|:---:|');
@@ -171,6 +190,8 @@ async function main(): Promise<void> {
 
   console.log(`\n(b)/(a) requests/s: ${fmt(b.reqPerSec / a.reqPerSec, 2)}`);
   printTable(a, b, c);
+  if (contention.length > 0)
+    console.log(`\nNOTE: the machine was busy with other work during: ${contention.join('; ')}. Re-run on a quiet machine.`);
   if (warnings.length > 0) {
     console.log(`\n!!!!!!!!!! ${warnings.length} WARNING(S) — the figures above are not trustworthy: !!!!!!!!!!`);
     for (const w of warnings) console.log(`  - ${w}`);
