@@ -146,6 +146,12 @@ const ROWS: HostileRow[] = [
   { name: 'custom with a null value', body: customWith({ plan: null }), names: 'custom' },
   { name: 'custom.constructor', body: withRaw('custom', '{"constructor":"x"}'), names: 'custom.constructor' },
   { name: 'custom.prototype', body: withRaw('custom', '{"prototype":"x"}'), names: 'custom.prototype' },
+  { name: 'custom with an empty key', body: customWith({ '': 'x' }), names: 'custom' },
+  { name: 'custom with a 65-char key', body: customWith({ ['k'.repeat(65)]: 1 }), names: 'custom' },
+  { name: 'custom value with a NUL', body: customWith({ plan: 'a\u0000b' }), names: 'custom.plan' },
+  { name: 'contentId with a NUL', body: withField('contentId', 'a\u0000b'), names: 'contentId' },
+  { name: 'deviceModel with a newline', body: withField('deviceModel', 'Pixel\n8'), names: 'deviceModel' },
+  { name: 'sessionStartDateIso in year 50', body: withField('sessionStartDateIso', '0050-01-01T00:00:00Z'), names: 'sessionStartDateIso' },
 
   // Prototype pollution and runaway nesting at the top level.
   { name: 'top-level __proto__', body: withRaw('__proto__', '{"polluted":"yes"}'), names: '__proto__' },

@@ -8,6 +8,7 @@ import { describeValue, issuesFromErrors, type FieldIssue } from './field-issues
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_UNKNOWN_DEPTH = 16;
+const MAX_CUSTOM_ENTRIES = 20;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 const nullable = <T extends Type.TSchema>(schema: T, expected: string, description: string) =>
@@ -81,7 +82,7 @@ export const SessionSummarySchema = Type.Object(
       Type.Record(
         Type.String({ minLength: 1, maxLength: 64 }),
         Type.Union([Type.String({ maxLength: 256 }), Type.Number(), Type.Boolean()]),
-        { maxProperties: 20 },
+        { maxProperties: MAX_CUSTOM_ENTRIES },
       ),
       'an object of at most 20 entries (keys up to 64 characters) whose values are strings (up to 256 characters), numbers or booleans, or null',
       'Your own dimensions.',
@@ -133,6 +134,8 @@ export function parseIsoDateTime(text: string): number {
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && !leap ? 28 : DAYS_IN_MONTH[mo - 1]!)) return NaN;
   if (h > 23 || mi > 59 || s > 60) return NaN;
+  // Playback did not happen before 1970; this also keeps Date.UTC away from its 0–99 → 1900s mapping.
+  if (y < 1970) return NaN;
   const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
   let offsetMin = 0;
   const zone = m[8];
@@ -154,6 +157,37 @@ function depthExceeds(value: unknown, limit: number): boolean {
 }
 
 /** The hazards a schema does not express: forbidden names, runaway nesting, bad text, impossible dates. */
+/** Problems with one piece of text: lone surrogates (unstorable as UTF-8) and control characters. */
+function textProblem(value: string): string | null {
+  if (!value.isWellFormed()) return 'must be valid Unicode text (it contains a lone surrogate)';
+  if (CONTROL_CHARS.test(value)) return 'must not contain control characters';
+  return null;
+}
+
+/** `custom` in full, so that its messages say exactly which entry is wrong and why. */
+function customIssues(custom: unknown): FieldIssue[] {
+  if (custom === null || custom === undefined) return [];
+  if (typeof custom !== 'object' || Array.isArray(custom))
+    return [{ field: 'custom', message: `expected an object of string, number or boolean values, or null, got ${describeValue(custom)}` }];
+  const entries = Object.entries(custom);
+  if (entries.length > MAX_CUSTOM_ENTRIES)
+    return [{ field: 'custom', message: `expected at most ${MAX_CUSTOM_ENTRIES} entries, got ${entries.length}` }];
+  const issues: FieldIssue[] = [];
+  for (const [key, value] of entries) {
+    const field = `custom.${key}`;
+    if (FORBIDDEN_KEYS.has(key)) issues.push({ field, message: 'this key is not allowed' });
+    else if (key.length < 1 || key.length > 64) issues.push({ field: 'custom', message: `keys must be 1 to 64 characters, got ${describeValue(key)}` });
+    else if (textProblem(key)) issues.push({ field, message: `the key ${textProblem(key)}` });
+    else if (typeof value === 'string') {
+      const problem = value.length > 256 ? 'must be at most 256 characters' : textProblem(value);
+      if (problem) issues.push({ field, message: problem });
+    } else if (!(typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))))
+      issues.push({ field, message: `expected a string (up to 256 characters), a number or a boolean, got ${describeValue(value)}` });
+  }
+  return issues;
+}
+
+/** The rules a schema does not express: forbidden names, runaway nesting, bad text, impossible dates. */
 function semanticIssues(item: Record<string, unknown>, sessionStartMs: number): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const key of Object.keys(item)) {
@@ -161,32 +195,24 @@ function semanticIssues(item: Record<string, unknown>, sessionStartMs: number): 
     else if (!KNOWN_KEY_SET.has(key) && depthExceeds(item[key], MAX_UNKNOWN_DEPTH))
       issues.push({ field: key, message: `must not be nested more than ${MAX_UNKNOWN_DEPTH} levels deep` });
   }
-  const custom = item.custom;
-  if (typeof custom === 'object' && custom !== null)
-    for (const key of Object.keys(custom))
-      if (FORBIDDEN_KEYS.has(key)) issues.push({ field: `custom.${key}`, message: 'this key is not allowed' });
-
-  const sessionId = item.sessionId;
-  if (typeof sessionId === 'string') {
-    if (sessionId.trim() === '') issues.push({ field: 'sessionId', message: 'must not be blank' });
-    else if (CONTROL_CHARS.test(sessionId))
-      issues.push({ field: 'sessionId', message: 'must not contain control characters' });
-  }
+  if (typeof item.sessionId === 'string' && item.sessionId.length > 0 && item.sessionId.trim() === '')
+    issues.push({ field: 'sessionId', message: 'must not be blank' });
   for (const key of TEXT_KEYS) {
     const value = item[key];
-    if (typeof value === 'string' && !value.isWellFormed())
-      issues.push({ field: key, message: 'must be valid Unicode text (it contains a lone surrogate)' });
+    const problem = typeof value === 'string' ? textProblem(value) : null;
+    if (problem) issues.push({ field: key, message: problem });
   }
   if (typeof item.sessionStartDateIso === 'string' && Number.isNaN(sessionStartMs))
     issues.push({
       field: 'sessionStartDateIso',
-      message: `expected an ISO-8601 date-time such as 2025-01-15T10:30:00.000Z, got ${describeValue(item.sessionStartDateIso)}`,
+      message: `expected an ISO-8601 date-time between 1970 and 9999 such as 2025-01-15T10:30:00.000Z, got ${describeValue(item.sessionStartDateIso)}`,
     });
   if (typeof item.country === 'string' && normalizeCountryCode(item.country) === null)
     issues.push({
       field: 'country',
       message: `expected an assigned ISO 3166-1 alpha-2 country code such as "US", got ${describeValue(item.country)}`,
     });
+  issues.push(...customIssues(item.custom));
   return issues;
 }
 
@@ -201,8 +227,12 @@ export function validateSessionSummary(input: unknown): ValidationResult {
     typeof item.sessionStartDateIso === 'string' ? parseIsoDateTime(item.sessionStartDateIso) : Number.NaN;
   const issues = semanticIssues(item, sessionStartMs);
   if (!validator.Check(item)) {
-    // Schema messages first; semantic ones only for fields the schema did not already flag.
-    const schemaIssues = issuesFromErrors(SessionSummarySchema, item, validator.Errors(item));
+    // Schema messages first; semantic ones only for fields the schema did not already flag. For custom the
+    // semantic messages are the precise ones, so they replace the schema's.
+    const hasCustom = issues.some((i) => i.field === 'custom' || i.field.startsWith('custom.'));
+    const schemaIssues = issuesFromErrors(SessionSummarySchema, item, validator.Errors(item)).filter(
+      (i) => !(hasCustom && (i.field === 'custom' || i.field.startsWith('custom.'))),
+    );
     const flagged = new Set(schemaIssues.map((i) => i.field));
     return { ok: false, issues: [...schemaIssues, ...issues.filter((i) => !flagged.has(i.field))] };
   }
