@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Ledger, runLoad, type LoadFigures } from './load.ts';
 import { BodyFactory } from './payloads.ts';
-import { liveChildren, peakRssBytes, startFloor, startM3w, type ServerChild } from './servers.ts';
+import { liveChildren, peakRssBytes, rssBytes, startFloor, startM3w, type ServerChild } from './servers.ts';
 
 const CONNECTIONS = 50;
 const WARMUP_SEC = 3;
@@ -24,6 +24,8 @@ const TARGETS = { ratio: 0.6, batchSessionsPerSec: 150_000, p99Ms: 25, rssMB: 15
 
 interface Outcome extends LoadFigures {
   label: string;
+  /** Once ready, before any load: the baseline the peak grows from. */
+  idleRssMB: number | null;
   peakRssMB: number | null;
   /** m3w only: rows in the sessions table and sessions acknowledged with a 2xx. */
   rows?: number;
@@ -45,7 +47,8 @@ function warn(message: string): void {
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mb = (bytes: number | null) => (bytes === null ? null : bytes / 1e6);
 
-function checkAnswers(label: string, f: LoadFigures): void {
+/** Loud about wrong answers; a note about other programs busy on the machine (figures low, not wrong). */
+function checkRun(label: string, f: LoadFigures): void {
   if (f.non2xx > 0 || f.errors > 0)
     warn(`${label}: ${f.non2xx} non-2xx responses, ${f.errors} errors (${f.timeouts} timeouts); status codes ${JSON.stringify(f.statusCodes)}`);
   if (f.cpu && f.cpu.others > CONTENTION_CORES) {
@@ -54,31 +57,39 @@ function checkAnswers(label: string, f: LoadFigures): void {
   }
 }
 
+/** Server CPU time per acknowledged session (main thread + rest): unlike throughput, barely moved by contention. */
+const cpuPerSessionText = (f: LoadFigures) =>
+  f.cpu && f.sessionsPerSec > 0
+    ? `${fmt((f.cpu.server * 1e6) / f.sessionsPerSec)} (${fmt((f.cpu.serverMain * 1e6) / f.sessionsPerSec)} + ${fmt(((f.cpu.server - f.cpu.serverMain) * 1e6) / f.sessionsPerSec)})`
+    : 'n/a';
+
 const cpuText = (f: LoadFigures) =>
-  f.cpu ? `${fmt(f.cpu.server, 2)} / ${fmt(f.cpu.client, 2)} / ${fmt(f.cpu.others, 2)}` : 'n/a';
+  f.cpu
+    ? `${fmt(f.cpu.server, 2)} (main ${fmt(f.cpu.serverMain, 2)}, busiest other thread ${fmt(f.cpu.serverOtherMax, 2)}) / ${fmt(f.cpu.client, 2)} / ${fmt(f.cpu.others, 2)}`
+    : 'n/a';
 
 function printOutcome(o: Outcome): void {
   console.log(
     `${o.label}: ${fmt(o.reqPerSec)} req/s, ${fmt(o.sessionsPerSec)} sessions/s, p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms, ` +
-      `non-2xx ${o.non2xx}, errors ${o.errors}, peak RSS ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1) + ' MB'} ` +
-      `(measured ${o.measuredSec} s); CPU cores used server / client / others: ${cpuText(o)}`,
+      `non-2xx ${o.non2xx}, errors ${o.errors}, RSS idle ${o.idleRssMB === null ? 'n/a' : fmt(o.idleRssMB, 1) + ' MB'}, peak ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1) + ' MB'} ` +
+      `(measured ${o.measuredSec} s)\n  CPU cores used: server / client / rest of machine: ${cpuText(o)}; ` +
+      `server CPU µs per session (main thread + other threads): ${cpuPerSessionText(o)}`,
   );
   if (o.rows !== undefined)
     console.log(`  rows in sessions table: ${fmt(o.rows)}; sessions acknowledged with 2xx: ${fmt(o.acked!)} (of which ${fmt(o.resent!)} bodies re-sent after autocannon closed its connections)`);
 }
 
-/** Reads the child's peak RSS while it is still alive, then stops it; a bad exit is worth a warning. */
-async function finish(child: ServerChild, label: string): Promise<number | null> {
-  const rss = mb(peakRssBytes(child.pid));
+/** A server that does not exit cleanly on SIGTERM is worth a warning (m3w must drain and close the DB). */
+async function stopServer(child: ServerChild, label: string): Promise<void> {
   const code = await child.stop();
   if (code !== 0) warn(`${label}: server exited with ${code}\n${child.stderr()}`);
-  return rss;
 }
 
 async function floorScenario(): Promise<Outcome> {
   const label = '(a) floor, node:http + JSON.parse';
   console.log(`running ${label} ...`);
   const child = await startFloor();
+  const idleRssMB = mb(rssBytes(child.pid));
   try {
     const bodies = new BodyFactory(1);
     const f = await runLoad(
@@ -94,8 +105,10 @@ async function floorScenario(): Promise<Outcome> {
       },
       new Ledger(1),
     );
-    checkAnswers(label, f);
-    return { label, ...f, peakRssMB: await finish(child, label) };
+    checkRun(label, f);
+    const peakRssMB = mb(peakRssBytes(child.pid)); // while it still lives
+    await stopServer(child, label);
+    return { label, ...f, idleRssMB, peakRssMB };
   } finally {
     if (liveChildren.has(child)) await child.stop();
   }
@@ -108,6 +121,7 @@ async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outc
   const apiKey = `bench-${randomBytes(12).toString('hex')}`;
   const headers = { 'Content-Type': 'application/json; charset=utf-8', 'X-API-Key': apiKey };
   const child = await startM3w({ dataDir: dir, apiKey });
+  const idleRssMB = mb(rssBytes(child.pid));
   try {
     const bodies = new BodyFactory(sessionsPerBody);
     const ledger = new Ledger(sessionsPerBody);
@@ -115,24 +129,26 @@ async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outc
       { url: child.url, path: '/v1/sessions', headers, bodies, connections: CONNECTIONS, warmupSec: WARMUP_SEC, durationSec: DURATION_SEC, serverPid: child.pid },
       ledger,
     );
-    checkAnswers(label, f);
+    checkRun(label, f);
     const peakRssMB = mb(peakRssBytes(child.pid)); // before the re-sends: the figure under load
     await ledger.resend(child.url + '/v1/sessions', headers);
     if (ledger.rejectedSessions > 0) warn(`${label}: ${ledger.rejectedSessions} sessions were rejected (incl. re-sends)`);
-    await finish(child, label);
+    await stopServer(child, label);
     // Only after the server is gone: its close checkpoints the WAL, and nothing else holds the file.
     const db = new Database(path.join(dir, 'm3w.db'), { readonly: true, fileMustExist: true });
     const rows = (db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
     db.close();
     if (rows !== ledger.ackedSessions)
       warn(`${label}: the sessions table has ${rows} rows but ${ledger.ackedSessions} sessions were acknowledged with 2xx`);
-    return { label, ...f, peakRssMB, rows, acked: ledger.ackedSessions, resent: ledger.resentBodies };
+    return { label, ...f, idleRssMB, peakRssMB, rows, acked: ledger.ackedSessions, resent: ledger.resentBodies };
   } finally {
     if (liveChildren.has(child)) await child.stop();
     rmSync(dir, { recursive: true, force: true });
     tempDirs.delete(dir);
   }
 }
+
+const rssText = (o: Outcome) => `${o.idleRssMB === null ? 'n/a' : fmt(o.idleRssMB, 1)} → ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1)}`;
 
 type Verdict = { target: string; figure: string; met: boolean | null };
 
@@ -159,12 +175,16 @@ function printTable(a: Outcome, b: Outcome, c: Outcome): void {
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, shared by client and server; ` +
       `${CONNECTIONS} connections, ${WARMUP_SEC} s warm-up + ${DURATION_SEC} s measured per scenario; m3w durability full, LOG_LEVEL info.\n`,
   );
-  console.log('| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | peak RSS MB | CPU cores server / client / others |');
+  console.log('| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | RSS MB idle → peak | server CPU µs/session |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const o of [a, b, c])
     console.log(
-      `| ${o.label} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1)} | ${cpuText(o)} |`,
+      `| ${o.label} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${rssText(o)} | ${cpuPerSessionText(o)} |`,
     );
+  console.log(
+    `\nServer CPU per session is main thread + other threads (SQLite writer, GC). CPU cores used in the measured runs, ` +
+      `server / client / rest of the machine: ${[a, b, c].map((o) => `${o.label.slice(0, 3)} ${cpuText(o)}`).join('; ')}.`,
+  );
   console.log('\n| Target | Measured | Met |');
   console.log('|---|---:|:---:|');
   for (const v of verdicts(a, b, c)) console.log(`| ${v.target} | ${v.figure} | ${v.met === null ? '?' : v.met ? 'yes' : '**no**'} |`);

@@ -122,12 +122,16 @@ export async function startM3w(opts: { dataDir: string; apiKey: string }): Promi
   });
 }
 
-/** Peak resident set size of a live process (VmHWM; the writer thread lives in the same process), in bytes. */
-export function peakRssBytes(pid: number): number | null {
+function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null; // not Linux, or the process is gone
   }
 }
+
+/** Peak resident set size of a live process (VmHWM; the writer thread lives in the same process), in bytes. */
+export const peakRssBytes = (pid: number) => procStatusBytes(pid, 'VmHWM');
+/** Resident set size now (VmRSS), in bytes. */
+export const rssBytes = (pid: number) => procStatusBytes(pid, 'VmRSS');
