@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Installed `m3w` command: runs the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The installed `m3w` command: the compiled bundle (`npm run bundle` writes dist/).
+await import('../dist/m3w.js');

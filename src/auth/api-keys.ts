@@ -85,15 +85,15 @@ export class ApiKeyAuthenticator {
   }
 
   async authenticate(presented: string): Promise<ApiKeyRecord | null> {
-    const hash = hashApiKey(presented);
+    // Keyed by the presented key itself: a cache hit costs a map lookup, not a SHA-256 per request.
     const now = Date.now();
-    const hit = this.cache.get(hash);
+    const hit = this.cache.get(presented);
     let record: ApiKeyRecord | null;
     if (hit && hit.until > now) record = hit.record;
     else {
-      record = await this.store.findApiKeyByHash(hash);
-      if (record) this.cache.set(hash, { record, until: now + CACHE_TTL_MS });
-      else this.cache.delete(hash);
+      record = await this.store.findApiKeyByHash(hashApiKey(presented));
+      if (record) this.cache.set(presented, { record, until: now + CACHE_TTL_MS });
+      else this.cache.delete(presented);
       if (this.cache.size > 10_000) this.cache.clear();
     }
     if (record) this.usage.set(record.id, now);

@@ -89,7 +89,7 @@ async function launch(
   }
 }
 
-/** The plain node:http floor (through tsx, like m3w, so both pay the same loader overhead). */
+/** The plain node:http floor (TypeScript run through tsx; its request path is plain node:http either way). */
 export async function startFloor(): Promise<ServerChild> {
   const port = await freePort();
   return launch('floor', ['--import', 'tsx', FLOOR_SERVER, String(port)], {

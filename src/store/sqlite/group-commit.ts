@@ -9,7 +9,6 @@ import type { WriteRequest, WriteResult } from './session-writer.ts';
 import type { Durability } from './open-database.ts';
 
 interface Pending {
-  values: unknown[];
   sessions: number;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -28,6 +27,8 @@ function startWorker(file: string, durability: Durability): Worker {
 export class GroupCommitter {
   private readonly worker: Worker;
   private queue: Pending[] = [];
+  /** Rows of everything in `queue`, flat, in queue order: what the next transaction will write. */
+  private queuedValues: unknown[] = [];
   private inFlight: Pending[] | null = null;
   private seq = 0;
   private flushScheduled = false;
@@ -60,11 +61,13 @@ export class GroupCommitter {
     this.listeners.push(listener);
   }
 
-  write(values: unknown[], sessions: number): Promise<void> {
+  /** Queues `sessions` rows (appended to `values` by `fill`) and resolves once they are committed. */
+  write(sessions: number, fill: (values: unknown[]) => void): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closing) return Promise.reject(new StoreError('the store is closing'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ values, sessions, resolve, reject });
+      fill(this.queuedValues);
+      this.queue.push({ sessions, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -85,9 +88,10 @@ export class GroupCommitter {
       return;
     }
     const group = this.queue;
+    const values = this.queuedValues;
     this.queue = [];
+    this.queuedValues = [];
     this.inFlight = group;
-    const values: unknown[] = group.length === 1 ? group[0]!.values : group.flatMap((p) => p.values);
     const req: WriteRequest = { seq: ++this.seq, values, counts: group.map((p) => p.sessions) };
     this.worker.postMessage(req);
   }
@@ -112,6 +116,7 @@ export class GroupCommitter {
     for (const p of [...(this.inFlight ?? []), ...this.queue]) p.reject(err);
     this.inFlight = null;
     this.queue = [];
+    this.queuedValues = [];
     this.drained?.();
   }
 

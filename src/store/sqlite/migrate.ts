@@ -1,7 +1,7 @@
 // Applies migrations/sqlite/NNNN_name.sql in order, each in its own transaction, recorded with a checksum.
 // An applied migration whose file changed, or one the database has but the files do not, stops start-up.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
@@ -14,7 +14,19 @@ export interface Migration {
   checksum: string;
 }
 
-export const SQLITE_MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/sqlite/', import.meta.url));
+/** migrations/sqlite of the package this module belongs to, from the sources (src/store/sqlite) or a bundle (dist). */
+function findMigrationsDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'migrations', 'sqlite');
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new StoreError('cannot find the migrations/sqlite folder beside m3w');
+    dir = parent;
+  }
+}
+
+export const SQLITE_MIGRATIONS_DIR = findMigrationsDir();
 
 export function readMigrations(dir: string = SQLITE_MIGRATIONS_DIR): Migration[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();

@@ -6,7 +6,7 @@ import { StoreError, type ApiKeyRecord, type App, type NewApiKey, type Scope, ty
 import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase, type Durability } from './open-database.ts';
-import { pushSessionRow, SESSION_ROW_WIDTH } from './session-rows.ts';
+import { pushSessionRow } from './session-rows.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -101,9 +101,9 @@ export class SqliteStore implements Store {
   }
 
   upsertSessions(appId: string, sessions: readonly IngestedSession[], receivedAt: number): Promise<void> {
-    const values: unknown[] = [];
-    for (const s of sessions) pushSessionRow(values, appId, s, receivedAt);
-    return this.writer.write(values, values.length / SESSION_ROW_WIDTH);
+    return this.writer.write(sessions.length, (values) => {
+      for (const s of sessions) pushSessionRow(values, appId, s, receivedAt);
+    });
   }
 
   async getSession(appId: string, sessionId: string): Promise<StoredSession | null> {

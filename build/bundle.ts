@@ -1,0 +1,30 @@
+// Compiles the server into dist/: one ESM bundle for the command (dist/m3w.js) and one for the session
+// writer thread (dist/writer-worker.js, found beside it at run time). Only native addons stay external.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export async function bundleServer(outdir = `${root}dist`): Promise<void> {
+  await build({
+    absWorkingDir: root,
+    entryPoints: { m3w: 'src/cli/main.ts', 'writer-worker': 'src/store/sqlite/writer-worker.ts' },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3'],
+    // CommonJS dependencies call require(); give the ESM bundle one.
+    banner: { js: "import { createRequire as __m3wCreateRequire } from 'node:module'; const require = __m3wCreateRequire(import.meta.url);" },
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const started = performance.now();
+  await bundleServer();
+  console.log(`built dist/m3w.js and dist/writer-worker.js in ${Math.round(performance.now() - started)} ms`);
+}
