@@ -21,6 +21,12 @@ export function runCli(args: string[], opts: { cwd: string; env?: Record<string,
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+// Every server started here dies with the test process, even when an assertion fails before a test stops it.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 export interface ServerProcess {
   proc: ChildProcess;
   port: number;
@@ -37,9 +43,13 @@ export function spawnServer(opts: { cwd: string; env?: Record<string, string>; a
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
   let out = '';
   const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+    proc.on('exit', (code, signal) => {
+      running.delete(proc);
+      resolve(code ?? signal ?? 'unknown');
+    }),
   );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,4 +1,4 @@
-// Group commit: requests queue their rows; while one transaction is being written in the writer thread,
+// Group commit: requests queue their rows; while transactions are being written in the writer thread,
 // everything that arrives waits and then goes out together in the next one. One fsync serves many requests,
 // and no request is answered before its rows are on disk.
 import { createRequire } from 'node:module';
@@ -7,6 +7,12 @@ import { Worker } from 'node:worker_threads';
 import { StoreError, type WriteBatchStats } from '../types.ts';
 import type { WriteRequest, WriteResult } from './session-writer.ts';
 import type { Durability } from './open-database.ts';
+
+/**
+ * Two transactions in flight: while the writer commits one, the next is already waiting in its queue, so
+ * neither thread idles waiting for the other's turnaround. More would only shrink the groups.
+ */
+const MAX_IN_FLIGHT = 2;
 
 interface Pending {
   sessions: number;
@@ -17,11 +23,13 @@ interface Pending {
 /** Starts the writer thread; from TypeScript sources (dev, tests) it loads through tsx. */
 function startWorker(file: string, durability: Durability): Worker {
   const workerData = { file, durability };
+  // The writer holds one group at a time: a small young generation keeps its memory flat under load.
+  const resourceLimits = { maxYoungGenerationSizeMb: 8 };
   const entry = new URL(`./writer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData, resourceLimits });
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
+  return new Worker(boot, { eval: true, workerData, resourceLimits });
 }
 
 export class GroupCommitter {
@@ -29,7 +37,8 @@ export class GroupCommitter {
   private queue: Pending[] = [];
   /** Rows of everything in `queue`, flat, in queue order: what the next transaction will write. */
   private queuedValues: unknown[] = [];
-  private inFlight: Pending[] | null = null;
+  /** Groups posted to the writer and not yet answered, oldest first (the writer answers in order). */
+  private inFlight: Pending[][] = [];
   private seq = 0;
   private flushScheduled = false;
   private failed: Error | null = null;
@@ -73,7 +82,7 @@ export class GroupCommitter {
   }
 
   private scheduleFlush(): void {
-    if (this.inFlight || this.flushScheduled) return;
+    if (this.inFlight.length >= MAX_IN_FLIGHT || this.flushScheduled) return;
     this.flushScheduled = true;
     // Let everything that arrived in this turn of the event loop join the same transaction.
     setImmediate(() => {
@@ -83,22 +92,22 @@ export class GroupCommitter {
   }
 
   private flush(): void {
-    if (this.inFlight || this.queue.length === 0) {
-      if (!this.inFlight && this.queue.length === 0) this.drained?.();
+    if (this.queue.length === 0) {
+      if (this.inFlight.length === 0) this.drained?.();
       return;
     }
+    if (this.inFlight.length >= MAX_IN_FLIGHT) return;
     const group = this.queue;
     const values = this.queuedValues;
     this.queue = [];
     this.queuedValues = [];
-    this.inFlight = group;
+    this.inFlight.push(group);
     const req: WriteRequest = { seq: ++this.seq, values, counts: group.map((p) => p.sessions) };
     this.worker.postMessage(req);
   }
 
   private onResult(result: WriteResult): void {
-    const group = this.inFlight;
-    this.inFlight = null;
+    const group = this.inFlight.shift();
     if (!group) return;
     let sessions = 0;
     group.forEach((p, i) => {
@@ -113,8 +122,8 @@ export class GroupCommitter {
 
   private fail(err: Error): void {
     this.failed = err;
-    for (const p of [...(this.inFlight ?? []), ...this.queue]) p.reject(err);
-    this.inFlight = null;
+    for (const p of [...this.inFlight.flat(), ...this.queue]) p.reject(err);
+    this.inFlight = [];
     this.queue = [];
     this.queuedValues = [];
     this.drained?.();
@@ -123,7 +132,7 @@ export class GroupCommitter {
   /** Finishes everything queued, then closes the writer's connection and stops the thread. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      if (this.inFlight || this.queue.length > 0) {
+      if (this.inFlight.length > 0 || this.queue.length > 0) {
         await new Promise<void>((resolve) => {
           this.drained = resolve;
           this.scheduleFlush();
