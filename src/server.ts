@@ -1,13 +1,15 @@
 // The composition root: opens the store, ensures the bootstrap key, builds the HTTP app and listens.
 // The CLI and the tests start m3w through here.
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from 'h3';
 import { ApiKeyAuthenticator, ensureBootstrap, type Bootstrap } from './auth/index.ts';
 import type { ResolvedConfig } from './config/index.ts';
 import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
-import { SqliteStore, type Store } from './store/index.ts';
+import { acquireInstanceLock, SqliteStore, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningServer {
@@ -32,7 +34,15 @@ export interface StartOptions {
 
 export async function startServer(config: ResolvedConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
-  const store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  mkdirSync(path.dirname(config.databasePath), { recursive: true });
+  const lock = acquireInstanceLock(config.databasePath);
+  let store: SqliteStore;
+  try {
+    store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const metrics = new Metrics();
   store.onWriteBatch((s) => {
     metrics.dbWriteBatchSize.observe(s.sessions);
@@ -56,8 +66,9 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     });
   } catch (err) {
     await store.close();
-    keys.stop();
+    await keys.stop();
     limiter.stop();
+    lock.release();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
       throw new StartupError(`port ${config.port} on ${config.host} is already in use; choose another with --port or PORT`);
@@ -80,6 +91,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       await keys.stop();
       limiter.stop();
       await store.close();
+      lock.release();
     })());
 
   return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, close };

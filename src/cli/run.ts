@@ -1,7 +1,8 @@
 // The m3w command line: serve (default), migrate, apikey, --version, --help.
 import { parseArgs } from 'node:util';
 import { loadConfig, type ResolvedConfig } from '../config/index.ts';
-import { VERSION } from '../version.ts';
+import { COMMIT, VERSION } from '../version.ts';
+import { baseDirectory, isStandaloneBinary } from './standalone.ts';
 
 const HELP = `m3w ${VERSION} — self-hosted video analytics backend
 
@@ -14,6 +15,12 @@ Commands:
                              Create an API key (printed once). APP defaults to "default" and is created if new.
   apikey list [--json]       List API keys (prefixes only)
   apikey revoke PREFIX       Revoke a key by its prefix (e.g. m3w_1a2b3c4d)
+  backup FILE                Write a consistent copy of the database while the server keeps running
+  restore FILE               Replace the database with a backup (refused while a server runs on it)
+  doctor                     Check data directory, disk, port, database integrity, ffmpeg and clock
+  service install [--user m3w] [--data-dir /var/lib/m3w] [--dry-run]
+                             Run m3w under systemd as a dedicated user (--dry-run prints the unit)
+  service uninstall          Stop and remove the systemd service (data is kept)
 
 Options (override m3w.config.json and the environment):
   --config PATH              Config file (default: ./m3w.config.json if present)
@@ -23,6 +30,7 @@ Options (override m3w.config.json and the environment):
   --database-url URL         SQLite file path or sqlite: URL (DATABASE_URL)
   --durability full|normal   full: a 2xx survives power loss (default)
   --log-level LEVEL          fatal|error|warn|info|debug|trace|silent (LOG_LEVEL)
+  --no-open                  Do not open a browser on start
   -v, --version              Print the version
   -h, --help                 Print this help
 `;
@@ -39,6 +47,9 @@ const OPTIONS = {
   app: { type: 'string' },
   scope: { type: 'string' },
   json: { type: 'boolean' },
+  user: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'no-open': { type: 'boolean' },
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -51,6 +62,7 @@ function parse(argv: string[]) {
 
 function configFrom(values: CliValues): ResolvedConfig {
   return loadConfig({
+    cwd: baseDirectory(),
     configPath: values.config,
     flags: {
       port: values.port,
@@ -77,7 +89,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`m3w ${VERSION} (node ${process.version}, ${process.platform}-${process.arch})\n`);
+    const { SqliteStore } = await import('../store/index.ts');
+    process.stdout.write(
+      `m3w ${VERSION} (commit ${COMMIT}, node ${process.version}, sqlite ${SqliteStore.sqliteVersion()}, ${process.platform}-${process.arch}${isStandaloneBinary() ? ', single binary' : ''})\n`,
+    );
     return 0;
   }
   const [command = 'serve', ...rest] = positionals;
@@ -90,6 +105,18 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./migrate.ts')).runMigrate(configFrom(values));
       case 'apikey':
         return await (await import('./apikey.ts')).runApiKey(configFrom(values), rest, values);
+      case 'backup':
+        return await (await import('./backup.ts')).runBackup(configFrom(values), rest);
+      case 'restore':
+        return await (await import('./backup.ts')).runRestore(configFrom(values), rest);
+      case 'doctor':
+        return await (await import('./doctor.ts')).runDoctor(configFrom(values));
+      case 'service':
+        return await (await import('./service.ts')).runService(rest, {
+          user: values.user,
+          dataDir: values['data-dir'],
+          dryRun: values['dry-run'],
+        });
       default:
         process.stderr.write(`m3w: unknown command "${command}"\nRun "m3w --help" for usage.\n`);
         return 2;

@@ -7,15 +7,18 @@ import { VERSION } from '../version.ts';
 import { banner } from './banner.ts';
 
 export async function runServe(config: ResolvedConfig): Promise<number> {
+  // Listen for signals before anything is announced: a supervisor may send SIGTERM the instant it reads
+  // "listening", and a signal with no listener kills the process without a clean shutdown.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const logger = createLogger({ level: config.logLevel });
   const running = await startServer(config, { logger });
   process.stdout.write(banner({ version: VERSION, config, port: running.port, createdKey: running.bootstrap.createdKey }));
   logger.info({ port: running.port, host: config.host, database: config.databasePath, version: VERSION }, 'listening');
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');
   await running.close();
   logger.info('stopped');

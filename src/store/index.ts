@@ -3,3 +3,5 @@ export { SCOPES, StoreError, type App, type ApiKeyRecord, type NewApiKey, type S
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export { migrate, readMigrations, type MigrationReport } from './sqlite/migrate.ts';
 export { openDatabase } from './sqlite/open-database.ts';
+export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';
+export { checkSqliteBackup, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';

@@ -1,6 +1,6 @@
 // The SQLite adapter, the reference Store: reads and rare writes on this thread's connection,
 // session ingestion through the group-committing writer thread. WAL lets both work at once.
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { IngestedSession } from '../../ingest/index.ts';
 import { StoreError, type ApiKeyRecord, type App, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from '../types.ts';
 import { GroupCommitter } from './group-commit.ts';
@@ -167,6 +167,31 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     run('ping', () => this.stmt.ping.get());
+  }
+
+  async integrityCheck(): Promise<string[]> {
+    const result = run('integrityCheck', () => this.db.pragma('integrity_check', { simple: false })) as Array<{ integrity_check: string }>;
+    return result.map((r) => r.integrity_check).filter((r) => r !== 'ok');
+  }
+
+  async backup(destination: string): Promise<void> {
+    // SQLite's online backup API copies page by page and restarts if a write lands mid-copy, so the copy
+    // is one consistent snapshot while ingestion carries on.
+    try {
+      await this.db.backup(destination);
+    } catch (err) {
+      throw new StoreError(`backup to ${destination} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The SQLite library version linked into this build. */
+  static sqliteVersion(): string {
+    const db = new Database(':memory:');
+    try {
+      return db.prepare('SELECT sqlite_version()').pluck().get() as string;
+    } finally {
+      db.close();
+    }
   }
 
   onWriteBatch(listener: (stats: WriteBatchStats) => void): void {

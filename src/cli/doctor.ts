@@ -1,0 +1,104 @@
+// m3w doctor: checks what a self-hoster needs before (or while) running m3w, one line per check, and
+// exits non-zero when something is wrong.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ResolvedConfig } from '../config/index.ts';
+import { lockHolder } from '../store/index.ts';
+
+type Level = 'ok' | 'warn' | 'fail';
+interface Check {
+  level: Level;
+  what: string;
+}
+
+const MIN_FREE_BYTES = 100 * 1024 * 1024;
+const LOW_FREE_BYTES = 1024 * 1024 * 1024;
+
+function checkDataDir(config: ResolvedConfig): Check {
+  const dir = path.dirname(config.databasePath);
+  const probe = path.join(dir, `.m3w-doctor-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, 'probe', { flush: true });
+    rmSync(probe);
+    return { level: 'ok', what: `data directory ${dir} is writable` };
+  } catch (err) {
+    return { level: 'fail', what: `data directory ${dir} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+}
+
+function checkDisk(config: ResolvedConfig): Check {
+  let dir = path.dirname(config.databasePath);
+  while (!existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const s = statfsSync(dir);
+  const free = s.bavail * s.bsize;
+  const gb = (free / 1024 ** 3).toFixed(1);
+  if (free < MIN_FREE_BYTES) return { level: 'fail', what: `only ${gb} GB free on the data directory's disk` };
+  if (free < LOW_FREE_BYTES) return { level: 'warn', what: `${gb} GB free on the data directory's disk (low)` };
+  return { level: 'ok', what: `${gb} GB free on the data directory's disk` };
+}
+
+function checkPort(config: ResolvedConfig): Promise<Check> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const holder = lockHolder(config.databasePath);
+      if (err.code === 'EADDRINUSE' && holder !== null)
+        resolve({ level: 'ok', what: `port ${config.port} is in use by this m3w (pid ${holder})` });
+      else resolve({ level: 'fail', what: `port ${config.port} on ${config.host} is not available: ${err.code ?? err.message}` });
+    });
+    server.listen(config.port, config.host, () => {
+      server.close(() => resolve({ level: 'ok', what: `port ${config.port} on ${config.host} is free` }));
+    });
+  });
+}
+
+function checkDatabase(config: ResolvedConfig): Check {
+  if (!existsSync(config.databasePath))
+    return { level: 'ok', what: `no database yet at ${config.databasePath}; it is created on first start` };
+  try {
+    const db = new Database(config.databasePath, { readonly: true, fileMustExist: true });
+    try {
+      const result = db.pragma('integrity_check', { simple: true });
+      return result === 'ok'
+        ? { level: 'ok', what: `database ${config.databasePath} passes the integrity check` }
+        : { level: 'fail', what: `database ${config.databasePath} fails the integrity check: ${String(result)}` };
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return { level: 'fail', what: `database ${config.databasePath} cannot be read: ${(err as Error).message}` };
+  }
+}
+
+function checkFfmpeg(): Check {
+  const candidate = process.env.M3W_FFMPEG || 'ffmpeg';
+  try {
+    const out = execFileSync(candidate, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const where = candidate.includes('/')
+      ? candidate
+      : ((process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, candidate)).find((p) => existsSync(p)) ?? candidate);
+    return { level: 'ok', what: `ffmpeg found at ${where} (${out.split('\n')[0]?.split(' ').slice(0, 3).join(' ')})` };
+  } catch {
+    return { level: 'warn', what: 'ffmpeg not found on PATH (set M3W_FFMPEG); it will be needed for video hosting' };
+  }
+}
+
+function checkClock(): Check {
+  const year = new Date().getUTCFullYear();
+  return year >= 2024 && year < 2100
+    ? { level: 'ok', what: `clock reads ${new Date().toISOString()}` }
+    : { level: 'fail', what: `clock reads ${new Date().toISOString()}, which cannot be right; timestamps would be wrong` };
+}
+
+export async function runDoctor(config: ResolvedConfig): Promise<number> {
+  const checks = [checkDataDir(config), checkDisk(config), await checkPort(config), checkDatabase(config), checkFfmpeg(), checkClock()];
+  const label: Record<Level, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
+  for (const c of checks) process.stdout.write(`${label[c.level]}  ${c.what}\n`);
+  const failed = checks.filter((c) => c.level === 'fail').length;
+  process.stdout.write(failed === 0 ? 'm3w is ready.\n' : `${failed} problem${failed === 1 ? '' : 's'} found.\n`);
+  return failed === 0 ? 0 : 1;
+}

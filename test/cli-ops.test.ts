@@ -1,0 +1,175 @@
+// Running m3w as a self-hoster does: one server per data directory, online backup and offline restore,
+// doctor, and the systemd unit.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, test } from 'vitest';
+import { runCli, spawnServer } from './helpers/child.ts';
+import { makeTempDir, sdkSession } from './helpers/server.ts';
+
+const KEY = 'ops-test-key-0123456789abcdef';
+const env = { M3W_API_KEY: KEY, RATE_LIMIT_REQUESTS: '1000000' };
+
+function post(url: string, body: unknown): Promise<number> {
+  return fetch(`${url}/v1/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify(body),
+  }).then((r) => r.status);
+}
+
+function sessionIds(dbFile: string): string[] {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    return db.prepare('SELECT session_id FROM sessions ORDER BY session_id').pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+test('--version names the version, commit, Node, SQLite and target', () => {
+  const r = runCli(['--version'], { cwd: makeTempDir() });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^m3w \d+\.\d+\.\d+ \(commit \S+, node v\d+\.\d+\.\d+, sqlite 3\.\d+\.\d+, linux-(x64|arm64)/);
+});
+
+test('a second server on the same data directory refuses to start', async () => {
+  const dir = makeTempDir();
+  const first = await spawnServer({ cwd: dir, env });
+  try {
+    const second = runCli(['serve', '--port', '0', '--host', '127.0.0.1'], { cwd: dir, env });
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`^m3w: another m3w \\(pid ${first.proc.pid}\\) is already using .*m3w\\.db`));
+    expect(await post(first.url, sdkSession({ sessionId: 'still-fine' }))).toBe(200); // the first is unharmed
+  } finally {
+    first.proc.kill('SIGTERM');
+    await first.exited;
+  }
+  // Once it has stopped, the data directory is free again.
+  const third = await spawnServer({ cwd: dir, env });
+  third.proc.kill('SIGTERM');
+  expect(await third.exited).toBe(0);
+});
+
+describe('backup and restore', () => {
+  test('backup while the server ingests; restore into a fresh directory gives the same rows', async () => {
+    const dir = makeTempDir();
+    const server = await spawnServer({ cwd: dir, env });
+    const backupFile = path.join(makeTempDir(), 'm3w-backup.db');
+    try {
+      for (let i = 0; i < 20; i++) expect(await post(server.url, sdkSession({ sessionId: `before-${i}` }))).toBe(200);
+      // Keep writing during the backup: the copy must still be one consistent snapshot.
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) await post(server.url, sdkSession({ sessionId: `during-${i}` }));
+      })();
+      const r = runCli(['backup', backupFile], { cwd: dir, env });
+      writing = false;
+      await writer;
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^Backed up .* to .*m3w-backup\.db \(\d+ sessions\)/);
+
+      const restoreWhileRunning = runCli(['restore', backupFile], { cwd: dir, env });
+      expect(restoreWhileRunning.status).toBe(1);
+      expect(restoreWhileRunning.stderr).toMatch(/is running on .*; stop it before restoring/);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+    }
+    const backedUp = sessionIds(backupFile);
+    expect(backedUp.filter((id) => id.startsWith('before-'))).toHaveLength(20);
+    const db = new Database(backupFile, { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+
+    const fresh = makeTempDir();
+    const restored = runCli(['restore', backupFile], { cwd: fresh, env });
+    expect(restored.status).toBe(0);
+    expect(sessionIds(path.join(fresh, 'm3w-data', 'm3w.db'))).toEqual(backedUp);
+    // The restored database serves: the backed-up sessions are readable through the API.
+    const server2 = await spawnServer({ cwd: fresh, env });
+    try {
+      const res = await fetch(`${server2.url}/v1/sessions/before-7`, { headers: { 'x-api-key': KEY } });
+      expect(res.status).toBe(200);
+    } finally {
+      server2.proc.kill('SIGTERM');
+      await server2.exited;
+    }
+  });
+
+  test('restore refuses a file that is not an m3w backup, and leaves the database alone', async () => {
+    const dir = makeTempDir();
+    expect(runCli(['migrate'], { cwd: dir }).status).toBe(0);
+    const junk = path.join(dir, 'junk.db');
+    execFileSync('sh', ['-c', `echo 'not a database' > ${junk}`]);
+    const r = runCli(['restore', junk], { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^m3w: .*junk\.db (is not a SQLite database|cannot be read as an m3w backup)/);
+    const other = new Database(path.join(dir, 'other.db'));
+    other.exec('CREATE TABLE t (x)');
+    other.close();
+    expect(runCli(['restore', path.join(dir, 'other.db')], { cwd: dir }).stderr).toContain('not an m3w backup');
+    expect(runCli(['doctor'], { cwd: dir }).stdout).toContain('passes the integrity check');
+  });
+});
+
+describe('doctor', () => {
+  test('passes on a fresh directory, naming each check', () => {
+    const r = runCli(['doctor', '--port', '0'], { cwd: makeTempDir() });
+    expect(r.stdout).toMatch(/^ok +data directory .* is writable$/m);
+    expect(r.stdout).toMatch(/GB free/);
+    expect(r.stdout).toMatch(/^ok +port 0 on 0\.0\.0\.0 is free$/m);
+    expect(r.stdout).toMatch(/^(ok|warn) +ffmpeg /m);
+    expect(r.stdout).toMatch(/^ok +clock reads /m);
+    expect(r.status).toBe(0);
+  });
+
+  test('fails on a read-only data directory', () => {
+    const dir = makeTempDir();
+    const data = path.join(dir, 'm3w-data');
+    mkdirSync(data);
+    // Root ignores file modes; the immutable attribute stops even root from creating files.
+    execFileSync('chattr', ['+i', data]);
+    try {
+      const r = runCli(['doctor', '--port', '0'], { cwd: dir });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/^FAIL {2}data directory .*m3w-data is not writable: EPERM$/m);
+      expect(r.stdout).toContain('1 problem found.');
+    } finally {
+      execFileSync('chattr', ['-i', data]);
+    }
+  });
+
+  test('fails when the port is taken by something else', async () => {
+    const net = await import('node:net');
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as import('node:net').AddressInfo).port;
+    try {
+      const r = runCli(['doctor', '--port', String(port), '--host', '127.0.0.1'], { cwd: makeTempDir() });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain(`FAIL  port ${port} on 127.0.0.1 is not available: EADDRINUSE`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+test('service install --dry-run prints a hardened systemd unit and changes nothing', () => {
+  const r = runCli(['service', 'install', '--dry-run', '--user', 'm3w', '--data-dir', '/var/lib/m3w'], { cwd: makeTempDir() });
+  expect(r.status).toBe(0);
+  for (const line of [
+    'User=m3w',
+    'NoNewPrivileges=true',
+    'ProtectSystem=strict',
+    'ProtectHome=true',
+    'ReadWritePaths=/var/lib/m3w',
+    'Restart=always',
+    'WantedBy=multi-user.target',
+  ])
+    expect(r.stdout.split('\n')).toContain(line);
+  expect(r.stdout).toMatch(/^ExecStart=\S+ .*serve --data-dir \/var\/lib\/m3w --no-open$/m);
+  expect(runCli(['service', 'install', '--dry-run', '--user', 'Bad User'], { cwd: makeTempDir() }).status).toBe(2);
+});
