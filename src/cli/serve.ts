@@ -22,5 +22,6 @@ export async function runServe(config: ResolvedConfig): Promise<number> {
   logger.info({ signal }, 'shutting down');
   await running.close();
   logger.info('stopped');
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return 0;
 }
