@@ -1,9 +1,21 @@
 // Compiles the server into dist/: one ESM bundle for the command (dist/m3w.js) and one for the session
 // writer thread (dist/writer-worker.js, found beside it at run time). Only native addons stay external.
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The commit being built, for `m3w --version`; "unknown" outside a git checkout. */
+export function gitCommit(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${commit}-dirty` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
 
 export async function bundleServer(outdir = `${root}dist`): Promise<void> {
   await build({
@@ -15,6 +27,7 @@ export async function bundleServer(outdir = `${root}dist`): Promise<void> {
     format: 'esm',
     target: 'node20',
     external: ['better-sqlite3'],
+    define: { __M3W_COMMIT__: JSON.stringify(gitCommit()) },
     // CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import { createRequire as __m3wCreateRequire } from 'node:module'; const require = __m3wCreateRequire(import.meta.url);" },
     sourcemap: 'linked',
