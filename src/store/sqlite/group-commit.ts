@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { embeddedWriterWorker } from '../../runtime/embedded.ts';
 import { StoreError, type WriteBatchStats } from '../types.ts';
 import type { WriteRequest, WriteResult } from './session-writer.ts';
 import type { Durability } from './open-database.ts';
@@ -20,11 +21,17 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** Starts the writer thread; from TypeScript sources (dev, tests) it loads through tsx. */
+/**
+ * Starts the writer thread: from the single-file executable its embedded code runs with `eval`; from
+ * TypeScript sources (dev, tests) it loads through tsx; from dist/ it is the writer-worker.js beside us.
+ */
 function startWorker(file: string, durability: Durability): Worker {
   const workerData = { file, durability };
   // The writer holds one group at a time: a small young generation keeps its memory flat under load.
   const resourceLimits = { maxYoungGenerationSizeMb: 8 };
+  const embedded = embeddedWriterWorker(file);
+  if (embedded)
+    return new Worker(embedded.source, { eval: true, workerData: { ...workerData, ...embedded.workerData }, resourceLimits });
   const entry = new URL(`./writer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData, resourceLimits });
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
+import { embeddedSqliteMigrations } from '../../runtime/embedded.ts';
 import { StoreError } from '../types.ts';
 
 export interface Migration {
@@ -26,18 +27,24 @@ function findMigrationsDir(): string {
   }
 }
 
-export const SQLITE_MIGRATIONS_DIR = findMigrationsDir();
+/** The migration files as name and SQL: built into the executable, else read from `dir` or migrations/sqlite. */
+function migrationSources(dir: string | undefined): Array<{ name: string; sql: string }> {
+  const embedded = dir === undefined ? embeddedSqliteMigrations() : null;
+  if (embedded) return embedded;
+  // Looked up on first use, not at import: the executable has no migrations folder to find.
+  const from = dir ?? findMigrationsDir();
+  const files = readdirSync(from).filter((f) => f.endsWith('.sql')).sort();
+  return files.map((name) => ({ name, sql: readFileSync(path.join(from, name), 'utf8') }));
+}
 
-export function readMigrations(dir: string = SQLITE_MIGRATIONS_DIR): Migration[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+export function readMigrations(dir?: string): Migration[] {
   const seen = new Set<number>();
-  return files.map((file) => {
+  return migrationSources(dir).map(({ name: file, sql }) => {
     const m = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
     if (!m) throw new StoreError(`migration file ${file}: name must look like 0001_name.sql`);
     const version = Number(m[1]);
     if (seen.has(version)) throw new StoreError(`migration ${m[1]} appears twice`);
     seen.add(version);
-    const sql = readFileSync(path.join(dir, file), 'utf8');
     return { version, name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
   });
 }

@@ -1,0 +1,157 @@
+// The single-file executable as a self-hoster meets it: copied alone into an empty folder, started with an
+// empty environment (no node anywhere), it serves, stores what it is sent, stops cleanly on SIGTERM and finds
+// its data again after a restart. Runs only once `npm run build` has produced dist/m3w-linux-x64 (and, for
+// the arm64 part, dist/m3w-linux-arm64 plus Debian's qemu-user-static and the aarch64 cross libc).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, test } from 'vitest';
+
+const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const X64 = path.join(DIST, 'm3w-linux-x64');
+const ARM64 = path.join(DIST, 'm3w-linux-arm64');
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const QEMU = '/usr/bin/qemu-aarch64-static';
+const ARM64_LIBC = '/usr/aarch64-linux-gnu'; // Debian's libc6-arm64-cross: the loader and libraries qemu needs
+
+const canRunX64 = existsSync(X64) && process.platform === 'linux' && process.arch === 'x64';
+const canRunArm64 = existsSync(ARM64) && existsSync(QEMU) && existsSync(path.join(ARM64_LIBC, 'lib', 'ld-linux-aarch64.so.1'));
+
+// Said out loud, because a skipped file is easy to miss in the summary.
+if (!canRunX64) console.warn('test/binary: skipped, dist/m3w-linux-x64 is not built (npm run build -- --arch x64)');
+if (!canRunArm64) console.warn('test/binary: arm64 part skipped, needs dist/m3w-linux-arm64, qemu-user-static and libc6-arm64-cross');
+
+const dirs: string[] = [];
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const proc of running) proc.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** An empty temp folder holding only a copy of `binary`. */
+function aloneInEmptyDir(binary: string): { dir: string; exe: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3w-binary-'));
+  dirs.push(dir);
+  const exe = path.join(dir, path.basename(binary));
+  copyFileSync(binary, exe);
+  return { dir, exe };
+}
+
+interface Served {
+  url: string;
+  output: () => string;
+  stop: () => Promise<number | string>;
+}
+
+/** Runs `command args` in `dir` with exactly `env`; resolves once /health is reachable per the "listening" log. */
+function serve(command: string, args: string[], dir: string, env: Record<string, string>, timeoutMs: number): Promise<Served> {
+  const proc = spawn(command, [...args, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  let out = '';
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      running.delete(proc);
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not listening after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({
+        url: `http://127.0.0.1:${m[1]}`,
+        output: () => out,
+        stop: () => {
+          proc.kill('SIGTERM');
+          return exited;
+        },
+      });
+    });
+    proc.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code}) before listening:\n${out}`));
+    });
+  });
+}
+
+const SESSION = {
+  sessionId: 'a',
+  timestamp: 1732000000000,
+  sessionStartDateIso: '2024-11-19T07:05:40.000Z',
+  sessionDurationMs: 60000,
+};
+
+describe.skipIf(!canRunX64)(
+  `x64 executable${canRunX64 ? '' : ' (skipped: dist/m3w-linux-x64 is not built; run `npm run build -- --arch x64` first)'}`,
+  () => {
+    test('prints its version with no environment at all', () => {
+      const { dir, exe } = aloneInEmptyDir(X64);
+      const r = spawnSync(exe, ['--version'], { cwd: dir, env: {}, encoding: 'utf8', timeout: 20_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^m3w ${version.replaceAll('.', '\\.')} .*node v24\\.`));
+    });
+
+    test('alone in an empty folder: serves, stores a session, stops on SIGTERM, finds it after a restart', async () => {
+      const { dir, exe } = aloneInEmptyDir(X64);
+      const first = await serve(exe, [], dir, {}, 20_000);
+
+      const health = await fetch(`${first.url}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'healthy' });
+
+      const key = /m3w_[0-9a-f]{8}_[A-Za-z0-9_-]+/.exec(first.output())?.[0];
+      expect(key, `the banner shows the ingest key:\n${first.output()}`).toBeDefined();
+      const posted = await fetch(`${first.url}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-API-Key': key! },
+        body: JSON.stringify(SESSION),
+      });
+      expect(posted.status, await posted.clone().text()).toBe(200);
+      expect(await first.stop()).toBe(0);
+
+      // Everything it wrote is in its data folder beside it.
+      expect(readdirSync(dir).sort()).toEqual([path.basename(exe), 'm3w-data'].sort());
+
+      const second = await serve(exe, [], dir, {}, 20_000);
+      const got = await fetch(`${second.url}/v1/sessions/a`, { headers: { 'X-API-Key': key! } });
+      expect(got.status).toBe(200);
+      expect(await got.json()).toMatchObject(SESSION);
+      expect(second.output(), 'no new key on a restart').not.toMatch(/m3w_[0-9a-f]{8}_/);
+      expect(await second.stop()).toBe(0);
+    });
+  },
+);
+
+describe.skipIf(!canRunArm64)(
+  `arm64 executable under qemu${canRunArm64 ? '' : ' (skipped: needs dist/m3w-linux-arm64, qemu-user-static and libc6-arm64-cross)'}`,
+  () => {
+    // The loader path inside the arm64 binary (/lib/ld-linux-aarch64.so.1) is found under QEMU_LD_PREFIX.
+    const env = { QEMU_LD_PREFIX: ARM64_LIBC };
+
+    test('is an aarch64 executable that prints its version', () => {
+      const { dir, exe } = aloneInEmptyDir(ARM64);
+      const header = readFileSync(exe).subarray(0, 20);
+      expect(header.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+      expect(header.readUInt16LE(18)).toBe(183); // e_machine EM_AARCH64
+      const r = spawnSync(QEMU, [exe, '--version'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/node v24\..*linux-arm64/);
+    }, 90_000);
+
+    test('answers /health under emulation', async () => {
+      const { dir, exe } = aloneInEmptyDir(ARM64);
+      const server = await serve(QEMU, [exe], dir, env, 90_000);
+      const health = await fetch(`${server.url}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'healthy' });
+      expect(await server.stop()).toBe(0);
+    }, 120_000);
+  },
+);
