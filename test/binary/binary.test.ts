@@ -2,7 +2,8 @@
 // empty environment (no node anywhere), it serves, stores what it is sent, stops cleanly on SIGTERM and finds
 // its data again after a restart. Runs only once `npm run build` has produced dist/m3w-linux-x64 (and, for
 // the arm64 part, dist/m3w-linux-arm64 plus Debian's qemu-user-static and the aarch64 cross libc).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { spawnServer } from '../helpers/child.ts';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,9 +25,7 @@ if (!canRunX64) console.warn('test/binary: skipped, dist/m3w-linux-x64 is not bu
 if (!canRunArm64) console.warn('test/binary: arm64 part skipped, needs dist/m3w-linux-arm64, qemu-user-static and libc6-arm64-cross');
 
 const dirs: string[] = [];
-const running = new Set<ChildProcess>();
 afterAll(() => {
-  for (const proc of running) proc.kill('SIGKILL');
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -39,45 +38,17 @@ function aloneInEmptyDir(binary: string): { dir: string; exe: string } {
   return { dir, exe };
 }
 
-interface Served {
-  url: string;
-  output: () => string;
-  stop: () => Promise<number | string>;
-}
-
-/** Runs `command args` in `dir` with exactly `env`; resolves once /health is reachable per the "listening" log. */
-function serve(command: string, args: string[], dir: string, env: Record<string, string>, timeoutMs: number): Promise<Served> {
-  const proc = spawn(command, [...args, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(proc);
-  let out = '';
-  const exited = new Promise<number | string>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      running.delete(proc);
-      resolve(code ?? signal ?? 'unknown');
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not listening after ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({
-        url: `http://127.0.0.1:${m[1]}`,
-        output: () => out,
-        stop: () => {
-          proc.kill('SIGTERM');
-          return exited;
-        },
-      });
-    });
-    proc.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code}) before listening:\n${out}`));
-    });
-  });
+/** Runs the executable (optionally through `runner`) in `dir` with exactly `env`, as `env -i` would. */
+async function serve(command: string[], dir: string, env: Record<string, string>, timeoutMs: number) {
+  const server = await spawnServer({ cwd: dir, env, exactEnv: true, command, timeoutMs });
+  return {
+    url: server.url,
+    output: server.output,
+    stop: () => {
+      server.proc.kill('SIGTERM');
+      return server.exited;
+    },
+  };
 }
 
 const SESSION = {
@@ -100,7 +71,7 @@ describe.skipIf(!canRunX64)(
 
     test('alone in an empty folder: serves, stores a session, stops on SIGTERM, finds it after a restart', async () => {
       const { dir, exe } = aloneInEmptyDir(X64);
-      const first = await serve(exe, [], dir, {}, 20_000);
+      const first = await serve([exe], dir, {}, 20_000);
 
       const health = await fetch(`${first.url}/health`);
       expect(health.status).toBe(200);
@@ -119,7 +90,7 @@ describe.skipIf(!canRunX64)(
       // Everything it wrote is in its data folder beside it.
       expect(readdirSync(dir).sort()).toEqual([path.basename(exe), 'm3w-data'].sort());
 
-      const second = await serve(exe, [], dir, {}, 20_000);
+      const second = await serve([exe], dir, {}, 20_000);
       const got = await fetch(`${second.url}/v1/sessions/a`, { headers: { 'X-API-Key': key! } });
       expect(got.status).toBe(200);
       expect(await got.json()).toMatchObject(SESSION);
@@ -147,7 +118,7 @@ describe.skipIf(!canRunArm64)(
 
     test('answers /health under emulation', async () => {
       const { dir, exe } = aloneInEmptyDir(ARM64);
-      const server = await serve(QEMU, [exe], dir, env, 90_000);
+      const server = await serve([QEMU, exe], dir, env, 90_000);
       const health = await fetch(`${server.url}/health`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'healthy' });

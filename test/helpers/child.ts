@@ -36,11 +36,24 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
+export interface SpawnOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  args?: string[];
+  /** Program and leading arguments; default: this Node running bin/m3w.js. A built binary goes here. */
+  command?: string[];
+  /** Use `env` as the whole environment (no PATH, as `env -i`). */
+  exactEnv?: boolean;
+  timeoutMs?: number;
+}
+
 /** Starts `m3w serve --port 0` and resolves once it logs "listening". */
-export function spawnServer(opts: { cwd: string; env?: Record<string, string>; args?: string[] }): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [M3W_BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], {
+export function spawnServer(opts: SpawnOptions): Promise<ServerProcess> {
+  const [program, ...lead] = opts.command ?? [process.execPath, M3W_BIN];
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const proc = spawn(program!, [...lead, 'serve', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], {
     cwd: opts.cwd,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...opts.env },
+    env: opts.exactEnv ? (opts.env ?? {}) : { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(proc);
@@ -54,8 +67,8 @@ export function spawnServer(opts: { cwd: string; env?: Record<string, string>; a
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`m3w did not start within 20 s:\n${out}`));
-    }, 20_000);
+      reject(new Error(`m3w did not start within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
