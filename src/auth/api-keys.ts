@@ -100,11 +100,6 @@ export class ApiKeyAuthenticator {
     return record;
   }
 
-  /** Forgets cached keys at once (after a revoke in this process). */
-  invalidate(): void {
-    this.cache.clear();
-  }
-
   async flushUsage(): Promise<void> {
     if (this.usage.size === 0) return;
     const batch = [...this.usage];

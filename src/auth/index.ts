@@ -3,10 +3,8 @@ export {
   ApiKeyAuthenticator,
   createApiKey,
   ensureBootstrap,
-  generateApiKey,
   hashApiKey,
   normalizePrefix,
-  prefixForChosenKey,
   DEFAULT_APP_ID,
   type Bootstrap,
 } from './api-keys.ts';

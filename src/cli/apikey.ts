@@ -1,8 +1,7 @@
 // m3w apikey create | list | revoke — works on the database directly, also while a server runs
 // (a revoked key stops working there within 10 seconds, the server's key cache lifetime).
 import type { ResolvedConfig } from '../config/index.ts';
-import { createApiKey, normalizePrefix } from '../auth/index.ts';
-import { DEFAULT_APP_ID } from '../auth/index.ts';
+import { createApiKey, DEFAULT_APP_ID, normalizePrefix } from '../auth/index.ts';
 import { SCOPES, SqliteStore, type Scope } from '../store/index.ts';
 import type { CliValues } from './run.ts';
 

@@ -4,9 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { ResolvedConfig } from '../config/index.ts';
-import { lockHolder } from '../store/index.ts';
+import { integrityProblem, lockHolder } from '../store/index.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
 interface Check {
@@ -59,19 +58,10 @@ function checkPort(config: ResolvedConfig): Promise<Check> {
 function checkDatabase(config: ResolvedConfig): Check {
   if (!existsSync(config.databasePath))
     return { level: 'ok', what: `no database yet at ${config.databasePath}; it is created on first start` };
-  try {
-    const db = new Database(config.databasePath, { readonly: true, fileMustExist: true });
-    try {
-      const result = db.pragma('integrity_check', { simple: true });
-      return result === 'ok'
-        ? { level: 'ok', what: `database ${config.databasePath} passes the integrity check` }
-        : { level: 'fail', what: `database ${config.databasePath} fails the integrity check: ${String(result)}` };
-    } finally {
-      db.close();
-    }
-  } catch (err) {
-    return { level: 'fail', what: `database ${config.databasePath} cannot be read: ${(err as Error).message}` };
-  }
+  const problem = integrityProblem(config.databasePath);
+  return problem === null
+    ? { level: 'ok', what: `database ${config.databasePath} passes the integrity check` }
+    : { level: 'fail', what: `database ${config.databasePath} fails the integrity check: ${problem}` };
 }
 
 function checkFfmpeg(): Check {

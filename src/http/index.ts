@@ -1,5 +1,5 @@
 // HTTP: the h3 app, its middleware and route modules, and the Node server around them.
 export { createHttpApp, type HttpApp } from './app.ts';
-export { ApiError, ERROR_STATUS, type ErrorCode } from './errors.ts';
+export { ApiError, type ErrorCode } from './errors.ts';
 export { TokenBucketLimiter } from './rate-limit.ts';
 export type { HttpContext, RouteDef } from './context.ts';

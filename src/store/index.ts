@@ -1,7 +1,6 @@
 // Storage: the async Store interface and its adapters. Only this folder contains SQL.
 export { SCOPES, StoreError, type App, type ApiKeyRecord, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from './types.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
-export { migrate, readMigrations, type MigrationReport } from './sqlite/migrate.ts';
-export { openDatabase } from './sqlite/open-database.ts';
+export { type MigrationReport } from './sqlite/migrate.ts';
 export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';
-export { checkSqliteBackup, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';
+export { integrityProblem, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';

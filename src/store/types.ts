@@ -74,8 +74,6 @@ export interface Store {
 
   /** Throws when the database cannot be read. */
   ping(): Promise<void>;
-  /** Problems found by the database's own integrity check; empty when it is sound. */
-  integrityCheck(): Promise<string[]>;
   /** A consistent copy of the live database at `destination`, taken while writes go on. */
   backup(destination: string): Promise<void>;
   /** Observes each group commit (metrics). */

@@ -10,6 +10,21 @@ export interface RestoreReport {
   migrations: number;
 }
 
+/** Null when SQLite's integrity check passes on `file`, else what it (or opening the file) reported. */
+export function integrityProblem(file: string): string | null {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const result = db.pragma('integrity_check', { simple: true });
+      return result === 'ok' ? null : String(result);
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 export function checkSqliteBackup(file: string): RestoreReport {
   if (!existsSync(file)) throw new StoreError(`backup file ${file} does not exist`);
   let db: Database.Database;

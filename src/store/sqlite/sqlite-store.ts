@@ -169,11 +169,6 @@ export class SqliteStore implements Store {
     run('ping', () => this.stmt.ping.get());
   }
 
-  async integrityCheck(): Promise<string[]> {
-    const result = run('integrityCheck', () => this.db.pragma('integrity_check', { simple: false })) as Array<{ integrity_check: string }>;
-    return result.map((r) => r.integrity_check).filter((r) => r !== 'ok');
-  }
-
   async backup(destination: string): Promise<void> {
     // SQLite's online backup API copies page by page and restarts if a write lands mid-copy, so the copy
     // is one consistent snapshot while ingestion carries on.
