@@ -26,6 +26,13 @@ export const ENV_KEYS: Record<string, string> = {
   LOG_LEVEL: 'logLevel',
   ENABLE_METRICS: 'enableMetrics',
   M3W_TRUST_PROXY: 'trustProxy',
+  M3W_SESSION_SYNC_INTERVAL_SECONDS: 'sessionSyncIntervalSeconds',
+  M3W_STALE_SESSION_HOURS: 'staleSessionHours',
+  M3W_MINUTE_ROLLUP_DAYS: 'minuteRollupDays',
+  M3W_HOURLY_ROLLUP_DAYS: 'hourlyRollupDays',
+  M3W_LIVE_INTERVAL_MS: 'liveIntervalMs',
+  M3W_KEY_ROTATION_GRACE_HOURS: 'keyRotationGraceHours',
+  M3W_OPEN_BROWSER: 'openBrowser',
 };
 
 /** CLI flags that override single keys. */

@@ -39,6 +39,24 @@ export const ConfigSchema = Type.Object(
     trustProxy: bool(),
     maxBodyBytes: int(1024, 64 * 1024 * 1024, ' (bytes)'),
     maxBatchSize: int(1, 10_000),
+    // Analytics engine
+    sessionSyncIntervalSeconds: int(1, 3600, ' (seconds)'),
+    staleSessionHours: int(1, 720, ' (hours)'),
+    minuteRollupDays: int(1, 3650, ' (days)'),
+    hourlyRollupDays: int(1, 36_500, ' (days)'),
+    moments: Type.Object(
+      {
+        baselineMinutes: int(5, 1440, ' (minutes)'),
+        zThreshold: Type.Number({ minimum: 1, maximum: 100, 'x-expected': 'a number from 1 to 100' }),
+        minVolume: int(1, 1_000_000, ' (sessions per minute)'),
+      },
+      { additionalProperties: false, 'x-expected': 'an object {"baselineMinutes": n, "zThreshold": n, "minVolume": n}' },
+    ),
+    // Dashboard live feed
+    liveIntervalMs: int(250, 60_000, ' (milliseconds)'),
+    // Accounts
+    keyRotationGraceHours: int(0, 720, ' (hours)'),
+    openBrowser: bool(),
   },
   { additionalProperties: false },
 );
@@ -59,4 +77,12 @@ export const DEFAULT_CONFIG: Config = {
   trustProxy: false,
   maxBodyBytes: 1_048_576,
   maxBatchSize: 1000,
+  sessionSyncIntervalSeconds: 30,
+  staleSessionHours: 12,
+  minuteRollupDays: 14,
+  hourlyRollupDays: 1095,
+  moments: { baselineMinutes: 30, zThreshold: 3, minVolume: 20 },
+  liveIntervalMs: 1500,
+  keyRotationGraceHours: 24,
+  openBrowser: true,
 };
