@@ -5,7 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from 'h3';
-import { ApiKeyAuthenticator, ensureBootstrap, type Bootstrap } from './auth/index.ts';
+import { Accounts, ApiKeyAuthenticator, ensureBootstrap, TokenSigner, type Bootstrap } from './auth/index.ts';
 import type { ResolvedConfig } from './config/index.ts';
 import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
@@ -19,6 +19,9 @@ export interface RunningServer {
   http: HttpApp;
   metrics: Metrics;
   bootstrap: Bootstrap;
+  /** The one-time token of the setup link (`/setup#<token>`), while no admin exists. */
+  setupToken: string | null;
+  accounts: Accounts;
   logger: Logger;
   /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
   close(): Promise<void>;
@@ -35,6 +38,7 @@ export interface StartOptions {
 export async function startServer(config: ResolvedConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   mkdirSync(path.dirname(config.databasePath), { recursive: true });
+  mkdirSync(config.dataDirPath, { recursive: true });
   const lock = acquireInstanceLock(config.databasePath);
   let store: SqliteStore;
   try {
@@ -49,9 +53,11 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     metrics.dbQueryDuration.observe({ operation: 'upsert_sessions' }, s.durationMs / 1000);
   });
   const bootstrap = await ensureBootstrap(store, config.apiKey);
+  const accounts = new Accounts(store, new TokenSigner(config.dataDirPath));
+  const setupToken = await accounts.issueSetupToken();
   const keys = new ApiKeyAuthenticator(store);
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
-  const httpApp = createHttpApp({ config, store, keys, limiter, metrics, logger, version: VERSION, startedAt: Date.now() });
+  const httpApp = createHttpApp({ config, store, keys, accounts, limiter, metrics, logger, version: VERSION, startedAt: Date.now() });
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
   server.headersTimeout = 30_000;
@@ -94,5 +100,5 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       lock.release();
     })());
 
-  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, close };
+  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, setupToken, accounts, logger, close };
 }

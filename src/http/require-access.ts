@@ -6,6 +6,7 @@ import type { ApiKeyRecord } from '../store/index.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { requireApiKey } from './require-api-key.ts';
+import { authenticateUser } from './require-user.ts';
 
 export type Principal =
   | { kind: 'user'; userId: number; email: string; role: 'admin' | 'member'; apps: 'all' | readonly string[] }
@@ -17,7 +18,9 @@ export async function requireReader(event: H3Event, ctx: HttpContext): Promise<P
     const key = await requireApiKey(event, ctx, ['read']);
     return { kind: 'key', key, apps: [key.appId] };
   }
-  throw new ApiError('UNAUTHORIZED', 'sign in, or send an API key with read scope in X-API-Key');
+  const caller = await authenticateUser(event, ctx);
+  if (!caller) throw new ApiError('UNAUTHORIZED', 'sign in, or send an API key with read scope in X-API-Key');
+  return { kind: 'user', userId: caller.user.id, email: caller.user.email, role: caller.user.role, apps: caller.apps };
 }
 
 export function canSeeApp(principal: Principal, appId: string): boolean {
