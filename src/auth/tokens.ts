@@ -41,6 +41,12 @@ function loadOrCreateKey(file: string): KeyObject {
   return privateKey;
 }
 
+/** The user and login a verified access token or ticket speaks for. */
+function loginClaims(p: JWTPayload | null): AccessClaims | null {
+  if (!p || typeof p.sid !== 'string' || typeof p.role !== 'string' || !/^\d+$/.test(p.sub ?? '')) return null;
+  return { userId: Number(p.sub), role: p.role, sessionId: p.sid };
+}
+
 export class TokenSigner {
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
@@ -77,9 +83,7 @@ export class TokenSigner {
   }
 
   async verifyAccess(token: string): Promise<AccessClaims | null> {
-    const p = await this.verify(token, 'm3w:access');
-    if (!p || typeof p.sid !== 'string' || typeof p.role !== 'string' || !/^\d+$/.test(p.sub ?? '')) return null;
-    return { userId: Number(p.sub), role: p.role, sessionId: p.sid };
+    return loginClaims(await this.verify(token, 'm3w:access'));
   }
 
   signGuest(resource: string, name: string, ttlSec: number): Promise<string> {
@@ -98,8 +102,6 @@ export class TokenSigner {
   }
 
   async verifyWsTicket(token: string): Promise<AccessClaims | null> {
-    const p = await this.verify(token, 'm3w:ws');
-    if (!p || typeof p.sid !== 'string' || typeof p.role !== 'string' || !/^\d+$/.test(p.sub ?? '')) return null;
-    return { userId: Number(p.sub), role: p.role, sessionId: p.sid };
+    return loginClaims(await this.verify(token, 'm3w:ws'));
   }
 }

@@ -41,3 +41,15 @@ export async function resolveApp(ctx: HttpContext, principal: Principal, request
   if (visible.length === 1) return visible[0]!;
   throw new ApiError('INVALID_SCHEMA', `app: name the app to read (you can see ${visible.length} apps)`);
 }
+
+/**
+ * The caller of a WebSocket upgrade: a browser by its session cookie, another client by a one-minute
+ * ticket from POST /api/v1/ws-ticket (`?ticket=`). Null when neither is valid.
+ */
+export async function principalFromUpgrade(ctx: HttpContext, request: Request): Promise<Principal | null> {
+  const ticket = new URL(request.url).searchParams.get('ticket');
+  const cookie = /(?:^|;\s*)m3w_access=([^;]+)/.exec(request.headers.get('cookie') ?? '')?.[1];
+  const signedIn = ticket ? await ctx.accounts.authenticateWsTicket(ticket) : cookie ? await ctx.accounts.authenticate(cookie) : null;
+  if (!signedIn) return null;
+  return { kind: 'user', userId: signedIn.user.id, email: signedIn.user.email, role: signedIn.user.role, apps: signedIn.apps };
+}

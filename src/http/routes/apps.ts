@@ -10,7 +10,7 @@ import { readJsonObject } from '../read-json-body.ts';
 import { canSeeApp } from '../require-access.ts';
 import { actorOf, requireUser, type Caller } from '../require-user.ts';
 import { userBearer } from './auth.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { APP_ID, appIdParam } from './route-params.ts';
 
 const AppSchema = {
@@ -34,7 +34,6 @@ const KeySchema = {
   },
 };
 const NewKeySchema = { allOf: [KeySchema, { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'shown only this once' } } }] };
-const json = (schema: unknown) => ({ 'application/json': { schema } });
 const appParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const prefixParam = { name: 'prefix', in: 'path', required: true, schema: { type: 'string' } };
 const admin = ['admin'] as const;

@@ -59,3 +59,6 @@ export function errorResponses(...statuses: number[]): Record<string, unknown> {
     ]),
   );
 }
+
+/** An application/json content map, for request bodies and responses. */
+export const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });
