@@ -6,7 +6,7 @@ import type { ApiKeyRecord } from '../store/index.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { requireApiKey } from './require-api-key.ts';
-import { authenticateUser } from './require-user.ts';
+import { ACCESS_COOKIE, authenticateUser } from './require-user.ts';
 
 export type Principal =
   | { kind: 'user'; userId: number; email: string; role: 'admin' | 'member'; apps: 'all' | readonly string[] }
@@ -48,7 +48,7 @@ export async function resolveApp(ctx: HttpContext, principal: Principal, request
  */
 export async function principalFromUpgrade(ctx: HttpContext, request: Request): Promise<Principal | null> {
   const ticket = new URL(request.url).searchParams.get('ticket');
-  const cookie = /(?:^|;\s*)m3w_access=([^;]+)/.exec(request.headers.get('cookie') ?? '')?.[1];
+  const cookie = new RegExp(`(?:^|;\\s*)${ACCESS_COOKIE}=([^;]+)`).exec(request.headers.get('cookie') ?? '')?.[1];
   const signedIn = ticket ? await ctx.accounts.authenticateWsTicket(ticket) : cookie ? await ctx.accounts.authenticate(cookie) : null;
   if (!signedIn) return null;
   return { kind: 'user', userId: signedIn.user.id, email: signedIn.user.email, role: signedIn.user.role, apps: signedIn.apps };
