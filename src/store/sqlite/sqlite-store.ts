@@ -211,6 +211,14 @@ export class SqliteStore implements Store {
     // is one consistent snapshot while ingestion carries on.
     try {
       await this.db.backup(destination);
+      // The copy inherits WAL mode; a backup is one self-contained file, so reading it (restore's checks)
+      // must not leave -wal/-shm files beside it.
+      const copy = new Database(destination);
+      try {
+        copy.pragma('journal_mode = DELETE');
+      } finally {
+        copy.close();
+      }
     } catch (err) {
       throw new StoreError(`backup to ${destination} failed: ${(err as Error).message}`, { cause: err });
     }
