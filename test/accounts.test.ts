@@ -93,6 +93,16 @@ describe('sign-in', () => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
+  test('a burst of concurrent guesses is cut off before it queues password hashing', async () => {
+    await setupAdmin(ts);
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => call(ts, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: `guess ${i} xxxxxx` } })),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
+  });
+
   test('failed sign-ins are limited per address across emails', async () => {
     await setupAdmin(ts);
     const statuses: number[] = [];

@@ -2,7 +2,7 @@
 // audit trail of all of it. Routes authorise the caller; this part enforces the invariants (one setup,
 // never remove the last admin, reuse of a rotated refresh token ends the whole login).
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiKeyRecord, NewAuditEntry, Role, Store, User } from '../store/index.ts';
+import type { ApiKeyRecord, NewAuditEntry, Role, Store, User, UserWithHash } from '../store/index.ts';
 import { AuthError } from './errors.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
@@ -11,6 +11,8 @@ import { ACCESS_TTL_SEC, TokenSigner } from './tokens.ts';
 export const REFRESH_TTL_MS = 30 * 24 * 3600_000;
 export const SETUP_TTL_MS = 3600_000;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
+/** Password checks running at once; scrypt runs on libuv's 4 threads, so more would only queue. */
+const MAX_CONCURRENT_CHECKS = 16;
 
 export interface RequestMeta {
   address: string | null;
@@ -62,6 +64,8 @@ function requirePassword(password: unknown): string {
 }
 
 export class Accounts {
+  private checksInFlight = 0;
+
   constructor(
     private readonly store: Store,
     readonly signer: TokenSigner,
@@ -123,15 +127,25 @@ export class Accounts {
     const address = meta.address ?? 'unknown';
     const wait = this.throttle.retryAfter(email, address);
     if (wait > 0) throw new AuthError('RATE_LIMIT_EXCEEDED', `too many failed sign-ins; retry in ${wait} s`, wait);
-    const found = await this.store.accounts.getUserByEmail(email);
-    // The same work and the same answer whether the email is unknown, the password wrong or the user disabled.
-    const ok = found ? await verifyPassword(passwordInput, found.passwordHash) : await verifyAgainstNothing(passwordInput);
+    // Each check costs ~32 MiB and a threadpool slot for scrypt; a flood from many addresses queues no further.
+    if (this.checksInFlight >= MAX_CONCURRENT_CHECKS)
+      throw new AuthError('RATE_LIMIT_EXCEEDED', 'too many sign-ins at once; retry in 1 s', 1);
+    this.throttle.begin(email, address);
+    this.checksInFlight += 1;
+    let found: UserWithHash | null;
+    let ok: boolean;
+    try {
+      found = await this.store.accounts.getUserByEmail(email);
+      // The same work and the same answer whether the email is unknown, the password wrong or the user disabled.
+      ok = found ? await verifyPassword(passwordInput, found.passwordHash) : await verifyAgainstNothing(passwordInput);
+    } finally {
+      this.checksInFlight -= 1;
+    }
     if (!ok || !found || found.disabledAt !== null) {
-      this.throttle.fail(email, address);
       await this.audit('login_failed', { id: found?.id ?? null, email, address: meta.address }, found ? `user:${found.id}` : null);
       throw new AuthError('UNAUTHORIZED', 'email or password is wrong');
     }
-    this.throttle.succeed(email);
+    this.throttle.succeed(email, address);
     await this.audit('login_succeeded', { id: found.id, email, address: meta.address }, `user:${found.id}`);
     return this.startSession(found, meta);
   }

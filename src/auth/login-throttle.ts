@@ -1,5 +1,6 @@
-// Limits failed logins per address and per email (fixed windows): guessing passwords gets slow, while a
-// user who mistypes a few times is not locked out. A successful login clears that email's count.
+// Limits sign-in attempts per address and per email (fixed windows): guessing passwords gets slow, while a
+// user who mistypes a few times is not locked out. An attempt counts when it starts — so a burst of
+// concurrent guesses is cut off before it queues up password hashing — and a successful one is refunded.
 export interface ThrottleLimits {
   perEmail: number;
   perAddress: number;
@@ -32,7 +33,8 @@ export class LoginThrottle {
     return wait;
   }
 
-  fail(email: string, address: string): void {
+  /** Counts an attempt that is about to be checked. */
+  begin(email: string, address: string): void {
     const now = this.now();
     for (const [key] of this.keys(email, address)) {
       const w = this.windows.get(key);
@@ -43,8 +45,11 @@ export class LoginThrottle {
     if (this.windows.size > 50_000) for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);
   }
 
-  succeed(email: string): void {
+  /** The attempt succeeded: the email starts afresh and the address gets its attempt back. */
+  succeed(email: string, address: string): void {
     this.windows.delete(`email:${email}`);
+    const w = this.windows.get(`addr:${address}`);
+    if (w && w.failures > 0) w.failures -= 1;
   }
 
   private keys(email: string, address: string): Array<[string, number]> {
