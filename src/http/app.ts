@@ -7,6 +7,7 @@ import { errorEnvelope, toApiError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
+import { webRoutes } from './routes/web-routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -18,7 +19,7 @@ export interface HttpApp {
 }
 
 export function createHttpApp(ctx: HttpContext): HttpApp {
-  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes];
+  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes, ...webRoutes];
   const openapiRoute: RouteDef = {
     method: 'GET',
     path: '/openapi.json',

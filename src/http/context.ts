@@ -26,12 +26,17 @@ export interface RequestState {
 
 export type OpenApiOperation = Record<string, unknown> & { summary: string; responses: Record<string, unknown> };
 
+/** Marks a route that is not part of the API (the dashboard's pages and files): left out of /openapi.json, with why. */
+export interface NotInApi {
+  notInApi: string;
+}
+
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** h3 pattern, e.g. /v1/sessions/:sessionId */
   path: string;
   handler: (event: H3Event, ctx: HttpContext) => unknown;
-  openapi: OpenApiOperation;
+  openapi: OpenApiOperation | NotInApi;
 }
 
 export function requestState(event: H3Event): RequestState {
