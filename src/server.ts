@@ -11,6 +11,8 @@ import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { acquireInstanceLock, SqliteStore, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
+import { liveFeedOptions } from './http/live-feed-sources.ts';
+import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -20,6 +22,8 @@ export interface RunningServer {
   metrics: Metrics;
   bootstrap: Bootstrap;
   logger: Logger;
+  /** The dashboard's live feed, for wiring data sources and for tests. */
+  live: LiveHub;
   /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
   close(): Promise<void>;
 }
@@ -51,9 +55,13 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const bootstrap = await ensureBootstrap(store, config.apiKey);
   const keys = new ApiKeyAuthenticator(store);
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
-  const httpApp = createHttpApp({ config, store, keys, limiter, metrics, logger, version: VERSION, startedAt: Date.now() });
+  const live = createLiveHub(
+    liveFeedOptions({ store, keys, intervalMs: config.liveIntervalMs, onError: (err, where) => logger.warn({ err, where }, 'live feed') }),
+  );
+  const httpApp = createHttpApp({ config, store, keys, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), live });
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
+  const sockets = attachWebSockets(server, httpApp.app);
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   try {
@@ -65,6 +73,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       });
     });
   } catch (err) {
+    live.close();
     await store.close();
     await keys.stop();
     limiter.stop();
@@ -82,6 +91,9 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      // WebSocket peers are told goodbye first; their sockets are no longer the HTTP server's to wait for.
+      live.close();
+      sockets.closeAll();
       // Stop accepting; idle keep-alive connections close now, busy ones when their response is sent.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -94,5 +106,5 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       lock.release();
     })());
 
-  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, close };
+  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, live, close };
 }

@@ -4,6 +4,7 @@ import type { ApiKeyAuthenticator } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
+import type { LiveHub } from '../ws/index.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -15,6 +16,8 @@ export interface HttpContext {
   logger: Logger;
   version: string;
   startedAt: number;
+  /** The dashboard's live feed (WebSocket hub). */
+  live: LiveHub;
 }
 
 /** Per-request state kept on event.context. */
