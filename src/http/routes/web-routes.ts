@@ -2,6 +2,8 @@
 import type { RouteDef } from '../context.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { liveFeedRoutes } from './live-feed.ts';
+import { serverInfoRoutes } from './server-info.ts';
+import { sessionBrowserRoutes } from './session-browser.ts';
 
 // The catch-all dashboard route goes last; the router prefers exact and parameter routes anyway.
-export const webRoutes: RouteDef[] = [...liveFeedRoutes, ...dashboardRoutes];
+export const webRoutes: RouteDef[] = [...sessionBrowserRoutes, ...serverInfoRoutes, ...liveFeedRoutes, ...dashboardRoutes];
