@@ -5,13 +5,15 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from 'h3';
-import { ApiKeyAuthenticator, ensureBootstrap, type Bootstrap } from './auth/index.ts';
+import { Accounts, ApiKeyAuthenticator, ensureBootstrap, TokenSigner, type Bootstrap } from './auth/index.ts';
 import type { ResolvedConfig } from './config/index.ts';
 import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { acquireInstanceLock, SqliteStore, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
+import type { HttpContext } from './http/context.ts';
 import { liveFeedOptions } from './http/live-feed-sources.ts';
+import { principalFromUpgrade } from './http/require-access.ts';
 import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 
 export interface RunningServer {
@@ -21,6 +23,9 @@ export interface RunningServer {
   http: HttpApp;
   metrics: Metrics;
   bootstrap: Bootstrap;
+  /** The one-time token of the setup link (`/setup#<token>`), while no admin exists. */
+  setupToken: string | null;
+  accounts: Accounts;
   logger: Logger;
   /** The dashboard's live feed, for wiring data sources and for tests. */
   live: LiveHub;
@@ -39,6 +44,7 @@ export interface StartOptions {
 export async function startServer(config: ResolvedConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   mkdirSync(path.dirname(config.databasePath), { recursive: true });
+  mkdirSync(config.dataDirPath, { recursive: true });
   const lock = acquireInstanceLock(config.databasePath);
   let store: SqliteStore;
   try {
@@ -53,12 +59,23 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     metrics.dbQueryDuration.observe({ operation: 'upsert_sessions' }, s.durationMs / 1000);
   });
   const bootstrap = await ensureBootstrap(store, config.apiKey);
+  const accounts = new Accounts(store, new TokenSigner(config.dataDirPath));
+  const setupToken = await accounts.issueSetupToken();
   const keys = new ApiKeyAuthenticator(store);
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
+  // The live feed authenticates upgrades through the same context the routes use (it is read only once a
+  // connection arrives, after ctx is complete).
   const live = createLiveHub(
-    liveFeedOptions({ store, keys, intervalMs: config.liveIntervalMs, onError: (err, where) => logger.warn({ err, where }, 'live feed') }),
+    liveFeedOptions({
+      store,
+      keys,
+      intervalMs: config.liveIntervalMs,
+      authenticate: (request) => principalFromUpgrade(ctx, request),
+      onError: (err, where) => logger.warn({ err, where }, 'live feed'),
+    }),
   );
-  const httpApp = createHttpApp({ config, store, keys, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), live });
+  const ctx: HttpContext = { config, store, keys, accounts, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), live };
+  const httpApp = createHttpApp(ctx);
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
   const sockets = attachWebSockets(server, httpApp.app);
@@ -106,5 +123,5 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       lock.release();
     })());
 
-  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, live, close };
+  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, setupToken, accounts, logger, live, close };
 }

@@ -28,20 +28,42 @@ export function normalizePrefix(input: string): string {
   return m ? `m3w_${m[1]}` : input.trim();
 }
 
-export async function createApiKey(
-  store: Store,
-  opts: { appId: string; name: string; scopes: Scope[]; now?: number },
-): Promise<{ key: string; record: ApiKeyRecord }> {
+export interface KeySpec {
+  appId: string;
+  name: string;
+  scopes: Scope[];
+  rateLimit?: number | null;
+  now?: number;
+}
+
+function newKeyRow(opts: KeySpec) {
   const { key, prefix } = generateApiKey();
-  const record = await store.insertApiKey({
+  const row = {
     appId: opts.appId,
     name: opts.name,
     prefix,
     keyHash: hashApiKey(key),
     scopes: opts.scopes,
     createdAt: opts.now ?? Date.now(),
-  });
-  return { key, record };
+    rateLimit: opts.rateLimit ?? null,
+  };
+  return { key, row };
+}
+
+export async function createApiKey(store: Store, opts: KeySpec): Promise<{ key: string; record: ApiKeyRecord }> {
+  const { key, row } = newKeyRow(opts);
+  return { key, record: await store.insertApiKey(row) };
+}
+
+/**
+ * Replaces a key with a new one of the same name, scopes and limit; the old key keeps working for
+ * `graceMs` so deployed clients can be updated. Null when no active, unrotated key has that prefix.
+ */
+export async function rotateApiKey(store: Store, old: ApiKeyRecord, graceMs: number): Promise<{ key: string; record: ApiKeyRecord } | null> {
+  const now = Date.now();
+  const { key, row } = newKeyRow({ appId: old.appId, name: old.name, scopes: old.scopes, rateLimit: old.rateLimit, now });
+  const record = await store.rotateApiKey(old.prefix, row, now + graceMs);
+  return record ? { key, record } : null;
 }
 
 export interface Bootstrap {
@@ -89,15 +111,20 @@ export class ApiKeyAuthenticator {
     const now = Date.now();
     const hit = this.cache.get(presented);
     let record: ApiKeyRecord | null;
-    if (hit && hit.until > now) record = hit.record;
+    if (hit && hit.until > now) record = hit.record.expiresAt !== null && hit.record.expiresAt <= now ? null : hit.record;
     else {
-      record = await this.store.findApiKeyByHash(hashApiKey(presented));
+      record = await this.store.findApiKeyByHash(hashApiKey(presented), now);
       if (record) this.cache.set(presented, { record, until: now + CACHE_TTL_MS });
       else this.cache.delete(presented);
       if (this.cache.size > 10_000) this.cache.clear();
     }
     if (record) this.usage.set(record.id, now);
     return record;
+  }
+
+  /** Drops cached keys, so a revocation or rotation made in this process applies at once. */
+  forget(): void {
+    this.cache.clear();
   }
 
   async flushUsage(): Promise<void> {

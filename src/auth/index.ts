@@ -1,10 +1,29 @@
-// Access: API keys now; users, sessions and guest tokens later.
+// Access: API keys, users and their logins (JWT access tokens, rotating refresh tokens), guest tokens, audit.
 export {
   ApiKeyAuthenticator,
   createApiKey,
   ensureBootstrap,
   hashApiKey,
   normalizePrefix,
+  rotateApiKey,
   DEFAULT_APP_ID,
   type Bootstrap,
 } from './api-keys.ts';
+export {
+  Accounts,
+  normalizeEmail,
+  parseRole,
+  publicUser,
+  REFRESH_TTL_MS,
+  SETUP_TTL_MS,
+  type Actor,
+  type LoginResult,
+  type PublicUser,
+  type RequestMeta,
+  type SignedInUser,
+} from './accounts.ts';
+export { AuthError, type AuthErrorCode } from './errors.ts';
+export { GUEST_ACTIONS, GUEST_MAX_TTL_SEC, guestMay, issueGuestToken, type GuestAction } from './guest-tokens.ts';
+export { LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
+export { PASSWORD_MIN } from './passwords.ts';
+export { ACCESS_TTL_SEC, KEY_FILE, TokenSigner, type GuestClaims } from './tokens.ts';

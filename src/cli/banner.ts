@@ -1,5 +1,6 @@
 // The start-up banner: where m3w listens (LAN addresses too, so a phone on the same Wi-Fi can reach it),
-// where data lives, and — once, on first start — the ingest key with a ready-to-paste curl example.
+// where data lives, the one-time admin setup link while no admin exists, and — once, on first start — the
+// ingest key with a ready-to-paste curl example.
 import { networkInterfaces } from 'node:os';
 import type { ResolvedConfig } from '../config/index.ts';
 
@@ -24,7 +25,17 @@ export function curlExample(baseUrl: string, key: string): string {
   return `curl -X POST ${baseUrl}/v1/sessions -H 'Content-Type: application/json' -H 'X-API-Key: ${key}' -d '${body}'`;
 }
 
-export function banner(opts: { version: string; config: ResolvedConfig; port: number; createdKey: string | null }): string {
+export interface BannerOptions {
+  version: string;
+  config: ResolvedConfig;
+  port: number;
+  createdKey: string | null;
+  /** While no admin exists: the token of the one-time setup link. */
+  setupToken: string | null;
+}
+
+/** The banner text, and the page a desktop browser should open (the setup link on first run). */
+export function banner(opts: BannerOptions): { text: string; openUrl: string } {
   const { config, port } = opts;
   const wildcard = config.host === '0.0.0.0' || config.host === '::';
   const urls = wildcard
@@ -38,6 +49,16 @@ export function banner(opts: { version: string; config: ResolvedConfig; port: nu
     `  Data:     ${config.databasePath}`,
     '',
   ];
+  const setupUrl = opts.setupToken ? `${urls[0]}/setup#${opts.setupToken}` : null;
+  if (setupUrl)
+    lines.push(
+      '  Create the first admin account (this link works once, for one hour; restart m3w for a new one):',
+      '',
+      `    ${setupUrl}`,
+      '',
+      '  Or from a shell: m3w admin create --email you@example.com --password <at least 10 characters>',
+      '',
+    );
   if (opts.createdKey) {
     lines.push(
       '  A default app and its ingest key were created. The key is shown only this once:',
@@ -52,5 +73,5 @@ export function banner(opts: { version: string; config: ResolvedConfig; port: nu
       '',
     );
   }
-  return lines.join('\n') + '\n';
+  return { text: lines.join('\n') + '\n', openUrl: setupUrl ?? `${urls[0]}/` };
 }

@@ -15,6 +15,10 @@ Commands:
                              Create an API key (printed once). APP defaults to "default" and is created if new.
   apikey list [--json]       List API keys (prefixes only)
   apikey revoke PREFIX       Revoke a key by its prefix (e.g. m3w_1a2b3c4d)
+  admin create --email EMAIL --password PASSWORD
+                             Create an admin (instead of the setup link), e.g. over SSH
+  admin reset-password --email EMAIL [--password PASSWORD]
+                             Set a user's password (made up and printed when omitted); signs them out
   backup FILE                Write a consistent copy of the database while the server keeps running
   restore FILE               Replace the database with a backup (refused while a server runs on it)
   doctor                     Check data directory, disk, port, database integrity, ffmpeg and clock
@@ -48,6 +52,8 @@ const OPTIONS = {
   scope: { type: 'string' },
   json: { type: 'boolean' },
   user: { type: 'string' },
+  email: { type: 'string' },
+  password: { type: 'string' },
   'dry-run': { type: 'boolean' },
   'no-open': { type: 'boolean' },
   version: { type: 'boolean', short: 'v' },
@@ -72,6 +78,7 @@ function configFrom(values: CliValues): ResolvedConfig {
       durability: values.durability,
       'log-level': values['log-level'],
     },
+    overrides: values['no-open'] ? { openBrowser: false } : {},
   });
 }
 
@@ -105,6 +112,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./migrate.ts')).runMigrate(configFrom(values));
       case 'apikey':
         return await (await import('./apikey.ts')).runApiKey(configFrom(values), rest, values);
+      case 'admin':
+        return await (await import('./admin.ts')).runAdmin(configFrom(values), rest, values);
       case 'backup':
         return await (await import('./backup.ts')).runBackup(configFrom(values), rest);
       case 'restore':

@@ -5,6 +5,7 @@ import { createLogger } from '../observability/index.ts';
 import { startServer } from '../server.ts';
 import { VERSION } from '../version.ts';
 import { banner } from './banner.ts';
+import { desktopSession, openBrowser } from './open-browser.ts';
 
 export async function runServe(config: ResolvedConfig): Promise<number> {
   // Listen for signals before anything is announced: a supervisor may send SIGTERM the instant it reads
@@ -15,8 +16,10 @@ export async function runServe(config: ResolvedConfig): Promise<number> {
   });
   const logger = createLogger({ level: config.logLevel });
   const running = await startServer(config, { logger });
-  process.stdout.write(banner({ version: VERSION, config, port: running.port, createdKey: running.bootstrap.createdKey }));
+  const shown = banner({ version: VERSION, config, port: running.port, createdKey: running.bootstrap.createdKey, setupToken: running.setupToken });
+  process.stdout.write(shown.text);
   logger.info({ port: running.port, host: config.host, database: config.databasePath, version: VERSION }, 'listening');
+  if (config.openBrowser && desktopSession()) openBrowser(shown.openUrl);
 
   const signal = await stopRequested;
   logger.info({ signal }, 'shutting down');

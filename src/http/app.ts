@@ -5,7 +5,11 @@ import type { HttpContext, RequestState, RouteDef } from './context.ts';
 import { requestState } from './context.ts';
 import { errorEnvelope, toApiError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
+import { appRoutes } from './routes/apps.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { authRoutes } from './routes/auth.ts';
 import { operationRoutes } from './routes/operations.ts';
+import { userRoutes } from './routes/users.ts';
 import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
 import { webRoutes } from './routes/web-routes.ts';
 
@@ -19,7 +23,7 @@ export interface HttpApp {
 }
 
 export function createHttpApp(ctx: HttpContext): HttpApp {
-  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes, ...webRoutes];
+  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes, ...authRoutes, ...userRoutes, ...appRoutes, ...auditRoutes, ...webRoutes];
   const openapiRoute: RouteDef = {
     method: 'GET',
     path: '/openapi.json',

@@ -1,6 +1,6 @@
 // What route modules may use: the parts they call, never each other.
 import type { H3Event } from 'h3';
-import type { ApiKeyAuthenticator } from '../auth/index.ts';
+import type { Accounts, ApiKeyAuthenticator } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
@@ -11,6 +11,7 @@ export interface HttpContext {
   config: ResolvedConfig;
   store: Store;
   keys: ApiKeyAuthenticator;
+  accounts: Accounts;
   limiter: TokenBucketLimiter;
   metrics: Metrics;
   logger: Logger;

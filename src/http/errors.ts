@@ -1,6 +1,7 @@
 // The one place where anything thrown maps to the error envelope and an HTTP status.
 // No stack trace or internal message ever reaches a client.
 import { HTTPError } from 'h3';
+import { AuthError } from '../auth/index.ts';
 import { StoreError } from '../store/index.ts';
 
 export const ERROR_STATUS = {
@@ -47,6 +48,10 @@ export interface ErrorEnvelope {
 export function toApiError(thrown: unknown): { error: ApiError; internal: unknown } {
   const cause = thrown instanceof HTTPError && thrown.cause !== undefined ? thrown.cause : thrown;
   if (cause instanceof ApiError) return { error: cause, internal: null };
+  if (cause instanceof AuthError) {
+    const headers = cause.retryAfterSec === undefined ? undefined : { 'retry-after': String(cause.retryAfterSec) };
+    return { error: new ApiError(cause.code, cause.message, undefined, headers), internal: null };
+  }
   if (cause instanceof StoreError) return { error: new ApiError('DATABASE_ERROR', 'the database is unavailable; retry later'), internal: cause };
   // h3's own refusals (no route, malformed URL) arrive as HTTPError or a plain { status } object.
   const status = (cause as { status?: unknown } | null)?.status;

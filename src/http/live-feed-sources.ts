@@ -1,6 +1,5 @@
-// What the live feed is wired to until the analytics engine and accounts are merged in: who may connect (an API
-// key with read scope in X-API-Key; the session cookie and ws tickets come with accounts) and the topics whose
-// data exists today. "overview:<app>" carries the app's session count, recounted only after a write batch, so
+// What the live feed is wired to: who may connect (the session cookie or a ws ticket, through `authenticate`;
+// or an API key with read scope in X-API-Key) and the topics whose data exists today. "overview:<app>" carries the app's session count, recounted only after a write batch, so
 // an idle server does no work per interval. The engine's topics ("active", "stream:<channel>", "moments") are
 // added where the engine is composed.
 import type { ApiKeyAuthenticator } from '../auth/index.ts';
@@ -12,6 +11,8 @@ export interface LiveFeedDeps {
   store: Store;
   keys: ApiKeyAuthenticator;
   intervalMs: number;
+  /** A signed-in user from the upgrade request (session cookie or ?ticket=), or null. */
+  authenticate(request: Request): Promise<Principal | null>;
   onError(err: unknown, where: string): void;
 }
 
@@ -46,7 +47,7 @@ export function overviewTopic(store: Store): LiveTopic<Principal> {
 export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
   return {
     intervalMs: deps.intervalMs,
-    authenticate: (request) => principalFromApiKey(deps.keys, request),
+    authenticate: async (request) => (await principalFromApiKey(deps.keys, request)) ?? deps.authenticate(request),
     topics: {
       overview: overviewTopic(deps.store),
       // Pushed by the engine when it finds one; any signed-in reader may follow them.

@@ -18,7 +18,11 @@ export function buildOpenApi(routes: RouteDef[], version: string, schemas: Recor
     },
     paths,
     components: {
-      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        cookie: { type: 'apiKey', in: 'cookie', name: 'm3w_access', description: 'Browsers; state-changing requests also need X-CSRF-Token' },
+      },
       schemas: { Error: ErrorEnvelopeSchema, ...schemas },
     },
   };

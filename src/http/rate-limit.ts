@@ -13,11 +13,13 @@ export interface RateDecision {
 interface Bucket {
   tokens: number;
   updated: number;
+  /** Capacity; a bucket refills one full capacity per window. */
+  limit: number;
 }
 
 export class TokenBucketLimiter {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly perMs: number;
+  private readonly windowMs: number;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -25,19 +27,20 @@ export class TokenBucketLimiter {
     windowSec: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.perMs = requests / (windowSec * 1000);
+    this.windowMs = windowSec * 1000;
     // Full buckets carry no information; dropping them bounds memory to recently active clients.
     this.sweeper = setInterval(() => this.sweep(), Math.max(1000, windowSec * 1000)).unref();
   }
 
   take(key: string, limit = this.requests): RateDecision {
     const now = this.now();
+    const perMs = limit / this.windowMs;
     let b = this.buckets.get(key);
-    if (!b) {
-      b = { tokens: limit, updated: now };
+    if (!b || b.limit !== limit) {
+      b = { tokens: limit, updated: now, limit };
       this.buckets.set(key, b);
     } else {
-      b.tokens = Math.min(limit, b.tokens + (now - b.updated) * this.perMs);
+      b.tokens = Math.min(limit, b.tokens + (now - b.updated) * perMs);
       b.updated = now;
     }
     const allowed = b.tokens >= 1;
@@ -46,15 +49,15 @@ export class TokenBucketLimiter {
       allowed,
       limit,
       remaining: Math.floor(b.tokens),
-      resetSec: Math.ceil((limit - b.tokens) / this.perMs / 1000),
-      retryAfterSec: allowed ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000)),
+      resetSec: Math.ceil((limit - b.tokens) / perMs / 1000),
+      retryAfterSec: allowed ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000)),
     };
   }
 
   private sweep(): void {
     const now = this.now();
     for (const [key, b] of this.buckets)
-      if (b.tokens + (now - b.updated) * this.perMs >= this.requests) this.buckets.delete(key);
+      if (b.tokens + ((now - b.updated) * b.limit) / this.windowMs >= b.limit) this.buckets.delete(key);
   }
 
   get size(): number {

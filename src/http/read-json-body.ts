@@ -101,3 +101,16 @@ export async function readJsonBody(event: H3Event, maxBytes: number): Promise<un
     throw new ApiError('INVALID_SCHEMA', `request body is not valid JSON: ${reason}`);
   }
 }
+
+const SMALL_BODY = 64 * 1024;
+
+/**
+ * A small JSON object body (accounts, settings). With `optional`, a request without a body reads as {}:
+ * cookie-authenticated refresh and logout need nothing else.
+ */
+export async function readJsonObject(event: H3Event, opts: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
+  if (opts.optional && !event.req.headers.get('content-type') && !(Number(event.req.headers.get('content-length') ?? 0) > 0)) return {};
+  const body = await readJsonBody(event, SMALL_BODY);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('INVALID_SCHEMA', 'request body must be a JSON object');
+  return body as Record<string, unknown>;
+}

@@ -6,6 +6,7 @@ import type { ApiKeyRecord } from '../store/index.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { requireApiKey } from './require-api-key.ts';
+import { ACCESS_COOKIE, authenticateUser } from './require-user.ts';
 
 export type Principal =
   | { kind: 'user'; userId: number; email: string; role: 'admin' | 'member'; apps: 'all' | readonly string[] }
@@ -17,7 +18,9 @@ export async function requireReader(event: H3Event, ctx: HttpContext): Promise<P
     const key = await requireApiKey(event, ctx, ['read']);
     return { kind: 'key', key, apps: [key.appId] };
   }
-  throw new ApiError('UNAUTHORIZED', 'sign in, or send an API key with read scope in X-API-Key');
+  const caller = await authenticateUser(event, ctx);
+  if (!caller) throw new ApiError('UNAUTHORIZED', 'sign in, or send an API key with read scope in X-API-Key');
+  return { kind: 'user', userId: caller.user.id, email: caller.user.email, role: caller.user.role, apps: caller.apps };
 }
 
 export function canSeeApp(principal: Principal, appId: string): boolean {
@@ -37,4 +40,16 @@ export async function resolveApp(ctx: HttpContext, principal: Principal, request
   const visible = principal.apps === 'all' ? (await ctx.store.listApps()).map((a) => a.id) : principal.apps;
   if (visible.length === 1) return visible[0]!;
   throw new ApiError('INVALID_SCHEMA', `app: name the app to read (you can see ${visible.length} apps)`);
+}
+
+/**
+ * The caller of a WebSocket upgrade: a browser by its session cookie, another client by a one-minute
+ * ticket from POST /api/v1/ws-ticket (`?ticket=`). Null when neither is valid.
+ */
+export async function principalFromUpgrade(ctx: HttpContext, request: Request): Promise<Principal | null> {
+  const ticket = new URL(request.url).searchParams.get('ticket');
+  const cookie = new RegExp(`(?:^|;\\s*)${ACCESS_COOKIE}=([^;]+)`).exec(request.headers.get('cookie') ?? '')?.[1];
+  const signedIn = ticket ? await ctx.accounts.authenticateWsTicket(ticket) : cookie ? await ctx.accounts.authenticate(cookie) : null;
+  if (!signedIn) return null;
+  return { kind: 'user', userId: signedIn.user.id, email: signedIn.user.email, role: signedIn.user.role, apps: signedIn.apps };
 }

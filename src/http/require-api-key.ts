@@ -15,13 +15,13 @@ function applyRateHeaders(event: H3Event, d: RateDecision): void {
   h.set('ratelimit-reset', String(d.resetSec));
 }
 
-function limit(event: H3Event, ctx: HttpContext, bucket: string): void {
-  const d = ctx.limiter.take(bucket);
+function limit(event: H3Event, ctx: HttpContext, bucket: string, requests = ctx.config.rateLimit.requests): void {
+  const d = ctx.limiter.take(bucket, requests);
   applyRateHeaders(event, d);
   if (!d.allowed)
     throw new ApiError(
       'RATE_LIMIT_EXCEEDED',
-      `rate limit of ${ctx.config.rateLimit.requests} requests per ${ctx.config.rateLimit.windowSec} s exceeded; retry in ${d.retryAfterSec} s`,
+      `rate limit of ${requests} requests per ${ctx.config.rateLimit.windowSec} s exceeded; retry in ${d.retryAfterSec} s`,
       undefined,
       { 'retry-after': String(d.retryAfterSec) },
     );
@@ -39,7 +39,7 @@ export async function requireApiKey(event: H3Event, ctx: HttpContext, scopes: re
     limit(event, ctx, `addr:${address}`);
     throw new ApiError('INVALID_API_KEY', 'unknown or revoked API key in X-API-Key');
   }
-  limit(event, ctx, `key:${key.id}:${address}`);
+  limit(event, ctx, `key:${key.id}:${address}`, key.rateLimit ?? undefined);
   if (!scopes.some((s) => key.scopes.includes(s)))
     throw new ApiError('FORBIDDEN', `this API key lacks the ${scopes.join(' or ')} scope`);
   return key;

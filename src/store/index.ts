@@ -1,6 +1,20 @@
 // Storage: the async Store interface and its adapters. Only this folder contains SQL.
 export { SCOPES, StoreError, type App, type ApiKeyRecord, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from './types.ts';
 export type { SessionListItem, SessionListPage, SessionListQuery } from './types.ts';
+export {
+  ROLES,
+  type AccountStore,
+  type AuditEntry,
+  type AuthSession,
+  type NewAuditEntry,
+  type NewUser,
+  type RefreshTokenState,
+  type Role,
+  type SetupOutcome,
+  type User,
+  type UserPatch,
+  type UserWithHash,
+} from './account-types.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export { type MigrationReport } from './sqlite/migrate.ts';
 export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';

@@ -1,6 +1,7 @@
 // The Store contract: every adapter (SQLite now, Postgres later) implements this async interface and
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
 import type { IngestedSession } from '../ingest/index.ts';
+import type { AccountStore } from './account-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -21,6 +22,10 @@ export interface ApiKeyRecord {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** Set when the key was rotated: it keeps working until then. */
+  expiresAt: number | null;
+  /** Requests per rate-limit window; null means the configured default. */
+  rateLimit: number | null;
 }
 
 export interface NewApiKey {
@@ -30,6 +35,7 @@ export interface NewApiKey {
   keyHash: string;
   scopes: Scope[];
   createdAt: number;
+  rateLimit?: number | null;
 }
 
 export interface StoredSession {
@@ -60,17 +66,31 @@ export interface Store {
   countSessions(appId?: string): Promise<number>;
 
   ensureApp(id: string, name: string, createdAt: number): Promise<App>;
+  /** Null when the id is taken. */
+  createApp(id: string, name: string, createdAt: number): Promise<App | null>;
   getApp(id: string): Promise<App | null>;
   listApps(): Promise<App[]>;
+  renameApp(id: string, name: string): Promise<App | null>;
+  /** Deletes the app and everything it owns (keys, sessions, grants). */
+  deleteApp(id: string): Promise<boolean>;
 
   insertApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
-  /** An active (not revoked) key with this hash, or null. */
-  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null>;
-  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** A key with this hash that is neither revoked nor expired at `now`, or null. */
+  findApiKeyByHash(keyHash: string, now?: number): Promise<ApiKeyRecord | null>;
+  getApiKey(prefix: string): Promise<ApiKeyRecord | null>;
+  /** All keys, or one app's. */
+  listApiKeys(appId?: string): Promise<ApiKeyRecord[]>;
   /** Marks a key revoked; false when no active key has that prefix. */
   revokeApiKey(prefix: string, revokedAt: number): Promise<boolean>;
+  /**
+   * Replaces an active key: inserts `replacement` and lets the old one work until `oldExpiresAt`,
+   * in one transaction. Null when no active key has that prefix.
+   */
+  rotateApiKey(prefix: string, replacement: NewApiKey, oldExpiresAt: number): Promise<ApiKeyRecord | null>;
   /** Records last use, batched by the caller so that reads do not become writes. */
   markApiKeysUsed(usage: ReadonlyArray<readonly [id: number, usedAt: number]>): Promise<void>;
+
+  readonly accounts: AccountStore;
 
   /** Throws when the database cannot be read. */
   ping(): Promise<void>;

@@ -85,7 +85,37 @@ describe.skipIf(!canRunX64)(
         body: JSON.stringify(SESSION),
       });
       expect(posted.status, await posted.clone().text()).toBe(200);
+
+      // The one-time setup link creates the first admin, who can then sign in.
+      const setup = /\/setup#([A-Za-z0-9_-]+)/.exec(first.output());
+      expect(setup, `the banner shows the setup link:\n${first.output()}`).not.toBeNull();
+      const admin = { email: 'pi@example.com', password: 'raspberry pie 3.14' };
+      const created = await fetch(`${first.url}/api/v1/auth/setup`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: setup![1], ...admin }),
+      });
+      expect(created.status, await created.clone().text()).toBe(201);
+
+      // A backup taken while it runs restores into a fresh folder with the same rows.
+      const backupFile = path.join(dir, 'backup.db');
+      const backup = spawnSync(exe, ['backup', backupFile], { cwd: dir, env: {}, encoding: 'utf8', timeout: 30_000 });
+      expect(backup.status, backup.stderr).toBe(0);
       expect(await first.stop()).toBe(0);
+      const restored = aloneInEmptyDir(X64);
+      const restore = spawnSync(restored.exe, ['restore', backupFile], { cwd: restored.dir, env: {}, encoding: 'utf8', timeout: 30_000 });
+      expect(restore.status, restore.stderr).toBe(0);
+      const fromBackup = await serve([restored.exe], restored.dir, {}, 20_000);
+      const readBack = await fetch(`${fromBackup.url}/v1/sessions/a`, { headers: { 'X-API-Key': key! } });
+      expect(await readBack.json()).toMatchObject(SESSION);
+      const signIn = await fetch(`${fromBackup.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(admin),
+      });
+      expect(signIn.status).toBe(200);
+      expect(await fromBackup.stop()).toBe(0);
+      rmSync(backupFile);
 
       // Everything it wrote is in its data folder beside it.
       expect(readdirSync(dir).sort()).toEqual([path.basename(exe), 'm3w-data'].sort());

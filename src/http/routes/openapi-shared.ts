@@ -1,8 +1,8 @@
 // Shared OpenAPI pieces: the error envelope and the standard error responses.
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (INVALID_SCHEMA); the message names the field',
-  401: 'Missing, unknown or revoked API key (INVALID_API_KEY)',
-  403: 'The key lacks the scope this route needs (FORBIDDEN)',
+  401: 'Not authenticated: missing, unknown or revoked API key (INVALID_API_KEY), or no valid sign-in (UNAUTHORIZED)',
+  403: 'Not allowed (FORBIDDEN): the key lacks the scope, the user the role, or a cookie request the CSRF header',
   404: 'Not found (NOT_FOUND)',
   413: 'Body over the size limit (PAYLOAD_TOO_LARGE)',
   415: 'Content-Type is not application/json, or Content-Encoding is not gzip (UNSUPPORTED_MEDIA_TYPE)',
@@ -59,3 +59,6 @@ export function errorResponses(...statuses: number[]): Record<string, unknown> {
     ]),
   );
 }
+
+/** An application/json content map, for request bodies and responses. */
+export const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });

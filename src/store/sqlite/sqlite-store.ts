@@ -8,6 +8,8 @@ import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase, type Durability } from './open-database.ts';
 import { pushSessionRow } from './session-rows.ts';
 import { listSessionPage } from './session-list.ts';
+import { run } from './run-query.ts';
+import { SqliteAccountStore } from './account-store.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -18,6 +20,8 @@ interface ApiKeyRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  expires_at: number | null;
+  rate_limit: number | null;
 }
 
 const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
@@ -29,6 +33,8 @@ const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
   createdAt: r.created_at,
   lastUsedAt: r.last_used_at,
   revokedAt: r.revoked_at,
+  expiresAt: r.expires_at,
+  rateLimit: r.rate_limit,
 });
 
 const toApp = (r: { id: string; name: string; created_at: number }): App => ({
@@ -36,15 +42,6 @@ const toApp = (r: { id: string; name: string; created_at: number }): App => ({
   name: r.name,
   createdAt: r.created_at,
 });
-
-/** Runs a database call; any failure (closed connection, disk, corruption) becomes a StoreError. */
-function run<T>(operation: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw new StoreError(`${operation} failed: ${(err as Error).message}`, { cause: err });
-  }
-}
 
 export interface SqliteStoreOptions {
   file: string;
@@ -56,6 +53,7 @@ export class SqliteStore implements Store {
   readonly migrations: MigrationReport;
   private readonly db: Database.Database;
   private readonly writer: GroupCommitter;
+  readonly accounts: SqliteAccountStore;
   private readonly stmt;
 
   private constructor(opts: SqliteStoreOptions) {
@@ -73,19 +71,29 @@ export class SqliteStore implements Store {
       countAll: this.db.prepare('SELECT count(*) AS n FROM sessions').pluck(),
       countApp: this.db.prepare('SELECT count(*) AS n FROM sessions WHERE app_id = ?').pluck(),
       insertApp: this.db.prepare('INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING'),
+      renameApp: this.db.prepare('UPDATE apps SET name = ? WHERE id = ? RETURNING id, name, created_at'),
+      deleteApp: this.db.prepare('DELETE FROM apps WHERE id = ?'),
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
       insertKey: this.db.prepare(
-        'INSERT INTO api_keys (app_id, name, prefix, key_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+        'INSERT INTO api_keys (app_id, name, prefix, key_hash, scopes, created_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
       ),
-      findKey: this.db.prepare('SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL'),
+      findKey: this.db.prepare(
+        'SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
+      ),
+      getKey: this.db.prepare('SELECT * FROM api_keys WHERE prefix = ?'),
       listKeys: this.db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
+      listAppKeys: this.db.prepare('SELECT * FROM api_keys WHERE app_id = ? ORDER BY created_at, id'),
+      expireKey: this.db.prepare(
+        'UPDATE api_keys SET expires_at = ? WHERE prefix = ? AND revoked_at IS NULL AND expires_at IS NULL',
+      ),
       revokeKey: this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL'),
       touchKey: this.db.prepare(
         'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
       ),
       ping: this.db.prepare('SELECT count(*) FROM schema_migrations').pluck(),
     };
+    this.accounts = new SqliteAccountStore(this.db);
     this.writer = new GroupCommitter(opts.file, opts.durability);
   }
 
@@ -127,6 +135,19 @@ export class SqliteStore implements Store {
     });
   }
 
+  async createApp(id: string, name: string, createdAt: number): Promise<App | null> {
+    return run('createApp', () => (this.stmt.insertApp.run(id, name, createdAt).changes > 0 ? { id, name, createdAt } : null));
+  }
+
+  async renameApp(id: string, name: string): Promise<App | null> {
+    const r = run('renameApp', () => this.stmt.renameApp.get(name, id)) as { id: string; name: string; created_at: number } | undefined;
+    return r ? toApp(r) : null;
+  }
+
+  async deleteApp(id: string): Promise<boolean> {
+    return run('deleteApp', () => this.stmt.deleteApp.run(id).changes > 0);
+  }
+
   async getApp(id: string): Promise<App | null> {
     const r = run('getApp', () => this.stmt.getApp.get(id)) as { id: string; name: string; created_at: number } | undefined;
     return r ? toApp(r) : null;
@@ -139,18 +160,34 @@ export class SqliteStore implements Store {
   async insertApiKey(k: NewApiKey): Promise<ApiKeyRecord> {
     return toApiKey(
       run('insertApiKey', () =>
-        this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt),
+        this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt, k.rateLimit ?? null),
       ) as ApiKeyRow,
     );
   }
 
-  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null> {
-    const r = run('findApiKeyByHash', () => this.stmt.findKey.get(keyHash)) as ApiKeyRow | undefined;
+  async findApiKeyByHash(keyHash: string, now = Date.now()): Promise<ApiKeyRecord | null> {
+    const r = run('findApiKeyByHash', () => this.stmt.findKey.get(keyHash, now)) as ApiKeyRow | undefined;
     return r ? toApiKey(r) : null;
   }
 
-  async listApiKeys(): Promise<ApiKeyRecord[]> {
-    return (run('listApiKeys', () => this.stmt.listKeys.all()) as ApiKeyRow[]).map(toApiKey);
+  async getApiKey(prefix: string): Promise<ApiKeyRecord | null> {
+    const r = run('getApiKey', () => this.stmt.getKey.get(prefix)) as ApiKeyRow | undefined;
+    return r ? toApiKey(r) : null;
+  }
+
+  async listApiKeys(appId?: string): Promise<ApiKeyRecord[]> {
+    const rows = run('listApiKeys', () => (appId === undefined ? this.stmt.listKeys.all() : this.stmt.listAppKeys.all(appId)));
+    return (rows as ApiKeyRow[]).map(toApiKey);
+  }
+
+  async rotateApiKey(prefix: string, k: NewApiKey, oldExpiresAt: number): Promise<ApiKeyRecord | null> {
+    return run('rotateApiKey', () =>
+      this.db.transaction(() => {
+        if (this.stmt.expireKey.run(oldExpiresAt, prefix).changes === 0) return null;
+        const row = this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt, k.rateLimit ?? null);
+        return toApiKey(row as ApiKeyRow);
+      })(),
+    );
   }
 
   async revokeApiKey(prefix: string, revokedAt: number): Promise<boolean> {

@@ -1,0 +1,26 @@
+// Path and query parameters shared by the account routes, validated once.
+import { getRouterParam, type H3Event } from 'h3';
+import { ApiError } from '../errors.ts';
+
+export const APP_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function userIdParam(event: H3Event): number {
+  const raw = getRouterParam(event, 'id') ?? '';
+  if (!/^[1-9]\d{0,15}$/.test(raw)) throw new ApiError('INVALID_SCHEMA', `user id must be a positive integer, got ${JSON.stringify(raw.slice(0, 40))}`);
+  return Number(raw);
+}
+
+export function appIdParam(event: H3Event, name = 'id'): string {
+  const raw = getRouterParam(event, name, { decode: true }) ?? '';
+  if (!APP_ID.test(raw)) throw new ApiError('NOT_FOUND', `no app ${JSON.stringify(raw.slice(0, 64))}`);
+  return raw;
+}
+
+/** An optional integer query parameter within bounds. */
+export function intQuery(event: H3Event, name: string, min: number, max: number): number | undefined {
+  const raw = event.url.searchParams.get(name);
+  if (raw === null || raw === '') return undefined;
+  if (!/^-?\d{1,16}$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new ApiError('INVALID_SCHEMA', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  return Number(raw);
+}
