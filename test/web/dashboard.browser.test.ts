@@ -52,13 +52,13 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
   });
 
   test('the first session turns the empty state into the Overview, without a reload', async () => {
-    await page.evaluate(() => ((window as unknown as { m3wMarker: number }).m3wMarker = 1));
+    await page.evaluate('window.m3wMarker = 1');
     const res = await postSessions(s.url, sdkSession({ sessionId: 'first-session', timestamp: Date.now() }), { key: ingestKey });
     expect(res.status).toBe(200);
     await page.waitForURL(/\/overview/, { timeout: 5000 });
     await expect.poll(() => page.getByRole('heading', { name: 'Overview' }).count()).toBe(1);
     // Same document: the page moved by itself, it was not reloaded.
-    expect(await page.evaluate(() => (window as unknown as { m3wMarker?: number }).m3wMarker)).toBe(1);
+    expect(await page.evaluate('window.m3wMarker')).toBe(1);
     // The Overview's charts and tiles come from the analytics engine's API; they are checked, console
     // included, in analytics.browser.test.ts. Leave before its requests finish so they do not count here.
     await page.goto('about:blank');
@@ -109,7 +109,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
     let reached = false;
     for (let i = 0; i < 15 && !reached; i++) {
       await page.keyboard.press('Tab');
-      reached = (await page.evaluate(() => document.activeElement?.textContent)) === 'Settings';
+      reached = (await page.evaluate('document.activeElement?.textContent')) === 'Settings';
     }
     expect(reached).toBe(true);
     await page.keyboard.press('Enter');
@@ -154,10 +154,10 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
     for (const path of ['/sessions', '/sessions/first-session', '/settings/keys', '/settings/users', '/settings/audit']) {
       await phone.goto(`${s.url}${path}`);
       await phone.locator('main h1, main h2').first().waitFor();
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (path === '/sessions') await browser.screenshot(phone, 'phone-sessions');
+      const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
       expect(overflow, path).toBeLessThanOrEqual(1);
     }
-    await browser.screenshot(phone, 'phone-sessions');
     await phone.close();
     expect(browser.problems).toEqual([]);
   });

@@ -118,16 +118,19 @@ export interface Point {
   t: number;
   value: number | null;
 }
+/** An anomaly found by the analytics engine (src/engine/moments.ts). */
 export interface Moment {
   id: number;
   kind: 'spike' | 'drop';
   metric: string;
   dimension: string;
   value: string;
-  started: number;
-  ended: number | null;
-  peak: number;
+  startedAt: number;
+  /** End of its last minute. */
+  endedAt: number;
+  peakValue: number;
   baseline: number;
-  z: number;
+  zScore: number;
   threshold: number;
+  appId: string | null;
 }

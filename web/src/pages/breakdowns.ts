@@ -97,7 +97,7 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
     top.map(async (r) => {
       const v = r.value ?? '';
       try {
-        const s = await get<{ points: Point[] }>(`/api/v1/qoe/timeseries${qs({ app, metric: 'sessions', from: range.from, to: range.to, step: range.step })}&filter[${encodeURIComponent(dimension)}]=${encodeURIComponent(v)}`);
+        const s = await get<{ points: Point[] }>(`/api/v1/qoe/timeseries${qs({ app, metric: 'sessions', from: range.from, to: range.to })}&filter[${encodeURIComponent(dimension)}]=${encodeURIComponent(v)}`);
         sparks.set(v, sparkline(s.points, `${v} sessions`));
       } catch {
         // A missing sparkline is not worth an error on the page.

@@ -6,7 +6,8 @@ import { h, replace } from '../dom.ts';
 import { fmtTime, type Unit } from '../format.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
-const VIEWER_METRICS = new Set(['viewers', 'concurrent', 'peak_concurrent', 'concurrent_viewers']);
+// Viewer moments are found on the streams' per-minute rollups; the others on the app's QoE rollups.
+const VIEWER_METRICS = new Set(['concurrent_viewers']);
 
 function unitOf(metric: string): Unit {
   if (metric.endsWith('_pct')) return 'pct';
@@ -17,8 +18,8 @@ function unitOf(metric: string): Unit {
 
 /** The moment's metric from 30 minutes before to 30 minutes after. */
 async function around(m: Moment, app: string): Promise<Point[]> {
-  const from = m.started - 1_800_000;
-  const to = (m.ended ?? m.started) + 1_800_000;
+  const from = m.startedAt - 1_800_000;
+  const to = (m.endedAt) + 1_800_000;
   if (VIEWER_METRICS.has(m.metric)) {
     const s = await get<{ points: Array<{ t: number; peak_concurrent: number }> }>(`/api/v1/stats/series${qs({ dimension: m.dimension || 'global', value: m.dimension === 'global' ? null : m.value, from, to, step: 60 })}`);
     return s.points.map((p) => ({ t: p.t, value: p.peak_concurrent }));
@@ -34,8 +35,7 @@ export async function momentsPage(ctx: PageContext): Promise<void> {
   replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Moments'), rangePicker(range, (p) => ctx.navigate(withParams(p)))), list);
   let moments: Moment[];
   try {
-    const res = await get<{ moments: Moment[] } | Moment[]>(`/api/v1/moments${qs({ from: range.from, to: range.to })}`);
-    moments = Array.isArray(res) ? res : res.moments;
+    moments = (await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: range.from, to: range.to })}`)).moments;
   } catch (err) {
     replace(list, h('p', { class: 'error', role: 'alert' }, `Could not load moments: ${(err as Error).message}`));
     return;
@@ -53,14 +53,14 @@ export async function momentsPage(ctx: PageContext): Promise<void> {
         'article',
         { class: `card moment ${m.kind}` },
         h('h2', {}, `${m.kind === 'spike' ? '▲ Spike' : '▼ Drop'} in ${m.metric}`, m.dimension && m.dimension !== 'global' ? ` · ${m.dimension} ${m.value}` : ''),
-        h('p', { class: 'muted' }, `${fmtTime(m.started)} – ${m.ended ? fmtTime(m.ended) : 'ongoing'} · z = ${Number(m.z ?? 0).toFixed(1)} (threshold ${m.threshold}) · baseline ${Number(m.baseline ?? 0).toFixed(1)}, peak ${Number(m.peak ?? 0).toFixed(1)}`),
+        h('p', { class: 'muted' }, `${fmtTime(m.startedAt)} – ${fmtTime(m.endedAt)} · z = ${m.zScore.toFixed(1)} (threshold ${m.threshold}) · baseline ${m.baseline.toFixed(1)}, peak ${m.peakValue.toFixed(1)}`),
         chart.el,
       ),
     );
     around(m, app)
       .then((points) => {
-        chart.setData(points, { from: m.started - 1_800_000, to: (m.ended ?? m.started) + 1_800_000 });
-        chart.setMoments([{ from: m.started, to: m.ended ?? m.started + 60_000 }]);
+        chart.setData(points, { from: m.startedAt - 1_800_000, to: (m.endedAt) + 1_800_000 });
+        chart.setMoments([{ from: m.startedAt, to: m.endedAt }]);
       })
       .catch(() => chart.el.append(h('p', { class: 'muted' }, 'Chart unavailable.')));
   }

@@ -32,17 +32,37 @@ interface Series {
   points: Point[];
 }
 
-function seriesUrl(app: string, metric: string, from: number, to: number, step: number, filter: [string, string] | null): string {
-  return `/api/v1/qoe/timeseries${qs({ app, metric, from, to, step })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
+
+function seriesUrl(app: string, metric: string, from: number, to: number, filter: [string, string] | null): string {
+  // No step: the server picks minutes or hours to fit the range.
+  return `/api/v1/qoe/timeseries${qs({ app, metric, from, to })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
 }
 
-/** The metric over the whole period: one bucket the size of the range. */
-async function periodValue(app: string, metric: string, from: number, to: number, filter: [string, string] | null): Promise<number | null> {
-  const step = Math.max(60, Math.ceil((to - from) / 1000));
-  const s = await get<Series>(seriesUrl(app, metric, from, to, step, filter));
-  if (metric === 'sessions' || metric === 'dropped_frames') return s.points.reduce((a, p) => a + (p.value ?? 0), 0);
-  const values = s.points.map((p) => p.value).filter((v): v is number => v !== null);
-  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+async function allSeries(app: string, from: number, to: number, filter: [string, string] | null): Promise<Map<string, Point[]>> {
+  const list = await Promise.all(METRICS.map((m) => get<Series>(seriesUrl(app, m.id, from, to, filter))));
+  return new Map(list.map((s, i) => [METRICS[i]!.id, s.points]));
+}
+
+/**
+ * The metric over a whole period from its series: counts add up; rates and means are averaged over the
+ * buckets weighted by their sessions (exact for failure %, close for the others, whose own weights — play
+ * time, bitrate samples, the startup histogram — stay on the server).
+ */
+export function periodValue(metric: string, points: Point[], sessions: Point[]): number | null {
+  if (metric === 'sessions' || metric === 'dropped_frames') {
+    const values = points.map((p) => p.value).filter((v): v is number => v !== null);
+    return values.length ? values.reduce((a, b) => a + b, 0) : null;
+  }
+  const weight = new Map(sessions.map((p) => [p.t, p.value ?? 0]));
+  let sum = 0;
+  let total = 0;
+  for (const p of points) {
+    const n = weight.get(p.t) ?? 0;
+    if (p.value === null || n <= 0) continue;
+    sum += p.value * n;
+    total += n;
+  }
+  return total > 0 ? sum / total : null;
 }
 
 function change(now: number | null, before: number | null, m: Metric): HTMLElement {
@@ -100,34 +120,29 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   const load = async (r: TimeRange) => {
     const span = r.to - r.from;
     try {
-      const [series, moments] = await Promise.all([
-        Promise.all(METRICS.map((m) => get<Series>(seriesUrl(app, m.id, r.from, r.to, r.step, filter)))),
-        get<{ moments: Moment[] } | Moment[]>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).catch(() => [] as Moment[]),
+      const [current, previous, moments] = await Promise.all([
+        allSeries(app, r.from, r.to, filter),
+        allSeries(app, r.from - span, r.from, filter),
+        get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) => x.moments.filter((m) => m.appId === null || m.appId === app)),
       ]);
-      const list = Array.isArray(moments) ? moments : moments.moments;
-      series.forEach((s, i) => {
-        const m = METRICS[i]!;
+      for (const m of METRICS) {
         const c = charts.get(m.id)!;
-        c.chart.setData(s.points, r);
-        c.chart.setMoments(list.filter((x) => x.metric === m.id || x.metric.startsWith(m.id.split('_')[0]!)).map((x) => ({ from: x.started, to: x.ended ?? r.to })));
-      });
-      replace(
-        strip,
-        list.length === 0
-          ? h('span', { class: 'muted' }, 'No moments in this range.')
-          : list.slice(0, 20).map((x) => h('a', { class: `moment-chip ${x.kind}`, href: `/moments?range=custom&from=${x.started - 1_800_000}&to=${(x.ended ?? x.started) + 1_800_000}` }, `${x.kind === 'spike' ? '▲' : '▼'} ${x.metric} ${x.value ? `(${x.value}) ` : ''}${fmtTime(x.started)}`)),
-      );
-      const values = await Promise.all(
-        METRICS.map(async (m) => {
-          const [now, before] = await Promise.all([periodValue(app, m.id, r.from, r.to, filter), periodValue(app, m.id, r.from - span, r.from, filter)]);
-          return { m, now, before };
-        }),
-      );
-      for (const { m, now, before } of values) {
-        const c = charts.get(m.id)!;
+        c.chart.setData(current.get(m.id)!, r);
+        // Each chart shades the moments of its own metric (startup moments are found on p95).
+        c.chart.setMoments(moments.filter((x) => x.metric === m.id).map((x) => ({ from: x.startedAt, to: x.endedAt })));
+        const now = periodValue(m.id, current.get(m.id)!, current.get('sessions')!);
+        const before = periodValue(m.id, previous.get(m.id)!, previous.get('sessions')!);
         c.valueEl.textContent = formatters[m.unit](now);
         replace(c.deltaEl, change(now, before, m));
       }
+      replace(
+        strip,
+        moments.length === 0
+          ? h('span', { class: 'muted' }, 'No moments in this range.')
+          : moments.slice(0, 20).map((x) =>
+              h('a', { class: `moment-chip ${x.kind}`, href: `/moments?range=custom&from=${x.startedAt - 1_800_000}&to=${x.endedAt + 1_800_000}` }, `${x.kind === 'spike' ? '▲' : '▼'} ${x.metric}${x.dimension !== 'global' ? ` (${x.value})` : ''} ${fmtTime(x.startedAt)}`),
+            ),
+      );
       status.textContent = isShortRange(r) ? 'Live: updates as sessions arrive.' : `Updated ${new Date().toLocaleTimeString()}`;
       status.className = 'muted';
     } catch (err) {
