@@ -62,3 +62,12 @@ export async function launchBrowser(): Promise<TestBrowser> {
     },
   };
 }
+
+/** Creates the first admin through the setup page, leaving `page` signed in (session cookies set). */
+export async function setupAdminInPage(page: Page, baseUrl: string, setupToken: string, admin = { email: 'owner@example.com', password: 'a long enough password' }): Promise<void> {
+  await page.goto(`${baseUrl}/setup#${setupToken}`);
+  await page.getByLabel('Email').fill(admin.email);
+  await page.getByLabel('Password (at least 10 characters)').fill(admin.password);
+  await page.getByRole('button', { name: 'Create admin and sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/setup'));
+}
