@@ -10,6 +10,9 @@ export interface Span {
   to: number;
 }
 
+/** Tick steps for things that come in whole numbers (sessions, viewers, frames): never "0.5 sessions". */
+const WHOLE_STEPS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
@@ -63,7 +66,7 @@ export function timeChart(label: string, unit: Unit, opts: { height?: number } =
         { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleString()) },
         { label, stroke, width: 2, fill: `${stroke}22`, value: (_u, v) => fmt(v), spanGaps: false, points: { show: false } },
       ],
-      axes: [axis, { ...axis, size: 64, values: (_u, ticks) => ticks.map((v) => fmt(v)) }],
+      axes: [axis, { ...axis, size: 72, values: (_u, ticks) => ticks.map((v) => fmt(v)), ...(unit === 'count' ? { incrs: WHOLE_STEPS } : {}) }],
       scales: { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max && max > 0 ? max * 1.1 : 1] } },
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },

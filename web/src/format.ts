@@ -23,7 +23,7 @@ export function fmtBps(bps: number | null | undefined): string {
   if (bps >= 1e9) return `${nf.format(bps / 1e9)} Gbit/s`;
   if (bps >= 1e6) return `${nf.format(bps / 1e6)} Mbit/s`;
   if (bps >= 1e3) return `${nf.format(bps / 1e3)} kbit/s`;
-  return `${Math.round(bps)} bit/s`;
+  return `${nf.format(bps)} bit/s`;
 }
 
 export function fmtTime(ms: number | null | undefined): string {
