@@ -116,13 +116,15 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
     await page.waitForURL(/\/settings/);
   });
 
-  test('a lost live feed shows "reconnecting…" and recovers by itself', async () => {
+  test('a lost live feed shows "reconnecting…" and recovers by itself, refreshing an expired session', async () => {
     await page.goto(`${s.url}/sessions`);
     await expect.poll(() => liveStatus().textContent()).toBe('● live');
     const { port } = s.server;
     await s.server.close();
     await expect.poll(() => liveStatus().textContent(), { timeout: 5000 }).toBe('reconnecting…');
-    // The same data directory on the same port: the session cookie stays valid across the restart.
+    // Meanwhile the access cookie expires (as it does every 15 minutes): the feed is refused with 4401, the page
+    // refreshes the session with its refresh cookie and connects again.
+    await browser.context.clearCookies({ name: 'm3w_access' });
     s = await startTestServer({ liveIntervalMs: 250, port }, s.dir);
     await expect.poll(() => liveStatus().textContent(), { timeout: 15_000 }).toBe('● live');
     browser.problems.splice(0); // the refused reconnection attempts while the server was down are expected

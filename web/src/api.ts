@@ -37,7 +37,7 @@ async function send(method: string, path: string, body: unknown): Promise<Respon
 
 let refreshing: Promise<boolean> | null = null;
 /** One refresh at a time: several calls that got 401 together share it. */
-function refreshSession(): Promise<boolean> {
+export function refreshSession(): Promise<boolean> {
   refreshing ??= send('POST', '/api/v1/auth/refresh', {})
     .then((r) => r.ok)
     .catch(() => false)

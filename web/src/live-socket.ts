@@ -17,7 +17,14 @@ export class LiveSocket {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
 
-  constructor(private readonly path = '/ws/live') {
+  /**
+   * @param onUnauthorized called when the server refuses the connection (4401: the access cookie expired);
+   *   resolves true once the session is refreshed, false when the user must sign in again.
+   */
+  constructor(
+    private readonly onUnauthorized: () => Promise<boolean> = async () => true,
+    private readonly path = '/ws/live',
+  ) {
     this.connect();
   }
 
@@ -85,8 +92,15 @@ export class LiveSocket {
       else if (msg.type === 'update' && msg.topic) for (const fn of this.listeners.get(msg.topic) ?? []) fn(msg.data);
       else if (msg.type === 'moment') for (const fn of this.listeners.get('moments') ?? []) fn(msg.moment);
     };
-    ws.onclose = () => {
-      if (this.ws === ws) this.reconnect();
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      if (ev.code !== 4401) return this.reconnect();
+      this.ws = null;
+      this.setStatus('reconnecting');
+      void this.onUnauthorized().then((ok) => {
+        if (ok) this.reconnect();
+        else this.close();
+      });
     };
     this.heartbeat ??= setInterval(() => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
@@ -102,7 +116,6 @@ export class LiveSocket {
   private reconnect(): void {
     this.ws = null;
     if (this.stopped) return;
-    // A refusal (4401: the session cookie expired) clears once any API call has refreshed the session.
     this.setStatus('reconnecting');
     const delay = Math.min(10_000, 500 * 2 ** this.attempt++);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);

@@ -2,7 +2,7 @@
 // app picker, live status), and routes between pages with the History API (links work without reloads,
 // and every page has its own URL that the server answers with index.html).
 import '../styles.css';
-import { api, ApiFailure, get, SignedOut, whenSignedOut, type AppInfo, type AuthStatus, type Me } from './api.ts';
+import { api, ApiFailure, get, refreshSession, SignedOut, whenSignedOut, type AppInfo, type AuthStatus, type Me } from './api.ts';
 import type { Page, PageContext } from './context.ts';
 import { h, replace } from './dom.ts';
 import { LiveSocket } from './live-socket.ts';
@@ -125,7 +125,13 @@ async function render(): Promise<void> {
       }
       if (path === '/setup' || path === '/login') return navigate('/', true);
       const { me, apps } = await loadSession();
-      state = { me, apps, live: new LiveSocket() };
+      // An expired access cookie refuses the live feed (4401): refresh the session, or go to the login page.
+      const live = new LiveSocket(async () => {
+        if (await refreshSession()) return true;
+        signedOut();
+        return false;
+      });
+      state = { me, apps, live };
     }
     const { me, apps, live } = state;
     const app = selectedApp(apps, me);
@@ -164,11 +170,12 @@ async function render(): Promise<void> {
   }
 }
 
-whenSignedOut(() => {
+function signedOut(): void {
   state?.live.close();
   state = null;
   if (location.pathname !== '/login') navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
-});
+}
+whenSignedOut(signedOut);
 
 // Same-origin links navigate in place; modified clicks (new tab) keep the browser's behaviour.
 document.addEventListener('click', (ev) => {

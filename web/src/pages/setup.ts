@@ -22,8 +22,8 @@ export function setupPage(root: HTMLElement, done: () => void): void {
   );
   onSubmit(form, error, async () => {
     await api('POST', '/api/v1/auth/setup', { token: token.value.trim(), email: email.value, password: password.value, session: 'cookie' });
-    // The setup answer may or may not sign in; a login with the same credentials makes sure it did.
-    await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
+    // Setup signs the new admin in with cookies; should it not have, signing in with the same credentials does.
+    if (!document.cookie.includes('m3w_csrf=')) await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
     history.replaceState(null, '', '/');
     done();
   });
