@@ -1,6 +1,7 @@
 // What the live feed is wired to: who may connect (the session cookie or a ws ticket, through `authenticate`;
 // or an API key with read scope in X-API-Key) and where each topic's data comes from. "overview:<app>" carries
-// the app's session count, recounted only after a write batch, so an idle server does no work per interval.
+// the app's session count, recounted only after a write batch (which also tells the hub, so the first session
+// after a lull is on screen at once), so an idle server does no work per interval.
 // With the analytics engine: "active" (who is watching now), "stream:<channel>" and the legacy per-stream
 // feed (that channel's viewers and last complete minute), and moments pushed as the engine finds them.
 import type { ApiKeyAuthenticator } from '../auth/index.ts';
@@ -47,9 +48,16 @@ export async function principalFromApiKey(keys: ApiKeyAuthenticator, request: Re
 /** overview:<app> — the app's session count, for the empty state and for "something changed, refetch". */
 export function overviewTopic(store: Store): LiveTopic<Principal> {
   let writesSeen = 0;
+  let changed = () => {};
   const cache = new Map<string, { atWrite: number; sessions: number }>();
-  store.onWriteBatch(() => void writesSeen++);
+  store.onWriteBatch(() => {
+    writesSeen++;
+    changed();
+  });
   return {
+    watch(fn) {
+      changed = fn;
+    },
     async authorize(app, principal) {
       return app !== '' && canSeeApp(principal, app) && (await store.getApp(app)) !== null;
     },

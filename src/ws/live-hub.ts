@@ -1,6 +1,8 @@
 // The live feed behind the dashboard: WebSocket peers subscribe to topics ("overview:<app>", "active",
 // "stream:<channel>", "moments"); every interval the hub takes each subscribed topic's snapshot once and sends
-// it to its subscribers only when it changed. Moments are pushed the moment they are published. A slow peer is
+// it to its subscribers only when it changed. A topic that can tell when its data changed (watch) is sent at
+// once if it was quiet for an interval — the first session after a lull shows without waiting for the next
+// tick — but never more than once per interval. Moments are pushed the moment they are published. A slow peer is
 // never buffered without bound: while its socket holds more than maxBufferedBytes unsent, updates wait in one
 // slot per topic that the next update overwrites (latest state wins), and go out when it drains.
 //
@@ -23,6 +25,8 @@ export interface LiveTopic<P> {
   authorize(arg: string, principal: P): boolean | Promise<boolean>;
   /** The topic's current state, compared between intervals; omit for push-only topics (moments). */
   snapshot?(arg: string): unknown | Promise<unknown>;
+  /** Lets the topic say its data may have changed (e.g. after a write), so a quiet topic is sent at once. */
+  watch?(changed: () => void): void;
 }
 
 export interface LegacyStream {
@@ -90,7 +94,11 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   const peers = new Set<PeerState<P>>();
   /** Last snapshot sent per topic, as JSON, to send only changes. */
   const lastSnapshot = new Map<string, string>();
+  /** When each topic was last sent: at most once per interval (a little less, for timer jitter). */
+  const lastSentAt = new Map<string, number>();
+  const minGapMs = opts.intervalMs * 0.9;
   let ticking = false;
+  let checkQueued = false;
   let closed = false;
 
   const stateOf = (peer: Peer) => peer.context[CONTEXT_KEY] as PeerState<P> | undefined;
@@ -165,6 +173,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     const meanwhile = lastSnapshot.get(topic); // an interval ran during the await and sent it to the others
     if (meanwhile !== undefined) return queue(s, topic, updateMessage(topic, meanwhile));
     lastSnapshot.set(topic, text);
+    lastSentAt.set(topic, Date.now());
     const message = updateMessage(topic, text);
     for (const other of peers) if (other.topics.has(topic)) queue(other, topic, message);
   }
@@ -208,42 +217,70 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     }
   }
 
+  /** Sends each topic's new state — once per topic however many peers watch it — unless sent within an interval. */
+  async function sendChanged(topics: Iterable<string>): Promise<void> {
+    for (const topic of topics) {
+      if (Date.now() - (lastSentAt.get(topic) ?? 0) < minGapMs) continue;
+      let text: string | undefined;
+      try {
+        text = await snapshotText(topic);
+      } catch (err) {
+        onError(err, `snapshot ${topic}`);
+        continue;
+      }
+      if (text === undefined || lastSnapshot.get(topic) === text) continue;
+      lastSnapshot.set(topic, text);
+      lastSentAt.set(topic, Date.now());
+      const message = updateMessage(topic, text);
+      for (const s of peers) if (s.topics.has(topic)) queue(s, topic, message);
+    }
+  }
+
+  function subscribedTopics(): Set<string> {
+    const wanted = new Set<string>();
+    for (const s of peers) for (const t of s.topics) wanted.add(t);
+    return wanted;
+  }
+
   async function tick(): Promise<void> {
     if (ticking || closed) return;
     ticking = true;
     try {
       const now = Date.now();
-      const wanted = new Set<string>();
       for (const s of peers) {
         // A peer silent for two heartbeats is gone (a browser tab frozen, a phone off Wi-Fi): free its slot.
         // Terminated, not closed: a dead peer would never finish a closing handshake.
         if (now - s.lastHeard > 2 * heartbeatMs + 1000) {
           s.peer.terminate();
           peers.delete(s);
-          continue;
         }
-        for (const t of s.topics) wanted.add(t);
       }
-      // Each topic's snapshot is taken once per interval, however many peers watch it.
-      for (const topic of wanted) {
-        let text: string | undefined;
-        try {
-          text = await snapshotText(topic);
-        } catch (err) {
-          onError(err, `snapshot ${topic}`);
-          continue;
+      const wanted = subscribedTopics();
+      await sendChanged(wanted);
+      for (const topic of lastSnapshot.keys())
+        if (!wanted.has(topic)) {
+          lastSnapshot.delete(topic);
+          lastSentAt.delete(topic);
         }
-        if (text === undefined || lastSnapshot.get(topic) === text) continue;
-        lastSnapshot.set(topic, text);
-        const message = updateMessage(topic, text);
-        for (const s of peers) if (s.topics.has(topic)) queue(s, topic, message);
-      }
-      for (const topic of lastSnapshot.keys()) if (!wanted.has(topic)) lastSnapshot.delete(topic);
       for (const s of peers) flush(s);
       if (opts.legacy) await legacyTick();
     } finally {
       ticking = false;
     }
+  }
+
+  /** A topic said its data changed: check the quiet topics now (coalesced; a running tick covers it anyway). */
+  function changed(): void {
+    if (checkQueued || closed) return;
+    checkQueued = true;
+    setImmediate(() => {
+      checkQueued = false;
+      if (ticking || closed) return;
+      ticking = true;
+      sendChanged(subscribedTopics())
+        .catch((err) => onError(err, 'changed'))
+        .finally(() => (ticking = false));
+    });
   }
 
   async function legacyTick(): Promise<void> {
@@ -261,6 +298,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   }
 
   const interval = setInterval(() => void tick().catch((err) => onError(err, 'tick')), opts.intervalMs);
+  for (const topic of Object.values(opts.topics)) topic.watch?.(changed);
   interval.unref();
   // Both kinds of ping: every WebSocket client answers a protocol ping by itself (so clients written against the
   // legacy API, which never speak, stay alive), and pages, which cannot see protocol pings, get a JSON one.

@@ -89,6 +89,27 @@ describe('/ws/live updates', () => {
     c.close();
   });
 
+  test('after a lull the first change is sent at once, the next not before an interval has passed', async () => {
+    const t = await startTestServer({ liveIntervalMs: 4000 });
+    try {
+      const key = (await createApiKey(t.server.store, { appId: 'default', name: 'r', scopes: ['read'] })).key;
+      const c = await openSocket(`${t.url.replace('http', 'ws')}/ws/live`, { 'x-api-key': key });
+      c.send({ type: 'subscribe', topic: 'overview:default' });
+      await c.next((m) => m.type === 'update');
+      await new Promise((r) => setTimeout(r, 4000)); // a quiet interval
+      const sent = Date.now();
+      await postSessions(t.url, sdkSession({ sessionId: 'lull-1' }), { key: t.apiKey });
+      const first = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1, 3000);
+      expect(Number(first.at) - sent, 'not held back to the next 4 s tick').toBeLessThan(500);
+      await postSessions(t.url, sdkSession({ sessionId: 'lull-2' }), { key: t.apiKey });
+      const second = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 2, 10_000);
+      expect(Number(second.at) - Number(first.at), 'at most one update per interval').toBeGreaterThanOrEqual(3600);
+      c.close();
+    } finally {
+      await t.close();
+    }
+  }, 30_000);
+
   test('unsubscribe stops updates; bad messages get an error, not a disconnect', async () => {
     const c = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
     c.send({ type: 'subscribe', topic: 'overview:default' });
