@@ -9,22 +9,16 @@ export interface TimeRange {
   from: number;
   to: number;
   preset: Preset | 'custom';
-  /** Bucket size in seconds for series over this range (at most ~1,500 points). */
-  step: number;
 }
 
 export function rangeFromParams(params: URLSearchParams, fallback: Preset = '24h'): TimeRange {
   const from = Number(params.get('from'));
   const to = Number(params.get('to'));
-  if (params.get('range') === 'custom' && from > 0 && to > from) return { from, to, preset: 'custom', step: stepFor(to - from) };
+  if (params.get('range') === 'custom' && from > 0 && to > from) return { from, to, preset: 'custom' };
   const preset = (params.get('range') as Preset | null) ?? fallback;
   const span = PRESETS[preset] ?? PRESETS[fallback];
   const now = Date.now();
-  return { from: now - span, to: now, preset: preset in PRESETS ? preset : fallback, step: stepFor(span) };
-}
-
-export function stepFor(spanMs: number): number {
-  return spanMs <= 2 * 86_400_000 ? 60 : 3600;
+  return { from: now - span, to: now, preset: preset in PRESETS ? preset : fallback };
 }
 
 /** Live updates make sense where a minute is visible on the chart. */

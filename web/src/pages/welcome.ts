@@ -59,6 +59,7 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
       keyArea,
       examples,
       h('p', { class: 'muted waiting' }, 'Waiting for the first session… this page updates by itself.'),
+      h('p', {}, 'Only a media server sends here? Its viewers show on ', h('a', { href: '/live' }, 'Live'), '.'),
     ),
   );
 
