@@ -99,6 +99,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   const minGapMs = opts.intervalMs * 0.9;
   let ticking = false;
   let checkQueued = false;
+  let momentSeq = 0;
   let closed = false;
 
   const stateOf = (peer: Peer) => peer.context[CONTEXT_KEY] as PeerState<P> | undefined;
@@ -209,11 +210,12 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
 
   function publishMoment(moment: unknown): void {
     const text = JSON.stringify({ type: 'moment', moment });
+    const slot = `moment:${++momentSeq}`;
     for (const s of peers) {
       if (!s.topics.has('moments')) continue;
       if (opts.momentVisibleTo && !opts.momentVisibleTo(moment, s.principal)) continue;
       // Moments are events, not states: each keeps its own slot so a backed-up peer still gets every one.
-      queue(s, `moment:${s.pending.size}:${Date.now()}`, text);
+      queue(s, slot, text);
     }
   }
 

@@ -2,13 +2,19 @@
 // (tile values checked against what was ingested), the Live page's viewer count moving when a media server's
 // play_started webhook arrives (no reload), Breakdowns and Moments — no console errors, nothing overflowing at
 // a phone's width. Runs where the engine's routes exist (it needs /api/webhook and /api/v1/qoe/*).
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureWebBuilt } from '../../build/web.ts';
 import { HAS_CHROMIUM, launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
 
-describe.skipIf(!HAS_CHROMIUM)('analytics pages in Chromium', () => {
+// The engine (issue 4) is built on another branch; until it is merged these pages have no API to call.
+// Said out loud, like the binary tests, because a skipped file is easy to miss.
+const HAS_ENGINE = existsSync(new URL('../../src/http/routes/analytics.ts', import.meta.url));
+if (!HAS_ENGINE) console.warn('test/web/analytics.browser: skipped, the analytics engine (src/http/routes/analytics.ts) is not in this tree');
+
+describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () => {
   let s: TestServer;
   let browser: TestBrowser;
   let page: Page;
