@@ -151,6 +151,60 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
     browser.problems.splice(0);
   });
 
+  test('Settings: an app and a member granted only that app; the member sees just it, and no settings', async () => {
+    await page.goto(`${s.url}/settings/apps`);
+    await page.getByLabel('Id (lowercase, digits, dashes)').fill('tv-app');
+    await page.getByLabel('Name', { exact: true }).fill('TV app');
+    await page.getByRole('button', { name: 'Create app' }).click();
+    await expect.poll(() => page.locator('td code', { hasText: 'tv-app' }).count()).toBe(1);
+
+    await page.goto(`${s.url}/settings/users`);
+    await page.getByLabel('Email').fill('member@example.com');
+    await page.getByLabel('Password').fill('member password 1');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const grant = page.getByLabel('member@example.com may read TV app');
+    await expect.poll(() => grant.count()).toBe(1);
+    const granted = page.waitForResponse((r) => r.url().includes('/apps/tv-app') && r.request().method() === 'PUT');
+    await grant.check();
+    expect((await granted).status()).toBe(204);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Email').fill('member@example.com');
+    await page.getByLabel('Password').fill('member password 1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // The member's only app has no data yet: the empty state, for that app, and no way to make keys.
+    await page.waitForURL(/\/welcome\?app=tv-app/);
+    await expect.poll(() => page.getByText('Ask an admin for an ingest key for this app.').count()).toBe(1);
+    expect(await page.locator('.app-picker').count(), 'one app: no picker').toBe(0);
+    await page.goto(`${s.url}/sessions?app=default`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Sessions' }).count()).toBe(1);
+    await expect.poll(() => page.locator('main').textContent()).toContain('No sessions match.');
+    await page.goto(`${s.url}/settings`);
+    await expect.poll(() => page.getByText('Only admins can change settings.').count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await page.goto(`${s.url}/login?next=%2Fsessions`);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/sessions$/);
+    expect(browser.problems).toEqual([]);
+  });
+
+  test('dark mode follows the OS', async () => {
+    const dark = await browser.newPage();
+    await dark.emulateMedia({ colorScheme: 'dark' });
+    await dark.goto(`${s.url}/settings/keys`);
+    await dark.getByRole('heading', { name: 'Settings' }).waitFor();
+    const background = await dark.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(background).toBe('rgb(15, 20, 27)');
+    await browser.screenshot(dark, 'dark-settings-keys');
+    await dark.close();
+    expect(browser.problems).toEqual([]);
+  });
+
   test('at a phone\'s width nothing overflows sideways', async () => {
     const phone = await browser.newPage({ width: 390, height: 844 });
     for (const path of ['/sessions', '/sessions/first-session', '/settings/keys', '/settings/users', '/settings/audit']) {

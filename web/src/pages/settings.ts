@@ -100,7 +100,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
 }
 
 async function appsTab(ctx: PageContext, el: HTMLElement): Promise<void> {
-  const id = h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9-]{0,62}', placeholder: 'my-app' });
+  const id = h('input', { name: 'id', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,62}', placeholder: 'my-app' });
   const name = h('input', { name: 'name', required: true, placeholder: 'My app' });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'inline-form' }, field('Id (lowercase, digits, dashes)', id), field('Name', name), h('button', { type: 'submit' }, 'Create app'), error);
