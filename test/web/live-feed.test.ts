@@ -1,6 +1,7 @@
 // The live feed through a real m3w server: real API keys, real SQLite, real ingestion, real WebSocket clients.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../../src/auth/index.ts';
+import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
 import { openSocket } from '../helpers/ws-client.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -48,6 +49,34 @@ describe('/ws/live authentication', () => {
     const closed = await c.closed;
     expect(closed).toEqual({ code: 4403, reason: 'not allowed to subscribe to overview:default' });
     expect(c.messages.some((m) => m.topic === 'overview:default' && m.type === 'update')).toBe(false);
+  });
+
+  test('people: a ws ticket or the session cookie; a member sees only the apps granted', async () => {
+    const admin = (await setupAdmin(s)).accessToken;
+    const member = (await createUser(s, admin, 'viewer@example.com', 'member', ['other'])).accessToken;
+    const ticket = (await call(s, 'POST', '/api/v1/ws-ticket', { token: member })).json!.ticket as string;
+    const c = await openSocket(`${ws}/ws/live?ticket=${encodeURIComponent(ticket)}`);
+    await c.next((m) => m.type === 'welcome');
+    c.send({ type: 'subscribe', topic: 'overview:other' });
+    await c.next((m) => m.type === 'update' && m.topic === 'overview:other');
+    c.send({ type: 'subscribe', topic: 'overview:default' });
+    expect((await c.closed).code).toBe(4403);
+
+    // A browser's way in: the access cookie set by a cookie sign-in.
+    const signIn = await fetch(`${s.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'viewer@example.com', password: 'pw-viewer@example.com-0123456789', session: 'cookie' }),
+    });
+    expect(signIn.status).toBe(200);
+    const access = signIn.headers.getSetCookie().find((c) => c.startsWith('m3w_access='))!.split(';')[0]!;
+    const browserLike = await openSocket(`${ws}/ws/live`, { cookie: access });
+    await browserLike.next((m) => m.type === 'welcome');
+    browserLike.close();
+    const forged = await openSocket(`${ws}/ws/live`, { cookie: 'm3w_access=not.a.token' });
+    expect((await forged.closed).code).toBe(4401);
+    const badTicket = await openSocket(`${ws}/ws/live?ticket=${encodeURIComponent(ticket)}x`);
+    expect((await badTicket.closed).code).toBe(4401);
   });
 
   test('a plain GET (no upgrade) is answered 426', async () => {
