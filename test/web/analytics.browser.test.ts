@@ -54,6 +54,19 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
     expect(browser.problems).toEqual([]);
   });
 
+  test('Overview in live mode (15 min): a new session moves the tile without a reload', async () => {
+    expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
+    await page.goto(`${s.url}/overview?range=15m`);
+    const sessions = page.locator('.tile-value[data-metric="sessions"]');
+    await expect.poll(() => sessions.textContent(), { timeout: 10_000 }).toMatch(/^\d+$/);
+    const before = Number(await sessions.textContent());
+    await page.evaluate('window.m3wMarker = 1');
+    expect((await postSessions(s.url, sdkSession({ sessionId: 'live-overview', timestamp: Date.now() }), { key: s.apiKey })).status).toBe(200);
+    await expect.poll(() => sessions.textContent(), { timeout: 5000 }).toBe(String(before + 1));
+    expect(await page.evaluate('window.m3wMarker')).toBe(1);
+    expect(browser.problems).toEqual([]);
+  });
+
   test('Live: the viewers number follows a play_started webhook without a reload', async () => {
     expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     await page.goto(`${s.url}/live`);
