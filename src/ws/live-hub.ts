@@ -14,8 +14,9 @@
 //   client → {"type":"subscribe","topic"} | {"type":"unsubscribe","topic"} | {"type":"ping"} | {"type":"pong"}
 //   server → {"type":"subscribed","topic"} | {"type":"unsubscribed","topic"} | {"type":"update","topic","data","at"}
 //            | {"type":"moment","moment"} | {"type":"ping","t"} | {"type":"pong","t"} | {"type":"error","message"}
-//   Close codes: 4401 not authenticated, 4403 topic not allowed, 1001 server stopping. A peer that answers
-//   neither protocol pings nor JSON pings for two heartbeats is terminated.
+//   Close codes: 4401 not authenticated, 4403 topic not allowed, 4429 more than maxMessagesPerSecond from the
+//   client, 1001 server stopping. A peer that answers neither protocol pings nor JSON pings for two heartbeats
+//   is terminated, and so is one that keeps sending while reading nothing (its replies would pile up).
 // Legacy Telemetra clients (/ws/live/{streamId}): welcome, then {"type":"metrics","streamId",…,"moments"} every
 // interval, whether or not it changed (that API promised a steady tick).
 import type { Hooks, Peer } from 'crossws';
@@ -51,6 +52,8 @@ export interface LiveHubOptions<P> {
   heartbeatMs?: number;
   maxBufferedBytes?: number;
   maxTopicsPerPeer?: number;
+  /** Client messages allowed per second (subscribe, ping…); a client over it is closed with 4429. */
+  maxMessagesPerSecond?: number;
   onError?(err: unknown, where: string): void;
 }
 
@@ -61,6 +64,8 @@ interface PeerState<P> {
   /** Updates not yet sent because the socket was backed up; one per topic, the latest. */
   pending: Map<string, string>;
   lastHeard: number;
+  /** Client messages in the current one-second window. */
+  window: { start: number; count: number };
   legacyStream?: string;
 }
 
@@ -90,6 +95,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxBuffered = opts.maxBufferedBytes ?? 256 * 1024;
   const maxTopics = opts.maxTopicsPerPeer ?? 64;
+  const maxMessages = opts.maxMessagesPerSecond ?? 20;
   const onError = opts.onError ?? (() => {});
   const peers = new Set<PeerState<P>>();
   /** Last snapshot sent per topic, as JSON, to send only changes. */
@@ -110,6 +116,13 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   };
 
   function sendNow(s: PeerState<P>, text: string): void {
+    // Replies (pong, subscribed, error) skip the coalescing slots; a client that keeps asking while reading
+    // nothing would make them pile up, so it is dropped instead.
+    if (s.peer.bufferedAmount > 4 * maxBuffered) {
+      s.peer.terminate();
+      peers.delete(s);
+      return;
+    }
     try {
       s.peer.send(text);
     } catch (err) {
@@ -180,7 +193,13 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   }
 
   async function onMessage(s: PeerState<P>, raw: string): Promise<void> {
-    s.lastHeard = Date.now();
+    const now = Date.now();
+    s.lastHeard = now;
+    if (now - s.window.start >= 1000) s.window = { start: now, count: 0 };
+    if (++s.window.count > maxMessages) {
+      s.peer.close(4429, `more than ${maxMessages} messages per second`);
+      return;
+    }
     let msg: { type?: unknown; topic?: unknown };
     try {
       msg = JSON.parse(raw) as typeof msg;
@@ -331,7 +350,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
         if (closed) return peer.close(1001, 'server stopping');
         const principal = peer.context.m3wPrincipal as P | null;
         if (principal === null || principal === undefined) return peer.close(4401, 'authentication required: sign in, or use a ticket from POST /api/v1/ws-ticket');
-        const s: PeerState<P> = { peer, principal, topics: new Set(), pending: new Map(), lastHeard: Date.now() };
+        const s: PeerState<P> = { peer, principal, topics: new Set(), pending: new Map(), lastHeard: Date.now(), window: { start: 0, count: 0 } };
         if (legacy) {
           const streamId = decodeURIComponent(new URL(peer.request.url).pathname.split('/').pop() ?? '');
           const allowed = opts.topics.stream ? opts.topics.stream.authorize(streamId, principal) : true;

@@ -160,6 +160,14 @@ describe('/ws/live updates', () => {
     c.close();
   });
 
+  test('a client that floods messages is closed with 4429', async () => {
+    const c = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
+    await c.next((m) => m.type === 'welcome');
+    for (let i = 0; i < 50; i++) c.send({ type: 'ping' });
+    expect(await c.closed).toEqual({ code: 4429, reason: 'more than 20 messages per second' });
+    expect(c.messages.filter((m) => m.type === 'pong').length).toBe(20);
+  });
+
   test('GET /ws/live/health counts connections and subscribers per topic kind', async () => {
     const a = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
     const b = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
