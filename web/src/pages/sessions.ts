@@ -62,7 +62,8 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
   let cursor: string | null = null;
   const page = async () => {
     const res = await get<{ sessions: SessionRow[]; nextCursor: string | null }>(
-      `/api/v1/sessions${qs({ app, from: range.from, to: range.to, q: params.get('q'), contentId: params.get('contentId'), device: params.get('device'), errorsOnly: params.get('errorsOnly') === 'true', limit: 50, cursor })}`,
+      // A search by sessionId looks at every session: the one being looked for may be older than the range.
+      `/api/v1/sessions${qs({ app, from: params.get('q') ? null : range.from, to: params.get('q') ? null : range.to, q: params.get('q'), contentId: params.get('contentId'), device: params.get('device'), errorsOnly: params.get('errorsOnly') === 'true', limit: 50, cursor })}`,
     );
     for (const s of res.sessions)
       tbody.append(
