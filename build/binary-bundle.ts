@@ -1,9 +1,11 @@
 // Compiles what the single-file executable runs: the whole command as one CommonJS script (a Node single
 // executable application runs exactly one script, and only CommonJS), the writer thread as a second script
-// that the command starts with `eval`, and the SQL migrations as one JSON document.
+// that the command starts with `eval`, the SQL migrations as one JSON document, and the dashboard's built files
+// (dist/web, each under its own asset name so the server reads them in place).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { buildWeb } from './web.ts';
 import { EMBEDDED_ASSETS, type EmbeddedMigration } from '../src/runtime/embedded.ts';
 import { gitCommit } from './bundle.ts';
 
@@ -71,8 +73,17 @@ export async function bundleForBinary(root: string, workDir: string): Promise<Bi
   const migrationsFile = path.join(workDir, EMBEDDED_ASSETS.sqliteMigrations);
   writeFileSync(migrationsFile, JSON.stringify(migrations));
 
+  const webDir = path.join(workDir, 'web');
+  const web = await buildWeb(webDir);
+  const webAssets: Record<string, string> = {
+    [`${EMBEDDED_ASSETS.webPrefix}/manifest.json`]: path.join(webDir, 'manifest.json'),
+  };
+  for (const urlPath of Object.keys(web.files))
+    for (const suffix of ['', '.gz', '.br'])
+      webAssets[`${EMBEDDED_ASSETS.webPrefix}${urlPath}${suffix}`] = path.join(webDir, `${urlPath}${suffix}`);
+
   return {
     main,
-    assets: { [EMBEDDED_ASSETS.writerWorker]: worker, [EMBEDDED_ASSETS.sqliteMigrations]: migrationsFile },
+    assets: { [EMBEDDED_ASSETS.writerWorker]: worker, [EMBEDDED_ASSETS.sqliteMigrations]: migrationsFile, ...webAssets },
   };
 }

@@ -1,8 +1,10 @@
 // Compiles the server into dist/: one ESM bundle for the command (dist/m3w.js) and one for the session
 // writer thread (dist/writer-worker.js, found beside it at run time). Only native addons stay external.
+// The dashboard is built beside them into dist/web (build/web.ts).
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import { buildWeb } from './web.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -38,6 +40,6 @@ export async function bundleServer(outdir = `${root}dist`): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const started = performance.now();
-  await bundleServer();
-  console.log(`built dist/m3w.js and dist/writer-worker.js in ${Math.round(performance.now() - started)} ms`);
+  await Promise.all([bundleServer(), buildWeb()]);
+  console.log(`built dist/m3w.js, dist/writer-worker.js and dist/web in ${Math.round(performance.now() - started)} ms`);
 }

@@ -11,6 +11,10 @@ import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { acquireInstanceLock, SqliteStore, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
+import type { HttpContext } from './http/context.ts';
+import { liveFeedOptions } from './http/live-feed-sources.ts';
+import { principalFromUpgrade } from './http/require-access.ts';
+import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -23,6 +27,8 @@ export interface RunningServer {
   setupToken: string | null;
   accounts: Accounts;
   logger: Logger;
+  /** The dashboard's live feed, for wiring data sources and for tests. */
+  live: LiveHub;
   /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
   close(): Promise<void>;
 }
@@ -57,9 +63,22 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const setupToken = await accounts.issueSetupToken();
   const keys = new ApiKeyAuthenticator(store);
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
-  const httpApp = createHttpApp({ config, store, keys, accounts, limiter, metrics, logger, version: VERSION, startedAt: Date.now() });
+  // The live feed authenticates upgrades through the same context the routes use (it is read only once a
+  // connection arrives, after ctx is complete).
+  const live = createLiveHub(
+    liveFeedOptions({
+      store,
+      keys,
+      intervalMs: config.liveIntervalMs,
+      authenticate: (request) => principalFromUpgrade(ctx, request),
+      onError: (err, where) => logger.warn({ err, where }, 'live feed'),
+    }),
+  );
+  const ctx: HttpContext = { config, store, keys, accounts, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), live };
+  const httpApp = createHttpApp(ctx);
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
+  const sockets = attachWebSockets(server, httpApp.app);
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   try {
@@ -71,6 +90,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       });
     });
   } catch (err) {
+    live.close();
     await store.close();
     await keys.stop();
     limiter.stop();
@@ -88,6 +108,9 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      // WebSocket peers are told goodbye first; their sockets are no longer the HTTP server's to wait for.
+      live.close();
+      sockets.closeAll();
       // Stop accepting; idle keep-alive connections close now, busy ones when their response is sent.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -100,5 +123,5 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       lock.release();
     })());
 
-  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, setupToken, accounts, logger, close };
+  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, setupToken, accounts, logger, live, close };
 }

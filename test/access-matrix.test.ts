@@ -29,6 +29,13 @@ const PUBLIC = new Set([
   'POST /api/v1/auth/login',
   'POST /api/v1/auth/refresh',
   'POST /api/v1/auth/logout',
+  // The dashboard's pages and files, and the live feed's health (counts only).
+  'GET /**',
+  'GET /ws/live/health',
+  // WebSocket routes answer a plain GET with 426; their callers are checked on the upgrade, with close codes
+  // (test/web/live-feed.test.ts).
+  'GET /ws/live',
+  'GET /ws/live/:streamId',
 ]);
 
 let ts: TestServer;
@@ -74,6 +81,10 @@ const ROWS: Row[] = [
   { method: 'POST', path: '/api/v1/apps/:id/keys/:prefix/rotate', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/apps/default/keys/${await freshKey()}/rotate` }) },
   { method: 'GET', path: '/api/v1/audit', allowed: ADMIN_ONLY },
   { method: 'POST', path: '/api/v1/guest-tokens', allowed: USERS, request: async () => ({ body: { resource: 'room:matrix' } }) },
+  // Dashboard (issue 5)
+  { method: 'GET', path: '/api/v1/sessions', allowed: [...USERS, 'readKey'], request: async () => ({ path: '/api/v1/sessions?app=default' }) },
+  { method: 'GET', path: '/api/v1/sessions/:sessionId', allowed: [...USERS, 'readKey'], request: async () => ({ path: '/api/v1/sessions/seeded?app=default' }) },
+  { method: 'GET', path: '/api/v1/server-info', allowed: [...USERS, 'readKey'] },
 ];
 
 /** The default refusal: no usable credentials → 401; a signed-in user or key without the right → 403. */

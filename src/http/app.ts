@@ -11,6 +11,7 @@ import { authRoutes } from './routes/auth.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
+import { webRoutes } from './routes/web-routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -22,7 +23,7 @@ export interface HttpApp {
 }
 
 export function createHttpApp(ctx: HttpContext): HttpApp {
-  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes, ...authRoutes, ...userRoutes, ...appRoutes, ...auditRoutes];
+  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes, ...authRoutes, ...userRoutes, ...appRoutes, ...auditRoutes, ...webRoutes];
   const openapiRoute: RouteDef = {
     method: 'GET',
     path: '/openapi.json',

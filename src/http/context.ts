@@ -4,6 +4,7 @@ import type { Accounts, ApiKeyAuthenticator } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
+import type { LiveHub } from '../ws/index.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -16,6 +17,8 @@ export interface HttpContext {
   logger: Logger;
   version: string;
   startedAt: number;
+  /** The dashboard's live feed (WebSocket hub). */
+  live: LiveHub;
 }
 
 /** Per-request state kept on event.context. */
@@ -27,12 +30,17 @@ export interface RequestState {
 
 export type OpenApiOperation = Record<string, unknown> & { summary: string; responses: Record<string, unknown> };
 
+/** Marks a route that is not part of the API (the dashboard's pages and files): left out of /openapi.json, with why. */
+export interface NotInApi {
+  notInApi: string;
+}
+
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** h3 pattern, e.g. /v1/sessions/:sessionId */
   path: string;
   handler: (event: H3Event, ctx: HttpContext) => unknown;
-  openapi: OpenApiOperation;
+  openapi: OpenApiOperation | NotInApi;
 }
 
 export function requestState(event: H3Event): RequestState {

@@ -5,6 +5,7 @@ import { ErrorEnvelopeSchema } from './routes/openapi-shared.ts';
 export function buildOpenApi(routes: RouteDef[], version: string, schemas: Record<string, unknown>): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
+    if ('notInApi' in r.openapi) continue;
     const p = r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     (paths[p] ??= {})[r.method.toLowerCase()] = r.openapi;
   }

@@ -1,5 +1,5 @@
 // What m3w takes from inside its single-file executable: the better-sqlite3 addon compiled for the embedded
-// Node, the writer thread's code and the SQL migrations. Run from sources or dist/ (tests, `npm start`) nothing
+// Node, the writer thread's code, the SQL migrations and the dashboard's built files. Run from sources or dist/ (tests, `npm start`) nothing
 // here applies: every function answers "not embedded" and the callers use node_modules and the files on disk.
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ export const EMBEDDED_ASSETS = {
   sqliteAddon: 'better_sqlite3.node',
   writerWorker: 'writer-worker.cjs',
   sqliteMigrations: 'migrations-sqlite.json',
+  /** Prefix of the dashboard's files: "web/manifest.json", "web/assets/app-….js.br", as in dist/web/. */
+  webPrefix: 'web',
 } as const;
 
 /** An embedded migration: its file name (0001_init.sql) and its SQL, byte for byte as in migrations/. */
@@ -135,4 +137,17 @@ export function embeddedWriterWorker(nearFile: string): { source: string; worker
 export function embeddedSqliteMigrations(): EmbeddedMigration[] | null {
   if (!EMBEDDED) return null;
   return JSON.parse(getAsset(EMBEDDED_ASSETS.sqliteMigrations, 'utf8')) as EmbeddedMigration[];
+}
+
+/**
+ * A dashboard file built into the executable ("/manifest.json", "/assets/app-….js.gz"), as a view of the
+ * executable's mapped pages (no copy); null outside the executable or when there is no such file.
+ */
+export function embeddedWebFile(urlPath: string): Uint8Array | null {
+  if (!EMBEDDED) return null;
+  try {
+    return new Uint8Array(getRawAsset(`${EMBEDDED_ASSETS.webPrefix}${urlPath}`) as ArrayBuffer);
+  } catch {
+    return null;
+  }
 }

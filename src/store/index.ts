@@ -1,5 +1,6 @@
 // Storage: the async Store interface and its adapters. Only this folder contains SQL.
 export { SCOPES, StoreError, type App, type ApiKeyRecord, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from './types.ts';
+export type { SessionListItem, SessionListPage, SessionListQuery } from './types.ts';
 export {
   ROLES,
   type AccountStore,

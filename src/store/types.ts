@@ -100,6 +100,59 @@ export interface Store {
   onWriteBatch(listener: (stats: WriteBatchStats) => void): void;
   /** Waits for queued writes, then closes. */
   close(): Promise<void>;
+
+  // Dashboard (sessions page): recent sessions of one app, newest first, filtered, a page at a time.
+  listSessions(query: SessionListQuery): Promise<SessionListPage>;
+}
+
+export interface SessionListQuery {
+  appId: string;
+  /** Session timestamp bounds, epoch ms, inclusive from, exclusive to. */
+  from?: number;
+  to?: number;
+  contentId?: string;
+  /** Only sessions with errorCount > 0. */
+  errorsOnly?: boolean;
+  /** Part of the device model, case-insensitive. */
+  device?: string;
+  /** Start of a sessionId. */
+  sessionIdPrefix?: string;
+  limit: number;
+  /** Where the previous page ended (its last row's timestamp and row id). */
+  after?: { timestamp: number; id: number };
+}
+
+export interface SessionListItem {
+  /** Row id, for paging. */
+  id: number;
+  sessionId: string;
+  timestamp: number;
+  receivedAt: number;
+  sessionDurationMs: number;
+  contentId: string | null;
+  contentTitle: string | null;
+  streamType: string | null;
+  playerName: string | null;
+  appVersion: string | null;
+  deviceModel: string | null;
+  os: string | null;
+  osVersion: string | null;
+  country: string | null;
+  cdn: string | null;
+  startupTimeMs: number | null;
+  rebufferTimeMs: number | null;
+  rebufferRatio: number | null;
+  playTimeMs: number | null;
+  totalDroppedFrames: number | null;
+  meanVideoFormatBitrate: number | null;
+  errorCount: number | null;
+  errorCode: string | null;
+}
+
+export interface SessionListPage {
+  sessions: SessionListItem[];
+  /** Set when more rows follow. */
+  hasMore: boolean;
 }
 
 export class StoreError extends Error {

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { Ledger, runLoad, type LoadFigures } from './load.ts';
 import { BodyFactory } from './payloads.ts';
 import { liveChildren, peakRssBytes, rssBytes, startFloor, startM3w, type ServerChild } from './servers.ts';
+import { liveFeedBench } from './live-feed.ts';
 
 const CONNECTIONS = 50;
 const WARMUP_SEC = 3;
@@ -210,6 +211,7 @@ async function main(): Promise<void> {
 
   console.log(`\n(b)/(a) requests/s: ${fmt(b.reqPerSec / a.reqPerSec, 2)}`);
   printTable(a, b, c);
+  await liveFeedBench();
   if (contention.length > 0)
     console.log(`\nNOTE: the machine was busy with other work during: ${contention.join('; ')}. Re-run on a quiet machine.`);
   if (warnings.length > 0) {

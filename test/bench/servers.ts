@@ -102,7 +102,7 @@ export async function startFloor(): Promise<ServerChild> {
 }
 
 /** `m3w serve` with a fresh data directory, durability full, and a rate limit that never trips. */
-export async function startM3w(opts: { dataDir: string; apiKey: string }): Promise<ServerChild> {
+export async function startM3w(opts: { dataDir: string; apiKey: string; env?: Record<string, string> }): Promise<ServerChild> {
   const port = await freePort();
   return launch('m3w', [M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     // The data dir as cwd, so no m3w.config.json is picked up: only the defaults and the env below apply.
@@ -115,6 +115,7 @@ export async function startM3w(opts: { dataDir: string; apiKey: string }): Promi
       RATE_LIMIT_REQUESTS: '1000000000',
       RATE_LIMIT_WINDOW_SEC: '60',
       LOG_LEVEL: 'info',
+      ...opts.env,
     },
     port,
     probePath: '/health',

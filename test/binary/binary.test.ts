@@ -127,6 +127,32 @@ describe.skipIf(!canRunX64)(
       expect(second.output(), 'no new key on a restart').not.toMatch(/m3w_[0-9a-f]{8}_/);
       expect(await second.stop()).toBe(0);
     });
+
+    test('serves the dashboard from inside itself: the page, its hashed files (compressed) and the live feed', async () => {
+      const { dir, exe } = aloneInEmptyDir(X64);
+      const server = await serve([exe], dir, {}, 20_000);
+      try {
+        const page = await fetch(`${server.url}/setup`);
+        expect(page.status).toBe(200);
+        expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+        const html = await page.text();
+        const js = /<script type="module" src="(\/assets\/app-[A-Z0-9]+\.js)"><\/script>/.exec(html)?.[1];
+        const css = /<link rel="stylesheet" href="(\/assets\/app-[A-Z0-9]+\.css)">/.exec(html)?.[1];
+        expect(js, html).toBeDefined();
+        expect(css, html).toBeDefined();
+        for (const asset of [js!, css!]) {
+          // fetch asks for br and gzip and decodes either; the body must be the real bundle.
+          const res = await fetch(`${server.url}${asset}`);
+          expect(res.status, asset).toBe(200);
+          expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+          expect(['br', 'gzip']).toContain(res.headers.get('content-encoding'));
+          expect((await res.text()).length).toBeGreaterThan(asset.endsWith('.js') ? 50_000 : 2_000);
+        }
+        expect((await fetch(`${server.url}/ws/live/health`)).status).toBe(200);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    });
   },
 );
 

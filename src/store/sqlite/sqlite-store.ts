@@ -2,11 +2,12 @@
 // session ingestion through the group-committing writer thread. WAL lets both work at once.
 import Database from 'better-sqlite3';
 import type { IngestedSession } from '../../ingest/index.ts';
-import { StoreError, type ApiKeyRecord, type App, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from '../types.ts';
+import { StoreError, type ApiKeyRecord, type App, type NewApiKey, type Scope, type SessionListPage, type SessionListQuery, type Store, type StoredSession, type WriteBatchStats } from '../types.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase, type Durability } from './open-database.ts';
 import { pushSessionRow } from './session-rows.ts';
+import { listSessionPage } from './session-list.ts';
 import { run } from './run-query.ts';
 import { SqliteAccountStore } from './account-store.ts';
 
@@ -241,5 +242,11 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.writer.close();
     this.db.close();
+  }
+
+  // Dashboard: the sessions page (statements prepared once per filter combination).
+  private readonly sessionListStatements = new Map<string, Database.Statement>();
+  async listSessions(query: SessionListQuery): Promise<SessionListPage> {
+    return run('listSessions', () => listSessionPage(this.db, this.sessionListStatements, query));
   }
 }

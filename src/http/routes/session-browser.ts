@@ -1,0 +1,154 @@
+// The sessions page's API, for people (a signed-in user or a read key): recent sessions of an app with filters
+// and keyset paging, and one session with every field and its raw payload. Another app's session is a 404.
+import { getQuery, getRouterParam } from 'h3';
+import type { SessionListQuery } from '../../store/index.ts';
+import type { RouteDef } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { requireReader, resolveApp } from '../require-access.ts';
+import { errorResponses } from './openapi-shared.ts';
+
+type Query = Record<string, unknown>;
+
+function text(q: Query, name: string, max: number): string | undefined {
+  const v = q[name];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new ApiError('INVALID_SCHEMA', `${name}: give it once`);
+  if (v.length > max) throw new ApiError('INVALID_SCHEMA', `${name}: at most ${max} characters`);
+  return v;
+}
+
+function integer(q: Query, name: string, min: number, max: number): number | undefined {
+  const v = text(q, name, 20);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new ApiError('INVALID_SCHEMA', `${name}: an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** The cursor is opaque to clients: the last row's timestamp and id, base64url. */
+const encodeCursor = (timestamp: number, id: number) => Buffer.from(`${timestamp}.${id}`).toString('base64url');
+function decodeCursor(cursor: string): { timestamp: number; id: number } {
+  const m = /^(\d{1,16})\.(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new ApiError('INVALID_SCHEMA', 'cursor: pass back the nextCursor of a previous answer');
+  return { timestamp: Number(m[1]), id: Number(m[2]) };
+}
+
+const listSessions: RouteDef = {
+  method: 'GET',
+  path: '/api/v1/sessions',
+  async handler(event, ctx) {
+    const principal = await requireReader(event, ctx);
+    const q = getQuery(event) as Query;
+    const appId = await resolveApp(ctx, principal, text(q, 'app', 64));
+    const errorsOnly = text(q, 'errorsOnly', 5);
+    if (errorsOnly !== undefined && errorsOnly !== 'true' && errorsOnly !== 'false')
+      throw new ApiError('INVALID_SCHEMA', 'errorsOnly: true or false');
+    const from = integer(q, 'from', 0, 8_640_000_000_000_000);
+    const to = integer(q, 'to', 0, 8_640_000_000_000_000);
+    if (from !== undefined && to !== undefined && to <= from) throw new ApiError('INVALID_SCHEMA', 'to: must be after from');
+    const cursor = text(q, 'cursor', 64);
+    const query: SessionListQuery = {
+      appId,
+      from,
+      to,
+      contentId: text(q, 'contentId', 256),
+      errorsOnly: errorsOnly === 'true',
+      device: text(q, 'device', 128),
+      sessionIdPrefix: text(q, 'q', 128),
+      limit: integer(q, 'limit', 1, 200) ?? 50,
+      after: cursor === undefined ? undefined : decodeCursor(cursor),
+    };
+    const page = await ctx.store.listSessions(query);
+    const last = page.sessions.at(-1);
+    return {
+      app: appId,
+      sessions: page.sessions.map(({ id: _rowId, ...rest }) => rest),
+      nextCursor: page.hasMore && last ? encodeCursor(last.timestamp, last.id) : null,
+    };
+  },
+  openapi: {
+    summary: "An app's sessions, newest first, with filters (for the dashboard and for SDK integration checks)",
+    security: [{ apiKey: [] }],
+    parameters: [
+      { name: 'app', in: 'query', schema: { type: 'string' }, description: 'App id; may be omitted when the caller sees exactly one app' },
+      { name: 'from', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp ≥ from (epoch ms)' },
+      { name: 'to', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp < to (epoch ms)' },
+      { name: 'contentId', in: 'query', schema: { type: 'string' } },
+      { name: 'errorsOnly', in: 'query', schema: { type: 'boolean' } },
+      { name: 'device', in: 'query', schema: { type: 'string' }, description: 'Part of the device model, case-insensitive' },
+      { name: 'q', in: 'query', schema: { type: 'string' }, description: 'Start of a sessionId' },
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+      { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'nextCursor of the previous page' },
+    ],
+    responses: {
+      '200': {
+        description: 'A page of sessions',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['app', 'sessions', 'nextCursor'],
+              properties: {
+                app: { type: 'string' },
+                sessions: { type: 'array', items: { type: 'object', required: ['sessionId', 'timestamp', 'receivedAt'] } },
+                nextCursor: { type: ['string', 'null'] },
+              },
+            },
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403, 404, 429, 503),
+    },
+  },
+};
+
+const getSessionDetail: RouteDef = {
+  method: 'GET',
+  path: '/api/v1/sessions/:sessionId',
+  async handler(event, ctx) {
+    const principal = await requireReader(event, ctx);
+    const appId = await resolveApp(ctx, principal, text(getQuery(event) as Query, 'app', 64));
+    const sessionId = getRouterParam(event, 'sessionId', { decode: true }) ?? '';
+    if (sessionId.length < 1 || sessionId.length > 128) throw new ApiError('INVALID_SCHEMA', 'sessionId must be 1 to 128 characters');
+    const stored = await ctx.store.getSession(appId, sessionId);
+    if (!stored) throw new ApiError('NOT_FOUND', `no session ${JSON.stringify(sessionId)} in app ${JSON.stringify(appId)}`);
+    return {
+      app: appId,
+      sessionId: stored.sessionId,
+      timestamp: stored.timestamp,
+      receivedAt: stored.receivedAt,
+      payload: JSON.parse(stored.payload) as Record<string, unknown>,
+    };
+  },
+  openapi: {
+    summary: 'One session of an app: its fields and the raw payload as the SDK sent it',
+    security: [{ apiKey: [] }],
+    parameters: [
+      { name: 'sessionId', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 } },
+      { name: 'app', in: 'query', schema: { type: 'string' } },
+    ],
+    responses: {
+      '200': {
+        description: 'The session',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['app', 'sessionId', 'timestamp', 'receivedAt', 'payload'],
+              properties: {
+                app: { type: 'string' },
+                sessionId: { type: 'string' },
+                timestamp: { type: 'integer' },
+                receivedAt: { type: 'integer' },
+                payload: { $ref: '#/components/schemas/SessionSummary' },
+              },
+            },
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403, 404, 429, 503),
+    },
+  },
+};
+
+export const sessionBrowserRoutes: RouteDef[] = [listSessions, getSessionDetail];

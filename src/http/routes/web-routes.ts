@@ -1,0 +1,9 @@
+// Every route the dashboard issue adds, so the app registers them with one line.
+import type { RouteDef } from '../context.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { liveFeedRoutes } from './live-feed.ts';
+import { serverInfoRoutes } from './server-info.ts';
+import { sessionBrowserRoutes } from './session-browser.ts';
+
+// The catch-all dashboard route goes last; the router prefers exact and parameter routes anyway.
+export const webRoutes: RouteDef[] = [...sessionBrowserRoutes, ...serverInfoRoutes, ...liveFeedRoutes, ...dashboardRoutes];

@@ -1,0 +1,424 @@
+// The live feed behind the dashboard: WebSocket peers subscribe to topics ("overview:<app>", "active",
+// "stream:<channel>", "moments"); every interval the hub takes each subscribed topic's snapshot once and sends
+// it to its subscribers only when it changed. A topic that can tell when its data changed (watch) is sent at
+// once if it was quiet for an interval — the first session after a lull shows without waiting for the next
+// tick — but never more than once per interval. Moments are pushed the moment they are published. A slow peer is
+// never buffered without bound: while its socket holds more than maxBufferedBytes unsent, updates wait in one
+// slot per topic that the next update overwrites (latest state wins), and go out when it drains.
+//
+// Who may connect and what each topic holds are injected (authenticate, topics, onMoment), so the hub knows
+// nothing of accounts, the store or the engine; it is generic over the principal type for the same reason.
+//
+// Protocol (JSON text frames):
+//   server → {"type":"welcome","intervalMs","heartbeatMs","topics":[prefixes]}
+//   client → {"type":"subscribe","topic"} | {"type":"unsubscribe","topic"} | {"type":"ping"} | {"type":"pong"}
+//   server → {"type":"subscribed","topic"} | {"type":"unsubscribed","topic"} | {"type":"update","topic","data","at"}
+//            | {"type":"moment","moment"} | {"type":"ping","t"} | {"type":"pong","t"} | {"type":"error","message"}
+//   Close codes: 4401 not authenticated, 4403 topic not allowed, 4429 more than maxMessagesPerSecond from the
+//   client, 1001 server stopping. A peer that answers neither protocol pings nor JSON pings for two heartbeats
+//   is terminated, and so is one that keeps sending while reading nothing (its replies would pile up).
+// Legacy Telemetra clients (/ws/live/{streamId}): welcome, then {"type":"metrics","streamId",…,"moments"} every
+// interval, whether or not it changed (that API promised a steady tick).
+import type { Hooks, Peer } from 'crossws';
+
+export interface LiveTopic<P> {
+  /** Whether `principal` may subscribe to this topic with this argument (the part after the colon). */
+  authorize(arg: string, principal: P): boolean | Promise<boolean>;
+  /** The topic's current state, compared between intervals; omit for push-only topics (moments). */
+  snapshot?(arg: string): unknown | Promise<unknown>;
+  /** Lets the topic say its data may have changed (e.g. after a write), so a quiet topic is sent at once. */
+  watch?(changed: () => void): void;
+}
+
+export interface LegacyStream {
+  /** Figures of one channel for the legacy {"type":"metrics"} message. */
+  metrics(streamId: string): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Moments of the channel to attach to each message. */
+  recentMoments?(streamId: string): unknown[] | Promise<unknown[]>;
+}
+
+export interface LiveHubOptions<P> {
+  intervalMs: number;
+  /** The principal behind an upgrade request (cookie, ticket, key…), or null to refuse it (close 4401). */
+  authenticate(request: Request): Promise<P | null>;
+  /** Topic prefix → definition; "overview" serves "overview:<app>", "active" serves "active". */
+  topics: Record<string, LiveTopic<P>>;
+  /** Registers a listener for new or updated moments; returns its removal. */
+  onMoment?(listener: (moment: unknown) => void): () => void;
+  /** Who may receive a pushed moment (default: every "moments" subscriber). */
+  momentVisibleTo?(moment: unknown, principal: P): boolean;
+  legacy?: LegacyStream;
+  /** Application-level heartbeat; a peer silent for two of them (plus a grace second) is closed. */
+  heartbeatMs?: number;
+  maxBufferedBytes?: number;
+  maxTopicsPerPeer?: number;
+  /** Client messages allowed per second (subscribe, ping…); a client over it is closed with 4429. */
+  maxMessagesPerSecond?: number;
+  onError?(err: unknown, where: string): void;
+}
+
+interface PeerState<P> {
+  peer: Peer;
+  principal: P;
+  topics: Set<string>;
+  /** Updates not yet sent because the socket was backed up; one per topic, the latest. */
+  pending: Map<string, string>;
+  lastHeard: number;
+  /** Client messages in the current one-second window. */
+  window: { start: number; count: number };
+  legacyStream?: string;
+}
+
+export interface LiveHealth {
+  connections: number;
+  legacyConnections: number;
+  /** Subscribers per topic kind (the prefix before the colon). */
+  topics: Record<string, number>;
+}
+
+export interface LiveHub {
+  /** Hooks for /ws/live. */
+  readonly hooks: Partial<Hooks>;
+  /** Hooks for /ws/live/{streamId}; the stream id is the last path segment. */
+  readonly legacyHooks: Partial<Hooks>;
+  health(): LiveHealth;
+  /** Pushes a moment to subscribers now (also what onMoment calls). */
+  publishMoment(moment: unknown): void;
+  /** Runs one interval immediately (tests, and after a burst of ingestion). */
+  tick(): Promise<void>;
+  close(): void;
+}
+
+const CONTEXT_KEY = 'm3wLive';
+
+export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const maxBuffered = opts.maxBufferedBytes ?? 256 * 1024;
+  const maxTopics = opts.maxTopicsPerPeer ?? 64;
+  const maxMessages = opts.maxMessagesPerSecond ?? 20;
+  const onError = opts.onError ?? (() => {});
+  const peers = new Set<PeerState<P>>();
+  /** Last snapshot sent per topic, as JSON, to send only changes. */
+  const lastSnapshot = new Map<string, string>();
+  /** When each topic was last sent: at most once per interval (a little less, for timer jitter). */
+  const lastSentAt = new Map<string, number>();
+  const minGapMs = opts.intervalMs * 0.9;
+  let ticking = false;
+  let checkQueued = false;
+  let momentSeq = 0;
+  let closed = false;
+
+  const stateOf = (peer: Peer) => peer.context[CONTEXT_KEY] as PeerState<P> | undefined;
+
+  const split = (topic: string): [string, string] => {
+    const i = topic.indexOf(':');
+    return i < 0 ? [topic, ''] : [topic.slice(0, i), topic.slice(i + 1)];
+  };
+
+  function sendNow(s: PeerState<P>, text: string): void {
+    // Replies (pong, subscribed, error) skip the coalescing slots; a client that keeps asking while reading
+    // nothing would make them pile up, so it is dropped instead.
+    if (s.peer.bufferedAmount > 4 * maxBuffered) {
+      s.peer.terminate();
+      peers.delete(s);
+      return;
+    }
+    try {
+      s.peer.send(text);
+    } catch (err) {
+      onError(err, 'send');
+    }
+  }
+
+  /** Sends what is waiting unless the socket is backed up; then it keeps waiting, overwritten by newer states. */
+  function flush(s: PeerState<P>): void {
+    if (s.pending.size === 0 || s.peer.bufferedAmount > maxBuffered) return;
+    for (const text of s.pending.values()) sendNow(s, text);
+    s.pending.clear();
+  }
+
+  function queue(s: PeerState<P>, slot: string, text: string): void {
+    s.pending.set(slot, text);
+    flush(s);
+  }
+
+  async function snapshotText(topic: string): Promise<string | undefined> {
+    const [prefix, arg] = split(topic);
+    const def = opts.topics[prefix];
+    if (!def?.snapshot) return undefined;
+    const data = await def.snapshot(arg);
+    if (data === undefined) return undefined;
+    return JSON.stringify(data);
+  }
+
+  const updateMessage = (topic: string, dataJson: string) => `{"type":"update","topic":${JSON.stringify(topic)},"at":${Date.now()},"data":${dataJson}}`;
+
+  async function subscribe(s: PeerState<P>, topic: unknown): Promise<void> {
+    if (typeof topic !== 'string' || topic.length === 0 || topic.length > 200) {
+      sendNow(s, JSON.stringify({ type: 'error', message: 'subscribe: topic must be a string of 1 to 200 characters' }));
+      return;
+    }
+    const [prefix, arg] = split(topic);
+    const def = opts.topics[prefix];
+    if (!def) {
+      sendNow(s, JSON.stringify({ type: 'error', message: `unknown topic ${JSON.stringify(topic)}; topics are ${Object.keys(opts.topics).join(', ')}` }));
+      return;
+    }
+    if (!(await def.authorize(arg, s.principal))) {
+      // Refused outright, as the protocol promises: a client that asks for what it may not see is misconfigured.
+      s.peer.close(4403, `not allowed to subscribe to ${topic}`.slice(0, 120));
+      return;
+    }
+    if (!s.topics.has(topic) && s.topics.size >= maxTopics) {
+      sendNow(s, JSON.stringify({ type: 'error', message: `at most ${maxTopics} topics per connection` }));
+      return;
+    }
+    s.topics.add(topic);
+    sendNow(s, JSON.stringify({ type: 'subscribed', topic }));
+    // The current state at once, so a page does not wait an interval to draw: the state other subscribers
+    // last got (the next interval brings any change to all of them), or, for a topic nobody watched, a fresh one.
+    const known = lastSnapshot.get(topic);
+    if (known !== undefined) {
+      queue(s, topic, updateMessage(topic, known));
+      return;
+    }
+    const text = await snapshotText(topic).catch((err) => void onError(err, `snapshot ${topic}`));
+    if (text === undefined || !s.topics.has(topic)) return;
+    const meanwhile = lastSnapshot.get(topic); // an interval ran during the await and sent it to the others
+    if (meanwhile !== undefined) return queue(s, topic, updateMessage(topic, meanwhile));
+    lastSnapshot.set(topic, text);
+    lastSentAt.set(topic, Date.now());
+    const message = updateMessage(topic, text);
+    for (const other of peers) if (other.topics.has(topic)) queue(other, topic, message);
+  }
+
+  async function onMessage(s: PeerState<P>, raw: string): Promise<void> {
+    const now = Date.now();
+    s.lastHeard = now;
+    if (now - s.window.start >= 1000) s.window = { start: now, count: 0 };
+    if (++s.window.count > maxMessages) {
+      s.peer.close(4429, `more than ${maxMessages} messages per second`);
+      return;
+    }
+    let msg: { type?: unknown; topic?: unknown };
+    try {
+      msg = JSON.parse(raw) as typeof msg;
+    } catch {
+      sendNow(s, JSON.stringify({ type: 'error', message: 'messages must be JSON objects' }));
+      return;
+    }
+    switch (msg?.type) {
+      case 'subscribe':
+        return subscribe(s, msg.topic);
+      case 'unsubscribe':
+        if (typeof msg.topic === 'string') {
+          s.topics.delete(msg.topic);
+          s.pending.delete(msg.topic);
+          sendNow(s, JSON.stringify({ type: 'unsubscribed', topic: msg.topic }));
+        }
+        return;
+      case 'ping':
+        sendNow(s, `{"type":"pong","t":${Date.now()}}`);
+        return;
+      case 'pong':
+        return;
+      default:
+        sendNow(s, JSON.stringify({ type: 'error', message: 'type must be subscribe, unsubscribe, ping or pong' }));
+    }
+  }
+
+  function publishMoment(moment: unknown): void {
+    const text = JSON.stringify({ type: 'moment', moment });
+    const slot = `moment:${++momentSeq}`;
+    for (const s of peers) {
+      if (!s.topics.has('moments')) continue;
+      if (opts.momentVisibleTo && !opts.momentVisibleTo(moment, s.principal)) continue;
+      // Moments are events, not states: each keeps its own slot so a backed-up peer still gets every one.
+      queue(s, slot, text);
+    }
+  }
+
+  /** Sends each topic's new state — once per topic however many peers watch it — unless sent within an interval. */
+  async function sendChanged(topics: Iterable<string>): Promise<void> {
+    for (const topic of topics) {
+      if (Date.now() - (lastSentAt.get(topic) ?? 0) < minGapMs) continue;
+      let text: string | undefined;
+      try {
+        text = await snapshotText(topic);
+      } catch (err) {
+        onError(err, `snapshot ${topic}`);
+        continue;
+      }
+      if (text === undefined || lastSnapshot.get(topic) === text) continue;
+      lastSnapshot.set(topic, text);
+      lastSentAt.set(topic, Date.now());
+      const message = updateMessage(topic, text);
+      for (const s of peers) if (s.topics.has(topic)) queue(s, topic, message);
+    }
+  }
+
+  function subscribedTopics(): Set<string> {
+    const wanted = new Set<string>();
+    for (const s of peers) for (const t of s.topics) wanted.add(t);
+    return wanted;
+  }
+
+  async function tick(): Promise<void> {
+    if (ticking || closed) return;
+    ticking = true;
+    try {
+      const now = Date.now();
+      for (const s of peers) {
+        // A peer silent for two heartbeats is gone (a browser tab frozen, a phone off Wi-Fi): free its slot.
+        // Terminated, not closed: a dead peer would never finish a closing handshake.
+        if (now - s.lastHeard > 2 * heartbeatMs + 1000) {
+          s.peer.terminate();
+          peers.delete(s);
+        }
+      }
+      const wanted = subscribedTopics();
+      await sendChanged(wanted);
+      for (const topic of lastSnapshot.keys())
+        if (!wanted.has(topic)) {
+          lastSnapshot.delete(topic);
+          lastSentAt.delete(topic);
+        }
+      for (const s of peers) flush(s);
+      if (opts.legacy) await legacyTick();
+    } finally {
+      ticking = false;
+    }
+  }
+
+  /** A topic said its data changed: check the quiet topics now (coalesced; a running tick covers it anyway). */
+  function changed(): void {
+    if (checkQueued || closed) return;
+    checkQueued = true;
+    setImmediate(() => {
+      checkQueued = false;
+      if (ticking || closed) return;
+      ticking = true;
+      sendChanged(subscribedTopics())
+        .catch((err) => onError(err, 'changed'))
+        .finally(() => (ticking = false));
+    });
+  }
+
+  async function legacyTick(): Promise<void> {
+    const byStream = new Map<string, PeerState<P>[]>();
+    for (const s of peers) if (s.legacyStream !== undefined) byStream.set(s.legacyStream, [...(byStream.get(s.legacyStream) ?? []), s]);
+    for (const [streamId, list] of byStream) {
+      try {
+        const [metrics, moments] = await Promise.all([opts.legacy!.metrics(streamId), opts.legacy!.recentMoments?.(streamId) ?? []]);
+        const text = JSON.stringify({ ...metrics, type: 'metrics', streamId, timestamp: Date.now(), moments });
+        for (const s of list) queue(s, 'metrics', text);
+      } catch (err) {
+        onError(err, `legacy metrics ${streamId}`);
+      }
+    }
+  }
+
+  const interval = setInterval(() => void tick().catch((err) => onError(err, 'tick')), opts.intervalMs);
+  for (const topic of Object.values(opts.topics)) topic.watch?.(changed);
+  interval.unref();
+  // Both kinds of ping: every WebSocket client answers a protocol ping by itself (so clients written against the
+  // legacy API, which never speak, stay alive), and pages, which cannot see protocol pings, get a JSON one.
+  const heartbeat = setInterval(() => {
+    const text = `{"type":"ping","t":${Date.now()}}`;
+    for (const s of peers) {
+      s.peer.ping('m3w');
+      if (s.legacyStream === undefined) sendNow(s, text);
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
+  const stopMoments = opts.onMoment?.(publishMoment);
+
+  function makeHooks(legacy: boolean): Partial<Hooks> {
+    return {
+      async upgrade(request) {
+        let principal: P | null = null;
+        try {
+          principal = await opts.authenticate(request);
+        } catch (err) {
+          onError(err, 'authenticate');
+        }
+        // Accepted even when unauthenticated, then closed with 4401: a browser cannot read a refused
+        // handshake's status, but it can read a close code and reason.
+        return { context: { m3wPrincipal: principal } };
+      },
+      open(peer) {
+        if (closed) return peer.close(1001, 'server stopping');
+        const principal = peer.context.m3wPrincipal as P | null;
+        if (principal === null || principal === undefined) return peer.close(4401, 'authentication required: sign in, or use a ticket from POST /api/v1/ws-ticket');
+        const s: PeerState<P> = { peer, principal, topics: new Set(), pending: new Map(), lastHeard: Date.now(), window: { start: 0, count: 0 } };
+        if (legacy) {
+          const streamId = decodeURIComponent(new URL(peer.request.url).pathname.split('/').pop() ?? '');
+          const allowed = opts.topics.stream ? opts.topics.stream.authorize(streamId, principal) : true;
+          void Promise.resolve(allowed).then((ok) => {
+            if (!ok) return peer.close(4403, `not allowed to watch stream ${streamId}`.slice(0, 120));
+            s.legacyStream = streamId;
+            peer.context[CONTEXT_KEY] = s;
+            peers.add(s);
+            sendNow(s, JSON.stringify({ type: 'welcome', streamId, intervalMs: opts.intervalMs }));
+          });
+          return;
+        }
+        peer.context[CONTEXT_KEY] = s;
+        peers.add(s);
+        sendNow(s, JSON.stringify({ type: 'welcome', intervalMs: opts.intervalMs, heartbeatMs, topics: Object.keys(opts.topics) }));
+      },
+      async message(peer, message) {
+        const s = stateOf(peer);
+        if (!s) return;
+        if (s.legacyStream !== undefined) {
+          s.lastHeard = Date.now();
+          return;
+        }
+        await onMessage(s, message.text()).catch((err) => onError(err, 'message'));
+      },
+      pong(peer) {
+        const s = stateOf(peer);
+        if (s) s.lastHeard = Date.now();
+      },
+      drain(peer) {
+        const s = stateOf(peer);
+        if (s) flush(s);
+      },
+      close(peer) {
+        const s = stateOf(peer);
+        if (s) peers.delete(s);
+      },
+      error(peer) {
+        const s = stateOf(peer);
+        if (s) peers.delete(s);
+      },
+    };
+  }
+
+  return {
+    hooks: makeHooks(false),
+    legacyHooks: makeHooks(true),
+    health() {
+      const topics: Record<string, number> = {};
+      let legacyConnections = 0;
+      for (const s of peers) {
+        if (s.legacyStream !== undefined) legacyConnections++;
+        for (const t of s.topics) {
+          const kind = split(t)[0];
+          topics[kind] = (topics[kind] ?? 0) + 1;
+        }
+      }
+      return { connections: peers.size - legacyConnections, legacyConnections, topics };
+    },
+    publishMoment,
+    tick,
+    close() {
+      closed = true;
+      clearInterval(interval);
+      clearInterval(heartbeat);
+      stopMoments?.();
+      for (const s of peers) s.peer.close(1001, 'server stopping');
+      peers.clear();
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// The dashboard's entry: decides between setup, login and the signed-in app, draws the shell (navigation,
+// app picker, live status), and routes between pages with the History API (links work without reloads,
+// and every page has its own URL that the server answers with index.html).
+import '../styles.css';
+import { api, ApiFailure, get, refreshSession, SignedOut, whenSignedOut, type AppInfo, type AuthStatus, type Me } from './api.ts';
+import type { Page, PageContext } from './context.ts';
+import { h, replace } from './dom.ts';
+import { LiveSocket } from './live-socket.ts';
+import { breakdownsPage } from './pages/breakdowns.ts';
+import { livePage } from './pages/live.ts';
+import { loginPage } from './pages/login.ts';
+import { momentsPage } from './pages/moments.ts';
+import { overviewPage } from './pages/overview.ts';
+import { sessionsPage } from './pages/sessions.ts';
+import { settingsPage } from './pages/settings.ts';
+import { setupPage } from './pages/setup.ts';
+import { welcomePage } from './pages/welcome.ts';
+
+const root = document.getElementById('app')!;
+
+const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean }> = [
+  { path: '/overview', title: 'Overview', page: overviewPage },
+  { path: '/live', title: 'Live', page: livePage },
+  { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
+  { path: '/sessions', title: 'Sessions', page: sessionsPage },
+  { path: '/moments', title: 'Moments', page: momentsPage },
+  { path: '/settings', title: 'Settings', page: settingsPage },
+  { path: '/welcome', title: 'Get started', page: welcomePage },
+];
+
+let state: { me: Me; apps: AppInfo[]; live: LiveSocket } | null = null;
+let leave: Array<() => void> = [];
+
+export function navigate(to: string, replaceEntry = false): void {
+  if (replaceEntry) history.replaceState(null, '', to);
+  else history.pushState(null, '', to);
+  void render();
+}
+
+function selectedApp(apps: AppInfo[], me: Me): string {
+  const fromUrl = new URLSearchParams(location.search).get('app');
+  const saved = localStorage.getItem('m3w.app');
+  const visible = apps.filter((a) => me.role === 'admin' || me.apps.includes(a.id)).map((a) => a.id);
+  for (const c of [fromUrl, saved]) if (c && visible.includes(c)) return c;
+  return visible[0] ?? '';
+}
+
+async function loadSession(): Promise<{ me: Me; apps: AppInfo[] }> {
+  const me = await get<Me>('/api/v1/me');
+  let apps: AppInfo[];
+  try {
+    const listed = await get<AppInfo[] | { apps: AppInfo[] }>('/api/v1/apps');
+    apps = Array.isArray(listed) ? listed : listed.apps;
+  } catch (err) {
+    if (!(err instanceof ApiFailure) || err.status !== 403) throw err;
+    apps = me.apps.map((id) => ({ id, name: id, createdAt: 0 }));
+  }
+  return { me, apps };
+}
+
+function statusBadge(live: LiveSocket): HTMLElement {
+  const el = h('span', { class: 'live-status', role: 'status' });
+  live.onStatus((s) => {
+    el.dataset.status = s;
+    el.textContent = s === 'live' ? '● live' : s === 'reconnecting' ? 'reconnecting…' : 'connecting…';
+  });
+  return el;
+}
+
+function shell(me: Me, apps: AppInfo[], app: string, live: LiveSocket, current: string): { main: HTMLElement; el: HTMLElement } {
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  const picker = h(
+    'select',
+    { 'aria-label': 'App', class: 'app-picker' },
+    apps.map((a) => h('option', { value: a.id, selected: a.id === app }, a.name)),
+  );
+  picker.addEventListener('change', () => {
+    localStorage.setItem('m3w.app', picker.value);
+    const u = new URL(location.href);
+    u.searchParams.set('app', picker.value);
+    navigate(u.pathname + u.search);
+  });
+  const links = PAGES.filter((p) => p.path !== '/welcome' && (!p.admin || me.role === 'admin')).map((p) =>
+    h('a', { href: p.path, 'aria-current': p.path === current ? 'page' : null }, p.title),
+  );
+  const logout = h('button', { type: 'button', class: 'link' }, 'Sign out');
+  logout.addEventListener('click', async () => {
+    await api('POST', '/api/v1/auth/logout', {}).catch(() => {});
+    state?.live.close();
+    state = null;
+    navigate('/login');
+  });
+  const el = h(
+    'div',
+    { class: 'shell' },
+    h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
+    h(
+      'header',
+      { class: 'top' },
+      h('a', { class: 'brand', href: '/overview' }, 'm3w'),
+      h('nav', { 'aria-label': 'Pages' }, links),
+      h('div', { class: 'top-right' }, apps.length > 1 ? picker : null, statusBadge(live), h('span', { class: 'who' }, me.email), logout),
+    ),
+    main,
+  );
+  return { main, el };
+}
+
+async function render(): Promise<void> {
+  for (const fn of leave) fn();
+  leave = [];
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  try {
+    if (path === '/setup' || path === '/login' || !state) {
+      const status = await get<AuthStatus>('/api/v1/auth/status');
+      if (status.setupRequired) {
+        if (path !== '/setup') history.replaceState(null, '', '/setup' + location.hash);
+        document.title = 'Set up m3w';
+        return setupPage(root, () => navigate('/', true));
+      }
+      if (!status.user) {
+        if (path !== '/login') history.replaceState(null, '', `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+        document.title = 'Sign in · m3w';
+        return loginPage(root, (next) => navigate(next, true));
+      }
+      if (path === '/setup' || path === '/login') return navigate('/', true);
+      const { me, apps } = await loadSession();
+      // An expired access cookie refuses the live feed (4401): refresh the session, or go to the login page.
+      const live = new LiveSocket(async () => {
+        if (await refreshSession()) return true;
+        signedOut();
+        return false;
+      });
+      state = { me, apps, live };
+    }
+    const { me, apps, live } = state;
+    const app = selectedApp(apps, me);
+    if (path === '/') return navigate(`/overview${location.search}`, true);
+    const entry = PAGES.find((p) => path === p.path || path.startsWith(p.path + '/'));
+    if (!entry) {
+      replace(root, h('p', { class: 'error' }, 'No such page. '), h('a', { href: '/overview' }, 'Go to the overview'));
+      return;
+    }
+    document.title = `${entry.title} · m3w`;
+    const { main, el } = shell(me, apps, app, live, entry.path);
+    replace(root, el);
+    const ctx: PageContext = {
+      main,
+      me,
+      apps,
+      app,
+      live,
+      params: new URLSearchParams(location.search),
+      rest: decodeURIComponent(path.slice(entry.path.length + 1)),
+      navigate,
+      async refreshApps() {
+        if (!state) return;
+        const fresh = await loadSession();
+        state = { ...state, ...fresh };
+        await render();
+      },
+      onLeave(fn) {
+        leave.push(fn);
+      },
+    };
+    await entry.page(ctx);
+  } catch (err) {
+    if (err instanceof SignedOut) return;
+    replace(root, h('div', { class: 'card error', role: 'alert' }, h('h2', {}, 'Something went wrong'), h('p', {}, (err as Error).message), h('button', { type: 'button', onclick: () => void render() }, 'Try again')));
+  }
+}
+
+function signedOut(): void {
+  state?.live.close();
+  state = null;
+  if (location.pathname !== '/login') navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+}
+whenSignedOut(signedOut);
+
+// Same-origin links navigate in place; modified clicks (new tab) keep the browser's behaviour.
+document.addEventListener('click', (ev) => {
+  const a = (ev.target as Element | null)?.closest?.('a');
+  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.hash && url.pathname === location.pathname) return;
+  ev.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', () => void render());
+void render();

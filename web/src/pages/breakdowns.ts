@@ -1,0 +1,108 @@
+// Breakdowns: the QoE metrics of one app split by a dimension, in a sortable table with a sparkline of sessions
+// per row; a row opens the Overview filtered by that value.
+import { get, qs, type Point } from '../api.ts';
+import { sparkline } from '../chart.ts';
+import type { PageContext } from '../context.ts';
+import { h, replace } from '../dom.ts';
+import { formatters, type Unit } from '../format.ts';
+import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
+
+const DIMENSIONS: Array<[string, string]> = [
+  ['contentId', 'Content'],
+  ['streamType', 'Stream type'],
+  ['appVersion', 'App version'],
+  ['deviceModel', 'Device'],
+  ['os', 'OS'],
+  ['country', 'Country'],
+  ['cdn', 'CDN'],
+  ['playerName', 'Player'],
+];
+
+const COLUMNS: Array<{ key: string; label: string; unit: Unit }> = [
+  { key: 'sessions', label: 'Sessions', unit: 'count' },
+  { key: 'playback_failure_pct', label: 'Failures', unit: 'pct' },
+  { key: 'startup_p50_ms', label: 'Startup p50', unit: 'ms' },
+  { key: 'startup_p95_ms', label: 'Startup p95', unit: 'ms' },
+  { key: 'rebuffer_pct', label: 'Rebuffering', unit: 'pct' },
+  { key: 'bitrate_mean_bps', label: 'Bitrate', unit: 'bps' },
+  { key: 'dropped_frames', label: 'Dropped frames', unit: 'count' },
+];
+
+type Row = Record<string, number | string | null> & { value: string | null };
+
+export async function breakdownsPage(ctx: PageContext): Promise<void> {
+  const { main, app, params } = ctx;
+  const range = rangeFromParams(params, '24h');
+  const dimension = params.get('dimension') ?? 'contentId';
+  let sortKey = params.get('sort') ?? 'sessions';
+  let descending = params.get('order') !== 'asc';
+  const select = h('select', { 'aria-label': 'Dimension' }, DIMENSIONS.map(([id, label]) => h('option', { value: id, selected: id === dimension }, label)));
+  select.addEventListener('change', () => ctx.navigate(withParams({ dimension: select.value })));
+  const table = h('div', { class: 'table-wrap' }, h('p', { class: 'loading' }, 'Loading…'));
+  replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Breakdowns'), select, rangePicker(range, (p) => ctx.navigate(withParams(p)))), table);
+
+  let rows: Row[];
+  try {
+    rows = (await get<{ rows: Row[] }>(`/api/v1/qoe/breakdown${qs({ app, from: range.from, to: range.to, dimension })}`)).rows;
+  } catch (err) {
+    replace(table, h('p', { class: 'error', role: 'alert' }, `Could not load the breakdown: ${(err as Error).message}`));
+    return;
+  }
+  const sparks = new Map<string, HTMLElement>();
+  const draw = () => {
+    const sorted = [...rows].sort((a, b) => {
+      const x = a[sortKey] ?? -Infinity;
+      const y = b[sortKey] ?? -Infinity;
+      return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1);
+    });
+    const header = (key: string, label: string, num = true) => {
+      const b = h('button', { type: 'button', class: 'sort' }, label, sortKey === key ? (descending ? ' ▼' : ' ▲') : '');
+      b.addEventListener('click', () => {
+        descending = sortKey === key ? !descending : true;
+        sortKey = key;
+        draw();
+      });
+      return h('th', { scope: 'col', class: num ? 'num' : '', 'aria-sort': sortKey === key ? (descending ? 'descending' : 'ascending') : null }, b);
+    };
+    replace(
+      table,
+      rows.length === 0
+        ? h('p', { class: 'muted' }, 'No sessions in this range.')
+        : h(
+            'table',
+            { class: 'sortable' },
+            h('thead', {}, h('tr', {}, header('value', DIMENSIONS.find((d) => d[0] === dimension)?.[1] ?? dimension, false), COLUMNS.map((c) => header(c.key, c.label)), h('th', { scope: 'col' }, 'Trend'))),
+            h(
+              'tbody',
+              {},
+              sorted.map((r) => {
+                const v = r.value ?? '';
+                const link = h('a', { href: `/overview${qs({ app, range: range.preset === 'custom' ? 'custom' : range.preset, from: range.preset === 'custom' ? range.from : null, to: range.preset === 'custom' ? range.to : null, dim: dimension, value: v })}` }, v || '(none)');
+                const tr = h('tr', { class: 'clickable' }, h('td', {}, link), COLUMNS.map((c) => h('td', { class: 'num' }, formatters[c.unit](r[c.key] as number | null))), h('td', {}, sparks.get(v) ?? ''));
+                tr.addEventListener('click', (ev) => {
+                  if ((ev.target as Element).closest('a')) return;
+                  link.click();
+                });
+                return tr;
+              }),
+            ),
+          ),
+    );
+  };
+  draw();
+
+  // Sparklines for the top rows only: one series request each.
+  const top = [...rows].sort((a, b) => Number(b.sessions ?? 0) - Number(a.sessions ?? 0)).slice(0, 25);
+  await Promise.all(
+    top.map(async (r) => {
+      const v = r.value ?? '';
+      try {
+        const s = await get<{ points: Point[] }>(`/api/v1/qoe/timeseries${qs({ app, metric: 'sessions', from: range.from, to: range.to })}&filter[${encodeURIComponent(dimension)}]=${encodeURIComponent(v)}`);
+        sparks.set(v, sparkline(s.points, `${v} sessions`));
+      } catch {
+        // A missing sparkline is not worth an error on the page.
+      }
+    }),
+  );
+  draw();
+}

@@ -1,0 +1,27 @@
+// Sign in with email and password; the session lives in HttpOnly cookies the server sets.
+import { api } from '../api.ts';
+import { h, replace } from '../dom.ts';
+import { field, onSubmit } from './form-helpers.ts';
+
+export function loginPage(root: HTMLElement, done: (next: string) => void): void {
+  const email = h('input', { name: 'email', type: 'email', required: true, autocomplete: 'username' });
+  const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h(
+    'form',
+    { class: 'card narrow' },
+    h('h1', {}, 'Sign in to m3w'),
+    field('Email', email),
+    field('Password', password),
+    error,
+    h('button', { type: 'submit' }, 'Sign in'),
+  );
+  onSubmit(form, error, async () => {
+    await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
+    const next = new URLSearchParams(location.search).get('next');
+    // Only a path on this site: an open redirect would make the login page a phishing tool.
+    done(next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/');
+  });
+  replace(root, h('div', { class: 'center' }, form));
+  email.focus();
+}

@@ -1,0 +1,165 @@
+// Overview of one app's playback quality: a tile per metric with its change against the previous period of the
+// same length, a uPlot series under each, the moments of the range shaded on the charts and listed in a strip,
+// and live mode on short ranges (refetched when the live feed says the app's data changed).
+import { ApiFailure, get, qs, type Moment, type Point } from '../api.ts';
+import { timeChart, type TimeChart } from '../chart.ts';
+import type { PageContext } from '../context.ts';
+import { h, replace } from '../dom.ts';
+import { formatters, fmtTime, type Unit } from '../format.ts';
+import { isShortRange, rangeFromParams, rangePicker, withParams, type TimeRange } from '../time-range.ts';
+
+interface Metric {
+  id: string;
+  label: string;
+  unit: Unit;
+  /** Whether a rise is bad news (colours the change). */
+  higherIsWorse: boolean;
+}
+
+export const METRICS: Metric[] = [
+  { id: 'sessions', label: 'Sessions', unit: 'count', higherIsWorse: false },
+  { id: 'playback_failure_pct', label: 'Playback failures', unit: 'pct', higherIsWorse: true },
+  { id: 'startup_p50_ms', label: 'Startup p50', unit: 'ms', higherIsWorse: true },
+  { id: 'startup_p95_ms', label: 'Startup p95', unit: 'ms', higherIsWorse: true },
+  { id: 'rebuffer_pct', label: 'Rebuffering', unit: 'pct', higherIsWorse: true },
+  { id: 'bitrate_mean_bps', label: 'Mean bitrate', unit: 'bps', higherIsWorse: false },
+  { id: 'dropped_frames', label: 'Dropped frames', unit: 'count', higherIsWorse: true },
+];
+
+interface Series {
+  metric: string;
+  step: number;
+  points: Point[];
+}
+
+
+function seriesUrl(app: string, metric: string, from: number, to: number, filter: [string, string] | null): string {
+  // No step: the server picks minutes or hours to fit the range.
+  return `/api/v1/qoe/timeseries${qs({ app, metric, from, to })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
+}
+
+async function allSeries(app: string, from: number, to: number, filter: [string, string] | null): Promise<Map<string, Point[]>> {
+  const list = await Promise.all(METRICS.map((m) => get<Series>(seriesUrl(app, m.id, from, to, filter))));
+  return new Map(list.map((s, i) => [METRICS[i]!.id, s.points]));
+}
+
+/**
+ * The metric over a whole period from its series: counts add up; rates and means are averaged over the
+ * buckets weighted by their sessions (exact for failure %, close for the others, whose own weights — play
+ * time, bitrate samples, the startup histogram — stay on the server).
+ */
+export function periodValue(metric: string, points: Point[], sessions: Point[]): number | null {
+  if (metric === 'sessions' || metric === 'dropped_frames') {
+    const values = points.map((p) => p.value).filter((v): v is number => v !== null);
+    return values.length ? values.reduce((a, b) => a + b, 0) : null;
+  }
+  const weight = new Map(sessions.map((p) => [p.t, p.value ?? 0]));
+  let sum = 0;
+  let total = 0;
+  for (const p of points) {
+    const n = weight.get(p.t) ?? 0;
+    if (p.value === null || n <= 0) continue;
+    sum += p.value * n;
+    total += n;
+  }
+  return total > 0 ? sum / total : null;
+}
+
+function change(now: number | null, before: number | null, m: Metric): HTMLElement {
+  if (now === null || before === null || before === 0) return h('span', { class: 'delta muted' }, 'no previous data');
+  const pct = ((now - before) / Math.abs(before)) * 100;
+  const worse = m.higherIsWorse ? pct > 0 : pct < 0;
+  const cls = Math.abs(pct) < 0.5 ? 'flat' : worse ? 'bad' : 'good';
+  return h('span', { class: `delta ${cls}` }, `${pct >= 0 ? '▲' : '▼'} ${Math.abs(pct).toFixed(1)} % vs previous`);
+}
+
+export async function overviewPage(ctx: PageContext): Promise<void> {
+  const { main, app, params } = ctx;
+  if (!app) {
+    replace(main, h('section', { class: 'card' }, h('h1', {}, 'No apps yet'), h('p', {}, ctx.me.role === 'admin' ? 'Create an app in Settings.' : 'Ask an admin to give you access to an app.')));
+    return;
+  }
+  // A brand-new app has nothing to chart: show how to send data instead.
+  const probe = await get<{ sessions: unknown[] }>(`/api/v1/sessions${qs({ app, limit: 1 })}`);
+  if (probe.sessions.length === 0 && !params.has('range')) {
+    ctx.navigate(`/welcome?app=${encodeURIComponent(app)}`);
+    return;
+  }
+  const dim = params.get('dim');
+  const value = params.get('value');
+  const filter: [string, string] | null = dim && value !== null ? [dim, value] : null;
+  let range = rangeFromParams(params, '24h');
+
+  const tiles = h('div', { class: 'tiles' });
+  const strip = h('div', { class: 'moments-strip', 'aria-label': 'Moments in this range' });
+  const status = h('p', { class: 'loading', role: 'status' }, 'Loading…');
+  const charts = new Map<string, { chart: TimeChart; valueEl: HTMLElement; deltaEl: HTMLElement }>();
+  for (const m of METRICS) {
+    const chart = timeChart(m.label, m.unit);
+    const valueEl = h('div', { class: 'tile-value', 'data-metric': m.id }, '…');
+    const deltaEl = h('div', { class: 'tile-delta' });
+    tiles.append(h('section', { class: 'tile card', 'aria-label': m.label }, h('h2', {}, m.label), valueEl, deltaEl, chart.el));
+    charts.set(m.id, { chart, valueEl, deltaEl });
+  }
+  ctx.onLeave(() => charts.forEach((c) => c.chart.destroy()));
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, 'Overview'),
+      filter ? h('span', { class: 'chip' }, `${filter[0]} = ${filter[1]} `, h('a', { href: withParams({ dim: null, value: null }), 'aria-label': 'Remove filter' }, '×')) : null,
+      rangePicker(range, (p) => ctx.navigate(withParams(p))),
+    ),
+    status,
+    strip,
+    tiles,
+  );
+
+  const load = async (r: TimeRange) => {
+    const span = r.to - r.from;
+    try {
+      const [current, previous, moments] = await Promise.all([
+        allSeries(app, r.from, r.to, filter),
+        allSeries(app, r.from - span, r.from, filter),
+        get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) => x.moments.filter((m) => m.appId === null || m.appId === app)),
+      ]);
+      for (const m of METRICS) {
+        const c = charts.get(m.id)!;
+        c.chart.setData(current.get(m.id)!, r);
+        // Each chart shades the moments of its own metric (startup moments are found on p95).
+        c.chart.setMoments(moments.filter((x) => x.metric === m.id).map((x) => ({ from: x.startedAt, to: x.endedAt })));
+        const now = periodValue(m.id, current.get(m.id)!, current.get('sessions')!);
+        const before = periodValue(m.id, previous.get(m.id)!, previous.get('sessions')!);
+        c.valueEl.textContent = formatters[m.unit](now);
+        replace(c.deltaEl, change(now, before, m));
+      }
+      replace(
+        strip,
+        moments.length === 0
+          ? h('span', { class: 'muted' }, 'No moments in this range.')
+          : moments.slice(0, 20).map((x) =>
+              h('a', { class: `moment-chip ${x.kind}`, href: `/moments?range=custom&from=${x.startedAt - 1_800_000}&to=${x.endedAt + 1_800_000}` }, `${x.kind === 'spike' ? '▲' : '▼'} ${x.metric}${x.dimension !== 'global' ? ` (${x.value})` : ''} ${fmtTime(x.startedAt)}`),
+            ),
+      );
+      status.textContent = isShortRange(r) ? 'Live: updates as sessions arrive.' : `Updated ${new Date().toLocaleTimeString()}`;
+      status.className = 'muted';
+    } catch (err) {
+      status.className = 'error';
+      status.textContent = err instanceof ApiFailure ? `Could not load the overview: ${err.message}` : `Could not reach m3w: ${(err as Error).message}`;
+    }
+  };
+  await load(range);
+
+  if (isShortRange(range)) {
+    let pending = false;
+    const stop = ctx.live.subscribe(`overview:${app}`, () => {
+      if (pending) return;
+      pending = true;
+      range = rangeFromParams(params, '24h');
+      void load(range).finally(() => (pending = false));
+    });
+    ctx.onLeave(stop);
+  }
+}

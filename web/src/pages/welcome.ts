@@ -1,0 +1,72 @@
+// The empty state: everything needed to send the first data — the server's reachable URLs (LAN addresses, so a
+// phone on the same Wi-Fi works), an ingest key made in place, a curl line, the Android SDK settings and the
+// media-server webhook. It turns into the Overview by itself when the first session arrives.
+import { api, get, type KeyRecord, type ServerInfo } from '../api.ts';
+import type { PageContext } from '../context.ts';
+import { copyButton, h, replace } from '../dom.ts';
+
+function codeBlock(text: string, label: string): HTMLElement {
+  return h('div', { class: 'code' }, h('pre', { tabindex: '0', 'aria-label': label }, text), copyButton(() => text));
+}
+
+export async function welcomePage(ctx: PageContext): Promise<void> {
+  const { main, app, live } = ctx;
+  replace(main, h('p', { class: 'loading' }, 'Loading…'));
+  const info = await get<ServerInfo>('/api/v1/server-info');
+  const base = info.urls.find((u) => !/127\.0\.0\.1|localhost|\[::1\]/.test(u)) ?? info.urls[0] ?? location.origin;
+  let key = 'YOUR_INGEST_KEY';
+
+  const examples = h('div', { class: 'examples' });
+  const drawExamples = () => {
+    const session = JSON.stringify({ sessionId: 'test-1', timestamp: 0, sessionStartDateIso: '2025-01-01T00:00:00Z', sessionDurationMs: 60000, startupTimeMs: 900 });
+    replace(
+      examples,
+      h('h3', {}, 'Send a test session'),
+      codeBlock(`curl -X POST ${base}/v1/sessions \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-API-Key: ${key}' \\\n  -d '${session.replace('"timestamp":0', '"timestamp":' + Date.now())}'`, 'curl example'),
+      h('h3', {}, 'Android (Media3Watch SDK)'),
+      codeBlock(`Media3Watch.init(\n  context,\n  Media3WatchConfig(\n    endpoint = "${base}/v1/sessions",\n    apiKey = "${key}",\n  ),\n)`, 'Android SDK configuration'),
+      h('h3', {}, 'Media server webhook (Flussonic, Wowza, nginx-rtmp)'),
+      codeBlock(`${info.webhookUrl}?key=${key}`, 'webhook URL'),
+    );
+  };
+
+  const keyArea = h('div', { class: 'key-area' });
+  const makeKey = h('button', { type: 'button' }, 'Create an ingest key');
+  const keyError = h('p', { class: 'error', role: 'alert' });
+  makeKey.addEventListener('click', async () => {
+    makeKey.disabled = true;
+    try {
+      const created = await api<KeyRecord & { key: string }>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, { name: 'first key', scopes: ['ingest'] });
+      key = created.key;
+      replace(keyArea, h('p', {}, 'Your ingest key — shown once, copy it now:'), codeBlock(key, 'new ingest key'));
+      drawExamples();
+    } catch (err) {
+      keyError.textContent = (err as Error).message;
+      makeKey.disabled = false;
+    }
+  });
+  replace(keyArea, ctx.me.role === 'admin' ? makeKey : h('p', {}, 'Ask an admin for an ingest key for this app.'), keyError);
+  drawExamples();
+
+  replace(
+    main,
+    h(
+      'section',
+      { class: 'card welcome' },
+      h('h1', {}, 'No data yet'),
+      h('p', {}, `m3w is running. Point your players and media servers at one of these addresses${app ? ` to fill app “${app}”` : ''}:`),
+      h('ul', { class: 'urls' }, info.urls.map((u) => h('li', {}, h('code', {}, u)))),
+      keyArea,
+      examples,
+      h('p', { class: 'muted waiting' }, 'Waiting for the first session… this page updates by itself.'),
+      h('p', {}, 'Only a media server sends here? Its viewers show on ', h('a', { href: '/live' }, 'Live'), '.'),
+    ),
+  );
+
+  if (app) {
+    const stop = live.subscribe(`overview:${app}`, (data) => {
+      if (((data as { sessions?: number } | null)?.sessions ?? 0) > 0) ctx.navigate(`/overview?app=${encodeURIComponent(app)}`);
+    });
+    ctx.onLeave(stop);
+  }
+}
