@@ -11,6 +11,7 @@ import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { acquireInstanceLock, SqliteStore, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
+import { AnalyticsEngine } from './engine/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -20,6 +21,8 @@ export interface RunningServer {
   metrics: Metrics;
   bootstrap: Bootstrap;
   logger: Logger;
+  /** Live tracker, rollups, moments and retention. */
+  analytics: AnalyticsEngine;
   /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
   close(): Promise<void>;
 }
@@ -30,6 +33,8 @@ export class StartupError extends Error {
 
 export interface StartOptions {
   logger?: Logger;
+  /** false: the analytics jobs are not scheduled (tests drive them with their own clock). */
+  analyticsSchedules?: boolean;
 }
 
 export async function startServer(config: ResolvedConfig, opts: StartOptions = {}): Promise<RunningServer> {
@@ -51,7 +56,10 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const bootstrap = await ensureBootstrap(store, config.apiKey);
   const keys = new ApiKeyAuthenticator(store);
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
-  const httpApp = createHttpApp({ config, store, keys, limiter, metrics, logger, version: VERSION, startedAt: Date.now() });
+  // Restores the open play sessions before the first request can ask how many there are.
+  const analytics = new AnalyticsEngine(store, config, logger);
+  await analytics.start({ schedules: opts.analyticsSchedules ?? true });
+  const httpApp = createHttpApp({ config, store, keys, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), analytics });
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
   server.headersTimeout = 30_000;
@@ -65,6 +73,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       });
     });
   } catch (err) {
+    await analytics.stop();
     await store.close();
     await keys.stop();
     limiter.stop();
@@ -90,9 +99,11 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       clearTimeout(force);
       await keys.stop();
       limiter.stop();
+      // Last snapshot of the live tracker, while the store is still open.
+      await analytics.stop();
       await store.close();
       lock.release();
     })());
 
-  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, close };
+  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, logger, analytics, close };
 }

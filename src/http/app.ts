@@ -7,6 +7,8 @@ import { errorEnvelope, toApiError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
+import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -18,7 +20,7 @@ export interface HttpApp {
 }
 
 export function createHttpApp(ctx: HttpContext): HttpApp {
-  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes];
+  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes, ...webhookRoutes, ...analyticsRoutes];
   const openapiRoute: RouteDef = {
     method: 'GET',
     path: '/openapi.json',
@@ -26,7 +28,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     openapi: { summary: 'This OpenAPI 3.1 document', responses: { '200': { description: 'OpenAPI document' } } },
   };
   routes.push(openapiRoute);
-  const openapi = buildOpenApi(routes, ctx.version, sessionSchemas);
+  const openapi = buildOpenApi(routes, ctx.version, { ...sessionSchemas, ...webhookSchemas });
 
   const app = new H3({
     silent: true,

@@ -4,6 +4,7 @@ import type { ApiKeyAuthenticator } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
+import type { AnalyticsEngine } from '../engine/index.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -15,6 +16,8 @@ export interface HttpContext {
   logger: Logger;
   version: string;
   startedAt: number;
+  /** Live tracker, rollups and moments (webhook ingestion and the analytics read routes). */
+  analytics: AnalyticsEngine;
 }
 
 /** Per-request state kept on event.context. */

@@ -17,7 +17,10 @@ export function buildOpenApi(routes: RouteDef[], version: string, schemas: Recor
     },
     paths,
     components: {
-      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        apiKeyQuery: { type: 'apiKey', in: 'query', name: 'key' },
+      },
       schemas: { Error: ErrorEnvelopeSchema, ...schemas },
     },
   };

@@ -1,0 +1,349 @@
+// The analytics engine inside the m3w process: owns the live tracker, rolls play sessions up per minute and
+// per hour, finds moments, and runs retention, on node-cron schedules. Work is done in slices that yield to
+// the event loop, so HTTP stays responsive while a minute with 100,000 open sessions is rolled up.
+import cron, { type ScheduledTask } from 'node-cron';
+import type { ResolvedConfig } from '../config/index.ts';
+import type { PlayEvent } from '../ingest/index.ts';
+import { LiveTracker } from '../live/tracker.ts';
+import type { Logger } from '../observability/index.ts';
+import type { PlayEventOutcome, PlaySessionFacts, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
+import { detectMoments, type DetectorOptions, type Moment, type SeriesPoint } from './moments.ts';
+import { addRow, deriveQoe, emptyTotals, type QoeMetric } from './qoe-metrics.ts';
+import { retentionCutoffs, runRetention, type RetentionReport } from './retention.ts';
+import { StreamRollupAccumulator } from './stream-rollup.ts';
+
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+/** Late events older than this no longer change rollups (issue 4: up to 24 h late). */
+const LATE_LIMIT_MS = 24 * HOUR;
+/** Sessions handled between two yields to the event loop. */
+const SLICE = 4_000;
+const STATE_NEXT_MINUTE = 'rollup.next_minute';
+const STATE_RETENTION = 'retention.last_run';
+const STATE_SNAPSHOT_AT = 'live.snapshot_at';
+const STATE_SNAPSHOT_OPEN = 'live.snapshot_open';
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface EngineOptions {
+  /** Schedules off: tests and benchmarks drive the jobs themselves. */
+  schedules?: boolean;
+}
+
+export interface MinuteJobReport {
+  minutes: number;
+  recomputedFrom: number | null;
+  hours: number;
+  durationMs: number;
+  /** Longest stretch without yielding to the event loop. */
+  longestSliceMs: number;
+}
+
+export class AnalyticsEngine {
+  readonly live = new LiveTracker();
+  private readonly listeners = new Set<(m: Moment) => void>();
+  private tasks: ScheduledTask[] = [];
+  private syncTimer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = false;
+  /** Moments still going on, by series and kind: the next minute extends them instead of opening new ones. */
+  private readonly openMoments = new Map<string, Moment>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly config: ResolvedConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Restores the live tracker, catches up missed minutes and starts the schedules. */
+  async start(opts: EngineOptions = {}): Promise<void> {
+    const open = await this.store.listOpenPlaySessions();
+    for (const s of open) this.live.open(s);
+    const snapshot = await this.store.getEngineState(STATE_SNAPSHOT_OPEN);
+    this.logger.info({ open: open.length, lastSnapshotOpen: snapshot }, 'live sessions restored');
+    if (opts.schedules === false) return;
+    this.tasks.push(cron.schedule('0 * * * * *', () => this.background(() => this.minuteJob(Date.now())), { noOverlap: true }));
+    this.tasks.push(cron.schedule('0 2 * * *', () => this.background(() => this.retention(false, Date.now())), { noOverlap: true }));
+    this.syncTimer = setInterval(() => this.background(() => this.syncNow(Date.now())), this.config.sessionSyncIntervalSeconds * 1000);
+    this.syncTimer.unref();
+    // Catch up now rather than at the next whole minute, and run retention if the last one is over a day old.
+    this.background(() => this.minuteJob(Date.now()));
+    this.background(async () => {
+      const last = await this.store.getEngineState(STATE_RETENTION);
+      if (last === null || Date.now() - last > 24 * HOUR) await this.retention(false, Date.now());
+    });
+  }
+
+  /** Stops the schedules, waits for a running job, and takes a last snapshot. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.tasks) await t.stop();
+    this.tasks = [];
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    while (this.running) await this.running.catch(() => undefined);
+    await this.snapshot();
+  }
+
+  /** Runs one job at a time, so jobs never see each other's half-done work. */
+  private async exclusive<T>(job: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running.catch(() => undefined);
+    const p = job();
+    this.running = p;
+    try {
+      return await p;
+    } finally {
+      if (this.running === p) this.running = null;
+    }
+  }
+
+  /** For timers: a failed job is logged, never thrown into the scheduler. */
+  private background(job: () => Promise<unknown>): void {
+    if (this.stopped) return;
+    this.exclusive(job).catch((err: unknown) => this.logger.error({ err }, 'analytics job failed'));
+  }
+
+  // ---- live ----
+
+  /** Brings the live tracker in line with events that were just committed (outcomes from the store). */
+  applyPlayEvents(events: readonly PlayEvent[], outcomes: readonly PlayEventOutcome[]): void {
+    events.forEach((e, i) => {
+      const o = outcomes[i];
+      if (o === 'opened')
+        this.live.open({
+          id: e.id, server: e.server, channel: e.channel, country: e.country, protocol: e.protocol, device: e.device,
+          userId: e.userId, address: e.address, openedAt: e.openedAt, closedAt: null, startBytes: e.bytes, closeBytes: null,
+        });
+      else if (o === 'closed') this.live.close(e.id);
+    });
+  }
+
+  /**
+   * Every sessionSyncIntervalSeconds: closes stale sessions and records a snapshot of the tracker. Open
+   * sessions themselves are durable as they arrive (the webhook answers after the commit), so a restart
+   * restores them from the play_sessions table and loses nothing acknowledged; the snapshot records what
+   * the tracker held, for the log and for checking the restore.
+   */
+  sync(now = Date.now()): Promise<void> {
+    return this.exclusive(() => this.syncNow(now));
+  }
+
+  private async syncNow(now: number): Promise<void> {
+    const stale = this.live.openedBefore(now - this.config.staleSessionHours * HOUR);
+    if (stale.length > 0) {
+      const closed = await this.store.closeStalePlaySessions(stale, now);
+      for (const id of closed) this.live.close(id);
+      // Sessions a webhook closed meanwhile are closed already: drop them from the tracker too.
+      for (const id of stale) this.live.close(id);
+      this.logger.info({ closed: closed.length }, 'stale play sessions closed');
+    }
+    await this.snapshot(now);
+  }
+
+  private async snapshot(now = Date.now()): Promise<void> {
+    await this.store.setEngineState(STATE_SNAPSHOT_OPEN, this.live.size);
+    await this.store.setEngineState(STATE_SNAPSHOT_AT, now);
+  }
+
+  // ---- rollups ----
+
+  /**
+   * Rolls up every complete minute not yet rolled up (catching up after downtime, up to minuteRollupDays),
+   * recomputes minutes that late events touched, then the hours those minutes complete or change, then
+   * looks for moments in the new minutes.
+   */
+  runMinuteJob(now = Date.now()): Promise<MinuteJobReport> {
+    return this.exclusive(() => this.minuteJob(now));
+  }
+
+  private async minuteJob(now: number): Promise<MinuteJobReport> {
+    const started = performance.now();
+    const timer = new SliceTimer();
+    const target = Math.floor(now / MINUTE) * MINUTE;
+    const stored = await this.store.getEngineState(STATE_NEXT_MINUTE);
+    const oldest = target - this.config.minuteRollupDays * 24 * HOUR;
+    const next = Math.max(stored ?? target - MINUTE, oldest);
+    let recomputeFrom: number | null = null;
+    const dirty = await this.store.takeDirtyStreamMinute(next);
+    if (dirty !== null) recomputeFrom = Math.max(dirty, target - LATE_LIMIT_MS, oldest);
+    const from = recomputeFrom !== null ? Math.min(recomputeFrom, next) : next;
+    let minutes = 0;
+    let hours = 0;
+    if (from < target) {
+      // Hour-sized windows keep memory bounded when catching up a long gap.
+      for (let w = from; w < target; w = Math.min(target, Math.floor(w / HOUR) * HOUR + HOUR)) {
+        const wEnd = Math.min(target, Math.floor(w / HOUR) * HOUR + HOUR);
+        const rows = await this.rollupWindow(60_000, w, wEnd, timer);
+        timer.mark();
+        await this.store.replaceStreamRollups(60_000, w, wEnd, rows);
+        timer.mark();
+        minutes += (wEnd - w) / MINUTE;
+        await yieldToLoop();
+        timer.reset();
+      }
+      await this.store.setEngineState(STATE_NEXT_MINUTE, target);
+      // Hours that are complete and were touched.
+      for (let h = Math.floor(from / HOUR) * HOUR; h + HOUR <= target; h += HOUR) {
+        const rows = await this.rollupWindow(3_600_000, h, h + HOUR, timer);
+        await this.store.replaceStreamRollups(3_600_000, h, h + HOUR, rows);
+        hours++;
+        await yieldToLoop();
+        timer.reset();
+      }
+      await this.detectNewMoments(Math.max(next, target - 10 * MINUTE), target);
+    }
+    return { minutes, recomputedFrom: recomputeFrom, hours, durationMs: performance.now() - started, longestSliceMs: timer.longest };
+  }
+
+  /** Rollup rows of [from, to) from the tracker's open sessions plus closed ones from the store. */
+  private async rollupWindow(step: RollupStep, from: number, to: number, timer: SliceTimer): Promise<StreamRollupRow[]> {
+    // Taken in the same turn of the event loop, so the two lists describe one moment. A session whose close
+    // is committed but not yet applied to the tracker is in both: the closed row wins.
+    const open = this.live.snapshot();
+    const closed = await this.store.closedPlaySessionsOverlapping(from, to);
+    timer.mark();
+    const acc = new StreamRollupAccumulator(step, from, to);
+    const closedIds = new Set<string>();
+    for (let i = 0; i < closed.length; i++) {
+      acc.add(closed[i]!);
+      closedIds.add(closed[i]!.id);
+      if (i % SLICE === SLICE - 1) {
+        timer.mark();
+        await yieldToLoop();
+        timer.reset();
+      }
+    }
+    for (let i = 0; i < open.length; i++) {
+      const s = open[i]!;
+      if (s.openedAt < to && !closedIds.has(s.id)) acc.add(s);
+      if (i % SLICE === SLICE - 1) {
+        timer.mark();
+        await yieldToLoop();
+        timer.reset();
+      }
+    }
+    const rows = acc.rows();
+    timer.mark();
+    return rows;
+  }
+
+  /** Rollup rows of [from, to) recomputed from the raw play_sessions rows alone (tests, repair). */
+  async recomputeFromRaw(step: RollupStep, from: number, to: number): Promise<StreamRollupRow[]> {
+    const acc = new StreamRollupAccumulator(step, from, to);
+    for (const s of await this.store.closedPlaySessionsOverlapping(from, to)) acc.add(s);
+    for (const s of await this.store.openPlaySessionsBefore(to)) acc.add(s);
+    return acc.rows();
+  }
+
+  /** Per-minute rows of one series over the last `minutes` complete minutes (dashboard live page). */
+  async recentSeries(dimension: string, value: string, minutes = 60, now = Date.now()): Promise<StreamRollupRow[]> {
+    const to = Math.floor(now / MINUTE) * MINUTE;
+    return this.store.streamSeries(60_000, dimension, value, to - minutes * MINUTE, to);
+  }
+
+  // ---- moments ----
+
+  /** Subscribes to new and updated moments; returns the unsubscribe function. */
+  onMoment(listener: (m: Moment) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private detectorOptions(kinds: DetectorOptions['kinds'], minSd: number): DetectorOptions {
+    const m = this.config.moments;
+    return { baselineMinutes: m.baselineMinutes, zThreshold: m.zThreshold, minVolume: m.minVolume, kinds, minSd };
+  }
+
+  /** Looks at minutes [from, to) of the watched series and stores / publishes moments that touch them. */
+  private async detectNewMoments(from: number, to: number): Promise<void> {
+    const windowFrom = from - (this.config.moments.baselineMinutes + 5) * MINUTE;
+    const viewers = async (dimension: string, value: string) => {
+      const rows = await this.store.streamSeries(60_000, dimension, value, windowFrom, to);
+      const points = fillMinutes(windowFrom, to, rows.map((r) => ({ t: r.t, value: r.peakConcurrent, volume: r.peakConcurrent })), 0);
+      await this.record(points, from, this.detectorOptions(['spike', 'drop'], 1), 'concurrent_viewers', dimension, value, null);
+    };
+    await viewers('global', '');
+    const channels = await this.store.streamRowsAt(60_000, 'channel', to - MINUTE);
+    for (const c of channels) if (c.peakConcurrent >= this.config.moments.minVolume) await viewers('channel', c.value);
+
+    for (const app of await this.store.listApps()) {
+      const series = async (dimension: string, value: string) => {
+        const rows = await this.store.qoeRows(60_000, app.id, dimension, value, windowFrom, to);
+        const byMetric = (metric: QoeMetric) =>
+          rows.map((r) => {
+            const totals = emptyTotals();
+            addRow(totals, r);
+            return { t: r.t, value: deriveQoe(totals)[metric], volume: r.sessions };
+          });
+        await this.record(byMetric('playback_failure_pct'), from, this.detectorOptions(['spike'], 0.5), 'playback_failure_pct', dimension, value, app.id);
+        await this.record(byMetric('startup_p95_ms'), from, this.detectorOptions(['spike'], 50), 'startup_p95_ms', dimension, value, app.id);
+        await this.record(byMetric('rebuffer_pct'), from, this.detectorOptions(['spike'], 0.5), 'rebuffer_pct', dimension, value, app.id);
+      };
+      await series('global', '');
+      const contents = await this.store.qoeRows(60_000, app.id, 'contentId', null, to - MINUTE, to);
+      for (const c of contents) if (c.sessions >= this.config.moments.minVolume) await series('contentId', c.value);
+    }
+  }
+
+  private async record(points: SeriesPoint[], from: number, opts: DetectorOptions, metric: string, dimension: string, value: string, appId: string | null): Promise<void> {
+    for (const d of detectMoments(points, opts)) {
+      if (d.endedAt <= from) continue; // already reported by an earlier run
+      const key = `${appId ?? ''}\u0000${metric}\u0000${dimension}\u0000${value}\u0000${d.kind}`;
+      const known = this.openMoments.get(key);
+      const moment: Moment = {
+        id: known && known.startedAt === d.startedAt ? known.id : 0,
+        kind: d.kind, metric, dimension, value, startedAt: d.startedAt, endedAt: d.endedAt, peakValue: d.peakValue,
+        baseline: d.baseline, zScore: d.zScore, threshold: opts.zThreshold, appId,
+      };
+      if (moment.id !== 0 && known!.endedAt === moment.endedAt && known!.peakValue === moment.peakValue) continue;
+      moment.id = await this.store.saveMoment(moment);
+      this.openMoments.set(key, moment);
+      for (const l of this.listeners) {
+        try {
+          l(moment);
+        } catch (err) {
+          this.logger.error({ err }, 'moment listener failed');
+        }
+      }
+    }
+  }
+
+  // ---- retention ----
+
+  /** Deletes (or with dryRun only counts) what is past its retention. */
+  runRetention(dryRun: boolean, now = Date.now()): Promise<RetentionReport> {
+    return this.exclusive(() => this.retention(dryRun, now));
+  }
+
+  private async retention(dryRun: boolean, now: number): Promise<RetentionReport> {
+    const report = await runRetention(this.store, retentionCutoffs(this.config, now), dryRun);
+    if (!dryRun) {
+      await this.store.setEngineState(STATE_RETENTION, now);
+      this.logger.info({ ...report.counts, ms: Math.round(report.durationMs) }, 'retention done');
+    }
+    return report;
+  }
+}
+
+/** One point per minute of [from, to): missing minutes get `missing` (viewers: no row means nobody watched). */
+function fillMinutes(from: number, to: number, points: SeriesPoint[], missing: number | null): SeriesPoint[] {
+  const byT = new Map(points.map((p) => [p.t, p]));
+  const out: SeriesPoint[] = [];
+  for (let t = from; t < to; t += MINUTE) out.push(byT.get(t) ?? { t, value: missing, volume: 0 });
+  return out;
+}
+
+/** Measures the longest stretch of synchronous work between yields. */
+class SliceTimer {
+  longest = 0;
+  private since = performance.now();
+  mark(): void {
+    const d = performance.now() - this.since;
+    if (d > this.longest) this.longest = d;
+  }
+  reset(): void {
+    this.since = performance.now();
+  }
+}
+
+export type { PlaySessionFacts };
