@@ -2,7 +2,8 @@
 // deviation of the previous `baselineMinutes` normal minutes (anomalous ones are kept out so a long spike
 // does not become its own baseline). One anomalous minute alone is not a moment unless it is extreme: two
 // in a row at the threshold, or one at twice the threshold. That is what keeps stationary noise quiet
-// (a 3σ minute comes by chance every few hundred minutes; two in a row, every few hundred thousand).
+// (a 3σ minute comes by chance every few hundred minutes; two in a row, every few hundred thousand), together
+// with a long-run floor under the standard deviation, since a calm half hour would otherwise shrink it.
 
 export type MomentKind = 'spike' | 'drop';
 
@@ -63,6 +64,10 @@ export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOpti
   type Pending = { kind: MomentKind; t: number; x: number; z: number; mean: number };
   let pending: Pending | null = null;
   let current: DetectedMoment | null = null;
+  // A 30-minute window sometimes happens to be unusually calm, and its small standard deviation would turn
+  // ordinary minutes into alarms; a slower, long-run estimate of the spread keeps a floor under it.
+  const longRunWeight = 1 / (4 * opts.baselineMinutes);
+  let longRunVariance: number | null = null;
   for (const p of points) {
     if (p.value === null) continue;
     const x = p.value;
@@ -72,7 +77,8 @@ export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOpti
     if (history.length >= minHistory) {
       mean = history.reduce((a, b) => a + b, 0) / history.length;
       const variance = history.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (history.length - 1);
-      const sd = Math.max(Math.sqrt(variance), opts.minSd);
+      if (longRunVariance === null) longRunVariance = variance;
+      const sd = Math.max(Math.sqrt(variance), Math.sqrt(longRunVariance), opts.minSd);
       z = (x - mean) / sd;
       const volumeOk = Math.max(p.volume, 0) >= opts.minVolume;
       if (volumeOk && z >= opts.zThreshold && opts.kinds.includes('spike')) kind = 'spike';
@@ -83,6 +89,11 @@ export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOpti
       current.endedAt = p.t + 60_000;
       if (Math.abs(z) > Math.abs(current.zScore)) current.zScore = z;
       if (kind === 'spike' ? x > current.peakValue : x < current.peakValue) current.peakValue = x;
+      // A level that holds for half a baseline is the new normal: let the baseline learn it, so the moment ends.
+      if (current.endedAt - current.startedAt > (opts.baselineMinutes / 2) * 60_000) {
+        history.push(x);
+        if (history.length > opts.baselineMinutes) history.shift();
+      }
       continue;
     }
     current = null;
@@ -104,6 +115,7 @@ export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOpti
       continue;
     }
     pending = null;
+    if (longRunVariance !== null) longRunVariance += longRunWeight * ((x - mean) * (x - mean) - longRunVariance);
     history.push(x);
     if (history.length > opts.baselineMinutes) history.shift();
   }
