@@ -18,6 +18,8 @@ export const HOUR = 3_600_000;
 const LATE_LIMIT_MS = 24 * HOUR;
 /** Sessions handled between two yields to the event loop. */
 const SLICE = 4_000;
+/** Channels (and contents) checked for moments each minute. */
+const MAX_CHANNELS_WATCHED = 200;
 const STATE_NEXT_MINUTE = 'rollup.next_minute';
 const STATE_RETENTION = 'retention.last_run';
 const STATE_SNAPSHOT_AT = 'live.snapshot_at';
@@ -263,8 +265,8 @@ export class AnalyticsEngine {
       await this.record(points, from, this.detectorOptions(['spike', 'drop'], 1), 'concurrent_viewers', dimension, value, null);
     };
     await viewers('global', '');
-    const channels = await this.store.streamRowsAt(60_000, 'channel', to - MINUTE);
-    for (const c of channels) if (c.peakConcurrent >= this.config.moments.minVolume) await viewers('channel', c.value);
+    // Channels seen in the minutes looked at, busiest first; a long tail of tiny channels is not worth a look.
+    for (const channel of (await this.store.streamValues('channel', from, to)).slice(0, MAX_CHANNELS_WATCHED)) await viewers('channel', channel);
 
     for (const app of await this.store.listApps()) {
       const series = async (dimension: string, value: string) => {
@@ -280,8 +282,10 @@ export class AnalyticsEngine {
         await this.record(byMetric('rebuffer_pct'), from, this.detectorOptions(['spike'], 0.5), 'rebuffer_pct', dimension, value, app.id);
       };
       await series('global', '');
-      const contents = await this.store.qoeRows(60_000, app.id, 'contentId', null, to - MINUTE, to);
-      for (const c of contents) if (c.sessions >= this.config.moments.minVolume) await series('contentId', c.value);
+      const contents = new Set<string>();
+      for (const c of await this.store.qoeRows(60_000, app.id, 'contentId', null, from, to))
+        if (c.sessions >= this.config.moments.minVolume) contents.add(c.value);
+      for (const content of [...contents].slice(0, MAX_CHANNELS_WATCHED)) await series('contentId', content);
     }
   }
 
