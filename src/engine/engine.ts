@@ -84,7 +84,12 @@ export class AnalyticsEngine {
     this.tasks = [];
     if (this.syncTimer) clearInterval(this.syncTimer);
     while (this.running) await this.running.catch(() => undefined);
-    await this.snapshot();
+    try {
+      await this.snapshot();
+    } catch (err) {
+      // Shutdown goes on: the open sessions are durable in play_sessions anyway, the snapshot only records them.
+      this.logger.error({ err }, 'last live snapshot failed');
+    }
   }
 
   /** Runs one job at a time, so jobs never see each other's half-done work. */
