@@ -3,13 +3,13 @@
 import type { PlayEvent } from '../../ingest/index.ts';
 import type { PlayEventOutcome } from '../types.ts';
 
-export const PLAY_ROW_WIDTH = 16;
+export const PLAY_ROW_WIDTH = 17;
 export const PLAY_STARTED = 0;
 export const PLAY_CLOSED = 1;
 
 /** Appends one event's values: kind, id, server, channel, country, protocol, device, user id, user name,
- *  address, user agent, opened, closed, bytes, reason, raw JSON. */
-export function pushPlayRow(out: unknown[], e: PlayEvent): void {
+ *  address, user agent, opened, closed, bytes, reason, raw JSON, received at. */
+export function pushPlayRow(out: unknown[], e: PlayEvent, receivedAt: number): void {
   out.push(
     e.event === 'play_started' ? PLAY_STARTED : PLAY_CLOSED,
     e.id,
@@ -27,6 +27,7 @@ export function pushPlayRow(out: unknown[], e: PlayEvent): void {
     e.bytes,
     e.reason,
     e.raw,
+    receivedAt,
   );
 }
 

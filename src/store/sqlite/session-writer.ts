@@ -94,7 +94,7 @@ export class SessionWriter {
             const plays = req.plays!;
             for (let i = 0; i < n; i++) {
               const b = (playBase + i) * PLAY_ROW_WIDTH;
-              const receivedAt = Date.now();
+              const receivedAt = plays[b + 16];
               let code: number;
               let affected: number;
               if (plays[b] === PLAY_STARTED) {

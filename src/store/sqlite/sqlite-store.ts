@@ -210,10 +210,9 @@ export class SqliteStore implements Store {
   // ---- Analytics engine: ingestion through the writer thread, the rest in analytics-queries.ts ----
 
   async ingestPlayEvents(events: readonly PlayEvent[], receivedAt: number): Promise<PlayEventOutcome[]> {
-    void receivedAt; // the writer stamps each row when it writes it
     if (events.length === 0) return [];
     const codes = await this.writer.writePlays(events.length, (values) => {
-      for (const e of events) pushPlayRow(values, e);
+      for (const e of events) pushPlayRow(values, e, receivedAt);
     });
     return codes.map((c) => OUTCOME_CODES[c]!);
   }
