@@ -42,14 +42,44 @@ export function emptyHistogram(): number[] {
   return new Array<number>(STARTUP_BUCKETS).fill(0);
 }
 
-/** Sparse storage form: little-endian uint32 pairs (bucket, count), zero counts left out. */
+/** Sparse storage form: little-endian int32 pairs (bucket, count), zero counts left out. */
 export function encodeHistogram(hist: ArrayLike<number>): Buffer | null {
   const pairs: number[] = [];
-  for (let i = 0; i < hist.length; i++) if (hist[i]! > 0) pairs.push(i, hist[i]!);
-  if (pairs.length === 0) return null;
-  const buf = Buffer.allocUnsafe(pairs.length * 4);
-  for (let i = 0; i < pairs.length; i++) buf.writeUInt32LE(pairs[i]!, i * 4);
+  for (let i = 0; i < hist.length; i++) if (hist[i]! !== 0) pairs.push(i, hist[i]!);
+  return encodePairs(pairs);
+}
+
+/** Flat (bucket, count) pairs in storage form; counts may be negative (a delta to add). */
+export function encodePairs(pairs: readonly number[]): Buffer | null {
+  let n = 0;
+  for (let i = 1; i < pairs.length; i += 2) if (pairs[i] !== 0) n++;
+  if (n === 0) return null;
+  const buf = Buffer.allocUnsafe(n * 8);
+  let o = 0;
+  for (let i = 0; i < pairs.length; i += 2)
+    if (pairs[i + 1] !== 0) {
+      buf.writeInt32LE(pairs[i]!, o);
+      buf.writeInt32LE(pairs[i + 1]!, o + 4);
+      o += 8;
+    }
   return buf;
+}
+
+/** Stored histogram plus a delta, both in storage form: what the rollup upsert writes back. */
+export function addPairs(stored: Uint8Array | null, delta: Uint8Array | null): Buffer | null {
+  if (!delta) return stored ? Buffer.from(stored) : null;
+  const sum = new Map<number, number>();
+  for (const blob of [stored, delta]) {
+    if (!blob) continue;
+    const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    for (let o = 0; o + 8 <= blob.byteLength; o += 8) {
+      const b = view.getInt32(o, true);
+      sum.set(b, (sum.get(b) ?? 0) + view.getInt32(o + 4, true));
+    }
+  }
+  const pairs: number[] = [];
+  for (const b of [...sum.keys()].sort((x, y) => x - y)) if (sum.get(b)! > 0) pairs.push(b, sum.get(b)!);
+  return encodePairs(pairs);
 }
 
 /** Adds a stored histogram into a dense one. */
@@ -57,7 +87,7 @@ export function addEncodedHistogram(into: number[], blob: Uint8Array | null): vo
   if (!blob) return;
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   for (let o = 0; o + 8 <= blob.byteLength; o += 8) {
-    const bucket = view.getUint32(o, true);
-    if (bucket < into.length) into[bucket] = (into[bucket] ?? 0) + view.getUint32(o + 4, true);
+    const bucket = view.getInt32(o, true);
+    if (bucket >= 0 && bucket < into.length) into[bucket] = (into[bucket] ?? 0) + view.getInt32(o + 4, true);
   }
 }

@@ -3,7 +3,7 @@
 // whole group are summed in memory first and written once per (app, dimension, value, bucket), so a batch
 // of a thousand sessions costs a few dozen row updates, not nine thousand.
 import type Database from 'better-sqlite3';
-import { addEncodedHistogram, encodeHistogram, startupBucket, STARTUP_BUCKETS } from '../../engine/startup-histogram.ts';
+import { addPairs, encodePairs, startupBucket, STARTUP_BUCKETS } from '../../engine/startup-histogram.ts';
 import type { QoeRollupRow, RollupStep } from '../types.ts';
 import { SESSION_COLUMNS } from './session-rows.ts';
 
@@ -72,17 +72,17 @@ export class QoeRollupWriter {
   private readonly stmts;
 
   constructor(db: Database.Database) {
+    db.function('m3w_hist_add', { deterministic: true }, (stored: unknown, delta: unknown) => addPairs(stored as Buffer | null, delta as Buffer | null));
+    const summed = COLUMNS.split(', ').filter((c) => c !== 'startup_hist');
     const forStep = (step: RollupStep) => {
       const [table, tcol] = TABLE[step];
       return {
-        get: db.prepare(`SELECT ${COLUMNS} FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${tcol} = ?`).raw(),
-        insert: db.prepare(
-          `INSERT INTO ${table} (app_id, dimension, value, ${tcol}, ${COLUMNS}) VALUES (${new Array(19).fill('?').join(', ')})`,
+        upsert: db.prepare(
+          `INSERT INTO ${table} (app_id, dimension, value, ${tcol}, ${COLUMNS}) VALUES (${new Array(19).fill('?').join(', ')})
+           ON CONFLICT (app_id, dimension, value, ${tcol}) DO UPDATE SET
+           ${summed.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}, startup_hist = m3w_hist_add(startup_hist, excluded.startup_hist)`,
         ),
-        update: db.prepare(
-          `UPDATE ${table} SET ${COLUMNS.split(', ').map((c) => `${c} = ?`).join(', ')} WHERE app_id = ? AND dimension = ? AND value = ? AND ${tcol} = ?`,
-        ),
-        del: db.prepare(`DELETE FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${tcol} = ?`),
+        deleteEmpty: db.prepare(`DELETE FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${tcol} = ? AND sessions <= 0`),
       };
     };
     this.stmts = { 60000: forStep(60_000), 3600000: forStep(3_600_000) };
@@ -148,23 +148,18 @@ export class QoeRollupWriter {
     for (const slots of this.deltas.values()) for (const slot of slots) for (const byTime of slot.values()) yield* byTime.values();
   }
 
-  /** Writes the summed contributions into the rollup tables (inside the caller's transaction). */
+  /**
+   * Writes the summed contributions into the rollup tables (inside the caller's transaction): one upsert per
+   * key, adding to what is stored; the histogram is merged by the m3w_hist_add SQL function.
+   */
   flush(): void {
     for (const d of this.allDeltas()) {
       const s = this.stmts[d.step];
-      const old = s.get.get(d.appId, d.dimension, d.value, d.t) as unknown[] | undefined;
-      const figures = new Array<number>(FIGURES);
-      for (let i = 0; i < FIGURES; i++) figures[i] = ((old?.[i] as number | undefined) ?? 0) + d.figures[i]!;
-      if (figures[F_SESSIONS]! <= 0) {
-        if (old) s.del.run(d.appId, d.dimension, d.value, d.t);
-        continue;
-      }
-      const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
-      addEncodedHistogram(hist, (old?.[FIGURES] as Buffer | null | undefined) ?? null);
-      for (let i = 0; i < d.hist.length; i += 2) hist[d.hist[i]!]! += d.hist[i + 1]!;
-      const blob = encodeHistogram(hist);
-      if (old) s.update.run(...figures, blob, d.appId, d.dimension, d.value, d.t);
-      else s.insert.run(d.appId, d.dimension, d.value, d.t, ...figures, blob);
+      const f = d.figures;
+      s.upsert.run(d.appId, d.dimension, d.value, d.t, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], encodePairs(d.hist));
+      // Only a replacement subtracts (a session replaced within the same group nets to zero); a row left
+      // without sessions goes.
+      if (f[F_SESSIONS]! <= 0) s.deleteEmpty.run(d.appId, d.dimension, d.value, d.t);
     }
     this.deltas.clear();
   }
