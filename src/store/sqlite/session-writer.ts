@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { openDatabase, type Durability } from './open-database.ts';
 import { INSERT_CLOSED_SQL, INSERT_STARTED_SQL, PLAY_ROW_WIDTH, PLAY_STARTED } from './play-session-rows.ts';
 import { QoeRollupWriter } from './qoe-rollup-writer.ts';
-import { SESSION_COLUMNS, SESSION_ROW_WIDTH, UPSERT_SESSION_SQL } from './session-rows.ts';
+import { INSERT_NEW_SESSION_SQL, SESSION_COLUMNS, SESSION_ROW_WIDTH, UPSERT_SESSION_SQL } from './session-rows.ts';
 
 export const REQUEST_SESSIONS = 0;
 export const REQUEST_PLAYS = 1;
@@ -45,6 +45,7 @@ const SELECT_OLD_SQL = `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || 
 export class SessionWriter {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
+  private readonly insertNew: Database.Statement;
   private readonly selectOld: Database.Statement;
   private readonly started: Database.Statement;
   private readonly closed: Database.Statement;
@@ -55,6 +56,7 @@ export class SessionWriter {
   constructor(file: string, durability: Durability) {
     this.db = openDatabase(file, { durability });
     this.upsert = this.db.prepare(UPSERT_SESSION_SQL);
+    this.insertNew = this.db.prepare(INSERT_NEW_SESSION_SQL);
     this.selectOld = this.db.prepare(SELECT_OLD_SQL).raw();
     this.started = this.db.prepare(INSERT_STARTED_SQL).raw();
     this.closed = this.db.prepare(INSERT_CLOSED_SQL).raw();
@@ -81,12 +83,13 @@ export class SessionWriter {
             for (let i = 0; i < n; i++) {
               const base = (sessionBase + i) * SESSION_ROW_WIDTH;
               for (let c = 0; c < SESSION_ROW_WIDTH; c++) row[c] = req.values[base + c];
-              const old = this.selectOld.get(row[0], row[1]) as unknown[] | undefined;
-              if (old) {
-                if ((row[2] as number) < (old[2] as number)) continue; // older summary: ignored by the upsert too
+              // Most sessions are new: one insert, and no lookup of an old row to subtract.
+              if (this.insertNew.run(row).changes === 0) {
+                const old = this.selectOld.get(row[0], row[1]) as unknown[];
+                if ((row[2] as number) < (old[2] as number)) continue; // older summary: ignored, as by the upsert
                 this.qoe.add(old, -1);
+                this.upsert.run(row);
               }
-              this.upsert.run(row);
               this.qoe.add(row, 1);
             }
             sessionBase += n;
