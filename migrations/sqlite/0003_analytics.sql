@@ -24,7 +24,7 @@ CREATE TABLE play_sessions (
   received_at   INTEGER NOT NULL,
   start_event   TEXT,                      -- raw JSON of play_started
   close_event   TEXT                       -- raw JSON of play_closed
-);
+) WITHOUT ROWID;                           -- looked up by id only: one b-tree instead of table + id index
 -- Open sessions (restore the live tracker, stale close) and recently closed ones (rollups, retention).
 CREATE INDEX play_sessions_open ON play_sessions(opened_at) WHERE closed_at IS NULL;
 CREATE INDEX play_sessions_closed ON play_sessions(closed_at) WHERE closed_at IS NOT NULL;

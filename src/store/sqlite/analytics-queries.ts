@@ -95,7 +95,7 @@ export class SqliteAnalytics {
       // Batches by rowid (or key) range so each statement touches at most `batch` rows.
       del: {
         sessions: db.prepare('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE timestamp < ? LIMIT ?)'),
-        plays: db.prepare('DELETE FROM play_sessions WHERE rowid IN (SELECT rowid FROM play_sessions WHERE closed_at < ? LIMIT ?)'),
+        plays: db.prepare('DELETE FROM play_sessions WHERE id IN (SELECT id FROM play_sessions WHERE closed_at < ? LIMIT ?)'),
         streamMinutes: db.prepare('DELETE FROM stream_minutes WHERE (dimension, value, minute) IN (SELECT dimension, value, minute FROM stream_minutes WHERE minute < ? LIMIT ?)'),
         qoeMinutes: db.prepare('DELETE FROM qoe_minutes WHERE (app_id, dimension, value, minute) IN (SELECT app_id, dimension, value, minute FROM qoe_minutes WHERE app_id = ? AND dimension = ? AND minute < ? LIMIT ?)'),
         streamHours: db.prepare('DELETE FROM stream_hours WHERE (dimension, value, hour) IN (SELECT dimension, value, hour FROM stream_hours WHERE hour < ? LIMIT ?)'),

@@ -55,3 +55,12 @@ export const INSERT_CLOSED_SQL = `INSERT INTO play_sessions (${COMMON}, closed_a
   RETURNING opened_at`;
 
 export const OUTCOME_CODES: readonly PlayEventOutcome[] = ['duplicate', 'opened', 'closed'];
+
+// Fast paths for the usual order (start, then close, each once): plain statements, no RETURNING. When they
+// change nothing, the statements above sort out duplicates and out-of-order events.
+export const INSERT_NEW_STARTED_SQL = `INSERT INTO play_sessions (${COMMON}, start_bytes, started_seen, received_at, start_event)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+  ON CONFLICT (id) DO NOTHING`;
+
+export const CLOSE_OPEN_SQL = `UPDATE play_sessions SET closed_at = max(?, opened_at), close_bytes = ?, reason = ?, closed_seen = 1,
+  received_at = ?, close_event = ? WHERE id = ? AND closed_seen = 0`;

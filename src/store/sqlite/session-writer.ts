@@ -3,7 +3,7 @@
 // blocks the HTTP event loop.
 import type Database from 'better-sqlite3';
 import { openDatabase, type Durability } from './open-database.ts';
-import { INSERT_CLOSED_SQL, INSERT_STARTED_SQL, PLAY_ROW_WIDTH, PLAY_STARTED } from './play-session-rows.ts';
+import { CLOSE_OPEN_SQL, INSERT_CLOSED_SQL, INSERT_NEW_STARTED_SQL, INSERT_STARTED_SQL, PLAY_ROW_WIDTH, PLAY_STARTED } from './play-session-rows.ts';
 import { QoeRollupWriter } from './qoe-rollup-writer.ts';
 import { INSERT_NEW_SESSION_SQL, SESSION_COLUMNS, SESSION_ROW_WIDTH, UPSERT_SESSION_SQL } from './session-rows.ts';
 
@@ -49,6 +49,8 @@ export class SessionWriter {
   private readonly selectOld: Database.Statement;
   private readonly started: Database.Statement;
   private readonly closed: Database.Statement;
+  private readonly startNew: Database.Statement;
+  private readonly closeOpen: Database.Statement;
   private readonly markDirty: Database.Statement;
   private readonly qoe: QoeRollupWriter;
   private readonly writeRange: (req: WriteRequest, from: number, to: number, outcomes: number[]) => void;
@@ -60,6 +62,8 @@ export class SessionWriter {
     this.selectOld = this.db.prepare(SELECT_OLD_SQL).raw();
     this.started = this.db.prepare(INSERT_STARTED_SQL).raw();
     this.closed = this.db.prepare(INSERT_CLOSED_SQL).raw();
+    this.startNew = this.db.prepare(INSERT_NEW_STARTED_SQL);
+    this.closeOpen = this.db.prepare(CLOSE_OPEN_SQL);
     this.markDirty = this.db.prepare('INSERT OR IGNORE INTO stream_dirty (minute) VALUES (?)');
     this.qoe = new QoeRollupWriter(this.db);
     const row = new Array<unknown>(SESSION_ROW_WIDTH);
@@ -105,8 +109,11 @@ export class SessionWriter {
                 startedRow[11] = plays[b + 13]; // bytes
                 startedRow[12] = receivedAt;
                 startedRow[13] = plays[b + 15];
-                const ret = this.started.get(startedRow) as [number | null] | undefined;
-                code = ret === undefined ? 0 : ret[0] === null ? 1 : 2;
+                if (this.startNew.run(startedRow).changes === 1) code = 1;
+                else {
+                  const ret = this.started.get(startedRow) as [number | null] | undefined;
+                  code = ret === undefined ? 0 : ret[0] === null ? 1 : 2;
+                }
                 affected = plays[b + 11] as number;
               } else {
                 for (let c = 0; c < 12; c++) closedRow[c] = plays[b + 1 + c];
@@ -114,8 +121,8 @@ export class SessionWriter {
                 closedRow[13] = plays[b + 14]; // reason
                 closedRow[14] = receivedAt;
                 closedRow[15] = plays[b + 15];
-                const ret = this.closed.get(closedRow) as [number] | undefined;
-                code = ret === undefined ? 0 : 2;
+                if (this.closeOpen.run(plays[b + 12], plays[b + 13], plays[b + 14], receivedAt, plays[b + 15], plays[b + 1]).changes === 1) code = 2;
+                else code = this.closed.get(closedRow) === undefined ? 0 : 2;
                 affected = plays[b + 12] as number;
               }
               outcomes[playBase + i] = code;
