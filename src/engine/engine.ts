@@ -17,7 +17,7 @@ export const HOUR = 3_600_000;
 /** Late events older than this no longer change rollups (issue 4: up to 24 h late). */
 const LATE_LIMIT_MS = 24 * HOUR;
 /** Sessions handled between two yields to the event loop. */
-const SLICE = 4_000;
+const SLICE = 2_000;
 /** Channels (and contents) checked for moments each minute. */
 const MAX_CHANNELS_WATCHED = 200;
 const STATE_NEXT_MINUTE = 'rollup.next_minute';
