@@ -2,7 +2,7 @@
 // Counts per dimension are kept as sessions come and go, so reading them costs nothing however many
 // sessions are open.
 import type { PlaySessionFacts } from '../store/index.ts';
-import { dimensionValue, STREAM_DIMENSIONS, type StreamDimension } from '../engine/stream-rollup.ts';
+import { dimensionValue, rollupValues, ROLLUP_DIMENSIONS, STREAM_DIMENSIONS, viewerKey, type OpenAggregate, type StreamDimension } from '../engine/stream-rollup.ts';
 
 /** The GET /stats/active answer: counts of open sessions, in total and per value of each dimension. */
 export interface ActiveCounts {
@@ -17,6 +17,10 @@ export interface ActiveCounts {
 export class LiveTracker {
   private readonly sessions = new Map<string, PlaySessionFacts>();
   private readonly perDimension = new Map<StreamDimension, Map<string, number>>(STREAM_DIMENSIONS.map((d) => [d, new Map()]));
+  /** Per ROLLUP_DIMENSIONS index: value → open sessions and their viewers (what the minute job adds as a whole). */
+  private readonly aggregates: Array<Map<string, OpenAggregate>> = ROLLUP_DIMENSIONS.map(() => new Map());
+  /** Open sessions by the minute they opened in, to find the few that opened during the minute rolled up. */
+  private readonly byOpenedMinute = new Map<number, Set<PlaySessionFacts>>();
 
   get size(): number {
     return this.sessions.size;
@@ -34,6 +38,31 @@ export class LiveTracker {
       const v = dimensionValue(s, dim);
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
+    this.aggregate(s, 1);
+  }
+
+  private aggregate(s: PlaySessionFacts, sign: 1 | -1): void {
+    const viewer = viewerKey(s);
+    const values = rollupValues(s);
+    for (let d = 0; d < values.length; d++) {
+      const byValue = this.aggregates[d]!;
+      let agg = byValue.get(values[d]!);
+      if (!agg) byValue.set(values[d]!, (agg = { count: 0, viewers: new Map() }));
+      agg.count += sign;
+      const n = (agg.viewers.get(viewer) ?? 0) + sign;
+      if (n > 0) agg.viewers.set(viewer, n);
+      else agg.viewers.delete(viewer);
+      if (agg.count <= 0) byValue.delete(values[d]!);
+    }
+    const minute = Math.floor(s.openedAt / 60_000) * 60_000;
+    let set = this.byOpenedMinute.get(minute);
+    if (sign > 0) {
+      if (!set) this.byOpenedMinute.set(minute, (set = new Set()));
+      set.add(s);
+    } else if (set) {
+      set.delete(s);
+      if (set.size === 0) this.byOpenedMinute.delete(minute);
+    }
   }
 
   /** Removes a session; false when it was not open here. */
@@ -41,6 +70,7 @@ export class LiveTracker {
     const s = this.sessions.get(id);
     if (!s) return false;
     this.sessions.delete(id);
+    this.aggregate(s, -1);
     for (const [dim, counts] of this.perDimension) {
       const v = dimensionValue(s, dim);
       const n = (counts.get(v) ?? 0) - 1;
@@ -53,6 +83,23 @@ export class LiveTracker {
   /** Open sessions, as a copy (callers iterate it across event-loop turns while the tracker changes). */
   snapshot(): PlaySessionFacts[] {
     return [...this.sessions.values()];
+  }
+
+  get(id: string): PlaySessionFacts | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Open sessions that opened at or after `t`. */
+  openedSince(t: number): PlaySessionFacts[] {
+    const out: PlaySessionFacts[] = [];
+    const first = Math.floor(t / 60_000) * 60_000;
+    for (const [minute, set] of this.byOpenedMinute) if (minute >= first) for (const s of set) if (s.openedAt >= t) out.push(s);
+    return out;
+  }
+
+  /** Live aggregates of open sessions per value of one dimension (ROLLUP_DIMENSIONS index); do not modify. */
+  openAggregates(d: number): ReadonlyMap<string, OpenAggregate> {
+    return this.aggregates[d]!;
   }
 
   /** Ids of sessions opened before `cutoff`. */
