@@ -139,3 +139,7 @@ CREATE TABLE engine_state (
   key    TEXT PRIMARY KEY,
   value  INTEGER NOT NULL
 );
+
+-- Sessions stored before this migration get their QoE rollups from the session writer at its next start
+-- (in chunks, resumable): this marks where it begins.
+INSERT INTO engine_state (key, value) SELECT 'qoe.backfill_next_id', 0 WHERE EXISTS (SELECT 1 FROM sessions);

@@ -143,6 +143,35 @@ export class SessionWriter {
     });
   }
 
+  /**
+   * Adds the QoE rollups of sessions stored before migration 0003, before the writer takes any request (the
+   * store opens only once this returns). Chunked and resumable: each chunk commits with its progress mark.
+   */
+  backfillQoeRollups(chunk = 5_000): number {
+    const state = this.db.prepare("SELECT value FROM engine_state WHERE key = 'qoe.backfill_next_id'").pluck();
+    const setState = this.db.prepare("UPDATE engine_state SET value = ? WHERE key = 'qoe.backfill_next_id'");
+    const done = this.db.prepare("DELETE FROM engine_state WHERE key = 'qoe.backfill_next_id'");
+    const rows = this.db
+      .prepare(`SELECT id, ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE id >= ? ORDER BY id LIMIT ?`)
+      .raw();
+    let total = 0;
+    for (;;) {
+      const next = state.get() as number | undefined;
+      if (next === undefined) return total;
+      const batch = rows.all(next, chunk) as unknown[][];
+      if (batch.length === 0) {
+        done.run();
+        return total;
+      }
+      this.db.transaction(() => {
+        for (const r of batch) this.qoe.add(r.slice(1), 1);
+        this.qoe.flush();
+        setState.run((batch.at(-1)![0] as number) + 1);
+      })();
+      total += batch.length;
+    }
+  }
+
   write(req: WriteRequest): WriteResult {
     const started = performance.now();
     const playCount = req.plays ? req.plays.length / PLAY_ROW_WIDTH : 0;
