@@ -346,7 +346,14 @@ export class AnalyticsEngine {
     for (const d of detectMoments(points, opts)) {
       if (d.endedAt <= from) continue; // already reported by an earlier run
       const key = `${appId ?? ''}\u0000${metric}\u0000${dimension}\u0000${value}\u0000${d.kind}`;
-      const known = this.openMoments.get(key);
+      let known = this.openMoments.get(key);
+      if (!known || known.startedAt !== d.startedAt) {
+        // Found by a run before a restart: continue that row rather than store the moment twice.
+        const stored = (await this.store.listMoments({ from: d.startedAt, to: d.startedAt + 1, metric, dimension, value, limit: 20 })).find(
+          (m) => m.kind === d.kind && m.startedAt === d.startedAt && m.appId === appId,
+        );
+        if (stored) known = stored;
+      }
       const moment: Moment = {
         id: known && known.startedAt === d.startedAt ? known.id : 0,
         kind: d.kind, metric, dimension, value, startedAt: d.startedAt, endedAt: d.endedAt, peakValue: d.peakValue,
