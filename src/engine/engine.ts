@@ -203,80 +203,76 @@ export class AnalyticsEngine {
   }
 
   /**
-   * The minute just finished, the one rolled up every minute: the tracker's sessions open since before the
-   * minute are added as whole aggregates (kept by the tracker as sessions come and go), and only sessions that
-   * opened or closed around it one by one, so 100,000 open sessions cost a few hundred additions.
+   * Rollup rows of [from, to). Sessions the live tracker holds that opened before `from` were open for the
+   * whole window (they are still open now): they are added as the aggregates the tracker keeps per dimension
+   * value (count and viewers), bucket by bucket. Only closed sessions (from the store) and sessions that opened
+   * since `from` are added one by one, in slices that yield to the event loop. So 100,000 viewers cost a few
+   * hundred additions a minute, not 600,000.
    */
-  private async rollupOneMinute(from: number, to: number, timer: SliceTimer): Promise<StreamRollupRow[]> {
+  private async rollupWindow(step: RollupStep, from: number, to: number, timer: SliceTimer): Promise<StreamRollupRow[]> {
     const closed = await this.store.closedPlaySessionsOverlapping(from, to);
     timer.mark();
     timer.reset();
-    // From here to rows() nothing awaits: the tracker's live aggregates must not change underneath.
-    const acc = new StreamRollupAccumulator(60_000, from, to);
+    const acc = new StreamRollupAccumulator(step, from, to);
+    // Tracker sessions not to count as open all window, summed like the tracker's aggregates: those that
+    // opened since `from`, and those whose close is committed but not yet applied to the tracker.
     const excluded: Array<Map<string, OpenAggregate>> = ROLLUP_DIMENSIONS.map(() => new Map());
-    const excludedIds = new Set<string>();
+    const excludedIds = new Map<string, PlaySessionFacts>();
     const values: string[] = [];
-    // Tracker sessions that must not be counted as open all minute: they opened during or after it, or their
-    // close is committed but not yet applied to the tracker.
-    const exclude = (s: PlaySessionFacts) => {
-      if (excludedIds.has(s.id)) return;
-      excludedIds.add(s.id);
+    const adjust = (s: PlaySessionFacts, sign: 1 | -1) => {
       const viewer = viewerKey(s);
       rollupValues(s, values);
       for (let d = 0; d < values.length; d++) {
         let agg = excluded[d]!.get(values[d]!);
         if (!agg) excluded[d]!.set(values[d]!, (agg = { count: 0, viewers: new Map() }));
-        agg.count++;
-        agg.viewers.set(viewer, (agg.viewers.get(viewer) ?? 0) + 1);
+        agg.count += sign;
+        const n = (agg.viewers.get(viewer) ?? 0) + sign;
+        if (n > 0) agg.viewers.set(viewer, n);
+        else agg.viewers.delete(viewer);
       }
     };
     const closedIds = new Set<string>();
+    let done = 0;
     for (const c of closed) {
       acc.add(c);
       closedIds.add(c.id);
-      const tracked = this.live.get(c.id);
-      if (tracked) exclude(tracked);
+      if (++done % SLICE === 0) {
+        timer.mark();
+        await yieldToLoop();
+        timer.reset();
+      }
     }
-    for (const s of this.live.openedSince(from)) {
-      exclude(s);
+    const takeRecent = (s: PlaySessionFacts) => {
+      excludedIds.set(s.id, s);
+      adjust(s, 1);
       if (s.openedAt < to && !closedIds.has(s.id)) acc.add(s);
+    };
+    for (const s of this.live.openedSince(from)) {
+      takeRecent(s);
+      if (++done % SLICE === 0) {
+        timer.mark();
+        await yieldToLoop();
+        timer.reset();
+      }
+    }
+    // From here to rows() nothing awaits: the tracker's live aggregates must not change underneath. Bring
+    // the exclusions in line with the tracker as it is now.
+    for (const s of this.live.openedSince(from)) if (!excludedIds.has(s.id)) takeRecent(s);
+    for (const [id, s] of excludedIds)
+      if (this.live.get(id) !== s) {
+        adjust(s, -1); // closed meanwhile: no longer in the aggregates (it was counted on its own)
+        excludedIds.delete(id);
+      }
+    for (const id of closedIds) {
+      const tracked = this.live.get(id);
+      if (tracked && !excludedIds.has(id)) {
+        excludedIds.set(id, tracked);
+        adjust(tracked, 1);
+      }
     }
     const none: OpenAggregate = { count: 0, viewers: new Map() };
     for (let d = 0; d < ROLLUP_DIMENSIONS.length; d++)
-      for (const [value, all] of this.live.openAggregates(d)) acc.addOpenForWholeBucket(d, value, all, excluded[d]!.get(value) ?? none);
-    const rows = acc.rows();
-    timer.mark();
-    return rows;
-  }
-
-  /** Rollup rows of [from, to) from the tracker's open sessions plus closed ones from the store. */
-  private async rollupWindow(step: RollupStep, from: number, to: number, timer: SliceTimer): Promise<StreamRollupRow[]> {
-    if (step === 60_000 && to - from === MINUTE) return this.rollupOneMinute(from, to, timer);
-    // Taken in the same turn of the event loop, so the two lists describe one moment. A session whose close
-    // is committed but not yet applied to the tracker is in both: the closed row wins.
-    const open = this.live.snapshot();
-    const closed = await this.store.closedPlaySessionsOverlapping(from, to);
-    timer.mark();
-    const acc = new StreamRollupAccumulator(step, from, to);
-    const closedIds = new Set<string>();
-    for (let i = 0; i < closed.length; i++) {
-      acc.add(closed[i]!);
-      closedIds.add(closed[i]!.id);
-      if (i % SLICE === SLICE - 1) {
-        timer.mark();
-        await yieldToLoop();
-        timer.reset();
-      }
-    }
-    for (let i = 0; i < open.length; i++) {
-      const s = open[i]!;
-      if (s.openedAt < to && !closedIds.has(s.id)) acc.add(s);
-      if (i % SLICE === SLICE - 1) {
-        timer.mark();
-        await yieldToLoop();
-        timer.reset();
-      }
-    }
+      for (const [value, all] of this.live.openAggregates(d)) acc.addOpenForWholeBuckets(d, value, all, excluded[d]!.get(value) ?? none);
     const rows = acc.rows();
     timer.mark();
     return rows;

@@ -113,22 +113,23 @@ export class StreamRollupAccumulator {
   }
 
   /**
-   * Adds, for one (dimension index, value) and a single-bucket window, the sessions of `all` that are not in
-   * `excluded` as open for the whole bucket. The minute job uses it for the live tracker's open sessions, so
-   * that 100,000 viewers cost a few hundred aggregates instead of 600,000 additions. `all` must not change
-   * before rows() is called.
+   * Adds, for one (dimension index, value), the sessions of `all` that are not in `excluded` as open for
+   * every bucket of the window. The minute job uses it for the live tracker's open sessions that opened before
+   * the window. `all` and `excluded` must not change before rows() is called.
    */
-  addOpenForWholeBucket(d: number, value: string, all: OpenAggregate, excluded: OpenAggregate): void {
+  addOpenForWholeBuckets(d: number, value: string, all: OpenAggregate, excluded: OpenAggregate): void {
     const count = all.count - excluded.count;
     if (count <= 0) return;
     const byValue = this.acc[d]!;
     let perBucket = byValue.get(value);
     if (!perBucket) byValue.set(value, (perBucket = new Array<Acc | undefined>(this.buckets)));
-    let a = perBucket[0];
-    if (!a) perBucket[0] = a = { started: 0, closed: 0, bytes: 0, watchMs: 0, users: new Set(), base: 0, events: [] };
-    a.watchMs += count * this.step;
-    a.base += count;
-    a.bulk = { all, excluded };
+    for (let bi = 0; bi < this.buckets; bi++) {
+      let a = perBucket[bi];
+      if (!a) perBucket[bi] = a = { started: 0, closed: 0, bytes: 0, watchMs: 0, users: new Set(), base: 0, events: [] };
+      a.watchMs += count * this.step;
+      a.base += count;
+      a.bulk = { all, excluded };
+    }
   }
 
   rows(): StreamRollupRow[] {

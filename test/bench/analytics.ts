@@ -90,7 +90,9 @@ async function minuteJobWithOpenSessions(): Promise<void> {
   try {
     const config = loadConfig({ env: {}, cwd: dir, overrides: { dataDir: dir, logLevel: 'silent' } });
     const store = await SqliteStore.open({ file: config.databasePath, durability: 'normal' });
-    const now = Math.floor(Date.now() / MIN) * MIN;
+    // Two minutes before a whole hour: the five runs below include the one that also rolls up the hour,
+    // which still visits every open session.
+    const now = Math.ceil(Date.now() / HOUR) * HOUR - 2 * MIN;
     for (let b = 0; b < OPEN; b += 1000) {
       const events: PlayEvent[] = [];
       for (let i = b; i < b + 1000; i++)
@@ -111,9 +113,8 @@ async function minuteJobWithOpenSessions(): Promise<void> {
       runs.push(await engine.runMinuteJob(now + k * MIN));
       loop.disable();
     }
-    const durations = runs.map((r) => r.durationMs).sort((a, b) => a - b);
     console.log(
-      `(e) minute job, ${fmt(engine.live.size)} open sessions: ${durations.map((d) => fmt(d)).join(', ')} ms (target ≤ 200 ms); ` +
+      `(e) minute job, ${fmt(engine.live.size)} open sessions: ${runs.map((r) => `${fmt(r.durationMs)}${r.hours ? ' (with the hour)' : ''}`).join(', ')} ms (target ≤ 200 ms); ` +
         `longest synchronous slice ${fmt(Math.max(...runs.map((r) => r.longestSliceMs)), 1)} ms, event-loop delay max ${fmt(loop.max / 1e6, 1)} ms (target ≤ 50 ms)`,
     );
     await engine.stop();
