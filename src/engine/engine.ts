@@ -17,7 +17,7 @@ export const HOUR = 3_600_000;
 /** Late events older than this no longer change rollups (issue 4: up to 24 h late). */
 const LATE_LIMIT_MS = 24 * HOUR;
 /** Sessions handled between two yields to the event loop. */
-const SLICE = 2_000;
+const SLICE = 500;
 /** Channels (and contents) checked for moments each minute. */
 const MAX_CHANNELS_WATCHED = 200;
 const STATE_NEXT_MINUTE = 'rollup.next_minute';
@@ -37,8 +37,9 @@ export interface MinuteJobReport {
   recomputedFrom: number | null;
   hours: number;
   durationMs: number;
-  /** Longest stretch without yielding to the event loop. */
+  /** Longest stretch without yielding to the event loop, and where it was. */
   longestSliceMs: number;
+  longestSliceAt: string;
 }
 
 export class AnalyticsEngine {
@@ -181,9 +182,9 @@ export class AnalyticsEngine {
       for (let w = from; w < target; w = Math.min(target, Math.floor(w / HOUR) * HOUR + HOUR)) {
         const wEnd = Math.min(target, Math.floor(w / HOUR) * HOUR + HOUR);
         const rows = await this.rollupWindow(60_000, w, wEnd, timer);
-        timer.mark();
+        timer.mark('line 184');
         await this.store.replaceStreamRollups(60_000, w, wEnd, rows);
-        timer.mark();
+        timer.mark('line 186');
         minutes += (wEnd - w) / MINUTE;
         await yieldToLoop();
         timer.reset();
@@ -192,14 +193,19 @@ export class AnalyticsEngine {
       // Hours that are complete and were touched.
       for (let h = Math.floor(from / HOUR) * HOUR; h + HOUR <= target; h += HOUR) {
         const rows = await this.rollupWindow(3_600_000, h, h + HOUR, timer);
+        timer.mark('hour rollup');
         await this.store.replaceStreamRollups(3_600_000, h, h + HOUR, rows);
+        timer.mark('hour rows written');
         hours++;
         await yieldToLoop();
         timer.reset();
       }
+      await yieldToLoop();
+      timer.reset();
       await this.detectNewMoments(Math.max(next, target - 10 * MINUTE), target);
+      timer.mark('moments');
     }
-    return { minutes, recomputedFrom: recomputeFrom, hours, durationMs: performance.now() - started, longestSliceMs: timer.longest };
+    return { minutes, recomputedFrom: recomputeFrom, hours, durationMs: performance.now() - started, longestSliceMs: timer.longest, longestSliceAt: timer.longestAt };
   }
 
   /**
@@ -211,7 +217,7 @@ export class AnalyticsEngine {
    */
   private async rollupWindow(step: RollupStep, from: number, to: number, timer: SliceTimer): Promise<StreamRollupRow[]> {
     const closed = await this.store.closedPlaySessionsOverlapping(from, to);
-    timer.mark();
+    timer.mark('line 214');
     timer.reset();
     const acc = new StreamRollupAccumulator(step, from, to);
     // Tracker sessions not to count as open all window, summed like the tracker's aggregates: those that
@@ -237,7 +243,7 @@ export class AnalyticsEngine {
       acc.add(c);
       closedIds.add(c.id);
       if (++done % SLICE === 0) {
-        timer.mark();
+        timer.mark('line 240');
         await yieldToLoop();
         timer.reset();
       }
@@ -247,22 +253,32 @@ export class AnalyticsEngine {
       adjust(s, 1);
       if (s.openedAt < to && !closedIds.has(s.id)) acc.add(s);
     };
+    const version = this.live.version;
     for (const s of this.live.openedSince(from)) {
       takeRecent(s);
       if (++done % SLICE === 0) {
-        timer.mark();
+        timer.mark('line 254');
         await yieldToLoop();
         timer.reset();
       }
     }
     // From here to rows() nothing awaits: the tracker's live aggregates must not change underneath. Bring
     // the exclusions in line with the tracker as it is now.
-    for (const s of this.live.openedSince(from)) if (!excludedIds.has(s.id)) takeRecent(s);
-    for (const [id, s] of excludedIds)
-      if (this.live.get(id) !== s) {
-        adjust(s, -1); // closed meanwhile: no longer in the aggregates (it was counted on its own)
-        excludedIds.delete(id);
+    const untrack = (s: PlaySessionFacts) => {
+      adjust(s, -1); // closed meanwhile: no longer in the aggregates (it was counted on its own)
+      excludedIds.delete(s.id);
+    };
+    const changes = this.live.changesSince(version);
+    if (changes)
+      for (const { session, opened } of changes) {
+        if (opened) {
+          if (session.openedAt >= from && !excludedIds.has(session.id)) takeRecent(session);
+        } else if (excludedIds.get(session.id) === session) untrack(session);
       }
+    else {
+      for (const s of this.live.openedSince(from)) if (!excludedIds.has(s.id)) takeRecent(s);
+      for (const [id, s] of excludedIds) if (this.live.get(id) !== s) untrack(s);
+    }
     for (const id of closedIds) {
       const tracked = this.live.get(id);
       if (tracked && !excludedIds.has(id)) {
@@ -274,7 +290,7 @@ export class AnalyticsEngine {
     for (let d = 0; d < ROLLUP_DIMENSIONS.length; d++)
       for (const [value, all] of this.live.openAggregates(d)) acc.addOpenForWholeBuckets(d, value, all, excluded[d]!.get(value) ?? none);
     const rows = acc.rows();
-    timer.mark();
+    timer.mark('line 287');
     return rows;
   }
 
@@ -396,10 +412,14 @@ function fillMinutes(from: number, to: number, points: SeriesPoint[], missing: n
 /** Measures the longest stretch of synchronous work between yields. */
 class SliceTimer {
   longest = 0;
+  longestAt = '';
   private since = performance.now();
-  mark(): void {
+  mark(at: string): void {
     const d = performance.now() - this.since;
-    if (d > this.longest) this.longest = d;
+    if (d > this.longest) {
+      this.longest = d;
+      this.longestAt = at;
+    }
   }
   reset(): void {
     this.since = performance.now();

@@ -21,6 +21,9 @@ export class LiveTracker {
   private readonly aggregates: Array<Map<string, OpenAggregate>> = ROLLUP_DIMENSIONS.map(() => new Map());
   /** Open sessions by the minute they opened in, to find the few that opened during the minute rolled up. */
   private readonly byOpenedMinute = new Map<number, Set<PlaySessionFacts>>();
+  /** Opens and closes in order, numbered from logBase + 1, so a long rollup can catch up with what changed. */
+  private log: Array<{ session: PlaySessionFacts; opened: boolean }> = [];
+  private logBase = 0;
 
   get size(): number {
     return this.sessions.size;
@@ -39,6 +42,27 @@ export class LiveTracker {
       counts.set(v, (counts.get(v) ?? 0) + 1);
     }
     this.aggregate(s, 1);
+    this.record(s, true);
+  }
+
+  private record(session: PlaySessionFacts, opened: boolean): void {
+    this.log.push({ session, opened });
+    // A rollup reads changes for a few seconds at most; beyond this it falls back to comparing everything.
+    if (this.log.length > 200_000) {
+      this.logBase += 100_000;
+      this.log = this.log.slice(100_000);
+    }
+  }
+
+  /** A number that grows with every open and close. */
+  get version(): number {
+    return this.logBase + this.log.length;
+  }
+
+  /** Opens and closes after `version`, in order; null when they are no longer kept. */
+  changesSince(version: number): ReadonlyArray<{ session: PlaySessionFacts; opened: boolean }> | null {
+    if (version < this.logBase) return null;
+    return this.log.slice(version - this.logBase);
   }
 
   private aggregate(s: PlaySessionFacts, sign: 1 | -1): void {
@@ -71,6 +95,7 @@ export class LiveTracker {
     if (!s) return false;
     this.sessions.delete(id);
     this.aggregate(s, -1);
+    this.record(s, false);
     for (const [dim, counts] of this.perDimension) {
       const v = dimensionValue(s, dim);
       const n = (counts.get(v) ?? 0) - 1;

@@ -115,7 +115,7 @@ async function minuteJobWithOpenSessions(): Promise<void> {
     }
     console.log(
       `(e) minute job, ${fmt(engine.live.size)} open sessions: ${runs.map((r) => `${fmt(r.durationMs)}${r.hours ? ' (with the hour)' : ''}`).join(', ')} ms (target ≤ 200 ms); ` +
-        `longest synchronous slice ${fmt(Math.max(...runs.map((r) => r.longestSliceMs)), 1)} ms, event-loop delay max ${fmt(loop.max / 1e6, 1)} ms (target ≤ 50 ms)`,
+        `longest synchronous slice ${fmt(Math.max(...runs.map((r) => r.longestSliceMs)), 1)} ms (${runs.reduce((a, r) => (r.longestSliceMs > a.longestSliceMs ? r : a)).longestSliceAt}), event-loop delay max ${fmt(loop.max / 1e6, 1)} ms (target ≤ 50 ms)`,
     );
     await engine.stop();
     await store.close();
