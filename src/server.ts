@@ -15,6 +15,7 @@ import type { HttpContext } from './http/context.ts';
 import { liveFeedOptions } from './http/live-feed-sources.ts';
 import { principalFromUpgrade } from './http/require-access.ts';
 import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
+import { AnalyticsEngine } from './engine/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -29,6 +30,8 @@ export interface RunningServer {
   logger: Logger;
   /** The dashboard's live feed, for wiring data sources and for tests. */
   live: LiveHub;
+  /** Live tracker, rollups, moments and retention. */
+  analytics: AnalyticsEngine;
   /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
   close(): Promise<void>;
 }
@@ -39,6 +42,8 @@ export class StartupError extends Error {
 
 export interface StartOptions {
   logger?: Logger;
+  /** false: the analytics jobs are not scheduled (tests drive them with their own clock). */
+  analyticsSchedules?: boolean;
 }
 
 export async function startServer(config: ResolvedConfig, opts: StartOptions = {}): Promise<RunningServer> {
@@ -63,18 +68,22 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const setupToken = await accounts.issueSetupToken();
   const keys = new ApiKeyAuthenticator(store);
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
+  // Restores the open play sessions before the first request can ask how many there are.
+  const analytics = new AnalyticsEngine(store, config, logger);
+  await analytics.start({ schedules: opts.analyticsSchedules ?? true });
   // The live feed authenticates upgrades through the same context the routes use (it is read only once a
   // connection arrives, after ctx is complete).
   const live = createLiveHub(
     liveFeedOptions({
       store,
       keys,
+      engine: analytics,
       intervalMs: config.liveIntervalMs,
       authenticate: (request) => principalFromUpgrade(ctx, request),
       onError: (err, where) => logger.warn({ err, where }, 'live feed'),
     }),
   );
-  const ctx: HttpContext = { config, store, keys, accounts, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), live };
+  const ctx: HttpContext = { config, store, keys, accounts, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), live, analytics };
   const httpApp = createHttpApp(ctx);
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
@@ -91,6 +100,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     });
   } catch (err) {
     live.close();
+    await analytics.stop();
     await store.close();
     await keys.stop();
     limiter.stop();
@@ -119,9 +129,11 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       clearTimeout(force);
       await keys.stop();
       limiter.stop();
+      // Last snapshot of the live tracker, while the store is still open.
+      await analytics.stop();
       await store.close();
       lock.release();
     })());
 
-  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, setupToken, accounts, logger, live, close };
+  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, setupToken, accounts, logger, live, analytics, close };
 }

@@ -22,6 +22,7 @@ Commands:
   backup FILE                Write a consistent copy of the database while the server keeps running
   restore FILE               Replace the database with a backup (refused while a server runs on it)
   doctor                     Check data directory, disk, port, database integrity, ffmpeg and clock
+  retention [--dry-run]      Delete what is past its retention now (--dry-run: only print what would go)
   service install [--user m3w] [--data-dir /var/lib/m3w] [--dry-run]
                              Run m3w under systemd as a dedicated user (--dry-run prints the unit)
   service uninstall          Stop and remove the systemd service (data is kept)
@@ -120,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./backup.ts')).runRestore(configFrom(values), rest);
       case 'doctor':
         return await (await import('./doctor.ts')).runDoctor(configFrom(values));
+      case 'retention':
+        return await (await import('./retention.ts')).runRetentionCommand(configFrom(values), values['dry-run'] ?? false);
       case 'service':
         return await (await import('./service.ts')).runService(rest, {
           user: values.user,

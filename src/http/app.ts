@@ -12,6 +12,8 @@ import { operationRoutes } from './routes/operations.ts';
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
 import { webRoutes } from './routes/web-routes.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
+import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -23,7 +25,18 @@ export interface HttpApp {
 }
 
 export function createHttpApp(ctx: HttpContext): HttpApp {
-  const routes: RouteDef[] = [...sessionRoutes, ...operationRoutes, ...authRoutes, ...userRoutes, ...appRoutes, ...auditRoutes, ...webRoutes];
+  const routes: RouteDef[] = [
+    ...sessionRoutes,
+    ...operationRoutes,
+    ...webhookRoutes,
+    ...analyticsRoutes,
+    ...authRoutes,
+    ...userRoutes,
+    ...appRoutes,
+    ...auditRoutes,
+    // Last: the dashboard's catch-all page route.
+    ...webRoutes,
+  ];
   const openapiRoute: RouteDef = {
     method: 'GET',
     path: '/openapi.json',
@@ -31,7 +44,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     openapi: { summary: 'This OpenAPI 3.1 document', responses: { '200': { description: 'OpenAPI document' } } },
   };
   routes.push(openapiRoute);
-  const openapi = buildOpenApi(routes, ctx.version, sessionSchemas);
+  const openapi = buildOpenApi(routes, ctx.version, { ...sessionSchemas, ...webhookSchemas });
 
   const app = new H3({
     silent: true,

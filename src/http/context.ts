@@ -5,6 +5,7 @@ import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
 import type { LiveHub } from '../ws/index.ts';
+import type { AnalyticsEngine } from '../engine/index.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -19,6 +20,8 @@ export interface HttpContext {
   startedAt: number;
   /** The dashboard's live feed (WebSocket hub). */
   live: LiveHub;
+  /** Live tracker, rollups and moments (webhook ingestion and the analytics read routes). */
+  analytics: AnalyticsEngine;
 }
 
 /** Per-request state kept on event.context. */

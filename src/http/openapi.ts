@@ -22,6 +22,7 @@ export function buildOpenApi(routes: RouteDef[], version: string, schemas: Recor
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'm3w_access', description: 'Browsers; state-changing requests also need X-CSRF-Token' },
+        apiKeyQuery: { type: 'apiKey', in: 'query', name: 'key' },
       },
       schemas: { Error: ErrorEnvelopeSchema, ...schemas },
     },

@@ -27,17 +27,30 @@ function limit(event: H3Event, ctx: HttpContext, bucket: string, requests = ctx.
     );
 }
 
-export async function requireApiKey(event: H3Event, ctx: HttpContext, scopes: readonly Scope[]): Promise<ApiKeyRecord> {
+export interface RequireApiKeyOptions {
+  /**
+   * Also accept the key as `?key=` (media servers that can only call a URL). The request log and metrics
+   * never see the query string: they record the pathname and the route pattern only.
+   */
+  allowQueryKey?: boolean;
+}
+
+export async function requireApiKey(
+  event: H3Event,
+  ctx: HttpContext,
+  scopes: readonly Scope[],
+  opts: RequireApiKeyOptions = {},
+): Promise<ApiKeyRecord> {
   const address = clientAddress(event, ctx.config.trustProxy);
-  const presented = event.req.headers.get('x-api-key');
+  const presented = event.req.headers.get('x-api-key') ?? (opts.allowQueryKey ? event.url.searchParams.get('key') : null);
   if (!presented) {
     limit(event, ctx, `addr:${address}`);
-    throw new ApiError('INVALID_API_KEY', 'missing X-API-Key header');
+    throw new ApiError('INVALID_API_KEY', opts.allowQueryKey ? 'missing API key: send X-API-Key or ?key=' : 'missing X-API-Key header');
   }
   const key = presented.length <= 512 ? await ctx.keys.authenticate(presented) : null;
   if (!key) {
     limit(event, ctx, `addr:${address}`);
-    throw new ApiError('INVALID_API_KEY', 'unknown or revoked API key in X-API-Key');
+    throw new ApiError('INVALID_API_KEY', `unknown or revoked API key in ${event.req.headers.has('x-api-key') ? 'X-API-Key' : '?key='}`);
   }
   limit(event, ctx, `key:${key.id}:${address}`, key.rateLimit ?? undefined);
   if (!scopes.some((s) => key.scopes.includes(s)))

@@ -19,3 +19,8 @@ export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export { type MigrationReport } from './sqlite/migrate.ts';
 export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';
 export { integrityProblem, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';
+export type {
+  AnalyticsStore, MomentQuery, PlayEventOutcome, PlaySessionFacts, QoeRollupRow, RetentionCounts, RetentionCutoffs, RollupStep,
+  StoredMoment, StoredPlaySession, StreamFigures, StreamRollupRow,
+} from './types.ts';
+export { QOE_DIMENSIONS, type QoeDimension } from './sqlite/qoe-rollup-writer.ts';

@@ -1,6 +1,6 @@
 // The Store contract: every adapter (SQLite now, Postgres later) implements this async interface and
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
-import type { IngestedSession } from '../ingest/index.ts';
+import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 
 export type Scope = 'ingest' | 'read';
@@ -54,7 +54,7 @@ export interface WriteBatchStats {
   durationMs: number;
 }
 
-export interface Store {
+export interface Store extends AnalyticsStore {
   readonly kind: 'sqlite';
   /**
    * Inserts or replaces sessions of one app: a stored session is replaced only by one whose timestamp is
@@ -157,4 +157,165 @@ export interface SessionListPage {
 
 export class StoreError extends Error {
   override name = 'StoreError';
+}
+
+// ---- Analytics engine (issue 4): play sessions, rollups, moments, retention ----
+
+/** What happened to one stored webhook event. */
+export type PlayEventOutcome =
+  /** (id, event) was already stored: nothing changed. */
+  | 'duplicate'
+  /** Stored, and the play session is open. */
+  | 'opened'
+  /** Stored, and the play session is closed. */
+  | 'closed';
+
+/** The facts of a play session the rollups and the live tracker need. */
+export interface PlaySessionFacts {
+  id: string;
+  server: string;
+  channel: string;
+  country: string;
+  protocol: string;
+  device: string;
+  userId: string | null;
+  address: string | null;
+  openedAt: number;
+  closedAt: number | null;
+  startBytes: number | null;
+  closeBytes: number | null;
+}
+
+export interface StoredPlaySession extends PlaySessionFacts {
+  userName: string | null;
+  userAgent: string | null;
+  reason: string | null;
+  receivedAt: number;
+  startEvent: string | null;
+  closeEvent: string | null;
+}
+
+/** Figures of one (dimension, value) over one bucket (a minute or an hour). */
+export interface StreamFigures {
+  sessionsStarted: number;
+  sessionsClosed: number;
+  totalBytes: number;
+  watchTimeSeconds: number;
+  uniqueUsers: number;
+  peakConcurrent: number;
+}
+
+export interface StreamRollupRow extends StreamFigures {
+  dimension: string;
+  value: string;
+  /** Bucket start, epoch ms. */
+  t: number;
+}
+
+export type RollupStep = 60_000 | 3_600_000;
+
+/** Sums, counts and the startup histogram of SDK sessions in one (app, dimension, value, bucket). */
+export interface QoeRollupRow {
+  appId: string;
+  dimension: string;
+  value: string;
+  t: number;
+  sessions: number;
+  sessionsWithErrors: number;
+  startupSum: number;
+  startupCount: number;
+  rebufferSum: number;
+  rebufferCount: number;
+  playSum: number;
+  playCount: number;
+  droppedSum: number;
+  droppedCount: number;
+  seeksSum: number;
+  seeksCount: number;
+  bitrateSum: number;
+  bitrateCount: number;
+  /** Dense counts per startup bucket (see engine/startup-histogram.ts). */
+  startupHist: number[];
+}
+
+export interface StoredMoment {
+  id: number;
+  appId: string | null;
+  kind: 'spike' | 'drop';
+  metric: string;
+  dimension: string;
+  value: string;
+  startedAt: number;
+  endedAt: number;
+  peakValue: number;
+  baseline: number;
+  zScore: number;
+  threshold: number;
+}
+
+export interface MomentQuery {
+  from: number;
+  to: number;
+  metric?: string;
+  dimension?: string;
+  value?: string;
+  /** Moments of these apps plus the stream moments (app null); undefined: all. */
+  apps?: readonly string[];
+  limit: number;
+}
+
+/** Cut-offs (epoch ms): rows older than these go. */
+export interface RetentionCutoffs {
+  /** Raw SDK sessions and raw play sessions (closed ones). */
+  raw: number;
+  minuteRollups: number;
+  hourlyRollups: number;
+}
+
+export interface RetentionCounts {
+  sessions: number;
+  playSessions: number;
+  minuteRows: number;
+  hourRows: number;
+  moments: number;
+}
+
+export interface AnalyticsStore {
+  /**
+   * Stores webhook events (one request's events, all or none), group-committed like sessions: resolves once
+   * durable, with one outcome per event. Idempotent on (id, event); a close before its start is kept.
+   */
+  ingestPlayEvents(events: readonly PlayEvent[], receivedAt: number): Promise<PlayEventOutcome[]>;
+  getPlaySession(id: string): Promise<StoredPlaySession | null>;
+  /** Every open play session (restoring the live tracker). */
+  listOpenPlaySessions(): Promise<PlaySessionFacts[]>;
+  /** Closed play sessions that overlap [from, to): closed at or after `from`, opened before `to`. */
+  closedPlaySessionsOverlapping(from: number, to: number): Promise<PlaySessionFacts[]>;
+  /** Open play sessions opened before `to`, straight from the database (recomputation from raw rows). */
+  openPlaySessionsBefore(to: number): Promise<PlaySessionFacts[]>;
+  /** Closes still-open sessions as `reason: "stale"`; returns the ids actually closed. */
+  closeStalePlaySessions(ids: readonly string[], closedAt: number): Promise<string[]>;
+  /** Earliest minute whose rollup an event may have changed after it was computed, and forgets it. */
+  takeDirtyStreamMinute(upTo: number): Promise<number | null>;
+  /** Replaces every stream rollup row with t in [from, to) of this step by `rows`. */
+  replaceStreamRollups(step: RollupStep, from: number, to: number, rows: readonly StreamRollupRow[]): Promise<void>;
+  streamSeries(step: RollupStep, dimension: string, value: string, from: number, to: number): Promise<StreamRollupRow[]>;
+  /** Rows of one dimension at one bucket, by value (e.g. every channel's last minute). */
+  streamRowsAt(step: RollupStep, dimension: string, t: number): Promise<StreamRollupRow[]>;
+  /** Values of a dimension seen in [from, to), most watched first. */
+  streamValues(dimension: string, from: number, to: number): Promise<string[]>;
+  qoeRows(step: RollupStep, appId: string, dimension: string, value: string | null, from: number, to: number): Promise<QoeRollupRow[]>;
+  /** QoE rollups recomputed from the raw sessions of one app (tests and repair). */
+  recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]>;
+  getEngineState(key: string): Promise<number | null>;
+  setEngineState(key: string, value: number): Promise<void>;
+  /** Inserts a moment (id 0) or updates one; returns its id. */
+  saveMoment(moment: StoredMoment): Promise<number>;
+  listMoments(query: MomentQuery): Promise<StoredMoment[]>;
+  /** How many rows each cut-off would remove. */
+  countExpired(cutoffs: RetentionCutoffs): Promise<RetentionCounts>;
+  /** Removes at most `batch` expired rows of each kind; returns what went (0s when done). */
+  deleteExpired(cutoffs: RetentionCutoffs, batch: number): Promise<RetentionCounts>;
+  /** Returns up to `pages` free pages to the operating system. */
+  releaseFreePages(pages: number): Promise<void>;
 }

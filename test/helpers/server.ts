@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config, type ResolvedConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server.ts';
 
 export interface TestServer {
   url: string;
@@ -26,7 +26,11 @@ export function makeTempDir(prefix = 'm3w-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}, dir = makeTempDir()): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+  dir = makeTempDir(),
+  startOptions: Omit<StartOptions, 'logger'> = {},
+): Promise<TestServer> {
   const config = loadConfig({
     env: {},
     cwd: dir,
@@ -42,7 +46,7 @@ export async function startTestServer(overrides: Partial<Config> = {}, dir = mak
       cb();
     },
   });
-  const server = await startServer(config, { logger: createLogger({ level: config.logLevel, destination }) });
+  const server = await startServer(config, { ...startOptions, logger: createLogger({ level: config.logLevel, destination }) });
   let closed = false;
   return {
     url: server.url,

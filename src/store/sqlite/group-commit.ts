@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { embeddedWriterWorker } from '../../runtime/embedded.ts';
 import { StoreError, type WriteBatchStats } from '../types.ts';
-import type { WriteRequest, WriteResult } from './session-writer.ts';
+import { REQUEST_PLAYS, REQUEST_SESSIONS, type WriteRequest, type WriteResult } from './session-writer.ts';
 import type { Durability } from './open-database.ts';
 
 /**
@@ -16,8 +16,10 @@ import type { Durability } from './open-database.ts';
 const MAX_IN_FLIGHT = 2;
 
 interface Pending {
-  sessions: number;
-  resolve: () => void;
+  kind: number;
+  /** Sessions or play events in this request. */
+  count: number;
+  resolve: (outcomes: number[]) => void;
   reject: (err: Error) => void;
 }
 
@@ -44,6 +46,9 @@ export class GroupCommitter {
   private queue: Pending[] = [];
   /** Rows of everything in `queue`, flat, in queue order: what the next transaction will write. */
   private queuedValues: unknown[] = [];
+  /** Play event rows of everything in `queue`, flat, in queue order. */
+  private queuedPlays: unknown[] = [];
+  private queuedHasPlays = false;
   /** Groups posted to the writer and not yet answered, oldest first (the writer answers in order). */
   private inFlight: Pending[][] = [];
   private seq = 0;
@@ -83,7 +88,19 @@ export class GroupCommitter {
     if (this.closing) return Promise.reject(new StoreError('the store is closing'));
     return new Promise((resolve, reject) => {
       fill(this.queuedValues);
-      this.queue.push({ sessions, resolve, reject });
+      this.queue.push({ kind: REQUEST_SESSIONS, count: sessions, resolve: () => resolve(), reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Queues `events` play event rows (appended by `fill`); resolves once committed with one outcome code per event. */
+  writePlays(events: number, fill: (values: unknown[]) => void): Promise<number[]> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closing) return Promise.reject(new StoreError('the store is closing'));
+    return new Promise((resolve, reject) => {
+      fill(this.queuedPlays);
+      this.queuedHasPlays = true;
+      this.queue.push({ kind: REQUEST_PLAYS, count: events, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -106,10 +123,16 @@ export class GroupCommitter {
     if (this.inFlight.length >= MAX_IN_FLIGHT) return;
     const group = this.queue;
     const values = this.queuedValues;
+    const req: WriteRequest = { seq: ++this.seq, values, counts: group.map((p) => p.count) };
+    if (this.queuedHasPlays) {
+      req.kinds = group.map((p) => p.kind);
+      req.plays = this.queuedPlays;
+      this.queuedPlays = [];
+      this.queuedHasPlays = false;
+    }
     this.queue = [];
     this.queuedValues = [];
     this.inFlight.push(group);
-    const req: WriteRequest = { seq: ++this.seq, values, counts: group.map((p) => p.sessions) };
     this.worker.postMessage(req);
   }
 
@@ -117,11 +140,13 @@ export class GroupCommitter {
     const group = this.inFlight.shift();
     if (!group) return;
     let sessions = 0;
+    let playOffset = 0;
     group.forEach((p, i) => {
       const error = result.errors[i];
-      if (error) p.reject(new StoreError(`could not write sessions: ${error}`));
-      else p.resolve();
-      sessions += p.sessions;
+      const outcomes = p.kind === REQUEST_PLAYS ? result.outcomes.slice(playOffset, (playOffset += p.count)) : [];
+      if (error) p.reject(new StoreError(`could not write ${p.kind === REQUEST_PLAYS ? 'play events' : 'sessions'}: ${error}`));
+      else p.resolve(outcomes);
+      if (p.kind === REQUEST_SESSIONS) sessions += p.count;
     });
     for (const l of this.listeners) l({ sessions, requests: group.length, durationMs: result.durationMs });
     this.flush();
@@ -133,6 +158,8 @@ export class GroupCommitter {
     this.inFlight = [];
     this.queue = [];
     this.queuedValues = [];
+    this.queuedPlays = [];
+    this.queuedHasPlays = false;
     this.drained?.();
   }
 

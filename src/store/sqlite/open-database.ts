@@ -23,6 +23,9 @@ export function openDatabase(file: string, opts: OpenOptions): Database.Database
   });
   // Larger pages cut the per-row cost of wide session rows; only takes effect on a new, empty file.
   if (!opts.readonly) db.pragma('page_size = 16384');
+  // Lets retention hand freed pages back to the OS in small steps (PRAGMA incremental_vacuum); like
+  // page_size it only takes effect on a new, empty file.
+  if (!opts.readonly) db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');

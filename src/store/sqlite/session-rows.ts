@@ -49,6 +49,11 @@ export const UPSERT_SESSION_SQL = `INSERT INTO sessions (${SESSION_COLUMNS.join(
   ON CONFLICT (app_id, session_id) DO UPDATE SET ${updates}
   WHERE excluded.timestamp >= sessions.timestamp`;
 
+// A session not stored yet; does nothing (changes = 0) when (app_id, session_id) exists.
+export const INSERT_NEW_SESSION_SQL = `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
+  VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (app_id, session_id) DO NOTHING`;
+
 /** Appends one session's values to `out` in SESSION_COLUMNS order. */
 export function pushSessionRow(out: unknown[], appId: string, s: IngestedSession, receivedAt: number): void {
   const x = s.summary;

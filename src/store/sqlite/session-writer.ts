@@ -1,64 +1,199 @@
-// Owns the write connection for sessions and commits groups of requests in one transaction each.
-// Runs inside the writer thread, so an fsync never blocks the HTTP event loop.
+// Owns the write connection for ingestion (SDK sessions and webhook play events) and commits groups of
+// requests in one transaction each, QoE rollups included. Runs inside the writer thread, so an fsync never
+// blocks the HTTP event loop.
 import type Database from 'better-sqlite3';
 import { openDatabase, type Durability } from './open-database.ts';
-import { SESSION_ROW_WIDTH, UPSERT_SESSION_SQL } from './session-rows.ts';
+import { CLOSE_OPEN_SQL, INSERT_CLOSED_SQL, INSERT_NEW_STARTED_SQL, INSERT_STARTED_SQL, PLAY_ROW_WIDTH, PLAY_STARTED } from './play-session-rows.ts';
+import { QoeRollupWriter } from './qoe-rollup-writer.ts';
+import { INSERT_NEW_SESSION_SQL, SESSION_COLUMNS, SESSION_ROW_WIDTH, UPSERT_SESSION_SQL } from './session-rows.ts';
+
+export const REQUEST_SESSIONS = 0;
+export const REQUEST_PLAYS = 1;
 
 export interface WriteRequest {
   seq: number;
-  /** Flat values, SESSION_ROW_WIDTH per session. */
+  /** Flat session values, SESSION_ROW_WIDTH per session, for the session requests in order. */
   values: unknown[];
-  /** Sessions per HTTP request, in order: each request is all-or-nothing. */
+  /** Items per HTTP request, in order: each request is all-or-nothing. */
   counts: number[];
+  /** Kind of each request (REQUEST_SESSIONS when absent). */
+  kinds?: number[];
+  /** Flat play event values, PLAY_ROW_WIDTH per event, for the play requests in order. */
+  plays?: unknown[];
 }
 
 export interface WriteResult {
   seq: number;
   /** One entry per request: null when committed, else the error message. */
   errors: Array<string | null>;
+  /** One code per play event (0 duplicate, 1 opened, 2 closed), in order; 0 for failed requests. */
+  outcomes: number[];
   durationMs: number;
 }
+
+const MINUTE = 60_000;
+/**
+ * An event for a minute that ended less than this long ago also marks it for recomputation: the minute job
+ * may already be reading while this transaction commits.
+ */
+const COMMIT_GRACE_MS = 5_000;
+
+// The stored session minus its large text, for subtracting its contribution on replace.
+const SELECT_OLD_SQL = `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')}
+  FROM sessions WHERE app_id = ? AND session_id = ?`;
 
 export class SessionWriter {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
-  private readonly writeAll: (values: unknown[], from: number, sessions: number) => void;
+  private readonly insertNew: Database.Statement;
+  private readonly selectOld: Database.Statement;
+  private readonly started: Database.Statement;
+  private readonly closed: Database.Statement;
+  private readonly startNew: Database.Statement;
+  private readonly closeOpen: Database.Statement;
+  private readonly markDirty: Database.Statement;
+  private readonly qoe: QoeRollupWriter;
+  private readonly writeRange: (req: WriteRequest, from: number, to: number, outcomes: number[]) => void;
 
   constructor(file: string, durability: Durability) {
     this.db = openDatabase(file, { durability });
     this.upsert = this.db.prepare(UPSERT_SESSION_SQL);
+    this.insertNew = this.db.prepare(INSERT_NEW_SESSION_SQL);
+    this.selectOld = this.db.prepare(SELECT_OLD_SQL).raw();
+    this.started = this.db.prepare(INSERT_STARTED_SQL).raw();
+    this.closed = this.db.prepare(INSERT_CLOSED_SQL).raw();
+    this.startNew = this.db.prepare(INSERT_NEW_STARTED_SQL);
+    this.closeOpen = this.db.prepare(CLOSE_OPEN_SQL);
+    this.markDirty = this.db.prepare('INSERT OR IGNORE INTO stream_dirty (minute) VALUES (?)');
+    this.qoe = new QoeRollupWriter(this.db);
     const row = new Array<unknown>(SESSION_ROW_WIDTH);
-    this.writeAll = this.db.transaction((values: unknown[], from: number, sessions: number) => {
-      for (let i = 0; i < sessions; i++) {
-        const base = (from + i) * SESSION_ROW_WIDTH;
-        for (let c = 0; c < SESSION_ROW_WIDTH; c++) row[c] = values[base + c];
-        this.upsert.run(row);
+    const startedRow = new Array<unknown>(14);
+    const closedRow = new Array<unknown>(16);
+    // Requests [from, to) in one transaction; offsets of each kind's values are found by walking the counts.
+    this.writeRange = this.db.transaction((req: WriteRequest, from: number, to: number, outcomes: number[]) => {
+      let sessionBase = 0;
+      let playBase = 0;
+      for (let r = 0; r < from; r++) {
+        if ((req.kinds?.[r] ?? REQUEST_SESSIONS) === REQUEST_PLAYS) playBase += req.counts[r]!;
+        else sessionBase += req.counts[r]!;
       }
+      const playStart = playBase;
+      const dirtyBefore = Math.floor((Date.now() + COMMIT_GRACE_MS) / MINUTE) * MINUTE;
+      let dirty = Infinity;
+      try {
+        for (let r = from; r < to; r++) {
+          const n = req.counts[r]!;
+          if ((req.kinds?.[r] ?? REQUEST_SESSIONS) === REQUEST_SESSIONS) {
+            for (let i = 0; i < n; i++) {
+              const base = (sessionBase + i) * SESSION_ROW_WIDTH;
+              for (let c = 0; c < SESSION_ROW_WIDTH; c++) row[c] = req.values[base + c];
+              // Most sessions are new: one insert, and no lookup of an old row to subtract.
+              if (this.insertNew.run(row).changes === 0) {
+                const old = this.selectOld.get(row[0], row[1]) as unknown[];
+                if ((row[2] as number) < (old[2] as number)) continue; // older summary: ignored, as by the upsert
+                this.qoe.add(old, -1);
+                this.upsert.run(row);
+              }
+              this.qoe.add(row, 1);
+            }
+            sessionBase += n;
+          } else {
+            const plays = req.plays!;
+            for (let i = 0; i < n; i++) {
+              const b = (playBase + i) * PLAY_ROW_WIDTH;
+              const receivedAt = plays[b + 16];
+              let code: number;
+              let affected: number;
+              if (plays[b] === PLAY_STARTED) {
+                for (let c = 0; c < 11; c++) startedRow[c] = plays[b + 1 + c];
+                startedRow[11] = plays[b + 13]; // bytes
+                startedRow[12] = receivedAt;
+                startedRow[13] = plays[b + 15];
+                if (this.startNew.run(startedRow).changes === 1) code = 1;
+                else {
+                  const ret = this.started.get(startedRow) as [number | null] | undefined;
+                  code = ret === undefined ? 0 : ret[0] === null ? 1 : 2;
+                }
+                affected = plays[b + 11] as number;
+              } else {
+                for (let c = 0; c < 12; c++) closedRow[c] = plays[b + 1 + c];
+                closedRow[12] = plays[b + 13]; // bytes
+                closedRow[13] = plays[b + 14]; // reason
+                closedRow[14] = receivedAt;
+                closedRow[15] = plays[b + 15];
+                if (this.closeOpen.run(plays[b + 12], plays[b + 13], plays[b + 14], receivedAt, plays[b + 15], plays[b + 1]).changes === 1) code = 2;
+                else code = this.closed.get(closedRow) === undefined ? 0 : 2;
+                affected = plays[b + 12] as number;
+              }
+              outcomes[playBase + i] = code;
+              if (code !== 0 && affected < dirty) dirty = affected;
+            }
+            playBase += n;
+          }
+        }
+        this.qoe.flush();
+      } catch (err) {
+        this.qoe.discard();
+        // Requests are retried in order, so nothing after this one has an outcome yet.
+        outcomes.fill(0, playStart);
+        throw err;
+      }
+      const dirtyMinute = Math.floor(dirty / MINUTE) * MINUTE;
+      if (dirtyMinute < dirtyBefore) this.markDirty.run(dirtyMinute);
     });
+  }
+
+  /**
+   * Adds the QoE rollups of sessions stored before migration 0003, before the writer takes any request (the
+   * store opens only once this returns). Chunked and resumable: each chunk commits with its progress mark.
+   */
+  backfillQoeRollups(chunk = 5_000): number {
+    const state = this.db.prepare("SELECT value FROM engine_state WHERE key = 'qoe.backfill_next_id'").pluck();
+    const setState = this.db.prepare("UPDATE engine_state SET value = ? WHERE key = 'qoe.backfill_next_id'");
+    const done = this.db.prepare("DELETE FROM engine_state WHERE key = 'qoe.backfill_next_id'");
+    const rows = this.db
+      .prepare(`SELECT id, ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE id >= ? ORDER BY id LIMIT ?`)
+      .raw();
+    let total = 0;
+    for (;;) {
+      const next = state.get() as number | undefined;
+      if (next === undefined) return total;
+      const batch = rows.all(next, chunk) as unknown[][];
+      if (batch.length === 0) {
+        done.run();
+        return total;
+      }
+      this.db.transaction(() => {
+        for (const r of batch) this.qoe.add(r.slice(1), 1);
+        this.qoe.flush();
+        setState.run((batch.at(-1)![0] as number) + 1);
+      })();
+      total += batch.length;
+    }
   }
 
   write(req: WriteRequest): WriteResult {
     const started = performance.now();
-    const total = req.counts.reduce((a, b) => a + b, 0);
+    const playCount = req.plays ? req.plays.length / PLAY_ROW_WIDTH : 0;
+    let outcomes = new Array<number>(playCount).fill(0);
     let errors: Array<string | null>;
     try {
-      this.writeAll(req.values, 0, total);
+      this.writeRange(req, 0, req.counts.length, outcomes);
       errors = req.counts.map(() => null);
     } catch {
       // One request's failure must not fail the others it was grouped with: retry each on its own.
+      outcomes = new Array<number>(playCount).fill(0);
       errors = [];
-      let from = 0;
-      for (const n of req.counts) {
+      for (let r = 0; r < req.counts.length; r++) {
         try {
-          this.writeAll(req.values, from, n);
+          this.writeRange(req, r, r + 1, outcomes);
           errors.push(null);
         } catch (err) {
           errors.push((err as Error).message);
         }
-        from += n;
       }
     }
-    return { seq: req.seq, errors, durationMs: performance.now() - started };
+    return { seq: req.seq, errors, outcomes, durationMs: performance.now() - started };
   }
 
   close(): void {

@@ -3,6 +3,13 @@
 import Database from 'better-sqlite3';
 import type { IngestedSession } from '../../ingest/index.ts';
 import { StoreError, type ApiKeyRecord, type App, type NewApiKey, type Scope, type SessionListPage, type SessionListQuery, type Store, type StoredSession, type WriteBatchStats } from '../types.ts';
+import type { PlayEvent } from '../../ingest/index.ts';
+import type {
+  MomentQuery, PlayEventOutcome, PlaySessionFacts, QoeRollupRow, RetentionCounts, RetentionCutoffs, RollupStep, StoredMoment,
+  StoredPlaySession, StreamRollupRow,
+} from '../types.ts';
+import { SqliteAnalytics } from './analytics-queries.ts';
+import { OUTCOME_CODES, pushPlayRow } from './play-session-rows.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase, type Durability } from './open-database.ts';
@@ -55,6 +62,7 @@ export class SqliteStore implements Store {
   private readonly writer: GroupCommitter;
   readonly accounts: SqliteAccountStore;
   private readonly stmt;
+  private readonly analytics: SqliteAnalytics;
 
   private constructor(opts: SqliteStoreOptions) {
     this.db = openDatabase(opts.file, { durability: opts.durability });
@@ -94,6 +102,7 @@ export class SqliteStore implements Store {
       ping: this.db.prepare('SELECT count(*) FROM schema_migrations').pluck(),
     };
     this.accounts = new SqliteAccountStore(this.db);
+    this.analytics = new SqliteAnalytics(this.db);
     this.writer = new GroupCommitter(opts.file, opts.durability);
   }
 
@@ -248,5 +257,73 @@ export class SqliteStore implements Store {
   private readonly sessionListStatements = new Map<string, Database.Statement>();
   async listSessions(query: SessionListQuery): Promise<SessionListPage> {
     return run('listSessions', () => listSessionPage(this.db, this.sessionListStatements, query));
+  }
+
+  // ---- Analytics engine: ingestion through the writer thread, the rest in analytics-queries.ts ----
+
+  async ingestPlayEvents(events: readonly PlayEvent[], receivedAt: number): Promise<PlayEventOutcome[]> {
+    if (events.length === 0) return [];
+    const codes = await this.writer.writePlays(events.length, (values) => {
+      for (const e of events) pushPlayRow(values, e, receivedAt);
+    });
+    return codes.map((c) => OUTCOME_CODES[c]!);
+  }
+
+  async getPlaySession(id: string): Promise<StoredPlaySession | null> {
+    return run('getPlaySession', () => this.analytics.getPlaySession(id));
+  }
+  async listOpenPlaySessions(): Promise<PlaySessionFacts[]> {
+    return run('listOpenPlaySessions', () => this.analytics.listOpenPlaySessions());
+  }
+  async closedPlaySessionsOverlapping(from: number, to: number): Promise<PlaySessionFacts[]> {
+    return run('closedPlaySessionsOverlapping', () => this.analytics.closedPlaySessionsOverlapping(from, to));
+  }
+  async openPlaySessionsBefore(to: number): Promise<PlaySessionFacts[]> {
+    return run('openPlaySessionsBefore', () => this.analytics.openPlaySessionsBefore(to));
+  }
+  async closeStalePlaySessions(ids: readonly string[], closedAt: number): Promise<string[]> {
+    return run('closeStalePlaySessions', () => this.analytics.closeStalePlaySessions(ids, closedAt));
+  }
+  async takeDirtyStreamMinute(upTo: number): Promise<number | null> {
+    return run('takeDirtyStreamMinute', () => this.analytics.takeDirtyStreamMinute(upTo));
+  }
+  async replaceStreamRollups(step: RollupStep, from: number, to: number, rows: readonly StreamRollupRow[]): Promise<void> {
+    run('replaceStreamRollups', () => this.analytics.replaceStreamRollups(step, from, to, rows));
+  }
+  async streamSeries(step: RollupStep, dimension: string, value: string, from: number, to: number): Promise<StreamRollupRow[]> {
+    return run('streamSeries', () => this.analytics.streamSeries(step, dimension, value, from, to));
+  }
+  async streamRowsAt(step: RollupStep, dimension: string, t: number): Promise<StreamRollupRow[]> {
+    return run('streamRowsAt', () => this.analytics.streamRowsAt(step, dimension, t));
+  }
+  async streamValues(dimension: string, from: number, to: number): Promise<string[]> {
+    return run('streamValues', () => this.analytics.streamValues(dimension, from, to));
+  }
+  async qoeRows(step: RollupStep, appId: string, dimension: string, value: string | null, from: number, to: number): Promise<QoeRollupRow[]> {
+    return run('qoeRows', () => this.analytics.qoeRows(step, appId, dimension, value, from, to));
+  }
+  async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {
+    return run('recomputeQoeRows', () => this.analytics.recomputeQoeRows(step, appId, from, to));
+  }
+  async getEngineState(key: string): Promise<number | null> {
+    return run('getEngineState', () => this.analytics.getEngineState(key));
+  }
+  async setEngineState(key: string, value: number): Promise<void> {
+    run('setEngineState', () => this.analytics.setEngineState(key, value));
+  }
+  async saveMoment(moment: StoredMoment): Promise<number> {
+    return run('saveMoment', () => this.analytics.saveMoment(moment));
+  }
+  async listMoments(query: MomentQuery): Promise<StoredMoment[]> {
+    return run('listMoments', () => this.analytics.listMoments(query));
+  }
+  async countExpired(cutoffs: RetentionCutoffs): Promise<RetentionCounts> {
+    return run('countExpired', () => this.analytics.countExpired(cutoffs));
+  }
+  async deleteExpired(cutoffs: RetentionCutoffs, batch: number): Promise<RetentionCounts> {
+    return run('deleteExpired', () => this.analytics.deleteExpired(cutoffs, batch));
+  }
+  async releaseFreePages(pages: number): Promise<void> {
+    run('releaseFreePages', () => this.analytics.releaseFreePages(pages));
   }
 }

@@ -4,6 +4,8 @@ import { SessionWriter, type WriteRequest } from './session-writer.ts';
 
 const { file, durability } = workerData as { file: string; durability: 'full' | 'normal' };
 const writer = new SessionWriter(file, durability);
+// Before `ready`: the store does not open, and no request is written, until older sessions are rolled up.
+writer.backfillQoeRollups();
 const port = parentPort!;
 
 port.on('message', (msg: WriteRequest | { close: true }) => {

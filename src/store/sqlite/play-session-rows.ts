@@ -1,0 +1,66 @@
+// Maps validated webhook events to play_sessions rows: flat values for the writer thread, and the two
+// statements that make (id, event) idempotent and let play_started and play_closed arrive in either order.
+import type { PlayEvent } from '../../ingest/index.ts';
+import type { PlayEventOutcome } from '../types.ts';
+
+export const PLAY_ROW_WIDTH = 17;
+export const PLAY_STARTED = 0;
+export const PLAY_CLOSED = 1;
+
+/** Appends one event's values: kind, id, server, channel, country, protocol, device, user id, user name,
+ *  address, user agent, opened, closed, bytes, reason, raw JSON, received at. */
+export function pushPlayRow(out: unknown[], e: PlayEvent, receivedAt: number): void {
+  out.push(
+    e.event === 'play_started' ? PLAY_STARTED : PLAY_CLOSED,
+    e.id,
+    e.server,
+    e.channel,
+    e.country,
+    e.protocol,
+    e.device,
+    e.userId,
+    e.userName,
+    e.address,
+    e.userAgent,
+    e.openedAt,
+    e.closedAt,
+    e.bytes,
+    e.reason,
+    e.raw,
+    receivedAt,
+  );
+}
+
+const COMMON = 'id, server, channel, country, protocol, device, user_id, user_name, address, user_agent, opened_at';
+
+// A start after its close (out of order) fills in what the start knows and leaves the session closed.
+export const INSERT_STARTED_SQL = `INSERT INTO play_sessions (${COMMON}, start_bytes, started_seen, received_at, start_event)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET
+    server = excluded.server, channel = excluded.channel, country = excluded.country, protocol = excluded.protocol,
+    device = excluded.device, user_id = excluded.user_id, user_name = excluded.user_name, address = excluded.address,
+    user_agent = excluded.user_agent, opened_at = min(excluded.opened_at, coalesce(play_sessions.closed_at, excluded.opened_at)),
+    start_bytes = excluded.start_bytes, started_seen = 1, received_at = excluded.received_at, start_event = excluded.start_event
+  WHERE play_sessions.started_seen = 0
+  RETURNING closed_at`;
+
+// A close without a start still yields one closed session, opened at its opened_at. A close after a stale
+// close by m3w replaces m3w's guess with the real end.
+export const INSERT_CLOSED_SQL = `INSERT INTO play_sessions (${COMMON}, closed_at, close_bytes, reason, closed_seen, received_at, close_event)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET
+    closed_at = max(excluded.closed_at, play_sessions.opened_at), close_bytes = excluded.close_bytes, reason = excluded.reason,
+    closed_seen = 1, received_at = excluded.received_at, close_event = excluded.close_event
+  WHERE play_sessions.closed_seen = 0
+  RETURNING opened_at`;
+
+export const OUTCOME_CODES: readonly PlayEventOutcome[] = ['duplicate', 'opened', 'closed'];
+
+// Fast paths for the usual order (start, then close, each once): plain statements, no RETURNING. When they
+// change nothing, the statements above sort out duplicates and out-of-order events.
+export const INSERT_NEW_STARTED_SQL = `INSERT INTO play_sessions (${COMMON}, start_bytes, started_seen, received_at, start_event)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+  ON CONFLICT (id) DO NOTHING`;
+
+export const CLOSE_OPEN_SQL = `UPDATE play_sessions SET closed_at = max(?, opened_at), close_bytes = ?, reason = ?, closed_seen = 1,
+  received_at = ?, close_event = ? WHERE id = ? AND closed_seen = 0`;
