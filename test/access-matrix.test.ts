@@ -58,10 +58,21 @@ async function freshKey(app = 'default'): Promise<string> {
 
 const USERS: Caller[] = ['admin', 'member'];
 const ADMIN_ONLY: Caller[] = ['admin'];
+const READERS: Caller[] = ['admin', 'member', 'readKey'];
 
 const ROWS: Row[] = [
   { method: 'POST', path: '/v1/sessions', allowed: ['ingestKey'], request: async () => ({ body: sdkSession({ sessionId: `m${++seq}` }) }) },
   { method: 'GET', path: '/v1/sessions/:sessionId', allowed: ['ingestKey', 'readKey'], request: async () => ({ path: '/v1/sessions/seeded' }) },
+  // Streaming-server analytics and QoE reads: signed-in users and read keys.
+  { method: 'POST', path: '/api/webhook', allowed: ['ingestKey'], request: async () => ({ body: { event: 'play_started', id: `p${++seq}`, time: new Date().toISOString(), media: 'ch1' } }) },
+  { method: 'GET', path: '/stats/active', allowed: READERS },
+  { method: 'GET', path: '/api/v1/streams', allowed: READERS },
+  { method: 'GET', path: '/api/v1/streams/:channel/metrics', allowed: READERS, request: async () => ({ path: '/api/v1/streams/ch1/metrics' }) },
+  { method: 'GET', path: '/api/v1/stats/series', allowed: READERS, request: async () => ({ path: '/api/v1/stats/series?dimension=global' }) },
+  { method: 'GET', path: '/api/v1/streams/:channel/moments', allowed: READERS, request: async () => ({ path: '/api/v1/streams/ch1/moments' }) },
+  { method: 'GET', path: '/api/v1/moments', allowed: READERS },
+  { method: 'GET', path: '/api/v1/qoe/timeseries', allowed: READERS, request: async () => ({ path: '/api/v1/qoe/timeseries?app=default' }) },
+  { method: 'GET', path: '/api/v1/qoe/breakdown', allowed: READERS, request: async () => ({ path: '/api/v1/qoe/breakdown?app=default&dimension=country' }) },
   { method: 'GET', path: '/api/v1/me', allowed: USERS },
   { method: 'POST', path: '/api/v1/me/password', allowed: [], request: async () => ({ body: { currentPassword: 'not the password', newPassword: 'long enough password' } }), denied: { admin: 403, member: 403 } },
   { method: 'POST', path: '/api/v1/ws-ticket', allowed: USERS },

@@ -11,7 +11,8 @@ import { errorResponses } from './openapi-shared.ts';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
-const READ_SECURITY = [{ apiKey: [] }];
+/** A read-scoped API key, or a signed-in user (bearer token or the dashboard's cookie). */
+const READ_SECURITY = [{ apiKey: [] }, { bearer: [] }, { cookie: [] }];
 const READ_ERRORS = errorResponses(400, 401, 403, 404, 429, 503);
 
 const json = (schema: Record<string, unknown>, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
