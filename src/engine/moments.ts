@@ -5,27 +5,12 @@
 // (a 3σ minute comes by chance every few hundred minutes; two in a row, every few hundred thousand), together
 // with a long-run floor under the standard deviation, since a calm half hour would otherwise shrink it.
 
-export type MomentKind = 'spike' | 'drop';
+import type { StoredMoment } from '../store/index.ts';
+
+export type MomentKind = StoredMoment['kind'];
 
 /** An anomaly as stored and published. Times are epoch ms; endedAt is the end of its last minute. */
-export interface Moment {
-  id: number;
-  kind: MomentKind;
-  metric: string;
-  dimension: string;
-  value: string;
-  startedAt: number;
-  endedAt: number;
-  /** The most extreme value seen during the moment. */
-  peakValue: number;
-  /** Baseline mean when the moment began. */
-  baseline: number;
-  /** The most extreme z-score seen. */
-  zScore: number;
-  threshold: number;
-  /** The app of a QoE moment; null for stream (viewer) moments. */
-  appId: string | null;
-}
+export type Moment = StoredMoment;
 
 export interface SeriesPoint {
   /** Minute start, epoch ms. */

@@ -5,19 +5,10 @@
 // With the analytics engine: "active" (who is watching now), "stream:<channel>" and the legacy per-stream
 // feed (that channel's viewers and last complete minute), and moments pushed as the engine finds them.
 import type { ApiKeyAuthenticator } from '../auth/index.ts';
+import type { ActiveCounts } from '../live/index.ts';
 import type { Store } from '../store/index.ts';
 import type { LiveHubOptions, LiveTopic } from '../ws/index.ts';
 import { canSeeApp, type Principal } from './require-access.ts';
-
-/** Viewers right now, as GET /stats/active answers. */
-export interface ActiveCounts {
-  total: number;
-  by_server: Record<string, number>;
-  by_channel: Record<string, number>;
-  by_country: Record<string, number>;
-  by_protocol: Record<string, number>;
-  by_device: Record<string, number>;
-}
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
 export interface LiveEngineSource {
