@@ -22,6 +22,7 @@ import { SESSION_COLUMNS } from '../../src/store/sqlite/session-rows.ts';
 import { Ledger, runLoad } from './load.ts';
 import type { BodyFactory } from './payloads.ts';
 import { liveChildren, startM3w } from './servers.ts';
+import { prng } from '../helpers/prng.ts';
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const MIN = 60_000;
@@ -122,16 +123,6 @@ async function minuteJobWithOpenSessions(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fills a fresh database with `total` sessions over 30 days and the rollups ingestion would have written. */

@@ -1,21 +1,11 @@
 // Request bodies for the bench: SessionSummary objects shaped like what the Media3Watch Android SDK sends,
 // each with its own sessionId so the server inserts a new row every time instead of re-upserting one.
 import { randomBytes } from 'node:crypto';
+import { prng } from '../helpers/prng.ts';
 
 const DEVICES = ['Pixel 8', 'SM-S918B', 'Chromecast HD', 'AFTKA (Fire TV Stick 4K Max)', 'moto g54 5G', 'Redmi Note 12'];
 const OS = ['Android 14', 'Android 13', 'Android 12', 'Android TV 12'];
 const COUNTRIES = ['US', 'DE', 'FR', 'BR', 'IN', 'JP', 'GB', 'NG', 'ID', 'MX'];
-
-/** Deterministic PRNG (mulberry32): every run sends the same mix of values, so runs stay comparable. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Everything of a summary except its sessionId, already serialised: `,"timestamp":…}`.

@@ -5,19 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { StreamRollupRow } from '../../src/store/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { playClosed, playStarted, postWebhook } from './webhook-helpers.ts';
+import { prng } from '../helpers/prng.ts';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('minute job, every-minute path', () => {
   let s: TestServer;

@@ -2,16 +2,7 @@
 // stored as deltas add up like the dense ones.
 import { describe, expect, test } from 'vitest';
 import { addEncodedHistogram, addPairs, emptyHistogram, encodeHistogram, encodePairs, histogramQuantile, startupBucket } from '../../src/engine/startup-histogram.ts';
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.ts';
 
 describe('startup histogram', () => {
   test('p50, p95 and p99 stay within 5 % of the exact nearest-rank value', () => {
