@@ -84,6 +84,10 @@ export async function bundleForBinary(root: string, workDir: string): Promise<Bi
 
   return {
     main,
-    assets: { [EMBEDDED_ASSETS.writerWorker]: worker, [EMBEDDED_ASSETS.sqliteMigrations]: migrationsFile, ...webAssets },
+    assets: {
+      [EMBEDDED_ASSETS.writerWorker]: worker,
+      [EMBEDDED_ASSETS.sqliteMigrations]: migrationsFile,
+      ...webAssets,
+    },
   };
 }

@@ -57,9 +57,19 @@ export async function buildBinaries(arches: readonly Arch[], outDir = path.join(
     const executableMs = Math.round(performance.now() - started);
     const archive = packRelease({ root, executable, version, arch: target.arch, workDir, outDir, epoch });
     const archiveMs = Math.round(performance.now() - started) - executableMs;
-    built.push({ arch: target.arch, executable, archive, addonCompileMs: addons[i]!.compileMs, executableMs, archiveMs });
+    built.push({
+      arch: target.arch,
+      executable,
+      archive,
+      addonCompileMs: addons[i]!.compileMs,
+      executableMs,
+      archiveMs,
+    });
   }
-  writeChecksums(outDir, built.flatMap((b) => [b.executable, b.archive]));
+  writeChecksums(
+    outDir,
+    built.flatMap((b) => [b.executable, b.archive]),
+  );
   rmSync(workDir, { recursive: true, force: true });
   return built;
 }
@@ -67,14 +77,18 @@ export async function buildBinaries(arches: readonly Arch[], outDir = path.join(
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { arch: { type: 'string', default: ARCHES.join(',') } } });
   const arches = values.arch.split(',').map((a) => a.trim());
-  for (const a of arches) if (!ARCHES.includes(a as Arch)) throw new Error(`--arch: unknown target "${a}" (known: ${ARCHES.join(', ')})`);
+  for (const a of arches)
+    if (!ARCHES.includes(a as Arch)) throw new Error(`--arch: unknown target "${a}" (known: ${ARCHES.join(', ')})`);
   const started = performance.now();
   const built = await buildBinaries(arches as Arch[]);
   const mb = (file: string) => `${(statSync(file).size / 1e6).toFixed(1)} MB`;
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   for (const b of built) {
-    const compile = b.addonCompileMs === null ? 'addon reused from the build cache' : `addon compiled in ${s(b.addonCompileMs)}`;
-    console.log(`${path.relative(root, b.executable)}  ${mb(b.executable)}  (${compile}; executable made in ${s(b.executableMs)})`);
+    const compile =
+      b.addonCompileMs === null ? 'addon reused from the build cache' : `addon compiled in ${s(b.addonCompileMs)}`;
+    console.log(
+      `${path.relative(root, b.executable)}  ${mb(b.executable)}  (${compile}; executable made in ${s(b.executableMs)})`,
+    );
     console.log(`${path.relative(root, b.archive)}  ${mb(b.archive)}  (in ${s(b.archiveMs)})`);
   }
   console.log(`dist/SHA256SUMS written; total ${s(performance.now() - started)}`);

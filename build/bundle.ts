@@ -11,8 +11,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** The commit being built, for `m3w --version`; "unknown" outside a git checkout. */
 export function gitCommit(): string {
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !==
+      '';
     return dirty ? `${commit}-dirty` : commit;
   } catch {
     return 'unknown';
@@ -31,7 +37,9 @@ export async function bundleServer(outdir = `${root}dist`): Promise<void> {
     external: ['better-sqlite3'],
     define: { __M3W_COMMIT__: JSON.stringify(gitCommit()) },
     // CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __m3wCreateRequire } from 'node:module'; const require = __m3wCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __m3wCreateRequire } from 'node:module'; const require = __m3wCreateRequire(import.meta.url);",
+    },
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'warning',

@@ -34,7 +34,8 @@ export function nodeRuntime(arch: Arch, cacheDir: string): NodeRuntime {
   const dir = path.join(cacheDir, `node-v${NODE_VERSION}-linux-${arch}`);
   const stamp = path.join(dir, '.integrity');
   const runtime = { arch, version: NODE_VERSION, binary: path.join(dir, 'bin', 'node'), nodedir: dir };
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === INTEGRITY[arch] && existsSync(runtime.binary)) return runtime;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === INTEGRITY[arch] && existsSync(runtime.binary))
+    return runtime;
 
   const packDir = path.join(cacheDir, 'packs');
   mkdirSync(packDir, { recursive: true });

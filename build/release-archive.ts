@@ -10,7 +10,13 @@ import path from 'node:path';
 export function sourceDateEpoch(root: string): number {
   if (process.env.SOURCE_DATE_EPOCH) return Number(process.env.SOURCE_DATE_EPOCH);
   try {
-    return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return Number(
+      execFileSync('git', ['log', '-1', '--format=%ct'], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim(),
+    );
   } catch {
     return 0;
   }
@@ -46,12 +52,16 @@ export function packRelease(input: ArchiveInput): string {
     'tar',
     [
       '--create',
-      '--file', tar,
+      '--file',
+      tar,
       '--format=ustar', // no pax headers, which would record access and change times
       '--sort=name',
       `--mtime=@${input.epoch}`,
-      '--owner=0', '--group=0', '--numeric-owner',
-      '-C', input.workDir,
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '-C',
+      input.workDir,
       name,
     ],
     { stdio: 'inherit' },
@@ -61,7 +71,9 @@ export function packRelease(input: ArchiveInput): string {
   // two threads (not "all cores") so the build behaves the same on every machine.
   const out = openSync(archive, 'w');
   try {
-    execFileSync('xz', ['--compress', '--stdout', '-6', '--threads=2', '--block-size=16MiB', tar], { stdio: ['ignore', out, 'inherit'] });
+    execFileSync('xz', ['--compress', '--stdout', '-6', '--threads=2', '--block-size=16MiB', tar], {
+      stdio: ['ignore', out, 'inherit'],
+    });
   } finally {
     closeSync(out);
   }
@@ -75,7 +87,12 @@ export function writeChecksums(outDir: string, files: string[]): string {
   const lines = files
     .map((f) => path.basename(f))
     .sort()
-    .map((name) => `${createHash('sha256').update(readFileSync(path.join(outDir, name))).digest('hex')}  ${name}\n`);
+    .map(
+      (name) =>
+        `${createHash('sha256')
+          .update(readFileSync(path.join(outDir, name)))
+          .digest('hex')}  ${name}\n`,
+    );
   const file = path.join(outDir, 'SHA256SUMS');
   writeFileSync(file, lines.join(''));
   return file;

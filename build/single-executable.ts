@@ -15,7 +15,12 @@ import type { NodeRuntime } from './node-runtime.ts';
 
 const require = createRequire(import.meta.url);
 const postject = require('postject') as {
-  inject(file: string, resource: string, data: Buffer, opts: { sentinelFuse: string; overwrite?: boolean }): Promise<void>;
+  inject(
+    file: string,
+    resource: string,
+    data: Buffer,
+    opts: { sentinelFuse: string; overwrite?: boolean },
+  ): Promise<void>;
 };
 
 /** The fuse Node's binary carries so that it looks for an injected blob (documented by Node's SEA guide). */
@@ -51,7 +56,8 @@ export interface ExecutableInput {
 
 export async function buildExecutable(input: ExecutableInput): Promise<void> {
   const { target, generator, workDir } = input;
-  if (target.version !== generator.version) throw new Error(`blob writer is Node ${generator.version}, target is ${target.version}`);
+  if (target.version !== generator.version)
+    throw new Error(`blob writer is Node ${generator.version}, target is ${target.version}`);
   const blob = path.join(workDir, `sea-prep-${target.arch}.blob`);
   const config = path.join(workDir, `sea-config-${target.arch}.json`);
   writeFileSync(
@@ -75,9 +81,12 @@ export async function buildExecutable(input: ExecutableInput): Promise<void> {
   chmodSync(partial, 0o755);
   // Node's release binaries carry ~18 MB of symbols for debuggers; the dynamic symbols addons link
   // against stay. Stripped before injection: stripping afterwards could drop the injected note.
-  const strip = target.arch === process.arch ? 'strip' : `${target.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu-strip`;
+  const strip =
+    target.arch === process.arch ? 'strip' : `${target.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu-strip`;
   execFileSync(strip, ['--strip-all', partial]);
-  await withoutBenignWarnings(() => postject.inject(partial, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE }));
+  await withoutBenignWarnings(() =>
+    postject.inject(partial, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE }),
+  );
   rmSync(input.output, { force: true });
   renameSync(partial, input.output);
 }

@@ -56,27 +56,47 @@ export async function buildSqliteAddon(runtime: NodeRuntime, cacheDir: string): 
   const source = path.dirname(require.resolve('better-sqlite3/package.json'));
   const { version } = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')) as { version: string };
   const tools = toolchain(runtime.arch);
-  const gypArgs = ['rebuild', '--release', `--target=${runtime.version}`, `--nodedir=${runtime.nodedir}`, `--arch=${runtime.arch}`];
+  const gypArgs = [
+    'rebuild',
+    '--release',
+    `--target=${runtime.version}`,
+    `--nodedir=${runtime.nodedir}`,
+    `--arch=${runtime.arch}`,
+  ];
   // Everything the output depends on; a change in any of them means compiling again.
   const key = createHash('sha256')
-    .update(JSON.stringify({ version, node: runtime.version, arch: runtime.arch, cxx: firstLine(tools.CXX, ['--version']), gypArgs }))
+    .update(
+      JSON.stringify({
+        version,
+        node: runtime.version,
+        arch: runtime.arch,
+        cxx: firstLine(tools.CXX, ['--version']),
+        gypArgs,
+      }),
+    )
     .digest('hex');
   const dir = path.join(cacheDir, `better-sqlite3-${version}-node${runtime.version}-linux-${runtime.arch}`);
   const output = path.join(dir, 'better_sqlite3.node');
   const stamp = path.join(dir, '.inputs');
-  if (existsSync(output) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { file: output, compileMs: null };
+  if (existsSync(output) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key)
+    return { file: output, compileMs: null };
 
   const work = path.join(dir, 'src');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  for (const entry of ['binding.gyp', 'package.json', 'src', 'deps']) cpSync(path.join(source, entry), path.join(work, entry), { recursive: true });
+  for (const entry of ['binding.gyp', 'package.json', 'src', 'deps'])
+    cpSync(path.join(source, entry), path.join(work, entry), { recursive: true });
 
   const started = performance.now();
   const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
   // npm_config_* from `npm run` (a user's nodedir, arch, …) would silently override node-gyp's defaults.
   const env = { ...withoutNpmConfig(process.env), CC: tools.CC, CXX: tools.CXX, AR: tools.AR, LINK: tools.LINK };
   const jobs = String(Math.max(1, Math.min(2, os.availableParallelism())));
-  await run(process.execPath, [nodeGyp, ...gypArgs, '--jobs', jobs], { cwd: work, env, log: path.join(dir, 'node-gyp.log') });
+  await run(process.execPath, [nodeGyp, ...gypArgs, '--jobs', jobs], {
+    cwd: work,
+    env,
+    log: path.join(dir, 'node-gyp.log'),
+  });
   const compileMs = Math.round(performance.now() - started);
 
   // The symbol table is only for debuggers; the loader needs the dynamic symbols, which strip keeps.

@@ -49,7 +49,11 @@ function listFiles(dir: string): string[] {
 /** Digest of everything the dashboard build reads: web/ sources, this script, and the uPlot version. */
 export function webSourceDigest(): string {
   const h = createHash('sha256');
-  const inputs = [...listFiles(path.join(root, 'web')), fileURLToPath(import.meta.url), path.join(root, 'node_modules/uplot/package.json')];
+  const inputs = [
+    ...listFiles(path.join(root, 'web')),
+    fileURLToPath(import.meta.url),
+    path.join(root, 'node_modules/uplot/package.json'),
+  ];
   for (const f of inputs.sort()) {
     h.update(path.relative(root, f));
     h.update(readFileSync(f));

@@ -83,7 +83,19 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       onError: (err, where) => logger.warn({ err, where }, 'live feed'),
     }),
   );
-  const ctx: HttpContext = { config, store, keys, accounts, limiter, metrics, logger, version: VERSION, startedAt: Date.now(), live, analytics };
+  const ctx: HttpContext = {
+    config,
+    store,
+    keys,
+    accounts,
+    limiter,
+    metrics,
+    logger,
+    version: VERSION,
+    startedAt: Date.now(),
+    live,
+    analytics,
+  };
   const httpApp = createHttpApp(ctx);
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
@@ -107,9 +119,13 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     lock.release();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
-      throw new StartupError(`port ${config.port} on ${config.host} is already in use; choose another with --port or PORT`);
+      throw new StartupError(
+        `port ${config.port} on ${config.host} is already in use; choose another with --port or PORT`,
+      );
     if (code === 'EACCES')
-      throw new StartupError(`not allowed to listen on port ${config.port}; use a port above 1023 or run with the needed rights`);
+      throw new StartupError(
+        `not allowed to listen on port ${config.port}; use a port above 1023 or run with the needed rights`,
+      );
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -135,5 +151,18 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       lock.release();
     })());
 
-  return { url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`, port, store, http: httpApp, metrics, bootstrap, setupToken, accounts, logger, live, analytics, close };
+  return {
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    port,
+    store,
+    http: httpApp,
+    metrics,
+    bootstrap,
+    setupToken,
+    accounts,
+    logger,
+    live,
+    analytics,
+    close,
+  };
 }

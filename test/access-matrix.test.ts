@@ -44,7 +44,10 @@ const tokens: Partial<Record<Caller, string>> = {};
 let seq = 0;
 
 async function freshMember(): Promise<number> {
-  const r = await call(ts, 'POST', '/api/v1/users', { token: admin, body: { email: `t${++seq}@example.com`, password: 'temporary password', role: 'member' } });
+  const r = await call(ts, 'POST', '/api/v1/users', {
+    token: admin,
+    body: { email: `t${++seq}@example.com`, password: 'temporary password', role: 'member' },
+  });
   return r.json!.id;
 }
 async function freshApp(): Promise<string> {
@@ -53,7 +56,8 @@ async function freshApp(): Promise<string> {
   return id;
 }
 async function freshKey(app = 'default'): Promise<string> {
-  return (await call(ts, 'POST', `/api/v1/apps/${app}/keys`, { token: admin, body: { name: `k${++seq}` } })).json!.prefix;
+  return (await call(ts, 'POST', `/api/v1/apps/${app}/keys`, { token: admin, body: { name: `k${++seq}` } })).json!
+    .prefix;
 }
 
 const USERS: Caller[] = ['admin', 'member'];
@@ -61,40 +65,163 @@ const ADMIN_ONLY: Caller[] = ['admin'];
 const READERS: Caller[] = ['admin', 'member', 'readKey'];
 
 const ROWS: Row[] = [
-  { method: 'POST', path: '/v1/sessions', allowed: ['ingestKey'], request: async () => ({ body: sdkSession({ sessionId: `m${++seq}` }) }) },
-  { method: 'GET', path: '/v1/sessions/:sessionId', allowed: ['ingestKey', 'readKey'], request: async () => ({ path: '/v1/sessions/seeded' }) },
+  {
+    method: 'POST',
+    path: '/v1/sessions',
+    allowed: ['ingestKey'],
+    request: async () => ({ body: sdkSession({ sessionId: `m${++seq}` }) }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/sessions/:sessionId',
+    allowed: ['ingestKey', 'readKey'],
+    request: async () => ({ path: '/v1/sessions/seeded' }),
+  },
   // Streaming-server analytics and QoE reads: signed-in users and read keys.
-  { method: 'POST', path: '/api/webhook', allowed: ['ingestKey'], request: async () => ({ body: { event: 'play_started', id: `p${++seq}`, time: new Date().toISOString(), media: 'ch1' } }) },
+  {
+    method: 'POST',
+    path: '/api/webhook',
+    allowed: ['ingestKey'],
+    request: async () => ({
+      body: { event: 'play_started', id: `p${++seq}`, time: new Date().toISOString(), media: 'ch1' },
+    }),
+  },
   { method: 'GET', path: '/stats/active', allowed: READERS },
   { method: 'GET', path: '/api/v1/streams', allowed: READERS },
-  { method: 'GET', path: '/api/v1/streams/:channel/metrics', allowed: READERS, request: async () => ({ path: '/api/v1/streams/ch1/metrics' }) },
-  { method: 'GET', path: '/api/v1/stats/series', allowed: READERS, request: async () => ({ path: '/api/v1/stats/series?dimension=global' }) },
-  { method: 'GET', path: '/api/v1/streams/:channel/moments', allowed: READERS, request: async () => ({ path: '/api/v1/streams/ch1/moments' }) },
+  {
+    method: 'GET',
+    path: '/api/v1/streams/:channel/metrics',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/streams/ch1/metrics' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/stats/series',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/stats/series?dimension=global' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/streams/:channel/moments',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/streams/ch1/moments' }),
+  },
   { method: 'GET', path: '/api/v1/moments', allowed: READERS },
-  { method: 'GET', path: '/api/v1/qoe/timeseries', allowed: READERS, request: async () => ({ path: '/api/v1/qoe/timeseries?app=default' }) },
-  { method: 'GET', path: '/api/v1/qoe/breakdown', allowed: READERS, request: async () => ({ path: '/api/v1/qoe/breakdown?app=default&dimension=country' }) },
+  {
+    method: 'GET',
+    path: '/api/v1/qoe/timeseries',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/qoe/timeseries?app=default' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/qoe/breakdown',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/qoe/breakdown?app=default&dimension=country' }),
+  },
   { method: 'GET', path: '/api/v1/me', allowed: USERS },
-  { method: 'POST', path: '/api/v1/me/password', allowed: [], request: async () => ({ body: { currentPassword: 'not the password', newPassword: 'long enough password' } }), denied: { admin: 403, member: 403 } },
+  {
+    method: 'POST',
+    path: '/api/v1/me/password',
+    allowed: [],
+    request: async () => ({ body: { currentPassword: 'not the password', newPassword: 'long enough password' } }),
+    denied: { admin: 403, member: 403 },
+  },
   { method: 'POST', path: '/api/v1/ws-ticket', allowed: USERS },
   { method: 'GET', path: '/api/v1/users', allowed: ADMIN_ONLY },
-  { method: 'POST', path: '/api/v1/users', allowed: ADMIN_ONLY, request: async () => ({ body: { email: `n${++seq}@example.com`, password: 'new user password' } }) },
-  { method: 'PATCH', path: '/api/v1/users/:id', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/users/${await freshMember()}`, body: { disabled: true } }) },
-  { method: 'DELETE', path: '/api/v1/users/:id', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/users/${await freshMember()}` }) },
-  { method: 'PUT', path: '/api/v1/users/:id/apps/:appId', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/users/${await freshMember()}/apps/default` }) },
-  { method: 'DELETE', path: '/api/v1/users/:id/apps/:appId', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/users/${await freshMember()}/apps/default` }) },
+  {
+    method: 'POST',
+    path: '/api/v1/users',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ body: { email: `n${++seq}@example.com`, password: 'new user password' } }),
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/users/:id',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: `/api/v1/users/${await freshMember()}`, body: { disabled: true } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/users/:id',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: `/api/v1/users/${await freshMember()}` }),
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/users/:id/apps/:appId',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: `/api/v1/users/${await freshMember()}/apps/default` }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/users/:id/apps/:appId',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: `/api/v1/users/${await freshMember()}/apps/default` }),
+  },
   { method: 'GET', path: '/api/v1/apps', allowed: USERS },
-  { method: 'POST', path: '/api/v1/apps', allowed: ADMIN_ONLY, request: async () => ({ body: { id: `new-${++seq}` } }) },
-  { method: 'PATCH', path: '/api/v1/apps/:id', allowed: ADMIN_ONLY, request: async () => ({ path: '/api/v1/apps/default', body: { name: 'Default app' } }) },
-  { method: 'DELETE', path: '/api/v1/apps/:id', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/apps/${await freshApp()}` }) },
-  { method: 'GET', path: '/api/v1/apps/:id/keys', allowed: ADMIN_ONLY, request: async () => ({ path: '/api/v1/apps/default/keys' }) },
-  { method: 'POST', path: '/api/v1/apps/:id/keys', allowed: ADMIN_ONLY, request: async () => ({ path: '/api/v1/apps/default/keys', body: { name: 'matrix' } }) },
-  { method: 'DELETE', path: '/api/v1/apps/:id/keys/:prefix', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/apps/default/keys/${await freshKey()}` }) },
-  { method: 'POST', path: '/api/v1/apps/:id/keys/:prefix/rotate', allowed: ADMIN_ONLY, request: async () => ({ path: `/api/v1/apps/default/keys/${await freshKey()}/rotate` }) },
+  {
+    method: 'POST',
+    path: '/api/v1/apps',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ body: { id: `new-${++seq}` } }),
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/apps/:id',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: '/api/v1/apps/default', body: { name: 'Default app' } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/apps/:id',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: `/api/v1/apps/${await freshApp()}` }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/apps/:id/keys',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: '/api/v1/apps/default/keys' }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/apps/:id/keys',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: '/api/v1/apps/default/keys', body: { name: 'matrix' } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/apps/:id/keys/:prefix',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: `/api/v1/apps/default/keys/${await freshKey()}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/apps/:id/keys/:prefix/rotate',
+    allowed: ADMIN_ONLY,
+    request: async () => ({ path: `/api/v1/apps/default/keys/${await freshKey()}/rotate` }),
+  },
   { method: 'GET', path: '/api/v1/audit', allowed: ADMIN_ONLY },
-  { method: 'POST', path: '/api/v1/guest-tokens', allowed: USERS, request: async () => ({ body: { resource: 'room:matrix' } }) },
+  {
+    method: 'POST',
+    path: '/api/v1/guest-tokens',
+    allowed: USERS,
+    request: async () => ({ body: { resource: 'room:matrix' } }),
+  },
   // Dashboard (issue 5)
-  { method: 'GET', path: '/api/v1/sessions', allowed: [...USERS, 'readKey'], request: async () => ({ path: '/api/v1/sessions?app=default' }) },
-  { method: 'GET', path: '/api/v1/sessions/:sessionId', allowed: [...USERS, 'readKey'], request: async () => ({ path: '/api/v1/sessions/seeded?app=default' }) },
+  {
+    method: 'GET',
+    path: '/api/v1/sessions',
+    allowed: [...USERS, 'readKey'],
+    request: async () => ({ path: '/api/v1/sessions?app=default' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/sessions/:sessionId',
+    allowed: [...USERS, 'readKey'],
+    request: async () => ({ path: '/api/v1/sessions/seeded?app=default' }),
+  },
   { method: 'GET', path: '/api/v1/server-info', allowed: [...USERS, 'readKey'] },
 ];
 
@@ -104,7 +231,8 @@ function expectedDenial(row: Row, caller: Caller): number {
   if (caller === 'anonymous' || caller === 'guest') return 401;
   const keysOnly = row.allowed.every((c) => c === 'ingestKey' || c === 'readKey');
   if ((caller === 'admin' || caller === 'member') && keysOnly) return 401;
-  if (caller === 'ingestKey' || caller === 'readKey') return row.allowed.some((c) => c === 'ingestKey' || c === 'readKey') ? 403 : 401;
+  if (caller === 'ingestKey' || caller === 'readKey')
+    return row.allowed.some((c) => c === 'ingestKey' || c === 'readKey') ? 403 : 401;
   return 403;
 }
 
@@ -114,8 +242,11 @@ beforeAll(async () => {
   tokens.admin = admin;
   tokens.member = (await createUser(ts, admin, 'member@example.com', 'member', ['default'])).accessToken;
   tokens.ingestKey = ts.apiKey;
-  tokens.readKey = (await call(ts, 'POST', '/api/v1/apps/default/keys', { token: admin, body: { name: 'reader', scopes: ['read'] } })).json!.key;
-  tokens.guest = (await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin, body: { resource: 'room:matrix' } })).json!.token;
+  tokens.readKey = (
+    await call(ts, 'POST', '/api/v1/apps/default/keys', { token: admin, body: { name: 'reader', scopes: ['read'] } })
+  ).json!.key;
+  tokens.guest = (await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin, body: { resource: 'room:matrix' } }))
+    .json!.token;
   expect((await postSessions(ts.url, sdkSession({ sessionId: 'seeded' }), { key: ts.apiKey })).status).toBe(200);
 });
 afterAll(async () => {
@@ -125,7 +256,9 @@ afterAll(async () => {
 describe('access matrix', () => {
   test('every protected route has a row', () => {
     const listed = new Set(ROWS.map((r) => `${r.method} ${r.path}`));
-    const missing = ts.server.http.routes.map((r) => `${r.method} ${r.path}`).filter((r) => !PUBLIC.has(r) && !listed.has(r));
+    const missing = ts.server.http.routes
+      .map((r) => `${r.method} ${r.path}`)
+      .filter((r) => !PUBLIC.has(r) && !listed.has(r));
     expect(missing).toEqual([]);
   });
 

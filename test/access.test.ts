@@ -15,7 +15,10 @@ describe('API keys', () => {
   test('a missing X-API-Key is 401 INVALID_API_KEY', async () => {
     const res = await postSessions(s.url, sdkSession(), { key: null });
     expect(res.status).toBe(401);
-    expect(((await res.json()) as Envelope).error).toMatchObject({ code: 'INVALID_API_KEY', message: 'missing X-API-Key header' });
+    expect(((await res.json()) as Envelope).error).toMatchObject({
+      code: 'INVALID_API_KEY',
+      message: 'missing X-API-Key header',
+    });
   });
 
   test('an unknown key is 401 INVALID_API_KEY, on reads too', async () => {
@@ -38,9 +41,17 @@ describe('API keys', () => {
 
   test("a key sees only its own app's sessions", async () => {
     await s.server.store.ensureApp('other', 'Other app', Date.now());
-    const { key: otherKey } = await createApiKey(s.server.store, { appId: 'other', name: 'other ingest', scopes: ['ingest'] });
-    expect((await postSessions(s.url, sdkSession({ sessionId: 'shared-id', startupTimeMs: 1 }), { key: s.apiKey })).status).toBe(200);
-    expect((await postSessions(s.url, sdkSession({ sessionId: 'shared-id', startupTimeMs: 2 }), { key: otherKey })).status).toBe(200);
+    const { key: otherKey } = await createApiKey(s.server.store, {
+      appId: 'other',
+      name: 'other ingest',
+      scopes: ['ingest'],
+    });
+    expect(
+      (await postSessions(s.url, sdkSession({ sessionId: 'shared-id', startupTimeMs: 1 }), { key: s.apiKey })).status,
+    ).toBe(200);
+    expect(
+      (await postSessions(s.url, sdkSession({ sessionId: 'shared-id', startupTimeMs: 2 }), { key: otherKey })).status,
+    ).toBe(200);
     const mine = await fetch(`${s.url}/v1/sessions/shared-id`, { headers: { 'x-api-key': s.apiKey } });
     const theirs = await fetch(`${s.url}/v1/sessions/shared-id`, { headers: { 'x-api-key': otherKey } });
     expect(((await mine.json()) as { startupTimeMs: number }).startupTimeMs).toBe(1);
@@ -98,7 +109,8 @@ describe('rate limiting', () => {
   test('requests with bad keys are limited per address, so keys cannot be guessed at speed', async () => {
     s = await startTestServer({ rateLimit: { requests: 3, windowSec: 60 } });
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await postSessions(s.url, sdkSession(), { key: `guess-${i}-xxxxxxxx` })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await postSessions(s.url, sdkSession(), { key: `guess-${i}-xxxxxxxx` })).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
     // A valid key from the same address has its own bucket.
     expect((await postSessions(s.url, sdkSession(), { key: s.apiKey })).status).toBe(200);
@@ -107,7 +119,10 @@ describe('rate limiting', () => {
   test('the limit is per key and address, not per key alone', async () => {
     s = await startTestServer({ rateLimit: { requests: 2, windowSec: 60 }, trustProxy: true });
     const from = (ip: string, i: number) =>
-      postSessions(s.url, sdkSession({ sessionId: `${ip}-${i}` }), { key: s.apiKey, headers: { 'x-forwarded-for': ip } });
+      postSessions(s.url, sdkSession({ sessionId: `${ip}-${i}` }), {
+        key: s.apiKey,
+        headers: { 'x-forwarded-for': ip },
+      });
     const a = [await from('10.0.0.1', 1), await from('10.0.0.1', 2), await from('10.0.0.1', 3)].map((r) => r.status);
     const b = [await from('10.0.0.2', 1), await from('10.0.0.2', 2)].map((r) => r.status);
     expect(a).toEqual([200, 200, 429]);

@@ -26,7 +26,9 @@ describe('first-run setup', () => {
     expect(wrong.status).toBe(403);
     expect(wrong.json!.error.message).toMatch(/setup link is invalid/);
 
-    const short = await call(ts, 'POST', '/api/v1/auth/setup', { body: { token: ts.server.setupToken, email: ADMIN.email, password: 'short' } });
+    const short = await call(ts, 'POST', '/api/v1/auth/setup', {
+      body: { token: ts.server.setupToken, email: ADMIN.email, password: 'short' },
+    });
     expect(short.status).toBe(400);
     expect(short.json!.error.message).toMatch(/at least 10 characters/);
 
@@ -34,7 +36,9 @@ describe('first-run setup', () => {
     expect(first.user).toMatchObject({ email: ADMIN.email, role: 'admin' });
     expect(first).not.toHaveProperty('user.passwordHash');
 
-    const again = await call(ts, 'POST', '/api/v1/auth/setup', { body: { token: ts.server.setupToken, email: 'x@example.com', password: 'another password' } });
+    const again = await call(ts, 'POST', '/api/v1/auth/setup', {
+      body: { token: ts.server.setupToken, email: 'x@example.com', password: 'another password' },
+    });
     expect(again.status).toBe(403);
     expect((await call(ts, 'GET', '/api/v1/auth/status')).json!.setupRequired).toBe(false);
   });
@@ -86,7 +90,10 @@ describe('sign-in', () => {
   test('failed sign-ins are limited per email with 429 and Retry-After', async () => {
     await setupAdmin(ts);
     for (let i = 0; i < 5; i++)
-      expect((await call(ts, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: `guess number ${i}` } })).status).toBe(401);
+      expect(
+        (await call(ts, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: `guess number ${i}` } }))
+          .status,
+      ).toBe(401);
     const limited = await call(ts, 'POST', '/api/v1/auth/login', { body: ADMIN });
     expect(limited.status).toBe(429);
     expect(limited.json!.error.code).toBe('RATE_LIMIT_EXCEEDED');
@@ -96,7 +103,9 @@ describe('sign-in', () => {
   test('a burst of concurrent guesses is cut off before it queues password hashing', async () => {
     await setupAdmin(ts);
     const burst = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => call(ts, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: `guess ${i} xxxxxx` } })),
+      Array.from({ length: 40 }, (_, i) =>
+        call(ts, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: `guess ${i} xxxxxx` } }),
+      ),
     );
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
@@ -107,7 +116,13 @@ describe('sign-in', () => {
     await setupAdmin(ts);
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++)
-      statuses.push((await call(ts, 'POST', '/api/v1/auth/login', { body: { email: `user${i}@example.com`, password: 'wrong password' } })).status);
+      statuses.push(
+        (
+          await call(ts, 'POST', '/api/v1/auth/login', {
+            body: { email: `user${i}@example.com`, password: 'wrong password' },
+          })
+        ).status,
+      );
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses[20]).toBe(429);
   });
@@ -115,8 +130,15 @@ describe('sign-in', () => {
   test('bad bodies are 4xx that name the problem', async () => {
     expect((await call(ts, 'POST', '/api/v1/auth/login', { body: [1] })).json!.error.message).toMatch(/JSON object/);
     expect((await call(ts, 'POST', '/api/v1/auth/login', { body: { email: 1, password: 2 } })).status).toBe(400);
-    expect((await call(ts, 'POST', '/api/v1/auth/login', { body: { email: 'a@b.c', password: 'x', session: 'magic' } })).json!.error.message).toMatch(/session must be/);
-    const r = await fetch(`${ts.url}/api/v1/auth/login`, { method: 'POST', body: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(
+      (await call(ts, 'POST', '/api/v1/auth/login', { body: { email: 'a@b.c', password: 'x', session: 'magic' } }))
+        .json!.error.message,
+    ).toMatch(/session must be/);
+    const r = await fetch(`${ts.url}/api/v1/auth/login`, {
+      method: 'POST',
+      body: 'email=a',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(r.status).toBe(415);
   });
 });
@@ -154,7 +176,8 @@ describe('access tokens', () => {
 describe('refresh tokens', () => {
   test('rotate: the old one stops working, and replaying it ends the whole login', async () => {
     const first = await setupAdmin(ts);
-    const second = (await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: first.refreshToken } })).json as typeof first;
+    const second = (await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: first.refreshToken } }))
+      .json as typeof first;
     expect(second.refreshToken).not.toBe(first.refreshToken);
     expect(second.user.email).toBe(ADMIN.email);
     expect((await call(ts, 'GET', '/api/v1/me', { token: second.accessToken })).status).toBe(200);
@@ -163,7 +186,9 @@ describe('refresh tokens', () => {
     const replay = await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: first.refreshToken } });
     expect(replay.status).toBe(401);
     expect(replay.json!.error.message).toMatch(/already used/);
-    expect((await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: second.refreshToken } })).status).toBe(401);
+    expect(
+      (await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: second.refreshToken } })).status,
+    ).toBe(401);
     expect((await call(ts, 'GET', '/api/v1/me', { token: second.accessToken })).status).toBe(401);
 
     // Other logins of the same user are untouched.
@@ -175,9 +200,13 @@ describe('refresh tokens', () => {
 
   test('logout ends the login at once, access token included', async () => {
     const t = await setupAdmin(ts);
-    expect((await call(ts, 'POST', '/api/v1/auth/logout', { body: { refreshToken: t.refreshToken } })).status).toBe(204);
+    expect((await call(ts, 'POST', '/api/v1/auth/logout', { body: { refreshToken: t.refreshToken } })).status).toBe(
+      204,
+    );
     expect((await call(ts, 'GET', '/api/v1/me', { token: t.accessToken })).status).toBe(401);
-    expect((await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: t.refreshToken } })).status).toBe(401);
+    expect((await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: t.refreshToken } })).status).toBe(
+      401,
+    );
     // Bearer-only logout works too.
     const u = await login(ts, ADMIN.email, ADMIN.password);
     expect((await call(ts, 'POST', '/api/v1/auth/logout', { token: u.accessToken })).status).toBe(204);
@@ -187,13 +216,21 @@ describe('refresh tokens', () => {
   test('changing the password ends every other login, not this one', async () => {
     const here = await setupAdmin(ts);
     const elsewhere = await login(ts, ADMIN.email, ADMIN.password);
-    const wrongCurrent = await call(ts, 'POST', '/api/v1/me/password', { token: here.accessToken, body: { currentPassword: 'nope nope nope', newPassword: 'a brand new password' } });
+    const wrongCurrent = await call(ts, 'POST', '/api/v1/me/password', {
+      token: here.accessToken,
+      body: { currentPassword: 'nope nope nope', newPassword: 'a brand new password' },
+    });
     expect(wrongCurrent.status).toBe(403);
-    const r = await call(ts, 'POST', '/api/v1/me/password', { token: here.accessToken, body: { currentPassword: ADMIN.password, newPassword: 'a brand new password' } });
+    const r = await call(ts, 'POST', '/api/v1/me/password', {
+      token: here.accessToken,
+      body: { currentPassword: ADMIN.password, newPassword: 'a brand new password' },
+    });
     expect(r.status).toBe(204);
     expect((await call(ts, 'GET', '/api/v1/me', { token: here.accessToken })).status).toBe(200);
     expect((await call(ts, 'GET', '/api/v1/me', { token: elsewhere.accessToken })).status).toBe(401);
-    expect((await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: elsewhere.refreshToken } })).status).toBe(401);
+    expect(
+      (await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: elsewhere.refreshToken } })).status,
+    ).toBe(401);
     await login(ts, ADMIN.email, 'a brand new password');
   });
 });
@@ -201,7 +238,9 @@ describe('refresh tokens', () => {
 describe('browser sessions', () => {
   test('cookies are HttpOnly and SameSite=Strict; changes need the CSRF header', async () => {
     const browser = new CookieClient(ts);
-    const r = await browser.call('POST', '/api/v1/auth/setup', { body: { token: ts.server.setupToken, ...ADMIN, session: 'cookie' } });
+    const r = await browser.call('POST', '/api/v1/auth/setup', {
+      body: { token: ts.server.setupToken, ...ADMIN, session: 'cookie' },
+    });
     expect(r.status).toBe(201);
     expect(r.json).toEqual({ expiresIn: 900, user: { id: 1, email: ADMIN.email, role: 'admin' } });
     const cookies = r.headers.getSetCookie();
@@ -234,23 +273,41 @@ describe('browser sessions', () => {
 describe('users and roles', () => {
   test('admins manage users; the hash never leaves; the last admin stays', async () => {
     const admin = await setupAdmin(ts);
-    const created = await call(ts, 'POST', '/api/v1/users', { token: admin.accessToken, body: { email: 'm@example.com', password: 'member password', role: 'member' } });
+    const created = await call(ts, 'POST', '/api/v1/users', {
+      token: admin.accessToken,
+      body: { email: 'm@example.com', password: 'member password', role: 'member' },
+    });
     expect(created.status).toBe(201);
-    expect(created.json).toEqual({ id: 2, email: 'm@example.com', role: 'member', disabled: false, createdAt: expect.any(Number), apps: [] });
+    expect(created.json).toEqual({
+      id: 2,
+      email: 'm@example.com',
+      role: 'member',
+      disabled: false,
+      createdAt: expect.any(Number),
+      apps: [],
+    });
     expect(JSON.stringify(created.json)).not.toMatch(/scrypt|password/);
-    const dup = await call(ts, 'POST', '/api/v1/users', { token: admin.accessToken, body: { email: 'M@example.com', password: 'member password' } });
+    const dup = await call(ts, 'POST', '/api/v1/users', {
+      token: admin.accessToken,
+      body: { email: 'M@example.com', password: 'member password' },
+    });
     expect(dup.status).toBe(400);
 
     const member = await login(ts, 'm@example.com', 'member password');
     expect((await call(ts, 'GET', '/api/v1/users', { token: member.accessToken })).status).toBe(403);
 
-    expect((await call(ts, 'PATCH', '/api/v1/users/1', { token: admin.accessToken, body: { role: 'member' } })).status).toBe(403);
+    expect(
+      (await call(ts, 'PATCH', '/api/v1/users/1', { token: admin.accessToken, body: { role: 'member' } })).status,
+    ).toBe(403);
     expect((await call(ts, 'DELETE', '/api/v1/users/1', { token: admin.accessToken })).status).toBe(403);
 
     const disabled = await call(ts, 'PATCH', '/api/v1/users/2', { token: admin.accessToken, body: { disabled: true } });
     expect(disabled.json!.disabled).toBe(true);
     expect((await call(ts, 'GET', '/api/v1/me', { token: member.accessToken })).status).toBe(401);
-    expect((await call(ts, 'POST', '/api/v1/auth/login', { body: { email: 'm@example.com', password: 'member password' } })).json!.error.message).toBe('email or password is wrong');
+    expect(
+      (await call(ts, 'POST', '/api/v1/auth/login', { body: { email: 'm@example.com', password: 'member password' } }))
+        .json!.error.message,
+    ).toBe('email or password is wrong');
 
     expect((await call(ts, 'DELETE', '/api/v1/users/2', { token: admin.accessToken })).status).toBe(204);
     expect((await call(ts, 'DELETE', '/api/v1/users/2', { token: admin.accessToken })).status).toBe(404);
@@ -259,15 +316,22 @@ describe('users and roles', () => {
 
   test('members see only the apps granted to them', async () => {
     const admin = await setupAdmin(ts);
-    expect((await call(ts, 'POST', '/api/v1/apps', { token: admin.accessToken, body: { id: 'tv-app', name: 'TV app' } })).status).toBe(201);
+    expect(
+      (await call(ts, 'POST', '/api/v1/apps', { token: admin.accessToken, body: { id: 'tv-app', name: 'TV app' } }))
+        .status,
+    ).toBe(201);
     const member = await createUser(ts, admin.accessToken, 'm@example.com', 'member', ['tv-app']);
     const apps = await call(ts, 'GET', '/api/v1/apps', { token: member.accessToken });
     expect(apps.json!.apps.map((a: { id: string }) => a.id)).toEqual(['tv-app']);
     expect((await call(ts, 'GET', '/api/v1/me', { token: member.accessToken })).json!.apps).toEqual(['tv-app']);
-    const revoke = await call(ts, 'DELETE', `/api/v1/users/${member.user.id}/apps/tv-app`, { token: admin.accessToken });
+    const revoke = await call(ts, 'DELETE', `/api/v1/users/${member.user.id}/apps/tv-app`, {
+      token: admin.accessToken,
+    });
     expect(revoke.status).toBe(204);
     expect((await call(ts, 'GET', '/api/v1/apps', { token: member.accessToken })).json!.apps).toEqual([]);
-    expect((await call(ts, 'PUT', `/api/v1/users/${member.user.id}/apps/nope`, { token: admin.accessToken })).status).toBe(404);
+    expect(
+      (await call(ts, 'PUT', `/api/v1/users/${member.user.id}/apps/nope`, { token: admin.accessToken })).status,
+    ).toBe(404);
   });
 });
 
@@ -276,9 +340,14 @@ describe('audit log', () => {
     const admin = await setupAdmin(ts);
     await call(ts, 'POST', '/api/v1/auth/login', { body: { email: ADMIN.email, password: 'wrong password' } });
     await createUser(ts, admin.accessToken, 'm@example.com', 'member', ['default']);
-    const key = await call(ts, 'POST', '/api/v1/apps/default/keys', { token: admin.accessToken, body: { name: 'phone', scopes: ['ingest'] } });
+    const key = await call(ts, 'POST', '/api/v1/apps/default/keys', {
+      token: admin.accessToken,
+      body: { name: 'phone', scopes: ['ingest'] },
+    });
     const page1 = await call(ts, 'GET', '/api/v1/audit?limit=3', { token: admin.accessToken });
-    const page2 = await call(ts, 'GET', `/api/v1/audit?limit=50&before=${page1.json!.nextBefore}`, { token: admin.accessToken });
+    const page2 = await call(ts, 'GET', `/api/v1/audit?limit=50&before=${page1.json!.nextBefore}`, {
+      token: admin.accessToken,
+    });
     const all = [...page1.json!.entries, ...page2.json!.entries];
     expect(all.map((e: { action: string }) => e.action).reverse()).toEqual([
       'setup_completed',

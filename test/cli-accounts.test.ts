@@ -35,9 +35,16 @@ test('first start prints a setup link that creates the admin once; a desktop bro
     expect(link, server.output()).not.toBeNull();
     await expect.poll(opener.opened, { timeout: 5000 }).toBe(link![1]);
     const token = link![2]!;
-    const created = await post(server.url, '/api/v1/auth/setup', { token, email: 'me@example.com', password: 'a long password' });
+    const created = await post(server.url, '/api/v1/auth/setup', {
+      token,
+      email: 'me@example.com',
+      password: 'a long password',
+    });
     expect(created.status).toBe(201);
-    expect((await post(server.url, '/api/v1/auth/setup', { token, email: 'you@example.com', password: 'a long password' })).status).toBe(403);
+    expect(
+      (await post(server.url, '/api/v1/auth/setup', { token, email: 'you@example.com', password: 'a long password' }))
+        .status,
+    ).toBe(403);
   } finally {
     server.proc.kill('SIGTERM');
     await server.exited;
@@ -77,7 +84,9 @@ test('m3w admin create and reset-password', async () => {
   expect(runCli(['admin', 'create', '--email', 'ops@example.com'], { cwd: dir }).status).toBe(2);
   expect(runCli(['admin', 'frobnicate'], { cwd: dir }).stderr).toMatch(/create or reset-password/);
 
-  const created = runCli(['admin', 'create', '--email', 'ops@example.com', '--password', 'first password'], { cwd: dir });
+  const created = runCli(['admin', 'create', '--email', 'ops@example.com', '--password', 'first password'], {
+    cwd: dir,
+  });
   expect(created.status, created.stderr).toBe(0);
   const dup = runCli(['admin', 'create', '--email', 'OPS@example.com', '--password', 'first password'], { cwd: dir });
   expect(dup.stderr).toMatch(/already exists/);
@@ -90,7 +99,9 @@ test('m3w admin create and reset-password', async () => {
   const server = await spawnServer({ cwd: dir });
   try {
     expect(server.output()).not.toMatch(/setup#/);
-    expect((await post(server.url, '/api/v1/auth/login', { email: 'ops@example.com', password: 'first password' })).status).toBe(401);
+    expect(
+      (await post(server.url, '/api/v1/auth/login', { email: 'ops@example.com', password: 'first password' })).status,
+    ).toBe(401);
     const ok = await post(server.url, '/api/v1/auth/login', { email: 'ops@example.com', password: newPassword });
     expect(ok.status).toBe(200);
   } finally {

@@ -31,7 +31,9 @@ function sessionIds(dbFile: string): string[] {
 test('--version names the version, commit, Node, SQLite and target', () => {
   const r = runCli(['--version'], { cwd: makeTempDir() });
   expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(/^m3w \d+\.\d+\.\d+ \(commit \S+, node v\d+\.\d+\.\d+, sqlite 3\.\d+\.\d+, linux-(x64|arm64)/);
+  expect(r.stdout).toMatch(
+    /^m3w \d+\.\d+\.\d+ \(commit \S+, node v\d+\.\d+\.\d+, sqlite 3\.\d+\.\d+, linux-(x64|arm64)/,
+  );
 });
 
 test('a second server on the same data directory refuses to start', async () => {
@@ -40,7 +42,9 @@ test('a second server on the same data directory refuses to start', async () => 
   try {
     const second = runCli(['serve', '--port', '0', '--host', '127.0.0.1'], { cwd: dir, env });
     expect(second.status).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`^m3w: another m3w \\(pid ${first.proc.pid}\\) is already using .*m3w\\.db`));
+    expect(second.stderr).toMatch(
+      new RegExp(`^m3w: another m3w \\(pid ${first.proc.pid}\\) is already using .*m3w\\.db`),
+    );
     expect(await post(first.url, sdkSession({ sessionId: 'still-fine' }))).toBe(200); // the first is unharmed
   } finally {
     first.proc.kill('SIGTERM');
@@ -158,7 +162,9 @@ describe('doctor', () => {
 });
 
 test('service install --dry-run prints a hardened systemd unit and changes nothing', () => {
-  const r = runCli(['service', 'install', '--dry-run', '--user', 'm3w', '--data-dir', '/var/lib/m3w'], { cwd: makeTempDir() });
+  const r = runCli(['service', 'install', '--dry-run', '--user', 'm3w', '--data-dir', '/var/lib/m3w'], {
+    cwd: makeTempDir(),
+  });
   expect(r.status).toBe(0);
   for (const line of [
     'User=m3w',

@@ -14,12 +14,28 @@ test('--help lists the commands', () => {
   const dir = makeTempDir();
   const h = runCli(['--help'], { cwd: dir });
   expect(h.status).toBe(0);
-  for (const word of ['serve', 'migrate', 'apikey create', 'apikey list', 'apikey revoke', 'backup', 'restore', 'doctor', 'service install', '--port']) expect(h.stdout).toContain(word);
+  for (const word of [
+    'serve',
+    'migrate',
+    'apikey create',
+    'apikey list',
+    'apikey revoke',
+    'backup',
+    'restore',
+    'doctor',
+    'service install',
+    '--port',
+  ])
+    expect(h.stdout).toContain(word);
 });
 
 describe('bad input stops with one line that names the problem', () => {
   test.each([
-    [{ PORT: 'eighty' }, [], /^m3w: port \(from environment variable PORT\): expected an integer from 0 to 65535, got "eighty"\n$/],
+    [
+      { PORT: 'eighty' },
+      [],
+      /^m3w: port \(from environment variable PORT\): expected an integer from 0 to 65535, got "eighty"\n$/,
+    ],
     [{}, ['--port', '99999'], /^m3w: port \(from option --port\): .*got 99999\n$/],
     [{}, ['--bogus'], /^m3w: Unknown option '--bogus'/],
     [{}, ['frobnicate'], /^m3w: unknown command "frobnicate"/],
@@ -49,7 +65,9 @@ describe('migrate', () => {
     expect(second.stdout).toMatch(/0 applied, \d+ already up to date/);
 
     const db = new Database(dbPath(dir));
-    const rows = db.prepare('SELECT version, name, checksum FROM schema_migrations').all() as Array<{ checksum: string }>;
+    const rows = db.prepare('SELECT version, name, checksum FROM schema_migrations').all() as Array<{
+      checksum: string;
+    }>;
     expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
     // Equivalent to editing 0001_init.sql after it ran: the recorded and current checksums differ.
     db.prepare("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1").run();
@@ -63,20 +81,26 @@ describe('migrate', () => {
 describe('apikey', () => {
   test('create (shown once), list (prefixes only), use it, revoke it', async () => {
     const dir = makeTempDir();
-    const created = runCli(['apikey', 'create', '--name', 'android app', '--scope', 'ingest,read', '--json'], { cwd: dir });
+    const created = runCli(['apikey', 'create', '--name', 'android app', '--scope', 'ingest,read', '--json'], {
+      cwd: dir,
+    });
     expect(created.status).toBe(0);
     const key = JSON.parse(created.stdout) as { key: string; prefix: string; app: string; scopes: string[] };
     expect(key).toMatchObject({ app: 'default', scopes: ['ingest', 'read'] });
     expect(key.key.startsWith(`${key.prefix}_`)).toBe(true);
 
-    const spare = JSON.parse(runCli(['apikey', 'create', '--name', 'spare', '--app', 'tv-app', '--json'], { cwd: dir }).stdout) as { key: string; prefix: string };
+    const spare = JSON.parse(
+      runCli(['apikey', 'create', '--name', 'spare', '--app', 'tv-app', '--json'], { cwd: dir }).stdout,
+    ) as { key: string; prefix: string };
 
     const list = runCli(['apikey', 'list'], { cwd: dir });
     expect(list.status).toBe(0);
     expect(list.stdout).toContain(key.prefix);
     expect(list.stdout).toContain('tv-app');
     expect(list.stdout).not.toContain(key.key);
-    const listed = JSON.parse(runCli(['apikey', 'list', '--json'], { cwd: dir }).stdout) as Array<Record<string, unknown>>;
+    const listed = JSON.parse(runCli(['apikey', 'list', '--json'], { cwd: dir }).stdout) as Array<
+      Record<string, unknown>
+    >;
     expect(JSON.stringify(listed)).not.toContain(key.key);
 
     expect(runCli(['apikey', 'revoke', spare.prefix], { cwd: dir }).status).toBe(0);
@@ -127,7 +151,10 @@ describe('serve', () => {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-api-key': key! },
           body: JSON.stringify(sdkSession({ sessionId: `shutdown-${i}` })),
-        }).then((r) => r.status, () => 0),
+        }).then(
+          (r) => r.status,
+          () => 0,
+        ),
       );
       await new Promise((r) => setTimeout(r, 5));
       server.proc.kill('SIGTERM');
@@ -138,7 +165,9 @@ describe('serve', () => {
     }
     const acknowledged = statuses.filter((s) => s === 200).length;
     const db = new Database(dbPath(dir), { readonly: true });
-    const stored = (db.prepare("SELECT count(*) AS n FROM sessions WHERE session_id LIKE 'shutdown-%'").get() as { n: number }).n;
+    const stored = (
+      db.prepare("SELECT count(*) AS n FROM sessions WHERE session_id LIKE 'shutdown-%'").get() as { n: number }
+    ).n;
     db.close();
     expect(stored).toBeGreaterThanOrEqual(acknowledged);
     expect(server.output()).toContain('"msg":"stopped"');

@@ -17,7 +17,13 @@ describe('defaults', () => {
   test('with nothing set: port 8080 on 0.0.0.0, SQLite in ./m3w-data, full durability, 600 requests per 60 s', () => {
     const dir = makeTempDir();
     const c = loadConfig({ env: {}, cwd: dir });
-    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', durability: 'full', retentionDays: 90, enableMetrics: true });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      durability: 'full',
+      retentionDays: 90,
+      enableMetrics: true,
+    });
     expect(c.rateLimit).toEqual({ requests: 600, windowSec: 60 });
     expect(c.databasePath).toBe(path.join(dir, 'm3w-data', 'm3w.db'));
     expect(c.configFile).toBeNull();
@@ -27,7 +33,10 @@ describe('defaults', () => {
 describe('precedence', () => {
   test('file < environment < flags, key by key', () => {
     const dir = makeTempDir();
-    writeFileSync(path.join(dir, 'm3w.config.json'), JSON.stringify({ port: 9000, host: '127.0.0.1', rateLimit: { requests: 10 }, logLevel: 'warn' }));
+    writeFileSync(
+      path.join(dir, 'm3w.config.json'),
+      JSON.stringify({ port: 9000, host: '127.0.0.1', rateLimit: { requests: 10 }, logLevel: 'warn' }),
+    );
     const c = loadConfig({ env: { PORT: '9100', RATE_LIMIT_WINDOW_SEC: '30' }, cwd: dir, flags: { port: '9200' } });
     expect(c.port).toBe(9200); // flag beats env beats file
     expect(c.host).toBe('127.0.0.1'); // file beats default
@@ -70,7 +79,20 @@ describe('precedence', () => {
       enableMetrics: false,
       dataDirPath: '/tmp/m3w-seed-data',
     });
-    expect(Object.keys(ENV_KEYS)).toEqual(expect.arrayContaining(['M3W_API_KEY', 'PORT', 'DATABASE_URL', 'RATE_LIMIT_REQUESTS', 'RATE_LIMIT_WINDOW_SEC', 'RETENTION_DAYS', 'LOG_LEVEL', 'ENABLE_METRICS', 'M3W_DATA_DIR', 'HOST']));
+    expect(Object.keys(ENV_KEYS)).toEqual(
+      expect.arrayContaining([
+        'M3W_API_KEY',
+        'PORT',
+        'DATABASE_URL',
+        'RATE_LIMIT_REQUESTS',
+        'RATE_LIMIT_WINDOW_SEC',
+        'RETENTION_DAYS',
+        'LOG_LEVEL',
+        'ENABLE_METRICS',
+        'M3W_DATA_DIR',
+        'HOST',
+      ]),
+    );
   });
 
   test.each([
@@ -89,7 +111,10 @@ describe('bad configuration stops start-up with a message naming the key', () =>
   test.each([
     [{ PORT: 'abc' }, /^port \(from environment variable PORT\): expected an integer from 0 to 65535, got "abc"$/],
     [{ PORT: '65536' }, /^port .*got 65536$/],
-    [{ RATE_LIMIT_REQUESTS: '0' }, /^rateLimit\.requests \(from environment variable RATE_LIMIT_REQUESTS\): expected an integer from 1/],
+    [
+      { RATE_LIMIT_REQUESTS: '0' },
+      /^rateLimit\.requests \(from environment variable RATE_LIMIT_REQUESTS\): expected an integer from 1/,
+    ],
     [{ RATE_LIMIT_WINDOW_SEC: '1.5' }, /^rateLimit\.windowSec .*got 1\.5$/],
     [{ ENABLE_METRICS: 'maybe' }, /^enableMetrics .*expected true or false, got "maybe"$/],
     [{ LOG_LEVEL: 'loud' }, /^logLevel .*expected one of fatal, error/],
@@ -112,7 +137,9 @@ describe('bad configuration stops start-up with a message naming the key', () =>
   test('a wrong type in the file names the file', () => {
     const d = makeTempDir();
     writeFileSync(path.join(d, 'm3w.config.json'), JSON.stringify({ port: '8080x' }));
-    expect(() => loadConfig({ env: {}, cwd: d })).toThrow(/^port \(from config file .*m3w\.config\.json\): expected an integer/);
+    expect(() => loadConfig({ env: {}, cwd: d })).toThrow(
+      /^port \(from config file .*m3w\.config\.json\): expected an integer/,
+    );
     writeFileSync(path.join(d, 'm3w.config.json'), '{ not json');
     expect(() => loadConfig({ env: {}, cwd: d })).toThrow(/m3w\.config\.json: /);
   });

@@ -108,59 +108,63 @@ function isRunning(p: ServerProcess): boolean {
   return p.proc.exitCode === null && p.proc.signalCode === null;
 }
 
-test(
-  'every acknowledged session survives kill -9 mid-ingestion, crash after crash',
-  async () => {
-    const dir = makeTempDir('m3w-crash-');
-    const dbFile = path.join(dir, 'm3w-data', 'm3w.db'); // the default dataDir, relative to the working directory
-    const everAcked = new Set<string>();
-    const everSent = new Set<string>();
-    let server = await spawnServer({ cwd: dir, env: ENV });
-    try {
-      for (let round = 0; round < KILL_AFTER_MS.length; round++) {
-        const r = await ingestThenKill(server, round, KILL_AFTER_MS[round]!);
-        expect(r.unexpected, `round ${round}`).toEqual([]);
-        // Without these the round proves nothing: no data acknowledged, or the kill hit an idle server.
-        expect(r.acked.length, `round ${round} acknowledged`).toBeGreaterThan(MIN_ACKED_PER_ROUND);
-        expect(r.inFlightAtKill.length, `round ${round} requests in flight at the kill`).toBeGreaterThan(0);
-        expect(await server.exited).toBe('SIGKILL');
-        for (const id of r.acked) everAcked.add(id);
-        for (const id of r.sent) everSent.add(id);
+test('every acknowledged session survives kill -9 mid-ingestion, crash after crash', async () => {
+  const dir = makeTempDir('m3w-crash-');
+  const dbFile = path.join(dir, 'm3w-data', 'm3w.db'); // the default dataDir, relative to the working directory
+  const everAcked = new Set<string>();
+  const everSent = new Set<string>();
+  let server = await spawnServer({ cwd: dir, env: ENV });
+  try {
+    for (let round = 0; round < KILL_AFTER_MS.length; round++) {
+      const r = await ingestThenKill(server, round, KILL_AFTER_MS[round]!);
+      expect(r.unexpected, `round ${round}`).toEqual([]);
+      // Without these the round proves nothing: no data acknowledged, or the kill hit an idle server.
+      expect(r.acked.length, `round ${round} acknowledged`).toBeGreaterThan(MIN_ACKED_PER_ROUND);
+      expect(r.inFlightAtKill.length, `round ${round} requests in flight at the kill`).toBeGreaterThan(0);
+      expect(await server.exited).toBe('SIGKILL');
+      for (const id of r.acked) everAcked.add(id);
+      for (const id of r.sent) everSent.add(id);
 
-        server = await spawnServer({ cwd: dir, env: ENV });
-        const stored = storedIds(dbFile);
-        const lost = [...everAcked].filter((id) => !stored.has(id));
-        expect(lost.slice(0, 10), `round ${round}: ${lost.length} of ${everAcked.size} acknowledged sessions lost`).toEqual([]);
-        // The last acknowledgements before the kill are the ones most at risk; read them back the way a user would.
-        expect(await missingOverHttp(server.url, r.acked.slice(-200)), `round ${round}: not readable over HTTP`).toEqual([]);
-
-        // A request is one transaction: after the crash it is either wholly stored or wholly absent.
-        const torn = r.inFlightAtKill
-          .map((ids) => ({ first: ids[0], absent: ids.filter((id) => !stored.has(id)).length, size: ids.length }))
-          .filter((b) => b.absent !== 0 && b.absent !== b.size);
-        expect(torn, `round ${round}: requests torn by the crash`).toEqual([]);
-      }
-
-      server.proc.kill('SIGTERM');
-      expect(await server.exited).toBe(0);
-
-      // The file itself, after a clean shutdown: intact, holding every acknowledged session and nothing unsent.
-      const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-      try {
-        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      } finally {
-        db.close();
-      }
+      server = await spawnServer({ cwd: dir, env: ENV });
       const stored = storedIds(dbFile);
-      expect([...everAcked].filter((id) => !stored.has(id))).toEqual([]);
-      expect([...stored].filter((id) => !everSent.has(id)), 'rows nobody sent').toEqual([]);
-    } finally {
-      if (isRunning(server)) {
-        server.proc.kill('SIGKILL');
-        await server.exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
+      const lost = [...everAcked].filter((id) => !stored.has(id));
+      expect(
+        lost.slice(0, 10),
+        `round ${round}: ${lost.length} of ${everAcked.size} acknowledged sessions lost`,
+      ).toEqual([]);
+      // The last acknowledgements before the kill are the ones most at risk; read them back the way a user would.
+      expect(await missingOverHttp(server.url, r.acked.slice(-200)), `round ${round}: not readable over HTTP`).toEqual(
+        [],
+      );
+
+      // A request is one transaction: after the crash it is either wholly stored or wholly absent.
+      const torn = r.inFlightAtKill
+        .map((ids) => ({ first: ids[0], absent: ids.filter((id) => !stored.has(id)).length, size: ids.length }))
+        .filter((b) => b.absent !== 0 && b.absent !== b.size);
+      expect(torn, `round ${round}: requests torn by the crash`).toEqual([]);
     }
-  },
-  45_000,
-);
+
+    server.proc.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+
+    // The file itself, after a clean shutdown: intact, holding every acknowledged session and nothing unsent.
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    try {
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      db.close();
+    }
+    const stored = storedIds(dbFile);
+    expect([...everAcked].filter((id) => !stored.has(id))).toEqual([]);
+    expect(
+      [...stored].filter((id) => !everSent.has(id)),
+      'rows nobody sent',
+    ).toEqual([]);
+  } finally {
+    if (isRunning(server)) {
+      server.proc.kill('SIGKILL');
+      await server.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 45_000);

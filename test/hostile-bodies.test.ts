@@ -63,8 +63,16 @@ const ROWS: HostileRow[] = [
   { name: 'bare NaN token', body: withRaw('timestamp', 'NaN'), names: /JSON/ },
   { name: 'bare Infinity token', body: withRaw('rebufferRatio', 'Infinity'), names: /JSON/ },
   { name: 'bare -Infinity token', body: withRaw('startupTimeMs', '-Infinity'), names: /JSON/ },
-  { name: 'invalid UTF-8 byte 0xFF in a string', body: Buffer.concat([Buffer.from('{"sessionId":"a'), Buffer.from([0xff]), Buffer.from('b"}')]), names: /UTF-8/ },
-  { name: 'overlong UTF-8 encoding of "/"', body: Buffer.concat([Buffer.from(`${validJson.slice(0, -1)},"x":"`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), names: /UTF-8/ },
+  {
+    name: 'invalid UTF-8 byte 0xFF in a string',
+    body: Buffer.concat([Buffer.from('{"sessionId":"a'), Buffer.from([0xff]), Buffer.from('b"}')]),
+    names: /UTF-8/,
+  },
+  {
+    name: 'overlong UTF-8 encoding of "/"',
+    body: Buffer.concat([Buffer.from(`${validJson.slice(0, -1)},"x":"`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]),
+    names: /UTF-8/,
+  },
   { name: 'UTF-16LE body labelled utf-8', body: Buffer.from(validJson, 'utf16le'), names: /JSON/ },
 
   // Valid JSON that is not a session or a batch.
@@ -78,8 +86,20 @@ const ROWS: HostileRow[] = [
   { name: 'array of null', body: '[null]', names: '[0].(body)' },
   { name: 'array of an empty array', body: '[[]]', names: '[0].(body)' },
   { name: 'array of an empty object', body: '[{}]', names: '[0].sessionId' },
-  { name: `batch of ${MAX_BATCH + 1} valid sessions`, body: json(Array.from({ length: MAX_BATCH + 1 }, (_, i) => ({ ...base(), sessionId: `s-${i}` }))), names: `at most ${MAX_BATCH}` },
-  { name: 'batch of 3 where only the middle one is bad', body: json([{ ...base(), sessionId: 'a-1' }, { ...base(), sessionId: 'a-2', timestamp: 'now' }, { ...base(), sessionId: 'a-3' }]), names: '[1].timestamp' },
+  {
+    name: `batch of ${MAX_BATCH + 1} valid sessions`,
+    body: json(Array.from({ length: MAX_BATCH + 1 }, (_, i) => ({ ...base(), sessionId: `s-${i}` }))),
+    names: `at most ${MAX_BATCH}`,
+  },
+  {
+    name: 'batch of 3 where only the middle one is bad',
+    body: json([
+      { ...base(), sessionId: 'a-1' },
+      { ...base(), sessionId: 'a-2', timestamp: 'now' },
+      { ...base(), sessionId: 'a-3' },
+    ]),
+    names: '[1].timestamp',
+  },
 
   // Required fields missing or of the wrong type.
   { name: 'sessionId missing', body: without('sessionId'), names: 'sessionId' },
@@ -92,19 +112,47 @@ const ROWS: HostileRow[] = [
   { name: 'timestamp the string "NaN"', body: withField('timestamp', 'NaN'), names: 'timestamp' },
   { name: 'timestamp true', body: withField('timestamp', true), names: 'timestamp' },
   { name: 'timestamp 1e400 (parses to Infinity)', body: withRaw('timestamp', '1e400'), names: 'timestamp' },
-  { name: 'timestamp 9007199254740993 (beyond safe integers)', body: withRaw('timestamp', '9007199254740993'), names: 'timestamp' },
+  {
+    name: 'timestamp 9007199254740993 (beyond safe integers)',
+    body: withRaw('timestamp', '9007199254740993'),
+    names: 'timestamp',
+  },
   { name: 'timestamp -0', body: withRaw('timestamp', '-0'), names: 'timestamp' },
   { name: 'timestamp 1e21', body: withRaw('timestamp', '1e21'), names: 'timestamp' },
   { name: 'timestamp fractional', body: withField('timestamp', 1_732_000_000_000.5), names: 'timestamp' },
   { name: 'sessionStartDateIso missing', body: without('sessionStartDateIso'), names: 'sessionStartDateIso' },
-  { name: 'sessionStartDateIso a number', body: withField('sessionStartDateIso', 1_732_000_000_000), names: 'sessionStartDateIso' },
-  { name: 'sessionStartDateIso February 30th', body: withField('sessionStartDateIso', '2024-02-30T00:00:00Z'), names: 'sessionStartDateIso' },
-  { name: 'sessionStartDateIso month 13', body: withField('sessionStartDateIso', '2024-13-01T00:00:00Z'), names: 'sessionStartDateIso' },
-  { name: 'sessionStartDateIso hour 25', body: withField('sessionStartDateIso', '2024-11-19T25:00:00Z'), names: 'sessionStartDateIso' },
-  { name: 'sessionStartDateIso "yesterday"', body: withField('sessionStartDateIso', 'yesterday'), names: 'sessionStartDateIso' },
+  {
+    name: 'sessionStartDateIso a number',
+    body: withField('sessionStartDateIso', 1_732_000_000_000),
+    names: 'sessionStartDateIso',
+  },
+  {
+    name: 'sessionStartDateIso February 30th',
+    body: withField('sessionStartDateIso', '2024-02-30T00:00:00Z'),
+    names: 'sessionStartDateIso',
+  },
+  {
+    name: 'sessionStartDateIso month 13',
+    body: withField('sessionStartDateIso', '2024-13-01T00:00:00Z'),
+    names: 'sessionStartDateIso',
+  },
+  {
+    name: 'sessionStartDateIso hour 25',
+    body: withField('sessionStartDateIso', '2024-11-19T25:00:00Z'),
+    names: 'sessionStartDateIso',
+  },
+  {
+    name: 'sessionStartDateIso "yesterday"',
+    body: withField('sessionStartDateIso', 'yesterday'),
+    names: 'sessionStartDateIso',
+  },
   { name: 'sessionStartDateIso empty', body: withField('sessionStartDateIso', ''), names: 'sessionStartDateIso' },
   { name: 'sessionDurationMs missing', body: without('sessionDurationMs'), names: 'sessionDurationMs' },
-  { name: 'sessionDurationMs the string "Infinity"', body: withField('sessionDurationMs', 'Infinity'), names: 'sessionDurationMs' },
+  {
+    name: 'sessionDurationMs the string "Infinity"',
+    body: withField('sessionDurationMs', 'Infinity'),
+    names: 'sessionDurationMs',
+  },
   { name: 'sessionDurationMs 0', body: withField('sessionDurationMs', 0), names: 'sessionDurationMs' },
   { name: 'sessionDurationMs -0', body: withRaw('sessionDurationMs', '-0'), names: 'sessionDurationMs' },
   { name: 'sessionDurationMs 1e21', body: withRaw('sessionDurationMs', '1e21'), names: 'sessionDurationMs' },
@@ -132,7 +180,11 @@ const ROWS: HostileRow[] = [
   { name: 'rebufferCount -1', body: withField('rebufferCount', -1), names: 'rebufferCount' },
   { name: 'errorCount 1.5', body: withField('errorCount', 1.5), names: 'errorCount' },
   { name: 'totalDroppedFrames -1e400', body: withRaw('totalDroppedFrames', '-1e400'), names: 'totalDroppedFrames' },
-  { name: 'meanVideoFormatBitrate 9007199254740993', body: withRaw('meanVideoFormatBitrate', '9007199254740993'), names: 'meanVideoFormatBitrate' },
+  {
+    name: 'meanVideoFormatBitrate 9007199254740993',
+    body: withRaw('meanVideoFormatBitrate', '9007199254740993'),
+    names: 'meanVideoFormatBitrate',
+  },
 
   // custom: size, shape, forbidden keys.
   { name: 'custom with 21 entries', body: customWith(twentyOne), names: 'custom' },
@@ -142,7 +194,11 @@ const ROWS: HostileRow[] = [
   { name: 'custom an array', body: withField('custom', [1, 2]), names: 'custom' },
   { name: 'custom with a 257-char value', body: customWith({ plan: 'x'.repeat(257) }), names: 'custom' },
   { name: 'custom.__proto__', body: withRaw('custom', '{"__proto__":{"polluted":"yes"}}'), names: 'custom.__proto__' },
-  { name: 'custom.__proto__ with a string value', body: withRaw('custom', '{"__proto__":"x"}'), names: 'custom.__proto__' },
+  {
+    name: 'custom.__proto__ with a string value',
+    body: withRaw('custom', '{"__proto__":"x"}'),
+    names: 'custom.__proto__',
+  },
   { name: 'custom with a null value', body: customWith({ plan: null }), names: 'custom' },
   { name: 'custom.constructor', body: withRaw('custom', '{"constructor":"x"}'), names: 'custom.constructor' },
   { name: 'custom.prototype', body: withRaw('custom', '{"prototype":"x"}'), names: 'custom.prototype' },
@@ -151,18 +207,38 @@ const ROWS: HostileRow[] = [
   { name: 'custom value with a NUL', body: customWith({ plan: 'a\u0000b' }), names: 'custom.plan' },
   { name: 'contentId with a NUL', body: withField('contentId', 'a\u0000b'), names: 'contentId' },
   { name: 'deviceModel with a newline', body: withField('deviceModel', 'Pixel\n8'), names: 'deviceModel' },
-  { name: 'sessionStartDateIso in year 50', body: withField('sessionStartDateIso', '0050-01-01T00:00:00Z'), names: 'sessionStartDateIso' },
+  {
+    name: 'sessionStartDateIso in year 50',
+    body: withField('sessionStartDateIso', '0050-01-01T00:00:00Z'),
+    names: 'sessionStartDateIso',
+  },
 
   // Prototype pollution and runaway nesting at the top level.
   { name: 'top-level __proto__', body: withRaw('__proto__', '{"polluted":"yes"}'), names: '__proto__' },
-  { name: 'top-level constructor.prototype', body: withRaw('constructor', '{"prototype":{"polluted":"yes"}}'), names: 'constructor' },
+  {
+    name: 'top-level constructor.prototype',
+    body: withRaw('constructor', '{"prototype":{"polluted":"yes"}}'),
+    names: 'constructor',
+  },
   { name: 'top-level prototype', body: withRaw('prototype', '{"polluted":"yes"}'), names: 'prototype' },
   { name: 'unknown field nested 1000 levels deep', body: withRaw('extra', nestedArrays(1000)), names: 'extra' },
-  { name: 'unknown field of objects nested 1000 levels deep', body: withRaw('extra', '{"a":'.repeat(1000) + '1' + '}'.repeat(1000)), names: 'extra' },
+  {
+    name: 'unknown field of objects nested 1000 levels deep',
+    body: withRaw('extra', '{"a":'.repeat(1000) + '1' + '}'.repeat(1000)),
+    names: 'extra',
+  },
 
   // Duplicate keys: JSON.parse keeps the last one, and that is what must be validated.
-  { name: 'duplicate sessionId, last one a number', body: `${validJson.slice(0, -1)},"sessionId":42}`, names: 'sessionId' },
-  { name: 'duplicate timestamp, last one negative', body: `${validJson.slice(0, -1)},"timestamp":-5}`, names: 'timestamp' },
+  {
+    name: 'duplicate sessionId, last one a number',
+    body: `${validJson.slice(0, -1)},"sessionId":42}`,
+    names: 'sessionId',
+  },
+  {
+    name: 'duplicate timestamp, last one negative',
+    body: `${validJson.slice(0, -1)},"timestamp":-5}`,
+    names: 'timestamp',
+  },
 ];
 
 const SOURCE_DIR = fileURLToPath(new URL('../src/', import.meta.url));
@@ -198,7 +274,10 @@ async function expectErrorEnvelope(
   expect(error.timestamp).toBeLessThanOrEqual(Date.now());
 }
 
-async function send(body: string | Buffer, headers: Record<string, string> = {}): Promise<{ res: Response; sentAt: number }> {
+async function send(
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ res: Response; sentAt: number }> {
   const sentAt = Date.now();
   const res = await postSessions(server.url, body, { key: server.apiKey, headers });
   return { res, sentAt };

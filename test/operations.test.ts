@@ -70,7 +70,8 @@ describe('metrics', () => {
     const res = await fetch(`${s.url}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const after = await res.text();
-    const delta = (name: string, labels?: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    const delta = (name: string, labels?: Record<string, string>) =>
+      metricValue(after, name, labels) - metricValue(before, name, labels);
     expect(delta('sessions_ingested_total')).toBe(4);
     expect(delta('sessions_rejected_total', { code: 'INVALID_SCHEMA' })).toBe(1);
     expect(delta('sessions_rejected_total', { code: 'INVALID_API_KEY' })).toBe(1);
@@ -98,7 +99,10 @@ describe('metrics', () => {
 describe('request log', () => {
   test('one line per request with method, route, status, duration and request id; /health is not logged; no key', async () => {
     await fetch(`${s.url}/health`);
-    await postSessions(s.url, sdkSession({ sessionId: 'logged' }), { key: s.apiKey, headers: { 'x-request-id': 'log-check-1' } });
+    await postSessions(s.url, sdkSession({ sessionId: 'logged' }), {
+      key: s.apiKey,
+      headers: { 'x-request-id': 'log-check-1' },
+    });
     const line = s.logs.find((l) => l.reqId === 'log-check-1');
     expect(line).toMatchObject({ msg: 'request', method: 'POST', route: '/v1/sessions', status: 200 });
     expect(typeof line!.ms).toBe('number');
@@ -117,7 +121,9 @@ describe('OpenAPI', () => {
     expect(doc.openapi).toBe('3.1.0');
     // The routes h3 actually dispatches to, not the table they were built from.
     // Routes the table marks as not part of the API (the dashboard's pages and files) are left out on purpose.
-    const notInApi = new Set(s.server.http.routes.filter((r) => 'notInApi' in r.openapi).map((r) => `${r.method} ${r.path}`));
+    const notInApi = new Set(
+      s.server.http.routes.filter((r) => 'notInApi' in r.openapi).map((r) => `${r.method} ${r.path}`),
+    );
     const registered = s.server.http.app['~routes']
       .map((r) => ({ method: r.method!, route: r.route! }))
       .filter((r) => !notInApi.has(`${r.method} ${r.route}`));

@@ -12,18 +12,31 @@ test('secrets stay out of logs and later answers', async () => {
     secrets.push(admin.accessToken, admin.refreshToken);
     const memberPassword = 'member secret password';
     secrets.push(memberPassword);
-    await call(ts, 'POST', '/api/v1/users', { token: admin.accessToken, body: { email: 'm@example.com', password: memberPassword, role: 'member' } });
+    await call(ts, 'POST', '/api/v1/users', {
+      token: admin.accessToken,
+      body: { email: 'm@example.com', password: memberPassword, role: 'member' },
+    });
     const member = await login(ts, 'm@example.com', memberPassword);
     secrets.push(member.accessToken, member.refreshToken);
     const wrongPassword = 'wrong password attempt';
     secrets.push(wrongPassword);
     await call(ts, 'POST', '/api/v1/auth/login', { body: { email: 'm@example.com', password: wrongPassword } });
-    const refreshed = (await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: member.refreshToken } })).json!;
+    const refreshed = (await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: member.refreshToken } }))
+      .json!;
     secrets.push(refreshed.accessToken, refreshed.refreshToken);
-    const created = (await call(ts, 'POST', '/api/v1/apps/default/keys', { token: admin.accessToken, body: { name: 'k', scopes: ['ingest', 'read'] } })).json!;
-    const rotated = (await call(ts, 'POST', `/api/v1/apps/default/keys/${created.prefix}/rotate`, { token: admin.accessToken })).json!;
+    const created = (
+      await call(ts, 'POST', '/api/v1/apps/default/keys', {
+        token: admin.accessToken,
+        body: { name: 'k', scopes: ['ingest', 'read'] },
+      })
+    ).json!;
+    const rotated = (
+      await call(ts, 'POST', `/api/v1/apps/default/keys/${created.prefix}/rotate`, { token: admin.accessToken })
+    ).json!;
     secrets.push(created.key, rotated.key);
-    const guest = (await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin.accessToken, body: { resource: 'room:r1' } })).json!;
+    const guest = (
+      await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin.accessToken, body: { resource: 'room:r1' } })
+    ).json!;
     secrets.push(guest.token);
     const ticket = (await call(ts, 'POST', '/api/v1/ws-ticket', { token: admin.accessToken })).json!;
     secrets.push(ticket.ticket);

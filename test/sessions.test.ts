@@ -30,7 +30,12 @@ function dbRow(id: string): Record<string, unknown> | undefined {
 describe('the Android SDK payload', () => {
   test('is stored with explicit nulls, typed columns and the original JSON', async () => {
     const id = uniqueId();
-    const body = sdkSession({ sessionId: id, contentId: 'movie-42', country: 'de', custom: { plan: 'pro', beta: true } });
+    const body = sdkSession({
+      sessionId: id,
+      contentId: 'movie-42',
+      country: 'de',
+      custom: { plan: 'pro', beta: true },
+    });
     const res = await postSessions(s.url, body, { key: s.apiKey });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'success', sessionId: id });
@@ -115,13 +120,19 @@ describe('validation names the field', () => {
     ['contentId as number', { contentId: 42 }, 'contentId'],
     ['custom as array', { custom: ['a'] }, 'custom'],
     ['custom with nested object', { custom: { a: { b: 1 } } }, 'custom'],
-    ['custom with 21 entries', { custom: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) }, 'custom'],
+    [
+      'custom with 21 entries',
+      { custom: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) },
+      'custom',
+    ],
   ];
   test.each(cases)('%s → 400 INVALID_SCHEMA naming %s', async (_name, patch, field) => {
     const body = sdkSession({ sessionId: uniqueId(), ...patch });
     const res = await postSessions(s.url, body, { key: s.apiKey });
     expect(res.status).toBe(400);
-    const { error } = (await res.json()) as { error: { code: string; message: string; details: Array<{ field: string }> } };
+    const { error } = (await res.json()) as {
+      error: { code: string; message: string; details: Array<{ field: string }> };
+    };
     expect(error.code).toBe('INVALID_SCHEMA');
     expect(error.message).toContain(field);
     expect(error.details.map((d) => d.field.split('.')[0])).toContain(field);
@@ -129,7 +140,12 @@ describe('validation names the field', () => {
 
   test('nullable metrics accept null and absence alike', async () => {
     const id = uniqueId();
-    const body = { sessionId: id, timestamp: 5, sessionStartDateIso: '2024-01-01T00:00:00+05:30', sessionDurationMs: 1 };
+    const body = {
+      sessionId: id,
+      timestamp: 5,
+      sessionStartDateIso: '2024-01-01T00:00:00+05:30',
+      sessionDurationMs: 1,
+    };
     expect((await postSessions(s.url, body, { key: s.apiKey })).status).toBe(200);
     expect(dbRow(id)).toMatchObject({ startup_time_ms: null, session_start_ms: Date.parse('2023-12-31T18:30:00Z') });
   });
@@ -157,7 +173,11 @@ describe('idempotency on sessionId', () => {
 describe('batches', () => {
   test('an array of summaries is stored in one request', async () => {
     const ids = Array.from({ length: 250 }, () => uniqueId());
-    const res = await postSessions(s.url, ids.map((id) => sdkSession({ sessionId: id })), { key: s.apiKey });
+    const res = await postSessions(
+      s.url,
+      ids.map((id) => sdkSession({ sessionId: id })),
+      { key: s.apiKey },
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'success', accepted: 250 });
     for (const id of [ids[0]!, ids[249]!]) expect(dbRow(id)).toBeDefined();
@@ -173,7 +193,9 @@ describe('batches', () => {
     ];
     const res = await postSessions(s.url, batch, { key: s.apiKey });
     expect(res.status).toBe(400);
-    const { error } = (await res.json()) as { error: { message: string; details: Array<{ index: number; field: string }> } };
+    const { error } = (await res.json()) as {
+      error: { message: string; details: Array<{ index: number; field: string }> };
+    };
     expect(error.details).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ index: 1, field: 'sessionDurationMs' }),
@@ -186,7 +208,12 @@ describe('batches', () => {
   });
 
   test('more than 1000 items is refused', async () => {
-    const batch = Array.from({ length: 1001 }, (_, i) => ({ sessionId: `b${i}`, timestamp: 1, sessionStartDateIso: '2024-01-01', sessionDurationMs: 1 }));
+    const batch = Array.from({ length: 1001 }, (_, i) => ({
+      sessionId: `b${i}`,
+      timestamp: 1,
+      sessionStartDateIso: '2024-01-01',
+      sessionDurationMs: 1,
+    }));
     const res = await postSessions(s.url, batch, { key: s.apiKey });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain('at most 1000');
@@ -230,18 +257,27 @@ describe('transport', () => {
 
   test('a missing Content-Type is 415', async () => {
     // A Buffer body, so that fetch does not add a text/plain type of its own.
-    const res = await postSessions(s.url, Buffer.from(JSON.stringify(sdkSession())), { key: s.apiKey, contentType: null });
+    const res = await postSessions(s.url, Buffer.from(JSON.stringify(sdkSession())), {
+      key: s.apiKey,
+      contentType: null,
+    });
     expect(res.status).toBe(415);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain('got none');
   });
 
   test('plain application/json without a charset is accepted', async () => {
-    const res = await postSessions(s.url, sdkSession({ sessionId: uniqueId() }), { key: s.apiKey, contentType: 'application/json' });
+    const res = await postSessions(s.url, sdkSession({ sessionId: uniqueId() }), {
+      key: s.apiKey,
+      contentType: 'application/json',
+    });
     expect(res.status).toBe(200);
   });
 
   test('X-Request-Id is echoed, or generated when absent', async () => {
-    const echoed = await postSessions(s.url, sdkSession({ sessionId: uniqueId() }), { key: s.apiKey, headers: { 'x-request-id': 'trace-123' } });
+    const echoed = await postSessions(s.url, sdkSession({ sessionId: uniqueId() }), {
+      key: s.apiKey,
+      headers: { 'x-request-id': 'trace-123' },
+    });
     expect(echoed.headers.get('x-request-id')).toBe('trace-123');
     const generated = await postSessions(s.url, sdkSession({ sessionId: uniqueId() }), { key: s.apiKey });
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

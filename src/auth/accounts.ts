@@ -6,7 +6,7 @@ import type { ApiKeyRecord, NewAuditEntry, Role, Store, User, UserWithHash } fro
 import { AuthError } from './errors.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
-import { ACCESS_TTL_SEC, TokenSigner } from './tokens.ts';
+import { ACCESS_TTL_SEC, type TokenSigner } from './tokens.ts';
 
 export const REFRESH_TTL_MS = 30 * 24 * 3600_000;
 export const SETUP_TTL_MS = 3600_000;
@@ -53,7 +53,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export function normalizeEmail(input: unknown): string {
   if (typeof input !== 'string') throw new AuthError('INVALID_SCHEMA', 'email must be a string');
   const email = input.trim().toLowerCase();
-  if (email.length > 254 || !EMAIL.test(email)) throw new AuthError('INVALID_SCHEMA', 'email must be an address like name@example.com');
+  if (email.length > 254 || !EMAIL.test(email))
+    throw new AuthError('INVALID_SCHEMA', 'email must be an address like name@example.com');
   return email;
 }
 
@@ -72,8 +73,21 @@ export class Accounts {
     private readonly throttle = new LoginThrottle(),
   ) {}
 
-  async audit(action: string, actor: Actor, target: string | null = null, detail: Record<string, unknown> | null = null): Promise<void> {
-    const entry: NewAuditEntry = { at: Date.now(), action, actorId: actor.id, actorEmail: actor.email, address: actor.address, target, detail };
+  async audit(
+    action: string,
+    actor: Actor,
+    target: string | null = null,
+    detail: Record<string, unknown> | null = null,
+  ): Promise<void> {
+    const entry: NewAuditEntry = {
+      at: Date.now(),
+      action,
+      actorId: actor.id,
+      actorEmail: actor.email,
+      address: actor.address,
+      target,
+      detail,
+    };
     await this.store.accounts.insertAudit(entry);
   }
 
@@ -104,7 +118,10 @@ export class Accounts {
     );
     if (outcome === 'already_set_up') throw new AuthError('FORBIDDEN', 'setup is already complete; sign in instead');
     if (outcome === 'invalid_token')
-      throw new AuthError('FORBIDDEN', 'the setup link is invalid, used or expired; restart m3w for a new one, or run "m3w admin create"');
+      throw new AuthError(
+        'FORBIDDEN',
+        'the setup link is invalid, used or expired; restart m3w for a new one, or run "m3w admin create"',
+      );
     if (outcome === 'email_taken') throw new AuthError('INVALID_SCHEMA', 'email is already used by another user');
     await this.audit('setup_completed', { id: user!.id, email, address: meta.address }, `user:${user!.id}`);
     return this.startSession(user!, meta);
@@ -114,9 +131,17 @@ export class Accounts {
   async createAdmin(emailInput: unknown, passwordInput: unknown): Promise<User> {
     const email = normalizeEmail(emailInput);
     const password = requirePassword(passwordInput);
-    const user = await this.store.accounts.insertUser({ email, passwordHash: await hashPassword(password), role: 'admin', createdAt: Date.now() });
+    const user = await this.store.accounts.insertUser({
+      email,
+      passwordHash: await hashPassword(password),
+      role: 'admin',
+      createdAt: Date.now(),
+    });
     if (!user) throw new AuthError('INVALID_SCHEMA', `a user with email ${email} already exists`);
-    await this.audit('user_created', { id: null, email: 'cli', address: null }, `user:${user.id}`, { role: 'admin', via: 'cli' });
+    await this.audit('user_created', { id: null, email: 'cli', address: null }, `user:${user.id}`, {
+      role: 'admin',
+      via: 'cli',
+    });
     return user;
   }
 
@@ -142,7 +167,11 @@ export class Accounts {
       this.checksInFlight -= 1;
     }
     if (!ok || !found || found.disabledAt !== null) {
-      await this.audit('login_failed', { id: found?.id ?? null, email, address: meta.address }, found ? `user:${found.id}` : null);
+      await this.audit(
+        'login_failed',
+        { id: found?.id ?? null, email, address: meta.address },
+        found ? `user:${found.id}` : null,
+      );
       throw new AuthError('UNAUTHORIZED', 'email or password is wrong');
     }
     this.throttle.succeed(email, address);
@@ -155,7 +184,14 @@ export class Accounts {
     const refreshToken = randomBytes(32).toString('base64url');
     const now = Date.now();
     await this.store.accounts.createAuthSession(
-      { id: sessionId, userId: user.id, createdAt: now, expiresAt: now + REFRESH_TTL_MS, address: meta.address, userAgent: meta.userAgent?.slice(0, 300) ?? null },
+      {
+        id: sessionId,
+        userId: user.id,
+        createdAt: now,
+        expiresAt: now + REFRESH_TTL_MS,
+        address: meta.address,
+        userAgent: meta.userAgent?.slice(0, 300) ?? null,
+      },
       sha256(refreshToken),
     );
     return this.tokensFor(user, sessionId, refreshToken);
@@ -175,15 +211,24 @@ export class Accounts {
     if (!state || state.session.revokedAt !== null || state.session.expiresAt <= now)
       throw new AuthError('UNAUTHORIZED', 'the refresh token is invalid or expired; sign in again');
     const user = await this.store.accounts.getUser(state.session.userId);
-    if (!user || user.disabledAt !== null) throw new AuthError('UNAUTHORIZED', 'the refresh token is invalid or expired; sign in again');
+    if (!user || user.disabledAt !== null)
+      throw new AuthError('UNAUTHORIZED', 'the refresh token is invalid or expired; sign in again');
     const next = randomBytes(32).toString('base64url');
     if (state.rotatedAt !== null || !(await this.store.accounts.rotateRefreshToken(hash, sha256(next), now))) {
       // A token that was already exchanged is being replayed: someone holds a copy. End the whole login.
       await this.store.accounts.revokeAuthSession(state.session.id, now);
-      await this.audit('token_family_revoked', { id: user.id, email: user.email, address: meta.address }, `session:${state.session.id}`, {
-        reason: 'refresh token reused',
-      });
-      throw new AuthError('UNAUTHORIZED', 'this refresh token was already used; the session has been ended for safety, sign in again');
+      await this.audit(
+        'token_family_revoked',
+        { id: user.id, email: user.email, address: meta.address },
+        `session:${state.session.id}`,
+        {
+          reason: 'refresh token reused',
+        },
+      );
+      throw new AuthError(
+        'UNAUTHORIZED',
+        'this refresh token was already used; the session has been ended for safety, sign in again',
+      );
     }
     return this.tokensFor(user, state.session.id, next);
   }
@@ -209,7 +254,8 @@ export class Accounts {
 
   private async signedIn(userId: number, sessionId: string): Promise<SignedInUser | null> {
     const session = await this.store.accounts.getAuthSession(sessionId);
-    if (!session || session.userId !== userId || session.revokedAt !== null || session.expiresAt <= Date.now()) return null;
+    if (!session || session.userId !== userId || session.revokedAt !== null || session.expiresAt <= Date.now())
+      return null;
     const user = await this.store.accounts.getUser(userId);
     if (!user || user.disabledAt !== null) return null;
     return { user, sessionId, apps: user.role === 'admin' ? 'all' : await this.store.accounts.userApps(user.id) };
@@ -219,18 +265,31 @@ export class Accounts {
     const email = normalizeEmail(input.email);
     const password = requirePassword(input.password);
     const role = parseRole(input.role);
-    const user = await this.store.accounts.insertUser({ email, passwordHash: await hashPassword(password), role, createdAt: Date.now() });
+    const user = await this.store.accounts.insertUser({
+      email,
+      passwordHash: await hashPassword(password),
+      role,
+      createdAt: Date.now(),
+    });
     if (!user) throw new AuthError('INVALID_SCHEMA', `email ${email} is already used by another user`);
     await this.audit('user_created', actor, `user:${user.id}`, { role });
     return user;
   }
 
-  async updateUser(actor: Actor, id: number, patch: { role?: unknown; disabled?: unknown; password?: unknown }): Promise<User> {
+  async updateUser(
+    actor: Actor,
+    id: number,
+    patch: { role?: unknown; disabled?: unknown; password?: unknown },
+  ): Promise<User> {
     const user = await this.requireUser(id);
     const role = patch.role === undefined ? undefined : parseRole(patch.role);
-    if (patch.disabled !== undefined && typeof patch.disabled !== 'boolean') throw new AuthError('INVALID_SCHEMA', 'disabled must be true or false');
+    if (patch.disabled !== undefined && typeof patch.disabled !== 'boolean')
+      throw new AuthError('INVALID_SCHEMA', 'disabled must be true or false');
     const password = patch.password === undefined ? undefined : requirePassword(patch.password);
-    const losesAdmin = user.role === 'admin' && user.disabledAt === null && ((role !== undefined && role !== 'admin') || patch.disabled === true);
+    const losesAdmin =
+      user.role === 'admin' &&
+      user.disabledAt === null &&
+      ((role !== undefined && role !== 'admin') || patch.disabled === true);
     if (losesAdmin) await this.keepAnAdmin();
     const now = Date.now();
     const updated = await this.store.accounts.updateUser(id, {
@@ -238,7 +297,8 @@ export class Accounts {
       disabledAt: patch.disabled === undefined ? undefined : patch.disabled ? (user.disabledAt ?? now) : null,
       ...(password === undefined ? {} : { passwordHash: await hashPassword(password), passwordChangedAt: now }),
     });
-    if (role !== undefined && role !== user.role) await this.audit('role_changed', actor, `user:${id}`, { from: user.role, to: role });
+    if (role !== undefined && role !== user.role)
+      await this.audit('role_changed', actor, `user:${id}`, { from: user.role, to: role });
     if (patch.disabled === true && user.disabledAt === null) {
       await this.store.accounts.revokeUserSessions(id, now);
       await this.audit('user_disabled', actor, `user:${id}`);
@@ -258,7 +318,10 @@ export class Accounts {
     if (!stored || typeof current !== 'string' || !(await verifyPassword(current, stored.passwordHash)))
       throw new AuthError('FORBIDDEN', 'currentPassword is wrong');
     const now = Date.now();
-    await this.store.accounts.updateUser(me.user.id, { passwordHash: await hashPassword(password), passwordChangedAt: now });
+    await this.store.accounts.updateUser(me.user.id, {
+      passwordHash: await hashPassword(password),
+      passwordChangedAt: now,
+    });
     const ended = await this.store.accounts.revokeUserSessions(me.user.id, now, me.sessionId);
     await this.audit('password_changed', actor, `user:${me.user.id}`, { by: 'self', sessionsEnded: ended });
   }
@@ -270,7 +333,10 @@ export class Accounts {
     const user = await this.store.accounts.getUserByEmail(email);
     if (!user) throw new AuthError('NOT_FOUND', `no user with email ${email}`);
     const now = Date.now();
-    const updated = await this.store.accounts.updateUser(user.id, { passwordHash: await hashPassword(password), passwordChangedAt: now });
+    const updated = await this.store.accounts.updateUser(user.id, {
+      passwordHash: await hashPassword(password),
+      passwordChangedAt: now,
+    });
     await this.store.accounts.revokeUserSessions(user.id, now);
     await this.audit('password_changed', { id: null, email: 'cli', address: null }, `user:${user.id}`, { by: 'cli' });
     return updated!;
@@ -288,7 +354,9 @@ export class Accounts {
     if (!(await this.store.getApp(appId))) throw new AuthError('NOT_FOUND', `no app ${JSON.stringify(appId)}`);
     if (user.role === 'admin') throw new AuthError('INVALID_SCHEMA', 'admins see every app; grants are for members');
     const now = Date.now();
-    const changed = granted ? await this.store.accounts.grantApp(userId, appId, now) : await this.store.accounts.revokeAppGrant(userId, appId);
+    const changed = granted
+      ? await this.store.accounts.grantApp(userId, appId, now)
+      : await this.store.accounts.revokeAppGrant(userId, appId);
     if (changed) await this.audit(granted ? 'grant_added' : 'grant_removed', actor, `user:${userId}`, { app: appId });
   }
 
@@ -304,7 +372,12 @@ export class Accounts {
   }
 
   /** Audit helper for API-key changes made through the API. */
-  async auditKey(action: 'key_created' | 'key_rotated' | 'key_revoked', actor: Actor, key: ApiKeyRecord, detail?: Record<string, unknown>): Promise<void> {
+  async auditKey(
+    action: 'key_created' | 'key_rotated' | 'key_revoked',
+    actor: Actor,
+    key: ApiKeyRecord,
+    detail?: Record<string, unknown>,
+  ): Promise<void> {
     await this.audit(action, actor, `key:${key.prefix}`, { app: key.appId, name: key.name, ...detail });
   }
 }

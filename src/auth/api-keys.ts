@@ -59,9 +59,19 @@ export async function createApiKey(store: Store, opts: KeySpec): Promise<{ key: 
  * Replaces a key with a new one of the same name, scopes and limit; the old key keeps working for
  * `graceMs` so deployed clients can be updated. Null when no active, unrotated key has that prefix.
  */
-export async function rotateApiKey(store: Store, old: ApiKeyRecord, graceMs: number): Promise<{ key: string; record: ApiKeyRecord } | null> {
+export async function rotateApiKey(
+  store: Store,
+  old: ApiKeyRecord,
+  graceMs: number,
+): Promise<{ key: string; record: ApiKeyRecord } | null> {
   const now = Date.now();
-  const { key, row } = newKeyRow({ appId: old.appId, name: old.name, scopes: old.scopes, rateLimit: old.rateLimit, now });
+  const { key, row } = newKeyRow({
+    appId: old.appId,
+    name: old.name,
+    scopes: old.scopes,
+    rateLimit: old.rateLimit,
+    now,
+  });
   const record = await store.rotateApiKey(old.prefix, row, now + graceMs);
   return record ? { key, record } : null;
 }
@@ -89,7 +99,12 @@ export async function ensureBootstrap(store: Store, configuredKey: string | null
     return { createdKey: null };
   }
   if ((await store.listApiKeys()).length > 0) return { createdKey: null };
-  const { key } = await createApiKey(store, { appId: DEFAULT_APP_ID, name: 'default ingest key', scopes: ['ingest'], now });
+  const { key } = await createApiKey(store, {
+    appId: DEFAULT_APP_ID,
+    name: 'default ingest key',
+    scopes: ['ingest'],
+    now,
+  });
   return { createdKey: key };
 }
 
@@ -111,7 +126,8 @@ export class ApiKeyAuthenticator {
     const now = Date.now();
     const hit = this.cache.get(presented);
     let record: ApiKeyRecord | null;
-    if (hit && hit.until > now) record = hit.record.expiresAt !== null && hit.record.expiresAt <= now ? null : hit.record;
+    if (hit && hit.until > now)
+      record = hit.record.expiresAt !== null && hit.record.expiresAt <= now ? null : hit.record;
     else {
       record = await this.store.findApiKeyByHash(hashApiKey(presented), now);
       if (record) this.cache.set(presented, { record, until: now + CACHE_TTL_MS });

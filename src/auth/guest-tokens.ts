@@ -16,9 +16,15 @@ export interface GuestTokenRequest {
   displayName?: unknown;
 }
 
-export async function issueGuestToken(signer: TokenSigner, req: GuestTokenRequest): Promise<{ token: string; expiresAt: number; resource: string; displayName: string }> {
+export async function issueGuestToken(
+  signer: TokenSigner,
+  req: GuestTokenRequest,
+): Promise<{ token: string; expiresAt: number; resource: string; displayName: string }> {
   if (typeof req.resource !== 'string' || !GUEST_RESOURCE.test(req.resource))
-    throw new AuthError('INVALID_SCHEMA', 'resource must be "room:<id>" or "video:<id>" (id: 1 to 64 letters, digits, _ or -)');
+    throw new AuthError(
+      'INVALID_SCHEMA',
+      'resource must be "room:<id>" or "video:<id>" (id: 1 to 64 letters, digits, _ or -)',
+    );
   const ttl = req.ttlSeconds ?? GUEST_DEFAULT_TTL_SEC;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 60 || ttl > GUEST_MAX_TTL_SEC)
     throw new AuthError('INVALID_SCHEMA', `ttlSeconds must be an integer from 60 to ${GUEST_MAX_TTL_SEC} (7 days)`);
@@ -31,7 +37,12 @@ export async function issueGuestToken(signer: TokenSigner, req: GuestTokenReques
 }
 
 /** The guest behind `token` when it may do `action` on `resource`; null otherwise (expired, forged, other resource). */
-export async function guestMay(signer: TokenSigner, token: string, action: GuestAction, resource: string): Promise<GuestClaims | null> {
+export async function guestMay(
+  signer: TokenSigner,
+  token: string,
+  action: GuestAction,
+  resource: string,
+): Promise<GuestClaims | null> {
   if (!GUEST_ACTIONS.includes(action)) return null;
   const claims = await signer.verifyGuest(token);
   return claims && claims.resource === resource ? claims : null;

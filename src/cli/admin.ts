@@ -9,7 +9,9 @@ import type { CliValues } from './run.ts';
 export async function runAdmin(config: ResolvedConfig, args: string[], values: CliValues): Promise<number> {
   const [sub] = args;
   if ((sub !== 'create' && sub !== 'reset-password') || args.length !== 1) {
-    process.stderr.write(`m3w: admin needs a subcommand: create or reset-password${sub ? ` (got "${args.join(' ')}")` : ''}\n`);
+    process.stderr.write(
+      `m3w: admin needs a subcommand: create or reset-password${sub ? ` (got "${args.join(' ')}")` : ''}\n`,
+    );
     return 2;
   }
   if (!values.email) {

@@ -10,7 +10,10 @@ const APP_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 class UsageError extends Error {}
 
 function parseScopes(raw: string | undefined): Scope[] {
-  const scopes = (raw ?? 'ingest').split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = (raw ?? 'ingest')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = scopes.find((s) => !SCOPES.includes(s as Scope));
   if (bad !== undefined || scopes.length === 0)
     throw new UsageError(`--scope must be a comma-separated list of ${SCOPES.join(', ')}, got ${JSON.stringify(raw)}`);
@@ -27,7 +30,8 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
       if (!values.name || values.name.trim() === '' || values.name.length > 100)
         throw new UsageError('apikey create needs --name NAME (1 to 100 characters)');
       const appId = values.app ?? DEFAULT_APP_ID;
-      if (!APP_ID.test(appId)) throw new UsageError(`--app must be lowercase letters, digits and dashes, got ${JSON.stringify(appId)}`);
+      if (!APP_ID.test(appId))
+        throw new UsageError(`--app must be lowercase letters, digits and dashes, got ${JSON.stringify(appId)}`);
       scopes = parseScopes(values.scope);
     } else if (sub === 'revoke') {
       if (rest.length !== 1) throw new UsageError('apikey revoke needs exactly one PREFIX');
@@ -48,7 +52,14 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
       const { key, record } = await createApiKey(store, { appId, name: values.name!.trim(), scopes });
       if (values.json)
         process.stdout.write(
-          JSON.stringify({ key, prefix: record.prefix, app: appId, name: record.name, scopes: record.scopes, createdAt: record.createdAt }) + '\n',
+          JSON.stringify({
+            key,
+            prefix: record.prefix,
+            app: appId,
+            name: record.name,
+            scopes: record.scopes,
+            createdAt: record.createdAt,
+          }) + '\n',
         );
       else
         process.stdout.write(
@@ -65,10 +76,24 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
       }
       const rows = [
         ['PREFIX', 'APP', 'NAME', 'SCOPES', 'CREATED', 'LAST USED', 'STATUS'],
-        ...keys.map((k) => [k.prefix, k.appId, k.name, k.scopes.join(','), iso(k.createdAt), iso(k.lastUsedAt), k.revokedAt ? 'revoked' : 'active']),
+        ...keys.map((k) => [
+          k.prefix,
+          k.appId,
+          k.name,
+          k.scopes.join(','),
+          iso(k.createdAt),
+          iso(k.lastUsedAt),
+          k.revokedAt ? 'revoked' : 'active',
+        ]),
       ];
       const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-      for (const r of rows) process.stdout.write(r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');
+      for (const r of rows)
+        process.stdout.write(
+          r
+            .map((cell, c) => cell.padEnd(widths[c]!))
+            .join('  ')
+            .trimEnd() + '\n',
+        );
       return 0;
     }
     const prefix = normalizePrefix(rest[0]!);

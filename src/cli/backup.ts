@@ -2,7 +2,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/index.ts';
-import { acquireInstanceLock, lockHolder, restoreSqliteBackup, SqliteStore, StoreError, type RestoreReport } from '../store/index.ts';
+import {
+  acquireInstanceLock,
+  lockHolder,
+  restoreSqliteBackup,
+  SqliteStore,
+  StoreError,
+  type RestoreReport,
+} from '../store/index.ts';
 
 export async function runBackup(config: ResolvedConfig, args: string[]): Promise<number> {
   if (args.length !== 1) {
@@ -11,7 +18,8 @@ export async function runBackup(config: ResolvedConfig, args: string[]): Promise
   }
   const destination = path.resolve(args[0]!);
   if (existsSync(destination)) throw new StoreError(`${destination} already exists; choose a new file name`);
-  if (!existsSync(config.databasePath)) throw new StoreError(`there is no database at ${config.databasePath} to back up`);
+  if (!existsSync(config.databasePath))
+    throw new StoreError(`there is no database at ${config.databasePath} to back up`);
   const started = performance.now();
   const store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
   try {
@@ -34,7 +42,9 @@ export async function runRestore(config: ResolvedConfig, args: string[]): Promis
   const source = path.resolve(args[0]!);
   const holder = lockHolder(config.databasePath);
   if (holder !== null)
-    throw new StoreError(`an m3w server (pid ${holder}) is running on ${config.databasePath}; stop it before restoring`);
+    throw new StoreError(
+      `an m3w server (pid ${holder}) is running on ${config.databasePath}; stop it before restoring`,
+    );
   mkdirSync(path.dirname(config.databasePath), { recursive: true });
   // Holding the lock keeps a server from starting on the database while it is being replaced.
   const lock = acquireInstanceLock(config.databasePath);

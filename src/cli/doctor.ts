@@ -25,7 +25,10 @@ function checkDataDir(config: ResolvedConfig): Check {
     rmSync(probe);
     return { level: 'ok', what: `data directory ${dir} is writable` };
   } catch (err) {
-    return { level: 'fail', what: `data directory ${dir} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    return {
+      level: 'fail',
+      what: `data directory ${dir} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    };
   }
 }
 
@@ -47,7 +50,11 @@ function checkPort(config: ResolvedConfig): Promise<Check> {
       const holder = lockHolder(config.databasePath);
       if (err.code === 'EADDRINUSE' && holder !== null)
         resolve({ level: 'ok', what: `port ${config.port} is in use by this m3w (pid ${holder})` });
-      else resolve({ level: 'fail', what: `port ${config.port} on ${config.host} is not available: ${err.code ?? err.message}` });
+      else
+        resolve({
+          level: 'fail',
+          what: `port ${config.port} on ${config.host} is not available: ${err.code ?? err.message}`,
+        });
     });
     server.listen(config.port, config.host, () => {
       server.close(() => resolve({ level: 'ok', what: `port ${config.port} on ${config.host} is free` }));
@@ -67,10 +74,17 @@ function checkDatabase(config: ResolvedConfig): Check {
 function checkFfmpeg(): Check {
   const candidate = process.env.M3W_FFMPEG || 'ffmpeg';
   try {
-    const out = execFileSync(candidate, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(candidate, ['-hide_banner', '-version'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const where = candidate.includes('/')
       ? candidate
-      : ((process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, candidate)).find((p) => existsSync(p)) ?? candidate);
+      : ((process.env.PATH ?? '')
+          .split(path.delimiter)
+          .map((d) => path.join(d, candidate))
+          .find((p) => existsSync(p)) ?? candidate);
     return { level: 'ok', what: `ffmpeg found at ${where} (${out.split('\n')[0]?.split(' ').slice(0, 3).join(' ')})` };
   } catch {
     return { level: 'warn', what: 'ffmpeg not found on PATH (set M3W_FFMPEG); it will be needed for video hosting' };
@@ -81,11 +95,21 @@ function checkClock(): Check {
   const year = new Date().getUTCFullYear();
   return year >= 2024 && year < 2100
     ? { level: 'ok', what: `clock reads ${new Date().toISOString()}` }
-    : { level: 'fail', what: `clock reads ${new Date().toISOString()}, which cannot be right; timestamps would be wrong` };
+    : {
+        level: 'fail',
+        what: `clock reads ${new Date().toISOString()}, which cannot be right; timestamps would be wrong`,
+      };
 }
 
 export async function runDoctor(config: ResolvedConfig): Promise<number> {
-  const checks = [checkDataDir(config), checkDisk(config), await checkPort(config), checkDatabase(config), checkFfmpeg(), checkClock()];
+  const checks = [
+    checkDataDir(config),
+    checkDisk(config),
+    await checkPort(config),
+    checkDatabase(config),
+    checkFfmpeg(),
+    checkClock(),
+  ];
   const label: Record<Level, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };
   for (const c of checks) process.stdout.write(`${label[c.level]}  ${c.what}\n`);
   const failed = checks.filter((c) => c.level === 'fail').length;

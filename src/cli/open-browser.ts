@@ -11,7 +11,11 @@ export function desktopSession(env: NodeJS.ProcessEnv = process.env, platform = 
 /** Starts the platform's URL opener and forgets it; a missing opener is not an error worth a word. */
 export function openBrowser(url: string, platform = process.platform): void {
   const [command, args] =
-    platform === 'darwin' ? ['open', [url]] : platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]];
+    platform === 'darwin'
+      ? ['open', [url]]
+      : platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url]]
+        : ['xdg-open', [url]];
   try {
     const child = spawn(command, args as string[], { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);

@@ -16,10 +16,16 @@ export async function runRetentionCommand(config: ResolvedConfig, dryRun: boolea
     const verb = dryRun ? 'would delete' : 'deleted';
     const out = process.stdout;
     out.write(`${dryRun ? 'Dry run: nothing is deleted.\n' : ''}`);
-    out.write(`raw SDK sessions before ${day(report.cutoffs.raw)} (retentionDays ${config.retentionDays}): ${verb} ${c.sessions}\n`);
+    out.write(
+      `raw SDK sessions before ${day(report.cutoffs.raw)} (retentionDays ${config.retentionDays}): ${verb} ${c.sessions}\n`,
+    );
     out.write(`closed play sessions before ${day(report.cutoffs.raw)}: ${verb} ${c.playSessions}\n`);
-    out.write(`minute rollup rows before ${day(report.cutoffs.minuteRollups)} (minuteRollupDays ${config.minuteRollupDays}): ${verb} ${c.minuteRows}\n`);
-    out.write(`hourly rollup rows before ${day(report.cutoffs.hourlyRollups)} (hourlyRollupDays ${config.hourlyRollupDays}): ${verb} ${c.hourRows}\n`);
+    out.write(
+      `minute rollup rows before ${day(report.cutoffs.minuteRollups)} (minuteRollupDays ${config.minuteRollupDays}): ${verb} ${c.minuteRows}\n`,
+    );
+    out.write(
+      `hourly rollup rows before ${day(report.cutoffs.hourlyRollups)} (hourlyRollupDays ${config.hourlyRollupDays}): ${verb} ${c.hourRows}\n`,
+    );
     out.write(`moments ended before ${day(report.cutoffs.hourlyRollups)}: ${verb} ${c.moments}\n`);
   } finally {
     await store.close();

@@ -122,7 +122,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'doctor':
         return await (await import('./doctor.ts')).runDoctor(configFrom(values));
       case 'retention':
-        return await (await import('./retention.ts')).runRetentionCommand(configFrom(values), values['dry-run'] ?? false);
+        return await (await import('./retention.ts')).runRetentionCommand(
+          configFrom(values),
+          values['dry-run'] ?? false,
+        );
       case 'service':
         return await (await import('./service.ts')).runService(rest, {
           user: values.user,

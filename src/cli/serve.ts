@@ -16,7 +16,13 @@ export async function runServe(config: ResolvedConfig): Promise<number> {
   });
   const logger = createLogger({ level: config.logLevel });
   const running = await startServer(config, { logger });
-  const shown = banner({ version: VERSION, config, port: running.port, createdKey: running.bootstrap.createdKey, setupToken: running.setupToken });
+  const shown = banner({
+    version: VERSION,
+    config,
+    port: running.port,
+    createdKey: running.bootstrap.createdKey,
+    setupToken: running.setupToken,
+  });
   process.stdout.write(shown.text);
   logger.info({ port: running.port, host: config.host, database: config.databasePath, version: VERSION }, 'listening');
   if (config.openBrowser && desktopSession()) openBrowser(shown.openUrl);

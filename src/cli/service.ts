@@ -58,7 +58,10 @@ function run(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: 'inherit' });
 }
 
-export async function runService(args: string[], flags: { user?: string; dataDir?: string; dryRun?: boolean }): Promise<number> {
+export async function runService(
+  args: string[],
+  flags: { user?: string; dataDir?: string; dryRun?: boolean },
+): Promise<number> {
   const [sub] = args;
   const user = flags.user ?? 'm3w';
   const dataDir = path.resolve(flags.dataDir ?? '/var/lib/m3w');
@@ -72,7 +75,9 @@ export async function runService(args: string[], flags: { user?: string; dataDir
   }
   const unit = systemdUnit({ user, dataDir, command: selfCommand() });
   if (flags.dryRun) {
-    process.stdout.write(sub === 'install' ? unit : `would run: systemctl disable --now m3w; rm ${UNIT_PATH}; systemctl daemon-reload\n`);
+    process.stdout.write(
+      sub === 'install' ? unit : `would run: systemctl disable --now m3w; rm ${UNIT_PATH}; systemctl daemon-reload\n`,
+    );
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -80,7 +85,9 @@ export async function runService(args: string[], flags: { user?: string; dataDir
     return 1;
   }
   if (!existsSync('/run/systemd/system')) {
-    process.stderr.write('m3w: systemd is not running on this machine; use --dry-run to see the unit and install it yourself\n');
+    process.stderr.write(
+      'm3w: systemd is not running on this machine; use --dry-run to see the unit and install it yourself\n',
+    );
     return 1;
   }
   if (sub === 'uninstall') {

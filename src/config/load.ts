@@ -128,7 +128,9 @@ function readConfigFile(file: string): Plain {
   for (const key of Object.keys(rest)) if (key.startsWith('//')) delete rest[key];
   const unknown = unknownKeys(rest, DEFAULT_CONFIG as unknown as Plain);
   if (unknown.length > 0)
-    throw new ConfigError(`config file ${file}: unknown key "${unknown[0]}" (known keys: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
+    throw new ConfigError(
+      `config file ${file}: unknown key "${unknown[0]}" (known keys: ${Object.keys(DEFAULT_CONFIG).join(', ')})`,
+    );
   return rest;
 }
 

@@ -5,7 +5,8 @@ import Type from 'typebox';
 const int = (minimum: number, maximum: number, unit = '') =>
   Type.Integer({ minimum, maximum, 'x-expected': `an integer from ${minimum} to ${maximum}${unit}` });
 const bool = () => Type.Boolean({ 'x-expected': 'true or false' });
-const expect = <T extends Type.TSchema>(schema: T, expected: string): T => Object.assign(schema, { 'x-expected': expected });
+const expect = <T extends Type.TSchema>(schema: T, expected: string): T =>
+  Object.assign(schema, { 'x-expected': expected });
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ minLength: 1, 'x-expected': 'a host name or address' }),
@@ -50,7 +51,10 @@ export const ConfigSchema = Type.Object(
         zThreshold: Type.Number({ minimum: 1, maximum: 100, 'x-expected': 'a number from 1 to 100' }),
         minVolume: int(1, 1_000_000, ' (sessions per minute)'),
       },
-      { additionalProperties: false, 'x-expected': 'an object {"baselineMinutes": n, "zThreshold": n, "minVolume": n}' },
+      {
+        additionalProperties: false,
+        'x-expected': 'an object {"baselineMinutes": n, "zThreshold": n, "minVolume": n}',
+      },
     ),
     // Dashboard live feed
     liveIntervalMs: int(250, 60_000, ' (milliseconds)'),

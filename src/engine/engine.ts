@@ -10,7 +10,13 @@ import type { PlayEventOutcome, PlaySessionFacts, RollupStep, Store, StreamRollu
 import { detectMoments, type DetectorOptions, type Moment, type SeriesPoint } from './moments.ts';
 import { addRow, deriveQoe, emptyTotals, type QoeMetric } from './qoe-metrics.ts';
 import { retentionCutoffs, runRetention, type RetentionReport } from './retention.ts';
-import { ROLLUP_DIMENSIONS, rollupValues, StreamRollupAccumulator, viewerKey, type OpenAggregate } from './stream-rollup.ts';
+import {
+  ROLLUP_DIMENSIONS,
+  rollupValues,
+  StreamRollupAccumulator,
+  viewerKey,
+  type OpenAggregate,
+} from './stream-rollup.ts';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -65,9 +71,16 @@ export class AnalyticsEngine {
     const snapshot = await this.store.getEngineState(STATE_SNAPSHOT_OPEN);
     this.logger.info({ open: open.length, lastSnapshotOpen: snapshot }, 'live sessions restored');
     if (opts.schedules === false) return;
-    this.tasks.push(cron.schedule('0 * * * * *', () => this.background(() => this.minuteJob(Date.now())), { noOverlap: true }));
-    this.tasks.push(cron.schedule('0 2 * * *', () => this.background(() => this.retention(false, Date.now())), { noOverlap: true }));
-    this.syncTimer = setInterval(() => this.background(() => this.syncNow(Date.now())), this.config.sessionSyncIntervalSeconds * 1000);
+    this.tasks.push(
+      cron.schedule('0 * * * * *', () => this.background(() => this.minuteJob(Date.now())), { noOverlap: true }),
+    );
+    this.tasks.push(
+      cron.schedule('0 2 * * *', () => this.background(() => this.retention(false, Date.now())), { noOverlap: true }),
+    );
+    this.syncTimer = setInterval(
+      () => this.background(() => this.syncNow(Date.now())),
+      this.config.sessionSyncIntervalSeconds * 1000,
+    );
     this.syncTimer.unref();
     // Catch up now rather than at the next whole minute, and run retention if the last one is over a day old.
     this.background(() => this.minuteJob(Date.now()));
@@ -119,8 +132,18 @@ export class AnalyticsEngine {
       const o = outcomes[i];
       if (o === 'opened')
         this.live.open({
-          id: e.id, server: e.server, channel: e.channel, country: e.country, protocol: e.protocol, device: e.device,
-          userId: e.userId, address: e.address, openedAt: e.openedAt, closedAt: null, startBytes: e.bytes, closeBytes: null,
+          id: e.id,
+          server: e.server,
+          channel: e.channel,
+          country: e.country,
+          protocol: e.protocol,
+          device: e.device,
+          userId: e.userId,
+          address: e.address,
+          openedAt: e.openedAt,
+          closedAt: null,
+          startBytes: e.bytes,
+          closeBytes: null,
         });
       else if (o === 'closed') this.live.close(e.id);
     });
@@ -205,7 +228,14 @@ export class AnalyticsEngine {
       await this.detectNewMoments(Math.max(next, target - 10 * MINUTE), target);
       timer.mark('moments');
     }
-    return { minutes, recomputedFrom: recomputeFrom, hours, durationMs: performance.now() - started, longestSliceMs: timer.longest, longestSliceAt: timer.longestAt };
+    return {
+      minutes,
+      recomputedFrom: recomputeFrom,
+      hours,
+      durationMs: performance.now() - started,
+      longestSliceMs: timer.longest,
+      longestSliceAt: timer.longestAt,
+    };
   }
 
   /**
@@ -215,7 +245,12 @@ export class AnalyticsEngine {
    * since `from` are added one by one, in slices that yield to the event loop. So 100,000 viewers cost a few
    * hundred additions a minute, not 600,000.
    */
-  private async rollupWindow(step: RollupStep, from: number, to: number, timer: SliceTimer): Promise<StreamRollupRow[]> {
+  private async rollupWindow(
+    step: RollupStep,
+    from: number,
+    to: number,
+    timer: SliceTimer,
+  ): Promise<StreamRollupRow[]> {
     const closed = await this.store.closedPlaySessionsOverlapping(from, to);
     timer.mark('line 214');
     timer.reset();
@@ -292,14 +327,20 @@ export class AnalyticsEngine {
     }
     const none: OpenAggregate = { count: 0, viewers: new Map() };
     for (let d = 0; d < ROLLUP_DIMENSIONS.length; d++)
-      for (const [value, all] of this.live.openAggregates(d)) acc.addOpenForWholeBuckets(d, value, all, excluded[d]!.get(value) ?? none);
+      for (const [value, all] of this.live.openAggregates(d))
+        acc.addOpenForWholeBuckets(d, value, all, excluded[d]!.get(value) ?? none);
     const rows = acc.rows();
     timer.mark('line 287');
     return rows;
   }
 
   /** Finishes a rollup window with every open session of the tracker added on its own. */
-  private async rollupOneByOne(acc: StreamRollupAccumulator, closedIds: ReadonlySet<string>, to: number, timer: SliceTimer): Promise<StreamRollupRow[]> {
+  private async rollupOneByOne(
+    acc: StreamRollupAccumulator,
+    closedIds: ReadonlySet<string>,
+    to: number,
+    timer: SliceTimer,
+  ): Promise<StreamRollupRow[]> {
     // A copy: the tracker changes while this yields. A session whose close is committed but not yet applied
     // to the tracker was added from its closed row already.
     const open = this.live.snapshot();
@@ -349,12 +390,26 @@ export class AnalyticsEngine {
     const windowFrom = from - (this.config.moments.baselineMinutes + 5) * MINUTE;
     const viewers = async (dimension: string, value: string) => {
       const rows = await this.store.streamSeries(60_000, dimension, value, windowFrom, to);
-      const points = fillMinutes(windowFrom, to, rows.map((r) => ({ t: r.t, value: r.peakConcurrent, volume: r.peakConcurrent })), 0);
-      await this.record(points, from, this.detectorOptions(['spike', 'drop'], 1), 'concurrent_viewers', dimension, value, null);
+      const points = fillMinutes(
+        windowFrom,
+        to,
+        rows.map((r) => ({ t: r.t, value: r.peakConcurrent, volume: r.peakConcurrent })),
+        0,
+      );
+      await this.record(
+        points,
+        from,
+        this.detectorOptions(['spike', 'drop'], 1),
+        'concurrent_viewers',
+        dimension,
+        value,
+        null,
+      );
     };
     await viewers('global', '');
     // Channels seen in the minutes looked at, busiest first; a long tail of tiny channels is not worth a look.
-    for (const channel of (await this.store.streamValues('channel', from, to)).slice(0, MAX_CHANNELS_WATCHED)) await viewers('channel', channel);
+    for (const channel of (await this.store.streamValues('channel', from, to)).slice(0, MAX_CHANNELS_WATCHED))
+      await viewers('channel', channel);
 
     for (const app of await this.store.listApps()) {
       const series = async (dimension: string, value: string) => {
@@ -365,9 +420,33 @@ export class AnalyticsEngine {
             addRow(totals, r);
             return { t: r.t, value: deriveQoe(totals)[metric], volume: r.sessions };
           });
-        await this.record(byMetric('playback_failure_pct'), from, this.detectorOptions(['spike'], 0.5), 'playback_failure_pct', dimension, value, app.id);
-        await this.record(byMetric('startup_p95_ms'), from, this.detectorOptions(['spike'], 50), 'startup_p95_ms', dimension, value, app.id);
-        await this.record(byMetric('rebuffer_pct'), from, this.detectorOptions(['spike'], 0.5), 'rebuffer_pct', dimension, value, app.id);
+        await this.record(
+          byMetric('playback_failure_pct'),
+          from,
+          this.detectorOptions(['spike'], 0.5),
+          'playback_failure_pct',
+          dimension,
+          value,
+          app.id,
+        );
+        await this.record(
+          byMetric('startup_p95_ms'),
+          from,
+          this.detectorOptions(['spike'], 50),
+          'startup_p95_ms',
+          dimension,
+          value,
+          app.id,
+        );
+        await this.record(
+          byMetric('rebuffer_pct'),
+          from,
+          this.detectorOptions(['spike'], 0.5),
+          'rebuffer_pct',
+          dimension,
+          value,
+          app.id,
+        );
       };
       await series('global', '');
       const contents = new Set<string>();
@@ -377,22 +456,39 @@ export class AnalyticsEngine {
     }
   }
 
-  private async record(points: SeriesPoint[], from: number, opts: DetectorOptions, metric: string, dimension: string, value: string, appId: string | null): Promise<void> {
+  private async record(
+    points: SeriesPoint[],
+    from: number,
+    opts: DetectorOptions,
+    metric: string,
+    dimension: string,
+    value: string,
+    appId: string | null,
+  ): Promise<void> {
     for (const d of detectMoments(points, opts)) {
       if (d.endedAt <= from) continue; // already reported by an earlier run
       const key = `${appId ?? ''}\u0000${metric}\u0000${dimension}\u0000${value}\u0000${d.kind}`;
       let known = this.openMoments.get(key);
       if (!known || known.startedAt !== d.startedAt) {
         // Found by a run before a restart: continue that row rather than store the moment twice.
-        const stored = (await this.store.listMoments({ from: d.startedAt, to: d.startedAt + 1, metric, dimension, value, limit: 20 })).find(
-          (m) => m.kind === d.kind && m.startedAt === d.startedAt && m.appId === appId,
-        );
+        const stored = (
+          await this.store.listMoments({ from: d.startedAt, to: d.startedAt + 1, metric, dimension, value, limit: 20 })
+        ).find((m) => m.kind === d.kind && m.startedAt === d.startedAt && m.appId === appId);
         if (stored) known = stored;
       }
       const moment: Moment = {
         id: known && known.startedAt === d.startedAt ? known.id : 0,
-        kind: d.kind, metric, dimension, value, startedAt: d.startedAt, endedAt: d.endedAt, peakValue: d.peakValue,
-        baseline: d.baseline, zScore: d.zScore, threshold: opts.zThreshold, appId,
+        kind: d.kind,
+        metric,
+        dimension,
+        value,
+        startedAt: d.startedAt,
+        endedAt: d.endedAt,
+        peakValue: d.peakValue,
+        baseline: d.baseline,
+        zScore: d.zScore,
+        threshold: opts.zThreshold,
+        appId,
       };
       if (moment.id !== 0 && known!.endedAt === moment.endedAt && known!.peakValue === moment.peakValue) continue;
       moment.id = await this.store.saveMoment(moment);

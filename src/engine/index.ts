@@ -6,8 +6,28 @@
 //   engine.recentSeries(dimension, value, minutes?)         — per-minute stream rows (viewers = peakConcurrent,
 //                                                             bandwidth = totalBytes * 8 / 60) of the last hour
 export { AnalyticsEngine, type EngineOptions, type MinuteJobReport } from './engine.ts';
-export { detectMoments, type DetectedMoment, type DetectorOptions, type Moment, type MomentKind, type SeriesPoint } from './moments.ts';
-export { deriveQoe, addRow, emptyTotals, QOE_METRICS, type QoeFigures, type QoeMetric, type QoeTotals } from './qoe-metrics.ts';
-export { ROLLUP_DIMENSIONS, STREAM_DIMENSIONS, StreamRollupAccumulator, type RollupDimension } from './stream-rollup.ts';
+export {
+  detectMoments,
+  type DetectedMoment,
+  type DetectorOptions,
+  type Moment,
+  type MomentKind,
+  type SeriesPoint,
+} from './moments.ts';
+export {
+  deriveQoe,
+  addRow,
+  emptyTotals,
+  QOE_METRICS,
+  type QoeFigures,
+  type QoeMetric,
+  type QoeTotals,
+} from './qoe-metrics.ts';
+export {
+  ROLLUP_DIMENSIONS,
+  STREAM_DIMENSIONS,
+  StreamRollupAccumulator,
+  type RollupDimension,
+} from './stream-rollup.ts';
 export { retentionCutoffs, runRetention, type RetentionReport } from './retention.ts';
 export { histogramQuantile, startupBucket, bucketValue } from './startup-histogram.ts';

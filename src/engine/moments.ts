@@ -83,7 +83,8 @@ export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOpti
     }
     current = null;
     if (kind !== null) {
-      const confirmed = (pending && pending.kind === kind && pending.t >= p.t - 2 * 60_000) || Math.abs(z) >= 2 * opts.zThreshold;
+      const confirmed =
+        (pending && pending.kind === kind && pending.t >= p.t - 2 * 60_000) || Math.abs(z) >= 2 * opts.zThreshold;
       if (confirmed) {
         const start: Pending = pending && pending.kind === kind ? pending : { kind, t: p.t, x, z, mean };
         current = {

@@ -32,7 +32,18 @@ export interface QoeTotals {
 }
 
 export function emptyTotals(): QoeTotals {
-  return { sessions: 0, sessionsWithErrors: 0, startupSum: 0, startupCount: 0, rebufferSum: 0, playSum: 0, droppedSum: 0, bitrateSum: 0, bitrateCount: 0, hist: emptyHistogram() };
+  return {
+    sessions: 0,
+    sessionsWithErrors: 0,
+    startupSum: 0,
+    startupCount: 0,
+    rebufferSum: 0,
+    playSum: 0,
+    droppedSum: 0,
+    bitrateSum: 0,
+    bitrateCount: 0,
+    hist: emptyHistogram(),
+  };
 }
 
 export function addRow(into: QoeTotals, r: QoeRollupRow): void {

@@ -26,7 +26,8 @@ export function retentionCutoffs(config: ResolvedConfig, now: number): Retention
 
 export async function runRetention(store: Store, cutoffs: RetentionCutoffs, dryRun: boolean): Promise<RetentionReport> {
   const started = performance.now();
-  if (dryRun) return { dryRun, cutoffs, counts: await store.countExpired(cutoffs), durationMs: performance.now() - started };
+  if (dryRun)
+    return { dryRun, cutoffs, counts: await store.countExpired(cutoffs), durationMs: performance.now() - started };
   const total: RetentionCounts = { sessions: 0, playSessions: 0, minuteRows: 0, hourRows: 0, moments: 0 };
   for (;;) {
     const n = await store.deleteExpired(cutoffs, BATCH);

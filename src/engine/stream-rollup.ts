@@ -15,7 +15,10 @@ export function dimensionValue(s: PlaySessionFacts, dim: StreamDimension): strin
 }
 
 /** The session's value for each of ROLLUP_DIMENSIONS, in that order (global is ''). */
-export function rollupValues(s: PlaySessionFacts, into: string[] = new Array<string>(ROLLUP_DIMENSIONS.length)): string[] {
+export function rollupValues(
+  s: PlaySessionFacts,
+  into: string[] = new Array<string>(ROLLUP_DIMENSIONS.length),
+): string[] {
   into[0] = '';
   into[1] = s.server || 'unknown';
   into[2] = s.channel || 'unknown';
@@ -99,7 +102,8 @@ export class StreamRollupAccumulator {
         let perBucket = byValue.get(values[d]!);
         if (!perBucket) byValue.set(values[d]!, (perBucket = new Array<Acc | undefined>(this.buckets)));
         let a = perBucket[bi];
-        if (!a) perBucket[bi] = a = { started: 0, closed: 0, bytes: 0, watchMs: 0, users: new Set(), base: 0, events: [] };
+        if (!a)
+          perBucket[bi] = a = { started: 0, closed: 0, bytes: 0, watchMs: 0, users: new Set(), base: 0, events: [] };
         if (startedIn) a.started++;
         if (closedIn) a.closed++;
         a.bytes += bytes;
@@ -125,7 +129,8 @@ export class StreamRollupAccumulator {
     if (!perBucket) byValue.set(value, (perBucket = new Array<Acc | undefined>(this.buckets)));
     for (let bi = 0; bi < this.buckets; bi++) {
       let a = perBucket[bi];
-      if (!a) perBucket[bi] = a = { started: 0, closed: 0, bytes: 0, watchMs: 0, users: new Set(), base: 0, events: [] };
+      if (!a)
+        perBucket[bi] = a = { started: 0, closed: 0, bytes: 0, watchMs: 0, users: new Set(), base: 0, events: [] };
       a.watchMs += count * this.step;
       a.base += count;
       a.bulk = { all, excluded };

@@ -79,7 +79,14 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
         ctx.metrics.sessionsRejected.inc({ code: state.errorCode });
       if (!UNLOGGED_ROUTES.has(route))
         ctx.logger.info(
-          { method, route, path: event.url.pathname, status: response.status, ms: Math.round(seconds * 10000) / 10, reqId: state.requestId },
+          {
+            method,
+            route,
+            path: event.url.pathname,
+            status: response.status,
+            ms: Math.round(seconds * 10000) / 10,
+            reqId: state.requestId,
+          },
           'request',
         );
     },

@@ -52,7 +52,8 @@ export function toApiError(thrown: unknown): { error: ApiError; internal: unknow
     const headers = cause.retryAfterSec === undefined ? undefined : { 'retry-after': String(cause.retryAfterSec) };
     return { error: new ApiError(cause.code, cause.message, undefined, headers), internal: null };
   }
-  if (cause instanceof StoreError) return { error: new ApiError('DATABASE_ERROR', 'the database is unavailable; retry later'), internal: cause };
+  if (cause instanceof StoreError)
+    return { error: new ApiError('DATABASE_ERROR', 'the database is unavailable; retry later'), internal: cause };
   // h3's own refusals (no route, malformed URL) arrive as HTTPError or a plain { status } object.
   const status = (cause as { status?: unknown } | null)?.status;
   if (status === 404 || status === 405) return { error: new ApiError('NOT_FOUND', 'no such route'), internal: null };

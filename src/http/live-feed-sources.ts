@@ -14,7 +14,13 @@ import { canSeeApp, type Principal } from './require-access.ts';
 export interface LiveEngineSource {
   live: { counts(): ActiveCounts };
   onMoment(listener: (moment: { appId: string | null; dimension: string; value: string }) => void): () => void;
-  recentSeries(dimension: string, value: string, minutes?: number): Promise<Array<{ t: number; peakConcurrent: number; totalBytes: number; sessionsStarted: number; uniqueUsers: number }>>;
+  recentSeries(
+    dimension: string,
+    value: string,
+    minutes?: number,
+  ): Promise<
+    Array<{ t: number; peakConcurrent: number; totalBytes: number; sessionsStarted: number; uniqueUsers: number }>
+  >;
 }
 
 export interface LiveFeedDeps {
@@ -33,7 +39,7 @@ export async function principalFromApiKey(keys: ApiKeyAuthenticator, request: Re
   const presented = request.headers.get('x-api-key');
   if (!presented || presented.length > 512) return null;
   const key = await keys.authenticate(presented);
-  return key && key.scopes.includes('read') ? { kind: 'key', key, apps: [key.appId] } : null;
+  return key?.scopes.includes('read') ? { kind: 'key', key, apps: [key.appId] } : null;
 }
 
 /** overview:<app> — the app's session count, for the empty state and for "something changed, refetch". */
@@ -68,7 +74,15 @@ async function channelFigures(engine: LiveEngineSource, channel: string): Promis
   const last = (await engine.recentSeries('channel', channel, 2)).at(-1);
   return {
     viewers: engine.live.counts().by_channel[channel] ?? 0,
-    minute: last ? { t: last.t, peak_concurrent: last.peakConcurrent, bandwidth_bps: Math.round((last.totalBytes * 8) / 60), sessions_started: last.sessionsStarted, unique_users: last.uniqueUsers } : null,
+    minute: last
+      ? {
+          t: last.t,
+          peak_concurrent: last.peakConcurrent,
+          bandwidth_bps: Math.round((last.totalBytes * 8) / 60),
+          sessions_started: last.sessionsStarted,
+          unique_users: last.uniqueUsers,
+        }
+      : null,
   };
 }
 
@@ -86,7 +100,10 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
       ...(engine
         ? {
             active: { authorize: anyReader, snapshot: () => engine.live.counts() },
-            stream: { authorize: (channel: string) => channel !== '', snapshot: (channel: string) => channelFigures(engine, channel) },
+            stream: {
+              authorize: (channel: string) => channel !== '',
+              snapshot: (channel: string) => channelFigures(engine, channel),
+            },
           }
         : {}),
     },

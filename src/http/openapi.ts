@@ -2,7 +2,11 @@
 import type { RouteDef } from './context.ts';
 import { ErrorEnvelopeSchema } from './routes/openapi-shared.ts';
 
-export function buildOpenApi(routes: RouteDef[], version: string, schemas: Record<string, unknown>): Record<string, unknown> {
+export function buildOpenApi(
+  routes: RouteDef[],
+  version: string,
+  schemas: Record<string, unknown>,
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     if ('notInApi' in r.openapi) continue;
@@ -21,7 +25,12 @@ export function buildOpenApi(routes: RouteDef[], version: string, schemas: Recor
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-        cookie: { type: 'apiKey', in: 'cookie', name: 'm3w_access', description: 'Browsers; state-changing requests also need X-CSRF-Token' },
+        cookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'm3w_access',
+          description: 'Browsers; state-changing requests also need X-CSRF-Token',
+        },
         apiKeyQuery: { type: 'apiKey', in: 'query', name: 'key' },
       },
       schemas: { Error: ErrorEnvelopeSchema, ...schemas },

@@ -56,7 +56,10 @@ export async function readJsonBody(event: H3Event, maxBytes: number): Promise<un
     );
   const encoding = (event.req.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip')
-    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding must be gzip or absent, got ${JSON.stringify(encoding)}`);
+    throw new ApiError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding must be gzip or absent, got ${JSON.stringify(encoding)}`,
+    );
   // The rest of an oversized body is never read, so the connection cannot be reused.
   const tooLarge = () =>
     new ApiError(
@@ -108,9 +111,18 @@ const SMALL_BODY = 64 * 1024;
  * A small JSON object body (accounts, settings). With `optional`, a request without a body reads as {}:
  * cookie-authenticated refresh and logout need nothing else.
  */
-export async function readJsonObject(event: H3Event, opts: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
-  if (opts.optional && !event.req.headers.get('content-type') && !(Number(event.req.headers.get('content-length') ?? 0) > 0)) return {};
+export async function readJsonObject(
+  event: H3Event,
+  opts: { optional?: boolean } = {},
+): Promise<Record<string, unknown>> {
+  if (
+    opts.optional &&
+    !event.req.headers.get('content-type') &&
+    !(Number(event.req.headers.get('content-length') ?? 0) > 0)
+  )
+    return {};
   const body = await readJsonBody(event, SMALL_BODY);
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('INVALID_SCHEMA', 'request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ApiError('INVALID_SCHEMA', 'request body must be a JSON object');
   return body as Record<string, unknown>;
 }

@@ -31,7 +31,11 @@ export function canSeeApp(principal: Principal, appId: string): boolean {
  * The app a read is about: `requested` when the caller may see it (else 404), or, when omitted,
  * the one app the caller sees (an API key always has exactly one).
  */
-export async function resolveApp(ctx: HttpContext, principal: Principal, requested: string | undefined): Promise<string> {
+export async function resolveApp(
+  ctx: HttpContext,
+  principal: Principal,
+  requested: string | undefined,
+): Promise<string> {
   if (requested !== undefined && requested !== '') {
     if (!canSeeApp(principal, requested) || !(await ctx.store.getApp(requested)))
       throw new ApiError('NOT_FOUND', `no app ${JSON.stringify(requested)}`);
@@ -49,7 +53,17 @@ export async function resolveApp(ctx: HttpContext, principal: Principal, request
 export async function principalFromUpgrade(ctx: HttpContext, request: Request): Promise<Principal | null> {
   const ticket = new URL(request.url).searchParams.get('ticket');
   const cookie = new RegExp(`(?:^|;\\s*)${ACCESS_COOKIE}=([^;]+)`).exec(request.headers.get('cookie') ?? '')?.[1];
-  const signedIn = ticket ? await ctx.accounts.authenticateWsTicket(ticket) : cookie ? await ctx.accounts.authenticate(cookie) : null;
+  const signedIn = ticket
+    ? await ctx.accounts.authenticateWsTicket(ticket)
+    : cookie
+      ? await ctx.accounts.authenticate(cookie)
+      : null;
   if (!signedIn) return null;
-  return { kind: 'user', userId: signedIn.user.id, email: signedIn.user.email, role: signedIn.user.role, apps: signedIn.apps };
+  return {
+    kind: 'user',
+    userId: signedIn.user.id,
+    email: signedIn.user.email,
+    role: signedIn.user.role,
+    apps: signedIn.apps,
+  };
 }

@@ -42,15 +42,22 @@ export async function requireApiKey(
   opts: RequireApiKeyOptions = {},
 ): Promise<ApiKeyRecord> {
   const address = clientAddress(event, ctx.config.trustProxy);
-  const presented = event.req.headers.get('x-api-key') ?? (opts.allowQueryKey ? event.url.searchParams.get('key') : null);
+  const presented =
+    event.req.headers.get('x-api-key') ?? (opts.allowQueryKey ? event.url.searchParams.get('key') : null);
   if (!presented) {
     limit(event, ctx, `addr:${address}`);
-    throw new ApiError('INVALID_API_KEY', opts.allowQueryKey ? 'missing API key: send X-API-Key or ?key=' : 'missing X-API-Key header');
+    throw new ApiError(
+      'INVALID_API_KEY',
+      opts.allowQueryKey ? 'missing API key: send X-API-Key or ?key=' : 'missing X-API-Key header',
+    );
   }
   const key = presented.length <= 512 ? await ctx.keys.authenticate(presented) : null;
   if (!key) {
     limit(event, ctx, `addr:${address}`);
-    throw new ApiError('INVALID_API_KEY', `unknown or revoked API key in ${event.req.headers.has('x-api-key') ? 'X-API-Key' : '?key='}`);
+    throw new ApiError(
+      'INVALID_API_KEY',
+      `unknown or revoked API key in ${event.req.headers.has('x-api-key') ? 'X-API-Key' : '?key='}`,
+    );
   }
   limit(event, ctx, `key:${key.id}:${address}`, key.rateLimit ?? undefined);
   if (!scopes.some((s) => key.scopes.includes(s)))

@@ -33,8 +33,13 @@ export function checkCsrf(event: H3Event): void {
   if (SAFE_METHODS.has(event.req.method)) return;
   const cookie = getCookie(event, CSRF_COOKIE) ?? '';
   const header = event.req.headers.get(CSRF_HEADER) ?? '';
-  const ok = cookie.length >= 16 && cookie.length === header.length && timingSafeEqual(Buffer.from(cookie), Buffer.from(header));
-  if (!ok) throw new ApiError('FORBIDDEN', `cookie-authenticated requests that change data need the ${CSRF_HEADER} header equal to the ${CSRF_COOKIE} cookie`);
+  const ok =
+    cookie.length >= 16 && cookie.length === header.length && timingSafeEqual(Buffer.from(cookie), Buffer.from(header));
+  if (!ok)
+    throw new ApiError(
+      'FORBIDDEN',
+      `cookie-authenticated requests that change data need the ${CSRF_HEADER} header equal to the ${CSRF_COOKIE} cookie`,
+    );
 }
 
 async function resolveCaller(event: H3Event, ctx: HttpContext): Promise<Caller | null> {
@@ -43,7 +48,8 @@ async function resolveCaller(event: H3Event, ctx: HttpContext): Promise<Caller |
     const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim());
     if (!m) throw new ApiError('UNAUTHORIZED', 'Authorization must be "Bearer <access token>"');
     const user = await ctx.accounts.authenticate(m[1]!);
-    if (!user) throw new ApiError('UNAUTHORIZED', 'the access token is invalid or expired; refresh it or sign in again');
+    if (!user)
+      throw new ApiError('UNAUTHORIZED', 'the access token is invalid or expired; refresh it or sign in again');
     return { ...user, via: 'bearer' };
   }
   const token = getCookie(event, ACCESS_COOKIE);
@@ -61,15 +67,27 @@ export function authenticateUser(event: H3Event, ctx: HttpContext): Promise<Call
   return p;
 }
 
-export async function requireUser(event: H3Event, ctx: HttpContext, roles: readonly Role[] = ['admin', 'member']): Promise<Caller> {
+export async function requireUser(
+  event: H3Event,
+  ctx: HttpContext,
+  roles: readonly Role[] = ['admin', 'member'],
+): Promise<Caller> {
   const caller = await authenticateUser(event, ctx);
-  if (!caller) throw new ApiError('UNAUTHORIZED', 'sign in first: send Authorization: Bearer <access token>, or use the dashboard');
+  if (!caller)
+    throw new ApiError(
+      'UNAUTHORIZED',
+      'sign in first: send Authorization: Bearer <access token>, or use the dashboard',
+    );
   if (!roles.includes(caller.user.role)) throw new ApiError('FORBIDDEN', `this needs the ${roles.join(' or ')} role`);
   return caller;
 }
 
 export function actorOf(event: H3Event, ctx: HttpContext, caller: Caller | null): Actor {
-  return { id: caller?.user.id ?? null, email: caller?.user.email ?? null, address: clientAddress(event, ctx.config.trustProxy) };
+  return {
+    id: caller?.user.id ?? null,
+    email: caller?.user.email ?? null,
+    address: clientAddress(event, ctx.config.trustProxy),
+  };
 }
 
 export function setSessionCookies(event: H3Event, ctx: HttpContext, login: LoginResult): void {
@@ -77,7 +95,12 @@ export function setSessionCookies(event: H3Event, ctx: HttpContext, login: Login
   setCookie(event, ACCESS_COOKIE, login.accessToken, { ...base, path: '/', maxAge: ACCESS_TTL_SEC });
   setCookie(event, REFRESH_COOKIE, login.refreshToken, { ...base, path: REFRESH_PATH, maxAge: REFRESH_TTL_MS / 1000 });
   // Readable by the dashboard's script, which echoes it in X-CSRF-Token.
-  setCookie(event, CSRF_COOKIE, randomBytes(18).toString('base64url'), { ...base, httpOnly: false, path: '/', maxAge: REFRESH_TTL_MS / 1000 });
+  setCookie(event, CSRF_COOKIE, randomBytes(18).toString('base64url'), {
+    ...base,
+    httpOnly: false,
+    path: '/',
+    maxAge: REFRESH_TTL_MS / 1000,
+  });
 }
 
 export function clearSessionCookies(event: H3Event, ctx: HttpContext): void {

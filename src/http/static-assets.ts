@@ -129,7 +129,8 @@ export function assetResponse(asset: WebAsset, request: Request): Response {
   headers.set('cache-control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
   headers.set('vary', 'Accept-Encoding');
   headers.set('etag', asset.etag);
-  if (etagMatches(request.headers.get('if-none-match'), asset.etag)) return new Response(null, { status: 304, headers });
+  if (etagMatches(request.headers.get('if-none-match'), asset.etag))
+    return new Response(null, { status: 304, headers });
   const encoding = chooseEncoding(request.headers.get('accept-encoding'));
   const body = encoding === 'br' ? asset.brotli : encoding === 'gzip' ? asset.gzip : asset.identity;
   if (encoding) headers.set('content-encoding', encoding);

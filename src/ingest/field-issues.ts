@@ -77,5 +77,7 @@ export function issuesFromErrors(schema: ObjectSchema, input: unknown, errors: r
     });
   }
   const order = Object.keys(schema.properties ?? {});
-  return [...byField.values()].sort((a, b) => order.indexOf(a.field.split('.')[0]!) - order.indexOf(b.field.split('.')[0]!));
+  return [...byField.values()].sort(
+    (a, b) => order.indexOf(a.field.split('.')[0]!) - order.indexOf(b.field.split('.')[0]!),
+  );
 }

@@ -3,4 +3,12 @@ export { SessionSummarySchema, type SessionSummary, type IngestedSession } from 
 export { validateSessionBody, type SessionBody } from './session-body.ts';
 export { issuesFromErrors, type FieldIssue } from './field-issues.ts';
 export { classifyUserAgent, DEVICE_CLASSES, type DeviceClass } from './user-agent.ts';
-export { validateWebhookBody, validateWebhookEvent, WebhookEventSchema, PLAY_EVENT_TYPES, type PlayEvent, type PlayEventType, type WebhookBody } from './webhook-event.ts';
+export {
+  validateWebhookBody,
+  validateWebhookEvent,
+  WebhookEventSchema,
+  PLAY_EVENT_TYPES,
+  type PlayEvent,
+  type PlayEventType,
+  type WebhookBody,
+} from './webhook-event.ts';

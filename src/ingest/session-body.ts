@@ -12,7 +12,8 @@ export function validateSessionBody(body: unknown, maxBatchSize: number): Sessio
     const result = validateSessionSummary(body);
     return result.ok ? { ok: true, batch: false, sessions: [result.session] } : result;
   }
-  if (body.length === 0) return { ok: false, issues: [{ field: '(body)', message: 'expected at least one session, got an empty array' }] };
+  if (body.length === 0)
+    return { ok: false, issues: [{ field: '(body)', message: 'expected at least one session, got an empty array' }] };
   if (body.length > maxBatchSize)
     return {
       ok: false,

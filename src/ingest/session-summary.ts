@@ -96,7 +96,6 @@ export const SessionSummarySchema = Type.Object(
 
 const validator = Compile(SessionSummarySchema);
 
-
 type KnownKey = keyof typeof SessionSummarySchema.properties;
 
 /** A validated summary as sent; absent optional fields are undefined and mean null. */
@@ -129,8 +128,12 @@ const ISO_DATE_TIME =
 export function parseIsoDateTime(text: string): number {
   const m = ISO_DATE_TIME.exec(text);
   if (!m) return NaN;
-  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
-  const h = m[4] ? Number(m[4]) : 0, mi = m[5] ? Number(m[5]) : 0, s = m[6] ? Number(m[6]) : 0;
+  const y = Number(m[1]),
+    mo = Number(m[2]),
+    d = Number(m[3]);
+  const h = m[4] ? Number(m[4]) : 0,
+    mi = m[5] ? Number(m[5]) : 0,
+    s = m[6] ? Number(m[6]) : 0;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && !leap ? 28 : DAYS_IN_MONTH[mo - 1]!)) return NaN;
   if (h > 23 || mi > 59 || s > 60) return NaN;
@@ -168,7 +171,12 @@ function textProblem(value: string): string | null {
 function customIssues(custom: unknown): FieldIssue[] {
   if (custom === null || custom === undefined) return [];
   if (typeof custom !== 'object' || Array.isArray(custom))
-    return [{ field: 'custom', message: `expected an object of string, number or boolean values, or null, got ${describeValue(custom)}` }];
+    return [
+      {
+        field: 'custom',
+        message: `expected an object of string, number or boolean values, or null, got ${describeValue(custom)}`,
+      },
+    ];
   const entries = Object.entries(custom);
   if (entries.length > MAX_CUSTOM_ENTRIES)
     return [{ field: 'custom', message: `expected at most ${MAX_CUSTOM_ENTRIES} entries, got ${entries.length}` }];
@@ -176,13 +184,17 @@ function customIssues(custom: unknown): FieldIssue[] {
   for (const [key, value] of entries) {
     const field = `custom.${key}`;
     if (FORBIDDEN_KEYS.has(key)) issues.push({ field, message: 'this key is not allowed' });
-    else if (key.length < 1 || key.length > 64) issues.push({ field: 'custom', message: `keys must be 1 to 64 characters, got ${describeValue(key)}` });
+    else if (key.length < 1 || key.length > 64)
+      issues.push({ field: 'custom', message: `keys must be 1 to 64 characters, got ${describeValue(key)}` });
     else if (textProblem(key)) issues.push({ field, message: `the key ${textProblem(key)}` });
     else if (typeof value === 'string') {
       const problem = value.length > 256 ? 'must be at most 256 characters' : textProblem(value);
       if (problem) issues.push({ field, message: problem });
     } else if (!(typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))))
-      issues.push({ field, message: `expected a string (up to 256 characters), a number or a boolean, got ${describeValue(value)}` });
+      issues.push({
+        field,
+        message: `expected a string (up to 256 characters), a number or a boolean, got ${describeValue(value)}`,
+      });
   }
   return issues;
 }

@@ -10,23 +10,31 @@ import { classifyUserAgent, type DeviceClass } from './user-agent.ts';
 export const PLAY_EVENT_TYPES = ['play_started', 'play_closed'] as const;
 export type PlayEventType = (typeof PLAY_EVENT_TYPES)[number];
 
-const str = (max: number, description: string) => Type.Optional(Type.Union([Type.String({ maxLength: max }), Type.Null()], { description }));
+const str = (max: number, description: string) =>
+  Type.Optional(Type.Union([Type.String({ maxLength: max }), Type.Null()], { description }));
 const ms = (description: string) => Type.Optional(Type.Integer({ minimum: 0, description }));
 
 /** The event as media servers send it; unknown fields are kept in the raw JSON and otherwise ignored. */
 export const WebhookEventSchema = Type.Object(
   {
-    event: Type.Union(PLAY_EVENT_TYPES.map((e) => Type.Literal(e)), { description: 'Event type.' }),
+    event: Type.Union(
+      PLAY_EVENT_TYPES.map((e) => Type.Literal(e)),
+      { description: 'Event type.' },
+    ),
     id: Type.String({ minLength: 1, maxLength: 256, description: 'Play session id; (id, event) is idempotent.' }),
     time: str(64, 'When the event happened, ISO-8601.'),
     server: str(256, 'Media server host name.'),
     media: str(256, 'Channel (stream name).'),
-    user_id: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Integer(), Type.Null()], { description: 'Viewer id.' })),
+    user_id: Type.Optional(
+      Type.Union([Type.String({ maxLength: 256 }), Type.Integer(), Type.Null()], { description: 'Viewer id.' }),
+    ),
     user_name: str(256, 'Viewer name.'),
     ip: str(64, 'Viewer address.'),
     country: str(8, 'ISO 3166-1 alpha-2 country code; anything else counts as unknown.'),
     proto: str(32, 'Delivery protocol: hls, dash, rtmp, webrtc …'),
-    bytes: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Bytes sent to the viewer so far.' })),
+    bytes: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Bytes sent to the viewer so far.' }),
+    ),
     user_agent: str(1024, 'Player User-Agent; classified into a device class.'),
     opened_at: ms('Session start, epoch ms (defaults to `time` for play_started).'),
     closed_at: ms('Session end, epoch ms (play_closed; defaults to `time`).'),
@@ -78,7 +86,8 @@ function epochMs(o: Record<string, unknown>, field: string, now: number): number
   if (v === undefined || v === null) return null;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
     throw new Error(`${field}: expected epoch milliseconds (an integer ≥ 0), got ${describeValue(v)}`);
-  if (v > now + MAX_FUTURE_MS) throw new Error(`${field}: ${v} is more than a day in the future (epoch milliseconds expected)`);
+  if (v > now + MAX_FUTURE_MS)
+    throw new Error(`${field}: ${v} is more than a day in the future (epoch milliseconds expected)`);
   return v;
 }
 
@@ -91,14 +100,19 @@ export function validateWebhookEvent(input: unknown, now: number): PlayEventResu
     const event = o.event;
     if (typeof event !== 'string') throw new Error(`event: is required: one of ${PLAY_EVENT_TYPES.join(', ')}`);
     if (!(PLAY_EVENT_TYPES as readonly string[]).includes(event))
-      throw new Error(`event: unknown event type ${describeValue(event)}; expected one of ${PLAY_EVENT_TYPES.join(', ')}`);
+      throw new Error(
+        `event: unknown event type ${describeValue(event)}; expected one of ${PLAY_EVENT_TYPES.join(', ')}`,
+      );
     const id = text(o, 'id', 256);
     if (!id || id.trim() === '') throw new Error('id: is required: the play session id, 1 to 256 characters');
     const timeText = text(o, 'time', 64);
     let time: number | null = null;
     if (timeText !== null) {
       time = parseIsoDateTime(timeText);
-      if (Number.isNaN(time)) throw new Error(`time: expected an ISO-8601 date-time such as 2025-11-24T11:10:26.498Z, got ${describeValue(timeText)}`);
+      if (Number.isNaN(time))
+        throw new Error(
+          `time: expected an ISO-8601 date-time such as 2025-11-24T11:10:26.498Z, got ${describeValue(timeText)}`,
+        );
     }
     let userId: string | null;
     if (typeof o.user_id === 'number' && Number.isSafeInteger(o.user_id)) userId = String(o.user_id);

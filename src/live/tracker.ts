@@ -2,7 +2,15 @@
 // Counts per dimension are kept as sessions come and go, so reading them costs nothing however many
 // sessions are open.
 import type { PlaySessionFacts } from '../store/index.ts';
-import { dimensionValue, rollupValues, ROLLUP_DIMENSIONS, STREAM_DIMENSIONS, viewerKey, type OpenAggregate, type StreamDimension } from '../engine/stream-rollup.ts';
+import {
+  dimensionValue,
+  rollupValues,
+  ROLLUP_DIMENSIONS,
+  STREAM_DIMENSIONS,
+  viewerKey,
+  type OpenAggregate,
+  type StreamDimension,
+} from '../engine/stream-rollup.ts';
 
 /** The GET /stats/active answer: counts of open sessions, in total and per value of each dimension. */
 export interface ActiveCounts {
@@ -16,7 +24,9 @@ export interface ActiveCounts {
 
 export class LiveTracker {
   private readonly sessions = new Map<string, PlaySessionFacts>();
-  private readonly perDimension = new Map<StreamDimension, Map<string, number>>(STREAM_DIMENSIONS.map((d) => [d, new Map()]));
+  private readonly perDimension = new Map<StreamDimension, Map<string, number>>(
+    STREAM_DIMENSIONS.map((d) => [d, new Map()]),
+  );
   /** Per ROLLUP_DIMENSIONS index: value → open sessions and their viewers (what the minute job adds as a whole). */
   private readonly aggregates: Array<Map<string, OpenAggregate>> = ROLLUP_DIMENSIONS.map(() => new Map());
   /** Open sessions by the minute they opened in, to find the few that opened during the minute rolled up. */
@@ -118,7 +128,8 @@ export class LiveTracker {
   openedSince(t: number): PlaySessionFacts[] {
     const out: PlaySessionFacts[] = [];
     const first = Math.floor(t / 60_000) * 60_000;
-    for (const [minute, set] of this.byOpenedMinute) if (minute >= first) for (const s of set) if (s.openedAt >= t) out.push(s);
+    for (const [minute, set] of this.byOpenedMinute)
+      if (minute >= first) for (const s of set) if (s.openedAt >= t) out.push(s);
     return out;
   }
 

@@ -15,7 +15,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   // carries a secret (the tests grep the log for keys). Epoch-ms `time`, like every time in m3w.
   const base = { level: opts.level, base: undefined };
   if (opts.destination) return pino(base, opts.destination);
-  if (process.stdout.isTTY) return pino(base, pretty({ sync: true, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+  if (process.stdout.isTTY)
+    return pino(base, pretty({ sync: true, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
   // Asynchronous writes: under load, lines that arrive while a write is in flight go out together instead
   // of one write(2) per request; when idle each line is still written at once.
   return pino(base, pino.destination({ dest: 1, sync: false }));

@@ -40,7 +40,9 @@ function loadAddon(file: string): object {
   } catch (err) {
     const reason = (err as Error).message;
     // The addon is compiled on Debian 12; an older C library is the one failure a person can fix by upgrading.
-    const hint = /GLIBC/.test(reason) ? ' (this m3w needs glibc 2.34 or newer: Debian 12, Ubuntu 22.04, Raspberry Pi OS bookworm)' : '';
+    const hint = /GLIBC/.test(reason)
+      ? ' (this m3w needs glibc 2.34 or newer: Debian 12, Ubuntu 22.04, Raspberry Pi OS bookworm)'
+      : '';
     throw new Error(`cannot load the SQLite engine extracted to ${file}: ${reason}${hint}`, { cause: err });
   }
   loaded = { file, exports: module.exports };
@@ -75,7 +77,8 @@ function placeFile(dir: string, name: string, bytes: Uint8Array): string {
   renameSync(partial, file);
   // Libraries of earlier m3w versions are never needed again (one already loaded stays mapped if deleted).
   for (const other of readdirSync(dir))
-    if (other !== name && /^better_sqlite3-[0-9a-f]+\.node$/.test(other)) rmSync(path.join(dir, other), { force: true });
+    if (other !== name && /^better_sqlite3-[0-9a-f]+\.node$/.test(other))
+      rmSync(path.join(dir, other), { force: true });
   return file;
 }
 

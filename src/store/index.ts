@@ -1,5 +1,15 @@
 // Storage: the async Store interface and its adapters. Only this folder contains SQL.
-export { SCOPES, StoreError, type App, type ApiKeyRecord, type NewApiKey, type Scope, type Store, type StoredSession, type WriteBatchStats } from './types.ts';
+export {
+  SCOPES,
+  StoreError,
+  type App,
+  type ApiKeyRecord,
+  type NewApiKey,
+  type Scope,
+  type Store,
+  type StoredSession,
+  type WriteBatchStats,
+} from './types.ts';
 export type { SessionListItem, SessionListPage, SessionListQuery } from './types.ts';
 export {
   ROLES,
@@ -16,11 +26,21 @@ export {
   type UserWithHash,
 } from './account-types.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
-export { type MigrationReport } from './sqlite/migrate.ts';
+export type { MigrationReport } from './sqlite/migrate.ts';
 export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';
 export { integrityProblem, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';
 export type {
-  AnalyticsStore, MomentQuery, PlayEventOutcome, PlaySessionFacts, QoeRollupRow, RetentionCounts, RetentionCutoffs, RollupStep,
-  StoredMoment, StoredPlaySession, StreamFigures, StreamRollupRow,
+  AnalyticsStore,
+  MomentQuery,
+  PlayEventOutcome,
+  PlaySessionFacts,
+  QoeRollupRow,
+  RetentionCounts,
+  RetentionCutoffs,
+  RollupStep,
+  StoredMoment,
+  StoredPlaySession,
+  StreamFigures,
+  StreamRollupRow,
 } from './types.ts';
 export { QOE_DIMENSIONS, type QoeDimension } from './sqlite/qoe-rollup-writer.ts';

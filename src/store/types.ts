@@ -299,12 +299,25 @@ export interface AnalyticsStore {
   takeDirtyStreamMinute(upTo: number): Promise<number | null>;
   /** Replaces every stream rollup row with t in [from, to) of this step by `rows`. */
   replaceStreamRollups(step: RollupStep, from: number, to: number, rows: readonly StreamRollupRow[]): Promise<void>;
-  streamSeries(step: RollupStep, dimension: string, value: string, from: number, to: number): Promise<StreamRollupRow[]>;
+  streamSeries(
+    step: RollupStep,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+  ): Promise<StreamRollupRow[]>;
   /** Rows of one dimension at one bucket, by value (e.g. every channel's last minute). */
   streamRowsAt(step: RollupStep, dimension: string, t: number): Promise<StreamRollupRow[]>;
   /** Values of a dimension seen in [from, to), most watched first. */
   streamValues(dimension: string, from: number, to: number): Promise<string[]>;
-  qoeRows(step: RollupStep, appId: string, dimension: string, value: string | null, from: number, to: number): Promise<QoeRollupRow[]>;
+  qoeRows(
+    step: RollupStep,
+    appId: string,
+    dimension: string,
+    value: string | null,
+    from: number,
+    to: number,
+  ): Promise<QoeRollupRow[]>;
   /** QoE rollups recomputed from the raw sessions of one app (tests and repair). */
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]>;
   getEngineState(key: string): Promise<number | null>;

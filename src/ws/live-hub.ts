@@ -151,17 +151,27 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     return JSON.stringify(data);
   }
 
-  const updateMessage = (topic: string, dataJson: string) => `{"type":"update","topic":${JSON.stringify(topic)},"at":${Date.now()},"data":${dataJson}}`;
+  const updateMessage = (topic: string, dataJson: string) =>
+    `{"type":"update","topic":${JSON.stringify(topic)},"at":${Date.now()},"data":${dataJson}}`;
 
   async function subscribe(s: PeerState<P>, topic: unknown): Promise<void> {
     if (typeof topic !== 'string' || topic.length === 0 || topic.length > 200) {
-      sendNow(s, JSON.stringify({ type: 'error', message: 'subscribe: topic must be a string of 1 to 200 characters' }));
+      sendNow(
+        s,
+        JSON.stringify({ type: 'error', message: 'subscribe: topic must be a string of 1 to 200 characters' }),
+      );
       return;
     }
     const [prefix, arg] = split(topic);
     const def = opts.topics[prefix];
     if (!def) {
-      sendNow(s, JSON.stringify({ type: 'error', message: `unknown topic ${JSON.stringify(topic)}; topics are ${Object.keys(opts.topics).join(', ')}` }));
+      sendNow(
+        s,
+        JSON.stringify({
+          type: 'error',
+          message: `unknown topic ${JSON.stringify(topic)}; topics are ${Object.keys(opts.topics).join(', ')}`,
+        }),
+      );
       return;
     }
     if (!(await def.authorize(arg, s.principal))) {
@@ -306,10 +316,14 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
 
   async function legacyTick(): Promise<void> {
     const byStream = new Map<string, PeerState<P>[]>();
-    for (const s of peers) if (s.legacyStream !== undefined) byStream.set(s.legacyStream, [...(byStream.get(s.legacyStream) ?? []), s]);
+    for (const s of peers)
+      if (s.legacyStream !== undefined) byStream.set(s.legacyStream, [...(byStream.get(s.legacyStream) ?? []), s]);
     for (const [streamId, list] of byStream) {
       try {
-        const [metrics, moments] = await Promise.all([opts.legacy!.metrics(streamId), opts.legacy!.recentMoments?.(streamId) ?? []]);
+        const [metrics, moments] = await Promise.all([
+          opts.legacy!.metrics(streamId),
+          opts.legacy!.recentMoments?.(streamId) ?? [],
+        ]);
         const text = JSON.stringify({ ...metrics, type: 'metrics', streamId, timestamp: Date.now(), moments });
         for (const s of list) queue(s, 'metrics', text);
       } catch (err) {
@@ -349,8 +363,16 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       open(peer) {
         if (closed) return peer.close(1001, 'server stopping');
         const principal = peer.context.m3wPrincipal as P | null;
-        if (principal === null || principal === undefined) return peer.close(4401, 'authentication required: sign in, or use a ticket from POST /api/v1/ws-ticket');
-        const s: PeerState<P> = { peer, principal, topics: new Set(), pending: new Map(), lastHeard: Date.now(), window: { start: 0, count: 0 } };
+        if (principal === null || principal === undefined)
+          return peer.close(4401, 'authentication required: sign in, or use a ticket from POST /api/v1/ws-ticket');
+        const s: PeerState<P> = {
+          peer,
+          principal,
+          topics: new Set(),
+          pending: new Map(),
+          lastHeard: Date.now(),
+          window: { start: 0, count: 0 },
+        };
         if (legacy) {
           const streamId = decodeURIComponent(new URL(peer.request.url).pathname.split('/').pop() ?? '');
           const allowed = opts.topics.stream ? opts.topics.stream.authorize(streamId, principal) : true;
@@ -365,7 +387,15 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
         }
         peer.context[CONTEXT_KEY] = s;
         peers.add(s);
-        sendNow(s, JSON.stringify({ type: 'welcome', intervalMs: opts.intervalMs, heartbeatMs, topics: Object.keys(opts.topics) }));
+        sendNow(
+          s,
+          JSON.stringify({
+            type: 'welcome',
+            intervalMs: opts.intervalMs,
+            heartbeatMs,
+            topics: Object.keys(opts.topics),
+          }),
+        );
       },
       async message(peer, message) {
         const s = stateOf(peer);

@@ -11,7 +11,11 @@ export interface WebSocketAttachment {
   closeAll(): void;
 }
 
-export function attachWebSockets(server: Server, app: H3, opts: { maxMessageBytes?: number; idleTimeoutSec?: number } = {}): WebSocketAttachment {
+export function attachWebSockets(
+  server: Server,
+  app: H3,
+  opts: { maxMessageBytes?: number; idleTimeoutSec?: number } = {},
+): WebSocketAttachment {
   const adapter = nodeAdapter({
     // Protocol-level pings from crossws every idleTimeout: a socket that misses one is terminated.
     idleTimeout: opts.idleTimeoutSec ?? 30,

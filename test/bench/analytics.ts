@@ -24,7 +24,8 @@ import type { BodyFactory } from './payloads.ts';
 import { liveChildren, startM3w } from './servers.ts';
 import { prng } from '../helpers/prng.ts';
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -48,7 +49,9 @@ class WebhookBodies {
       );
     }
     for (const id of this.previous)
-      events.push(`{"event":"play_closed","id":"${id}","media":"ch1","server":"edge1.example.com","bytes":1234567,"opened_at":${now - 60_000},"closed_at":${now},"reason":"normal"}`);
+      events.push(
+        `{"event":"play_closed","id":"${id}","media":"ch1","server":"edge1.example.com","bytes":1234567,"opened_at":${now - 60_000},"closed_at":${now},"reason":"normal"}`,
+      );
     this.previous = opened;
     return `[${events.join(',')}]`;
   }
@@ -76,7 +79,9 @@ async function webhookThroughput(): Promise<void> {
     );
     console.log(
       `(d) webhook, 100 events/request: ${fmt(f.reqPerSec)} req/s, ${fmt(f.sessionsPerSec)} events/s (target ≥ 50,000), p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, non-2xx ${f.non2xx}, errors ${f.errors}` +
-        (f.cpu ? `; CPU cores server ${fmt(f.cpu.server, 2)} (main ${fmt(f.cpu.serverMain, 2)}), client ${fmt(f.cpu.client, 2)}, others ${fmt(f.cpu.others, 2)}` : ''),
+        (f.cpu
+          ? `; CPU cores server ${fmt(f.cpu.server, 2)} (main ${fmt(f.cpu.serverMain, 2)}), client ${fmt(f.cpu.client, 2)}, others ${fmt(f.cpu.others, 2)}`
+          : ''),
     );
   } finally {
     await child.stop();
@@ -98,9 +103,22 @@ async function minuteJobWithOpenSessions(): Promise<void> {
       const events: PlayEvent[] = [];
       for (let i = b; i < b + 1000; i++)
         events.push({
-          event: 'play_started', id: `open-${i}`, server: `edge${i % 8}`, channel: `ch${i % 500}`, country: ['AU', 'DE', 'US', 'BR', 'JP'][i % 5]!,
-          protocol: ['hls', 'dash'][i % 2]!, device: (['android', 'ios', 'tv', 'desktop'] as const)[i % 4]!, userId: `u${i}`, userName: null, address: null,
-          userAgent: null, openedAt: now - 30 * MIN + (i % 1800) * 1000, closedAt: null, bytes: 0, reason: null, raw: '{}',
+          event: 'play_started',
+          id: `open-${i}`,
+          server: `edge${i % 8}`,
+          channel: `ch${i % 500}`,
+          country: ['AU', 'DE', 'US', 'BR', 'JP'][i % 5]!,
+          protocol: ['hls', 'dash'][i % 2]!,
+          device: (['android', 'ios', 'tv', 'desktop'] as const)[i % 4]!,
+          userId: `u${i}`,
+          userName: null,
+          address: null,
+          userAgent: null,
+          openedAt: now - 30 * MIN + (i % 1800) * 1000,
+          closedAt: null,
+          bytes: 0,
+          reason: null,
+          raw: '{}',
         });
       await store.ingestPlayEvents(events, Date.now());
     }
@@ -131,23 +149,51 @@ async function populateQoe(file: string, total: number, now: number): Promise<vo
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -262144');
-  const insertSession = db.prepare(`INSERT INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})`);
+  const insertSession = db.prepare(
+    `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')}) VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})`,
+  );
   const rollup = (table: string, t: string) =>
     db.prepare(
       `INSERT INTO ${table} (app_id, dimension, value, ${t}, sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist) VALUES (${new Array(19).fill('?').join(', ')})`,
     );
   const insertMinute = rollup('qoe_minutes', 'minute');
   // Indexes are built once at the end, as a restore would: far faster than maintaining them row by row.
-  const indexes = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL").pluck().all() as string[];
+  const indexes = db
+    .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions' AND sql IS NOT NULL")
+    .pluck()
+    .all() as string[];
   for (const sql of indexes) db.exec(`DROP INDEX ${/CREATE INDEX (\w+)/.exec(sql)![1]}`);
   const insertHour = rollup('qoe_hours', 'hour');
   const put = (stmt: Database.Statement, r: QoeRollupRow) =>
-    stmt.run(r.appId, r.dimension, r.value, r.t, r.sessions, r.sessionsWithErrors, r.startupSum, r.startupCount, r.rebufferSum, r.rebufferCount, r.playSum, r.playCount, r.droppedSum, r.droppedCount, r.seeksSum, r.seeksCount, r.bitrateSum, r.bitrateCount, encodeHistogram(r.startupHist));
+    stmt.run(
+      r.appId,
+      r.dimension,
+      r.value,
+      r.t,
+      r.sessions,
+      r.sessionsWithErrors,
+      r.startupSum,
+      r.startupCount,
+      r.rebufferSum,
+      r.rebufferCount,
+      r.playSum,
+      r.playCount,
+      r.droppedSum,
+      r.droppedCount,
+      r.seeksSum,
+      r.seeksCount,
+      r.bitrateSum,
+      r.bitrateCount,
+      encodeHistogram(r.startupHist),
+    );
   const rand = prng(3);
   const start = Math.floor(now / HOUR) * HOUR - 30 * DAY;
   const hours = 30 * 24;
   const perHour = Math.ceil(total / hours);
-  const col = Object.fromEntries(SESSION_COLUMNS.map((c, i) => [c, i])) as Record<(typeof SESSION_COLUMNS)[number], number>;
+  const col = Object.fromEntries(SESSION_COLUMNS.map((c, i) => [c, i])) as Record<
+    (typeof SESSION_COLUMNS)[number],
+    number
+  >;
   let n = 0;
   const began = performance.now();
   for (let h = 0; h < hours; h++) {
@@ -220,12 +266,15 @@ async function qoeQueryLatency(): Promise<void> {
           const t = performance.now();
           const res = await fetch(`${child.url}/api/v1/qoe/timeseries?${q}`, { headers: { 'x-api-key': readKey } });
           const body = (await res.json()) as { points?: unknown[] };
-          if (res.status !== 200 || (body.points?.length ?? 0) < 720) throw new Error(`unexpected answer ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+          if (res.status !== 200 || (body.points?.length ?? 0) < 720)
+            throw new Error(`unexpected answer ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
           if (i >= 20) times.push(performance.now() - t);
         }
         times.sort((a, b) => a - b);
         const p = (q: number) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
-        console.log(`(f) GET /api/v1/qoe/timeseries?${q.replace(/from=\d+&to=\d+/, '<30 days>')}: p50 ${fmt(p(0.5), 1)} ms, p95 ${fmt(p(0.95), 1)} ms (target ≤ 50 ms), ${720} hourly points`);
+        console.log(
+          `(f) GET /api/v1/qoe/timeseries?${q.replace(/from=\d+&to=\d+/, '<30 days>')}: p50 ${fmt(p(0.5), 1)} ms, p95 ${fmt(p(0.95), 1)} ms (target ≤ 50 ms), ${720} hourly points`,
+        );
       }
     } finally {
       await child.stop();

@@ -18,7 +18,8 @@ const SPACING_MS = 600;
 const INTERVAL_MS = 250;
 const TARGET_P99_MS = 250;
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 export interface LiveFeedFigures {
   subscribers: number;
@@ -34,7 +35,11 @@ export async function liveFeedBench(): Promise<LiveFeedFigures> {
   const apiKey = `bench_${randomBytes(16).toString('hex')}`;
   const env = { PATH: process.env.PATH ?? '', M3W_DATA_DIR: dataDir, M3W_API_KEY: apiKey };
   // The read key is made before the server starts (one process per database).
-  const created = spawnSync(process.execPath, [M3W_BIN, 'apikey', 'create', '--name', 'bench reader', '--scope', 'read', '--json'], { cwd: dataDir, env, encoding: 'utf8' });
+  const created = spawnSync(
+    process.execPath,
+    [M3W_BIN, 'apikey', 'create', '--name', 'bench reader', '--scope', 'read', '--json'],
+    { cwd: dataDir, env, encoding: 'utf8' },
+  );
   if (created.status !== 0) throw new Error(`apikey create failed: ${created.stderr}`);
   const readKey = (JSON.parse(created.stdout) as { key: string }).key;
   const server = await startM3w({ dataDir, apiKey, env: { M3W_LIVE_INTERVAL_MS: String(INTERVAL_MS) } });
@@ -66,7 +71,10 @@ export async function liveFeedBench(): Promise<LiveFeedFigures> {
     const until = (cond: () => boolean, timeoutMs: number) =>
       new Promise<void>((resolve, reject) => {
         if (cond()) return resolve();
-        const timer = setTimeout(() => reject(new Error('live feed bench: subscribers did not all get the update in time')), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error('live feed bench: subscribers did not all get the update in time')),
+          timeoutMs,
+        );
         waiter = () => {
           if (!cond()) return;
           clearTimeout(timer);
@@ -85,7 +93,12 @@ export async function liveFeedBench(): Promise<LiveFeedFigures> {
       const res = await fetch(`${server.url}/v1/sessions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
-        body: JSON.stringify({ sessionId: `live-${n}`, timestamp: sentWall, sessionStartDateIso: new Date(sentWall).toISOString(), sessionDurationMs: 1000 }),
+        body: JSON.stringify({
+          sessionId: `live-${n}`,
+          timestamp: sentWall,
+          sessionStartDateIso: new Date(sentWall).toISOString(),
+          sessionDurationMs: 1000,
+        }),
       });
       if (res.status !== 200) throw new Error(`ingest answered ${res.status}`);
       await until(() => allAt(n), 10_000);
@@ -107,12 +120,16 @@ export async function liveFeedBench(): Promise<LiveFeedFigures> {
     };
     const r = (x: number) => Math.round(x);
     console.log('\n## Live feed benchmark\n');
-    console.log(`| Subscribers | ingest → last subscriber p50 / p99 / max ms | tick → last subscriber p50 / p99 / max ms | RSS MB idle → ${SUBSCRIBERS} connected |`);
+    console.log(
+      `| Subscribers | ingest → last subscriber p50 / p99 / max ms | tick → last subscriber p50 / p99 / max ms | RSS MB idle → ${SUBSCRIBERS} connected |`,
+    );
     console.log('|---:|---:|---:|---:|');
     console.log(
       `| ${SUBSCRIBERS} | ${r(figures.endToEnd.p50)} / ${r(figures.endToEnd.p99)} / ${r(figures.endToEnd.max)} | ${r(figures.fanOut.p50)} / ${r(figures.fanOut.p99)} / ${r(figures.fanOut.max)} | ${figures.rssIdleMB?.toFixed(0) ?? '?'} → ${figures.rssConnectedMB?.toFixed(0) ?? '?'} |`,
     );
-    console.log(`\nTarget: ingest → last subscriber p99 ≤ ${TARGET_P99_MS} ms with liveIntervalMs ${INTERVAL_MS} (includes up to one interval of waiting): ${figures.endToEnd.p99 <= TARGET_P99_MS ? 'met' : '**not met**'}`);
+    console.log(
+      `\nTarget: ingest → last subscriber p99 ≤ ${TARGET_P99_MS} ms with liveIntervalMs ${INTERVAL_MS} (includes up to one interval of waiting): ${figures.endToEnd.p99 <= TARGET_P99_MS ? 'met' : '**not met**'}`,
+    );
     return figures;
   } finally {
     for (const ws of sockets) ws.terminate();

@@ -90,7 +90,9 @@ function freshBodies(opts: LoadOptions, ledger: Ledger): (client: autocannon.Cli
   const host = new URL(opts.url).host;
   const head =
     `POST ${opts.path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n` +
-    Object.entries(opts.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+    Object.entries(opts.headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('') +
     'Content-Length: ';
   return (client) => {
     const c = client as unknown as CannonClient;
@@ -124,7 +126,8 @@ export async function runLoad(opts: LoadOptions, ledger: Ledger): Promise<LoadFi
   const cpu = stopMeter();
   const statusCodes: Record<string, number> = {};
   for (const res of [warm, r])
-    for (const [code, s] of Object.entries(res.statusCodeStats ?? {})) statusCodes[code] = (statusCodes[code] ?? 0) + (s.count ?? 0);
+    for (const [code, s] of Object.entries(res.statusCodeStats ?? {}))
+      statusCodes[code] = (statusCodes[code] ?? 0) + (s.count ?? 0);
   // Counted over the run's real duration: clients keep going until autocannon's next 1 s tick after the end.
   const reqPerSec = r['2xx'] / r.duration;
   return {

@@ -3,7 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { prng } from '../helpers/prng.ts';
 
-const DEVICES = ['Pixel 8', 'SM-S918B', 'Chromecast HD', 'AFTKA (Fire TV Stick 4K Max)', 'moto g54 5G', 'Redmi Note 12'];
+const DEVICES = [
+  'Pixel 8',
+  'SM-S918B',
+  'Chromecast HD',
+  'AFTKA (Fire TV Stick 4K Max)',
+  'moto g54 5G',
+  'Redmi Note 12',
+];
 const OS = ['Android 14', 'Android 13', 'Android 12', 'Android TV 12'];
 const COUNTRIES = ['US', 'DE', 'FR', 'BR', 'IN', 'JP', 'GB', 'NG', 'ID', 'MX'];
 
@@ -56,7 +63,8 @@ const TAILS = makeTails(256);
 export class BodyFactory {
   private seq = 0;
   // UUID-shaped ids like the SDK's; the random prefix makes ids unique across runs too.
-  private readonly prefix = `${randomBytes(4).toString('hex')}-${randomBytes(2).toString('hex')}-4${randomBytes(2).toString('hex').slice(1)}-8${randomBytes(2).toString('hex').slice(1)}-`;
+  private readonly prefix =
+    `${randomBytes(4).toString('hex')}-${randomBytes(2).toString('hex')}-4${randomBytes(2).toString('hex').slice(1)}-8${randomBytes(2).toString('hex').slice(1)}-`;
 
   constructor(readonly sessionsPerBody: number) {}
 

@@ -48,13 +48,16 @@ function warn(message: string): void {
   console.log(`\n!!!!!!!!!! WARNING: ${message} !!!!!!!!!!\n`);
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mb = (bytes: number | null) => (bytes === null ? null : bytes / 1e6);
 
 /** Loud about wrong answers; a note about other programs busy on the machine (figures low, not wrong). */
 function checkRun(label: string, f: LoadFigures): void {
   if (f.non2xx > 0 || f.errors > 0)
-    warn(`${label}: ${f.non2xx} non-2xx responses, ${f.errors} errors (${f.timeouts} timeouts); status codes ${JSON.stringify(f.statusCodes)}`);
+    warn(
+      `${label}: ${f.non2xx} non-2xx responses, ${f.errors} errors (${f.timeouts} timeouts); status codes ${JSON.stringify(f.statusCodes)}`,
+    );
   if (f.cpu && f.cpu.others > CONTENTION_CORES) {
     contention.push(`${label}: other processes used ${fmt(f.cpu.others, 2)} of ${f.cpu.cores} cores`);
     console.log(`\n!!!!!!!!!! NOTE: ${contention.at(-1)} during the measured run; figures are depressed !!!!!!!!!!\n`);
@@ -80,7 +83,9 @@ function printOutcome(o: Outcome): void {
       `server CPU µs per session (main thread + other threads): ${cpuPerSessionText(o)}`,
   );
   if (o.rows !== undefined)
-    console.log(`  rows in sessions table: ${fmt(o.rows)}; sessions acknowledged with 2xx: ${fmt(o.acked!)} (of which ${fmt(o.resent!)} bodies re-sent after autocannon closed its connections)`);
+    console.log(
+      `  rows in sessions table: ${fmt(o.rows)}; sessions acknowledged with 2xx: ${fmt(o.acked!)} (of which ${fmt(o.resent!)} bodies re-sent after autocannon closed its connections)`,
+    );
 }
 
 /** A server that does not exit cleanly on SIGTERM is worth a warning (m3w must drain and close the DB). */
@@ -130,20 +135,32 @@ async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outc
     const bodies = new BodyFactory(sessionsPerBody);
     const ledger = new Ledger(sessionsPerBody);
     const f = await runLoad(
-      { url: child.url, path: '/v1/sessions', headers, bodies, connections: CONNECTIONS, warmupSec: WARMUP_SEC, durationSec: DURATION_SEC, serverPid: child.pid },
+      {
+        url: child.url,
+        path: '/v1/sessions',
+        headers,
+        bodies,
+        connections: CONNECTIONS,
+        warmupSec: WARMUP_SEC,
+        durationSec: DURATION_SEC,
+        serverPid: child.pid,
+      },
       ledger,
     );
     checkRun(label, f);
     const peakRssMB = mb(peakRssBytes(child.pid)); // before the re-sends: the figure under load
     await ledger.resend(child.url + '/v1/sessions', headers);
-    if (ledger.rejectedSessions > 0) warn(`${label}: ${ledger.rejectedSessions} sessions were rejected (incl. re-sends)`);
+    if (ledger.rejectedSessions > 0)
+      warn(`${label}: ${ledger.rejectedSessions} sessions were rejected (incl. re-sends)`);
     await stopServer(child, label);
     // Only after the server is gone: its close checkpoints the WAL, and nothing else holds the file.
     const db = new Database(path.join(dir, 'm3w.db'), { readonly: true, fileMustExist: true });
     const rows = (db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
     db.close();
     if (rows !== ledger.ackedSessions)
-      warn(`${label}: the sessions table has ${rows} rows but ${ledger.ackedSessions} sessions were acknowledged with 2xx`);
+      warn(
+        `${label}: the sessions table has ${rows} rows but ${ledger.ackedSessions} sessions were acknowledged with 2xx`,
+      );
     return { label, ...f, idleRssMB, peakRssMB, rows, acked: ledger.ackedSessions, resent: ledger.resentBodies };
   } finally {
     if (liveChildren.has(child)) await child.stop();
@@ -152,7 +169,8 @@ async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outc
   }
 }
 
-const rssText = (o: Outcome) => `${o.idleRssMB === null ? 'n/a' : fmt(o.idleRssMB, 1)} → ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1)}`;
+const rssText = (o: Outcome) =>
+  `${o.idleRssMB === null ? 'n/a' : fmt(o.idleRssMB, 1)} → ${o.peakRssMB === null ? 'n/a' : fmt(o.peakRssMB, 1)}`;
 
 type Verdict = { target: string; figure: string; met: boolean | null };
 
@@ -161,9 +179,21 @@ function verdicts(a: Outcome, b: Outcome, c: Outcome): Verdict[] {
   const rss = [b.peakRssMB, c.peakRssMB].filter((x): x is number => x !== null);
   return [
     { target: `(b)/(a) requests/s ≥ ${TARGETS.ratio}`, figure: fmt(ratio, 2), met: ratio >= TARGETS.ratio },
-    { target: `(c) batches ≥ ${fmt(TARGETS.batchSessionsPerSec)} sessions/s`, figure: fmt(c.sessionsPerSec), met: c.sessionsPerSec >= TARGETS.batchSessionsPerSec },
-    { target: `(b) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`, figure: `${b.p99Ms} ms`, met: b.p99Ms < TARGETS.p99Ms },
-    { target: `(c) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`, figure: `${c.p99Ms} ms`, met: c.p99Ms < TARGETS.p99Ms },
+    {
+      target: `(c) batches ≥ ${fmt(TARGETS.batchSessionsPerSec)} sessions/s`,
+      figure: fmt(c.sessionsPerSec),
+      met: c.sessionsPerSec >= TARGETS.batchSessionsPerSec,
+    },
+    {
+      target: `(b) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`,
+      figure: `${b.p99Ms} ms`,
+      met: b.p99Ms < TARGETS.p99Ms,
+    },
+    {
+      target: `(c) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`,
+      figure: `${c.p99Ms} ms`,
+      met: c.p99Ms < TARGETS.p99Ms,
+    },
     {
       target: `m3w peak RSS < ${TARGETS.rssMB} MB under load`,
       figure: rss.length ? `${fmt(Math.max(...rss), 1)} MB` : 'n/a',
@@ -179,7 +209,9 @@ function printTable(a: Outcome, b: Outcome, c: Outcome): void {
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, shared by client and server; ` +
       `${CONNECTIONS} connections, ${WARMUP_SEC} s warm-up + ${DURATION_SEC} s measured per scenario; m3w durability full, LOG_LEVEL info.\n`,
   );
-  console.log('| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | RSS MB idle → peak | server CPU µs/session |');
+  console.log(
+    '| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | RSS MB idle → peak | server CPU µs/session |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const o of [a, b, c])
     console.log(
@@ -191,9 +223,12 @@ function printTable(a: Outcome, b: Outcome, c: Outcome): void {
   );
   console.log('\n| Target | Measured | Met |');
   console.log('|---|---:|:---:|');
-  for (const v of verdicts(a, b, c)) console.log(`| ${v.target} | ${v.figure} | ${v.met === null ? '?' : v.met ? 'yes' : '**no**'} |`);
+  for (const v of verdicts(a, b, c))
+    console.log(`| ${v.target} | ${v.figure} | ${v.met === null ? '?' : v.met ? 'yes' : '**no**'} |`);
   for (const o of [b, c])
-    console.log(`| ${o.label.slice(0, 3)} rows in DB = sessions acknowledged | ${fmt(o.rows!)} / ${fmt(o.acked!)} | ${o.rows === o.acked ? 'yes' : '**no**'} |`);
+    console.log(
+      `| ${o.label.slice(0, 3)} rows in DB = sessions acknowledged | ${fmt(o.rows!)} / ${fmt(o.acked!)} | ${o.rows === o.acked ? 'yes' : '**no**'} |`,
+    );
 }
 
 async function main(): Promise<void> {
@@ -217,7 +252,9 @@ async function main(): Promise<void> {
   await liveFeedBench();
   await runAnalyticsBench();
   if (contention.length > 0)
-    console.log(`\nNOTE: the machine was busy with other work during: ${contention.join('; ')}. Re-run on a quiet machine.`);
+    console.log(
+      `\nNOTE: the machine was busy with other work during: ${contention.join('; ')}. Re-run on a quiet machine.`,
+    );
   if (warnings.length > 0) {
     console.log(`\n!!!!!!!!!! ${warnings.length} WARNING(S) — the figures above are not trustworthy: !!!!!!!!!!`);
     for (const w of warnings) console.log(`  - ${w}`);

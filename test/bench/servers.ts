@@ -25,7 +25,10 @@ export interface ServerChild {
 export const liveChildren = new Set<ServerChild>();
 
 /** One HTTP request on its own connection (no keep-alive pool left behind); resolves with the status. */
-export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<number> {
+export function request(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
       res.resume();
@@ -49,12 +52,20 @@ async function freePort(): Promise<number> {
 async function launch(
   name: string,
   args: string[],
-  opts: { cwd: string; env: Record<string, string>; port: number; ready: (status: number) => boolean; probePath: string },
+  opts: {
+    cwd: string;
+    env: Record<string, string>;
+    port: number;
+    ready: (status: number) => boolean;
+    probePath: string;
+  },
 ): Promise<ServerChild> {
   const proc = spawn(process.execPath, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')),
+  );
   let exitedEarly: number | string | null = null;
   void exited.then((code) => (exitedEarly = code));
 
@@ -102,7 +113,11 @@ export async function startFloor(): Promise<ServerChild> {
 }
 
 /** `m3w serve` with a fresh data directory, durability full, and a rate limit that never trips. */
-export async function startM3w(opts: { dataDir: string; apiKey: string; env?: Record<string, string> }): Promise<ServerChild> {
+export async function startM3w(opts: {
+  dataDir: string;
+  apiKey: string;
+  env?: Record<string, string>;
+}): Promise<ServerChild> {
   const port = await freePort();
   return launch('m3w', [M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     // The data dir as cwd, so no m3w.config.json is picked up: only the defaults and the env below apply.

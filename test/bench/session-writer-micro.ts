@@ -51,5 +51,7 @@ export async function measureSessionWriter(): Promise<{ sessionsPerSec: number; 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const runs: number[] = [];
   for (let i = 0; i < 3; i++) runs.push((await measureSessionWriter()).sessionsPerSec);
-  console.log(`session writer: ${runs.map((r) => Math.round(r)).join(', ')} sessions/s (3 runs, groups of ${REQUESTS_PER_GROUP * SESSIONS_PER_REQUEST})`);
+  console.log(
+    `session writer: ${runs.map((r) => Math.round(r)).join(', ')} sessions/s (3 runs, groups of ${REQUESTS_PER_GROUP * SESSIONS_PER_REQUEST})`,
+  );
 }

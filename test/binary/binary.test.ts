@@ -13,16 +13,20 @@ import { afterAll, describe, expect, test } from 'vitest';
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const X64 = path.join(DIST, 'm3w-linux-x64');
 const ARM64 = path.join(DIST, 'm3w-linux-arm64');
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const ARM64_LIBC = '/usr/aarch64-linux-gnu'; // Debian's libc6-arm64-cross: the loader and libraries qemu needs
 
 const canRunX64 = existsSync(X64) && process.platform === 'linux' && process.arch === 'x64';
-const canRunArm64 = existsSync(ARM64) && existsSync(QEMU) && existsSync(path.join(ARM64_LIBC, 'lib', 'ld-linux-aarch64.so.1'));
+const canRunArm64 =
+  existsSync(ARM64) && existsSync(QEMU) && existsSync(path.join(ARM64_LIBC, 'lib', 'ld-linux-aarch64.so.1'));
 
 // Said out loud, because a skipped file is easy to miss in the summary.
 if (!canRunX64) console.warn('test/binary: skipped, dist/m3w-linux-x64 is not built (npm run build -- --arch x64)');
-if (!canRunArm64) console.warn('test/binary: arm64 part skipped, needs dist/m3w-linux-arm64, qemu-user-static and libc6-arm64-cross');
+if (!canRunArm64)
+  console.warn('test/binary: arm64 part skipped, needs dist/m3w-linux-arm64, qemu-user-static and libc6-arm64-cross');
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -103,7 +107,12 @@ describe.skipIf(!canRunX64)(
       expect(backup.status, backup.stderr).toBe(0);
       expect(await first.stop()).toBe(0);
       const restored = aloneInEmptyDir(X64);
-      const restore = spawnSync(restored.exe, ['restore', backupFile], { cwd: restored.dir, env: {}, encoding: 'utf8', timeout: 30_000 });
+      const restore = spawnSync(restored.exe, ['restore', backupFile], {
+        cwd: restored.dir,
+        env: {},
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(restore.status, restore.stderr).toBe(0);
       const fromBackup = await serve([restored.exe], restored.dir, {}, 20_000);
       const readBack = await fetch(`${fromBackup.url}/v1/sessions/a`, { headers: { 'X-API-Key': key! } });

@@ -31,11 +31,17 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 /** Starts the binary in `dir` with an empty environment; resolves with ms to healthy and a stop function. */
-async function start(dir: string): Promise<{ ms: number; pid: number; url: string; stop: () => Promise<number | null> }> {
+async function start(
+  dir: string,
+): Promise<{ ms: number; pid: number; url: string; stop: () => Promise<number | null> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const proc = spawn('./m3w', ['serve', '--port', String(port), '--host', '127.0.0.1'], { cwd: dir, env: {}, stdio: 'ignore' });
+  const proc = spawn('./m3w', ['serve', '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: dir,
+    env: {},
+    stdio: 'ignore',
+  });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   while (!(await healthy(url))) {
     if (performance.now() - t0 > 30_000) throw new Error('not healthy after 30 s');

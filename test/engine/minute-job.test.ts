@@ -17,16 +17,26 @@ describe('minute job, every-minute path', () => {
   const reports: Array<{ minutes: number; recomputedFrom: number | null }> = [];
 
   beforeAll(async () => {
-    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, { analyticsSchedules: false });
+    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
     const rand = prng(5);
     const deliveries: Array<{ at: number; body: Record<string, unknown> }> = [];
     for (let i = 0; i < 2_000; i++) {
       // A third are open before the hour starts: they are the tracker's whole-minute sessions.
       const opened = t0 - (rand() < 0.33 ? Math.floor(rand() * 20 * MIN) : -Math.floor(rand() * span));
       const closed = rand() < 0.2 ? null : opened + Math.floor(-Math.log(1 - rand()) * 15 * MIN);
-      const fields = { media: `ch${i % 7}`, server: `s${i % 3}`, user_id: rand() < 0.8 ? `u${Math.floor(rand() * 300)}` : null, ip: `10.0.0.${i % 200}`, country: ['AU', 'DE', ''][i % 3], bytes: 100 };
+      const fields = {
+        media: `ch${i % 7}`,
+        server: `s${i % 3}`,
+        user_id: rand() < 0.8 ? `u${Math.floor(rand() * 300)}` : null,
+        ip: `10.0.0.${i % 200}`,
+        country: ['AU', 'DE', ''][i % 3],
+        bytes: 100,
+      };
       deliveries.push({ at: opened, body: playStarted(`p${i}`, opened, fields) });
-      if (closed !== null && closed < t0 + span) deliveries.push({ at: closed, body: playClosed(`p${i}`, opened, closed, { ...fields, bytes: 5_000 }) });
+      if (closed !== null && closed < t0 + span)
+        deliveries.push({ at: closed, body: playClosed(`p${i}`, opened, closed, { ...fields, bytes: 5_000 }) });
     }
     deliveries.sort((a, b) => a.at - b.at);
     const early = deliveries.filter((d) => d.at < t0).map((d) => d.body);

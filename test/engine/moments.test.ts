@@ -67,7 +67,11 @@ describe('moments', () => {
   });
 
   test('below the minimum volume nothing is raised, however sharp', () => {
-    const series = noise(100, 3, 1, 7).map((p) => ({ ...p, value: Math.max(0, p.value!), volume: Math.max(0, p.value!) }));
+    const series = noise(100, 3, 1, 7).map((p) => ({
+      ...p,
+      value: Math.max(0, p.value!),
+      volume: Math.max(0, p.value!),
+    }));
     series[80]!.value = series[80]!.volume = 15;
     expect(detectMoments(series, OPTS)).toEqual([]);
   });
@@ -82,7 +86,8 @@ describe('moments', () => {
 describe('moments on a lasting change of level', () => {
   test('a drop that lasts becomes the new normal and its moment ends', () => {
     const series = noise(400, 500, 20, 9);
-    for (let i = 150; i < 400; i++) series[i] = { ...series[i]!, value: series[i]!.value! - 250, volume: series[i]!.value! - 250 };
+    for (let i = 150; i < 400; i++)
+      series[i] = { ...series[i]!, value: series[i]!.value! - 250, volume: series[i]!.value! - 250 };
     const found = detectMoments(series, OPTS);
     expect(found[0]!.kind).toBe('drop');
     expect(found[0]!.endedAt).toBeLessThan(250 * MIN);

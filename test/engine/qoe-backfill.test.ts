@@ -16,7 +16,13 @@ test('older sessions get their QoE rollups at the next start, equal to a recompu
     let store = await SqliteStore.open({ file, durability: 'normal' });
     await store.ensureApp('default', 'Default app', base);
     const body = Array.from({ length: 300 }, (_, i) =>
-      sdkSession({ sessionId: `b${i}`, timestamp: base + i * 17_000, startupTimeMs: 100 + i * 7, contentId: `c${i % 4}`, errorCount: i % 9 === 0 ? 1 : 0 }),
+      sdkSession({
+        sessionId: `b${i}`,
+        timestamp: base + i * 17_000,
+        startupTimeMs: 100 + i * 7,
+        contentId: `c${i % 4}`,
+        errorCount: i % 9 === 0 ? 1 : 0,
+      }),
     );
     const v = validateSessionBody(body, 1000);
     if (!v.ok) throw new Error(JSON.stringify(v.issues));
@@ -25,7 +31,9 @@ test('older sessions get their QoE rollups at the next start, equal to a recompu
 
     // As a database from before migration 0003 looks once migrated: sessions, no rollups, the backfill mark.
     const db = new Database(file);
-    db.exec("DELETE FROM qoe_minutes; DELETE FROM qoe_hours; INSERT INTO engine_state (key, value) VALUES ('qoe.backfill_next_id', 0)");
+    db.exec(
+      "DELETE FROM qoe_minutes; DELETE FROM qoe_hours; INSERT INTO engine_state (key, value) VALUES ('qoe.backfill_next_id', 0)",
+    );
     db.close();
 
     store = await SqliteStore.open({ file, durability: 'normal' });

@@ -12,13 +12,20 @@ describe('QoE moments', () => {
   const published: Moment[] = [];
 
   beforeAll(async () => {
-    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, { analyticsSchedules: false });
+    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
     s.server.analytics.onMoment((m) => published.push(m));
     await s.server.analytics.runMinuteJob(t0);
     for (let m = 0; m < 45; m++) {
       const failures = m === 42 || m === 43 ? 20 : 1 + (m % 2);
       const sessions = Array.from({ length: 30 }, (_, i) =>
-        sdkSession({ sessionId: `q${m}-${i}`, timestamp: t0 + m * MIN + i * 1000, errorCount: i < failures ? 1 : 0, contentId: 'movie' }),
+        sdkSession({
+          sessionId: `q${m}-${i}`,
+          timestamp: t0 + m * MIN + i * 1000,
+          errorCount: i < failures ? 1 : 0,
+          contentId: 'movie',
+        }),
       );
       expect((await postSessions(s.url, sessions, { key: s.apiKey })).status).toBe(200);
     }

@@ -6,7 +6,7 @@ import type { QoeRollupRow } from '../../src/store/index.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
 import { prng } from '../helpers/prng.ts';
 
-const MIN = 60_000;
+const _MIN = 60_000;
 const HOUR = 3_600_000;
 
 const nearestRank = (values: number[], q: number) => {
@@ -22,7 +22,9 @@ describe('QoE rollups', () => {
   const winners = new Map<string, Record<string, unknown>>();
 
   beforeAll(async () => {
-    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, { analyticsSchedules: false });
+    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
     readKey = (await createApiKey(s.server.store, { appId: 'default', name: 'reader', scopes: ['read'] })).key;
     const rand = prng(11);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
@@ -69,7 +71,16 @@ describe('QoE rollups', () => {
       for (const r of recomputed) {
         const got = byKey.get(key(r));
         expect(got, key(r)).toBeDefined();
-        for (const f of ['sessions', 'sessionsWithErrors', 'startupCount', 'rebufferCount', 'playCount', 'droppedCount', 'seeksCount', 'bitrateCount'] as const)
+        for (const f of [
+          'sessions',
+          'sessionsWithErrors',
+          'startupCount',
+          'rebufferCount',
+          'playCount',
+          'droppedCount',
+          'seeksCount',
+          'bitrateCount',
+        ] as const)
           expect(got![f], `${key(r)} ${f}`).toBe(r[f]);
         for (const f of ['startupSum', 'rebufferSum', 'playSum', 'droppedSum', 'seeksSum', 'bitrateSum'] as const)
           expect(got![f], `${key(r)} ${f}`).toBeCloseTo(r[f], 3);
@@ -79,9 +90,12 @@ describe('QoE rollups', () => {
   });
 
   test('the app totals equal the winning sessions, counted here', async () => {
-    const res = await fetch(`${s.url}/api/v1/qoe/breakdown?dimension=contentId&from=${base - HOUR}&to=${base + 4 * HOUR}&step=3600`, {
-      headers: { 'x-api-key': readKey },
-    });
+    const res = await fetch(
+      `${s.url}/api/v1/qoe/breakdown?dimension=contentId&from=${base - HOUR}&to=${base + 4 * HOUR}&step=3600`,
+      {
+        headers: { 'x-api-key': readKey },
+      },
+    );
     expect(res.status).toBe(200);
     const body = (await res.json()) as { rows: Array<Record<string, number | string | null>> };
     for (const content of ['a', 'b', 'c']) {
@@ -94,31 +108,46 @@ describe('QoE rollups', () => {
       const play = mine.reduce((a, w) => a + ((w.playTimeMs as number | null) ?? 0), 0);
       expect(row.rebuffer_pct).toBeCloseTo((100 * rebuffer) / (rebuffer + play), 3);
       const startups = mine.map((w) => w.startupTimeMs).filter((v): v is number => typeof v === 'number');
-      for (const [q, metric] of [[0.5, 'startup_p50_ms'], [0.95, 'startup_p95_ms'], [0.99, 'startup_p99_ms']] as const) {
+      for (const [q, metric] of [
+        [0.5, 'startup_p50_ms'],
+        [0.95, 'startup_p95_ms'],
+        [0.99, 'startup_p99_ms'],
+      ] as const) {
         const exact = nearestRank(startups, q);
         const got = row[metric] as number;
         // ≤ 5 % (buckets of 10 %); below 1 ms the bucket is 0.
-        if (exact >= 1) expect(Math.abs(got - exact) / exact, `${content} ${metric}: ${got} vs ${exact}`).toBeLessThanOrEqual(0.05);
+        if (exact >= 1)
+          expect(Math.abs(got - exact) / exact, `${content} ${metric}: ${got} vs ${exact}`).toBeLessThanOrEqual(0.05);
       }
     }
   });
 
   test('the time series answers per minute or per hour, and filters by one dimension', async () => {
-    const q = (params: string) => fetch(`${s.url}/api/v1/qoe/timeseries?${params}`, { headers: { 'x-api-key': readKey } });
+    const q = (params: string) =>
+      fetch(`${s.url}/api/v1/qoe/timeseries?${params}`, { headers: { 'x-api-key': readKey } });
     // A day: hourly rows by default.
-    const hourly = (await (await q(`metric=sessions&from=${base - 21 * HOUR}&to=${base + 3 * HOUR}`)).json()) as { step: number; points: Array<{ t: number; value: number }> };
+    const hourly = (await (await q(`metric=sessions&from=${base - 21 * HOUR}&to=${base + 3 * HOUR}`)).json()) as {
+      step: number;
+      points: Array<{ t: number; value: number }>;
+    };
     expect(hourly.step).toBe(3600);
     expect(hourly.points).toHaveLength(24);
     expect(hourly.points.slice(-3).map((p) => p.t)).toEqual([base, base + HOUR, base + 2 * HOUR]);
     expect(hourly.points.reduce((a, p) => a + p.value, 0)).toBe(winners.size);
-    const perMinute = (await (await q(`metric=sessions&step=60&from=${base}&to=${base + HOUR}&filter[country]=DE`)).json()) as { points: Array<{ value: number }> };
+    const perMinute = (await (
+      await q(`metric=sessions&step=60&from=${base}&to=${base + HOUR}&filter[country]=DE`)
+    ).json()) as { points: Array<{ value: number }> };
     expect(perMinute.points).toHaveLength(60);
     const de = [...winners.values()].filter((w) => w.country === 'DE' && (w.timestamp as number) < base + HOUR).length;
     expect(perMinute.points.reduce((a, p) => a + p.value, 0)).toBe(de);
-    const p95 = (await (await q(`metric=startup_p95_ms&from=${base}&to=${base + 3 * HOUR}`)).json()) as { points: Array<{ value: number | null }> };
+    const p95 = (await (await q(`metric=startup_p95_ms&from=${base}&to=${base + 3 * HOUR}`)).json()) as {
+      points: Array<{ value: number | null }>;
+    };
     expect(p95.points.every((p) => p.value === null || p.value > 0)).toBe(true);
     expect((await q('metric=nope')).status).toBe(400);
-    expect(((await (await q('metric=nope')).json()) as { error: { message: string } }).error.message).toMatch(/^metric: expected one of sessions/);
+    expect(((await (await q('metric=nope')).json()) as { error: { message: string } }).error.message).toMatch(
+      /^metric: expected one of sessions/,
+    );
     expect((await q('filter[country]=DE&filter[os]=x')).status).toBe(400);
     expect((await q('filter[colour]=red')).status).toBe(400);
     expect((await q('step=90')).status).toBe(400);

@@ -14,17 +14,49 @@ describe('retention', () => {
   const minute = Math.floor(now / MIN) * MIN;
 
   beforeAll(async () => {
-    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, { analyticsSchedules: false });
+    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
     const sessions = [
-      ...[1, 2, 3].map((i) => sdkSession({ sessionId: `old-${i}`, timestamp: now - 100 * DAY + i, sessionStartDateIso: new Date(now - 100 * DAY).toISOString() })),
-      ...[1, 2].map((i) => sdkSession({ sessionId: `new-${i}`, timestamp: now - DAY + i, sessionStartDateIso: new Date(now - DAY).toISOString() })),
+      ...[1, 2, 3].map((i) =>
+        sdkSession({
+          sessionId: `old-${i}`,
+          timestamp: now - 100 * DAY + i,
+          sessionStartDateIso: new Date(now - 100 * DAY).toISOString(),
+        }),
+      ),
+      ...[1, 2].map((i) =>
+        sdkSession({
+          sessionId: `new-${i}`,
+          timestamp: now - DAY + i,
+          sessionStartDateIso: new Date(now - DAY).toISOString(),
+        }),
+      ),
     ];
     expect((await postSessions(s.url, sessions, { key: s.apiKey })).status).toBe(200);
-    const plays = [playClosed('old-play-1', now - 101 * DAY, now - 100 * DAY), playClosed('old-play-2', now - 101 * DAY, now - 95 * DAY), playClosed('new-play', now - 2 * DAY, now - DAY)];
+    const plays = [
+      playClosed('old-play-1', now - 101 * DAY, now - 100 * DAY),
+      playClosed('old-play-2', now - 101 * DAY, now - 95 * DAY),
+      playClosed('new-play', now - 2 * DAY, now - DAY),
+    ];
     expect(((await (await postWebhook(s.url, plays, s.apiKey)).json()) as { accepted: number }).accepted).toBe(3);
-    const row = (t: number) => ({ dimension: 'global', value: '', t, sessionsStarted: 1, sessionsClosed: 0, totalBytes: 0, watchTimeSeconds: 60, uniqueUsers: 1, peakConcurrent: 1 });
+    const row = (t: number) => ({
+      dimension: 'global',
+      value: '',
+      t,
+      sessionsStarted: 1,
+      sessionsClosed: 0,
+      totalBytes: 0,
+      watchTimeSeconds: 60,
+      uniqueUsers: 1,
+      peakConcurrent: 1,
+    });
     const store = s.server.store;
-    await store.replaceStreamRollups(60_000, minute - 20 * DAY, minute - 20 * DAY + 3 * MIN, [row(minute - 20 * DAY), row(minute - 20 * DAY + MIN), row(minute - 20 * DAY + 2 * MIN)]);
+    await store.replaceStreamRollups(60_000, minute - 20 * DAY, minute - 20 * DAY + 3 * MIN, [
+      row(minute - 20 * DAY),
+      row(minute - 20 * DAY + MIN),
+      row(minute - 20 * DAY + 2 * MIN),
+    ]);
     await store.replaceStreamRollups(60_000, minute - MIN, minute, [row(minute - MIN)]);
     const hour = Math.floor((now - 1200 * DAY) / 3_600_000) * 3_600_000;
     await store.replaceStreamRollups(3_600_000, hour, hour + 3_600_000, [row(hour)]);

@@ -16,7 +16,10 @@ const AGENTS: Array<[string, string]> = [
   ['ExoPlayerLib/2.19.1 (Linux; Android 14) ExoPlayerLib/2.19.1', 'android'],
   ['AppleCoreMedia/1.0.0.21C62 (iPhone; U; CPU OS 17_2 like Mac OS X; en_us)', 'ios'],
   ['Roku/DVP-12.5 (12.5.0.4178-C6)', 'tv'],
-  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', 'desktop'],
+  [
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+    'desktop',
+  ],
   ['Lavf53.32.100', 'streaming_server'],
 ];
 
@@ -67,8 +70,17 @@ function generate(t0: number): { truth: Truth[]; deliveries: Delivery[] } {
     const startBytes = rand() < 0.5 ? 0 : Math.floor(rand() * 10_000);
     const closeBytes = closed === null ? null : startBytes + Math.floor(rand() * 50_000_000);
     truth.push({
-      id: `s${i}`, server: fields.server, channel: fields.media, country: country === 'XX' || country === '' ? 'unknown' : country, protocol: fields.proto, device,
-      user: userId ? `u:${userId}` : `a:${ip}`, opened, closed, startBytes, closeBytes,
+      id: `s${i}`,
+      server: fields.server,
+      channel: fields.media,
+      country: country === 'XX' || country === '' ? 'unknown' : country,
+      protocol: fields.proto,
+      device,
+      user: userId ? `u:${userId}` : `a:${ip}`,
+      opened,
+      closed,
+      startBytes,
+      closeBytes,
     });
     const start = playStarted(`s${i}`, opened, { ...fields, bytes: startBytes });
     deliveries.push({ at: opened + delay(), body: start });
@@ -89,7 +101,12 @@ type Figures = Omit<StreamRollupRow, 'dimension' | 'value' | 't'>;
 function bruteForce(truth: Truth[], from: number, to: number, step: number): Map<string, Figures> {
   const out = new Map<string, Figures & { users: Set<string>; sessions: Truth[] }>();
   const dims = (s: Truth): Array<[string, string]> => [
-    ['global', ''], ['server', s.server], ['channel', s.channel], ['country', s.country], ['protocol', s.protocol], ['device', s.device],
+    ['global', ''],
+    ['server', s.server],
+    ['channel', s.channel],
+    ['country', s.country],
+    ['protocol', s.protocol],
+    ['device', s.device],
   ];
   for (const s of truth) {
     const end = s.closed ?? Infinity;
@@ -98,7 +115,20 @@ function bruteForce(truth: Truth[], from: number, to: number, step: number): Map
       for (const [d, v] of dims(s)) {
         const key = `${d}|${v}|${t}`;
         let f = out.get(key);
-        if (!f) out.set(key, (f = { sessionsStarted: 0, sessionsClosed: 0, totalBytes: 0, watchTimeSeconds: 0, uniqueUsers: 0, peakConcurrent: 0, users: new Set(), sessions: [] }));
+        if (!f)
+          out.set(
+            key,
+            (f = {
+              sessionsStarted: 0,
+              sessionsClosed: 0,
+              totalBytes: 0,
+              watchTimeSeconds: 0,
+              uniqueUsers: 0,
+              peakConcurrent: 0,
+              users: new Set(),
+              sessions: [],
+            }),
+          );
         if (s.opened >= t) {
           f.sessionsStarted++;
           f.totalBytes += s.startBytes;
@@ -117,16 +147,28 @@ function bruteForce(truth: Truth[], from: number, to: number, step: number): Map
     const t = Number(key.split('|')[2]);
     // Open at instant x means opened <= x < closed; the peak is reached at the bucket start or at an open.
     const instants = [t, ...f.sessions.map((s) => s.opened).filter((o) => o > t && o < t + step)];
-    f.peakConcurrent = Math.max(...instants.map((x) => f.sessions.filter((s) => s.opened <= x && x < (s.closed ?? Infinity)).length));
+    f.peakConcurrent = Math.max(
+      ...instants.map((x) => f.sessions.filter((s) => s.opened <= x && x < (s.closed ?? Infinity)).length),
+    );
     f.uniqueUsers = f.users.size;
   }
-  return new Map([...out].map(([k, f]) => [k, { sessionsStarted: f.sessionsStarted, sessionsClosed: f.sessionsClosed, totalBytes: f.totalBytes, watchTimeSeconds: f.watchTimeSeconds, uniqueUsers: f.uniqueUsers, peakConcurrent: f.peakConcurrent }]));
+  return new Map(
+    [...out].map(([k, f]) => [
+      k,
+      {
+        sessionsStarted: f.sessionsStarted,
+        sessionsClosed: f.sessionsClosed,
+        totalBytes: f.totalBytes,
+        watchTimeSeconds: f.watchTimeSeconds,
+        uniqueUsers: f.uniqueUsers,
+        peakConcurrent: f.peakConcurrent,
+      },
+    ]),
+  );
 }
 
 function asMap(rows: StreamRollupRow[]): Map<string, Figures> {
-  return new Map(
-    rows.map(({ dimension, value, t, ...f }) => [`${dimension}|${value}|${t}`, f]),
-  );
+  return new Map(rows.map(({ dimension, value, t, ...f }) => [`${dimension}|${value}|${t}`, f]));
 }
 
 function expectSame(actual: Map<string, Figures>, expected: Map<string, Figures>, label: string): void {
@@ -138,8 +180,12 @@ function expectSame(actual: Map<string, Figures>, expected: Map<string, Figures>
   for (const [k, e] of expected) {
     const a = actual.get(k)!;
     const same =
-      a.sessionsStarted === e.sessionsStarted && a.sessionsClosed === e.sessionsClosed && a.totalBytes === e.totalBytes &&
-      Math.abs(a.watchTimeSeconds - e.watchTimeSeconds) < 1e-6 && a.uniqueUsers === e.uniqueUsers && a.peakConcurrent === e.peakConcurrent;
+      a.sessionsStarted === e.sessionsStarted &&
+      a.sessionsClosed === e.sessionsClosed &&
+      a.totalBytes === e.totalBytes &&
+      Math.abs(a.watchTimeSeconds - e.watchTimeSeconds) < 1e-6 &&
+      a.uniqueUsers === e.uniqueUsers &&
+      a.peakConcurrent === e.peakConcurrent;
     if (!same && wrong++ < 3) expect({ key: k, ...a }, `${label}: row ${k}`).toEqual({ key: k, ...e });
   }
   expect(wrong, `${label}: rows that differ`).toBe(0);
@@ -152,7 +198,9 @@ describe('stream rollups over a replayed day', () => {
   let truth: Truth[];
 
   beforeAll(async () => {
-    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, { analyticsSchedules: false });
+    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
     const g = generate(t0);
     truth = g.truth;
     const engine = s.server.analytics;
@@ -180,7 +228,8 @@ describe('stream rollups over a replayed day', () => {
     const expected = bruteForce(truth, t0, end, MIN);
     const rows: StreamRollupRow[] = [];
     for (const d of ['global', 'server', 'channel', 'country', 'protocol', 'device']) {
-      const values = d === 'global' ? [''] : [...new Set(truth.map((x) => (x as unknown as Record<string, string>)[d]!))];
+      const values =
+        d === 'global' ? [''] : [...new Set(truth.map((x) => (x as unknown as Record<string, string>)[d]!))];
       for (const v of values) rows.push(...(await store.streamSeries(60_000, d, v, t0, end)));
     }
     expect(rows.length).toBeGreaterThan(10_000);
@@ -191,7 +240,8 @@ describe('stream rollups over a replayed day', () => {
     const expected = bruteForce(truth, t0, end, HOUR);
     const rows: StreamRollupRow[] = [];
     for (const d of ['global', 'server', 'channel', 'country', 'protocol', 'device']) {
-      const values = d === 'global' ? [''] : [...new Set(truth.map((x) => (x as unknown as Record<string, string>)[d]!))];
+      const values =
+        d === 'global' ? [''] : [...new Set(truth.map((x) => (x as unknown as Record<string, string>)[d]!))];
       for (const v of values) rows.push(...(await s.server.store.streamSeries(3_600_000, d, v, t0, end)));
     }
     expectSame(asMap(rows), expected, 'hours');
@@ -200,7 +250,8 @@ describe('stream rollups over a replayed day', () => {
   test('recomputing minutes from the raw rows gives the stored numbers', async () => {
     const recomputed = await s.server.analytics.recomputeFromRaw(60_000, t0, end);
     const stored: StreamRollupRow[] = [];
-    for (const r of recomputed) stored.push(...(await s.server.store.streamSeries(60_000, r.dimension, r.value, r.t, r.t + MIN)));
+    for (const r of recomputed)
+      stored.push(...(await s.server.store.streamSeries(60_000, r.dimension, r.value, r.t, r.t + MIN)));
     expect(recomputed.length).toBe(stored.length);
     expectSame(asMap(stored), asMap(recomputed), 'recomputed');
   }, 120_000);

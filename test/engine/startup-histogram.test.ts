@@ -1,7 +1,15 @@
 // The startup-time histogram: any quantile read from it is within 5 % of the exact one, and histograms
 // stored as deltas add up like the dense ones.
 import { describe, expect, test } from 'vitest';
-import { addEncodedHistogram, addPairs, emptyHistogram, encodeHistogram, encodePairs, histogramQuantile, startupBucket } from '../../src/engine/startup-histogram.ts';
+import {
+  addEncodedHistogram,
+  addPairs,
+  emptyHistogram,
+  encodeHistogram,
+  encodePairs,
+  histogramQuantile,
+  startupBucket,
+} from '../../src/engine/startup-histogram.ts';
 import { prng } from '../helpers/prng.ts';
 
 describe('startup histogram', () => {
@@ -27,7 +35,10 @@ describe('startup histogram', () => {
     const merged = addPairs(stored, encodePairs([10, -5, 4, 1, 3, -1]));
     const dense = emptyHistogram();
     addEncodedHistogram(dense, merged);
-    expect(dense.map((c, i) => [i, c]).filter(([, c]) => c !== 0)).toEqual([[3, 1], [4, 1]]);
+    expect(dense.map((c, i) => [i, c]).filter(([, c]) => c !== 0)).toEqual([
+      [3, 1],
+      [4, 1],
+    ]);
     expect(histogramQuantile(emptyHistogram(), 0.5)).toBeNull();
   });
 });

@@ -16,7 +16,9 @@ describe('stream read API and moments', () => {
   const perMinute = (m: number) => (m === 42 || m === 43 ? 200 : 25 + ((m * 7) % 11));
 
   beforeAll(async () => {
-    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, { analyticsSchedules: false });
+    s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
     readKey = (await createApiKey(s.server.store, { appId: 'default', name: 'reader', scopes: ['read'] })).key;
     s.server.analytics.onMoment((m) => published.push(m));
     await s.server.analytics.runMinuteJob(t0);
@@ -28,8 +30,12 @@ describe('stream read API and moments', () => {
         events.push(playClosed(id, opened, opened + 50_000, { media: 'big', user_id: `u${i}`, bytes: 1_000 }));
       }
     // Two viewers still watching another channel.
-    events.push(playStarted('open-1', t0, { media: 'small', bytes: 500 }), playStarted('open-2', t0 + 30 * MIN, { media: 'small', proto: 'dash' }));
-    for (let b = 0; b < events.length; b += 500) expect((await postWebhook(s.url, events.slice(b, b + 500), s.apiKey)).status).toBe(200);
+    events.push(
+      playStarted('open-1', t0, { media: 'small', bytes: 500 }),
+      playStarted('open-2', t0 + 30 * MIN, { media: 'small', proto: 'dash' }),
+    );
+    for (let b = 0; b < events.length; b += 500)
+      expect((await postWebhook(s.url, events.slice(b, b + 500), s.apiKey)).status).toBe(200);
     await s.server.analytics.runMinuteJob(t0 + 46 * MIN);
   });
   afterAll(() => s.close());
@@ -61,10 +67,14 @@ describe('stream read API and moments', () => {
     const global = await get(`/api/v1/stats/series?from=${t0 + 30 * MIN}&to=${t0 + 31 * MIN}&step=60`);
     // Minute 30: the channel's sessions plus both open ones (open-2 opened at its first instant).
     expect((global.body.points as Array<Record<string, number>>)[0]!.peak_concurrent).toBe(perMinute(30) + 2);
-    const dash = await get(`/api/v1/stats/series?dimension=protocol&value=dash&from=${t0 + 30 * MIN}&to=${t0 + 32 * MIN}&step=60`);
+    const dash = await get(
+      `/api/v1/stats/series?dimension=protocol&value=dash&from=${t0 + 30 * MIN}&to=${t0 + 32 * MIN}&step=60`,
+    );
     expect((dash.body.points as Array<Record<string, number>>).map((p) => p.peak_concurrent)).toEqual([1, 1]);
     expect((await get('/api/v1/stats/series?dimension=planet&value=x')).status).toBe(400);
-    expect((await get('/api/v1/stats/series?dimension=channel')).body).toMatchObject({ error: { code: 'INVALID_SCHEMA', message: 'value: is required for dimension channel' } });
+    expect((await get('/api/v1/stats/series?dimension=channel')).body).toMatchObject({
+      error: { code: 'INVALID_SCHEMA', message: 'value: is required for dimension channel' },
+    });
     expect((await get('/api/v1/streams/big/metrics?step=7')).status).toBe(400);
     expect((await fetch(`${s.url}/api/v1/streams`)).status).toBe(401);
   });
@@ -80,7 +90,10 @@ describe('stream read API and moments', () => {
   test('a viewer spike becomes a moment: stored, listed, and published in-process', async () => {
     const spikes = published.filter((m) => m.metric === 'concurrent_viewers' && m.kind === 'spike');
     expect(spikes.map((m) => [m.dimension, m.value, m.startedAt])).toEqual(
-      expect.arrayContaining([['global', '', t0 + 42 * MIN], ['channel', 'big', t0 + 42 * MIN]]),
+      expect.arrayContaining([
+        ['global', '', t0 + 42 * MIN],
+        ['channel', 'big', t0 + 42 * MIN],
+      ]),
     );
     const global = spikes.find((m) => m.dimension === 'global')!;
     expect(global.id).toBeGreaterThan(0);

@@ -10,13 +10,21 @@ import { makeTempDir } from '../helpers/server.ts';
 import { playClosed, playStarted } from './webhook-helpers.ts';
 
 const API_KEY = 'webhook-crash-key-0123456789ABCD';
-const ENV = { M3W_API_KEY: API_KEY, RATE_LIMIT_REQUESTS: '1000000000', M3W_SESSION_SYNC_INTERVAL_SECONDS: '1', M3W_OPEN_BROWSER: 'false' };
+const ENV = {
+  M3W_API_KEY: API_KEY,
+  RATE_LIMIT_REQUESTS: '1000000000',
+  M3W_SESSION_SYNC_INTERVAL_SECONDS: '1',
+  M3W_OPEN_BROWSER: 'false',
+};
 const WORKERS = 16;
 
 test('kill -9 during webhook load loses no acknowledged event, and the restored live count matches the database', async () => {
   const dir = makeTempDir('m3w-webhook-crash-');
   try {
-    const created = runCli(['apikey', 'create', '--name', 'reader', '--scope', 'read', '--json'], { cwd: dir, env: ENV });
+    const created = runCli(['apikey', 'create', '--name', 'reader', '--scope', 'read', '--json'], {
+      cwd: dir,
+      env: ENV,
+    });
     expect(created.status, created.stderr).toBe(0);
     const readKey = (JSON.parse(created.stdout) as { key: string }).key;
 
@@ -49,7 +57,8 @@ test('kill -9 during webhook load loses no acknowledged event, and the restored 
             signal: AbortSignal.timeout(15_000),
           });
           const body = (await res.json()) as { accepted: number; rejected: unknown[] };
-          if (res.status !== 200 || body.rejected.length > 0) unexpected.push(`HTTP ${res.status} ${JSON.stringify(body)}`);
+          if (res.status !== 200 || body.rejected.length > 0)
+            unexpected.push(`HTTP ${res.status} ${JSON.stringify(body)}`);
           for (const id of ids) ackedOpen.add(id);
           for (const id of closing) ackedClosed.add(id);
           mine.push(...ids);
@@ -73,10 +82,14 @@ test('kill -9 during webhook load loses no acknowledged event, and the restored 
     const file = path.join(dir, 'm3w-data', 'm3w.db');
     const db = new Database(file);
     const rows = new Map(
-      (db.prepare('SELECT id, closed_at FROM play_sessions').all() as Array<{ id: string; closed_at: number | null }>).map((r) => [r.id, r.closed_at]),
+      (
+        db.prepare('SELECT id, closed_at FROM play_sessions').all() as Array<{ id: string; closed_at: number | null }>
+      ).map((r) => [r.id, r.closed_at]),
     );
     const openInDb = [...rows.values()].filter((c) => c === null).length;
-    const snapshotAt = db.prepare("SELECT value FROM engine_state WHERE key = 'live.snapshot_at'").pluck().get() as number | undefined;
+    const snapshotAt = db.prepare("SELECT value FROM engine_state WHERE key = 'live.snapshot_at'").pluck().get() as
+      | number
+      | undefined;
     db.close();
     for (const id of ackedOpen) expect(rows.has(id), `acknowledged session ${id}`).toBe(true);
     for (const id of ackedClosed) expect(rows.get(id), `acknowledged close of ${id}`).not.toBeNull();
@@ -87,7 +100,9 @@ test('kill -9 during webhook load loses no acknowledged event, and the restored 
 
     const restarted = await spawnServer({ cwd: dir, env: ENV });
     try {
-      const active = (await (await fetch(`${restarted.url}/stats/active`, { headers: { 'x-api-key': readKey } })).json()) as { total: number; by_channel: Record<string, number> };
+      const active = (await (
+        await fetch(`${restarted.url}/stats/active`, { headers: { 'x-api-key': readKey } })
+      ).json()) as { total: number; by_channel: Record<string, number> };
       expect(active.total).toBe(openInDb);
       expect(Object.values(active.by_channel).reduce((a, b) => a + b, 0)).toBe(openInDb);
     } finally {

@@ -25,12 +25,33 @@ export function playStarted(id: string, openedAt: number, o: EventOverrides = {}
   };
 }
 
-export function playClosed(id: string, openedAt: number, closedAt: number, o: EventOverrides = {}): Record<string, unknown> {
-  return { ...playStarted(id, openedAt, o), event: 'play_closed', time: new Date(closedAt).toISOString(), closed_at: closedAt, reason: 'normal', ...o };
+export function playClosed(
+  id: string,
+  openedAt: number,
+  closedAt: number,
+  o: EventOverrides = {},
+): Record<string, unknown> {
+  return {
+    ...playStarted(id, openedAt, o),
+    event: 'play_closed',
+    time: new Date(closedAt).toISOString(),
+    closed_at: closedAt,
+    reason: 'normal',
+    ...o,
+  };
 }
 
-export async function postWebhook(url: string, body: unknown, key: string | null, opts: { query?: string; raw?: string } = {}): Promise<Response> {
+export async function postWebhook(
+  url: string,
+  body: unknown,
+  key: string | null,
+  opts: { query?: string; raw?: string } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key && !opts.query) headers['x-api-key'] = key;
-  return fetch(`${url}/api/webhook${opts.query ?? ''}`, { method: 'POST', headers, body: opts.raw ?? JSON.stringify(body) });
+  return fetch(`${url}/api/webhook${opts.query ?? ''}`, {
+    method: 'POST',
+    headers,
+    body: opts.raw ?? JSON.stringify(body),
+  });
 }

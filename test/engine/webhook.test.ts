@@ -15,7 +15,11 @@ describe('webhook ingestion', () => {
   });
   afterAll(() => s.close());
 
-  const active = async () => (await (await fetch(`${s.url}/stats/active`, { headers: { 'x-api-key': readKey } })).json()) as Record<string, unknown>;
+  const active = async () =>
+    (await (await fetch(`${s.url}/stats/active`, { headers: { 'x-api-key': readKey } })).json()) as Record<
+      string,
+      unknown
+    >;
 
   test('a batch with bad events stores the good ones and names each bad one', async () => {
     const res = await postWebhook(
@@ -26,12 +30,18 @@ describe('webhook ingestion', () => {
         { ...playStarted('x', now), id: undefined },
         playStarted('bad-bytes', now, { bytes: -5 }),
         'not an event',
-        playStarted('good-2', now - 4_000, { user_agent: 'AppleCoreMedia/1.0.0.21C62 (iPhone; U; CPU OS 17_2 like Mac OS X; en_us)' }),
+        playStarted('good-2', now - 4_000, {
+          user_agent: 'AppleCoreMedia/1.0.0.21C62 (iPhone; U; CPU OS 17_2 like Mac OS X; en_us)',
+        }),
       ],
       s.apiKey,
     );
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { accepted: number; duplicates: number; rejected: Array<{ index: number; error: string }> };
+    const body = (await res.json()) as {
+      accepted: number;
+      duplicates: number;
+      rejected: Array<{ index: number; error: string }>;
+    };
     expect(body.accepted).toBe(2);
     expect(body.duplicates).toBe(0);
     expect(body.rejected.map((r) => r.index)).toEqual([1, 2, 3, 4]);
@@ -41,21 +51,38 @@ describe('webhook ingestion', () => {
     expect(body.rejected[3]!.error).toMatch(/expected an event object/);
     // Committed before the answer: the rows are there.
     const stored = await s.server.store.getPlaySession('good-2');
-    expect(stored).toMatchObject({ channel: '7mate', server: 'au13.example.com', country: 'AU', protocol: 'hls', device: 'ios', closedAt: null });
+    expect(stored).toMatchObject({
+      channel: '7mate',
+      server: 'au13.example.com',
+      country: 'AU',
+      protocol: 'hls',
+      device: 'ios',
+      closedAt: null,
+    });
     expect(JSON.parse(stored!.startEvent!)).toMatchObject({ id: 'good-2', source_id: 'src-1' });
     expect(await s.server.store.getPlaySession('bad-type')).toBeNull();
   });
 
   test('the same (id, event) twice counts once', async () => {
     const batch = [playStarted('dup-1', now - 3_000), playStarted('dup-1', now - 3_000)];
-    const first = (await (await postWebhook(s.url, batch, s.apiKey)).json()) as { accepted: number; duplicates: number };
+    const first = (await (await postWebhook(s.url, batch, s.apiKey)).json()) as {
+      accepted: number;
+      duplicates: number;
+    };
     expect(first).toMatchObject({ accepted: 1, duplicates: 1 });
-    const again = (await (await postWebhook(s.url, batch, s.apiKey)).json()) as { accepted: number; duplicates: number };
+    const again = (await (await postWebhook(s.url, batch, s.apiKey)).json()) as {
+      accepted: number;
+      duplicates: number;
+    };
     expect(again).toMatchObject({ accepted: 0, duplicates: 2 });
     const closed = [playClosed('dup-1', now - 3_000, now - 1_000, { bytes: 5_000 })];
     expect(await (await postWebhook(s.url, closed, s.apiKey)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(await (await postWebhook(s.url, closed, s.apiKey)).json()).toMatchObject({ accepted: 0, duplicates: 1 });
-    expect(await s.server.store.getPlaySession('dup-1')).toMatchObject({ closedAt: now - 1_000, closeBytes: 5_000, startBytes: 0 });
+    expect(await s.server.store.getPlaySession('dup-1')).toMatchObject({
+      closedAt: now - 1_000,
+      closeBytes: 5_000,
+      startBytes: 0,
+    });
   });
 
   test('a close before its start, or without one, still yields one closed session', async () => {
@@ -63,7 +90,9 @@ describe('webhook ingestion', () => {
     await postWebhook(s.url, playClosed('ooo-1', now - 60_000, now - 10_000, { bytes: 9_000 }), s.apiKey);
     let row = await s.server.store.getPlaySession('ooo-1');
     expect(row).toMatchObject({ openedAt: now - 60_000, closedAt: now - 10_000, startBytes: null, closeBytes: 9_000 });
-    const late = (await (await postWebhook(s.url, playStarted('ooo-1', now - 60_000, { bytes: 100 }), s.apiKey)).json()) as { accepted: number };
+    const late = (await (
+      await postWebhook(s.url, playStarted('ooo-1', now - 60_000, { bytes: 100 }), s.apiKey)
+    ).json()) as { accepted: number };
     expect(late.accepted).toBe(1);
     row = await s.server.store.getPlaySession('ooo-1');
     expect(row).toMatchObject({ openedAt: now - 60_000, closedAt: now - 10_000, startBytes: 100, closeBytes: 9_000 });
@@ -75,12 +104,24 @@ describe('webhook ingestion', () => {
     await postWebhook(
       s.url,
       [
-        playStarted('live-a', now, { media: 'news', proto: 'dash', country: 'de', user_agent: 'Roku/DVP-12.5 (12.5.0.4178-C6)' }),
+        playStarted('live-a', now, {
+          media: 'news',
+          proto: 'dash',
+          country: 'de',
+          user_agent: 'Roku/DVP-12.5 (12.5.0.4178-C6)',
+        }),
         playStarted('live-b', now, { media: 'news', proto: 'hls', country: null, server: 'eu1' }),
       ],
       s.apiKey,
     );
-    const a = (await active()) as { total: number; by_channel: Record<string, number>; by_country: Record<string, number>; by_device: Record<string, number>; by_protocol: Record<string, number>; by_server: Record<string, number> };
+    const a = (await active()) as {
+      total: number;
+      by_channel: Record<string, number>;
+      by_country: Record<string, number>;
+      by_device: Record<string, number>;
+      by_protocol: Record<string, number>;
+      by_server: Record<string, number>;
+    };
     // good-1, good-2 (open), live-a, live-b; dup-1 closed, ooo-1 closed
     expect(a.total).toBe(4);
     expect(a.by_channel).toEqual({ '7mate': 2, news: 2 });
@@ -96,7 +137,9 @@ describe('webhook ingestion', () => {
   });
 
   test('the key may come as ?key=, and it never reaches the log or the metrics', async () => {
-    const res = await postWebhook(s.url, playStarted('query-key', now), s.apiKey, { query: `?key=${encodeURIComponent(s.apiKey)}` });
+    const res = await postWebhook(s.url, playStarted('query-key', now), s.apiKey, {
+      query: `?key=${encodeURIComponent(s.apiKey)}`,
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { accepted: number }).accepted).toBe(1);
     const bad = await postWebhook(s.url, playStarted('query-key-2', now), null, { query: '?key=wrong-key-123' });
@@ -117,7 +160,9 @@ describe('webhook ingestion', () => {
     expect((await postWebhook(s.url, null, s.apiKey, { raw: '{"event":' })).status).toBe(400);
     const scalar = await postWebhook(s.url, 42, s.apiKey);
     expect(scalar.status).toBe(400);
-    expect(((await scalar.json()) as { error: { message: string } }).error.message).toMatch(/expected an event object or an array of events, got 42/);
+    expect(((await scalar.json()) as { error: { message: string } }).error.message).toMatch(
+      /expected an event object or an array of events, got 42/,
+    );
     const many = Array.from({ length: s.config.maxBatchSize + 1 }, (_, i) => playStarted(`many-${i}`, now));
     expect((await postWebhook(s.url, many, s.apiKey)).status).toBe(413);
     expect((await postWebhook(s.url, playStarted('nokey', now), null)).status).toBe(401);

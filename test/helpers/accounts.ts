@@ -23,7 +23,11 @@ export async function call(ts: TestServer, method: string, path: string, opts: C
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.key) headers['x-api-key'] = opts.key;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(ts.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const res = await fetch(ts.url + path, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : null, headers: res.headers };
 }
@@ -40,7 +44,13 @@ export async function login(ts: TestServer, email: string, password: string): Pr
   return r.json as Tokens;
 }
 
-export async function createUser(ts: TestServer, adminToken: string, email: string, role: 'admin' | 'member', apps: string[] = []): Promise<Tokens> {
+export async function createUser(
+  ts: TestServer,
+  adminToken: string,
+  email: string,
+  role: 'admin' | 'member',
+  apps: string[] = [],
+): Promise<Tokens> {
   const password = `pw-${email}-0123456789`;
   const r = await call(ts, 'POST', '/api/v1/users', { token: adminToken, body: { email, password, role } });
   if (r.status !== 201) throw new Error(`create user failed: ${r.status} ${JSON.stringify(r.json)}`);
@@ -61,7 +71,11 @@ export class CookieClient {
     if (this.jar.size > 0) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
     if (opts.csrf !== false && this.jar.has('m3w_csrf')) headers['x-csrf-token'] = this.jar.get('m3w_csrf')!;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(this.ts.url + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const res = await fetch(this.ts.url + path, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');

@@ -26,7 +26,13 @@ export async function launchBrowser(): Promise<TestBrowser> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
     viewport: { width: 1280, height: 900 },
   });
   const problems: string[] = [];
@@ -64,7 +70,12 @@ export async function launchBrowser(): Promise<TestBrowser> {
 }
 
 /** Creates the first admin through the setup page, leaving `page` signed in (session cookies set). */
-export async function setupAdminInPage(page: Page, baseUrl: string, setupToken: string, admin = { email: 'owner@example.com', password: 'a long enough password' }): Promise<void> {
+export async function setupAdminInPage(
+  page: Page,
+  baseUrl: string,
+  setupToken: string,
+  admin = { email: 'owner@example.com', password: 'a long enough password' },
+): Promise<void> {
   await page.goto(`${baseUrl}/setup#${setupToken}`);
   await page.getByLabel('Email').fill(admin.email);
   await page.getByLabel('Password (at least 10 characters)').fill(admin.password);

@@ -46,7 +46,10 @@ export async function startTestServer(
       cb();
     },
   });
-  const server = await startServer(config, { ...startOptions, logger: createLogger({ level: config.logLevel, destination }) });
+  const server = await startServer(config, {
+    ...startOptions,
+    logger: createLogger({ level: config.logLevel, destination }),
+  });
   let closed = false;
   return {
     url: server.url,

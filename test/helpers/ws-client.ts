@@ -6,7 +6,11 @@ export interface TestSocket {
   ws: WebSocket;
   messages: Array<Record<string, unknown>>;
   /** Resolves with the first message (already received or still to come) after `from` that matches. */
-  next(match: (m: Record<string, unknown>) => boolean, timeoutMs?: number, from?: number): Promise<Record<string, unknown>>;
+  next(
+    match: (m: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+    from?: number,
+  ): Promise<Record<string, unknown>>;
   send(msg: unknown): void;
   closed: Promise<{ code: number; reason: string }>;
   close(): void;
@@ -41,7 +45,9 @@ export function openSocket(url: string, headers: Record<string, string> = {}): P
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 500)}`));
+          reject(
+            new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages).slice(0, 500)}`),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

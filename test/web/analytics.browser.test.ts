@@ -12,7 +12,10 @@ import { postSessions, sdkSession, startTestServer, type TestServer } from '../h
 // The engine (issue 4) is built on another branch; until it is merged these pages have no API to call.
 // Said out loud, like the binary tests, because a skipped file is easy to miss.
 const HAS_ENGINE = existsSync(new URL('../../src/http/routes/analytics.ts', import.meta.url));
-if (!HAS_ENGINE) console.warn('test/web/analytics.browser: skipped, the analytics engine (src/http/routes/analytics.ts) is not in this tree');
+if (!HAS_ENGINE)
+  console.warn(
+    'test/web/analytics.browser: skipped, the analytics engine (src/http/routes/analytics.ts) is not in this tree',
+  );
 
 describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () => {
   let s: TestServer;
@@ -23,8 +26,13 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
   beforeAll(async () => {
     await ensureWebBuilt();
     s = await startTestServer({ liveIntervalMs: 250 });
-    engineRoutes = s.server.http.routes.some((r) => r.path === '/api/webhook') && s.server.http.routes.some((r) => r.path === '/api/v1/qoe/timeseries');
-    if (!engineRoutes) console.warn('test/web/analytics.browser: the analytics engine\'s routes are not in this build; these tests fail until it is merged');
+    engineRoutes =
+      s.server.http.routes.some((r) => r.path === '/api/webhook') &&
+      s.server.http.routes.some((r) => r.path === '/api/v1/qoe/timeseries');
+    if (!engineRoutes)
+      console.warn(
+        "test/web/analytics.browser: the analytics engine's routes are not in this build; these tests fail until it is merged",
+      );
     browser = await launchBrowser();
     page = await browser.newPage();
     await setupAdminInPage(page, s.url, s.server.setupToken!);
@@ -39,7 +47,12 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
     const now = Date.now();
     // 20 sessions over the last 20 minutes, 5 of them failed: 25 % playback failures.
     const batch = Array.from({ length: 20 }, (_, i) =>
-      sdkSession({ sessionId: `ov-${i}`, timestamp: now - i * 60_000 - 30_000, errorCount: i % 4 === 0 ? 1 : 0, totalDroppedFrames: 2 }),
+      sdkSession({
+        sessionId: `ov-${i}`,
+        timestamp: now - i * 60_000 - 30_000,
+        errorCount: i % 4 === 0 ? 1 : 0,
+        totalDroppedFrames: 2,
+      }),
     );
     expect((await postSessions(s.url, batch, { key: s.apiKey })).status).toBe(200);
     await page.goto(`${s.url}/overview?range=1h`);
@@ -61,7 +74,10 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
     await expect.poll(() => sessions.textContent(), { timeout: 10_000 }).toMatch(/^\d+$/);
     const before = Number(await sessions.textContent());
     await page.evaluate('window.m3wMarker = 1');
-    expect((await postSessions(s.url, sdkSession({ sessionId: 'live-overview', timestamp: Date.now() }), { key: s.apiKey })).status).toBe(200);
+    expect(
+      (await postSessions(s.url, sdkSession({ sessionId: 'live-overview', timestamp: Date.now() }), { key: s.apiKey }))
+        .status,
+    ).toBe(200);
     await expect.poll(() => sessions.textContent(), { timeout: 5000 }).toBe(String(before + 1));
     expect(await page.evaluate('window.m3wMarker')).toBe(1);
     expect(browser.problems).toEqual([]);
@@ -86,7 +102,11 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
       user_agent: 'ExoPlayerLib/2.19.1',
       opened_at: Date.now(),
     };
-    const res = await fetch(`${s.url}/api/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': s.apiKey }, body: JSON.stringify(event) });
+    const res = await fetch(`${s.url}/api/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': s.apiKey },
+      body: JSON.stringify(event),
+    });
     expect(res.status).toBe(200);
     await expect.poll(() => now.textContent(), { timeout: 5000 }).toBe('1');
     await expect.poll(() => page.locator('.breakdown', { hasText: 'Channel' }).textContent()).toContain('news');
@@ -97,18 +117,28 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
   test('Breakdowns: a sortable table; a row opens the Overview filtered by it', async () => {
     expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     const now = Date.now();
-    await postSessions(s.url, [sdkSession({ sessionId: 'bd-1', timestamp: now - 60_000, contentId: 'movie-a' }), sdkSession({ sessionId: 'bd-2', timestamp: now - 60_000, contentId: 'movie-b' }), sdkSession({ sessionId: 'bd-3', timestamp: now - 120_000, contentId: 'movie-b' })], { key: s.apiKey });
+    await postSessions(
+      s.url,
+      [
+        sdkSession({ sessionId: 'bd-1', timestamp: now - 60_000, contentId: 'movie-a' }),
+        sdkSession({ sessionId: 'bd-2', timestamp: now - 60_000, contentId: 'movie-b' }),
+        sdkSession({ sessionId: 'bd-3', timestamp: now - 120_000, contentId: 'movie-b' }),
+      ],
+      { key: s.apiKey },
+    );
     await page.goto(`${s.url}/breakdowns?dimension=contentId&range=1h`);
     await expect.poll(() => page.locator('tbody tr').count(), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
     await page.getByRole('button', { name: /^Sessions/ }).click();
     await browser.screenshot(page, 'breakdowns');
     await page.getByRole('link', { name: 'movie-b' }).click();
     await page.waitForURL(/\/overview\?.*dim=contentId&value=movie-b/);
-    await expect.poll(() => page.locator('.tile-value[data-metric="sessions"]').textContent(), { timeout: 5000 }).toBe('2');
+    await expect
+      .poll(() => page.locator('.tile-value[data-metric="sessions"]').textContent(), { timeout: 5000 })
+      .toBe('2');
     expect(browser.problems).toEqual([]);
   });
 
-  test('Moments page and a phone\'s width: no errors, no sideways overflow', async () => {
+  test("Moments page and a phone's width: no errors, no sideways overflow", async () => {
     expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     await page.goto(`${s.url}/moments`);
     await page.getByRole('heading', { name: 'Moments' }).waitFor();

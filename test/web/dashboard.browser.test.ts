@@ -9,7 +9,8 @@ import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browse
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ADMIN = { email: 'owner@example.com', password: 'a long enough password' };
-if (!HAS_CHROMIUM) console.warn('test/web/dashboard.browser: skipped, no Chromium at /usr/bin/chromium (apt-get install chromium)');
+if (!HAS_CHROMIUM)
+  console.warn('test/web/dashboard.browser: skipped, no Chromium at /usr/bin/chromium (apt-get install chromium)');
 
 describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
   let s: TestServer;
@@ -53,7 +54,9 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
 
   test('the first session turns the empty state into the Overview, without a reload', async () => {
     await page.evaluate('window.m3wMarker = 1');
-    const res = await postSessions(s.url, sdkSession({ sessionId: 'first-session', timestamp: Date.now() }), { key: ingestKey });
+    const res = await postSessions(s.url, sdkSession({ sessionId: 'first-session', timestamp: Date.now() }), {
+      key: ingestKey,
+    });
     expect(res.status).toBe(200);
     await page.waitForURL(/\/overview/, { timeout: 5000 });
     await expect.poll(() => page.getByRole('heading', { name: 'Overview' }).count()).toBe(1);
@@ -74,7 +77,11 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
     await expect.poll(() => shown.count()).toBe(1);
     const key = (await shown.textContent())!.trim();
     expect(await page.locator('.shown-once button.copy').count()).toBe(1);
-    const res = await postSessions(s.url, sdkSession({ sessionId: 'from-settings-key', timestamp: Date.now() - 1000 }), { key });
+    const res = await postSessions(
+      s.url,
+      sdkSession({ sessionId: 'from-settings-key', timestamp: Date.now() - 1000 }),
+      { key },
+    );
     expect(res.status).toBe(200);
     await browser.screenshot(page, 'settings-keys');
 
@@ -98,7 +105,10 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
     await page.waitForURL(/\/sessions\/from-settings-key/);
     const raw = page.getByLabel('Raw payload');
     await expect.poll(() => raw.count()).toBe(1);
-    expect(JSON.parse((await raw.textContent())!)).toMatchObject({ sessionId: 'from-settings-key', startupTimeMs: 850 });
+    expect(JSON.parse((await raw.textContent())!)).toMatchObject({
+      sessionId: 'from-settings-key',
+      startupTimeMs: 850,
+    });
     await browser.screenshot(page, 'session-detail');
     expect(browser.problems.slice(before)).toEqual([]);
   });
@@ -205,9 +215,15 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
     expect(browser.problems).toEqual([]);
   });
 
-  test('at a phone\'s width nothing overflows sideways', async () => {
+  test("at a phone's width nothing overflows sideways", async () => {
     const phone = await browser.newPage({ width: 390, height: 844 });
-    for (const path of ['/sessions', '/sessions/first-session', '/settings/keys', '/settings/users', '/settings/audit']) {
+    for (const path of [
+      '/sessions',
+      '/sessions/first-session',
+      '/settings/keys',
+      '/settings/users',
+      '/settings/audit',
+    ]) {
       await phone.goto(`${s.url}${path}`);
       await phone.locator('main h1, main h2').first().waitFor();
       if (path === '/sessions') await browser.screenshot(phone, 'phone-sessions');

@@ -66,10 +66,17 @@ describe('/ws/live authentication', () => {
     const signIn = await fetch(`${s.url}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'viewer@example.com', password: 'pw-viewer@example.com-0123456789', session: 'cookie' }),
+      body: JSON.stringify({
+        email: 'viewer@example.com',
+        password: 'pw-viewer@example.com-0123456789',
+        session: 'cookie',
+      }),
     });
     expect(signIn.status).toBe(200);
-    const access = signIn.headers.getSetCookie().find((c) => c.startsWith('m3w_access='))!.split(';')[0]!;
+    const access = signIn.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('m3w_access='))!
+      .split(';')[0]!;
     const browserLike = await openSocket(`${ws}/ws/live`, { cookie: access });
     await browserLike.next((m) => m.type === 'welcome');
     browserLike.close();
@@ -131,7 +138,10 @@ describe('/ws/live updates', () => {
       const first = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1, 3000);
       expect(Number(first.at) - sent, 'not held back to the next 4 s tick').toBeLessThan(500);
       await postSessions(t.url, sdkSession({ sessionId: 'lull-2' }), { key: t.apiKey });
-      const second = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 2, 10_000);
+      const second = await c.next(
+        (m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 2,
+        10_000,
+      );
       expect(Number(second.at) - Number(first.at), 'at most one update per interval').toBeGreaterThanOrEqual(3600);
       c.close();
     } finally {
@@ -153,7 +163,9 @@ describe('/ws/live updates', () => {
     c.ws.send('not json');
     expect((await c.next((m) => m.type === 'error', 2000, mark)).message).toMatch(/JSON/);
     c.send({ type: 'subscribe', topic: 'nosuch:thing' });
-    expect((await c.next((m) => m.type === 'error' && String(m.message).includes('unknown topic'), 2000, mark)).message).toMatch(/overview/);
+    expect(
+      (await c.next((m) => m.type === 'error' && String(m.message).includes('unknown topic'), 2000, mark)).message,
+    ).toMatch(/overview/);
     c.send({ type: 'ping' });
     await c.next((m) => m.type === 'pong', 2000, mark);
     expect(c.ws.readyState).toBe(c.ws.OPEN);
@@ -176,7 +188,10 @@ describe('/ws/live updates', () => {
     b.send({ type: 'subscribe', topic: 'moments' });
     await a.next((m) => m.type === 'subscribed');
     await b.next((m) => m.type === 'subscribed' && m.topic === 'moments');
-    const health = (await (await fetch(`${s.url}/ws/live/health`)).json()) as { connections: number; topics: Record<string, number> };
+    const health = (await (await fetch(`${s.url}/ws/live/health`)).json()) as {
+      connections: number;
+      topics: Record<string, number>;
+    };
     expect(health.connections).toBeGreaterThanOrEqual(2);
     expect(health.topics.overview).toBeGreaterThanOrEqual(2);
     expect(health.topics.moments).toBeGreaterThanOrEqual(1);

@@ -100,7 +100,12 @@ describe('legacy /ws/live/{streamId}', () => {
     await new Promise((r) => setTimeout(r, 550));
     const metrics = c.messages.filter((m) => m.type === 'metrics');
     expect(metrics.length).toBeGreaterThanOrEqual(3);
-    expect(metrics[0]).toMatchObject({ streamId: 'news-1', viewers: 6, bandwidth_bps: 1000, moments: [{ channel: 'news-1' }] });
+    expect(metrics[0]).toMatchObject({
+      streamId: 'news-1',
+      viewers: 6,
+      bandwidth_bps: 1000,
+      moments: [{ channel: 'news-1' }],
+    });
     c.close();
 
     const refused = await openSocket(`${url}/ws/live/secret`, { 'x-who': 'telemetra' });

@@ -47,20 +47,45 @@ describe('GET /api/v1/sessions', () => {
   });
 
   test('filters: time range, content, errors only, device part, sessionId prefix', async () => {
-    const ids = async (qs: string) => (await get(`/api/v1/sessions?${qs}`)).body.sessions.map((x: { sessionId: string }) => x.sessionId);
+    const ids = async (qs: string) =>
+      (await get(`/api/v1/sessions?${qs}`)).body.sessions.map((x: { sessionId: string }) => x.sessionId);
     expect(await ids(`from=${T0 + 10 * 60_000}&to=${T0 + 13 * 60_000}`)).toEqual(['s-12', 's-11', 's-10']);
     expect((await ids('contentId=movie-a')).length).toBe(10);
     expect(await ids('errorsOnly=true')).toEqual(['s-25', 's-20', 's-15', 's-10', 's-05', 's-00']);
     expect((await ids('device=pixel')).length).toBe(15);
-    expect(await ids('q=s-2')).toEqual(['s-29', 's-28', 's-27', 's-26', 's-25', 's-24', 's-23', 's-22', 's-21', 's-20']);
+    expect(await ids('q=s-2')).toEqual([
+      's-29',
+      's-28',
+      's-27',
+      's-26',
+      's-25',
+      's-24',
+      's-23',
+      's-22',
+      's-21',
+      's-20',
+    ]);
     expect(await ids('q=%25')).toEqual([]);
     const row = (await get('/api/v1/sessions?q=s-05')).body.sessions[0];
-    expect(row).toMatchObject({ sessionId: 's-05', contentId: 'movie-b', deviceModel: 'SM-G991B', errorCount: 1, errorCode: 'ERROR_CODE_IO', startupTimeMs: 850 });
+    expect(row).toMatchObject({
+      sessionId: 's-05',
+      contentId: 'movie-b',
+      deviceModel: 'SM-G991B',
+      errorCount: 1,
+      errorCode: 'ERROR_CODE_IO',
+      startupTimeMs: 850,
+    });
     expect(row.id).toBeUndefined();
   });
 
   test('bad input is a 400 naming the parameter; no credentials 401; another app 404', async () => {
-    for (const [qs, field] of [['limit=0', 'limit'], ['limit=abc', 'limit'], ['errorsOnly=yes', 'errorsOnly'], ['cursor=zzz', 'cursor'], [`from=10&to=5`, 'to']]) {
+    for (const [qs, field] of [
+      ['limit=0', 'limit'],
+      ['limit=abc', 'limit'],
+      ['errorsOnly=yes', 'errorsOnly'],
+      ['cursor=zzz', 'cursor'],
+      [`from=10&to=5`, 'to'],
+    ]) {
       const r = await get(`/api/v1/sessions?${qs}`);
       expect(r.status, qs).toBe(400);
       expect(r.body.error.message).toMatch(new RegExp(`^${field}:`));
@@ -77,7 +102,16 @@ describe('GET /api/v1/sessions/{sessionId}', () => {
     const r = await get('/api/v1/sessions/s-07');
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ app: 'default', sessionId: 's-07', timestamp: T0 + 7 * 60_000 });
-    expect(r.body.payload).toEqual(sdkSession({ sessionId: 's-07', timestamp: T0 + 7 * 60_000, contentId: 'movie-b', deviceModel: 'SM-G991B', errorCount: 0, errorCode: null }));
+    expect(r.body.payload).toEqual(
+      sdkSession({
+        sessionId: 's-07',
+        timestamp: T0 + 7 * 60_000,
+        contentId: 'movie-b',
+        deviceModel: 'SM-G991B',
+        errorCount: 0,
+        errorCode: null,
+      }),
+    );
     expect((await get('/api/v1/sessions/s-07', otherReader)).status).toBe(404);
     expect((await get('/api/v1/sessions/nope')).status).toBe(404);
   });

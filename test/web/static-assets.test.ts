@@ -16,7 +16,10 @@ beforeAll(async () => {
 afterAll(() => s?.close());
 
 /** A raw GET, so that no client library decompresses or adds Accept-Encoding behind our back. */
-function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function rawGet(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(`${s.url}${path}`, { headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -29,25 +32,34 @@ function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ s
 }
 
 describe('dashboard pages', () => {
-  test.each(['/', '/setup', '/login', '/overview', '/live', '/breakdowns', '/sessions', '/sessions/abc-123', '/moments', '/settings', '/settings/keys'])(
-    '%s serves index.html, never cached, with the security headers',
-    async (path) => {
-      const res = await rawGet(path);
-      expect(res.status).toBe(200);
-      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-      expect(res.headers['cache-control']).toBe('no-cache');
-      const csp = String(res.headers['content-security-policy']);
-      expect(csp).toContain("script-src 'self'");
-      expect(csp).toContain("connect-src 'self'");
-      expect(csp).not.toContain('unsafe-inline');
-      expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['referrer-policy']).toBe('no-referrer');
-      const html = res.body.toString('utf8');
-      expect(html).toContain(`<script type="module" src="${manifest.entry.js}"></script>`);
-      expect(html).toContain(`href="${manifest.entry.css}"`);
-      expect(html, 'no inline script').not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
-    },
-  );
+  test.each([
+    '/',
+    '/setup',
+    '/login',
+    '/overview',
+    '/live',
+    '/breakdowns',
+    '/sessions',
+    '/sessions/abc-123',
+    '/moments',
+    '/settings',
+    '/settings/keys',
+  ])('%s serves index.html, never cached, with the security headers', async (path) => {
+    const res = await rawGet(path);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-cache');
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    const html = res.body.toString('utf8');
+    expect(html).toContain(`<script type="module" src="${manifest.entry.js}"></script>`);
+    expect(html).toContain(`href="${manifest.entry.css}"`);
+    expect(html, 'no inline script').not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  });
 
   test('an unknown path is the usual 404 envelope, not the dashboard', async () => {
     for (const path of ['/no/such/route', '/api/v1/nothing', '/assets/missing-AAAA.js', '/settings/../../etc/passwd']) {

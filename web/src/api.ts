@@ -54,7 +54,11 @@ async function failure(res: Response): Promise<ApiFailure> {
   }
 }
 
-export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   let res = await send(method, path, body);
   if (res.status === 401 && !path.startsWith('/api/v1/auth/')) {
     if (await refreshSession()) res = await send(method, path, body);
@@ -74,7 +78,8 @@ export const get = <T>(path: string) => api<T>('GET', path);
 /** A query string from the defined, non-empty values. */
 export function qs(params: Record<string, string | number | boolean | null | undefined>): string {
   const u = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '' && v !== false) u.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '' && v !== false) u.set(k, String(v));
   const s = u.toString();
   return s ? `?${s}` : '';
 }

@@ -57,16 +57,36 @@ export function timeChart(label: string, unit: Unit, opts: { height?: number } =
   const fmt = formatters[unit];
   let moments: Span[] = [];
   const stroke = cssVar('--accent');
-  const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid') } };
+  const axis = {
+    stroke: cssVar('--muted'),
+    grid: { stroke: cssVar('--grid'), width: 1 },
+    ticks: { stroke: cssVar('--grid') },
+  };
   const plot = new uPlot(
     {
       width: 300,
       height: opts.height ?? 160,
       series: [
         { value: (_u, v) => (v === null ? '–' : new Date(v * 1000).toLocaleString()) },
-        { label, stroke, width: 2, fill: `${stroke}22`, value: (_u, v) => fmt(v), spanGaps: false, points: { show: false } },
+        {
+          label,
+          stroke,
+          width: 2,
+          fill: `${stroke}22`,
+          value: (_u, v) => fmt(v),
+          spanGaps: false,
+          points: { show: false },
+        },
       ],
-      axes: [axis, { ...axis, size: 72, values: (_u, ticks) => ticks.map((v) => fmt(v)), ...(unit === 'count' ? { incrs: WHOLE_STEPS } : {}) }],
+      axes: [
+        axis,
+        {
+          ...axis,
+          size: 72,
+          values: (_u, ticks) => ticks.map((v) => fmt(v)),
+          ...(unit === 'count' ? { incrs: WHOLE_STEPS } : {}),
+        },
+      ],
       scales: { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max && max > 0 ? max * 1.1 : 1] } },
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },

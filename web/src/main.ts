@@ -2,7 +2,17 @@
 // app picker, live status), and routes between pages with the History API (links work without reloads,
 // and every page has its own URL that the server answers with index.html).
 import '../styles.css';
-import { api, ApiFailure, get, refreshSession, SignedOut, whenSignedOut, type AppInfo, type AuthStatus, type Me } from './api.ts';
+import {
+  api,
+  ApiFailure,
+  get,
+  refreshSession,
+  SignedOut,
+  whenSignedOut,
+  type AppInfo,
+  type AuthStatus,
+  type Me,
+} from './api.ts';
 import type { Page, PageContext } from './context.ts';
 import { h, replace } from './dom.ts';
 import { LiveSocket } from './live-socket.ts';
@@ -67,7 +77,13 @@ function statusBadge(live: LiveSocket): HTMLElement {
   return el;
 }
 
-function shell(me: Me, apps: AppInfo[], app: string, live: LiveSocket, current: string): { main: HTMLElement; el: HTMLElement } {
+function shell(
+  me: Me,
+  apps: AppInfo[],
+  app: string,
+  live: LiveSocket,
+  current: string,
+): { main: HTMLElement; el: HTMLElement } {
   const main = h('main', { id: 'main', tabindex: '-1' });
   const picker = h(
     'select',
@@ -99,7 +115,14 @@ function shell(me: Me, apps: AppInfo[], app: string, live: LiveSocket, current: 
       { class: 'top' },
       h('a', { class: 'brand', href: '/overview' }, 'm3w'),
       h('nav', { 'aria-label': 'Pages' }, links),
-      h('div', { class: 'top-right' }, apps.length > 1 ? picker : null, statusBadge(live), h('span', { class: 'who' }, me.email), logout),
+      h(
+        'div',
+        { class: 'top-right' },
+        apps.length > 1 ? picker : null,
+        statusBadge(live),
+        h('span', { class: 'who' }, me.email),
+        logout,
+      ),
     ),
     main,
   );
@@ -119,7 +142,8 @@ async function render(): Promise<void> {
         return setupPage(root, () => navigate('/', true));
       }
       if (!status.user) {
-        if (path !== '/login') history.replaceState(null, '', `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+        if (path !== '/login')
+          history.replaceState(null, '', `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
         document.title = 'Sign in · m3w';
         return loginPage(root, (next) => navigate(next, true));
       }
@@ -166,14 +190,24 @@ async function render(): Promise<void> {
     await entry.page(ctx);
   } catch (err) {
     if (err instanceof SignedOut) return;
-    replace(root, h('div', { class: 'card error', role: 'alert' }, h('h2', {}, 'Something went wrong'), h('p', {}, (err as Error).message), h('button', { type: 'button', onclick: () => void render() }, 'Try again')));
+    replace(
+      root,
+      h(
+        'div',
+        { class: 'card error', role: 'alert' },
+        h('h2', {}, 'Something went wrong'),
+        h('p', {}, (err as Error).message),
+        h('button', { type: 'button', onclick: () => void render() }, 'Try again'),
+      ),
+    );
   }
 }
 
 function signedOut(): void {
   state?.live.close();
   state = null;
-  if (location.pathname !== '/login') navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+  if (location.pathname !== '/login')
+    navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, true);
 }
 whenSignedOut(signedOut);
 
@@ -182,7 +216,7 @@ document.addEventListener('click', (ev) => {
   const a = (ev.target as Element | null)?.closest?.('a');
   if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
   const url = new URL(a.href, location.href);
-  if (url.origin !== location.origin || url.hash && url.pathname === location.pathname) return;
+  if (url.origin !== location.origin || (url.hash && url.pathname === location.pathname)) return;
   ev.preventDefault();
   navigate(url.pathname + url.search);
 });

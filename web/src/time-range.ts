@@ -2,7 +2,13 @@
 // kept in the URL (?range=1h or ?from=&to=) so a view can be linked and survives a reload.
 import { h } from './dom.ts';
 
-export const PRESETS = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+export const PRESETS = {
+  '15m': 15 * 60_000,
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+} as const;
 export type Preset = keyof typeof PRESETS;
 
 export interface TimeRange {
@@ -26,11 +32,21 @@ export function isShortRange(r: TimeRange): boolean {
   return r.preset === '15m' || r.preset === '1h';
 }
 
-const toLocalInput = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+const toLocalInput = (ms: number) =>
+  new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 
 export function rangePicker(current: TimeRange, onChange: (params: Record<string, string>) => void): HTMLElement {
   const buttons = (Object.keys(PRESETS) as Preset[]).map((p) =>
-    h('button', { type: 'button', class: 'seg', 'aria-pressed': String(current.preset === p), onclick: () => onChange({ range: p }) }, p),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'seg',
+        'aria-pressed': String(current.preset === p),
+        onclick: () => onChange({ range: p }),
+      },
+      p,
+    ),
   );
   const from = h('input', { type: 'datetime-local', 'aria-label': 'From', value: toLocalInput(current.from) });
   const to = h('input', { type: 'datetime-local', 'aria-label': 'To', value: toLocalInput(current.to) });
@@ -40,7 +56,14 @@ export function rangePicker(current: TimeRange, onChange: (params: Record<string
     const t = new Date(to.value).getTime();
     if (f > 0 && t > f) onChange({ range: 'custom', from: String(f), to: String(t) });
   });
-  const custom = h('details', { class: 'custom-range', open: current.preset === 'custom' }, h('summary', {}, 'Custom'), from, to, apply);
+  const custom = h(
+    'details',
+    { class: 'custom-range', open: current.preset === 'custom' },
+    h('summary', {}, 'Custom'),
+    from,
+    to,
+    apply,
+  );
   return h('div', { class: 'range-picker', role: 'group', 'aria-label': 'Time range' }, buttons, custom);
 }
 
@@ -51,7 +74,8 @@ export function withParams(changes: Record<string, string | null>): string {
     u.searchParams.delete('from');
     u.searchParams.delete('to');
   }
-  for (const [k, v] of Object.entries(changes)) if (v === null) u.searchParams.delete(k);
-  else u.searchParams.set(k, v);
+  for (const [k, v] of Object.entries(changes))
+    if (v === null) u.searchParams.delete(k);
+    else u.searchParams.set(k, v);
   return u.pathname + u.search;
 }

@@ -18,7 +18,10 @@ function integer(event: H3Event, name: string, min: number, max: number): number
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max)
-    throw new ApiError('INVALID_SCHEMA', `${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      `${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`,
+    );
   return n;
 }
 
@@ -40,21 +43,43 @@ export function timeRange(event: H3Event, defaultSpanMs: number, now = Date.now(
   if (stepRaw === undefined) stepMs = to - from <= MINUTE_STEP_UP_TO_MS ? 60_000 : 3_600_000;
   else if (stepRaw === '60') stepMs = 60_000;
   else if (stepRaw === '3600') stepMs = 3_600_000;
-  else throw new ApiError('INVALID_SCHEMA', `step: expected 60 or 3600 (seconds), got ${JSON.stringify(stepRaw.slice(0, 40))}`);
+  else
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      `step: expected 60 or 3600 (seconds), got ${JSON.stringify(stepRaw.slice(0, 40))}`,
+    );
   const alignedFrom = Math.floor(from / stepMs) * stepMs;
   if ((to - alignedFrom) / stepMs > MAX_POINTS)
-    throw new ApiError('INVALID_SCHEMA', `step: ${stepMs / 1000} s over this range gives more than ${MAX_POINTS} points; use step=3600 or a shorter range`);
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      `step: ${stepMs / 1000} s over this range gives more than ${MAX_POINTS} points; use step=3600 or a shorter range`,
+    );
   return { from: alignedFrom, to, stepMs };
 }
 
 export function paging(event: H3Event, defaultLimit: number, maxLimit: number): { limit: number; offset: number } {
-  return { limit: integer(event, 'limit', 1, maxLimit) ?? defaultLimit, offset: integer(event, 'offset', 0, 1_000_000_000) ?? 0 };
+  return {
+    limit: integer(event, 'limit', 1, maxLimit) ?? defaultLimit,
+    offset: integer(event, 'offset', 0, 1_000_000_000) ?? 0,
+  };
 }
 
 /** OpenAPI parameters for from / to / step. */
 export const RANGE_PARAMETERS = [
-  { name: 'from', in: 'query', required: false, schema: { type: 'integer' }, description: 'Start, epoch ms (default: one span before `to`)' },
-  { name: 'to', in: 'query', required: false, schema: { type: 'integer' }, description: 'End (exclusive), epoch ms (default: now)' },
+  {
+    name: 'from',
+    in: 'query',
+    required: false,
+    schema: { type: 'integer' },
+    description: 'Start, epoch ms (default: one span before `to`)',
+  },
+  {
+    name: 'to',
+    in: 'query',
+    required: false,
+    schema: { type: 'integer' },
+    description: 'End (exclusive), epoch ms (default: now)',
+  },
   {
     name: 'step',
     in: 'query',

@@ -1,7 +1,15 @@
 // Analytics read routes: live viewers, stream rollups by dimension, moments, and QoE time series and
 // breakdowns. Thin: parse, authorise through require-access, read rollups, shape the answer.
 import { getRouterParam, type H3Event } from 'h3';
-import { addRow, deriveQoe, emptyTotals, QOE_METRICS, ROLLUP_DIMENSIONS, type QoeMetric, type QoeTotals } from '../../engine/index.ts';
+import {
+  addRow,
+  deriveQoe,
+  emptyTotals,
+  QOE_METRICS,
+  ROLLUP_DIMENSIONS,
+  type QoeMetric,
+  type QoeTotals,
+} from '../../engine/index.ts';
 import { QOE_DIMENSIONS, type StreamRollupRow } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -15,7 +23,10 @@ const MINUTE = 60_000;
 const READ_SECURITY = [{ apiKey: [] }, { bearer: [] }, { cookie: [] }];
 const READ_ERRORS = errorResponses(400, 401, 403, 404, 429, 503);
 
-const json = (schema: Record<string, unknown>, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const json = (schema: Record<string, unknown>, description = 'OK') => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 const countMap = { type: 'object', additionalProperties: { type: 'integer' } };
 
 const FIGURE_PROPERTIES = {
@@ -27,7 +38,11 @@ const FIGURE_PROPERTIES = {
   unique_users: { type: 'integer' },
   peak_concurrent: { type: 'integer' },
 };
-const STREAM_POINT = { type: 'object', required: ['t', ...Object.keys(FIGURE_PROPERTIES)], properties: { t: { type: 'integer' }, ...FIGURE_PROPERTIES } };
+const STREAM_POINT = {
+  type: 'object',
+  required: ['t', ...Object.keys(FIGURE_PROPERTIES)],
+  properties: { t: { type: 'integer' }, ...FIGURE_PROPERTIES },
+};
 
 function figures(r: StreamRollupRow | undefined, stepMs: number) {
   return {
@@ -42,7 +57,14 @@ function figures(r: StreamRollupRow | undefined, stepMs: number) {
 }
 
 /** One point per complete bucket of the range; a bucket without a row had no sessions. */
-async function streamPoints(ctx: HttpContext, dimension: string, value: string, from: number, to: number, stepMs: 60_000 | 3_600_000) {
+async function streamPoints(
+  ctx: HttpContext,
+  dimension: string,
+  value: string,
+  from: number,
+  to: number,
+  stepMs: 60_000 | 3_600_000,
+) {
   const rows = await ctx.store.streamSeries(stepMs, dimension, value, from, to);
   const byT = new Map(rows.map((r) => [r.t, r]));
   const complete = Math.min(to, Math.floor(Date.now() / stepMs) * stepMs);
@@ -65,7 +87,14 @@ const activeStats: RouteDef = {
       '200': json({
         type: 'object',
         required: ['total', 'by_server', 'by_channel', 'by_country', 'by_protocol', 'by_device'],
-        properties: { total: { type: 'integer' }, by_server: countMap, by_channel: countMap, by_country: countMap, by_protocol: countMap, by_device: countMap },
+        properties: {
+          total: { type: 'integer' },
+          by_server: countMap,
+          by_channel: countMap,
+          by_country: countMap,
+          by_protocol: countMap,
+          by_device: countMap,
+        },
       }),
       ...READ_ERRORS,
     },
@@ -82,21 +111,31 @@ const listStreams: RouteDef = {
     const live = ctx.analytics.live.counts().by_channel;
     const last = new Map((await ctx.store.streamRowsAt(60_000, 'channel', lastMinute)).map((r) => [r.value, r]));
     const channels = [...new Set([...Object.keys(live), ...last.keys()])].sort(
-      (a, b) => (live[b] ?? 0) - (live[a] ?? 0) || (last.get(b)?.watchTimeSeconds ?? 0) - (last.get(a)?.watchTimeSeconds ?? 0) || a.localeCompare(b),
+      (a, b) =>
+        (live[b] ?? 0) - (live[a] ?? 0) ||
+        (last.get(b)?.watchTimeSeconds ?? 0) - (last.get(a)?.watchTimeSeconds ?? 0) ||
+        a.localeCompare(b),
     );
     return {
       total: channels.length,
       limit,
       offset,
       minute: lastMinute,
-      streams: channels.slice(offset, offset + limit).map((channel) => ({ channel, viewers: live[channel] ?? 0, last_minute: figures(last.get(channel), MINUTE) })),
+      streams: channels
+        .slice(offset, offset + limit)
+        .map((channel) => ({ channel, viewers: live[channel] ?? 0, last_minute: figures(last.get(channel), MINUTE) })),
     };
   },
   openapi: {
     summary: 'Channels with their current viewers and the figures of the last complete minute',
     security: READ_SECURITY,
     parameters: [
-      { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+      {
+        name: 'limit',
+        in: 'query',
+        required: false,
+        schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+      },
       { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
     ],
     responses: {
@@ -113,7 +152,11 @@ const listStreams: RouteDef = {
             items: {
               type: 'object',
               required: ['channel', 'viewers', 'last_minute'],
-              properties: { channel: { type: 'string' }, viewers: { type: 'integer' }, last_minute: { type: 'object', properties: FIGURE_PROPERTIES } },
+              properties: {
+                channel: { type: 'string' },
+                viewers: { type: 'integer' },
+                last_minute: { type: 'object', properties: FIGURE_PROPERTIES },
+              },
             },
           },
         },
@@ -125,7 +168,8 @@ const listStreams: RouteDef = {
 
 function channelParam(event: H3Event): string {
   const channel = getRouterParam(event, 'channel', { decode: true }) ?? '';
-  if (channel.length < 1 || channel.length > 256) throw new ApiError('INVALID_SCHEMA', 'channel: must be 1 to 256 characters');
+  if (channel.length < 1 || channel.length > 256)
+    throw new ApiError('INVALID_SCHEMA', 'channel: must be 1 to 256 characters');
   return channel;
 }
 
@@ -146,7 +190,11 @@ const channelMetrics: RouteDef = {
       '200': json({
         type: 'object',
         required: ['channel', 'step', 'points'],
-        properties: { channel: { type: 'string' }, step: { type: 'integer' }, points: { type: 'array', items: STREAM_POINT } },
+        properties: {
+          channel: { type: 'string' },
+          step: { type: 'integer' },
+          points: { type: 'array', items: STREAM_POINT },
+        },
       }),
       ...READ_ERRORS,
     },
@@ -160,25 +208,49 @@ const statsSeries: RouteDef = {
     await requireReader(event, ctx);
     const dimension = queryParam(event, 'dimension') ?? 'global';
     if (!(ROLLUP_DIMENSIONS as readonly string[]).includes(dimension))
-      throw new ApiError('INVALID_SCHEMA', `dimension: expected one of ${ROLLUP_DIMENSIONS.join(', ')}, got ${JSON.stringify(dimension.slice(0, 40))}`);
+      throw new ApiError(
+        'INVALID_SCHEMA',
+        `dimension: expected one of ${ROLLUP_DIMENSIONS.join(', ')}, got ${JSON.stringify(dimension.slice(0, 40))}`,
+      );
     const value = dimension === 'global' ? '' : queryParam(event, 'value');
     if (value === undefined) throw new ApiError('INVALID_SCHEMA', `value: is required for dimension ${dimension}`);
     const { from, to, stepMs } = timeRange(event, HOUR);
-    return { dimension, value, step: stepMs / 1000, points: await streamPoints(ctx, dimension, value, from, to, stepMs) };
+    return {
+      dimension,
+      value,
+      step: stepMs / 1000,
+      points: await streamPoints(ctx, dimension, value, from, to, stepMs),
+    };
   },
   openapi: {
     summary: 'Per-minute or per-hour stream figures of the whole service or one value of a dimension',
     security: READ_SECURITY,
     parameters: [
-      { name: 'dimension', in: 'query', required: false, schema: { type: 'string', enum: [...ROLLUP_DIMENSIONS], default: 'global' } },
-      { name: 'value', in: 'query', required: false, schema: { type: 'string' }, description: 'Required unless dimension is global' },
+      {
+        name: 'dimension',
+        in: 'query',
+        required: false,
+        schema: { type: 'string', enum: [...ROLLUP_DIMENSIONS], default: 'global' },
+      },
+      {
+        name: 'value',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: 'Required unless dimension is global',
+      },
       ...RANGE_PARAMETERS,
     ],
     responses: {
       '200': json({
         type: 'object',
         required: ['dimension', 'value', 'step', 'points'],
-        properties: { dimension: { type: 'string' }, value: { type: 'string' }, step: { type: 'integer' }, points: { type: 'array', items: STREAM_POINT } },
+        properties: {
+          dimension: { type: 'string' },
+          value: { type: 'string' },
+          step: { type: 'integer' },
+          points: { type: 'array', items: STREAM_POINT },
+        },
       }),
       ...READ_ERRORS,
     },
@@ -187,7 +259,19 @@ const statsSeries: RouteDef = {
 
 const MOMENT_SCHEMA = {
   type: 'object',
-  required: ['id', 'kind', 'metric', 'dimension', 'value', 'startedAt', 'endedAt', 'peakValue', 'baseline', 'zScore', 'threshold'],
+  required: [
+    'id',
+    'kind',
+    'metric',
+    'dimension',
+    'value',
+    'startedAt',
+    'endedAt',
+    'peakValue',
+    'baseline',
+    'zScore',
+    'threshold',
+  ],
   properties: {
     id: { type: 'integer' },
     kind: { type: 'string', enum: ['spike', 'drop'] },
@@ -213,14 +297,24 @@ const channelMoments: RouteDef = {
     await requireReader(event, ctx);
     const channel = channelParam(event);
     const { from, to } = timeRange(event, 24 * HOUR);
-    return { channel, moments: await ctx.store.listMoments({ from, to, dimension: 'channel', value: channel, apps: [], limit: 500 }) };
+    return {
+      channel,
+      moments: await ctx.store.listMoments({ from, to, dimension: 'channel', value: channel, apps: [], limit: 500 }),
+    };
   },
   openapi: {
     summary: 'Moments (viewer spikes and drops) of one channel',
     security: READ_SECURITY,
-    parameters: [{ name: 'channel', in: 'path', required: true, schema: { type: 'string' } }, ...RANGE_PARAMETERS.slice(0, 2)],
+    parameters: [
+      { name: 'channel', in: 'path', required: true, schema: { type: 'string' } },
+      ...RANGE_PARAMETERS.slice(0, 2),
+    ],
     responses: {
-      '200': json({ type: 'object', required: ['channel', 'moments'], properties: { channel: { type: 'string' }, moments: { type: 'array', items: MOMENT_SCHEMA } } }),
+      '200': json({
+        type: 'object',
+        required: ['channel', 'moments'],
+        properties: { channel: { type: 'string' }, moments: { type: 'array', items: MOMENT_SCHEMA } },
+      }),
       ...READ_ERRORS,
     },
   },
@@ -234,16 +328,37 @@ const listMoments: RouteDef = {
     const { from, to } = timeRange(event, 24 * HOUR);
     const metric = queryParam(event, 'metric');
     const apps = visibleApps(principal);
-    return { moments: await ctx.store.listMoments({ from, to, ...(metric ? { metric } : {}), ...(apps ? { apps } : {}), limit: 1000 }) };
+    return {
+      moments: await ctx.store.listMoments({
+        from,
+        to,
+        ...(metric ? { metric } : {}),
+        ...(apps ? { apps } : {}),
+        limit: 1000,
+      }),
+    };
   },
   openapi: {
     summary: 'Moments in a time range: stream moments, and QoE moments of the apps the caller sees',
     security: READ_SECURITY,
     parameters: [
       ...RANGE_PARAMETERS.slice(0, 2),
-      { name: 'metric', in: 'query', required: false, schema: { type: 'string' }, description: 'concurrent_viewers, playback_failure_pct, startup_p95_ms, rebuffer_pct' },
+      {
+        name: 'metric',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: 'concurrent_viewers, playback_failure_pct, startup_p95_ms, rebuffer_pct',
+      },
     ],
-    responses: { '200': json({ type: 'object', required: ['moments'], properties: { moments: { type: 'array', items: MOMENT_SCHEMA } } }), ...READ_ERRORS },
+    responses: {
+      '200': json({
+        type: 'object',
+        required: ['moments'],
+        properties: { moments: { type: 'array', items: MOMENT_SCHEMA } },
+      }),
+      ...READ_ERRORS,
+    },
   },
 };
 
@@ -256,11 +371,17 @@ function qoeFilter(event: H3Event): { dimension: string; value: string } {
     const m = /^filter\[(.*)\]$/.exec(k);
     if (!m) continue;
     if (!QOE_DIMENSION_NAMES.includes(m[1]!))
-      throw new ApiError('INVALID_SCHEMA', `${k}: unknown dimension; expected one of ${QOE_DIMENSION_NAMES.join(', ')}`);
+      throw new ApiError(
+        'INVALID_SCHEMA',
+        `${k}: unknown dimension; expected one of ${QOE_DIMENSION_NAMES.join(', ')}`,
+      );
     filters.push({ dimension: m[1]!, value: v });
   }
   if (filters.length > 1)
-    throw new ApiError('INVALID_SCHEMA', 'filter: one filter[dimension]=value at a time (rollups are kept per dimension)');
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      'filter: one filter[dimension]=value at a time (rollups are kept per dimension)',
+    );
   return filters[0] ?? { dimension: 'global', value: '' };
 }
 
@@ -272,7 +393,10 @@ const qoeTimeseries: RouteDef = {
     const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
     const metric = (queryParam(event, 'metric') ?? 'sessions') as QoeMetric;
     if (!QOE_METRICS.includes(metric))
-      throw new ApiError('INVALID_SCHEMA', `metric: expected one of ${QOE_METRICS.join(', ')}, got ${JSON.stringify(String(metric).slice(0, 40))}`);
+      throw new ApiError(
+        'INVALID_SCHEMA',
+        `metric: expected one of ${QOE_METRICS.join(', ')}, got ${JSON.stringify(String(metric).slice(0, 40))}`,
+      );
     const { dimension, value } = qoeFilter(event);
     const { from, to, stepMs } = timeRange(event, 24 * HOUR);
     const rows = await ctx.store.qoeRows(stepMs, app, dimension, value, from, to);
@@ -288,15 +412,40 @@ const qoeTimeseries: RouteDef = {
       addRow(totals, r);
       points.push({ t, value: deriveQoe(totals)[metric] });
     }
-    return { app, metric, step: stepMs / 1000, ...(dimension !== 'global' ? { filter: { [dimension]: value } } : {}), points };
+    return {
+      app,
+      metric,
+      step: stepMs / 1000,
+      ...(dimension !== 'global' ? { filter: { [dimension]: value } } : {}),
+      points,
+    };
   },
   openapi: {
     summary: 'One QoE metric of SDK sessions over time, for the app or one value of a dimension',
     security: READ_SECURITY,
     parameters: [
-      { name: 'app', in: 'query', required: false, schema: { type: 'string' }, description: 'May be omitted when the caller sees exactly one app' },
-      { name: 'metric', in: 'query', required: false, schema: { type: 'string', enum: [...QOE_METRICS], default: 'sessions' } },
-      { name: 'filter', in: 'query', required: false, style: 'deepObject', explode: true, schema: { type: 'object', additionalProperties: { type: 'string' } }, description: `filter[dimension]=value, one of ${QOE_DIMENSION_NAMES.join(', ')}` },
+      {
+        name: 'app',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: 'May be omitted when the caller sees exactly one app',
+      },
+      {
+        name: 'metric',
+        in: 'query',
+        required: false,
+        schema: { type: 'string', enum: [...QOE_METRICS], default: 'sessions' },
+      },
+      {
+        name: 'filter',
+        in: 'query',
+        required: false,
+        style: 'deepObject',
+        explode: true,
+        schema: { type: 'object', additionalProperties: { type: 'string' } },
+        description: `filter[dimension]=value, one of ${QOE_DIMENSION_NAMES.join(', ')}`,
+      },
       ...RANGE_PARAMETERS,
     ],
     responses: {
@@ -308,7 +457,14 @@ const qoeTimeseries: RouteDef = {
           metric: { type: 'string' },
           step: { type: 'integer' },
           filter: { type: 'object' },
-          points: { type: 'array', items: { type: 'object', required: ['t', 'value'], properties: { t: { type: 'integer' }, value: { type: ['number', 'null'] } } } },
+          points: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['t', 'value'],
+              properties: { t: { type: 'integer' }, value: { type: ['number', 'null'] } },
+            },
+          },
         },
       }),
       ...READ_ERRORS,
@@ -332,7 +488,9 @@ const qoeBreakdown: RouteDef = {
       if (!t) totals.set(r.value, (t = emptyTotals()));
       addRow(t, r);
     }
-    const rows = [...totals].map(([value, t]) => ({ value, ...deriveQoe(t) })).sort((a, b) => b.sessions! - a.sessions! || a.value.localeCompare(b.value));
+    const rows = [...totals]
+      .map(([value, t]) => ({ value, ...deriveQoe(t) }))
+      .sort((a, b) => b.sessions! - a.sessions! || a.value.localeCompare(b.value));
     return { app, dimension, from, to, rows };
   },
   openapi: {
@@ -354,7 +512,14 @@ const qoeBreakdown: RouteDef = {
           to: { type: 'integer' },
           rows: {
             type: 'array',
-            items: { type: 'object', required: ['value', 'sessions'], properties: { value: { type: 'string' }, ...Object.fromEntries(QOE_METRICS.map((m) => [m, { type: ['number', 'null'] }])) } },
+            items: {
+              type: 'object',
+              required: ['value', 'sessions'],
+              properties: {
+                value: { type: 'string' },
+                ...Object.fromEntries(QOE_METRICS.map((m) => [m, { type: ['number', 'null'] }])),
+              },
+            },
           },
         },
       }),
@@ -363,4 +528,13 @@ const qoeBreakdown: RouteDef = {
   },
 };
 
-export const analyticsRoutes: RouteDef[] = [activeStats, listStreams, channelMetrics, statsSeries, channelMoments, listMoments, qoeTimeseries, qoeBreakdown];
+export const analyticsRoutes: RouteDef[] = [
+  activeStats,
+  listStreams,
+  channelMetrics,
+  statsSeries,
+  channelMoments,
+  listMoments,
+  qoeTimeseries,
+  qoeBreakdown,
+];

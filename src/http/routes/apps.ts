@@ -16,7 +16,11 @@ import { APP_ID, appIdParam } from './route-params.ts';
 const AppSchema = {
   type: 'object',
   required: ['id', 'name', 'createdAt'],
-  properties: { id: { type: 'string', pattern: APP_ID.source }, name: { type: 'string' }, createdAt: { type: 'integer' } },
+  properties: {
+    id: { type: 'string', pattern: APP_ID.source },
+    name: { type: 'string' },
+    createdAt: { type: 'integer' },
+  },
 };
 const KeySchema = {
   type: 'object',
@@ -33,7 +37,12 @@ const KeySchema = {
     rateLimit: { type: ['integer', 'null'], description: 'requests per window; null = the server default' },
   },
 };
-const NewKeySchema = { allOf: [KeySchema, { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'shown only this once' } } }] };
+const NewKeySchema = {
+  allOf: [
+    KeySchema,
+    { type: 'object', required: ['key'], properties: { key: { type: 'string', description: 'shown only this once' } } },
+  ],
+};
 const appParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const prefixParam = { name: 'prefix', in: 'path', required: true, schema: { type: 'string' } };
 const admin = ['admin'] as const;
@@ -61,7 +70,13 @@ function appName(input: unknown, fallback?: string): string {
 async function visibleApp(event: H3Event, ctx: HttpContext, caller: Caller): Promise<App> {
   const id = appIdParam(event);
   const app = await ctx.store.getApp(id);
-  if (!app || !canSeeApp({ kind: 'user', userId: caller.user.id, email: caller.user.email, role: caller.user.role, apps: caller.apps }, id))
+  if (
+    !app ||
+    !canSeeApp(
+      { kind: 'user', userId: caller.user.id, email: caller.user.email, role: caller.user.role, apps: caller.apps },
+      id,
+    )
+  )
     throw new ApiError('NOT_FOUND', `no app ${JSON.stringify(id)}`);
   return app;
 }
@@ -69,7 +84,8 @@ async function visibleApp(event: H3Event, ctx: HttpContext, caller: Caller): Pro
 async function appKey(event: H3Event, ctx: HttpContext, app: App): Promise<ApiKeyRecord> {
   const prefix = normalizePrefix(getRouterParam(event, 'prefix', { decode: true }) ?? '');
   const key = await ctx.store.getApiKey(prefix);
-  if (!key || key.appId !== app.id) throw new ApiError('NOT_FOUND', `no API key ${JSON.stringify(prefix.slice(0, 40))} in app ${app.id}`);
+  if (!key || key.appId !== app.id)
+    throw new ApiError('NOT_FOUND', `no API key ${JSON.stringify(prefix.slice(0, 40))} in app ${app.id}`);
   return key;
 }
 
@@ -77,10 +93,19 @@ function keyFields(body: Record<string, unknown>): { name: string; scopes: Scope
   const name = appName(body.name);
   const scopes = body.scopes ?? ['ingest'];
   if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((s) => !SCOPES.includes(s as Scope)))
-    throw new ApiError('INVALID_SCHEMA', `scopes must be a non-empty array of ${SCOPES.map((s) => `"${s}"`).join(', ')}`);
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      `scopes must be a non-empty array of ${SCOPES.map((s) => `"${s}"`).join(', ')}`,
+    );
   const rateLimit = body.rateLimit ?? null;
-  if (rateLimit !== null && (typeof rateLimit !== 'number' || !Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > 1_000_000_000))
-    throw new ApiError('INVALID_SCHEMA', 'rateLimit must be an integer from 1 to 1000000000 requests per window, or null for the default');
+  if (
+    rateLimit !== null &&
+    (typeof rateLimit !== 'number' || !Number.isInteger(rateLimit) || rateLimit < 1 || rateLimit > 1_000_000_000)
+  )
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      'rateLimit must be an integer from 1 to 1000000000 requests per window, or null for the default',
+    );
   return { name, scopes: [...new Set(scopes as Scope[])], rateLimit };
 }
 
@@ -96,7 +121,13 @@ export const appRoutes: RouteDef[] = [
     openapi: {
       summary: 'Apps you can see (all for admins, granted ones for members)',
       security: userBearer,
-      responses: { '200': { description: 'Apps', content: json({ type: 'object', properties: { apps: { type: 'array', items: AppSchema } } }) }, ...errorResponses(401) },
+      responses: {
+        '200': {
+          description: 'Apps',
+          content: json({ type: 'object', properties: { apps: { type: 'array', items: AppSchema } } }),
+        },
+        ...errorResponses(401),
+      },
     },
   },
   {
@@ -106,7 +137,10 @@ export const appRoutes: RouteDef[] = [
       const caller = await requireUser(event, ctx, admin);
       const body = await readJsonObject(event);
       if (typeof body.id !== 'string' || !APP_ID.test(body.id))
-        throw new ApiError('INVALID_SCHEMA', 'id must be 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit');
+        throw new ApiError(
+          'INVALID_SCHEMA',
+          'id must be 1 to 63 lowercase letters, digits and dashes, starting with a letter or digit',
+        );
       const app = await ctx.store.createApp(body.id, appName(body.name, body.id), Date.now());
       if (!app) throw new ApiError('INVALID_SCHEMA', `id ${JSON.stringify(body.id)} is already used by another app`);
       await ctx.accounts.audit('app_created', actorOf(event, ctx, caller), `app:${app.id}`);
@@ -116,7 +150,14 @@ export const appRoutes: RouteDef[] = [
     openapi: {
       summary: 'Create an app (admin)',
       security: userBearer,
-      requestBody: { required: true, content: json({ type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: APP_ID.source }, name: { type: 'string' } } }) },
+      requestBody: {
+        required: true,
+        content: json({
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'string', pattern: APP_ID.source }, name: { type: 'string' } },
+        }),
+      },
       responses: { '201': { description: 'Created', content: json(AppSchema) }, ...errorResponses(400, 401, 403, 415) },
     },
   },
@@ -128,15 +169,24 @@ export const appRoutes: RouteDef[] = [
       const app = await visibleApp(event, ctx, caller);
       const body = await readJsonObject(event);
       const renamed = await ctx.store.renameApp(app.id, appName(body.name));
-      await ctx.accounts.audit('app_renamed', actorOf(event, ctx, caller), `app:${app.id}`, { from: app.name, to: renamed!.name });
+      await ctx.accounts.audit('app_renamed', actorOf(event, ctx, caller), `app:${app.id}`, {
+        from: app.name,
+        to: renamed!.name,
+      });
       return renamed;
     },
     openapi: {
       summary: 'Rename an app (admin)',
       security: userBearer,
       parameters: [appParam],
-      requestBody: { required: true, content: json({ type: 'object', required: ['name'], properties: { name: { type: 'string' } } }) },
-      responses: { '200': { description: 'Renamed', content: json(AppSchema) }, ...errorResponses(400, 401, 403, 404, 415) },
+      requestBody: {
+        required: true,
+        content: json({ type: 'object', required: ['name'], properties: { name: { type: 'string' } } }),
+      },
+      responses: {
+        '200': { description: 'Renamed', content: json(AppSchema) },
+        ...errorResponses(400, 401, 403, 404, 415),
+      },
     },
   },
   {
@@ -145,7 +195,8 @@ export const appRoutes: RouteDef[] = [
     async handler(event, ctx) {
       const caller = await requireUser(event, ctx, admin);
       const app = await visibleApp(event, ctx, caller);
-      if (app.id === DEFAULT_APP_ID) throw new ApiError('INVALID_SCHEMA', 'the default app receives M3W_API_KEY and cannot be deleted');
+      if (app.id === DEFAULT_APP_ID)
+        throw new ApiError('INVALID_SCHEMA', 'the default app receives M3W_API_KEY and cannot be deleted');
       await ctx.store.deleteApp(app.id);
       ctx.keys.forget();
       await ctx.accounts.audit('app_deleted', actorOf(event, ctx, caller), `app:${app.id}`);
@@ -168,10 +219,16 @@ export const appRoutes: RouteDef[] = [
       return { keys: (await ctx.store.listApiKeys(app.id)).map(keyJson) };
     },
     openapi: {
-      summary: 'An app\'s API keys, without their secrets (admin)',
+      summary: "An app's API keys, without their secrets (admin)",
       security: userBearer,
       parameters: [appParam],
-      responses: { '200': { description: 'Keys', content: json({ type: 'object', properties: { keys: { type: 'array', items: KeySchema } } }) }, ...errorResponses(401, 403, 404) },
+      responses: {
+        '200': {
+          description: 'Keys',
+          content: json({ type: 'object', properties: { keys: { type: 'array', items: KeySchema } } }),
+        },
+        ...errorResponses(401, 403, 404),
+      },
     },
   },
   {
@@ -195,10 +252,17 @@ export const appRoutes: RouteDef[] = [
         content: json({
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string' }, scopes: { type: 'array', items: { enum: [...SCOPES] }, default: ['ingest'] }, rateLimit: { type: ['integer', 'null'] } },
+          properties: {
+            name: { type: 'string' },
+            scopes: { type: 'array', items: { enum: [...SCOPES] }, default: ['ingest'] },
+            rateLimit: { type: ['integer', 'null'] },
+          },
         }),
       },
-      responses: { '201': { description: 'Created', content: json(NewKeySchema) }, ...errorResponses(400, 401, 403, 404, 415) },
+      responses: {
+        '201': { description: 'Created', content: json(NewKeySchema) },
+        ...errorResponses(400, 401, 403, 404, 415),
+      },
     },
   },
   {
@@ -207,7 +271,8 @@ export const appRoutes: RouteDef[] = [
     async handler(event, ctx) {
       const caller = await requireUser(event, ctx, admin);
       const key = await appKey(event, ctx, await visibleApp(event, ctx, caller));
-      if (!(await ctx.store.revokeApiKey(key.prefix, Date.now()))) throw new ApiError('NOT_FOUND', `API key ${key.prefix} is already revoked`);
+      if (!(await ctx.store.revokeApiKey(key.prefix, Date.now())))
+        throw new ApiError('NOT_FOUND', `API key ${key.prefix} is already revoked`);
       ctx.keys.forget();
       await ctx.accounts.auditKey('key_revoked', actorOf(event, ctx, caller), key);
       event.res.status = 204;
@@ -230,15 +295,22 @@ export const appRoutes: RouteDef[] = [
       const rotated = await rotateApiKey(ctx.store, old, graceMs);
       if (!rotated) throw new ApiError('NOT_FOUND', `API key ${old.prefix} is revoked or already rotated`);
       ctx.keys.forget();
-      await ctx.accounts.auditKey('key_rotated', actorOf(event, ctx, caller), old, { replacement: rotated.record.prefix, oldKeyExpiresAt: Date.now() + graceMs });
+      await ctx.accounts.auditKey('key_rotated', actorOf(event, ctx, caller), old, {
+        replacement: rotated.record.prefix,
+        oldKeyExpiresAt: Date.now() + graceMs,
+      });
       event.res.status = 201;
       return { key: rotated.key, ...keyJson(rotated.record) };
     },
     openapi: {
-      summary: 'Replace an API key (admin): the new key is shown once; the old one keeps working for keyRotationGraceHours (24 h)',
+      summary:
+        'Replace an API key (admin): the new key is shown once; the old one keeps working for keyRotationGraceHours (24 h)',
       security: userBearer,
       parameters: [appParam, prefixParam],
-      responses: { '201': { description: 'The replacement key', content: json(NewKeySchema) }, ...errorResponses(401, 403, 404) },
+      responses: {
+        '201': { description: 'The replacement key', content: json(NewKeySchema) },
+        ...errorResponses(401, 403, 404),
+      },
     },
   },
 ];

@@ -44,7 +44,13 @@ export const auditRoutes: RouteDef[] = [
           description: 'Entries',
           content: {
             'application/json': {
-              schema: { type: 'object', properties: { entries: { type: 'array', items: EntrySchema }, nextBefore: { type: ['integer', 'null'] } } },
+              schema: {
+                type: 'object',
+                properties: {
+                  entries: { type: 'array', items: EntrySchema },
+                  nextBefore: { type: ['integer', 'null'] },
+                },
+              },
             },
           },
         },
@@ -58,8 +64,15 @@ export const auditRoutes: RouteDef[] = [
     async handler(event, ctx) {
       const caller = await requireUser(event, ctx);
       const body = await readJsonObject(event);
-      const issued = await issueGuestToken(ctx.accounts.signer, { resource: body.resource, ttlSeconds: body.ttlSeconds, displayName: body.displayName });
-      await ctx.accounts.audit('guest_token_issued', actorOf(event, ctx, caller), issued.resource, { displayName: issued.displayName, expiresAt: issued.expiresAt });
+      const issued = await issueGuestToken(ctx.accounts.signer, {
+        resource: body.resource,
+        ttlSeconds: body.ttlSeconds,
+        displayName: body.displayName,
+      });
+      await ctx.accounts.audit('guest_token_issued', actorOf(event, ctx, caller), issued.resource, {
+        displayName: issued.displayName,
+        expiresAt: issued.expiresAt,
+      });
       event.res.status = 201;
       return { token: issued.token, expiresAt: issued.expiresAt };
     },
@@ -85,7 +98,11 @@ export const auditRoutes: RouteDef[] = [
       responses: {
         '201': {
           description: 'Token',
-          content: { 'application/json': { schema: { type: 'object', properties: { token: { type: 'string' }, expiresAt: { type: 'integer' } } } } },
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { token: { type: 'string' }, expiresAt: { type: 'integer' } } },
+            },
+          },
         },
         ...errorResponses(400, 401, 403, 415),
       },

@@ -6,7 +6,15 @@ import { clientAddress } from '../client-address.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { readJsonObject } from '../read-json-body.ts';
-import { actorOf, authenticateUser, checkCsrf, clearSessionCookies, REFRESH_COOKIE, requireUser, setSessionCookies } from '../require-user.ts';
+import {
+  actorOf,
+  authenticateUser,
+  checkCsrf,
+  clearSessionCookies,
+  REFRESH_COOKIE,
+  requireUser,
+  setSessionCookies,
+} from '../require-user.ts';
 import { errorResponses } from './openapi-shared.ts';
 
 const UserSchema = {
@@ -32,7 +40,10 @@ const LoginResponse = {
   },
 };
 const sessionMode = {
-  session: { enum: ['token', 'cookie'], description: '"cookie" for browsers: tokens as HttpOnly cookies plus a CSRF cookie' },
+  session: {
+    enum: ['token', 'cookie'],
+    description: '"cookie" for browsers: tokens as HttpOnly cookies plus a CSRF cookie',
+  },
 };
 export const userBearer = [{ bearer: [] }, { cookie: [] }];
 
@@ -49,7 +60,8 @@ function wantsCookies(body: Record<string, unknown>): boolean {
 
 function answer(event: H3Event, ctx: HttpContext, login: LoginResult, cookies: boolean) {
   const user = login.user;
-  if (!cookies) return { accessToken: login.accessToken, refreshToken: login.refreshToken, expiresIn: login.expiresIn, user };
+  if (!cookies)
+    return { accessToken: login.accessToken, refreshToken: login.refreshToken, expiresIn: login.expiresIn, user };
   setSessionCookies(event, ctx, login);
   return { expiresIn: login.expiresIn, user };
 }
@@ -71,7 +83,10 @@ const status: RouteDef = {
         description: 'Status',
         content: {
           'application/json': {
-            schema: { type: 'object', properties: { setupRequired: { type: 'boolean' }, user: { oneOf: [UserSchema, { type: 'null' }] } } },
+            schema: {
+              type: 'object',
+              properties: { setupRequired: { type: 'boolean' }, user: { oneOf: [UserSchema, { type: 'null' }] } },
+            },
           },
         },
       },
@@ -98,7 +113,12 @@ const setup: RouteDef = {
           schema: {
             type: 'object',
             required: ['token', 'email', 'password'],
-            properties: { token: { type: 'string' }, email: { type: 'string', format: 'email' }, password: { type: 'string', minLength: 10 }, ...sessionMode },
+            properties: {
+              token: { type: 'string' },
+              email: { type: 'string', format: 'email' },
+              password: { type: 'string', minLength: 10 },
+              ...sessionMode,
+            },
           },
         },
       },
@@ -117,12 +137,17 @@ const login: RouteDef = {
   },
   openapi: {
     summary: 'Sign in with email and password',
-    description: 'Unknown email, wrong password and disabled user give the same answer in the same time. Failed attempts are limited per address and per email (429 with Retry-After).',
+    description:
+      'Unknown email, wrong password and disabled user give the same answer in the same time. Failed attempts are limited per address and per email (429 with Retry-After).',
     requestBody: {
       required: true,
       content: {
         'application/json': {
-          schema: { type: 'object', required: ['email', 'password'], properties: { email: { type: 'string' }, password: { type: 'string' }, ...sessionMode } },
+          schema: {
+            type: 'object',
+            required: ['email', 'password'],
+            properties: { email: { type: 'string' }, password: { type: 'string' }, ...sessionMode },
+          },
         },
       },
     },
@@ -170,7 +195,8 @@ const logout: RouteDef = {
     if (token !== undefined) await ctx.accounts.logout({ refreshToken: token });
     else {
       const caller = await authenticateUser(event, ctx);
-      if (!caller) throw new ApiError('UNAUTHORIZED', 'send the refreshToken, the session cookie, or a bearer token to sign out');
+      if (!caller)
+        throw new ApiError('UNAUTHORIZED', 'send the refreshToken, the session cookie, or a bearer token to sign out');
       await ctx.accounts.logout({ sessionId: caller.sessionId });
     }
     clearSessionCookies(event, ctx);
@@ -179,7 +205,9 @@ const logout: RouteDef = {
   },
   openapi: {
     summary: 'Sign out: ends the login (refresh token family) at once, access token included',
-    requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { refreshToken: { type: 'string' } } } } } },
+    requestBody: {
+      content: { 'application/json': { schema: { type: 'object', properties: { refreshToken: { type: 'string' } } } } },
+    },
     responses: { '204': { description: 'Signed out' }, ...errorResponses(400, 401, 403, 415) },
   },
 };
@@ -198,7 +226,14 @@ const me: RouteDef = {
     responses: {
       '200': {
         description: 'The user',
-        content: { 'application/json': { schema: { ...UserSchema, properties: { ...UserSchema.properties, apps: { type: 'array', items: { type: 'string' } } } } } },
+        content: {
+          'application/json': {
+            schema: {
+              ...UserSchema,
+              properties: { ...UserSchema.properties, apps: { type: 'array', items: { type: 'string' } } },
+            },
+          },
+        },
       },
       ...errorResponses(401),
     },
@@ -222,7 +257,11 @@ const changePassword: RouteDef = {
       required: true,
       content: {
         'application/json': {
-          schema: { type: 'object', required: ['currentPassword', 'newPassword'], properties: { currentPassword: { type: 'string' }, newPassword: { type: 'string', minLength: 10 } } },
+          schema: {
+            type: 'object',
+            required: ['currentPassword', 'newPassword'],
+            properties: { currentPassword: { type: 'string' }, newPassword: { type: 'string', minLength: 10 } },
+          },
         },
       },
     },
@@ -235,7 +274,11 @@ const wsTicket: RouteDef = {
   path: '/api/v1/ws-ticket',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const ticket = await ctx.accounts.signer.signWsTicket({ userId: caller.user.id, role: caller.user.role, sessionId: caller.sessionId });
+    const ticket = await ctx.accounts.signer.signWsTicket({
+      userId: caller.user.id,
+      role: caller.user.role,
+      sessionId: caller.sessionId,
+    });
     return { ticket, expiresAt: Date.now() + 60_000 };
   },
   openapi: {
@@ -244,7 +287,11 @@ const wsTicket: RouteDef = {
     responses: {
       '200': {
         description: 'Ticket',
-        content: { 'application/json': { schema: { type: 'object', properties: { ticket: { type: 'string' }, expiresAt: { type: 'integer' } } } } },
+        content: {
+          'application/json': {
+            schema: { type: 'object', properties: { ticket: { type: 'string' }, expiresAt: { type: 'integer' } } },
+          },
+        },
       },
       ...errorResponses(401, 403),
     },

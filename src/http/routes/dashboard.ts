@@ -7,13 +7,14 @@ import { ApiError } from '../errors.ts';
 import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.ts';
 
 /** The dashboard's client-side routes (web/src/router.ts): each serves index.html. */
-const PAGE = /^\/(?:setup|login|welcome|overview|live|breakdowns|sessions(?:\/[^/]+)?|moments|settings(?:\/[a-z]+)?)?\/?$/;
+const PAGE =
+  /^\/(?:setup|login|welcome|overview|live|breakdowns|sessions(?:\/[^/]+)?|moments|settings(?:\/[a-z]+)?)?\/?$/;
 
 let loaded: WebAssets | undefined;
 
 /** Read once; retried while missing, so `npm run bundle` next to a running dev server is picked up. */
 function webAssets(): WebAssets {
-  if (!loaded || !loaded.files) loaded = loadWebAssets();
+  if (!loaded?.files) loaded = loadWebAssets();
   return loaded;
 }
 
@@ -23,8 +24,7 @@ function serveDashboard(event: H3Event): Response {
   const isFile = !isPage && (pathname.startsWith('/assets/') || pathname === '/favicon.svg');
   if (!isPage && !isFile) throw new ApiError('NOT_FOUND', 'no such route');
   const { files, source } = webAssets();
-  if (!files)
-    throw new ApiError('NOT_FOUND', `the dashboard is not built (looked in ${source}); run npm run bundle`);
+  if (!files) throw new ApiError('NOT_FOUND', `the dashboard is not built (looked in ${source}); run npm run bundle`);
   const asset = files.get(isPage ? '/index.html' : pathname);
   if (!asset) throw new ApiError('NOT_FOUND', `no dashboard file ${pathname}`);
   return assetResponse(asset, event.req);

@@ -4,7 +4,10 @@ import { defineWebSocketHandler } from 'h3';
 import type { RouteDef } from '../context.ts';
 
 const upgradeResponses = {
-  '101': { description: 'Switching Protocols: the live feed; refused connections are closed with 4401 (not signed in) or 4403 (topic not allowed)' },
+  '101': {
+    description:
+      'Switching Protocols: the live feed; refused connections are closed with 4401 (not signed in) or 4403 (topic not allowed)',
+  },
   '426': { description: 'Not a WebSocket upgrade request' },
 };
 

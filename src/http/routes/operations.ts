@@ -20,8 +20,14 @@ const health: RouteDef = {
   openapi: {
     summary: 'Liveness: healthy when the database can be read',
     responses: {
-      '200': { description: 'Healthy', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'healthy' } } } } } },
-      '503': { description: 'Unhealthy', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'unhealthy' } } } } } },
+      '200': {
+        description: 'Healthy',
+        content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'healthy' } } } } },
+      },
+      '503': {
+        description: 'Unhealthy',
+        content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'unhealthy' } } } } },
+      },
     },
   },
 };
@@ -68,7 +74,10 @@ const healthDetails: RouteDef = {
                 status: { enum: ['healthy', 'unhealthy'] },
                 version: { type: 'string' },
                 uptimeSec: { type: 'integer' },
-                database: { type: 'object', properties: { kind: { type: 'string' }, status: { enum: ['ok', 'error'] } } },
+                database: {
+                  type: 'object',
+                  properties: { kind: { type: 'string' }, status: { enum: ['ok', 'error'] } },
+                },
                 disk: {
                   type: 'object',
                   properties: {
@@ -99,7 +108,10 @@ const metrics: RouteDef = {
   openapi: {
     summary: 'Prometheus metrics (404 when ENABLE_METRICS=false)',
     responses: {
-      '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      '200': {
+        description: 'Prometheus text exposition format',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
       ...errorResponses(404),
     },
   },

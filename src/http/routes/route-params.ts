@@ -6,7 +6,8 @@ export const APP_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export function userIdParam(event: H3Event): number {
   const raw = getRouterParam(event, 'id') ?? '';
-  if (!/^[1-9]\d{0,15}$/.test(raw)) throw new ApiError('INVALID_SCHEMA', `user id must be a positive integer, got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!/^[1-9]\d{0,15}$/.test(raw))
+    throw new ApiError('INVALID_SCHEMA', `user id must be a positive integer, got ${JSON.stringify(raw.slice(0, 40))}`);
   return Number(raw);
 }
 
@@ -21,6 +22,9 @@ export function intQuery(event: H3Event, name: string, min: number, max: number)
   const raw = event.url.searchParams.get(name);
   if (raw === null || raw === '') return undefined;
   if (!/^-?\d{1,16}$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new ApiError('INVALID_SCHEMA', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`,
+    );
   return Number(raw);
 }

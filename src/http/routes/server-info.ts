@@ -27,7 +27,9 @@ const serverInfo: RouteDef = {
     const port = Number(seen.port) || (seen.protocol === 'https:' ? 443 : 80);
     const wildcard = ctx.config.host === '0.0.0.0' || ctx.config.host === '::';
     const hosts = wildcard ? lanAddresses() : [ctx.config.host];
-    const urls = [...new Set([seen.origin, ...hosts.map((h) => `${seen.protocol}//${h.includes(':') ? `[${h}]` : h}:${port}`)])];
+    const urls = [
+      ...new Set([seen.origin, ...hosts.map((h) => `${seen.protocol}//${h.includes(':') ? `[${h}]` : h}:${port}`)]),
+    ];
     // A media server or phone needs an address other machines can reach; the browser's may be localhost.
     const base = urls.find((u) => !/\/\/(localhost|127\.|\[::1\])/.test(u)) ?? seen.origin;
     return { version: ctx.version, port, urls, ingestUrl: `${base}/v1/sessions`, webhookUrl: `${base}/api/webhook` };

@@ -21,7 +21,8 @@ function integer(q: Query, name: string, min: number, max: number): number | und
   const v = text(q, name, 20);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new ApiError('INVALID_SCHEMA', `${name}: an integer from ${min} to ${max}`);
+  if (!/^\d+$/.test(v) || n < min || n > max)
+    throw new ApiError('INVALID_SCHEMA', `${name}: an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -45,7 +46,8 @@ const listSessions: RouteDef = {
       throw new ApiError('INVALID_SCHEMA', 'errorsOnly: true or false');
     const from = integer(q, 'from', 0, 8_640_000_000_000_000);
     const to = integer(q, 'to', 0, 8_640_000_000_000_000);
-    if (from !== undefined && to !== undefined && to <= from) throw new ApiError('INVALID_SCHEMA', 'to: must be after from');
+    if (from !== undefined && to !== undefined && to <= from)
+      throw new ApiError('INVALID_SCHEMA', 'to: must be after from');
     const cursor = text(q, 'cursor', 64);
     const query: SessionListQuery = {
       appId,
@@ -70,12 +72,22 @@ const listSessions: RouteDef = {
     summary: "An app's sessions, newest first, with filters (for the dashboard and for SDK integration checks)",
     security: [{ apiKey: [] }],
     parameters: [
-      { name: 'app', in: 'query', schema: { type: 'string' }, description: 'App id; may be omitted when the caller sees exactly one app' },
+      {
+        name: 'app',
+        in: 'query',
+        schema: { type: 'string' },
+        description: 'App id; may be omitted when the caller sees exactly one app',
+      },
       { name: 'from', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp ≥ from (epoch ms)' },
       { name: 'to', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp < to (epoch ms)' },
       { name: 'contentId', in: 'query', schema: { type: 'string' } },
       { name: 'errorsOnly', in: 'query', schema: { type: 'boolean' } },
-      { name: 'device', in: 'query', schema: { type: 'string' }, description: 'Part of the device model, case-insensitive' },
+      {
+        name: 'device',
+        in: 'query',
+        schema: { type: 'string' },
+        description: 'Part of the device model, case-insensitive',
+      },
       { name: 'q', in: 'query', schema: { type: 'string' }, description: 'Start of a sessionId' },
       { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
       { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'nextCursor of the previous page' },
@@ -90,7 +102,10 @@ const listSessions: RouteDef = {
               required: ['app', 'sessions', 'nextCursor'],
               properties: {
                 app: { type: 'string' },
-                sessions: { type: 'array', items: { type: 'object', required: ['sessionId', 'timestamp', 'receivedAt'] } },
+                sessions: {
+                  type: 'array',
+                  items: { type: 'object', required: ['sessionId', 'timestamp', 'receivedAt'] },
+                },
                 nextCursor: { type: ['string', 'null'] },
               },
             },
@@ -109,9 +124,11 @@ const getSessionDetail: RouteDef = {
     const principal = await requireReader(event, ctx);
     const appId = await resolveApp(ctx, principal, text(getQuery(event) as Query, 'app', 64));
     const sessionId = getRouterParam(event, 'sessionId', { decode: true }) ?? '';
-    if (sessionId.length < 1 || sessionId.length > 128) throw new ApiError('INVALID_SCHEMA', 'sessionId must be 1 to 128 characters');
+    if (sessionId.length < 1 || sessionId.length > 128)
+      throw new ApiError('INVALID_SCHEMA', 'sessionId must be 1 to 128 characters');
     const stored = await ctx.store.getSession(appId, sessionId);
-    if (!stored) throw new ApiError('NOT_FOUND', `no session ${JSON.stringify(sessionId)} in app ${JSON.stringify(appId)}`);
+    if (!stored)
+      throw new ApiError('NOT_FOUND', `no session ${JSON.stringify(sessionId)} in app ${JSON.stringify(appId)}`);
     return {
       app: appId,
       sessionId: stored.sessionId,

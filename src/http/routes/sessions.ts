@@ -8,7 +8,9 @@ import { requireApiKey } from '../require-api-key.ts';
 import { errorResponses } from './openapi-shared.ts';
 
 function describeIssues(issues: FieldIssue[]): string {
-  const shown = issues.slice(0, 5).map((i) => `${i.index === undefined ? '' : `[${i.index}].`}${i.field}: ${i.message}`);
+  const shown = issues
+    .slice(0, 5)
+    .map((i) => `${i.index === undefined ? '' : `[${i.index}].`}${i.field}: ${i.message}`);
   const more = issues.length > shown.length ? ` (and ${issues.length - shown.length} more)` : '';
   return shown.join('; ') + more;
 }
@@ -85,9 +87,11 @@ const getSession: RouteDef = {
     return { ...(JSON.parse(stored.payload) as Record<string, unknown>), receivedAt: stored.receivedAt };
   },
   openapi: {
-    summary: 'Read back a stored session of the key\'s app (to check that an SDK integration works)',
+    summary: "Read back a stored session of the key's app (to check that an SDK integration works)",
     security: [{ apiKey: [] }],
-    parameters: [{ name: 'sessionId', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 } }],
+    parameters: [
+      { name: 'sessionId', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 } },
+    ],
     responses: {
       '200': {
         description: 'The session as sent, plus receivedAt (epoch ms of the last accepted write)',

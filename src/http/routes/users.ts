@@ -48,7 +48,14 @@ export const userRoutes: RouteDef[] = [
       summary: 'List users (admin)',
       security: userBearer,
       responses: {
-        '200': { description: 'Users', content: { 'application/json': { schema: { type: 'object', properties: { users: { type: 'array', items: UserSchema } } } } } },
+        '200': {
+          description: 'Users',
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { users: { type: 'array', items: UserSchema } } },
+            },
+          },
+        },
         ...errorResponses(401, 403),
       },
     },
@@ -59,7 +66,11 @@ export const userRoutes: RouteDef[] = [
     async handler(event, ctx) {
       const caller = await requireUser(event, ctx, admin);
       const body = await readJsonObject(event);
-      const user = await ctx.accounts.createUser(actorOf(event, ctx, caller), { email: body.email, password: body.password, role: body.role ?? 'member' });
+      const user = await ctx.accounts.createUser(actorOf(event, ctx, caller), {
+        email: body.email,
+        password: body.password,
+        role: body.role ?? 'member',
+      });
       event.res.status = 201;
       return describe(ctx, user);
     },
@@ -73,7 +84,11 @@ export const userRoutes: RouteDef[] = [
             schema: {
               type: 'object',
               required: ['email', 'password'],
-              properties: { email: { type: 'string' }, password: { type: 'string', minLength: 10 }, role: { enum: ['admin', 'member'], default: 'member' } },
+              properties: {
+                email: { type: 'string' },
+                password: { type: 'string', minLength: 10 },
+                role: { enum: ['admin', 'member'], default: 'member' },
+              },
             },
           },
         },
@@ -88,18 +103,30 @@ export const userRoutes: RouteDef[] = [
       const caller = await requireUser(event, ctx, admin);
       const id = userIdParam(event);
       const body = await readJsonObject(event);
-      const user = await ctx.accounts.updateUser(actorOf(event, ctx, caller), id, { role: body.role, disabled: body.disabled, password: body.password });
+      const user = await ctx.accounts.updateUser(actorOf(event, ctx, caller), id, {
+        role: body.role,
+        disabled: body.disabled,
+        password: body.password,
+      });
       return describe(ctx, user);
     },
     openapi: {
-      summary: 'Change a user\'s role, disable or enable them, or set their password (admin); disabling or a new password ends their logins',
+      summary:
+        "Change a user's role, disable or enable them, or set their password (admin); disabling or a new password ends their logins",
       security: userBearer,
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
       requestBody: {
         required: true,
         content: {
           'application/json': {
-            schema: { type: 'object', properties: { role: { enum: ['admin', 'member'] }, disabled: { type: 'boolean' }, password: { type: 'string', minLength: 10 } } },
+            schema: {
+              type: 'object',
+              properties: {
+                role: { enum: ['admin', 'member'] },
+                disabled: { type: 'boolean' },
+                password: { type: 'string', minLength: 10 },
+              },
+            },
           },
         },
       },
@@ -128,12 +155,20 @@ export const userRoutes: RouteDef[] = [
       path: '/api/v1/users/:id/apps/:appId',
       async handler(event, ctx) {
         const caller = await requireUser(event, ctx, admin);
-        await ctx.accounts.setGrant(actorOf(event, ctx, caller), userIdParam(event), appIdParam(event, 'appId'), method === 'PUT');
+        await ctx.accounts.setGrant(
+          actorOf(event, ctx, caller),
+          userIdParam(event),
+          appIdParam(event, 'appId'),
+          method === 'PUT',
+        );
         event.res.status = 204;
         return '';
       },
       openapi: {
-        summary: method === 'PUT' ? 'Grant a member read access to an app (admin)' : 'Revoke a member\'s access to an app (admin)',
+        summary:
+          method === 'PUT'
+            ? 'Grant a member read access to an app (admin)'
+            : "Revoke a member's access to an app (admin)",
         security: userBearer,
         parameters: [
           { name: 'id', in: 'path', required: true, schema: { type: 'integer' } },

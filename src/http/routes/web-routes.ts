@@ -6,4 +6,9 @@ import { serverInfoRoutes } from './server-info.ts';
 import { sessionBrowserRoutes } from './session-browser.ts';
 
 // The catch-all dashboard route goes last; the router prefers exact and parameter routes anyway.
-export const webRoutes: RouteDef[] = [...sessionBrowserRoutes, ...serverInfoRoutes, ...liveFeedRoutes, ...dashboardRoutes];
+export const webRoutes: RouteDef[] = [
+  ...sessionBrowserRoutes,
+  ...serverInfoRoutes,
+  ...liveFeedRoutes,
+  ...dashboardRoutes,
+];

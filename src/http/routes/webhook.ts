@@ -27,12 +27,25 @@ const postWebhook: RouteDef = {
     description:
       'One event or an array of them. Authenticated by an API key with ingest scope in X-API-Key or, for media servers that can only call a URL, in ?key= (never logged). Idempotent on (id, event); a play_closed without its play_started still yields one closed session. Events that fail validation are listed in `rejected` with their index and the reason, and the rest are stored: only a body that is not JSON, not an object or array, or too large is refused as a whole. A 200 means the accepted events are committed to disk.',
     security: [{ apiKey: [] }, { apiKeyQuery: [] }],
-    parameters: [{ name: 'key', in: 'query', required: false, schema: { type: 'string' }, description: 'API key, when X-API-Key cannot be sent' }],
+    parameters: [
+      {
+        name: 'key',
+        in: 'query',
+        required: false,
+        schema: { type: 'string' },
+        description: 'API key, when X-API-Key cannot be sent',
+      },
+    ],
     requestBody: {
       required: true,
       content: {
         'application/json': {
-          schema: { oneOf: [{ $ref: '#/components/schemas/WebhookEvent' }, { type: 'array', items: { $ref: '#/components/schemas/WebhookEvent' } }] },
+          schema: {
+            oneOf: [
+              { $ref: '#/components/schemas/WebhookEvent' },
+              { type: 'array', items: { $ref: '#/components/schemas/WebhookEvent' } },
+            ],
+          },
         },
       },
     },
@@ -49,7 +62,11 @@ const postWebhook: RouteDef = {
                 duplicates: { type: 'integer' },
                 rejected: {
                   type: 'array',
-                  items: { type: 'object', required: ['index', 'error'], properties: { index: { type: 'integer' }, error: { type: 'string' } } },
+                  items: {
+                    type: 'object',
+                    required: ['index', 'error'],
+                    properties: { index: { type: 'integer' }, error: { type: 'string' } },
+                  },
                 },
               },
             },

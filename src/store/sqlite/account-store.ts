@@ -72,7 +72,9 @@ export class SqliteAccountStore implements AccountStore {
     const p = (sql: string) => db.prepare(sql);
     this.stmt = {
       countAdmins: p("SELECT count(*) FROM users WHERE role = 'admin'").pluck(),
-      insertUser: p('INSERT INTO users (email, password_hash, role, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?) RETURNING *'),
+      insertUser: p(
+        'INSERT INTO users (email, password_hash, role, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?) RETURNING *',
+      ),
       getUser: p('SELECT * FROM users WHERE id = ?'),
       getUserByEmail: p('SELECT * FROM users WHERE email = ?'),
       listUsers: p('SELECT * FROM users ORDER BY id'),
@@ -89,9 +91,13 @@ export class SqliteAccountStore implements AccountStore {
         `SELECT s.id, s.user_id, s.created_at, s.expires_at, s.revoked_at, r.rotated_at AS token_rotated_at
          FROM refresh_tokens r JOIN auth_sessions s ON s.id = r.session_id WHERE r.token_hash = ?`,
       ),
-      markRotated: p('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL RETURNING session_id').pluck(),
+      markRotated: p(
+        'UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL RETURNING session_id',
+      ).pluck(),
       revokeSession: p('UPDATE auth_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      revokeUserSessions: p('UPDATE auth_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?'),
+      revokeUserSessions: p(
+        'UPDATE auth_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?',
+      ),
       deleteUnusedSetup: p('DELETE FROM setup_tokens WHERE used_at IS NULL'),
       insertSetup: p('INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)'),
       useSetup: p('UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?'),
@@ -108,7 +114,11 @@ export class SqliteAccountStore implements AccountStore {
 
   async insertUser(u: NewUser): Promise<User | null> {
     try {
-      return toUser(run('insertUser', () => this.stmt.insertUser.get(u.email, u.passwordHash, u.role, u.createdAt, u.createdAt)) as UserRow);
+      return toUser(
+        run('insertUser', () =>
+          this.stmt.insertUser.get(u.email, u.passwordHash, u.role, u.createdAt, u.createdAt),
+        ) as UserRow,
+      );
     } catch (err) {
       if (isUniqueViolation((err as Error).cause)) return null;
       throw err;
@@ -216,24 +226,42 @@ export class SqliteAccountStore implements AccountStore {
 
   async completeSetup(tokenHash: string, admin: NewUser, at: number): Promise<{ outcome: SetupOutcome; user?: User }> {
     return run('completeSetup', () =>
-      this.db.transaction((): { outcome: SetupOutcome; user?: User } => {
-        if ((this.stmt.countAdmins.get() as number) > 0) return { outcome: 'already_set_up' };
-        if (this.stmt.getUserByEmail.get(admin.email)) return { outcome: 'email_taken' };
-        if (this.stmt.useSetup.run(at, tokenHash, at).changes === 0) return { outcome: 'invalid_token' };
-        const row = this.stmt.insertUser.get(admin.email, admin.passwordHash, 'admin', admin.createdAt, admin.createdAt) as UserRow;
-        return { outcome: 'created', user: toUser(row) };
-      }).immediate(),
+      this.db
+        .transaction((): { outcome: SetupOutcome; user?: User } => {
+          if ((this.stmt.countAdmins.get() as number) > 0) return { outcome: 'already_set_up' };
+          if (this.stmt.getUserByEmail.get(admin.email)) return { outcome: 'email_taken' };
+          if (this.stmt.useSetup.run(at, tokenHash, at).changes === 0) return { outcome: 'invalid_token' };
+          const row = this.stmt.insertUser.get(
+            admin.email,
+            admin.passwordHash,
+            'admin',
+            admin.createdAt,
+            admin.createdAt,
+          ) as UserRow;
+          return { outcome: 'created', user: toUser(row) };
+        })
+        .immediate(),
     );
   }
 
   async insertAudit(e: NewAuditEntry): Promise<void> {
     run('insertAudit', () =>
-      this.stmt.insertAudit.run(e.at, e.action, e.actorId, e.actorEmail, e.address, e.target, e.detail ? JSON.stringify(e.detail) : null),
+      this.stmt.insertAudit.run(
+        e.at,
+        e.action,
+        e.actorId,
+        e.actorEmail,
+        e.address,
+        e.target,
+        e.detail ? JSON.stringify(e.detail) : null,
+      ),
     );
   }
 
   async listAudit(limit: number, before?: number): Promise<AuditEntry[]> {
-    const rows = run('listAudit', () => this.stmt.listAudit.all(before ?? Number.MAX_SAFE_INTEGER, limit)) as AuditRow[];
+    const rows = run('listAudit', () =>
+      this.stmt.listAudit.all(before ?? Number.MAX_SAFE_INTEGER, limit),
+    ) as AuditRow[];
     return rows.map((r) => ({
       id: r.id,
       at: r.at,

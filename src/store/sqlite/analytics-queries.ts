@@ -3,37 +3,97 @@
 // in the writer thread (session-writer.ts); everything here is either a read or a small, rare write.
 import type Database from 'better-sqlite3';
 import type {
-  MomentQuery, PlaySessionFacts, QoeRollupRow, RetentionCounts, RetentionCutoffs, RollupStep, StoredMoment, StoredPlaySession,
+  MomentQuery,
+  PlaySessionFacts,
+  QoeRollupRow,
+  RetentionCounts,
+  RetentionCutoffs,
+  RollupStep,
+  StoredMoment,
+  StoredPlaySession,
   StreamRollupRow,
 } from '../types.ts';
 import { addEncodedHistogram, STARTUP_BUCKETS } from '../../engine/startup-histogram.ts';
 import { QOE_DIMENSIONS, qoeRowsFromSessions } from './qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from './session-rows.ts';
 
-const FACTS = 'id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
-type FactsRow = [string, string, string, string, string, string, string | null, string | null, number, number | null, number | null, number | null];
+const FACTS =
+  'id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
+type FactsRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string | null,
+  number,
+  number | null,
+  number | null,
+  number | null,
+];
 const toFacts = (r: FactsRow): PlaySessionFacts => ({
-  id: r[0], server: r[1], channel: r[2], country: r[3], protocol: r[4], device: r[5], userId: r[6], address: r[7],
-  openedAt: r[8], closedAt: r[9], startBytes: r[10], closeBytes: r[11],
+  id: r[0],
+  server: r[1],
+  channel: r[2],
+  country: r[3],
+  protocol: r[4],
+  device: r[5],
+  userId: r[6],
+  address: r[7],
+  openedAt: r[8],
+  closedAt: r[9],
+  startBytes: r[10],
+  closeBytes: r[11],
 });
 
 const STREAM_TABLE = { 60000: ['stream_minutes', 'minute'], 3600000: ['stream_hours', 'hour'] } as const;
 const QOE_TABLE = { 60000: ['qoe_minutes', 'minute'], 3600000: ['qoe_hours', 'hour'] } as const;
-const STREAM_FIGURES = 'sessions_started, sessions_closed, total_bytes, watch_time_seconds, unique_users, peak_concurrent';
+const STREAM_FIGURES =
+  'sessions_started, sessions_closed, total_bytes, watch_time_seconds, unique_users, peak_concurrent';
 type StreamRaw = [string, string, number, number, number, number, number, number, number];
 const toStream = (r: StreamRaw): StreamRollupRow => ({
-  dimension: r[0], value: r[1], t: r[2], sessionsStarted: r[3], sessionsClosed: r[4], totalBytes: r[5], watchTimeSeconds: r[6],
-  uniqueUsers: r[7], peakConcurrent: r[8],
+  dimension: r[0],
+  value: r[1],
+  t: r[2],
+  sessionsStarted: r[3],
+  sessionsClosed: r[4],
+  totalBytes: r[5],
+  watchTimeSeconds: r[6],
+  uniqueUsers: r[7],
+  peakConcurrent: r[8],
 });
-const QOE_FIGURES = 'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
+const QOE_FIGURES =
+  'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
 
 interface MomentRow {
-  id: number; app_id: string | null; kind: 'spike' | 'drop'; metric: string; dimension: string; value: string; started_at: number;
-  ended_at: number; peak_value: number; baseline: number; z_score: number; threshold: number;
+  id: number;
+  app_id: string | null;
+  kind: 'spike' | 'drop';
+  metric: string;
+  dimension: string;
+  value: string;
+  started_at: number;
+  ended_at: number;
+  peak_value: number;
+  baseline: number;
+  z_score: number;
+  threshold: number;
 }
 const toMoment = (r: MomentRow): StoredMoment => ({
-  id: r.id, appId: r.app_id, kind: r.kind, metric: r.metric, dimension: r.dimension, value: r.value, startedAt: r.started_at,
-  endedAt: r.ended_at, peakValue: r.peak_value, baseline: r.baseline, zScore: r.z_score, threshold: r.threshold,
+  id: r.id,
+  appId: r.app_id,
+  kind: r.kind,
+  metric: r.metric,
+  dimension: r.dimension,
+  value: r.value,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  peakValue: r.peak_value,
+  baseline: r.baseline,
+  zScore: r.z_score,
+  threshold: r.threshold,
 });
 
 export class SqliteAnalytics {
@@ -44,16 +104,32 @@ export class SqliteAnalytics {
       const [table, t] = STREAM_TABLE[step];
       return {
         del: db.prepare(`DELETE FROM ${table} WHERE ${t} >= ? AND ${t} < ?`),
-        put: db.prepare(`INSERT OR REPLACE INTO ${table} (dimension, value, ${t}, ${STREAM_FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-        series: db.prepare(`SELECT dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE dimension = ? AND value = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`).raw(),
-        at: db.prepare(`SELECT dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE ${t} = ? AND dimension = ?`).raw(),
+        put: db.prepare(
+          `INSERT OR REPLACE INTO ${table} (dimension, value, ${t}, ${STREAM_FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+        series: db
+          .prepare(
+            `SELECT dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE dimension = ? AND value = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`,
+          )
+          .raw(),
+        at: db
+          .prepare(`SELECT dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE ${t} = ? AND dimension = ?`)
+          .raw(),
       };
     };
     const qoeFor = (step: RollupStep) => {
       const [table, t] = QOE_TABLE[step];
       return {
-        one: db.prepare(`SELECT app_id, dimension, value, ${t}, ${QOE_FIGURES} FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`).raw(),
-        all: db.prepare(`SELECT app_id, dimension, value, ${t}, ${QOE_FIGURES} FROM ${table} WHERE app_id = ? AND dimension = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`).raw(),
+        one: db
+          .prepare(
+            `SELECT app_id, dimension, value, ${t}, ${QOE_FIGURES} FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`,
+          )
+          .raw(),
+        all: db
+          .prepare(
+            `SELECT app_id, dimension, value, ${t}, ${QOE_FIGURES} FROM ${table} WHERE app_id = ? AND dimension = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`,
+          )
+          .raw(),
       };
     };
     this.s = {
@@ -61,25 +137,37 @@ export class SqliteAnalytics {
       open: db.prepare(`SELECT ${FACTS} FROM play_sessions WHERE closed_at IS NULL`).raw(),
       openBefore: db.prepare(`SELECT ${FACTS} FROM play_sessions WHERE closed_at IS NULL AND opened_at < ?`).raw(),
       closedOverlapping: db.prepare(`SELECT ${FACTS} FROM play_sessions WHERE closed_at >= ? AND opened_at < ?`).raw(),
-      closeStale: db.prepare(`UPDATE play_sessions SET closed_at = max(?, opened_at), reason = 'stale' WHERE id = ? AND closed_at IS NULL`),
+      closeStale: db.prepare(
+        `UPDATE play_sessions SET closed_at = max(?, opened_at), reason = 'stale' WHERE id = ? AND closed_at IS NULL`,
+      ),
       takeDirty: db.prepare('DELETE FROM stream_dirty WHERE minute < ? RETURNING minute').pluck(),
       stream: { 60000: streamFor(60_000), 3600000: streamFor(3_600_000) },
-      streamValues: db.prepare(
-        'SELECT value FROM stream_hours WHERE dimension = ? AND hour >= ? AND hour < ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
-      ).pluck(),
-      streamValuesMinutes: db.prepare(
-        'SELECT value FROM stream_minutes WHERE minute >= ? AND minute < ? AND dimension = ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
-      ).pluck(),
+      streamValues: db
+        .prepare(
+          'SELECT value FROM stream_hours WHERE dimension = ? AND hour >= ? AND hour < ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
+        )
+        .pluck(),
+      streamValuesMinutes: db
+        .prepare(
+          'SELECT value FROM stream_minutes WHERE minute >= ? AND minute < ? AND dimension = ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
+        )
+        .pluck(),
       qoe: { 60000: qoeFor(60_000), 3600000: qoeFor(3_600_000) },
-      rawSessions: db.prepare(
-        `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE app_id = ? AND timestamp >= ? AND timestamp < ?`,
-      ).raw(),
+      rawSessions: db
+        .prepare(
+          `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE app_id = ? AND timestamp >= ? AND timestamp < ?`,
+        )
+        .raw(),
       getState: db.prepare('SELECT value FROM engine_state WHERE key = ?').pluck(),
-      setState: db.prepare('INSERT INTO engine_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      insertMoment: db.prepare(
-        `INSERT INTO moments (app_id, kind, metric, dimension, value, started_at, ended_at, peak_value, baseline, z_score, threshold)
+      setState: db.prepare(
+        'INSERT INTO engine_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      insertMoment: db
+        .prepare(
+          `INSERT INTO moments (app_id, kind, metric, dimension, value, started_at, ended_at, peak_value, baseline, z_score, threshold)
          VALUES (@appId, @kind, @metric, @dimension, @value, @startedAt, @endedAt, @peakValue, @baseline, @zScore, @threshold) RETURNING id`,
-      ).pluck(),
+        )
+        .pluck(),
       updateMoment: db.prepare(
         'UPDATE moments SET ended_at = @endedAt, peak_value = @peakValue, baseline = @baseline, z_score = @zScore WHERE id = @id',
       ),
@@ -88,18 +176,30 @@ export class SqliteAnalytics {
         plays: db.prepare('SELECT count(*) FROM play_sessions WHERE closed_at < ?').pluck(),
         minutes: db.prepare('SELECT count(*) FROM stream_minutes WHERE minute < ?').pluck(),
         hours: db.prepare('SELECT count(*) FROM stream_hours WHERE hour < ?').pluck(),
-        qoeMinutes: db.prepare('SELECT count(*) FROM qoe_minutes WHERE app_id = ? AND dimension = ? AND minute < ?').pluck(),
+        qoeMinutes: db
+          .prepare('SELECT count(*) FROM qoe_minutes WHERE app_id = ? AND dimension = ? AND minute < ?')
+          .pluck(),
         qoeHours: db.prepare('SELECT count(*) FROM qoe_hours WHERE app_id = ? AND dimension = ? AND hour < ?').pluck(),
         moments: db.prepare('SELECT count(*) FROM moments WHERE ended_at < ?').pluck(),
       },
       // Batches by rowid (or key) range so each statement touches at most `batch` rows.
       del: {
         sessions: db.prepare('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE timestamp < ? LIMIT ?)'),
-        plays: db.prepare('DELETE FROM play_sessions WHERE id IN (SELECT id FROM play_sessions WHERE closed_at < ? LIMIT ?)'),
-        streamMinutes: db.prepare('DELETE FROM stream_minutes WHERE (dimension, value, minute) IN (SELECT dimension, value, minute FROM stream_minutes WHERE minute < ? LIMIT ?)'),
-        qoeMinutes: db.prepare('DELETE FROM qoe_minutes WHERE (app_id, dimension, value, minute) IN (SELECT app_id, dimension, value, minute FROM qoe_minutes WHERE app_id = ? AND dimension = ? AND minute < ? LIMIT ?)'),
-        streamHours: db.prepare('DELETE FROM stream_hours WHERE (dimension, value, hour) IN (SELECT dimension, value, hour FROM stream_hours WHERE hour < ? LIMIT ?)'),
-        qoeHours: db.prepare('DELETE FROM qoe_hours WHERE (app_id, dimension, value, hour) IN (SELECT app_id, dimension, value, hour FROM qoe_hours WHERE app_id = ? AND dimension = ? AND hour < ? LIMIT ?)'),
+        plays: db.prepare(
+          'DELETE FROM play_sessions WHERE id IN (SELECT id FROM play_sessions WHERE closed_at < ? LIMIT ?)',
+        ),
+        streamMinutes: db.prepare(
+          'DELETE FROM stream_minutes WHERE (dimension, value, minute) IN (SELECT dimension, value, minute FROM stream_minutes WHERE minute < ? LIMIT ?)',
+        ),
+        qoeMinutes: db.prepare(
+          'DELETE FROM qoe_minutes WHERE (app_id, dimension, value, minute) IN (SELECT app_id, dimension, value, minute FROM qoe_minutes WHERE app_id = ? AND dimension = ? AND minute < ? LIMIT ?)',
+        ),
+        streamHours: db.prepare(
+          'DELETE FROM stream_hours WHERE (dimension, value, hour) IN (SELECT dimension, value, hour FROM stream_hours WHERE hour < ? LIMIT ?)',
+        ),
+        qoeHours: db.prepare(
+          'DELETE FROM qoe_hours WHERE (app_id, dimension, value, hour) IN (SELECT app_id, dimension, value, hour FROM qoe_hours WHERE app_id = ? AND dimension = ? AND hour < ? LIMIT ?)',
+        ),
         moments: db.prepare('DELETE FROM moments WHERE id IN (SELECT id FROM moments WHERE ended_at < ? LIMIT ?)'),
       },
       apps: db.prepare('SELECT id FROM apps').pluck(),
@@ -110,11 +210,23 @@ export class SqliteAnalytics {
     const r = this.s.getPlay.get(id) as Record<string, unknown> | undefined;
     if (!r) return null;
     return {
-      id: r.id as string, server: r.server as string, channel: r.channel as string, country: r.country as string,
-      protocol: r.protocol as string, device: r.device as string, userId: r.user_id as string | null, address: r.address as string | null,
-      openedAt: r.opened_at as number, closedAt: r.closed_at as number | null, startBytes: r.start_bytes as number | null,
-      closeBytes: r.close_bytes as number | null, userName: r.user_name as string | null, userAgent: r.user_agent as string | null,
-      reason: r.reason as string | null, receivedAt: r.received_at as number, startEvent: r.start_event as string | null,
+      id: r.id as string,
+      server: r.server as string,
+      channel: r.channel as string,
+      country: r.country as string,
+      protocol: r.protocol as string,
+      device: r.device as string,
+      userId: r.user_id as string | null,
+      address: r.address as string | null,
+      openedAt: r.opened_at as number,
+      closedAt: r.closed_at as number | null,
+      startBytes: r.start_bytes as number | null,
+      closeBytes: r.close_bytes as number | null,
+      userName: r.user_name as string | null,
+      userAgent: r.user_agent as string | null,
+      reason: r.reason as string | null,
+      receivedAt: r.received_at as number,
+      startEvent: r.start_event as string | null,
       closeEvent: r.close_event as string | null,
     };
   }
@@ -149,7 +261,17 @@ export class SqliteAnalytics {
     this.db.transaction(() => {
       s.del.run(from, to);
       for (const r of rows)
-        s.put.run(r.dimension, r.value, r.t, r.sessionsStarted, r.sessionsClosed, r.totalBytes, r.watchTimeSeconds, r.uniqueUsers, r.peakConcurrent);
+        s.put.run(
+          r.dimension,
+          r.value,
+          r.t,
+          r.sessionsStarted,
+          r.sessionsClosed,
+          r.totalBytes,
+          r.watchTimeSeconds,
+          r.uniqueUsers,
+          r.peakConcurrent,
+        );
     })();
   }
 
@@ -167,18 +289,41 @@ export class SqliteAnalytics {
     return [...new Set([...hours, ...minutes])];
   }
 
-  qoeRows(step: RollupStep, appId: string, dimension: string, value: string | null, from: number, to: number): QoeRollupRow[] {
+  qoeRows(
+    step: RollupStep,
+    appId: string,
+    dimension: string,
+    value: string | null,
+    from: number,
+    to: number,
+  ): QoeRollupRow[] {
     const q = this.s.qoe[step];
-    const raw = (value === null ? q.all.all(appId, dimension, from, to) : q.one.all(appId, dimension, value, from, to)) as unknown[][];
+    const raw = (
+      value === null ? q.all.all(appId, dimension, from, to) : q.one.all(appId, dimension, value, from, to)
+    ) as unknown[][];
     return raw.map((r) => {
       const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
       addEncodedHistogram(hist, r[18] as Buffer | null);
       return {
-        appId: r[0] as string, dimension: r[1] as string, value: r[2] as string, t: r[3] as number, sessions: r[4] as number,
-        sessionsWithErrors: r[5] as number, startupSum: r[6] as number, startupCount: r[7] as number, rebufferSum: r[8] as number,
-        rebufferCount: r[9] as number, playSum: r[10] as number, playCount: r[11] as number, droppedSum: r[12] as number,
-        droppedCount: r[13] as number, seeksSum: r[14] as number, seeksCount: r[15] as number, bitrateSum: r[16] as number,
-        bitrateCount: r[17] as number, startupHist: hist,
+        appId: r[0] as string,
+        dimension: r[1] as string,
+        value: r[2] as string,
+        t: r[3] as number,
+        sessions: r[4] as number,
+        sessionsWithErrors: r[5] as number,
+        startupSum: r[6] as number,
+        startupCount: r[7] as number,
+        rebufferSum: r[8] as number,
+        rebufferCount: r[9] as number,
+        playSum: r[10] as number,
+        playCount: r[11] as number,
+        droppedSum: r[12] as number,
+        droppedCount: r[13] as number,
+        seeksSum: r[14] as number,
+        seeksCount: r[15] as number,
+        bitrateSum: r[16] as number,
+        bitrateCount: r[17] as number,
+        startupHist: hist,
       };
     });
   }
@@ -208,14 +353,25 @@ export class SqliteAnalytics {
     if (q.metric !== undefined) where.push('metric = @metric');
     if (q.dimension !== undefined) where.push('dimension = @dimension');
     if (q.value !== undefined) where.push('value = @value');
-    const params: Record<string, unknown> = { from: q.from, to: q.to, metric: q.metric, dimension: q.dimension, value: q.value, limit: q.limit };
+    const params: Record<string, unknown> = {
+      from: q.from,
+      to: q.to,
+      metric: q.metric,
+      dimension: q.dimension,
+      value: q.value,
+      limit: q.limit,
+    };
     if (q.apps !== undefined) {
       const names = q.apps.map((_, i) => `@app${i}`);
-      q.apps.forEach((a, i) => (params[`app${i}`] = a));
+      q.apps.forEach((a, i) => {
+        params[`app${i}`] = a;
+      });
       where.push(`(app_id IS NULL${names.length ? ` OR app_id IN (${names.join(', ')})` : ''})`);
     }
     for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
-    const rows = this.db.prepare(`SELECT * FROM moments WHERE ${where.join(' AND ')} ORDER BY started_at DESC LIMIT @limit`).all(params) as MomentRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM moments WHERE ${where.join(' AND ')} ORDER BY started_at DESC LIMIT @limit`)
+      .all(params) as MomentRow[];
     return rows.map(toMoment);
   }
 

@@ -33,7 +33,11 @@ function startWorker(file: string, durability: Durability): Worker {
   const resourceLimits = { maxYoungGenerationSizeMb: 8 };
   const embedded = embeddedWriterWorker(file);
   if (embedded)
-    return new Worker(embedded.source, { eval: true, workerData: { ...workerData, ...embedded.workerData }, resourceLimits });
+    return new Worker(embedded.source, {
+      eval: true,
+      workerData: { ...workerData, ...embedded.workerData },
+      resourceLimits,
+    });
   const entry = new URL(`./writer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData, resourceLimits });
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
@@ -144,7 +148,8 @@ export class GroupCommitter {
     group.forEach((p, i) => {
       const error = result.errors[i];
       const outcomes = p.kind === REQUEST_PLAYS ? result.outcomes.slice(playOffset, (playOffset += p.count)) : [];
-      if (error) p.reject(new StoreError(`could not write ${p.kind === REQUEST_PLAYS ? 'play events' : 'sessions'}: ${error}`));
+      if (error)
+        p.reject(new StoreError(`could not write ${p.kind === REQUEST_PLAYS ? 'play events' : 'sessions'}: ${error}`));
       else p.resolve(outcomes);
       if (p.kind === REQUEST_SESSIONS) sessions += p.count;
     });

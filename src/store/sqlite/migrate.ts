@@ -33,7 +33,9 @@ function migrationSources(dir: string | undefined): Array<{ name: string; sql: s
   if (embedded) return embedded;
   // Looked up on first use, not at import: the executable has no migrations folder to find.
   const from = dir ?? findMigrationsDir();
-  const files = readdirSync(from).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(from)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   return files.map((name) => ({ name, sql: readFileSync(path.join(from, name), 'utf8') }));
 }
 
@@ -58,9 +60,13 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
   const done = new Map(
-    (db.prepare('SELECT version, name, checksum FROM schema_migrations').all() as Array<{ version: number; name: string; checksum: string }>).map(
-      (r) => [r.version, r],
-    ),
+    (
+      db.prepare('SELECT version, name, checksum FROM schema_migrations').all() as Array<{
+        version: number;
+        name: string;
+        checksum: string;
+      }>
+    ).map((r) => [r.version, r]),
   );
   const known = new Set(migrations.map((m) => m.version));
   for (const row of done.values())

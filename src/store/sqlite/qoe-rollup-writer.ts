@@ -38,13 +38,23 @@ const SLOTS_PER_STEP = 1 + DIMENSION_COLUMNS.length;
 
 /** The session columns a contribution reads, in SESSION_COLUMNS positions (so stored rows map the same way). */
 export const QOE_SOURCE_COLUMNS = [
-  'app_id', 'timestamp', 'startup_time_ms', 'rebuffer_time_ms', 'play_time_ms', 'total_dropped_frames', 'total_seek_count',
-  'error_count', 'mean_video_format_bitrate', ...Object.values(QOE_DIMENSIONS),
+  'app_id',
+  'timestamp',
+  'startup_time_ms',
+  'rebuffer_time_ms',
+  'play_time_ms',
+  'total_dropped_frames',
+  'total_seek_count',
+  'error_count',
+  'mean_video_format_bitrate',
+  ...Object.values(QOE_DIMENSIONS),
 ] as const;
 
 // Figures in a delta: sessions, sessions with errors, then (sum, count) pairs for SUMMED from F_STARTUP.
-const F_SESSIONS = 0, F_ERRORS = 1, F_STARTUP = 2;
-const FIGURES = 14;
+const F_SESSIONS = 0,
+  F_ERRORS = 1,
+  F_STARTUP = 2;
+const _FIGURES = 14;
 /** Columns summed with their count, in figure order from F_STARTUP. */
 const SUMMED = [C.startup, C.rebuffer, C.play, C.dropped, C.seeks, C.bitrate];
 
@@ -61,7 +71,8 @@ interface Delta {
 
 const TABLE = { 60000: ['qoe_minutes', 'minute'], 3600000: ['qoe_hours', 'hour'] } as const;
 
-const COLUMNS = 'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
+const COLUMNS =
+  'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
 
 export class QoeRollupWriter {
   /**
@@ -72,7 +83,9 @@ export class QoeRollupWriter {
   private readonly stmts;
 
   constructor(db: Database.Database) {
-    db.function('m3w_hist_add', { deterministic: true }, (stored: unknown, delta: unknown) => addPairs(stored as Buffer | null, delta as Buffer | null));
+    db.function('m3w_hist_add', { deterministic: true }, (stored: unknown, delta: unknown) =>
+      addPairs(stored as Buffer | null, delta as Buffer | null),
+    );
     const summed = COLUMNS.split(', ').filter((c) => c !== 'startup_hist');
     const forStep = (step: RollupStep) => {
       const [table, tcol] = TABLE[step];
@@ -82,7 +95,9 @@ export class QoeRollupWriter {
            ON CONFLICT (app_id, dimension, value, ${tcol}) DO UPDATE SET
            ${summed.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}, startup_hist = m3w_hist_add(startup_hist, excluded.startup_hist)`,
         ),
-        deleteEmpty: db.prepare(`DELETE FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${tcol} = ? AND sessions <= 0`),
+        deleteEmpty: db.prepare(
+          `DELETE FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${tcol} = ? AND sessions <= 0`,
+        ),
       };
     };
     this.stmts = { 60000: forStep(60_000), 3600000: forStep(3_600_000) };
@@ -107,14 +122,22 @@ export class QoeRollupWriter {
       for (let d = 0; d < DIMENSION_COLUMNS.length; d++) {
         const [dim, i] = DIMENSION_COLUMNS[d]!;
         const v = row[i];
-        if (typeof v === 'string' && v !== '') this.addTo(slots[base + 1 + d]!, step, appId, dim, v, t, row, sign, bucket);
+        if (typeof v === 'string' && v !== '')
+          this.addTo(slots[base + 1 + d]!, step, appId, dim, v, t, row, sign, bucket);
       }
     }
   }
 
   private addTo(
-    slot: Map<string, Map<number, Delta>>, step: RollupStep, appId: string, dimension: string, value: string, t: number,
-    row: ArrayLike<unknown>, sign: number, bucket: number,
+    slot: Map<string, Map<number, Delta>>,
+    step: RollupStep,
+    appId: string,
+    dimension: string,
+    value: string,
+    t: number,
+    row: ArrayLike<unknown>,
+    sign: number,
+    bucket: number,
   ): void {
     let byTime = slot.get(value);
     if (!byTime) slot.set(value, (byTime = new Map()));
@@ -145,7 +168,8 @@ export class QoeRollupWriter {
   }
 
   private *allDeltas(): Generator<Delta> {
-    for (const slots of this.deltas.values()) for (const slot of slots) for (const byTime of slot.values()) yield* byTime.values();
+    for (const slots of this.deltas.values())
+      for (const slot of slots) for (const byTime of slot.values()) yield* byTime.values();
   }
 
   /**
@@ -156,7 +180,27 @@ export class QoeRollupWriter {
     for (const d of this.allDeltas()) {
       const s = this.stmts[d.step];
       const f = d.figures;
-      s.upsert.run(d.appId, d.dimension, d.value, d.t, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], encodePairs(d.hist));
+      s.upsert.run(
+        d.appId,
+        d.dimension,
+        d.value,
+        d.t,
+        f[0],
+        f[1],
+        f[2],
+        f[3],
+        f[4],
+        f[5],
+        f[6],
+        f[7],
+        f[8],
+        f[9],
+        f[10],
+        f[11],
+        f[12],
+        f[13],
+        encodePairs(d.hist),
+      );
       // Only a replacement subtracts (a session replaced within the same group nets to zero); a row left
       // without sessions goes.
       if (f[F_SESSIONS]! <= 0) s.deleteEmpty.run(d.appId, d.dimension, d.value, d.t);
@@ -186,8 +230,24 @@ export function qoeRowsFromSessions(rows: Iterable<ArrayLike<unknown>>, step: Ro
       let r = out.get(key);
       if (!r) {
         r = {
-          appId, dimension, value, t, sessions: 0, sessionsWithErrors: 0, startupSum: 0, startupCount: 0, rebufferSum: 0, rebufferCount: 0,
-          playSum: 0, playCount: 0, droppedSum: 0, droppedCount: 0, seeksSum: 0, seeksCount: 0, bitrateSum: 0, bitrateCount: 0,
+          appId,
+          dimension,
+          value,
+          t,
+          sessions: 0,
+          sessionsWithErrors: 0,
+          startupSum: 0,
+          startupCount: 0,
+          rebufferSum: 0,
+          rebufferCount: 0,
+          playSum: 0,
+          playCount: 0,
+          droppedSum: 0,
+          droppedCount: 0,
+          seeksSum: 0,
+          seeksCount: 0,
+          bitrateSum: 0,
+          bitrateCount: 0,
           startupHist: new Array<number>(STARTUP_BUCKETS).fill(0),
         };
         out.set(key, r);

@@ -36,9 +36,11 @@ export function checkSqliteBackup(file: string): RestoreReport {
   try {
     const integrity = db.pragma('integrity_check', { simple: true });
     if (integrity !== 'ok') throw new StoreError(`${file} fails the integrity check: ${String(integrity)}`);
-    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]));
+    const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
     if (!tables.has('schema_migrations') || !tables.has('sessions'))
-      throw new StoreError(`${file} is a SQLite database but not an m3w backup (no schema_migrations or sessions table)`);
+      throw new StoreError(
+        `${file} is a SQLite database but not an m3w backup (no schema_migrations or sessions table)`,
+      );
     return {
       sessions: db.prepare('SELECT count(*) FROM sessions').pluck().get() as number,
       migrations: db.prepare('SELECT count(*) FROM schema_migrations').pluck().get() as number,

@@ -14,7 +14,11 @@ const COLUMNS = `id, session_id AS sessionId, timestamp, received_at AS received
 /** LIKE with the user's text taken literally. */
 const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function listSessionPage(db: Database.Database, cache: Map<string, Database.Statement>, q: SessionListQuery): SessionListPage {
+export function listSessionPage(
+  db: Database.Database,
+  cache: Map<string, Database.Statement>,
+  q: SessionListQuery,
+): SessionListPage {
   const where = ['app_id = ?'];
   const params: unknown[] = [q.appId];
   if (q.from !== undefined) where.push('timestamp >= ?'), params.push(q.from);
@@ -25,7 +29,9 @@ export function listSessionPage(db: Database.Database, cache: Map<string, Databa
   if (q.sessionIdPrefix !== undefined)
     // Every id with this prefix sorts between the prefix and the prefix followed by the highest code point.
     where.push('session_id >= ? AND session_id < ?'), params.push(q.sessionIdPrefix, `${q.sessionIdPrefix}\u{10FFFF}`);
-  if (q.after) where.push('(timestamp < ? OR (timestamp = ? AND id < ?))'), params.push(q.after.timestamp, q.after.timestamp, q.after.id);
+  if (q.after)
+    where.push('(timestamp < ? OR (timestamp = ? AND id < ?))'),
+      params.push(q.after.timestamp, q.after.timestamp, q.after.id);
   const sql = `SELECT ${COLUMNS} FROM sessions WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, id DESC LIMIT ?`;
   let stmt = cache.get(sql);
   if (!stmt) {

@@ -3,7 +3,14 @@
 // blocks the HTTP event loop.
 import type Database from 'better-sqlite3';
 import { openDatabase, type Durability } from './open-database.ts';
-import { CLOSE_OPEN_SQL, INSERT_CLOSED_SQL, INSERT_NEW_STARTED_SQL, INSERT_STARTED_SQL, PLAY_ROW_WIDTH, PLAY_STARTED } from './play-session-rows.ts';
+import {
+  CLOSE_OPEN_SQL,
+  INSERT_CLOSED_SQL,
+  INSERT_NEW_STARTED_SQL,
+  INSERT_STARTED_SQL,
+  PLAY_ROW_WIDTH,
+  PLAY_STARTED,
+} from './play-session-rows.ts';
 import { QoeRollupWriter } from './qoe-rollup-writer.ts';
 import { INSERT_NEW_SESSION_SQL, SESSION_COLUMNS, SESSION_ROW_WIDTH, UPSERT_SESSION_SQL } from './session-rows.ts';
 
@@ -121,7 +128,17 @@ export class SessionWriter {
                 closedRow[13] = plays[b + 14]; // reason
                 closedRow[14] = receivedAt;
                 closedRow[15] = plays[b + 15];
-                if (this.closeOpen.run(plays[b + 12], plays[b + 13], plays[b + 14], receivedAt, plays[b + 15], plays[b + 1]).changes === 1) code = 2;
+                if (
+                  this.closeOpen.run(
+                    plays[b + 12],
+                    plays[b + 13],
+                    plays[b + 14],
+                    receivedAt,
+                    plays[b + 15],
+                    plays[b + 1],
+                  ).changes === 1
+                )
+                  code = 2;
                 else code = this.closed.get(closedRow) === undefined ? 0 : 2;
                 affected = plays[b + 12] as number;
               }
@@ -152,7 +169,9 @@ export class SessionWriter {
     const setState = this.db.prepare("UPDATE engine_state SET value = ? WHERE key = 'qoe.backfill_next_id'");
     const done = this.db.prepare("DELETE FROM engine_state WHERE key = 'qoe.backfill_next_id'");
     const rows = this.db
-      .prepare(`SELECT id, ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE id >= ? ORDER BY id LIMIT ?`)
+      .prepare(
+        `SELECT id, ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE id >= ? ORDER BY id LIMIT ?`,
+      )
       .raw();
     let total = 0;
     for (;;) {

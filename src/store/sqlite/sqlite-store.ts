@@ -2,11 +2,30 @@
 // session ingestion through the group-committing writer thread. WAL lets both work at once.
 import Database from 'better-sqlite3';
 import type { IngestedSession } from '../../ingest/index.ts';
-import { StoreError, type ApiKeyRecord, type App, type NewApiKey, type Scope, type SessionListPage, type SessionListQuery, type Store, type StoredSession, type WriteBatchStats } from '../types.ts';
+import {
+  StoreError,
+  type ApiKeyRecord,
+  type App,
+  type NewApiKey,
+  type Scope,
+  type SessionListPage,
+  type SessionListQuery,
+  type Store,
+  type StoredSession,
+  type WriteBatchStats,
+} from '../types.ts';
 import type { PlayEvent } from '../../ingest/index.ts';
 import type {
-  MomentQuery, PlayEventOutcome, PlaySessionFacts, QoeRollupRow, RetentionCounts, RetentionCutoffs, RollupStep, StoredMoment,
-  StoredPlaySession, StreamRollupRow,
+  MomentQuery,
+  PlayEventOutcome,
+  PlaySessionFacts,
+  QoeRollupRow,
+  RetentionCounts,
+  RetentionCutoffs,
+  RollupStep,
+  StoredMoment,
+  StoredPlaySession,
+  StreamRollupRow,
 } from '../types.ts';
 import { SqliteAnalytics } from './analytics-queries.ts';
 import { OUTCOME_CODES, pushPlayRow } from './play-session-rows.ts';
@@ -78,7 +97,9 @@ export class SqliteStore implements Store {
       ),
       countAll: this.db.prepare('SELECT count(*) AS n FROM sessions').pluck(),
       countApp: this.db.prepare('SELECT count(*) AS n FROM sessions WHERE app_id = ?').pluck(),
-      insertApp: this.db.prepare('INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING'),
+      insertApp: this.db.prepare(
+        'INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      ),
       renameApp: this.db.prepare('UPDATE apps SET name = ? WHERE id = ? RETURNING id, name, created_at'),
       deleteApp: this.db.prepare('DELETE FROM apps WHERE id = ?'),
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
@@ -129,12 +150,20 @@ export class SqliteStore implements Store {
       | { app_id: string; session_id: string; timestamp: number; received_at: number; payload: string }
       | undefined;
     return r
-      ? { appId: r.app_id, sessionId: r.session_id, timestamp: r.timestamp, receivedAt: r.received_at, payload: r.payload }
+      ? {
+          appId: r.app_id,
+          sessionId: r.session_id,
+          timestamp: r.timestamp,
+          receivedAt: r.received_at,
+          payload: r.payload,
+        }
       : null;
   }
 
   async countSessions(appId?: string): Promise<number> {
-    return run('countSessions', () => (appId === undefined ? this.stmt.countAll.get() : this.stmt.countApp.get(appId))) as number;
+    return run('countSessions', () =>
+      appId === undefined ? this.stmt.countAll.get() : this.stmt.countApp.get(appId),
+    ) as number;
   }
 
   async ensureApp(id: string, name: string, createdAt: number): Promise<App> {
@@ -145,11 +174,15 @@ export class SqliteStore implements Store {
   }
 
   async createApp(id: string, name: string, createdAt: number): Promise<App | null> {
-    return run('createApp', () => (this.stmt.insertApp.run(id, name, createdAt).changes > 0 ? { id, name, createdAt } : null));
+    return run('createApp', () =>
+      this.stmt.insertApp.run(id, name, createdAt).changes > 0 ? { id, name, createdAt } : null,
+    );
   }
 
   async renameApp(id: string, name: string): Promise<App | null> {
-    const r = run('renameApp', () => this.stmt.renameApp.get(name, id)) as { id: string; name: string; created_at: number } | undefined;
+    const r = run('renameApp', () => this.stmt.renameApp.get(name, id)) as
+      | { id: string; name: string; created_at: number }
+      | undefined;
     return r ? toApp(r) : null;
   }
 
@@ -158,18 +191,30 @@ export class SqliteStore implements Store {
   }
 
   async getApp(id: string): Promise<App | null> {
-    const r = run('getApp', () => this.stmt.getApp.get(id)) as { id: string; name: string; created_at: number } | undefined;
+    const r = run('getApp', () => this.stmt.getApp.get(id)) as
+      | { id: string; name: string; created_at: number }
+      | undefined;
     return r ? toApp(r) : null;
   }
 
   async listApps(): Promise<App[]> {
-    return (run('listApps', () => this.stmt.listApps.all()) as Array<{ id: string; name: string; created_at: number }>).map(toApp);
+    return (
+      run('listApps', () => this.stmt.listApps.all()) as Array<{ id: string; name: string; created_at: number }>
+    ).map(toApp);
   }
 
   async insertApiKey(k: NewApiKey): Promise<ApiKeyRecord> {
     return toApiKey(
       run('insertApiKey', () =>
-        this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt, k.rateLimit ?? null),
+        this.stmt.insertKey.get(
+          k.appId,
+          k.name,
+          k.prefix,
+          k.keyHash,
+          k.scopes.join(','),
+          k.createdAt,
+          k.rateLimit ?? null,
+        ),
       ) as ApiKeyRow,
     );
   }
@@ -185,7 +230,9 @@ export class SqliteStore implements Store {
   }
 
   async listApiKeys(appId?: string): Promise<ApiKeyRecord[]> {
-    const rows = run('listApiKeys', () => (appId === undefined ? this.stmt.listKeys.all() : this.stmt.listAppKeys.all(appId)));
+    const rows = run('listApiKeys', () =>
+      appId === undefined ? this.stmt.listKeys.all() : this.stmt.listAppKeys.all(appId),
+    );
     return (rows as ApiKeyRow[]).map(toApiKey);
   }
 
@@ -193,7 +240,15 @@ export class SqliteStore implements Store {
     return run('rotateApiKey', () =>
       this.db.transaction(() => {
         if (this.stmt.expireKey.run(oldExpiresAt, prefix).changes === 0) return null;
-        const row = this.stmt.insertKey.get(k.appId, k.name, k.prefix, k.keyHash, k.scopes.join(','), k.createdAt, k.rateLimit ?? null);
+        const row = this.stmt.insertKey.get(
+          k.appId,
+          k.name,
+          k.prefix,
+          k.keyHash,
+          k.scopes.join(','),
+          k.createdAt,
+          k.rateLimit ?? null,
+        );
         return toApiKey(row as ApiKeyRow);
       })(),
     );
@@ -287,10 +342,21 @@ export class SqliteStore implements Store {
   async takeDirtyStreamMinute(upTo: number): Promise<number | null> {
     return run('takeDirtyStreamMinute', () => this.analytics.takeDirtyStreamMinute(upTo));
   }
-  async replaceStreamRollups(step: RollupStep, from: number, to: number, rows: readonly StreamRollupRow[]): Promise<void> {
+  async replaceStreamRollups(
+    step: RollupStep,
+    from: number,
+    to: number,
+    rows: readonly StreamRollupRow[],
+  ): Promise<void> {
     run('replaceStreamRollups', () => this.analytics.replaceStreamRollups(step, from, to, rows));
   }
-  async streamSeries(step: RollupStep, dimension: string, value: string, from: number, to: number): Promise<StreamRollupRow[]> {
+  async streamSeries(
+    step: RollupStep,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+  ): Promise<StreamRollupRow[]> {
     return run('streamSeries', () => this.analytics.streamSeries(step, dimension, value, from, to));
   }
   async streamRowsAt(step: RollupStep, dimension: string, t: number): Promise<StreamRollupRow[]> {
@@ -299,7 +365,14 @@ export class SqliteStore implements Store {
   async streamValues(dimension: string, from: number, to: number): Promise<string[]> {
     return run('streamValues', () => this.analytics.streamValues(dimension, from, to));
   }
-  async qoeRows(step: RollupStep, appId: string, dimension: string, value: string | null, from: number, to: number): Promise<QoeRollupRow[]> {
+  async qoeRows(
+    step: RollupStep,
+    appId: string,
+    dimension: string,
+    value: string | null,
+    from: number,
+    to: number,
+  ): Promise<QoeRollupRow[]> {
     return run('qoeRows', () => this.analytics.qoeRows(step, appId, dimension, value, from, to));
   }
   async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {

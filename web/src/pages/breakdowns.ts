@@ -36,16 +36,35 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
   const dimension = params.get('dimension') ?? 'contentId';
   let sortKey = params.get('sort') ?? 'sessions';
   let descending = params.get('order') !== 'asc';
-  const select = h('select', { 'aria-label': 'Dimension' }, DIMENSIONS.map(([id, label]) => h('option', { value: id, selected: id === dimension }, label)));
+  const select = h(
+    'select',
+    { 'aria-label': 'Dimension' },
+    DIMENSIONS.map(([id, label]) => h('option', { value: id, selected: id === dimension }, label)),
+  );
   select.addEventListener('change', () => ctx.navigate(withParams({ dimension: select.value })));
   const table = h('div', { class: 'table-wrap' }, h('p', { class: 'loading' }, 'Loading…'));
-  replace(main, h('div', { class: 'page-head' }, h('h1', {}, 'Breakdowns'), select, rangePicker(range, (p) => ctx.navigate(withParams(p)))), table);
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, 'Breakdowns'),
+      select,
+      rangePicker(range, (p) => ctx.navigate(withParams(p))),
+    ),
+    table,
+  );
 
   let rows: Row[];
   try {
-    rows = (await get<{ rows: Row[] }>(`/api/v1/qoe/breakdown${qs({ app, from: range.from, to: range.to, dimension })}`)).rows;
+    rows = (
+      await get<{ rows: Row[] }>(`/api/v1/qoe/breakdown${qs({ app, from: range.from, to: range.to, dimension })}`)
+    ).rows;
   } catch (err) {
-    replace(table, h('p', { class: 'error', role: 'alert' }, `Could not load the breakdown: ${(err as Error).message}`));
+    replace(
+      table,
+      h('p', { class: 'error', role: 'alert' }, `Could not load the breakdown: ${(err as Error).message}`),
+    );
     return;
   }
   const sparks = new Map<string, HTMLElement>();
@@ -56,13 +75,26 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
       return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1);
     });
     const header = (key: string, label: string, num = true) => {
-      const b = h('button', { type: 'button', class: 'sort' }, label, sortKey === key ? (descending ? ' ▼' : ' ▲') : '');
+      const b = h(
+        'button',
+        { type: 'button', class: 'sort' },
+        label,
+        sortKey === key ? (descending ? ' ▼' : ' ▲') : '',
+      );
       b.addEventListener('click', () => {
         descending = sortKey === key ? !descending : true;
         sortKey = key;
         draw();
       });
-      return h('th', { scope: 'col', class: num ? 'num' : '', 'aria-sort': sortKey === key ? (descending ? 'descending' : 'ascending') : null }, b);
+      return h(
+        'th',
+        {
+          scope: 'col',
+          class: num ? 'num' : '',
+          'aria-sort': sortKey === key ? (descending ? 'descending' : 'ascending') : null,
+        },
+        b,
+      );
     };
     replace(
       table,
@@ -71,14 +103,36 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
         : h(
             'table',
             { class: 'sortable' },
-            h('thead', {}, h('tr', {}, header('value', DIMENSIONS.find((d) => d[0] === dimension)?.[1] ?? dimension, false), COLUMNS.map((c) => header(c.key, c.label)), h('th', { scope: 'col' }, 'Trend'))),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                header('value', DIMENSIONS.find((d) => d[0] === dimension)?.[1] ?? dimension, false),
+                COLUMNS.map((c) => header(c.key, c.label)),
+                h('th', { scope: 'col' }, 'Trend'),
+              ),
+            ),
             h(
               'tbody',
               {},
               sorted.map((r) => {
                 const v = r.value ?? '';
-                const link = h('a', { href: `/overview${qs({ app, range: range.preset === 'custom' ? 'custom' : range.preset, from: range.preset === 'custom' ? range.from : null, to: range.preset === 'custom' ? range.to : null, dim: dimension, value: v })}` }, v || '(none)');
-                const tr = h('tr', { class: 'clickable' }, h('td', {}, link), COLUMNS.map((c) => h('td', { class: 'num' }, formatters[c.unit](r[c.key] as number | null))), h('td', {}, sparks.get(v) ?? ''));
+                const link = h(
+                  'a',
+                  {
+                    href: `/overview${qs({ app, range: range.preset === 'custom' ? 'custom' : range.preset, from: range.preset === 'custom' ? range.from : null, to: range.preset === 'custom' ? range.to : null, dim: dimension, value: v })}`,
+                  },
+                  v || '(none)',
+                );
+                const tr = h(
+                  'tr',
+                  { class: 'clickable' },
+                  h('td', {}, link),
+                  COLUMNS.map((c) => h('td', { class: 'num' }, formatters[c.unit](r[c.key] as number | null))),
+                  h('td', {}, sparks.get(v) ?? ''),
+                );
                 tr.addEventListener('click', (ev) => {
                   if ((ev.target as Element).closest('a')) return;
                   link.click();
@@ -97,7 +151,9 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
     top.map(async (r) => {
       const v = r.value ?? '';
       try {
-        const s = await get<{ points: Point[] }>(`/api/v1/qoe/timeseries${qs({ app, metric: 'sessions', from: range.from, to: range.to })}&filter[${encodeURIComponent(dimension)}]=${encodeURIComponent(v)}`);
+        const s = await get<{ points: Point[] }>(
+          `/api/v1/qoe/timeseries${qs({ app, metric: 'sessions', from: range.from, to: range.to })}&filter[${encodeURIComponent(dimension)}]=${encodeURIComponent(v)}`,
+        );
         sparks.set(v, sparkline(s.points, `${v} sessions`));
       } catch {
         // A missing sparkline is not worth an error on the page.

@@ -30,7 +30,9 @@ const GROUPS: Array<[keyof Active, string]> = [
 ];
 
 function breakdownTable(title: string, counts: Record<string, number> | undefined): HTMLElement {
-  const rows = Object.entries(counts ?? {}).sort((a, b) => b[1] - a[1]).slice(0, 10);
+  const rows = Object.entries(counts ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10);
   const max = rows[0]?.[1] ?? 1;
   return h(
     'section',
@@ -41,8 +43,23 @@ function breakdownTable(title: string, counts: Record<string, number> | undefine
       : h(
           'table',
           {},
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, title), h('th', { scope: 'col', class: 'num' }, 'Viewers'))),
-          h('tbody', {}, rows.map(([k, v]) => h('tr', {}, h('td', {}, k, h('meter', { min: 0, max, value: v, 'aria-hidden': 'true' })), h('td', { class: 'num' }, fmtCount(v))))),
+          h(
+            'thead',
+            {},
+            h('tr', {}, h('th', { scope: 'col' }, title), h('th', { scope: 'col', class: 'num' }, 'Viewers')),
+          ),
+          h(
+            'tbody',
+            {},
+            rows.map(([k, v]) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, k, h('meter', { min: 0, max, value: v, 'aria-hidden': 'true' })),
+                h('td', { class: 'num' }, fmtCount(v)),
+              ),
+            ),
+          ),
         ),
   );
 }
@@ -61,7 +78,13 @@ export async function livePage(ctx: PageContext): Promise<void> {
   replace(
     main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Live')),
-    h('div', { class: 'live-top' }, h('section', { class: 'card now' }, h('h2', {}, 'Watching now'), now), h('section', { class: 'card' }, h('h2', {}, 'Viewers, last hour'), viewers.el), h('section', { class: 'card' }, h('h2', {}, 'Bandwidth, last hour'), bandwidth.el)),
+    h(
+      'div',
+      { class: 'live-top' },
+      h('section', { class: 'card now' }, h('h2', {}, 'Watching now'), now),
+      h('section', { class: 'card' }, h('h2', {}, 'Viewers, last hour'), viewers.el),
+      h('section', { class: 'card' }, h('h2', {}, 'Bandwidth, last hour'), bandwidth.el),
+    ),
     status,
     groups,
   );
@@ -70,13 +93,21 @@ export async function livePage(ctx: PageContext): Promise<void> {
   const draw = () => {
     const to = Date.now();
     const range = { from: to - 3_600_000, to };
-    viewers.setData(history.map((p) => ({ t: p.t, value: p.peak_concurrent })), range);
-    bandwidth.setData(history.map((p) => ({ t: p.t, value: p.bandwidth_bps })), range);
+    viewers.setData(
+      history.map((p) => ({ t: p.t, value: p.peak_concurrent })),
+      range,
+    );
+    bandwidth.setData(
+      history.map((p) => ({ t: p.t, value: p.bandwidth_bps })),
+      range,
+    );
   };
   const loadHistory = async () => {
     const to = Date.now();
     try {
-      const s = await get<{ points: StreamPoint[] }>(`/api/v1/stats/series${qs({ dimension: 'global', from: to - 3_600_000, to, step: 60 })}`);
+      const s = await get<{ points: StreamPoint[] }>(
+        `/api/v1/stats/series${qs({ dimension: 'global', from: to - 3_600_000, to, step: 60 })}`,
+      );
       history = s.points;
       status.textContent = '';
     } catch (err) {
@@ -97,7 +128,10 @@ export async function livePage(ctx: PageContext): Promise<void> {
     if (last && last.t === minute) last.peak_concurrent = Math.max(last.peak_concurrent, a.total);
     else history.push({ t: minute, peak_concurrent: a.total, bandwidth_bps: 0 });
     draw();
-    replace(groups, GROUPS.map(([key, title]) => breakdownTable(title, a[key] as Record<string, number>)));
+    replace(
+      groups,
+      GROUPS.map(([key, title]) => breakdownTable(title, a[key] as Record<string, number>)),
+    );
   });
   ctx.onLeave(stop);
 }

@@ -20,7 +20,7 @@ export function loginPage(root: HTMLElement, done: (next: string) => void): void
     await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
     const next = new URLSearchParams(location.search).get('next');
     // Only a path on this site: an open redirect would make the login page a phishing tool.
-    done(next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/');
+    done(next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/');
   });
   replace(root, h('div', { class: 'center' }, form));
   email.focus();

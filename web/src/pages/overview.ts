@@ -32,13 +32,17 @@ interface Series {
   points: Point[];
 }
 
-
 function seriesUrl(app: string, metric: string, from: number, to: number, filter: [string, string] | null): string {
   // No step: the server picks minutes or hours to fit the range.
   return `/api/v1/qoe/timeseries${qs({ app, metric, from, to })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
 }
 
-async function allSeries(app: string, from: number, to: number, filter: [string, string] | null): Promise<Map<string, Point[]>> {
+async function allSeries(
+  app: string,
+  from: number,
+  to: number,
+  filter: [string, string] | null,
+): Promise<Map<string, Point[]>> {
   const list = await Promise.all(METRICS.map((m) => get<Series>(seriesUrl(app, m.id, from, to, filter))));
   return new Map(list.map((s, i) => [METRICS[i]!.id, s.points]));
 }
@@ -76,7 +80,19 @@ function change(now: number | null, before: number | null, m: Metric): HTMLEleme
 export async function overviewPage(ctx: PageContext): Promise<void> {
   const { main, app, params } = ctx;
   if (!app) {
-    replace(main, h('section', { class: 'card' }, h('h1', {}, 'No apps yet'), h('p', {}, ctx.me.role === 'admin' ? 'Create an app in Settings.' : 'Ask an admin to give you access to an app.')));
+    replace(
+      main,
+      h(
+        'section',
+        { class: 'card' },
+        h('h1', {}, 'No apps yet'),
+        h(
+          'p',
+          {},
+          ctx.me.role === 'admin' ? 'Create an app in Settings.' : 'Ask an admin to give you access to an app.',
+        ),
+      ),
+    );
     return;
   }
   // A brand-new app has nothing to chart: show how to send data instead.
@@ -98,10 +114,14 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     const chart = timeChart(m.label, m.unit);
     const valueEl = h('div', { class: 'tile-value', 'data-metric': m.id }, '…');
     const deltaEl = h('div', { class: 'tile-delta' });
-    tiles.append(h('section', { class: 'tile card', 'aria-label': m.label }, h('h2', {}, m.label), valueEl, deltaEl, chart.el));
+    tiles.append(
+      h('section', { class: 'tile card', 'aria-label': m.label }, h('h2', {}, m.label), valueEl, deltaEl, chart.el),
+    );
     charts.set(m.id, { chart, valueEl, deltaEl });
   }
-  ctx.onLeave(() => charts.forEach((c) => c.chart.destroy()));
+  ctx.onLeave(() => {
+    for (const c of charts.values()) c.chart.destroy();
+  });
 
   replace(
     main,
@@ -109,7 +129,14 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       'div',
       { class: 'page-head' },
       h('h1', {}, 'Overview'),
-      filter ? h('span', { class: 'chip' }, `${filter[0]} = ${filter[1]} `, h('a', { href: withParams({ dim: null, value: null }), 'aria-label': 'Remove filter' }, '×')) : null,
+      filter
+        ? h(
+            'span',
+            { class: 'chip' },
+            `${filter[0]} = ${filter[1]} `,
+            h('a', { href: withParams({ dim: null, value: null }), 'aria-label': 'Remove filter' }, '×'),
+          )
+        : null,
       rangePicker(range, (p) => ctx.navigate(withParams(p))),
     ),
     status,
@@ -123,7 +150,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       const [current, previous, moments] = await Promise.all([
         allSeries(app, r.from, r.to, filter),
         allSeries(app, r.from - span, r.from, filter),
-        get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) => x.moments.filter((m) => m.appId === null || m.appId === app)),
+        get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) =>
+          x.moments.filter((m) => m.appId === null || m.appId === app),
+        ),
       ]);
       for (const m of METRICS) {
         const c = charts.get(m.id)!;
@@ -140,14 +169,26 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         moments.length === 0
           ? h('span', { class: 'muted' }, 'No moments in this range.')
           : moments.slice(0, 20).map((x) =>
-              h('a', { class: `moment-chip ${x.kind}`, href: `/moments?range=custom&from=${x.startedAt - 1_800_000}&to=${x.endedAt + 1_800_000}` }, `${x.kind === 'spike' ? '▲' : '▼'} ${x.metric}${x.dimension !== 'global' ? ` (${x.value})` : ''} ${fmtTime(x.startedAt)}`),
+              h(
+                'a',
+                {
+                  class: `moment-chip ${x.kind}`,
+                  href: `/moments?range=custom&from=${x.startedAt - 1_800_000}&to=${x.endedAt + 1_800_000}`,
+                },
+                `${x.kind === 'spike' ? '▲' : '▼'} ${x.metric}${x.dimension !== 'global' ? ` (${x.value})` : ''} ${fmtTime(x.startedAt)}`,
+              ),
             ),
       );
-      status.textContent = isShortRange(r) ? 'Live: updates as sessions arrive.' : `Updated ${new Date().toLocaleTimeString()}`;
+      status.textContent = isShortRange(r)
+        ? 'Live: updates as sessions arrive.'
+        : `Updated ${new Date().toLocaleTimeString()}`;
       status.className = 'muted';
     } catch (err) {
       status.className = 'error';
-      status.textContent = err instanceof ApiFailure ? `Could not load the overview: ${err.message}` : `Could not reach m3w: ${(err as Error).message}`;
+      status.textContent =
+        err instanceof ApiFailure
+          ? `Could not load the overview: ${err.message}`
+          : `Could not reach m3w: ${(err as Error).message}`;
     }
   };
   await load(range);

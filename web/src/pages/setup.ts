@@ -5,9 +5,20 @@ import { h, replace } from '../dom.ts';
 import { field, onSubmit } from './form-helpers.ts';
 
 export function setupPage(root: HTMLElement, done: () => void): void {
-  const token = h('input', { name: 'token', required: true, autocomplete: 'off', value: decodeURIComponent(location.hash.slice(1)) });
+  const token = h('input', {
+    name: 'token',
+    required: true,
+    autocomplete: 'off',
+    value: decodeURIComponent(location.hash.slice(1)),
+  });
   const email = h('input', { name: 'email', type: 'email', required: true, autocomplete: 'username' });
-  const password = h('input', { name: 'password', type: 'password', required: true, minlength: 10, autocomplete: 'new-password' });
+  const password = h('input', {
+    name: 'password',
+    type: 'password',
+    required: true,
+    minlength: 10,
+    autocomplete: 'new-password',
+  });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h(
     'form',
@@ -21,9 +32,15 @@ export function setupPage(root: HTMLElement, done: () => void): void {
     h('button', { type: 'submit' }, 'Create admin and sign in'),
   );
   onSubmit(form, error, async () => {
-    await api('POST', '/api/v1/auth/setup', { token: token.value.trim(), email: email.value, password: password.value, session: 'cookie' });
+    await api('POST', '/api/v1/auth/setup', {
+      token: token.value.trim(),
+      email: email.value,
+      password: password.value,
+      session: 'cookie',
+    });
     // Setup signs the new admin in with cookies; should it not have, signing in with the same credentials does.
-    if (!document.cookie.includes('m3w_csrf=')) await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
+    if (!document.cookie.includes('m3w_csrf='))
+      await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
     history.replaceState(null, '', '/');
     done();
   });

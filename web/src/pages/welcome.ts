@@ -6,7 +6,12 @@ import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 
 function codeBlock(text: string, label: string): HTMLElement {
-  return h('div', { class: 'code' }, h('pre', { tabindex: '0', 'aria-label': label }, text), copyButton(() => text));
+  return h(
+    'div',
+    { class: 'code' },
+    h('pre', { tabindex: '0', 'aria-label': label }, text),
+    copyButton(() => text),
+  );
 }
 
 export async function welcomePage(ctx: PageContext): Promise<void> {
@@ -18,13 +23,25 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
 
   const examples = h('div', { class: 'examples' });
   const drawExamples = () => {
-    const session = JSON.stringify({ sessionId: 'test-1', timestamp: 0, sessionStartDateIso: '2025-01-01T00:00:00Z', sessionDurationMs: 60000, startupTimeMs: 900 });
+    const session = JSON.stringify({
+      sessionId: 'test-1',
+      timestamp: 0,
+      sessionStartDateIso: '2025-01-01T00:00:00Z',
+      sessionDurationMs: 60000,
+      startupTimeMs: 900,
+    });
     replace(
       examples,
       h('h3', {}, 'Send a test session'),
-      codeBlock(`curl -X POST ${base}/v1/sessions \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-API-Key: ${key}' \\\n  -d '${session.replace('"timestamp":0', '"timestamp":' + Date.now())}'`, 'curl example'),
+      codeBlock(
+        `curl -X POST ${base}/v1/sessions \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-API-Key: ${key}' \\\n  -d '${session.replace('"timestamp":0', '"timestamp":' + Date.now())}'`,
+        'curl example',
+      ),
       h('h3', {}, 'Android (Media3Watch SDK)'),
-      codeBlock(`Media3Watch.init(\n  context,\n  Media3WatchConfig(\n    endpoint = "${base}/v1/sessions",\n    apiKey = "${key}",\n  ),\n)`, 'Android SDK configuration'),
+      codeBlock(
+        `Media3Watch.init(\n  context,\n  Media3WatchConfig(\n    endpoint = "${base}/v1/sessions",\n    apiKey = "${key}",\n  ),\n)`,
+        'Android SDK configuration',
+      ),
       h('h3', {}, 'Media server webhook (Flussonic, Wowza, nginx-rtmp)'),
       codeBlock(`${info.webhookUrl}?key=${key}`, 'webhook URL'),
     );
@@ -36,7 +53,10 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
   makeKey.addEventListener('click', async () => {
     makeKey.disabled = true;
     try {
-      const created = await api<KeyRecord & { key: string }>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, { name: 'first key', scopes: ['ingest'] });
+      const created = await api<KeyRecord & { key: string }>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, {
+        name: 'first key',
+        scopes: ['ingest'],
+      });
       key = created.key;
       replace(keyArea, h('p', {}, 'Your ingest key — shown once, copy it now:'), codeBlock(key, 'new ingest key'));
       drawExamples();
@@ -45,7 +65,11 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
       makeKey.disabled = false;
     }
   });
-  replace(keyArea, ctx.me.role === 'admin' ? makeKey : h('p', {}, 'Ask an admin for an ingest key for this app.'), keyError);
+  replace(
+    keyArea,
+    ctx.me.role === 'admin' ? makeKey : h('p', {}, 'Ask an admin for an ingest key for this app.'),
+    keyError,
+  );
   drawExamples();
 
   replace(
@@ -54,8 +78,16 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
       'section',
       { class: 'card welcome' },
       h('h1', {}, 'No data yet'),
-      h('p', {}, `m3w is running. Point your players and media servers at one of these addresses${app ? ` to fill app “${app}”` : ''}:`),
-      h('ul', { class: 'urls' }, info.urls.map((u) => h('li', {}, h('code', {}, u)))),
+      h(
+        'p',
+        {},
+        `m3w is running. Point your players and media servers at one of these addresses${app ? ` to fill app “${app}”` : ''}:`,
+      ),
+      h(
+        'ul',
+        { class: 'urls' },
+        info.urls.map((u) => h('li', {}, h('code', {}, u))),
+      ),
       keyArea,
       examples,
       h('p', { class: 'muted waiting' }, 'Waiting for the first session… this page updates by itself.'),
@@ -65,7 +97,8 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
 
   if (app) {
     const stop = live.subscribe(`overview:${app}`, (data) => {
-      if (((data as { sessions?: number } | null)?.sessions ?? 0) > 0) ctx.navigate(`/overview?app=${encodeURIComponent(app)}`);
+      if (((data as { sessions?: number } | null)?.sessions ?? 0) > 0)
+        ctx.navigate(`/overview?app=${encodeURIComponent(app)}`);
     });
     ctx.onLeave(stop);
   }
