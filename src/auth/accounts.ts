@@ -66,6 +66,8 @@ function requirePassword(password: unknown): string {
 
 export class Accounts {
   private checksInFlight = 0;
+  /** Ids of WebSocket tickets already used, with their expiry. */
+  private readonly usedTickets = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -247,9 +249,17 @@ export class Accounts {
     return claims ? this.signedIn(claims.userId, claims.sessionId) : null;
   }
 
+  /** A ticket opens one WebSocket: a copy seen in a log or a proxy cannot open another within its minute. */
   async authenticateWsTicket(ticket: string): Promise<SignedInUser | null> {
     const claims = await this.signer.verifyWsTicket(ticket);
-    return claims ? this.signedIn(claims.userId, claims.sessionId) : null;
+    if (!claims) return null;
+    const now = Date.now();
+    if (this.usedTickets.has(claims.ticketId)) return null;
+    // Only unexpired tickets need remembering; an expired one is refused by its signature check anyway.
+    if (this.usedTickets.size > 10_000)
+      for (const [id, expiresAt] of this.usedTickets) if (expiresAt <= now) this.usedTickets.delete(id);
+    this.usedTickets.set(claims.ticketId, claims.expiresAt);
+    return this.signedIn(claims.userId, claims.sessionId);
   }
 
   private async signedIn(userId: number, sessionId: string): Promise<SignedInUser | null> {

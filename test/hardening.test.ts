@@ -1,0 +1,60 @@
+// The hostile review's smaller findings (issue 16, Medium and Low), one behaviour each, against a real server:
+// tokens that never expire, reused WebSocket tickets, secrets in paths and logs, app deletion leftovers,
+// login lock-outs, file modes, security headers, the Host header, per-user limits and the banner.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { createPrivateKey, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ADMIN, call, setupAdmin, type Tokens } from './helpers/accounts.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+import { openSocket } from './helpers/ws-client.ts';
+
+let ts: TestServer;
+let admin: Tokens;
+beforeAll(async () => {
+  ts = await startTestServer();
+  admin = await setupAdmin(ts);
+});
+afterAll(() => ts.close());
+
+const wsUrl = (s: TestServer, query: string) => `${s.url.replace('http', 'ws')}/ws/live?${query}`;
+
+describe('signed tokens', () => {
+  /** A token signed with the server's real key, with the claims chosen by the test. */
+  async function forge(claims: { exp?: boolean; iat?: boolean }): Promise<string> {
+    const key = createPrivateKey(readFileSync(path.join(ts.dir, 'auth-ed25519.pem'), 'utf8'));
+    const jwt = new SignJWT({ role: 'admin', sid: sessionId() })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+      .setIssuer('m3w')
+      .setAudience('m3w:access')
+      .setSubject(String(admin.user.id))
+      .setJti(randomUUID());
+    if (claims.iat !== false) jwt.setIssuedAt();
+    if (claims.exp !== false) jwt.setExpirationTime('10m');
+    return jwt.sign(key);
+  }
+  function sessionId(): string {
+    const payload = JSON.parse(Buffer.from(admin.accessToken.split('.')[1]!, 'base64url').toString('utf8'));
+    return payload.sid as string;
+  }
+
+  test('an access token signed with the real key is refused without exp or without iat', async () => {
+    expect((await call(ts, 'GET', '/api/v1/me', { token: await forge({}) })).status).toBe(200);
+    const noExp = await call(ts, 'GET', '/api/v1/me', { token: await forge({ exp: false }) });
+    expect(noExp.status).toBe(401);
+    expect(noExp.json!.error.code).toBe('UNAUTHORIZED');
+    expect((await call(ts, 'GET', '/api/v1/me', { token: await forge({ iat: false }) })).status).toBe(401);
+  });
+
+  test('a WebSocket ticket opens one connection only', async () => {
+    const { ticket } = (await call(ts, 'POST', '/api/v1/ws-ticket', { token: admin.accessToken })).json!;
+    const first = await openSocket(wsUrl(ts, `ticket=${encodeURIComponent(ticket)}`));
+    await first.next((m) => m.type === 'welcome');
+    const second = await openSocket(wsUrl(ts, `ticket=${encodeURIComponent(ticket)}`));
+    const timeout = new Promise<{ code: number }>((resolve) => setTimeout(() => resolve({ code: 0 }), 5000));
+    expect((await Promise.race([second.closed, timeout])).code).toBe(4401);
+    second.close();
+    first.close();
+  });
+});
