@@ -58,3 +58,23 @@ describe('signed tokens', () => {
     first.close();
   });
 });
+
+describe('webhook events', () => {
+  test('an event nested thousands deep is rejected with a message naming the field, like the SDK route', async () => {
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const body = `[{"event":"play_started","id":"deep-1","time":"2025-11-24T11:10:26.498Z","extra":${deep}}]`;
+    const res = await fetch(`${ts.url}/api/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': ts.apiKey },
+      body,
+    });
+    const text = await res.text();
+    expect(text).not.toMatch(/call stack/i);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(text)).toEqual({
+      accepted: 0,
+      duplicates: 0,
+      rejected: [{ index: 0, error: 'extra: must not be nested more than 16 levels deep' }],
+    });
+  });
+});
