@@ -78,3 +78,39 @@ describe('webhook events', () => {
     });
   });
 });
+
+describe('security headers', () => {
+  const expectHeaders = (headers: Headers, html: boolean) => {
+    expect(headers.get('x-content-type-options')).toBe('nosniff');
+    expect(headers.get('x-frame-options')).toBe('DENY');
+    expect(headers.get('referrer-policy')).toBe('no-referrer');
+    const csp = headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain(html ? "script-src 'self'" : "default-src 'none'");
+  };
+
+  test('every response carries them: JSON, errors of each kind, 404, and HTML pages', async () => {
+    const responses = [
+      await fetch(`${ts.url}/health`),
+      await fetch(`${ts.url}/api/v1/me`),
+      await fetch(`${ts.url}/no/such/route`),
+      await fetch(`${ts.url}/v1/sessions`, { method: 'POST', headers: { 'x-api-key': ts.apiKey }, body: 'x' }),
+      await fetch(`${ts.url}/openapi.json`),
+    ];
+    for (const r of responses) expectHeaders(r.headers, false);
+    const page = await fetch(`${ts.url}/login`);
+    if (page.headers.get('content-type')?.startsWith('text/html')) expectHeaders(page.headers, true);
+    else expectHeaders(page.headers, false); // a checkout without the built dashboard answers a 404 envelope
+  });
+});
+
+test('a route listed as frameable drops X-Frame-Options and names its frame-ancestors', async () => {
+  const { applySecurityHeaders } = await import('../src/http/security-headers.ts');
+  const headers = new Headers({ 'content-type': 'text/html; charset=utf-8' });
+  applySecurityHeaders(headers, '/embed/:id', new Map([['/embed/:id', '*']]));
+  expect(headers.get('x-frame-options')).toBeNull();
+  expect(headers.get('content-security-policy')).toContain('frame-ancestors *');
+  expect(headers.get('content-security-policy')).not.toContain("frame-ancestors 'none'");
+  applySecurityHeaders(headers, '/login', new Map([['/embed/:id', '*']]));
+  expect(headers.get('x-frame-options')).toBe('DENY');
+});

@@ -5,6 +5,7 @@ import type { HttpContext, RequestState, RouteDef } from './context.ts';
 import { requestState } from './context.ts';
 import { errorEnvelope, toApiError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
+import { applySecurityHeaders } from './security-headers.ts';
 import { appRoutes } from './routes/apps.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -68,6 +69,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
       return new Response(JSON.stringify(errorEnvelope(apiError)), { status: apiError.status, headers });
     },
     onResponse(response, event) {
+      applySecurityHeaders(response.headers, event.context.matchedRoute?.route);
       const state = requestState(event);
       if (!state) return;
       const route = event.context.matchedRoute?.route ?? 'unmatched';
