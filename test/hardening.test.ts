@@ -114,3 +114,33 @@ test('a route listed as frameable drops X-Frame-Options and names its frame-ance
   applySecurityHeaders(headers, '/login', new Map([['/embed/:id', '*']]));
   expect(headers.get('x-frame-options')).toBe('DENY');
 });
+
+describe('API keys in paths', () => {
+  test('a whole key in place of the prefix is refused with 400, never echoed or logged', async () => {
+    const created = await call(ts, 'POST', '/api/v1/apps/default/keys', {
+      token: admin.accessToken,
+      body: { name: 'path test' },
+    });
+    const key = created.json!.key as string;
+    const chosen = 'my-chosen-secret-key-123';
+    for (const [method, p] of [
+      ['POST', `/api/v1/apps/default/keys/${key}/rotate`],
+      ['DELETE', `/api/v1/apps/default/keys/${key}`],
+      ['POST', `/api/v1/apps/default/keys/${chosen}/rotate`],
+    ] as const) {
+      const r = await call(ts, method, p, { token: admin.accessToken });
+      expect(r.status, p).toBe(400);
+      expect(r.json!.error.code).toBe('INVALID_SCHEMA');
+      expect(JSON.stringify(r.json)).not.toContain(key.slice(13));
+      expect(JSON.stringify(r.json)).not.toContain(chosen);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ts.logText()).not.toContain(key.slice(13));
+    expect(ts.logText()).not.toContain(chosen);
+    // The public prefix still works, and the key was not rotated or revoked by the refused calls.
+    const ok = await call(ts, 'POST', `/api/v1/apps/default/keys/${created.json!.prefix}/rotate`, {
+      token: admin.accessToken,
+    });
+    expect(ok.status).toBe(201);
+  });
+});

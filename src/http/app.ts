@@ -5,6 +5,7 @@ import type { HttpContext, RequestState, RouteDef } from './context.ts';
 import { requestState } from './context.ts';
 import { errorEnvelope, toApiError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
+import { loggablePath } from './request-log.ts';
 import { applySecurityHeaders } from './security-headers.ts';
 import { appRoutes } from './routes/apps.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -84,7 +85,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
           {
             method,
             route,
-            path: event.url.pathname,
+            path: loggablePath(event.url.pathname, event.context.params),
             status: response.status,
             ms: Math.round(seconds * 10000) / 10,
             reqId: state.requestId,
