@@ -144,3 +144,40 @@ describe('API keys in paths', () => {
     expect(ok.status).toBe(201);
   });
 });
+
+describe('request log', () => {
+  const requestLines = () => ts.logs.filter((l) => l.msg === 'request');
+
+  test('a huge path and user agent make a bounded log line', async () => {
+    const longPath = `/long/${'p'.repeat(15_000)}`;
+    const r = await fetch(ts.url + longPath, { headers: { 'user-agent': 'U'.repeat(800) } });
+    expect(r.status).toBe(404);
+    await new Promise((res) => setTimeout(res, 50));
+    const line = requestLines().find((l) => String(l.path).startsWith('/long/'));
+    expect(line).toBeDefined();
+    expect(JSON.stringify(line).length).toBeLessThan(1000);
+    expect(String(line!.ua)).toMatch(/^U{256}…\(800 chars\)$/);
+  });
+
+  test('a flood of rejected requests is sampled, and the log says how many were left out', async () => {
+    const before = requestLines().length;
+    for (let i = 0; i < 250; i++) await fetch(`${ts.url}/flood/${i}`, { method: 'DELETE' });
+    await new Promise((res) => setTimeout(res, 50));
+    const flood = requestLines()
+      .slice(before)
+      .filter((l) => String(l.path).startsWith('/flood/'));
+    expect(flood.length).toBeGreaterThanOrEqual(10);
+    expect(flood.length).toBeLessThanOrEqual(15);
+    const suppressed = flood.reduce((n, l) => n + Number(l.suppressed ?? 0), 0);
+    expect(suppressed + flood.length).toBe(200); // the last 50 are counted in the next line logged
+    // Successful requests are never sampled.
+    const beforeOk = requestLines().length;
+    for (let i = 0; i < 20; i++) await call(ts, 'GET', '/api/v1/me', { token: admin.accessToken });
+    await new Promise((res) => setTimeout(res, 50));
+    expect(
+      requestLines()
+        .slice(beforeOk)
+        .filter((l) => l.route === '/api/v1/me'),
+    ).toHaveLength(20);
+  });
+});

@@ -33,3 +33,49 @@ function safeDecode(segment: string): string {
     return segment;
   }
 }
+
+export interface SampleDecision {
+  log: boolean;
+  /** Lines of this kind left out since the last one logged. */
+  suppressed: number;
+}
+
+/**
+ * Rejected requests (4xx) repeat in floods: per kind (status, route, address) the first `burst` of each
+ * window are logged, then one in `every`, each carrying how many were left out, so a flood costs a few lines
+ * a minute and still shows up. The metrics count every request.
+ */
+export class RejectionSampler {
+  private readonly kinds = new Map<string, { windowStart: number; seen: number; suppressed: number }>();
+
+  constructor(
+    private readonly burst = 10,
+    private readonly every = 100,
+    private readonly windowMs = 60_000,
+    private readonly maxKinds = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  admit(kind: string): SampleDecision {
+    const now = this.now();
+    if (!this.kinds.has(kind) && this.kinds.size >= this.maxKinds) {
+      for (const [k, v] of this.kinds) if (now - v.windowStart >= this.windowMs) this.kinds.delete(k);
+      // Still full: a spray of addresses shares one kind, so memory stays bounded.
+      if (this.kinds.size >= this.maxKinds) kind = 'overflow';
+    }
+    const k = this.kinds.get(kind);
+    if (!k || now - k.windowStart >= this.windowMs) {
+      const suppressed = k?.suppressed ?? 0;
+      this.kinds.set(kind, { windowStart: now, seen: 1, suppressed: 0 });
+      return { log: true, suppressed };
+    }
+    k.seen += 1;
+    if (k.seen <= this.burst || k.seen % this.every === 0) {
+      const suppressed = k.suppressed;
+      k.suppressed = 0;
+      return { log: true, suppressed };
+    }
+    k.suppressed += 1;
+    return { log: false, suppressed: 0 };
+  }
+}
