@@ -2,6 +2,7 @@
 // tokens that never expire, reused WebSocket tickets, secrets in paths and logs, app deletion leftovers,
 // login lock-outs, file modes, security headers, the Host header, per-user limits and the banner.
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { createPrivateKey, randomUUID } from 'node:crypto';
@@ -179,5 +180,45 @@ describe('request log', () => {
         .slice(beforeOk)
         .filter((l) => l.route === '/api/v1/me'),
     ).toHaveLength(20);
+  });
+});
+
+describe('server-info', () => {
+  const info = async (s: TestServer, host: string) => {
+    // fetch() will not send another Host header; node:http will.
+    const key = await readKey(s);
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.get(`${s.url}/api/v1/server-info`, { headers: { 'x-api-key': key, host } }, (res) => {
+        let data = '';
+        res.on('data', (c) => (data += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(data) : reject(new Error(`${res.statusCode} ${data}`))));
+      });
+      req.on('error', reject);
+    });
+    return JSON.parse(text) as { urls: string[]; ingestUrl: string; webhookUrl: string };
+  };
+  async function readKey(s: TestServer): Promise<string> {
+    const token = s === ts ? admin.accessToken : (await setupAdmin(s)).accessToken;
+    const r = await call(s, 'POST', '/api/v1/apps/default/keys', { token, body: { name: 'r', scopes: ['read'] } });
+    return r.json!.key as string;
+  }
+
+  test('never echoes the Host header; uses the listening address', async () => {
+    const body = await info(ts, 'evil.example.com');
+    expect(JSON.stringify(body)).not.toContain('evil.example.com');
+    expect(body.ingestUrl).toBe(`${ts.url}/v1/sessions`);
+  });
+
+  test('uses publicUrl when configured', async () => {
+    const s = await startTestServer({ publicUrl: 'https://m3w.example.org/' });
+    try {
+      const body = await info(s, 'evil.example.com');
+      expect(body.ingestUrl).toBe('https://m3w.example.org/v1/sessions');
+      expect(body.webhookUrl).toBe('https://m3w.example.org/api/webhook');
+      expect(body.urls[0]).toBe('https://m3w.example.org');
+      expect(JSON.stringify(body)).not.toContain('evil');
+    } finally {
+      await s.close();
+    }
   });
 });
