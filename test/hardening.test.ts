@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ADMIN, call, setupAdmin, type Tokens } from './helpers/accounts.ts';
+import { ADMIN, CookieClient, call, setupAdmin, type Tokens } from './helpers/accounts.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { openSocket } from './helpers/ws-client.ts';
 
@@ -217,6 +217,30 @@ describe('server-info', () => {
       expect(body.webhookUrl).toBe('https://m3w.example.org/api/webhook');
       expect(body.urls[0]).toBe('https://m3w.example.org');
       expect(JSON.stringify(body)).not.toContain('evil');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('per-user rate limit', () => {
+  test('a signed-in user gets the request limit too, shared by bearer tokens and cookies', async () => {
+    const s = await startTestServer({ rateLimit: { requests: 6, windowSec: 60 } });
+    try {
+      const tokens = await setupAdmin(s);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push((await call(s, 'GET', '/api/v1/me', { token: tokens.accessToken })).status);
+      const cookies = new CookieClient(s);
+      expect((await cookies.call('POST', '/api/v1/auth/login', { body: { ...ADMIN, session: 'cookie' } })).status).toBe(
+        200,
+      );
+      for (let i = 0; i < 3; i++) statuses.push((await cookies.call('GET', '/api/v1/me')).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429]);
+      const limited = await call(s, 'GET', '/api/v1/me', { token: tokens.accessToken });
+      expect(limited.status).toBe(429);
+      expect(limited.json!.error.code).toBe('RATE_LIMIT_EXCEEDED');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     } finally {
       await s.close();
     }
