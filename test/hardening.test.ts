@@ -246,3 +246,91 @@ describe('per-user rate limit', () => {
     }
   });
 });
+
+describe('login throttle', () => {
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  test('guessing from one address slows only that address: the real user still signs in from theirs', async () => {
+    const s = await startTestServer({ trustProxy: true });
+    try {
+      await setupAdmin(s);
+      const attacker: number[] = [];
+      for (let i = 0; i < 8; i++)
+        attacker.push(
+          (
+            await call(s, 'POST', '/api/v1/auth/login', {
+              body: { email: ADMIN.email, password: `guess number ${i}` },
+              headers: from('203.0.113.7'),
+            })
+          ).status,
+        );
+      expect(attacker.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(attacker.slice(5)).toEqual([429, 429, 429]);
+      const blocked = await call(s, 'POST', '/api/v1/auth/login', { body: ADMIN, headers: from('203.0.113.7') });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      const real = await call(s, 'POST', '/api/v1/auth/login', { body: ADMIN, headers: from('198.51.100.20') });
+      expect(real.status).toBe(200);
+      // The per-address cap across emails still holds.
+      const spray: number[] = [];
+      for (let i = 0; i < 21; i++)
+        spray.push(
+          (
+            await call(s, 'POST', '/api/v1/auth/login', {
+              body: { email: `u${i}@example.com`, password: 'wrong password' },
+              headers: from('192.0.2.1'),
+            })
+          ).status,
+        );
+      expect(spray.slice(0, 20).every((c) => c === 401)).toBe(true);
+      expect(spray[20]).toBe(429);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('the delay grows with each failure after the free ones', async () => {
+    const { LoginThrottle } = await import('../src/auth/index.ts');
+    let now = 1_000_000;
+    const t = new LoginThrottle(undefined, () => now);
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      waits.push(t.retryAfter('a@b.c', '1.2.3.4'));
+      now += waits[i]! * 1000;
+      t.begin('a@b.c', '1.2.3.4');
+    }
+    expect(waits).toEqual([0, 0, 0, 0, 0, 15, 30, 60]);
+    expect(t.retryAfter('a@b.c', '5.6.7.8')).toBe(0);
+  });
+
+  test('POST /me/password: wrong current passwords are throttled per user and audited', async () => {
+    const s = await startTestServer();
+    try {
+      const tokens = await setupAdmin(s);
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++)
+        statuses.push(
+          (
+            await call(s, 'POST', '/api/v1/me/password', {
+              token: tokens.accessToken,
+              body: { currentPassword: `wrong guess ${i}`, newPassword: 'a brand new password' },
+            })
+          ).status,
+        );
+      expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429]);
+      // Even the right password waits now: a guesser cannot tell.
+      const right = await call(s, 'POST', '/api/v1/me/password', {
+        token: tokens.accessToken,
+        body: { currentPassword: ADMIN.password, newPassword: 'a brand new password' },
+      });
+      expect(right.status).toBe(429);
+      const audit = await call(s, 'GET', '/api/v1/audit?limit=100', { token: tokens.accessToken });
+      const failed = (audit.json!.entries as Array<{ action: string }>).filter(
+        (e) => e.action === 'password_change_failed',
+      );
+      expect(failed).toHaveLength(5);
+    } finally {
+      await s.close();
+    }
+  });
+});

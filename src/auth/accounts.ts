@@ -321,12 +321,29 @@ export class Accounts {
     return updated!;
   }
 
-  /** A user changes their own password: every other login of theirs ends, this one goes on. */
+  /**
+   * A user changes their own password: every other login of theirs ends, this one goes on. A stolen access
+   * token must not become a fast way to guess the password, so wrong current passwords are throttled per user
+   * like sign-ins, and audited.
+   */
   async changeOwnPassword(me: SignedInUser, actor: Actor, current: unknown, next: unknown): Promise<void> {
     const password = requirePassword(next);
+    const subject = `user:${me.user.id}`;
+    const wait = this.throttle.retryAfterFor(subject);
+    if (wait > 0)
+      throw new AuthError('RATE_LIMIT_EXCEEDED', `too many wrong current passwords; retry in ${wait} s`, wait);
+    this.throttle.beginFor(subject);
     const stored = await this.store.accounts.getUserWithHash(me.user.id);
-    if (!stored || typeof current !== 'string' || !(await verifyPassword(current, stored.passwordHash)))
+    if (
+      !stored ||
+      typeof current !== 'string' ||
+      current.length > 1024 ||
+      !(await verifyPassword(current, stored.passwordHash))
+    ) {
+      await this.audit('password_change_failed', actor, `user:${me.user.id}`, { reason: 'current password wrong' });
       throw new AuthError('FORBIDDEN', 'currentPassword is wrong');
+    }
+    this.throttle.succeedFor(subject);
     const now = Date.now();
     await this.store.accounts.updateUser(me.user.id, {
       passwordHash: await hashPassword(password),
