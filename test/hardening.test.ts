@@ -4,11 +4,12 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ADMIN, CookieClient, call, setupAdmin, type Tokens } from './helpers/accounts.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 import { openSocket } from './helpers/ws-client.ts';
 
 let ts: TestServer;
@@ -331,6 +332,47 @@ describe('login throttle', () => {
       expect(failed).toHaveLength(5);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('deleting an app', () => {
+  test('removes its sessions, rollups and moments in one go; a new app with the same id inherits nothing', async () => {
+    const app = 'doomed';
+    expect((await call(ts, 'POST', '/api/v1/apps', { token: admin.accessToken, body: { id: app } })).status).toBe(201);
+    const key = (await call(ts, 'POST', `/api/v1/apps/${app}/keys`, { token: admin.accessToken, body: { name: 'k' } }))
+      .json!.key as string;
+    const posted = await postSessions(ts.url, sdkSession({ sessionId: 'doomed-1', timestamp: Date.now() }), { key });
+    expect(posted.status).toBe(200);
+    await ts.server.store.saveMoment({
+      id: 0,
+      appId: app,
+      kind: 'spike',
+      metric: 'errorRate',
+      dimension: 'global',
+      value: '',
+      startedAt: Date.now() - 120_000,
+      endedAt: Date.now() - 60_000,
+      peakValue: 1,
+      baseline: 0,
+      zScore: 9,
+      threshold: 3,
+    });
+    const db = new Database(ts.config.databasePath, { readonly: true });
+    const owned = () =>
+      ['sessions', 'qoe_minutes', 'qoe_hours', 'moments'].map(
+        (t) => (db.prepare(`SELECT count(*) FROM ${t} WHERE app_id = ?`).pluck().get(app) as number) > 0,
+      );
+    try {
+      expect(owned()).toEqual([true, true, true, true]);
+      expect((await call(ts, 'DELETE', `/api/v1/apps/${app}`, { token: admin.accessToken })).status).toBe(204);
+      expect(owned()).toEqual([false, false, false, false]);
+      expect((await call(ts, 'POST', '/api/v1/apps', { token: admin.accessToken, body: { id: app } })).status).toBe(
+        201,
+      );
+      expect(owned()).toEqual([false, false, false, false]);
+    } finally {
+      db.close();
     }
   });
 });

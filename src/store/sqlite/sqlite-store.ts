@@ -102,6 +102,12 @@ export class SqliteStore implements Store {
       ),
       renameApp: this.db.prepare('UPDATE apps SET name = ? WHERE id = ? RETURNING id, name, created_at'),
       deleteApp: this.db.prepare('DELETE FROM apps WHERE id = ?'),
+      // Rows keyed by app without a foreign key (rollups, moments); sessions, keys and grants cascade.
+      deleteAppRows: [
+        this.db.prepare('DELETE FROM qoe_minutes WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM qoe_hours WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM moments WHERE app_id = ?'),
+      ],
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
       insertKey: this.db.prepare(
@@ -186,8 +192,14 @@ export class SqliteStore implements Store {
     return r ? toApp(r) : null;
   }
 
+  /** Deletes the app and everything it owns in one transaction, so an app created later with the same id starts empty. */
   async deleteApp(id: string): Promise<boolean> {
-    return run('deleteApp', () => this.stmt.deleteApp.run(id).changes > 0);
+    return run('deleteApp', () =>
+      this.db.transaction(() => {
+        for (const statement of this.stmt.deleteAppRows) statement.run(id);
+        return this.stmt.deleteApp.run(id).changes > 0;
+      })(),
+    );
   }
 
   async getApp(id: string): Promise<App | null> {
