@@ -1,7 +1,7 @@
 // The hostile review's smaller findings (issue 16, Medium and Low), one behaviour each, against a real server:
 // tokens that never expire, reused WebSocket tickets, secrets in paths and logs, app deletion leftovers,
 // login lock-outs, file modes, security headers, the Host header, per-user limits and the banner.
-import { readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,7 +9,8 @@ import { SignJWT } from 'jose';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ADMIN, CookieClient, call, setupAdmin, type Tokens } from './helpers/accounts.ts';
-import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
+import { runCli } from './helpers/child.ts';
+import { makeTempDir, postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 import { openSocket } from './helpers/ws-client.ts';
 
 let ts: TestServer;
@@ -374,5 +375,35 @@ describe('deleting an app', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('file modes', () => {
+  const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+
+  test('the data directory is 0700 and every file m3w writes in it 0600, whatever the umask; doctor warns otherwise', async () => {
+    const dir = makeTempDir();
+    chmodSync(dir, 0o755); // as a mkdir under umask 022 would leave it
+    const s = await startTestServer({}, dir);
+    try {
+      await postSessions(s.url, sdkSession(), { key: s.apiKey });
+      const db = s.config.databasePath;
+      expect(mode(dir)).toBe('700');
+      for (const file of [db, `${db}-wal`, `${db}-shm`, `${db}.lock`, path.join(dir, 'auth-ed25519.pem')])
+        expect([file, mode(file)]).toEqual([file, '600']);
+      const backup = path.join(dir, 'backup.db');
+      await s.server.store.backup(backup);
+      expect(mode(backup)).toBe('600');
+      for (const name of readdirSync(dir)) expect([name, mode(path.join(dir, name))]).toEqual([name, '600']);
+    } finally {
+      await s.server.close();
+    }
+    const healthy = runCli(['doctor', '--port', '0', '--data-dir', dir], { cwd: dir });
+    expect(healthy.stdout).toContain('is private to this user');
+    chmodSync(path.join(dir, 'm3w.db'), 0o644);
+    const loose = runCli(['doctor', '--port', '0', '--data-dir', dir], { cwd: dir });
+    expect(loose.stdout).toMatch(/warn {2}readable by other users: .*m3w\.db \(0644\)/);
+    expect(loose.stdout).toContain('chmod -R go-rwx');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -36,6 +36,7 @@ import { pushSessionRow } from './session-rows.ts';
 import { listSessionPage } from './session-list.ts';
 import { run } from './run-query.ts';
 import { SqliteAccountStore } from './account-store.ts';
+import { ensurePrivateFile, makePrivate } from '../private-files.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -287,6 +288,8 @@ export class SqliteStore implements Store {
     // SQLite's online backup API copies page by page and restarts if a write lands mid-copy, so the copy
     // is one consistent snapshot while ingestion carries on.
     try {
+      // The copy holds everything the database does: private from the first byte.
+      ensurePrivateFile(destination);
       await this.db.backup(destination);
       // The copy inherits WAL mode; a backup is one self-contained file, so reading it (restore's checks)
       // must not leave -wal/-shm files beside it.
@@ -296,6 +299,7 @@ export class SqliteStore implements Store {
       } finally {
         copy.close();
       }
+      makePrivate(destination);
     } catch (err) {
       throw new StoreError(`backup to ${destination} failed: ${(err as Error).message}`, { cause: err });
     }
