@@ -9,7 +9,7 @@ import { SignJWT } from 'jose';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ADMIN, CookieClient, call, setupAdmin, type Tokens } from './helpers/accounts.ts';
-import { runCli } from './helpers/child.ts';
+import { runCli, spawnServer } from './helpers/child.ts';
 import { makeTempDir, postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 import { openSocket } from './helpers/ws-client.ts';
 
@@ -405,5 +405,32 @@ describe('file modes', () => {
     expect(loose.stdout).toMatch(/warn {2}readable by other users: .*m3w\.db \(0644\)/);
     expect(loose.stdout).toContain('chmod -R go-rwx');
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('start-up banner', () => {
+  test('the first ingest key goes to a terminal only; piped to a log, the banner says how to make one', async () => {
+    const dir = makeTempDir();
+    const server = await spawnServer({ cwd: dir });
+    try {
+      const out = server.output();
+      expect(out).not.toMatch(/m3w_[0-9a-f]{8}_/);
+      expect(out).toContain('m3w apikey create --name');
+      expect(out).toContain('/setup#'); // the setup link is still shown: it is how a headless install starts
+    } finally {
+      server.proc.kill('SIGTERM');
+      await server.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const { banner } = await import('../src/cli/banner.ts');
+    const shown = banner({
+      version: 'test',
+      config: ts.config,
+      port: 8080,
+      createdKey: 'm3w_0123abcd_secret',
+      setupToken: null,
+      interactive: true,
+    });
+    expect(shown.text).toContain('m3w_0123abcd_secret');
   });
 });
