@@ -5,14 +5,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureWebBuilt } from '../../build/web.ts';
-import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { needs } from '../helpers/requirements.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ADMIN = { email: 'owner@example.com', password: 'a long enough password' };
-if (!HAS_CHROMIUM)
-  console.warn('test/web/dashboard.browser: skipped, no Chromium at /usr/bin/chromium (apt-get install chromium)');
-
-describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
+describe.skipIf(!needs('chromium'))('dashboard in Chromium', () => {
   let s: TestServer;
   let browser: TestBrowser;
   let page: Page;
