@@ -126,7 +126,8 @@ describe.skipIf(!needs('chromium'))('analytics pages in Chromium', () => {
     for (const path of ['/overview?range=1h', '/live', '/breakdowns', '/moments']) {
       await phone.goto(`${s.url}${path}`);
       await phone.locator('main h1').first().waitFor();
-      await phone.waitForTimeout(300);
+      // Measured once the page has drawn what it loads (nothing still says "Loading…").
+      await expect.poll(() => phone.locator('main .loading').count(), { timeout: 5000 }).toBe(0);
       const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
       expect(overflow, path).toBeLessThanOrEqual(1);
       if (path === '/overview?range=1h') await browser.screenshot(phone, 'phone-overview');
