@@ -78,6 +78,11 @@ const KNOWN = {
 
 export type Requirement = keyof typeof KNOWN;
 
+/** Whether a requirement is met, for a test that checks either case (no skip, no failure). */
+export function has(name: Requirement): boolean {
+  return KNOWN[name]().available;
+}
+
 /** True when every named requirement is met; see requireOrSkip for what happens when one is not. */
 export function needs(...names: Requirement[]): boolean {
   let ok = true;
