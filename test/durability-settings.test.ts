@@ -2,7 +2,7 @@
 // cache, so the crash test passes with synchronous=NORMAL or OFF too; what tells them apart is whether each
 // commit is flushed to the disk. strace counts the flushes of the WAL file while acknowledged writes are made
 // one at a time: `full` flushes at every commit, `normal` leaves it to checkpoints. The file is in WAL mode.
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
@@ -37,22 +37,28 @@ async function walFlushesDuringWrites(durability: 'full' | 'normal'): Promise<{ 
         M3W_BIN,
       ],
     });
-    // The server is strace's child.
+    // The server is strace's child. strace killed by the exit hook would leave it running: kill it here.
     const tracer = server.proc.pid!;
     const pid = Number(readFileSync(`/proc/${tracer}/task/${tracer}/children`, 'utf8').trim().split(' ')[0]);
-    expect(pid).toBeGreaterThan(0);
-    const from = Date.now() / 1000;
-    for (let i = 0; i < WRITES; i++) {
-      const res = await fetch(`${server.url}/v1/sessions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
-        body: JSON.stringify(sdkSession({ sessionId: `d-${i}` })),
-      });
-      expect(res.status).toBe(200);
+    let from = 0;
+    let to = 0;
+    try {
+      expect(pid).toBeGreaterThan(0);
+      from = Date.now() / 1000;
+      for (let i = 0; i < WRITES; i++) {
+        const res = await fetch(`${server.url}/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+          body: JSON.stringify(sdkSession({ sessionId: `d-${i}` })),
+        });
+        expect(res.status).toBe(200);
+      }
+      to = Date.now() / 1000;
+      process.kill(pid, 'SIGTERM'); // the server itself; strace exits with it
+      expect(await server.exited).toBe(0);
+    } finally {
+      if (pid > 0 && existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
     }
-    const to = Date.now() / 1000;
-    process.kill(pid, 'SIGTERM'); // the server itself; strace exits with it
-    expect(await server.exited).toBe(0);
 
     const flushes = readFileSync(trace, 'utf8')
       .split('\n')
