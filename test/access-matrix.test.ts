@@ -33,7 +33,7 @@ const PUBLIC = new Set([
   'GET /**',
   'GET /ws/live/health',
   // WebSocket routes answer a plain GET with 426; their callers are checked on the upgrade, with close codes
-  // (test/web/live-feed.test.ts).
+  // (test/web/live-feed.test.ts: "/ws/live authentication" and "/ws/live/{streamId}").
   'GET /ws/live',
   'GET /ws/live/:streamId',
 ]);
