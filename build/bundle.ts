@@ -49,5 +49,8 @@ export async function bundleServer(outdir = `${root}dist`): Promise<void> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const started = performance.now();
   await Promise.all([bundleServer(), buildWeb()]);
-  console.log(`built dist/m3w.js, dist/writer-worker.js and dist/web in ${Math.round(performance.now() - started)} ms`);
+  // stderr: stdout belongs to the command that runs after the bundle (`npm run m3w -- apikey create --json`).
+  console.error(
+    `built dist/m3w.js, dist/writer-worker.js and dist/web in ${Math.round(performance.now() - started)} ms`,
+  );
 }
