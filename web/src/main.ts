@@ -40,6 +40,8 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean }>
 
 let state: { me: Me; apps: AppInfo[]; live: LiveSocket } | null = null;
 let leave: Array<() => void> = [];
+/** Set when the user followed a link: the new page's heading then takes the focus (screen readers announce it). */
+let focusHeading = false;
 
 export function navigate(to: string, replaceEntry = false): void {
   if (replaceEntry) history.replaceState(null, '', to);
@@ -188,6 +190,14 @@ async function render(): Promise<void> {
       },
     };
     await entry.page(ctx);
+    if (focusHeading) {
+      focusHeading = false;
+      const heading = main.querySelector<HTMLElement>('h1');
+      if (heading) {
+        heading.tabIndex = -1;
+        heading.focus({ preventScroll: true });
+      }
+    }
   } catch (err) {
     if (err instanceof SignedOut) return;
     replace(
@@ -218,6 +228,7 @@ document.addEventListener('click', (ev) => {
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || (url.hash && url.pathname === location.pathname)) return;
   ev.preventDefault();
+  focusHeading = true;
   navigate(url.pathname + url.search);
 });
 window.addEventListener('popstate', () => void render());

@@ -1,5 +1,6 @@
 // The time range picker shared by Overview, Breakdowns, Sessions and Moments: presets and a custom range,
-// kept in the URL (?range=1h or ?from=&to=) so a view can be linked and survives a reload.
+// kept in the URL (?range=1h or ?from=&to=) so a view can be linked and survives a reload, and remembered for the
+// tab so that it follows the user from page to page (a page without ?range= shows the last one chosen).
 import { h } from './dom.ts';
 
 export const PRESETS = {
@@ -17,7 +18,19 @@ export interface TimeRange {
   preset: Preset | 'custom';
 }
 
-export function rangeFromParams(params: URLSearchParams, fallback: Preset = '24h'): TimeRange {
+const REMEMBERED = 'm3w.range';
+
+export function rangeFromParams(urlParams: URLSearchParams, fallback: Preset = '24h'): TimeRange {
+  let params = urlParams;
+  try {
+    if (urlParams.has('range')) {
+      const keep = new URLSearchParams();
+      for (const k of ['range', 'from', 'to']) if (urlParams.has(k)) keep.set(k, urlParams.get(k)!);
+      sessionStorage.setItem(REMEMBERED, keep.toString());
+    } else params = new URLSearchParams(sessionStorage.getItem(REMEMBERED) ?? '');
+  } catch {
+    // Storage refused (private mode): the range is still in the URL.
+  }
   const from = Number(params.get('from'));
   const to = Number(params.get('to'));
   if (params.get('range') === 'custom' && from > 0 && to > from) return { from, to, preset: 'custom' };
@@ -51,10 +64,21 @@ export function rangePicker(current: TimeRange, onChange: (params: Record<string
   const from = h('input', { type: 'datetime-local', 'aria-label': 'From', value: toLocalInput(current.from) });
   const to = h('input', { type: 'datetime-local', 'aria-label': 'To', value: toLocalInput(current.to) });
   const apply = h('button', { type: 'button', class: 'secondary' }, 'Apply');
+  const problem = h('p', { class: 'error range-error', role: 'alert', hidden: true });
   apply.addEventListener('click', () => {
     const f = new Date(from.value).getTime();
     const t = new Date(to.value).getTime();
-    if (f > 0 && t > f) onChange({ range: 'custom', from: String(f), to: String(t) });
+    const message = !(f > 0 && t > 0)
+      ? 'Enter both a start and an end.'
+      : t <= f
+        ? '“From” must be before “To”.'
+        : f > Date.now()
+          ? '“From” is in the future: there is no data yet.'
+          : '';
+    problem.textContent = message;
+    problem.hidden = !message;
+    for (const input of [from, to]) input.setAttribute('aria-invalid', String(Boolean(message)));
+    if (!message) onChange({ range: 'custom', from: String(f), to: String(t) });
   });
   const custom = h(
     'details',
@@ -63,6 +87,7 @@ export function rangePicker(current: TimeRange, onChange: (params: Record<string
     from,
     to,
     apply,
+    problem,
   );
   return h('div', { class: 'range-picker', role: 'group', 'aria-label': 'Time range' }, buttons, custom);
 }
