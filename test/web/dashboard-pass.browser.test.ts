@@ -70,4 +70,86 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     expect(page.url()).toBe(url);
     expect(browser.problems).toEqual([]);
   });
+
+  /** A call to the API from the signed-in page (its cookies and CSRF token). */
+  const apiCall = async (method: string, path: string, body?: unknown) => {
+    const csrf = (await page.context().cookies(s.url)).find((c) => c.name === 'm3w_csrf')?.value ?? '';
+    const res = await page.request.fetch(`${s.url}${path}`, {
+      method,
+      headers: { 'x-csrf-token': decodeURIComponent(csrf) },
+      data: body,
+    });
+    return { status: res.status(), json: (await res.json().catch(() => null)) as unknown };
+  };
+
+  test('moments read as sentences with units, only the selected app’s, with links; the Overview collapses them', async () => {
+    const apps = (await apiCall('GET', '/api/v1/apps')).json as
+      | { apps?: Array<{ id: string }> }
+      | Array<{ id: string }>;
+    const mine = (Array.isArray(apps) ? apps : apps.apps!)[0]!.id;
+    expect((await apiCall('POST', '/api/v1/apps', { id: 'other-app', name: 'Other app' })).status).toBe(201);
+    const now = Date.now();
+    const moment = (appId: string, metric: string, minutesAgo: number, baseline: number, peak: number) =>
+      s.server.store.saveMoment({
+        id: 0,
+        appId,
+        kind: peak > baseline ? 'spike' : 'drop',
+        metric,
+        dimension: 'global',
+        value: '',
+        startedAt: now - minutesAgo * 60_000,
+        endedAt: now - (minutesAgo - 3) * 60_000,
+        peakValue: peak,
+        baseline,
+        zScore: 78.2,
+        threshold: 3,
+      });
+    await moment(mine, 'startup_p95_ms', 20, 1812.7, 5065.8);
+    await moment(mine, 'playback_failure_pct', 10, 1.2, 18.5);
+    await moment(mine, 'rebuffer_pct', 5, 0.5, 4.25);
+    await moment('other-app', 'startup_p95_ms', 40, 900, 4000);
+
+    for (const scheme of SCHEMES)
+      for (const size of WIDTHS) {
+        const p = await browser.newPage(size);
+        await p.emulateMedia({ colorScheme: scheme });
+        await p.goto(`${s.url}/moments?app=${mine}&range=1h`);
+        const cards = p.locator('article.moment');
+        await expect.poll(() => cards.count(), { timeout: 10_000 }).toBe(3);
+        const titles = await p.locator('article.moment h2').allTextContents();
+        expect(titles).toContain('▲ Startup p95 rose from 1.8 s to 5.1 s');
+        expect(titles).toContain('▲ Playback failures rose from 1.20 % to 18.5 %');
+        expect(titles.join(' ')).not.toMatch(/z =|baseline|_ms|_pct/);
+        const startup = cards.filter({ hasText: 'Startup p95' });
+        expect(await startup.getByRole('link', { name: 'Failed sessions' }).getAttribute('href')).toMatch(
+          /^\/sessions\?.*range=custom.*errorsOnly=true/,
+        );
+        expect(await startup.getByRole('link', { name: 'Breakdown of this window' }).getAttribute('href')).toMatch(
+          /^\/breakdowns\?.*dimension=cdn/,
+        );
+        expect(await overflow(p), `${size.name} ${scheme}`).toBeLessThanOrEqual(1);
+        if (scheme === 'light') await browser.screenshot(p, `pass-moments-${size.name}`);
+
+        await p.goto(`${s.url}/overview?app=${mine}&range=1h`);
+        const strip = p.locator('.moments-strip');
+        await expect.poll(() => strip.getByRole('link', { name: '3 moments ›' }).count(), { timeout: 10_000 }).toBe(1);
+        // One line, however many moments: the strip is no taller than one chip.
+        const box = (await strip.boundingBox())!;
+        expect(box.height, `${size.name} ${scheme}`).toBeLessThan(40);
+        expect(await strip.locator('.moment-chip').textContent()).toContain('Rebuffering');
+        await p.close();
+      }
+
+    // The charts end at now, not half an hour into the future.
+    await page.goto(`${s.url}/moments?app=${mine}&range=1h`);
+    await expect.poll(() => page.locator('article.moment canvas').count(), { timeout: 10_000 }).toBe(3);
+
+    // Another app's moment shows on that app only; an app without any explains the minimum-traffic rule.
+    await page.goto(`${s.url}/moments?app=other-app&range=1h`);
+    await expect.poll(() => page.locator('article.moment').count(), { timeout: 10_000 }).toBe(1);
+    await page.goto(`${s.url}/moments?app=other-app&range=15m`);
+    await expect.poll(() => page.locator('.moments').textContent()).toContain('20 a minute');
+    await page.goto(`${s.url}/overview?app=${mine}`);
+    expect(browser.problems).toEqual([]);
+  });
 });

@@ -31,6 +31,29 @@ export function fmtTime(ms: number | null | undefined): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 }
 
+/** A length of time as people say it: "45 s", "2 min 5 s", "1 h 20 min", "3 d 4 h". */
+export function fmtDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const parts = (big: number, bigUnit: string, small: number, smallUnit: string) =>
+    small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`;
+  if (s < 3600) return parts(Math.floor(s / 60), 'min', s % 60, 's');
+  if (s < 86_400) return parts(Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min');
+  return parts(Math.floor(s / 86_400), 'd', Math.floor((s % 86_400) / 3600), 'h');
+}
+
+const sameDay = (a: number, b: number) => new Date(a).toDateString() === new Date(b).toDateString();
+
+/** A short time: "14:05" on the same day as `ref` (today by default), "2 Dec 14:05" otherwise. */
+export function fmtTimeShort(ms: number | null | undefined, ref = Date.now()): string {
+  if (!ms) return '–';
+  const d = new Date(ms);
+  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return sameDay(ms, ref) ? time : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`;
+}
+
 export type Unit = 'count' | 'ms' | 'pct' | 'bps';
 export const formatters: Record<Unit, (n: number | null | undefined) => string> = {
   count: fmtCount,

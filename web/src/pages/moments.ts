@@ -1,25 +1,26 @@
-// Moments: anomalies the engine found in the range, each with a chart of its metric around the moment.
+// Moments: anomalies the engine found in the range for the selected app, each written for people (what rose or
+// fell, from what to what, when), with a chart of its metric around the moment that ends at now, and links to
+// the sessions that failed in that window and to its breakdown.
 import { get, qs, type Moment, type Point } from '../api.ts';
 import { timeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
-import { fmtTime, type Unit } from '../format.ts';
+import { fmtCount } from '../format.ts';
+import { metricInfo } from '../metrics.ts';
+import { breakdownHref, failedSessionsHref, forApp, momentTitle, momentWhen } from '../moment-text.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
 // Viewer moments are found on the streams' per-minute rollups; the others on the app's QoE rollups.
 const VIEWER_METRICS = new Set(['concurrent_viewers']);
+const MARGIN = 1_800_000;
 
-function unitOf(metric: string): Unit {
-  if (metric.endsWith('_pct')) return 'pct';
-  if (metric.endsWith('_ms')) return 'ms';
-  if (metric.endsWith('_bps')) return 'bps';
-  return 'count';
+/** The chart's window: 30 minutes either side of the moment, but never past now. */
+function windowOf(m: Moment): { from: number; to: number } {
+  return { from: m.startedAt - MARGIN, to: Math.min(m.endedAt + MARGIN, Date.now()) };
 }
 
-/** The moment's metric from 30 minutes before to 30 minutes after. */
 async function around(m: Moment, app: string): Promise<Point[]> {
-  const from = m.startedAt - 1_800_000;
-  const to = m.endedAt + 1_800_000;
+  const { from, to } = windowOf(m);
   if (VIEWER_METRICS.has(m.metric)) {
     const s = await get<{ points: Array<{ t: number; peak_concurrent: number }> }>(
       `/api/v1/stats/series${qs({ dimension: m.dimension || 'global', value: m.dimension === 'global' ? null : m.value, from, to, step: 60 })}`,
@@ -37,9 +38,26 @@ async function around(m: Moment, app: string): Promise<Point[]> {
   ).points;
 }
 
+/** Why an empty page may still hide a bad hour: the engine's minimum-traffic rule, said plainly. */
+function emptyState(app: string): HTMLElement {
+  return h(
+    'div',
+    { class: 'card empty' },
+    h('p', {}, 'No moments in this range.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'm3w marks a moment when a metric moves far from its usual level for a few minutes in a row. It only judges ' +
+        'minutes with enough sessions (20 a minute by default, the moments.minVolume setting), so on a quiet app ' +
+        'a burst of failures may not become a moment.',
+    ),
+    h('p', {}, h('a', { href: `/sessions${qs({ app, errorsOnly: true })}` }, 'See the failed sessions of this range')),
+  );
+}
+
 export async function momentsPage(ctx: PageContext): Promise<void> {
   const { main, app, params } = ctx;
-  const range = rangeFromParams(params, '7d');
+  const range = rangeFromParams(params);
   const list = h('div', { class: 'moments' }, h('p', { class: 'loading' }, 'Loading…'));
   replace(
     main,
@@ -53,40 +71,47 @@ export async function momentsPage(ctx: PageContext): Promise<void> {
   );
   let moments: Moment[];
   try {
-    moments = (await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: range.from, to: range.to })}`)).moments;
+    moments = forApp(
+      (await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: range.from, to: range.to })}`)).moments,
+      app,
+    );
   } catch (err) {
     replace(list, h('p', { class: 'error', role: 'alert' }, `Could not load moments: ${(err as Error).message}`));
     return;
   }
   if (moments.length === 0) {
-    replace(list, h('p', { class: 'muted' }, 'No moments in this range: nothing unusual happened.'));
+    replace(list, emptyState(app));
     return;
   }
-  replace(list);
+  replace(
+    list,
+    moments.length > 30 ? h('p', { class: 'muted' }, `The 30 latest of ${fmtCount(moments.length)} moments.`) : null,
+  );
   for (const m of moments.slice(0, 30)) {
-    const chart = timeChart(m.metric, unitOf(m.metric), { height: 140 });
+    const info = metricInfo(m.metric);
+    const chart = timeChart(info.label, info.unit, { height: 140 });
     ctx.onLeave(() => chart.destroy());
+    const isViewers = VIEWER_METRICS.has(m.metric);
     list.append(
       h(
         'article',
-        { class: `card moment ${m.kind}` },
-        h(
-          'h2',
-          {},
-          `${m.kind === 'spike' ? '▲ Spike' : '▼ Drop'} in ${m.metric}`,
-          m.dimension && m.dimension !== 'global' ? ` · ${m.dimension} ${m.value}` : '',
-        ),
-        h(
-          'p',
-          { class: 'muted' },
-          `${fmtTime(m.startedAt)} – ${fmtTime(m.endedAt)} · z = ${m.zScore.toFixed(1)} (threshold ${m.threshold}) · baseline ${m.baseline.toFixed(1)}, peak ${m.peakValue.toFixed(1)}`,
-        ),
+        { class: `card moment ${m.kind}`, 'data-moment': m.id },
+        h('h2', {}, `${m.kind === 'spike' ? '▲' : '▼'} ${momentTitle(m)}`),
+        h('p', { class: 'muted' }, momentWhen(m)),
+        isViewers
+          ? null
+          : h(
+              'p',
+              { class: 'moment-links' },
+              h('a', { href: failedSessionsHref(m, app) }, 'Failed sessions'),
+              h('a', { href: breakdownHref(m, app) }, 'Breakdown of this window'),
+            ),
         chart.el,
       ),
     );
     around(m, app)
       .then((points) => {
-        chart.setData(points, { from: m.startedAt - 1_800_000, to: m.endedAt + 1_800_000 });
+        chart.setData(points, windowOf(m));
         chart.setMoments([{ from: m.startedAt, to: m.endedAt }]);
       })
       .catch(() => chart.el.append(h('p', { class: 'muted' }, 'Chart unavailable.')));

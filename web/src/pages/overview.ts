@@ -5,26 +5,12 @@ import { ApiFailure, get, qs, type Moment, type Point } from '../api.ts';
 import { timeChart, type TimeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
-import { formatters, fmtTime, type Unit } from '../format.ts';
+import { formatters } from '../format.ts';
+import { METRICS, type Metric } from '../metrics.ts';
+import { forApp, momentChip, momentTitle } from '../moment-text.ts';
 import { isShortRange, rangeFromParams, rangePicker, withParams, type TimeRange } from '../time-range.ts';
 
-interface Metric {
-  id: string;
-  label: string;
-  unit: Unit;
-  /** Whether a rise is bad news (colours the change). */
-  higherIsWorse: boolean;
-}
-
-export const METRICS: Metric[] = [
-  { id: 'sessions', label: 'Sessions', unit: 'count', higherIsWorse: false },
-  { id: 'playback_failure_pct', label: 'Playback failures', unit: 'pct', higherIsWorse: true },
-  { id: 'startup_p50_ms', label: 'Startup p50', unit: 'ms', higherIsWorse: true },
-  { id: 'startup_p95_ms', label: 'Startup p95', unit: 'ms', higherIsWorse: true },
-  { id: 'rebuffer_pct', label: 'Rebuffering', unit: 'pct', higherIsWorse: true },
-  { id: 'bitrate_mean_bps', label: 'Mean bitrate', unit: 'bps', higherIsWorse: false },
-  { id: 'dropped_frames', label: 'Dropped frames', unit: 'count', higherIsWorse: true },
-];
+export { METRICS };
 
 interface Series {
   metric: string;
@@ -75,6 +61,26 @@ function change(now: number | null, before: number | null, m: Metric): HTMLEleme
   const worse = m.higherIsWorse ? pct > 0 : pct < 0;
   const cls = Math.abs(pct) < 0.5 ? 'flat' : worse ? 'bad' : 'good';
   return h('span', { class: `delta ${cls}` }, `${pct >= 0 ? '▲' : '▼'} ${Math.abs(pct).toFixed(1)} % vs previous`);
+}
+
+/** One line however many moments there are: the latest as a chip, the rest behind "9 moments ›". */
+function momentStrip(moments: Moment[], app: string): HTMLElement | HTMLElement[] {
+  if (moments.length === 0) return h('span', { class: 'muted' }, 'No moments in this range.');
+  const latest = moments.reduce((a, b) => (b.startedAt > a.startedAt ? b : a));
+  return [
+    h(
+      'a',
+      {
+        class: `moment-chip ${latest.kind}`,
+        title: momentTitle(latest),
+        href: `/moments${qs({ app, range: 'custom', from: latest.startedAt - 1_800_000, to: Math.min(latest.endedAt + 1_800_000, Date.now()) })}`,
+      },
+      momentChip(latest),
+    ),
+    moments.length > 1
+      ? h('a', { class: 'moment-count', href: `/moments${qs({ app })}` }, `${moments.length} moments ›`)
+      : null,
+  ].filter((x): x is HTMLAnchorElement => x !== null);
 }
 
 export async function overviewPage(ctx: PageContext): Promise<void> {
@@ -151,7 +157,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         allSeries(app, r.from, r.to, filter),
         allSeries(app, r.from - span, r.from, filter),
         get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) =>
-          x.moments.filter((m) => m.appId === null || m.appId === app),
+          forApp(x.moments, app),
         ),
       ]);
       for (const m of METRICS) {
@@ -164,21 +170,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         c.valueEl.textContent = formatters[m.unit](now);
         replace(c.deltaEl, change(now, before, m));
       }
-      replace(
-        strip,
-        moments.length === 0
-          ? h('span', { class: 'muted' }, 'No moments in this range.')
-          : moments.slice(0, 20).map((x) =>
-              h(
-                'a',
-                {
-                  class: `moment-chip ${x.kind}`,
-                  href: `/moments?range=custom&from=${x.startedAt - 1_800_000}&to=${x.endedAt + 1_800_000}`,
-                },
-                `${x.kind === 'spike' ? '▲' : '▼'} ${x.metric}${x.dimension !== 'global' ? ` (${x.value})` : ''} ${fmtTime(x.startedAt)}`,
-              ),
-            ),
-      );
+      replace(strip, momentStrip(moments, app));
       status.textContent = isShortRange(r)
         ? 'Live: updates as sessions arrive.'
         : `Updated ${new Date().toLocaleTimeString()}`;
