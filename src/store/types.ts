@@ -111,6 +111,8 @@ export interface SessionListQuery {
   from?: number;
   to?: number;
   contentId?: string;
+  /** Part of the content's title or id, case-insensitive (the dashboard's content search). */
+  content?: string;
   /** Only sessions with errorCount > 0. */
   errorsOnly?: boolean;
   /** Part of the device model, case-insensitive. */

@@ -152,4 +152,58 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     await page.goto(`${s.url}/overview?app=${mine}`);
     expect(browser.problems).toEqual([]);
   });
+
+  test('sessions: titles with ids, search by title, error badges, duration and played, sortable, rows open, cards on a phone', async () => {
+    for (const scheme of SCHEMES)
+      for (const size of WIDTHS) {
+        const where = `${size.name} ${scheme}`;
+        const p = await browser.newPage(size);
+        await p.emulateMedia({ colorScheme: scheme });
+        await p.goto(`${s.url}/sessions?range=1h`);
+        const rows = p.locator('.sessions tbody tr');
+        await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(30);
+        const first = rows.first();
+        expect(await first.locator('.content').textContent()).toBe('Big Buck Bunnycontent-00');
+        expect(await first.locator('.content small').textContent()).toBe('content-00');
+        expect(await first.textContent()).toContain('2 min 5 s');
+        expect(await p.locator('.sessions .badge.bad').count()).toBe(6);
+        expect(await overflow(p), where).toBeLessThanOrEqual(1);
+        if (size.name === 'desktop') {
+          // One line a row: a screen holds far more than 15 of them.
+          const heights = await rows.evaluateAll((trs) => trs.map((tr) => tr.getBoundingClientRect().height));
+          expect(Math.max(...heights), where).toBeLessThan(44);
+          await p.getByRole('button', { name: 'Duration' }).click();
+          expect(await p.locator('th[aria-sort="descending"]').textContent()).toContain('Duration');
+          expect(await rows.first().textContent()).toContain('2 min 34 s');
+          await p.getByRole('button', { name: /^Duration/ }).click();
+          expect(await rows.first().textContent()).toContain('2 min 5 s');
+        } else {
+          // Cards: every cell labelled, the table's header out of the way.
+          const time = (await first.locator('td[data-label="Time"]').boundingBox())!;
+          const title = (await first.locator('td[data-label="Content"]').boundingBox())!;
+          expect(title.y, 'the content sits below the time, on a line of its own').toBeGreaterThan(time.y + 5);
+          expect(title.width).toBeGreaterThan(size.width / 2);
+          expect(await first.locator('td[data-label="Played"]').textContent()).toBe('2 min');
+        }
+        if (scheme === 'light') await browser.screenshot(p, `pass-sessions-${size.name}`);
+        // A click anywhere on the row opens the session, which reads like a person wrote it.
+        await first.locator('td[data-label="Country"]').click();
+        await p.waitForURL(/\/sessions\/pass-00/);
+        await expect.poll(() => p.locator('h1').textContent()).toContain('Big Buck Bunny');
+        const field = (k: string) => p.locator('.fields dt', { hasText: new RegExp(`^${k}$`) }).locator('+ dd');
+        expect(await field('sessionDurationMs').textContent()).toBe('2 min 5 s');
+        expect(await field('meanVideoFormatBitrate').textContent()).toBe('2.5 Mbit/s');
+        expect(await field('startupTimeMs').textContent()).toBe('850 ms');
+        expect(await p.getByLabel('Raw payload').textContent()).toContain('"sessionDurationMs": 125000');
+        await p.close();
+      }
+    // Search by title (case-insensitive, part of it) finds the sessions of that content.
+    await page.goto(`${s.url}/sessions?range=1h`);
+    await page.getByLabel('Content title or id').fill('sintel');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/content=sintel/);
+    await expect.poll(() => page.locator('.sessions tbody tr').count(), { timeout: 10_000 }).toBe(10);
+    expect(await page.locator('.sessions tbody .content .title').allTextContents()).toEqual(Array(10).fill('Sintel'));
+    expect(browser.problems).toEqual([]);
+  });
 });

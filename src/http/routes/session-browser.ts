@@ -54,6 +54,7 @@ const listSessions: RouteDef = {
       from,
       to,
       contentId: text(q, 'contentId', 256),
+      content: text(q, 'content', 256),
       errorsOnly: errorsOnly === 'true',
       device: text(q, 'device', 128),
       sessionIdPrefix: text(q, 'q', 128),
@@ -81,6 +82,12 @@ const listSessions: RouteDef = {
       { name: 'from', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp ≥ from (epoch ms)' },
       { name: 'to', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp < to (epoch ms)' },
       { name: 'contentId', in: 'query', schema: { type: 'string' } },
+      {
+        name: 'content',
+        in: 'query',
+        schema: { type: 'string' },
+        description: "Part of the content's title or id, case-insensitive",
+      },
       { name: 'errorsOnly', in: 'query', schema: { type: 'boolean' } },
       {
         name: 'device',

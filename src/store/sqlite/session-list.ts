@@ -24,6 +24,9 @@ export function listSessionPage(
   if (q.from !== undefined) where.push('timestamp >= ?'), params.push(q.from);
   if (q.to !== undefined) where.push('timestamp < ?'), params.push(q.to);
   if (q.contentId !== undefined) where.push('content_id = ?'), params.push(q.contentId);
+  if (q.content !== undefined)
+    where.push("(content_title LIKE ? ESCAPE '\\' OR content_id LIKE ? ESCAPE '\\')"),
+      params.push(`%${likeLiteral(q.content)}%`, `%${likeLiteral(q.content)}%`);
   if (q.errorsOnly) where.push('error_count > 0');
   if (q.device !== undefined) where.push("device_model LIKE ? ESCAPE '\\'"), params.push(`%${likeLiteral(q.device)}%`);
   if (q.sessionIdPrefix !== undefined)

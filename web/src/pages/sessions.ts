@@ -1,9 +1,10 @@
-// Sessions: the most recent sessions of an app with filters (time, content, device, errors only), search by
-// sessionId, and a detail view with every field and the raw payload as the SDK sent it.
+// Sessions: the most recent sessions of an app with filters (time, content title or id, device, errors only),
+// search by sessionId, a table that fits (short times, titles, an error badge, sortable, whole rows clickable;
+// cards on a phone), and a detail view with readable fields and the raw payload as the SDK sent it.
 import { ApiFailure, get, qs } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
-import { fmtBps, fmtMs, fmtPct, fmtTime } from '../format.ts';
+import { fmtBps, fmtCount, fmtDuration, fmtMs, fmtPct, fmtTime, fmtTimeShort } from '../format.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
 export interface SessionRow {
@@ -11,6 +12,7 @@ export interface SessionRow {
   timestamp: number;
   receivedAt: number;
   contentId: string | null;
+  contentTitle: string | null;
   deviceModel: string | null;
   os: string | null;
   country: string | null;
@@ -20,6 +22,26 @@ export interface SessionRow {
   rebufferRatio: number | null;
   meanVideoFormatBitrate: number | null;
   sessionDurationMs: number;
+  playTimeMs: number | null;
+}
+
+/** A content as people know it: its title, the id in small text below (or the id alone). */
+export function contentCell(title: string | null | undefined, id: string | null | undefined): HTMLElement {
+  if (!title) return h('span', { class: 'content' }, id ?? '–');
+  return h('span', { class: 'content' }, h('span', { class: 'title' }, title), id ? h('small', {}, id) : null);
+}
+
+/** A field's value the way people read it, chosen by its name; anything else as it came. */
+function readable(key: string, v: unknown): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') {
+    if (key === 'timestamp' || key.endsWith('At')) return fmtTime(v);
+    if (key === 'rebufferRatio') return fmtPct(v * 100);
+    if (/bitrate/i.test(key)) return fmtBps(v);
+    if (key.endsWith('Ms')) return v >= 60_000 ? fmtDuration(v) : fmtMs(v);
+    return fmtCount(v);
+  }
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 async function detail(ctx: PageContext, sessionId: string): Promise<void> {
@@ -30,10 +52,11 @@ async function detail(ctx: PageContext, sessionId: string): Promise<void> {
       `/api/v1/sessions/${encodeURIComponent(sessionId)}${qs({ app })}`,
     );
     const raw = JSON.stringify(s.payload, null, 2);
+    const title = typeof s.payload.contentTitle === 'string' ? s.payload.contentTitle : null;
     replace(
       main,
       h('p', {}, h('a', { href: `/sessions${qs({ app })}` }, '← All sessions')),
-      h('h1', {}, 'Session ', h('code', {}, s.sessionId)),
+      h('h1', {}, title ? `${title} · ` : 'Session ', h('code', {}, s.sessionId)),
       h('p', { class: 'muted' }, `Received ${fmtTime(s.receivedAt)}`),
       h(
         'section',
@@ -42,10 +65,7 @@ async function detail(ctx: PageContext, sessionId: string): Promise<void> {
         h(
           'dl',
           { class: 'fields' },
-          Object.entries(s.payload).map(([k, v]) => [
-            h('dt', {}, k),
-            h('dd', {}, v === null ? 'null' : typeof v === 'object' ? JSON.stringify(v) : String(v)),
-          ]),
+          Object.entries(s.payload).map(([k, v]) => [h('dt', {}, k), h('dd', {}, readable(k, v))]),
         ),
       ),
       h(
@@ -75,6 +95,81 @@ async function detail(ctx: PageContext, sessionId: string): Promise<void> {
   }
 }
 
+interface Column {
+  key: keyof SessionRow | 'device';
+  label: string;
+  num?: boolean;
+  cell(s: SessionRow): HTMLElement | string;
+  /** The value rows sort by. */
+  sortBy(s: SessionRow): number | string;
+}
+
+const COLUMNS: Column[] = [
+  { key: 'timestamp', label: 'Time', cell: (s) => fmtTimeShort(s.timestamp), sortBy: (s) => s.timestamp },
+  {
+    key: 'contentTitle',
+    label: 'Content',
+    cell: (s) => contentCell(s.contentTitle, s.contentId),
+    sortBy: (s) => (s.contentTitle ?? s.contentId ?? '').toLowerCase(),
+  },
+  {
+    key: 'device',
+    label: 'Device',
+    cell: (s) => [s.deviceModel, s.os].filter(Boolean).join(' · ') || '–',
+    sortBy: (s) => s.deviceModel ?? '',
+  },
+  { key: 'country', label: 'Country', cell: (s) => s.country ?? '–', sortBy: (s) => s.country ?? '' },
+  {
+    key: 'startupTimeMs',
+    label: 'Startup',
+    num: true,
+    cell: (s) => fmtMs(s.startupTimeMs),
+    sortBy: (s) => s.startupTimeMs ?? -1,
+  },
+  {
+    key: 'rebufferRatio',
+    label: 'Rebuffer',
+    num: true,
+    cell: (s) => fmtPct(s.rebufferRatio === null ? null : s.rebufferRatio * 100),
+    sortBy: (s) => s.rebufferRatio ?? -1,
+  },
+  {
+    key: 'meanVideoFormatBitrate',
+    label: 'Bitrate',
+    num: true,
+    cell: (s) => fmtBps(s.meanVideoFormatBitrate),
+    sortBy: (s) => s.meanVideoFormatBitrate ?? -1,
+  },
+  {
+    key: 'sessionDurationMs',
+    label: 'Duration',
+    num: true,
+    cell: (s) => fmtDuration(s.sessionDurationMs),
+    sortBy: (s) => s.sessionDurationMs,
+  },
+  {
+    key: 'playTimeMs',
+    label: 'Played',
+    num: true,
+    cell: (s) => fmtDuration(s.playTimeMs),
+    sortBy: (s) => s.playTimeMs ?? -1,
+  },
+  {
+    key: 'errorCount',
+    label: 'Errors',
+    num: true,
+    cell: (s) =>
+      (s.errorCount ?? 0) > 0
+        ? h(
+            'span',
+            { class: 'badge bad', title: s.errorCode ?? '' },
+            `${s.errorCount} error${s.errorCount === 1 ? '' : 's'}`,
+          )
+        : '',
+    sortBy: (s) => s.errorCount ?? 0,
+  },
+];
+
 export async function sessionsPage(ctx: PageContext): Promise<void> {
   if (ctx.rest) return detail(ctx, ctx.rest);
   const { main, app, params } = ctx;
@@ -82,15 +177,16 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
   const q = h('input', {
     type: 'search',
     name: 'q',
-    placeholder: 'sessionId',
-    'aria-label': 'Search by sessionId',
+    placeholder: 'session id',
+    'aria-label': 'Search by session id',
     value: params.get('q') ?? '',
   });
   const content = h('input', {
-    name: 'contentId',
-    placeholder: 'content id',
-    'aria-label': 'Content',
-    value: params.get('contentId') ?? '',
+    type: 'search',
+    name: 'content',
+    placeholder: 'title or content id',
+    'aria-label': 'Content title or id',
+    value: params.get('content') ?? params.get('contentId') ?? '',
   });
   const device = h('input', {
     name: 'device',
@@ -113,13 +209,14 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
     ctx.navigate(
       withParams({
         q: q.value.trim() || null,
-        contentId: content.value.trim() || null,
+        content: content.value.trim() || null,
+        contentId: null,
         device: device.value.trim() || null,
         errorsOnly: errorsOnly.checked ? 'true' : null,
       }),
     );
   });
-  const list = h('div', { class: 'table-wrap' }, h('p', { class: 'loading' }, 'Loading…'));
+  const list = h('div', { class: 'table-wrap sessions' }, h('p', { class: 'loading' }, 'Loading…'));
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
   replace(
     main,
@@ -134,59 +231,88 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
     more,
   );
 
+  const rows: SessionRow[] = [];
+  let sortKey: Column['key'] = 'timestamp';
+  let descending = true;
   const tbody = h('tbody');
+  const thead = h('thead');
+  const href = (s: SessionRow) => `/sessions/${encodeURIComponent(s.sessionId)}${qs({ app })}`;
+  const draw = () => {
+    const col = COLUMNS.find((c) => c.key === sortKey)!;
+    const sorted = [...rows].sort((a, b) => {
+      const x = col.sortBy(a);
+      const y = col.sortBy(b);
+      return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1);
+    });
+    replace(
+      thead,
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, 'Session'),
+        COLUMNS.map((c) => {
+          const b = h(
+            'button',
+            { type: 'button', class: 'sort' },
+            c.label,
+            sortKey === c.key ? (descending ? ' ▼' : ' ▲') : '',
+          );
+          b.addEventListener('click', () => {
+            descending = sortKey === c.key ? !descending : c.key !== 'contentTitle' && c.key !== 'device';
+            sortKey = c.key;
+            draw();
+          });
+          return h(
+            'th',
+            {
+              scope: 'col',
+              class: c.num ? 'num' : '',
+              'aria-sort': sortKey === c.key ? (descending ? 'descending' : 'ascending') : null,
+            },
+            b,
+          );
+        }),
+      ),
+    );
+    replace(
+      tbody,
+      sorted.map((s) => {
+        const link = h('a', { href: href(s), title: s.sessionId }, h('code', {}, s.sessionId.slice(0, 8)));
+        const tr = h(
+          'tr',
+          { class: `clickable${(s.errorCount ?? 0) > 0 ? ' has-error' : ''}` },
+          h('td', { 'data-label': 'Session' }, link),
+          COLUMNS.map((c) => h('td', { class: c.num ? 'num' : '', 'data-label': c.label }, c.cell(s))),
+        );
+        // The whole row opens the session (the link inside keeps keyboard and middle-click use).
+        tr.addEventListener('click', (ev) => {
+          if ((ev.target as Element).closest('a') || getSelection()?.toString()) return;
+          link.click();
+        });
+        return tr;
+      }),
+    );
+  };
+
   let cursor: string | null = null;
+  const contentFilter = params.get('content');
   const page = async () => {
+    const searching = params.get('q');
     const res = await get<{ sessions: SessionRow[]; nextCursor: string | null }>(
       // A search by sessionId looks at every session: the one being looked for may be older than the range.
-      `/api/v1/sessions${qs({ app, from: params.get('q') ? null : range.from, to: params.get('q') ? null : range.to, q: params.get('q'), contentId: params.get('contentId'), device: params.get('device'), errorsOnly: params.get('errorsOnly') === 'true', limit: 50, cursor })}`,
+      `/api/v1/sessions${qs({ app, from: searching ? null : range.from, to: searching ? null : range.to, q: searching, contentId: params.get('contentId'), content: contentFilter, device: params.get('device'), errorsOnly: params.get('errorsOnly') === 'true', limit: 50, cursor })}`,
     );
-    for (const s of res.sessions)
-      tbody.append(
-        h(
-          'tr',
-          { class: (s.errorCount ?? 0) > 0 ? 'has-error' : '' },
-          h('td', {}, h('a', { href: `/sessions/${encodeURIComponent(s.sessionId)}${qs({ app })}` }, s.sessionId)),
-          h('td', {}, fmtTime(s.timestamp)),
-          h('td', {}, s.contentId ?? '–'),
-          h('td', {}, [s.deviceModel, s.os].filter(Boolean).join(' · ') || '–'),
-          h('td', {}, s.country ?? '–'),
-          h('td', { class: 'num' }, fmtMs(s.startupTimeMs)),
-          h('td', { class: 'num' }, fmtPct(s.rebufferRatio === null ? null : s.rebufferRatio * 100)),
-          h('td', { class: 'num' }, fmtBps(s.meanVideoFormatBitrate)),
-          h(
-            'td',
-            { class: 'num' },
-            (s.errorCount ?? 0) > 0 ? `${s.errorCount}${s.errorCode ? ` (${s.errorCode})` : ''}` : '0',
-          ),
-        ),
-      );
+    rows.push(...res.sessions);
     cursor = res.nextCursor;
     more.hidden = cursor === null;
+    draw();
     return res.sessions.length;
   };
   try {
     const n = await page();
     replace(
       list,
-      n === 0
-        ? h('p', { class: 'muted' }, 'No sessions match.')
-        : h(
-            'table',
-            {},
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ['Session', 'Time', 'Content', 'Device', 'Country', 'Startup', 'Rebuffer', 'Bitrate', 'Errors'].map(
-                  (c, i) => h('th', { scope: 'col', class: i >= 5 ? 'num' : '' }, c),
-                ),
-              ),
-            ),
-            tbody,
-          ),
+      n === 0 ? h('p', { class: 'muted' }, 'No sessions match.') : h('table', { class: 'sortable' }, thead, tbody),
     );
   } catch (err) {
     replace(list, h('p', { class: 'error', role: 'alert' }, `Could not load sessions: ${(err as Error).message}`));
