@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { createApiKey } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { AnalyticsEngine } from '../../src/engine/index.ts';
-import { encodeHistogram } from '../../src/engine/startup-histogram.ts';
+import { encodeHistogram } from '../../src/tools/startup-histogram.ts';
 import type { PlayEvent } from '../../src/ingest/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
 import { SqliteStore, type QoeRollupRow } from '../../src/store/index.ts';

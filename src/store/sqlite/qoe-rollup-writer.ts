@@ -3,7 +3,7 @@
 // whole group are summed in memory first and written once per (app, dimension, value, bucket), so a batch
 // of a thousand sessions costs a few dozen row updates, not nine thousand.
 import type Database from 'better-sqlite3';
-import { addPairs, encodePairs, startupBucket, STARTUP_BUCKETS } from '../../engine/startup-histogram.ts';
+import { addPairs, encodePairs, startupBucket, STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import type { QoeRollupRow, RollupStep } from '../types.ts';
 import { SESSION_COLUMNS } from './session-rows.ts';
 
