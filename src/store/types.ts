@@ -234,7 +234,7 @@ export interface QoeRollupRow {
   seeksCount: number;
   bitrateSum: number;
   bitrateCount: number;
-  /** Dense counts per startup bucket (see engine/startup-histogram.ts). */
+  /** Dense counts per startup bucket (see tools/startup-histogram.ts). */
   startupHist: number[];
 }
 
