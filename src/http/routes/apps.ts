@@ -9,8 +9,7 @@ import { ApiError } from '../errors.ts';
 import { readJsonObject } from '../read-json-body.ts';
 import { canSeeApp } from '../require-access.ts';
 import { actorOf, requireUser, type Caller } from '../require-user.ts';
-import { userBearer } from './auth.ts';
-import { errorResponses, jsonContent as json } from './openapi-shared.ts';
+import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { APP_ID, appIdParam } from './route-params.ts';
 
 const AppSchema = {

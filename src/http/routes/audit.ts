@@ -3,8 +3,7 @@ import { issueGuestToken, GUEST_MAX_TTL_SEC } from '../../auth/index.ts';
 import type { RouteDef } from '../context.ts';
 import { readJsonObject } from '../read-json-body.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { userBearer } from './auth.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { errorResponses, userBearer } from './openapi-shared.ts';
 import { intQuery } from './route-params.ts';
 
 const EntrySchema = {

@@ -15,7 +15,7 @@ import {
   requireUser,
   setSessionCookies,
 } from '../require-user.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { errorResponses, userBearer } from './openapi-shared.ts';
 
 const UserSchema = {
   type: 'object',
@@ -45,7 +45,6 @@ const sessionMode = {
     description: '"cookie" for browsers: tokens as HttpOnly cookies plus a CSRF cookie',
   },
 };
-export const userBearer = [{ bearer: [] }, { cookie: [] }];
 
 const meta = (event: H3Event, ctx: HttpContext) => ({
   address: clientAddress(event, ctx.config.trustProxy),

@@ -4,8 +4,7 @@ import type { User } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { readJsonObject } from '../read-json-body.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { userBearer } from './auth.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { errorResponses, userBearer } from './openapi-shared.ts';
 import { appIdParam, userIdParam } from './route-params.ts';
 
 const UserSchema = {
