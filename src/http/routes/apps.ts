@@ -3,7 +3,7 @@
 // keyRotationGraceHours). Another app's resources answer 404, so their existence does not leak.
 import { getRouterParam, type H3Event } from 'h3';
 import { createApiKey, DEFAULT_APP_ID, normalizePrefix, rotateApiKey } from '../../auth/index.ts';
-import type { ApiKeyRecord, App as StoredApp, Scope } from '../../store/index.ts';
+import type { ApiKeyRecord, App, Scope } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
@@ -12,9 +12,9 @@ import { actorOf, requireUser, type Caller } from '../require-user.ts';
 import {
   type ApiKey,
   ApiKeyList,
-  App,
   AppList,
   AppRenameBody,
+  App as AppSchema,
   NewApiKey,
   NewApiKeyBody,
   NewAppBody,
@@ -42,7 +42,7 @@ const keyJson = (k: ApiKeyRecord): ApiKey => ({
 });
 
 /** The app named in the path, if this caller may see it; 404 otherwise. */
-async function visibleApp(event: H3Event, ctx: HttpContext, caller: Caller): Promise<StoredApp> {
+async function visibleApp(event: H3Event, ctx: HttpContext, caller: Caller): Promise<App> {
   const id = appIdParam(event);
   const app = await ctx.store.getApp(id);
   if (
@@ -56,7 +56,7 @@ async function visibleApp(event: H3Event, ctx: HttpContext, caller: Caller): Pro
   return app;
 }
 
-async function appKey(event: H3Event, ctx: HttpContext, app: StoredApp): Promise<ApiKeyRecord> {
+async function appKey(event: H3Event, ctx: HttpContext, app: App): Promise<ApiKeyRecord> {
   const prefix = normalizePrefix(getRouterParam(event, 'prefix', { decode: true }) ?? '');
   const key = await ctx.store.getApiKey(prefix);
   if (!key || key.appId !== app.id)
@@ -95,13 +95,13 @@ export const appRoutes: RouteDef[] = [
       if (!app) throw new ApiError('INVALID_SCHEMA', `id ${JSON.stringify(body.id)} is already used by another app`);
       await ctx.accounts.audit('app_created', actorOf(event, ctx, caller), `app:${app.id}`);
       event.res.status = 201;
-      return app satisfies App;
+      return app;
     },
     openapi: {
       summary: 'Create an app (admin)',
       security: userBearer,
       requestBody: { required: true, content: json(NewAppBody) },
-      responses: { '201': { description: 'Created', content: json(App) }, ...errorResponses(400, 401, 403, 415) },
+      responses: { '201': { description: 'Created', content: json(AppSchema) }, ...errorResponses(400, 401, 403, 415) },
     },
   },
   {
@@ -116,7 +116,7 @@ export const appRoutes: RouteDef[] = [
         from: app.name,
         to: renamed!.name,
       });
-      return renamed satisfies App | null;
+      return renamed;
     },
     openapi: {
       summary: 'Rename an app (admin)',
@@ -124,7 +124,7 @@ export const appRoutes: RouteDef[] = [
       parameters: [appParam],
       requestBody: { required: true, content: json(AppRenameBody) },
       responses: {
-        '200': { description: 'Renamed', content: json(App) },
+        '200': { description: 'Renamed', content: json(AppSchema) },
         ...errorResponses(400, 401, 403, 404, 415),
       },
     },
