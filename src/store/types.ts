@@ -2,6 +2,7 @@
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
+import type { StoredMoment } from './moment-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -238,20 +239,7 @@ export interface QoeRollupRow {
   startupHist: number[];
 }
 
-export interface StoredMoment {
-  id: number;
-  appId: string | null;
-  kind: 'spike' | 'drop';
-  metric: string;
-  dimension: string;
-  value: string;
-  startedAt: number;
-  endedAt: number;
-  peakValue: number;
-  baseline: number;
-  zScore: number;
-  threshold: number;
-}
+export type { StoredMoment };
 
 export interface MomentQuery {
   from: number;
