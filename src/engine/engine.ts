@@ -4,7 +4,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { ResolvedConfig } from '../config/index.ts';
 import type { PlayEvent } from '../ingest/index.ts';
-import { LiveTracker } from '../live/tracker.ts';
+import { LiveTracker } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PlayEventOutcome, PlaySessionFacts, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { detectMoments, type DetectorOptions, type Moment, type SeriesPoint } from './moments.ts';

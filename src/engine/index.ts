@@ -30,4 +30,3 @@ export {
   type RollupDimension,
 } from './stream-rollup.ts';
 export { retentionCutoffs, runRetention, type RetentionReport } from './retention.ts';
-export { histogramQuantile, startupBucket, bucketValue } from './startup-histogram.ts';

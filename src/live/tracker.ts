@@ -1,6 +1,7 @@
 // The live tracker: open play sessions in memory, the source of "how many are watching right now".
 // Counts per dimension are kept as sessions come and go, so reading them costs nothing however many
 // sessions are open.
+import type { ActiveCounts } from './active-counts.ts';
 import type { PlaySessionFacts } from '../store/index.ts';
 import {
   dimensionValue,
@@ -12,15 +13,7 @@ import {
   type StreamDimension,
 } from '../engine/stream-rollup.ts';
 
-/** The GET /stats/active answer: counts of open sessions, in total and per value of each dimension. */
-export interface ActiveCounts {
-  total: number;
-  by_server: Record<string, number>;
-  by_channel: Record<string, number>;
-  by_country: Record<string, number>;
-  by_protocol: Record<string, number>;
-  by_device: Record<string, number>;
-}
+export type { ActiveCounts };
 
 export class LiveTracker {
   private readonly sessions = new Map<string, PlaySessionFacts>();

@@ -2,6 +2,7 @@
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
+import type { StoredMoment } from './moment-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -236,24 +237,11 @@ export interface QoeRollupRow {
   seeksCount: number;
   bitrateSum: number;
   bitrateCount: number;
-  /** Dense counts per startup bucket (see engine/startup-histogram.ts). */
+  /** Dense counts per startup bucket (see tools/startup-histogram.ts). */
   startupHist: number[];
 }
 
-export interface StoredMoment {
-  id: number;
-  appId: string | null;
-  kind: 'spike' | 'drop';
-  metric: string;
-  dimension: string;
-  value: string;
-  startedAt: number;
-  endedAt: number;
-  peakValue: number;
-  baseline: number;
-  zScore: number;
-  threshold: number;
-}
+export type { StoredMoment };
 
 export interface MomentQuery {
   from: number;
