@@ -206,4 +206,56 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     expect(await page.locator('.sessions tbody .content .title').allTextContents()).toEqual(Array(10).fill('Sintel'));
     expect(browser.problems).toEqual([]);
   });
+
+  test('charts: the latest value and its sessions until hovered, the previous period as a faint line; breakdowns by impact, with titles', async () => {
+    // A content that fails half the time: fewer sessions than the others, the largest impact.
+    const now = Date.now();
+    const worse = Array.from({ length: 10 }, (_, i) =>
+      sdkSession({
+        sessionId: `worse-${i}`,
+        timestamp: now - i * 60_000 - 10_000,
+        contentId: 'content-09',
+        contentTitle: 'Cosmos Laundromat',
+        errorCount: i % 2,
+        errorCode: i % 2 ? 'ERROR_CODE_DECODING_FAILED' : null,
+      }),
+    );
+    expect((await postSessions(s.url, worse, { key: s.apiKey })).status).toBe(200);
+    for (const scheme of SCHEMES)
+      for (const size of WIDTHS) {
+        const where = `${size.name} ${scheme}`;
+        const p = await browser.newPage(size);
+        await p.emulateMedia({ colorScheme: scheme });
+        await p.goto(`${s.url}/overview?range=1h`);
+        const failures = p.locator('.tile', { hasText: 'Playback failures' });
+        await expect.poll(() => failures.locator('.tile-value').textContent(), { timeout: 10_000 }).toMatch(/%$/);
+        // Not hovered: the read-out holds the latest bucket's value with the sessions behind it.
+        const readout = failures.locator('.u-legend .u-series').nth(1).locator('.u-value');
+        await expect.poll(() => readout.textContent()).toMatch(/^\d+(\.\d+)? % \(\d+ sessions?\)$/);
+        // The hour before had no sessions: no flat line at zero for it.
+        const previous = failures.locator('.u-legend .u-series').nth(2);
+        expect(await previous.textContent()).toContain('Previous period');
+        expect(await previous.getAttribute('class')).toContain('u-off');
+        expect(await overflow(p), where).toBeLessThanOrEqual(1);
+        if (scheme === 'light') await browser.screenshot(p, `pass-overview-${size.name}`);
+
+        // The 15 minutes before had sessions: drawn as the faint line.
+        await p.goto(`${s.url}/overview?range=15m`);
+        await expect.poll(() => readout.textContent(), { timeout: 10_000 }).toMatch(/\(\d+ sessions?\)$/);
+        await expect.poll(() => previous.getAttribute('class')).not.toContain('u-off');
+
+        await p.goto(`${s.url}/breakdowns?dimension=contentId&range=1h`);
+        const rows = p.locator('tbody tr');
+        await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(4);
+        expect(await p.locator('th[aria-sort="descending"]').textContent()).toContain('Impact');
+        await expect
+          .poll(() => rows.first().locator('td').first().textContent(), { timeout: 10_000 })
+          .toBe('Cosmos Laundromatcontent-09');
+        // 10 sessions, 5 failed, against an app average of 11/40: about 2.3 failures too many.
+        expect(await rows.first().locator('td').nth(1).textContent()).toBe('2.3');
+        if (scheme === 'dark' && size.name === 'desktop') await browser.screenshot(p, 'pass-breakdowns-dark');
+        await p.close();
+      }
+    expect(browser.problems).toEqual([]);
+  });
 });

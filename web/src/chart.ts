@@ -1,9 +1,11 @@
-// uPlot charts the way the dashboard draws them: time on x, the metric's unit on the y axis and in the legend
-// (which is the hover read-out), colours from the page's light/dark theme, moments shaded on the plot, and a
+// uPlot charts the way the dashboard draws them: time on x (labels spaced to fit the width), the metric's unit
+// on the y axis (one unit per axis, wide enough for its labels) and in the legend (the hover read-out, showing
+// the latest value until hovered, with the sessions behind the point), colours from the page's light/dark theme,
+// moments shaded on the plot, buckets with too few sessions faded, the previous period as a faint line, and a
 // width that follows the container.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatters, type Unit } from './format.ts';
+import { axisLabels, fmtCount, formatters, type Unit } from './format.ts';
 
 export interface Span {
   from: number;
@@ -15,6 +17,16 @@ const WHOLE_STEPS = Array.from({ length: 10 }, (_, e) => [1, 2, 5].map((m) => m 
 
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+}
+
+/** Puts the legend on the last point that has a value. */
+function showLatest(u: uPlot): void {
+  const ys = u.data[1] ?? [];
+  for (let i = ys.length - 1; i >= 0; i--)
+    if (ys[i] !== null && ys[i] !== undefined) {
+      u.setLegend({ idx: i });
+      return;
+    }
 }
 
 function toAligned(points: ReadonlyArray<{ t: number; value: number | null }>): uPlot.AlignedData {
@@ -42,9 +54,50 @@ function momentsPlugin(getSpans: () => Span[]): uPlot.Plugin {
   };
 }
 
+/** Below this many sessions a bucket's percentage or percentile says little: it is drawn faded. */
+export const MIN_SESSIONS = 5;
+
+/** Fades the buckets with fewer than MIN_SESSIONS sessions (veils them with the card's colour). */
+function sparsePlugin(getCounts: () => Map<number, number> | null, step: () => number): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u: uPlot) => {
+        const counts = getCounts();
+        if (!counts) return;
+        const ctx = u.ctx;
+        ctx.save();
+        ctx.globalAlpha = 0.65;
+        ctx.fillStyle = cssVar('--card');
+        const xs = u.data[0];
+        for (let i = 0; i < xs.length; i++) {
+          const t = xs[i]!;
+          const n = counts.get(t * 1000) ?? 0;
+          if (n >= MIN_SESSIONS || u.data[1]![i] === null || u.data[1]![i] === undefined) continue;
+          const half = (step() / 2) * 1000;
+          const x0 = u.valToPos((t * 1000 - half) / 1000, 'x', true);
+          const x1 = u.valToPos((t * 1000 + half) / 1000, 'x', true);
+          ctx.fillRect(x0, u.bbox.top, Math.max(x1 - x0, 2), u.bbox.height);
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
 export interface TimeChart {
   el: HTMLElement;
-  setData(points: ReadonlyArray<{ t: number; value: number | null }>, range?: Span): void;
+  /**
+   * The series; `counts` (sessions per bucket start) adds the count to the read-out and fades thin buckets;
+   * `previous` (the period before, shifted onto this one) is drawn as a faint line.
+   */
+  setData(
+    points: ReadonlyArray<{ t: number; value: number | null }>,
+    range?: Span,
+    extra?: {
+      counts?: ReadonlyArray<{ t: number; value: number | null }>;
+      previous?: ReadonlyArray<{ value: number | null }>;
+    },
+  ): void;
   setMoments(spans: Span[]): void;
   destroy(): void;
 }
@@ -56,6 +109,8 @@ export function timeChart(label: string, unit: Unit, opts: { height?: number } =
   el.setAttribute('aria-label', `${label} over time`);
   const fmt = formatters[unit];
   let moments: Span[] = [];
+  let counts: Map<number, number> | null = null;
+  let step = 60;
   const stroke = cssVar('--accent');
   const axis = {
     stroke: cssVar('--muted'),
@@ -73,26 +128,56 @@ export function timeChart(label: string, unit: Unit, opts: { height?: number } =
           stroke,
           width: 2,
           fill: `${stroke}22`,
-          value: (_u, v) => fmt(v),
+          value: (u, v, _s, idx) => {
+            if (v === null || v === undefined) return '–';
+            const n = counts && idx !== null ? counts.get((u.data[0][idx] ?? 0) * 1000) : undefined;
+            return n === undefined ? fmt(v) : `${fmt(v)} (${fmtCount(n)} session${n === 1 ? '' : 's'})`;
+          },
           spanGaps: false,
           points: { show: false },
         },
+        {
+          label: 'Previous period',
+          stroke: cssVar('--muted'),
+          width: 1,
+          dash: [4, 4],
+          value: (_u, v) => fmt(v),
+          spanGaps: false,
+          points: { show: false },
+          show: false,
+        },
       ],
       axes: [
-        axis,
+        // Time labels at least 80 px apart, so that "12:45 PM" never runs into its neighbour.
+        { ...axis, space: 80 },
         {
           ...axis,
-          size: 72,
-          values: (_u, ticks) => ticks.map((v) => fmt(v)),
+          // Wide enough for the longest label ("12.5 Mbit/s" is not cut to "00 Mbit/s").
+          size: (_u, values) => (values?.length ? Math.max(...values.map((v) => v.length)) * 7.5 + 18 : 40),
+          values: (_u, ticks) => axisLabels(unit, ticks),
           ...(unit === 'count' ? { incrs: WHOLE_STEPS } : {}),
         },
       ],
       scales: { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max && max > 0 ? max * 1.1 : 1] } },
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
-      plugins: [momentsPlugin(() => moments)],
+      plugins: [
+        momentsPlugin(() => moments),
+        sparsePlugin(
+          () => counts,
+          () => step,
+        ),
+      ],
+      hooks: {
+        // Away from the plot the read-out shows the latest value, not an empty "–".
+        setCursor: [
+          (u: uPlot) => {
+            if (u.cursor.idx === null || u.cursor.idx === undefined) showLatest(u);
+          },
+        ],
+      },
     },
-    [[], []],
+    [[], [], []],
     el,
   );
   const resize = new ResizeObserver(() => {
@@ -102,9 +187,19 @@ export function timeChart(label: string, unit: Unit, opts: { height?: number } =
   resize.observe(el);
   return {
     el,
-    setData(points, range) {
-      plot.setData(toAligned(points), !range);
+    setData(points, range, extra = {}) {
+      counts = extra.counts ? new Map(extra.counts.map((p) => [p.t, p.value ?? 0])) : null;
+      if (points.length > 1) step = (points[1]!.t - points[0]!.t) / 1000;
+      // A previous period without any data is left out rather than drawn as a flat line at zero.
+      const previous = extra.previous?.some((p) => p.value) ? extra.previous : undefined;
+      const aligned = toAligned(points);
+      plot.setData(
+        [aligned[0], aligned[1], points.map((_, i) => previous?.[i]?.value ?? null)] as uPlot.AlignedData,
+        !range,
+      );
+      if (plot.series[2]!.show !== Boolean(previous)) plot.setSeries(2, { show: Boolean(previous) });
       if (range) plot.setScale('x', { min: range.from / 1000, max: range.to / 1000 });
+      showLatest(plot);
     },
     setMoments(spans) {
       moments = spans;

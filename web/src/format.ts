@@ -55,6 +55,26 @@ export function fmtTimeShort(ms: number | null | undefined, ref = Date.now()): s
 }
 
 export type Unit = 'count' | 'ms' | 'pct' | 'bps';
+
+/**
+ * Labels for an axis's ticks, all in one unit (the one that suits the largest): "0.5 s, 1 s, 1.5 s", never
+ * "911 ms" beside "1 s".
+ */
+export function axisLabels(unit: Unit, ticks: number[]): string[] {
+  const max = Math.max(0, ...ticks.map(Math.abs));
+  const scaled = (div: number, suffix: string) => ticks.map((v) => `${nf.format(v / div)}${suffix}`);
+  if (unit === 'ms') return max >= 1000 ? scaled(1000, ' s') : scaled(1, ' ms');
+  if (unit === 'bps')
+    return max >= 1e9
+      ? scaled(1e9, ' Gbit/s')
+      : max >= 1e6
+        ? scaled(1e6, ' Mbit/s')
+        : max >= 1e3
+          ? scaled(1e3, ' kbit/s')
+          : scaled(1, ' bit/s');
+  if (unit === 'pct') return scaled(1, ' %');
+  return max >= 1e6 ? scaled(1e6, 'M') : max >= 1e4 ? scaled(1e3, 'k') : scaled(1, '');
+}
 export const formatters: Record<Unit, (n: number | null | undefined) => string> = {
   count: fmtCount,
   ms: fmtMs,

@@ -1,10 +1,12 @@
 // Breakdowns: the QoE metrics of one app split by a dimension, in a sortable table with a sparkline of sessions
-// per row; a row opens the Overview filtered by that value.
+// per row, ranked by impact (sessions × how much worse than the app's average, as failed sessions above it),
+// contents shown by title; a row opens the Overview filtered by that value.
 import { get, qs, type Point } from '../api.ts';
 import { sparkline } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { formatters, type Unit } from '../format.ts';
+import { contentCell, type SessionRow } from './sessions.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
 const DIMENSIONS: Array<[string, string]> = [
@@ -18,7 +20,13 @@ const DIMENSIONS: Array<[string, string]> = [
   ['playerName', 'Player'],
 ];
 
-const COLUMNS: Array<{ key: string; label: string; unit: Unit }> = [
+const COLUMNS: Array<{ key: string; label: string; unit: Unit; hint?: string }> = [
+  {
+    key: 'impact',
+    label: 'Impact',
+    unit: 'count',
+    hint: "Failed sessions beyond the app's average failure rate: how many fewer failures there would have been had this row done as well as the app as a whole",
+  },
   { key: 'sessions', label: 'Sessions', unit: 'count' },
   { key: 'playback_failure_pct', label: 'Failures', unit: 'pct' },
   { key: 'startup_p50_ms', label: 'Startup p50', unit: 'ms' },
@@ -34,7 +42,7 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
   const { main, app, params } = ctx;
   const range = rangeFromParams(params, '24h');
   const dimension = params.get('dimension') ?? 'contentId';
-  let sortKey = params.get('sort') ?? 'sessions';
+  let sortKey = params.get('sort') ?? 'impact';
   let descending = params.get('order') !== 'asc';
   const select = h(
     'select',
@@ -67,6 +75,20 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
     );
     return;
   }
+  // Impact: the app's failure rate over the whole range, and each row's failed sessions above it.
+  let total = 0;
+  let failed = 0;
+  for (const r of rows) {
+    const n = Number(r.sessions ?? 0);
+    total += n;
+    failed += (n * Number(r.playback_failure_pct ?? 0)) / 100;
+  }
+  const average = total > 0 ? failed / total : 0;
+  for (const r of rows) {
+    const n = Number(r.sessions ?? 0);
+    r.impact = Math.max(0, Math.round(n * (Number(r.playback_failure_pct ?? 0) / 100 - average) * 10) / 10);
+  }
+  const titles = new Map<string, string>();
   const sparks = new Map<string, HTMLElement>();
   const draw = () => {
     const sorted = [...rows].sort((a, b) => {
@@ -110,7 +132,11 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
                 'tr',
                 {},
                 header('value', DIMENSIONS.find((d) => d[0] === dimension)?.[1] ?? dimension, false),
-                COLUMNS.map((c) => header(c.key, c.label)),
+                COLUMNS.map((c) => {
+                  const th = header(c.key, c.label);
+                  if (c.hint) th.title = c.hint;
+                  return th;
+                }),
                 h('th', { scope: 'col' }, 'Trend'),
               ),
             ),
@@ -124,7 +150,7 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
                   {
                     href: `/overview${qs({ app, range: range.preset === 'custom' ? 'custom' : range.preset, from: range.preset === 'custom' ? range.from : null, to: range.preset === 'custom' ? range.to : null, dim: dimension, value: v })}`,
                   },
-                  v || '(none)',
+                  dimension === 'contentId' && v ? contentCell(titles.get(v), v) : v || '(none)',
                 );
                 const tr = h(
                   'tr',
@@ -155,6 +181,12 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
           `/api/v1/qoe/timeseries${qs({ app, metric: 'sessions', from: range.from, to: range.to })}&filter[${encodeURIComponent(dimension)}]=${encodeURIComponent(v)}`,
         );
         sparks.set(v, sparkline(s.points, `${v} sessions`));
+        if (dimension === 'contentId' && v) {
+          // The title travels with the sessions: the newest one of this content names it.
+          const one = await get<{ sessions: SessionRow[] }>(`/api/v1/sessions${qs({ app, contentId: v, limit: 1 })}`);
+          const title = one.sessions[0]?.contentTitle;
+          if (title) titles.set(v, title);
+        }
       } catch {
         // A missing sparkline is not worth an error on the page.
       }

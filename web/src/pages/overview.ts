@@ -162,7 +162,13 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       ]);
       for (const m of METRICS) {
         const c = charts.get(m.id)!;
-        c.chart.setData(current.get(m.id)!, r);
+        // Rates and percentiles carry the sessions behind each point (thin buckets fade); every chart carries
+        // the previous period as a faint line.
+        const summed = m.id === 'sessions' || m.id === 'dropped_frames';
+        c.chart.setData(current.get(m.id)!, r, {
+          counts: summed ? undefined : current.get('sessions'),
+          previous: previous.get(m.id),
+        });
         // Each chart shades the moments of its own metric (startup moments are found on p95).
         c.chart.setMoments(moments.filter((x) => x.metric === m.id).map((x) => ({ from: x.startedAt, to: x.endedAt })));
         const now = periodValue(m.id, current.get(m.id)!, current.get('sessions')!);
