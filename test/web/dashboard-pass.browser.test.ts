@@ -45,6 +45,7 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
       }),
     );
     expect((await postSessions(s.url, batch, { key: s.apiKey })).status).toBe(200);
+    expect((await apiCall('POST', '/api/v1/apps', { id: 'other-app', name: 'Other app' })).status).toBe(201);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -87,7 +88,6 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
       | { apps?: Array<{ id: string }> }
       | Array<{ id: string }>;
     const mine = (Array.isArray(apps) ? apps : apps.apps!)[0]!.id;
-    expect((await apiCall('POST', '/api/v1/apps', { id: 'other-app', name: 'Other app' })).status).toBe(201);
     const now = Date.now();
     const moment = (appId: string, metric: string, minutesAgo: number, baseline: number, peak: number) =>
       s.server.store.saveMoment({
@@ -257,5 +257,144 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
         await p.close();
       }
     expect(browser.problems).toEqual([]);
+  });
+
+  test('phone: one header line with a Menu; settings tables as cards with Rotate and Revoke in reach', async () => {
+    for (const scheme of SCHEMES) {
+      const p = await browser.newPage(WIDTHS[1]);
+      await p.emulateMedia({ colorScheme: scheme });
+      await p.goto(`${s.url}/settings/keys`);
+      await p.getByRole('button', { name: 'Rotate' }).first().waitFor();
+      const header = (await p.locator('header.top').boundingBox())!;
+      expect(header.height, scheme).toBeLessThan(60);
+      expect(await p.locator('nav[aria-label="Pages"]').isVisible()).toBe(false);
+      await p.getByRole('button', { name: 'Menu' }).click();
+      expect(await p.getByRole('button', { name: 'Menu' }).getAttribute('aria-expanded')).toBe('true');
+      await p.locator('nav').getByRole('link', { name: 'Sessions' }).click();
+      await p.waitForURL(/\/sessions/);
+      // The range picker fits one line beside nothing else.
+      await p.getByRole('button', { name: '15m' }).waitFor();
+      const picker = (await p.locator('.range-picker').boundingBox())!;
+      expect(picker.height, scheme).toBeLessThan(45);
+      await p.goto(`${s.url}/settings/keys`);
+      const rotate = p.getByRole('button', { name: 'Rotate' }).first();
+      await rotate.waitFor();
+      const box = (await rotate.boundingBox())!;
+      expect(box.x + box.width, 'Rotate is on screen, not behind a sideways scroll').toBeLessThanOrEqual(390);
+      expect(await overflow(p), scheme).toBeLessThanOrEqual(1);
+      if (scheme === 'dark') await browser.screenshot(p, 'pass-phone-keys-dark');
+      await p.close();
+    }
+    expect(browser.problems).toEqual([]);
+  });
+
+  test('keys: a new key comes with how to connect; rotation asks first and names the new and the old key; Connect is always a click away', async () => {
+    await page.goto(`${s.url}/settings/keys`);
+    await page.getByLabel('Key name').fill('tv-prod');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const notice = page.locator('.shown-once');
+    await expect.poll(() => notice.locator('h3').first().textContent()).toBe('New key “tv-prod”');
+    const key = (await page.getByTestId('new-key').textContent())!.trim();
+    await notice.getByText('Connect with this key').click();
+    await expect.poll(() => notice.getByLabel('curl example').textContent()).toContain(`X-API-Key: ${key}`);
+    expect(await notice.getByLabel('session endpoint').textContent()).toMatch(/\/v1\/sessions$/);
+
+    const row = page.locator('tbody tr', { hasText: 'tv-prod' });
+    const prefix = (await row.locator('code').textContent())!.trim();
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.dismiss();
+    });
+    await row.getByRole('button', { name: 'Rotate' }).click();
+    await expect.poll(() => asked).toContain(prefix);
+    expect(await notice.locator('h3').first().textContent(), 'dismissed: nothing rotated').toBe('New key “tv-prod”');
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Rotate' }).click();
+    await expect.poll(() => notice.locator('h3').first().textContent()).toBe('New key for “tv-prod”');
+    expect(await notice.textContent()).toContain(`The old key ${prefix}… no longer works`);
+    expect((await page.getByTestId('new-key').textContent())!.trim()).not.toBe(key);
+
+    // With data in the app, Connect still shows the endpoint and examples (and does not leave for the Overview).
+    await page.getByRole('link', { name: 'Connect' }).click();
+    await page.waitForURL(/\/connect/);
+    await expect.poll(() => page.getByLabel('webhook URL').textContent()).toMatch(/\/api\/webhook\?key=/);
+    expect(await page.locator('h1').textContent()).toBe('Connect');
+    expect(browser.problems).toEqual([]);
+  });
+
+  test('members, passwords and the audit log: grants in the add form, an own-account page, sentences on failure, a log in words', async () => {
+    await page.goto(`${s.url}/settings/users`);
+    await page.getByLabel('Email').fill('member@example.com');
+    await page.getByLabel('Password').fill('member password 1');
+    // The selected app comes ticked; this member gets the other one only.
+    const grants = page.getByRole('group', { name: 'May use' });
+    expect(await grants.getByLabel('Default app').isChecked()).toBe(true);
+    await grants.getByLabel('Default app').uncheck();
+    await grants.getByLabel('Other app').check();
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const row = page.locator('tbody tr', { hasText: 'member@example.com' });
+    await row.waitFor();
+    expect(await row.getByLabel('member@example.com may read Other app').isChecked()).toBe(true);
+    expect(await row.getByLabel('member@example.com may read Default app').isChecked()).toBe(false);
+
+    // A failed sign-in with a 312-character email, then the member signs in.
+    const member = await browser.context.browser()?.newContext();
+    const other = member ? await member.newPage() : await browser.newPage();
+    const longEmail = `${'x'.repeat(300)}@example.com`;
+    await other.goto(`${s.url}/login`);
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => other.getByRole('alert').textContent()).toBe('Email and password are required.');
+    await other.getByLabel('Email').fill(longEmail);
+    await other.getByLabel('Password').fill('y'.repeat(2000));
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => other.getByRole('alert').textContent())
+      .toBe('That password is too long to be an m3w password.');
+    await other.getByLabel('Password').fill('wrong password');
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => other.getByRole('alert').textContent()).not.toBe('');
+    expect(await other.getByRole('alert').textContent()).not.toMatch(/must be strings|expected/);
+    await other.getByLabel('Email').fill('member@example.com');
+    await other.getByLabel('Password').fill('member password 1');
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await other.goto(`${s.url}/settings`);
+    await expect.poll(() => other.locator('h2').textContent()).toBe('Your account');
+    expect(await other.locator('main ul').textContent()).toBe('Other app');
+    await other.getByLabel('Current password').fill('member password 1');
+    await other.getByLabel('New password (at least 10 characters)').fill('a brand new password');
+    await other.getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => other.getByRole('status').last().textContent()).toContain('Password changed');
+    await other.close();
+    await member?.close();
+
+    for (const size of WIDTHS) {
+      const p = await browser.newPage(size);
+      await p.goto(`${s.url}/settings/audit`);
+      const rows = p.locator('.audit tbody tr');
+      await expect.poll(() => rows.count()).toBeGreaterThan(3);
+      const text = await p.locator('.audit tbody').textContent();
+      expect(text).toContain('Failed sign-in');
+      expect(text).toContain('Added user');
+      expect(text).toContain('member@example.com');
+      expect(text).not.toMatch(/login_succeeded|user:\d/);
+      expect(await overflow(p), size.name).toBeLessThanOrEqual(1);
+      const wrap = (await p.locator('.audit').boundingBox())!;
+      expect(wrap.width, size.name).toBeLessThanOrEqual(size.width);
+      await p.getByLabel('Action').selectOption({ label: 'Failed sign-in' });
+      await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(1);
+      expect(new Set(await rows.locator('td[data-label="Action"]').allTextContents())).toEqual(
+        new Set(['Failed sign-in']),
+      );
+      await p.getByLabel('Action').selectOption('');
+      await p.getByLabel('User').selectOption('member@example.com');
+      expect(new Set(await rows.locator('td[data-label="By"]').allTextContents())).toEqual(
+        new Set(['member@example.com']),
+      );
+      await browser.screenshot(p, `pass-audit-${size.name}`);
+      await p.close();
+    }
+    expect(browser.problems.filter((x) => !/status of 40[01]/.test(x))).toEqual([]);
   });
 });

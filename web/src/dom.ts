@@ -48,3 +48,19 @@ export function copyButton(text: () => string, label = 'Copy'): HTMLButtonElemen
   });
   return b;
 }
+
+/**
+ * Copies each column's header text onto its cells (data-label), so that on a phone a wide table can be drawn as
+ * stacked cards with every value named.
+ */
+export function labelCells(table: HTMLTableElement): HTMLTableElement {
+  const labels = [...table.querySelectorAll('thead th')].map((th) => th.textContent?.trim() ?? '');
+  for (const tr of table.querySelectorAll('tbody tr'))
+    [...tr.children].forEach((td, i) => {
+      if (labels[i]) (td as HTMLElement).dataset.label = labels[i]!;
+    });
+  return table;
+}
+
+/** A header cell for a column of buttons: named for screen readers, blank on screen. */
+export const actionsHeader = () => h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions'));

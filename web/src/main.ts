@@ -25,18 +25,19 @@ import { overviewPage } from './pages/overview.ts';
 import { sessionsPage } from './pages/sessions.ts';
 import { settingsPage } from './pages/settings.ts';
 import { setupPage } from './pages/setup.ts';
-import { welcomePage } from './pages/welcome.ts';
+import { connectPage, welcomePage } from './pages/welcome.ts';
 
 const root = document.getElementById('app')!;
 
-const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean }> = [
+const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean; hidden?: boolean }> = [
   { path: '/overview', title: 'Overview', page: overviewPage },
   { path: '/live', title: 'Live', page: livePage },
   { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
   { path: '/sessions', title: 'Sessions', page: sessionsPage },
   { path: '/moments', title: 'Moments', page: momentsPage },
   { path: '/settings', title: 'Settings', page: settingsPage },
-  { path: '/welcome', title: 'Get started', page: welcomePage },
+  { path: '/welcome', title: 'Get started', page: welcomePage, hidden: true },
+  { path: '/connect', title: 'Connect', page: connectPage, hidden: true },
 ];
 
 let state: { me: Me; apps: App[]; live: LiveSocket } | null = null;
@@ -98,7 +99,7 @@ function shell(
     u.searchParams.set('app', picker.value);
     navigate(u.pathname + u.search);
   });
-  const links = PAGES.filter((p) => p.path !== '/welcome' && (!p.admin || me.role === 'admin')).map((p) =>
+  const links = PAGES.filter((p) => !p.hidden && (!p.admin || me.role === 'admin')).map((p) =>
     h('a', { href: p.path, 'aria-current': p.path === current ? 'page' : null }, p.title),
   );
   const logout = h('button', { type: 'button', class: 'link' }, 'Sign out');
@@ -108,26 +109,38 @@ function shell(
     state = null;
     navigate('/login');
   });
-  const el = h(
-    'div',
-    { class: 'shell' },
-    h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
+  // On a phone the pages and the account sit behind one Menu button, so the header is one line.
+  const menu = h(
+    'button',
+    { type: 'button', class: 'menu-toggle secondary', 'aria-expanded': 'false', 'aria-controls': 'top-menu' },
+    'Menu',
+  );
+  const header = h(
+    'header',
+    { class: 'top' },
+    h('a', { class: 'brand', href: '/overview' }, 'm3w'),
+    apps.length > 1 ? picker : null,
+    statusBadge(live),
+    menu,
     h(
-      'header',
-      { class: 'top' },
-      h('a', { class: 'brand', href: '/overview' }, 'm3w'),
+      'div',
+      { class: 'top-menu', id: 'top-menu' },
       h('nav', { 'aria-label': 'Pages' }, links),
       h(
         'div',
         { class: 'top-right' },
-        apps.length > 1 ? picker : null,
-        statusBadge(live),
+        h('a', { href: `/connect${location.search}`, class: 'connect-link' }, 'Connect'),
         h('span', { class: 'who' }, me.email),
         logout,
       ),
     ),
-    main,
   );
+  menu.addEventListener('click', () => {
+    const open = menu.getAttribute('aria-expanded') !== 'true';
+    menu.setAttribute('aria-expanded', String(open));
+    header.classList.toggle('open', open);
+  });
+  const el = h('div', { class: 'shell' }, h('a', { class: 'skip', href: '#main' }, 'Skip to content'), header, main);
   return { main, el };
 }
 

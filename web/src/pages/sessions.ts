@@ -216,7 +216,7 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
       }),
     );
   });
-  const list = h('div', { class: 'table-wrap sessions' }, h('p', { class: 'loading' }, 'Loading…'));
+  const list = h('div', { class: 'table-wrap sessions cards' }, h('p', { class: 'loading' }, 'Loading…'));
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
   replace(
     main,
