@@ -86,7 +86,7 @@ export function qs(params: Record<string, string | number | boolean | null | und
 
 // The server's wire types, imported rather than copied: type-only, so they are erased from the bundle and no
 // server code reaches the browser (src/http/wire/ and the leaf type modules import nothing but TypeBox).
-export type { AuthStatus, LoginBody, Me, SetupBody, User } from '../../src/http/wire/accounts.ts';
+export type { AuthStatus, LoginBody, Me, PasswordChangeBody, SetupBody, User } from '../../src/http/wire/accounts.ts';
 export type {
   ApiKey,
   ApiKeyList,

@@ -16,7 +16,12 @@ export function onSubmit(form: HTMLFormElement, errorEl: HTMLElement, action: ()
     try {
       await action();
     } catch (err) {
-      errorEl.textContent = err instanceof ApiFailure ? err.message : `Could not reach m3w: ${(err as Error).message}`;
+      // An ApiFailure carries the server's message; a plain Error is the form's own sentence; a TypeError is
+      // fetch failing to reach the server at all.
+      errorEl.textContent =
+        err instanceof ApiFailure || !(err instanceof TypeError)
+          ? (err as Error).message
+          : `Could not reach m3w: ${(err as Error).message}`;
     } finally {
       if (button) button.disabled = false;
     }

@@ -1,6 +1,7 @@
-// The empty state: everything needed to send the first data — the server's reachable URLs (LAN addresses, so a
-// phone on the same Wi-Fi works), an ingest key made in place, a curl line, the Android SDK settings and the
-// media-server webhook. It turns into the Overview by itself when the first session arrives.
+// The empty state and the Connect panel: everything needed to send data — the server's reachable URLs (LAN
+// addresses, so a phone on the same Wi-Fi works), an ingest key made in place, a curl line, the Android SDK
+// settings and the media-server webhook. The empty state turns into the Overview by itself when the first
+// session arrives; the Connect panel (/connect, linked from the header and shown with every new key) stays.
 import { api, get, type NewApiKey, type NewApiKeyBody, type ServerInfo } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
@@ -14,38 +15,50 @@ function codeBlock(text: string, label: string): HTMLElement {
   );
 }
 
-export async function welcomePage(ctx: PageContext): Promise<void> {
+/** The address players should use: a LAN one when there is one, so a phone on the same Wi-Fi reaches it. */
+export function serverBase(info: ServerInfo): string {
+  return info.urls.find((u) => !/127\.0\.0\.1|localhost|\[::1\]/.test(u)) ?? info.urls[0] ?? location.origin;
+}
+
+/** The endpoint, curl line, Android SDK settings and webhook URL, filled in with `key`. */
+export function connectExamples(info: ServerInfo, key: string): HTMLElement[] {
+  const base = serverBase(info);
+  const session = JSON.stringify({
+    sessionId: 'test-1',
+    timestamp: Date.now(),
+    sessionStartDateIso: '2025-01-01T00:00:00Z',
+    sessionDurationMs: 60000,
+    startupTimeMs: 900,
+  });
+  return [
+    h('h3', {}, 'Session endpoint'),
+    codeBlock(`${base}/v1/sessions`, 'session endpoint'),
+    h('h3', {}, 'Send a test session'),
+    codeBlock(
+      `curl -X POST ${base}/v1/sessions \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-API-Key: ${key}' \\\n  -d '${session}'`,
+      'curl example',
+    ),
+    h('h3', {}, 'Android (Media3Watch SDK)'),
+    codeBlock(
+      `Media3Watch.init(\n  context,\n  Media3WatchConfig(\n    endpoint = "${base}/v1/sessions",\n    apiKey = "${key}",\n  ),\n)`,
+      'Android SDK configuration',
+    ),
+    h('h3', {}, 'Media server webhook (Flussonic, Wowza, nginx-rtmp)'),
+    codeBlock(`${info.webhookUrl}?key=${key}`, 'webhook URL'),
+  ];
+}
+
+/** How to connect, at any time (the empty state without its waiting and its redirect). */
+export const connectPage = (ctx: PageContext) => welcomePage(ctx, true);
+
+export async function welcomePage(ctx: PageContext, connect = false): Promise<void> {
   const { main, app, live } = ctx;
   replace(main, h('p', { class: 'loading' }, 'Loading…'));
   const info = await get<ServerInfo>('/api/v1/server-info');
-  const base = info.urls.find((u) => !/127\.0\.0\.1|localhost|\[::1\]/.test(u)) ?? info.urls[0] ?? location.origin;
   let key = 'YOUR_INGEST_KEY';
 
   const examples = h('div', { class: 'examples' });
-  const drawExamples = () => {
-    const session = JSON.stringify({
-      sessionId: 'test-1',
-      timestamp: 0,
-      sessionStartDateIso: '2025-01-01T00:00:00Z',
-      sessionDurationMs: 60000,
-      startupTimeMs: 900,
-    });
-    replace(
-      examples,
-      h('h3', {}, 'Send a test session'),
-      codeBlock(
-        `curl -X POST ${base}/v1/sessions \\\n  -H 'Content-Type: application/json' \\\n  -H 'X-API-Key: ${key}' \\\n  -d '${session.replace('"timestamp":0', '"timestamp":' + Date.now())}'`,
-        'curl example',
-      ),
-      h('h3', {}, 'Android (Media3Watch SDK)'),
-      codeBlock(
-        `Media3Watch.init(\n  context,\n  Media3WatchConfig(\n    endpoint = "${base}/v1/sessions",\n    apiKey = "${key}",\n  ),\n)`,
-        'Android SDK configuration',
-      ),
-      h('h3', {}, 'Media server webhook (Flussonic, Wowza, nginx-rtmp)'),
-      codeBlock(`${info.webhookUrl}?key=${key}`, 'webhook URL'),
-    );
-  };
+  const drawExamples = () => replace(examples, connectExamples(info, key));
 
   const keyArea = h('div', { class: 'key-area' });
   const makeKey = h('button', { type: 'button' }, 'Create an ingest key');
@@ -75,7 +88,7 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
     h(
       'section',
       { class: 'card welcome' },
-      h('h1', {}, 'No data yet'),
+      h('h1', {}, connect ? 'Connect' : 'No data yet'),
       h(
         'p',
         {},
@@ -88,12 +101,14 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
       ),
       keyArea,
       examples,
-      h('p', { class: 'muted waiting' }, 'Waiting for the first session… this page updates by itself.'),
+      connect
+        ? null
+        : h('p', { class: 'muted waiting' }, 'Waiting for the first session… this page updates by itself.'),
       h('p', {}, 'Only a media server sends here? Its viewers show on ', h('a', { href: '/live' }, 'Live'), '.'),
     ),
   );
 
-  if (app) {
+  if (app && !connect) {
     const stop = live.subscribe(`overview:${app}`, (data) => {
       if (((data as { sessions?: number } | null)?.sessions ?? 0) > 0)
         ctx.navigate(`/overview?app=${encodeURIComponent(app)}`);
