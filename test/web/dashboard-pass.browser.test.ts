@@ -397,4 +397,65 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     }
     expect(browser.problems.filter((x) => !/status of 40[01]/.test(x))).toEqual([]);
   });
+
+  test('Live: a channel row opens that channel’s page; viewer moments are shaded on the viewers chart', async () => {
+    const event = (id: string, media: string) => ({
+      time: new Date().toISOString(),
+      event: 'play_started',
+      id,
+      server: 'edge1.example.com',
+      media,
+      user_id: id,
+      ip: '192.0.2.10',
+      country: 'DE',
+      proto: 'hls',
+      bytes: 1000,
+      user_agent: 'ExoPlayerLib/2.19.1',
+      opened_at: Date.now(),
+    });
+    for (const [id, media] of [
+      ['p1', 'news'],
+      ['p2', 'news'],
+      ['p3', 'sport'],
+    ]) {
+      const res = await fetch(`${s.url}/api/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': s.apiKey },
+        body: JSON.stringify(event(id!, media!)),
+      });
+      expect(res.status).toBe(200);
+    }
+    const now = Date.now();
+    await s.server.store.saveMoment({
+      id: 0,
+      appId: null,
+      kind: 'spike',
+      metric: 'concurrent_viewers',
+      dimension: 'channel',
+      value: 'news',
+      startedAt: now - 20 * 60_000,
+      endedAt: now - 15 * 60_000,
+      peakValue: 35,
+      baseline: 20,
+      zScore: 9,
+      threshold: 3,
+    });
+    for (const size of WIDTHS) {
+      const p = await browser.newPage(size);
+      await p.goto(`${s.url}/live`);
+      await expect.poll(() => p.getByTestId('viewers-now').textContent(), { timeout: 10_000 }).toBe('3');
+      await p.locator('.breakdown', { hasText: 'Channel' }).getByRole('link', { name: 'news' }).click();
+      await p.waitForURL(/\/live\/news$/);
+      expect(await p.locator('h1').textContent()).toBe('Live · news');
+      await expect.poll(() => p.getByTestId('viewers-now').textContent(), { timeout: 10_000 }).toBe('2');
+      // The moment's 5 minutes are shaded on the viewers chart.
+      await expect
+        .poll(() => p.locator('.live-top .chart').first().getAttribute('data-moments'), { timeout: 10_000 })
+        .toBe('1');
+      if (size.name === 'desktop') await browser.screenshot(p, 'pass-live-channel');
+      expect(await overflow(p), size.name).toBeLessThanOrEqual(1);
+      await p.close();
+    }
+    expect(browser.problems).toEqual([]);
+  });
 });

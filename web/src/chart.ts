@@ -203,6 +203,8 @@ export function timeChart(label: string, unit: Unit, opts: { height?: number } =
     },
     setMoments(spans) {
       moments = spans;
+      // Said in the DOM as well as painted, for assistive tech's description and for tests.
+      el.dataset.moments = String(spans.length);
       plot.redraw(false);
     },
     destroy() {

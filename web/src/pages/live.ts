@@ -1,6 +1,7 @@
-// Live: viewers right now (a big number), viewers and bandwidth over the last hour, and who is watching by
-// channel, server, country, protocol and device, all pushed over the live feed every ~1.5 s.
-import { get, qs, type ActiveCounts } from '../api.ts';
+// Live: viewers right now (a big number), viewers and bandwidth over the last hour with the viewer moments
+// shaded, and who is watching by channel, server, country, protocol and device, all pushed over the live feed
+// every ~1.5 s. /live/<channel> is the same for one channel; the channel rows link there.
+import { get, qs, type ActiveCounts, type Moment } from '../api.ts';
 import { timeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
@@ -20,7 +21,11 @@ const GROUPS: Array<[Exclude<keyof ActiveCounts, 'total'>, string]> = [
   ['by_device', 'Device'],
 ];
 
-function breakdownTable(title: string, counts: Record<string, number> | undefined): HTMLElement {
+function breakdownTable(
+  title: string,
+  counts: Record<string, number> | undefined,
+  link?: (key: string) => string,
+): HTMLElement {
   const rows = Object.entries(counts ?? {})
     .sort((a, b) => b[1] - a[1])
     .slice(0, 10);
@@ -46,7 +51,12 @@ function breakdownTable(title: string, counts: Record<string, number> | undefine
               h(
                 'tr',
                 {},
-                h('td', {}, k, h('meter', { min: 0, max, value: v, 'aria-hidden': 'true' })),
+                h(
+                  'td',
+                  {},
+                  link ? h('a', { href: link(k) }, k) : k,
+                  h('meter', { min: 0, max, value: v, 'aria-hidden': 'true' }),
+                ),
                 h('td', { class: 'num' }, fmtCount(v)),
               ),
             ),
@@ -57,6 +67,7 @@ function breakdownTable(title: string, counts: Record<string, number> | undefine
 
 export async function livePage(ctx: PageContext): Promise<void> {
   const { main, live } = ctx;
+  const channel = ctx.rest || null;
   const now = h('div', { class: 'big-number', 'data-testid': 'viewers-now', 'aria-live': 'polite' }, '–');
   const viewers = timeChart('Viewers', 'count', { height: 180 });
   const bandwidth = timeChart('Bandwidth', 'bps', { height: 180 });
@@ -68,7 +79,8 @@ export async function livePage(ctx: PageContext): Promise<void> {
   });
   replace(
     main,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Live')),
+    channel ? h('p', {}, h('a', { href: '/live' }, '← All channels')) : null,
+    h('div', { class: 'page-head' }, h('h1', {}, channel ? `Live · ${channel}` : 'Live')),
     h(
       'div',
       { class: 'live-top' },
@@ -97,9 +109,20 @@ export async function livePage(ctx: PageContext): Promise<void> {
     const to = Date.now();
     try {
       const s = await get<{ points: StreamPoint[] }>(
-        `/api/v1/stats/series${qs({ dimension: 'global', from: to - 3_600_000, to, step: 60 })}`,
+        `/api/v1/stats/series${qs({ dimension: channel ? 'channel' : 'global', value: channel, from: to - 3_600_000, to, step: 60 })}`,
       );
       history = s.points;
+      // The viewer moments of the hour, shaded on the viewers chart.
+      const moments = channel
+        ? (
+            await get<{ moments: Moment[] }>(
+              `/api/v1/streams/${encodeURIComponent(channel)}/moments${qs({ from: to - 3_600_000, to })}`,
+            )
+          ).moments
+        : (await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: to - 3_600_000, to })}`)).moments.filter(
+            (m) => m.metric === 'concurrent_viewers' && (m.dimension === 'global' || m.dimension === ''),
+          );
+      viewers.setMoments(moments.map((m) => ({ from: m.startedAt, to: m.endedAt })));
       status.textContent = '';
     } catch (err) {
       status.textContent = `History unavailable: ${(err as Error).message}`;
@@ -112,16 +135,20 @@ export async function livePage(ctx: PageContext): Promise<void> {
 
   const stop = live.subscribe('active', (data) => {
     const a = data as ActiveCounts;
-    now.textContent = fmtCount(a.total);
+    const total = channel ? (a.by_channel?.[channel] ?? 0) : a.total;
+    now.textContent = fmtCount(total);
     // The current minute follows the live count, so the line moves with the number.
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
     const last = history[history.length - 1];
-    if (last && last.t === minute) last.peak_concurrent = Math.max(last.peak_concurrent, a.total);
-    else history.push({ t: minute, peak_concurrent: a.total, bandwidth_bps: 0 });
+    if (last && last.t === minute) last.peak_concurrent = Math.max(last.peak_concurrent, total);
+    else history.push({ t: minute, peak_concurrent: total, bandwidth_bps: 0 });
     draw();
     replace(
       groups,
-      GROUPS.map(([key, title]) => breakdownTable(title, a[key])),
+      // The live counts split only the whole audience, so a channel's page shows its own number and charts.
+      GROUPS.filter(() => !channel).map(([key, title]) =>
+        breakdownTable(title, a[key], key === 'by_channel' ? (k) => `/live/${encodeURIComponent(k)}` : undefined),
+      ),
     );
   });
   ctx.onLeave(stop);
