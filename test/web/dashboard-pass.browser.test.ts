@@ -327,10 +327,9 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     await page.goto(`${s.url}/settings/users`);
     await page.getByLabel('Email').fill('member@example.com');
     await page.getByLabel('Password').fill('member password 1');
-    // The selected app comes ticked; this member gets the other one only.
+    // Nothing is granted unless ticked; this member gets the other app only.
     const grants = page.getByRole('group', { name: 'May use' });
-    expect(await grants.getByLabel('Default app').isChecked()).toBe(true);
-    await grants.getByLabel('Default app').uncheck();
+    expect(await grants.getByLabel('Default app').isChecked()).toBe(false);
     await grants.getByLabel('Other app').check();
     await page.getByRole('button', { name: 'Add user' }).click();
     const row = page.locator('tbody tr', { hasText: 'member@example.com' });

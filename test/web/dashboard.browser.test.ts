@@ -91,6 +91,8 @@ describe.skipIf(!needs('chromium'))('dashboard in Chromium', () => {
     await browser.screenshot(page, 'settings-keys');
 
     const row = page.locator('tr', { hasText: 'android-prod' });
+    // Issue 18: rotation asks first.
+    page.once('dialog', (d) => void d.accept());
     await row.getByRole('button', { name: 'Rotate' }).click();
     await expect.poll(async () => (await shown.textContent())?.trim()).not.toBe(key);
     page.once('dialog', (d) => void d.accept());
@@ -199,7 +201,9 @@ describe.skipIf(!needs('chromium'))('dashboard in Chromium', () => {
     await expect.poll(() => page.getByRole('heading', { name: 'Sessions' }).count()).toBe(1);
     await expect.poll(() => page.locator('main').textContent()).toContain('No sessions match.');
     await page.goto(`${s.url}/settings`);
-    await expect.poll(() => page.getByText('Only admins can change settings.').count()).toBe(1);
+    // Issue 18: a member's Settings is their own account (their apps, their password), not a dead end.
+    await expect.poll(() => page.getByRole('heading', { name: 'Your account' }).count()).toBe(1);
+    expect(await page.getByRole('link', { name: 'API keys' }).count()).toBe(0);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login/);

@@ -178,7 +178,7 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
     type: 'search',
     name: 'q',
     placeholder: 'session id',
-    'aria-label': 'Search by session id',
+    'aria-label': 'Search by sessionId',
     value: params.get('q') ?? '',
   });
   const content = h('input', {
@@ -277,7 +277,12 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
     replace(
       tbody,
       sorted.map((s) => {
-        const link = h('a', { href: href(s), title: s.sessionId }, h('code', {}, s.sessionId.slice(0, 8)));
+        // The start of the id on screen (the row is the link's target anyway); the whole id for screen readers.
+        const link = h(
+          'a',
+          { href: href(s), title: s.sessionId, 'aria-label': s.sessionId },
+          h('code', {}, s.sessionId.slice(0, 8)),
+        );
         const tr = h(
           'tr',
           { class: `clickable${(s.errorCount ?? 0) > 0 ? ' has-error' : ''}` },

@@ -37,9 +37,15 @@ const TABS: Array<[string, string]> = [
 /** A new key, shown once, with how to connect with it (endpoint, curl, SDK, webhook already filled in). */
 function shownOnce(key: string, heading: string, oldKey?: string): HTMLElement {
   const connect = h('details', { class: 'connect-with-key' }, h('summary', {}, 'Connect with this key'));
-  get<ServerInfo>('/api/v1/server-info')
-    .then((info) => connect.append(...connectExamples(info, key)))
-    .catch(() => connect.append(h('p', {}, h('a', { href: '/connect' }, 'How to connect'))));
+  // Filled in when opened: the examples (and their copy buttons) only when someone wants them.
+  connect.addEventListener(
+    'toggle',
+    () =>
+      void get<ServerInfo>('/api/v1/server-info')
+        .then((info) => connect.append(...connectExamples(info, key)))
+        .catch(() => connect.append(h('p', {}, h('a', { href: '/connect' }, 'How to connect')))),
+    { once: true },
+  );
   return h(
     'div',
     { class: 'card shown-once', role: 'alert' },
@@ -240,7 +246,7 @@ async function usersTab(ctx: PageContext, el: HTMLElement): Promise<void> {
   // A member sees only the apps granted here; an admin sees them all (the boxes step aside).
   const grantBoxes = ctx.apps.map((a) => ({
     app: a,
-    box: h('input', { type: 'checkbox', name: 'apps', value: a.id, checked: a.id === ctx.app }),
+    box: h('input', { type: 'checkbox', name: 'apps', value: a.id }),
   }));
   const grants = h(
     'fieldset',
