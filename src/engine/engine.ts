@@ -10,17 +10,12 @@ import type { PlayEventOutcome, PlaySessionFacts, RollupStep, Store, StreamRollu
 import { detectMoments, type DetectorOptions, type Moment, type SeriesPoint } from './moments.ts';
 import { addRow, deriveQoe, emptyTotals, type QoeMetric } from './qoe-metrics.ts';
 import { retentionCutoffs, runRetention, type RetentionReport } from './retention.ts';
-import {
-  ROLLUP_DIMENSIONS,
-  rollupValues,
-  StreamRollupAccumulator,
-  viewerKey,
-  type OpenAggregate,
-} from './stream-rollup.ts';
+import { adjustAggregate, emptyAggregate, type OpenAggregate } from '../tools/open-aggregate.ts';
+import { ROLLUP_DIMENSIONS, rollupValues, viewerKey } from '../tools/stream-dimensions.ts';
+import { HOUR, MINUTE } from '../tools/time-units.ts';
+import { StreamRollupAccumulator } from './stream-rollup.ts';
 
-export const MINUTE = 60_000;
-export const HOUR = 3_600_000;
-/** Late events older than this no longer change rollups (issue 4: up to 24 h late). */
+/** Late events older than this no longer change rollups (events may arrive up to 24 h late). */
 const LATE_LIMIT_MS = 24 * HOUR;
 /** Sessions handled between two yields to the event loop. */
 const SLICE = 500;
@@ -265,11 +260,8 @@ export class AnalyticsEngine {
       rollupValues(s, values);
       for (let d = 0; d < values.length; d++) {
         let agg = excluded[d]!.get(values[d]!);
-        if (!agg) excluded[d]!.set(values[d]!, (agg = { count: 0, viewers: new Map() }));
-        agg.count += sign;
-        const n = (agg.viewers.get(viewer) ?? 0) + sign;
-        if (n > 0) agg.viewers.set(viewer, n);
-        else agg.viewers.delete(viewer);
+        if (!agg) excluded[d]!.set(values[d]!, (agg = emptyAggregate()));
+        adjustAggregate(agg, viewer, sign);
       }
     };
     const closedIds = new Set<string>();
@@ -325,7 +317,7 @@ export class AnalyticsEngine {
         adjust(tracked, 1);
       }
     }
-    const none: OpenAggregate = { count: 0, viewers: new Map() };
+    const none: OpenAggregate = emptyAggregate();
     for (let d = 0; d < ROLLUP_DIMENSIONS.length; d++)
       for (const [value, all] of this.live.openAggregates(d))
         acc.addOpenForWholeBuckets(d, value, all, excluded[d]!.get(value) ?? none);

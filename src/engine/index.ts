@@ -23,11 +23,7 @@ export {
   type QoeMetric,
   type QoeTotals,
 } from './qoe-metrics.ts';
-export {
-  ROLLUP_DIMENSIONS,
-  STREAM_DIMENSIONS,
-  StreamRollupAccumulator,
-  type RollupDimension,
-} from './stream-rollup.ts';
+export { StreamRollupAccumulator } from './stream-rollup.ts';
+export { ROLLUP_DIMENSIONS, STREAM_DIMENSIONS, type RollupDimension } from '../tools/stream-dimensions.ts';
 export { retentionCutoffs, runRetention, type RetentionReport } from './retention.ts';
 export { histogramQuantile, startupBucket, bucketValue } from './startup-histogram.ts';
