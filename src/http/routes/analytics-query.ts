@@ -1,6 +1,7 @@
 // Query-string parsing shared by the analytics read routes: time ranges, steps and paging, each refused
 // with a message that names the parameter.
-import type { H3Event } from 'h3';
+import { getRouterParam, type H3Event } from 'h3';
+import { QOE_DIMENSIONS } from '../../store/index.ts';
 import { ApiError } from '../errors.ts';
 
 const MAX_POINTS = 10_000;
@@ -88,3 +89,14 @@ export const RANGE_PARAMETERS = [
     description: 'Bucket length in seconds; default 60 for ranges up to 6 hours, else 3600 (hourly rows)',
   },
 ];
+
+/** The :channel path parameter, 1 to 256 characters. */
+export function channelParam(event: H3Event): string {
+  const channel = getRouterParam(event, 'channel', { decode: true }) ?? '';
+  if (channel.length < 1 || channel.length > 256)
+    throw new ApiError('INVALID_SCHEMA', 'channel: must be 1 to 256 characters');
+  return channel;
+}
+
+/** The dimensions QoE rollups are kept by (filter[...] and breakdown's dimension). */
+export const QOE_DIMENSION_NAMES = Object.keys(QOE_DIMENSIONS);
