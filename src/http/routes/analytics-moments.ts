@@ -3,7 +3,14 @@ import type { RouteDef } from '../context.ts';
 import { requireReader, type Principal } from '../require-access.ts';
 import { HOUR } from '../../tools/time-units.ts';
 import { json, MOMENT_SCHEMA, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
-import { channelParam, queryParam, RANGE_PARAMETERS, timeRange } from './analytics-query.ts';
+import {
+  channelParam,
+  QueryParams,
+  queryParam,
+  queryParameters,
+  RANGE_PARAMETERS,
+  timeRange,
+} from './analytics-query.ts';
 
 // Each route is built by a function (hoisted), so this table can open the module.
 export const momentRoutes: RouteDef[] = [channelMoments(), listMoments()];
@@ -62,16 +69,7 @@ function listMoments(): RouteDef {
     openapi: {
       summary: 'Moments in a time range: stream moments, and QoE moments of the apps the caller sees',
       security: READ_SECURITY,
-      parameters: [
-        ...RANGE_PARAMETERS.slice(0, 2),
-        {
-          name: 'metric',
-          in: 'query',
-          required: false,
-          schema: { type: 'string' },
-          description: 'concurrent_viewers, playback_failure_pct, startup_p95_ms, rebuffer_pct',
-        },
-      ],
+      parameters: [...RANGE_PARAMETERS.slice(0, 2), ...queryParameters({ metric: QueryParams.momentMetric })],
       responses: {
         '200': json({
           type: 'object',

@@ -7,7 +7,15 @@ import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
-import { QOE_DIMENSION_NAMES, queryParam, RANGE_PARAMETERS, timeRange } from './analytics-query.ts';
+import {
+  oneOf,
+  QOE_DIMENSION_NAMES,
+  QueryParams,
+  queryParam,
+  queryParameters,
+  RANGE_PARAMETERS,
+  timeRange,
+} from './analytics-query.ts';
 
 // Each route is built by a function (hoisted), so this table can open the module.
 export const qoeRoutes: RouteDef[] = [qoeTimeseries(), qoeBreakdown()];
@@ -19,12 +27,7 @@ function qoeTimeseries(): RouteDef {
     async handler(event, ctx) {
       const principal = await requireReader(event, ctx);
       const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
-      const metric = (queryParam(event, 'metric') ?? 'sessions') as QoeMetric;
-      if (!QOE_METRICS.includes(metric))
-        throw new ApiError(
-          'INVALID_SCHEMA',
-          `metric: expected one of ${QOE_METRICS.join(', ')}, got ${JSON.stringify(String(metric).slice(0, 40))}`,
-        );
+      const metric = oneOf(event, 'metric', QueryParams.qoeMetric) as QoeMetric;
       const { dimension, value } = qoeFilter(event);
       const { from, to, stepMs } = timeRange(event, 24 * HOUR);
       const points = await ctx.analytics.qoeSeries(stepMs, app, metric, { dimension, value }, from, to);
@@ -40,19 +43,7 @@ function qoeTimeseries(): RouteDef {
       summary: 'One QoE metric of SDK sessions over time, for the app or one value of a dimension',
       security: READ_SECURITY,
       parameters: [
-        {
-          name: 'app',
-          in: 'query',
-          required: false,
-          schema: { type: 'string' },
-          description: 'May be omitted when the caller sees exactly one app',
-        },
-        {
-          name: 'metric',
-          in: 'query',
-          required: false,
-          schema: { type: 'string', enum: [...QOE_METRICS], default: 'sessions' },
-        },
+        ...queryParameters({ app: QueryParams.app, metric: QueryParams.qoeMetric }),
         {
           name: 'filter',
           in: 'query',
@@ -107,7 +98,7 @@ function qoeBreakdown(): RouteDef {
       summary: 'Every QoE metric per value of one dimension over a time range',
       security: READ_SECURITY,
       parameters: [
-        { name: 'app', in: 'query', required: false, schema: { type: 'string' } },
+        ...queryParameters({ app: QueryParams.app }),
         { name: 'dimension', in: 'query', required: true, schema: { type: 'string', enum: QOE_DIMENSION_NAMES } },
         ...RANGE_PARAMETERS,
       ],

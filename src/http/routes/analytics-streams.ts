@@ -1,13 +1,22 @@
 // Stream analytics routes: live viewers, the channel list, and per-minute or per-hour stream figures of
 // a channel or of one value of a dimension. Thin: parse, authorise through require-access, read, shape.
-import { ROLLUP_DIMENSIONS } from '../../engine/index.ts';
 import type { StreamRollupRow } from '../../store/index.ts';
 import { HOUR, MINUTE } from '../../tools/time-units.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader } from '../require-access.ts';
 import { countMap, FIGURE_PROPERTIES, json, READ_ERRORS, READ_SECURITY, STREAM_POINT } from './analytics-openapi.ts';
-import { channelParam, paging, queryParam, RANGE_PARAMETERS, timeRange } from './analytics-query.ts';
+import {
+  channelParam,
+  limitParam,
+  oneOf,
+  paging,
+  QueryParams,
+  queryParam,
+  queryParameters,
+  RANGE_PARAMETERS,
+  timeRange,
+} from './analytics-query.ts';
 
 // Each route is built by a function (hoisted), so this table can open the module.
 export const streamRoutes: RouteDef[] = [activeStats(), listStreams(), channelMetrics(), statsSeries()];
@@ -73,15 +82,7 @@ function listStreams(): RouteDef {
     openapi: {
       summary: 'Channels with their current viewers and the figures of the last complete minute',
       security: READ_SECURITY,
-      parameters: [
-        {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-        },
-        { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
-      ],
+      parameters: queryParameters({ limit: limitParam(500, 100), offset: QueryParams.offset }),
       responses: {
         '200': json({
           type: 'object',
@@ -147,12 +148,7 @@ function statsSeries(): RouteDef {
     path: '/api/v1/stats/series',
     async handler(event, ctx) {
       await requireReader(event, ctx);
-      const dimension = queryParam(event, 'dimension') ?? 'global';
-      if (!(ROLLUP_DIMENSIONS as readonly string[]).includes(dimension))
-        throw new ApiError(
-          'INVALID_SCHEMA',
-          `dimension: expected one of ${ROLLUP_DIMENSIONS.join(', ')}, got ${JSON.stringify(dimension.slice(0, 40))}`,
-        );
+      const dimension = oneOf(event, 'dimension', QueryParams.dimension)!;
       const value = dimension === 'global' ? '' : queryParam(event, 'value');
       if (value === undefined) throw new ApiError('INVALID_SCHEMA', `value: is required for dimension ${dimension}`);
       const { from, to, stepMs } = timeRange(event, HOUR);
@@ -167,19 +163,7 @@ function statsSeries(): RouteDef {
       summary: 'Per-minute or per-hour stream figures of the whole service or one value of a dimension',
       security: READ_SECURITY,
       parameters: [
-        {
-          name: 'dimension',
-          in: 'query',
-          required: false,
-          schema: { type: 'string', enum: [...ROLLUP_DIMENSIONS], default: 'global' },
-        },
-        {
-          name: 'value',
-          in: 'query',
-          required: false,
-          schema: { type: 'string' },
-          description: 'Required unless dimension is global',
-        },
+        ...queryParameters({ dimension: QueryParams.dimension, value: QueryParams.value }),
         ...RANGE_PARAMETERS,
       ],
       responses: {
