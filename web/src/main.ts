@@ -24,6 +24,7 @@ import { overviewPage } from './pages/overview.ts';
 import { sessionsPage } from './pages/sessions.ts';
 import { settingsPage } from './pages/settings.ts';
 import { setupPage } from './pages/setup.ts';
+import { videosPage } from './pages/videos.ts';
 import { welcomePage } from './pages/welcome.ts';
 
 const root = document.getElementById('app')!;
@@ -34,6 +35,7 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean }>
   { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
   { path: '/sessions', title: 'Sessions', page: sessionsPage },
   { path: '/moments', title: 'Moments', page: momentsPage },
+  { path: '/videos', title: 'Videos', page: videosPage },
   { path: '/settings', title: 'Settings', page: settingsPage },
   { path: '/welcome', title: 'Get started', page: welcomePage },
 ];
