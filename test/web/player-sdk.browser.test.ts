@@ -206,7 +206,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_FFMPEG)('the m3w-web SDK on a third-party 
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  const reports = (page: Page) => page.evaluate(() => (window as unknown as { reports: Report[] }).reports);
+  const reports = (page: Page) => page.evaluate('window.reports') as Promise<Report[]>;
   const open = async (params: Record<string, string>) => {
     const page = await browser.newPage();
     await page.goto(`${site.url}/?${new URLSearchParams({ key: m3w.apiKey, ...params })}`);
@@ -228,7 +228,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_FFMPEG)('the m3w-web SDK on a third-party 
   test('a played clip arrives in the store: startup includes the slow first segment, bitrate is the rendition’s', async () => {
     site.delays.set(segments[0]!, FIRST_SEGMENT_DELAY_MS);
     const page = await open({ content: 'clip-startup', interval: '2000' });
-    await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).ended, null, {
+    await page.waitForFunction("document.getElementById('v').ended", null, {
       timeout: 60_000,
     });
     site.delays.clear();
@@ -261,7 +261,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_FFMPEG)('the m3w-web SDK on a third-party 
   test('a segment that comes late is a rebuffer: counted, timed, and in the ratio', async () => {
     site.delays.set(segments[2]!, STALL_SEGMENT_DELAY_MS);
     const page = await open({ content: 'clip-stall' });
-    await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).ended, null, {
+    await page.waitForFunction("document.getElementById('v').ended", null, {
       timeout: 60_000,
     });
     site.delays.clear();
@@ -283,7 +283,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_FFMPEG)('the m3w-web SDK on a third-party 
 
   test('leaving the page mid-play sends a last report that still arrives (fetch keepalive, with its key)', async () => {
     const page = await open({ content: 'clip-leave' });
-    await page.waitForFunction(() => (document.getElementById('v') as HTMLVideoElement).currentTime > 3, null, {
+    await page.waitForFunction("document.getElementById('v').currentTime > 3", null, {
       timeout: 30_000,
     });
     const first = (await reports(page))[0]!;

@@ -122,13 +122,25 @@ function ffmpegMissing(message?: string): HTMLElement {
   );
 }
 
-/** Whether the server says it has no ffmpeg (GET /api/v1/health names the one it uses, once it hosts video). */
+/**
+ * Whether the server says it has no ffmpeg. GET /api/v1/health names the ffmpeg it uses once it hosts video;
+ * an answer without that says nothing (an upload's 503 FFMPEG_UNAVAILABLE still brings the explanation).
+ */
 async function ffmpegKnownMissing(): Promise<boolean> {
   try {
-    const health = await get<{ ffmpeg?: unknown }>('/api/v1/health');
-    const f = health.ffmpeg as { available?: boolean; path?: string | null } | null | undefined;
+    const health = await get<{ ffmpeg?: unknown; media?: { ffmpeg?: unknown } }>('/api/v1/health');
+    const f = health.ffmpeg !== undefined ? health.ffmpeg : health.media?.ffmpeg;
     if (f === undefined) return false;
-    return f === null || f.available === false || f.path === null;
+    if (f === null || f === false) return true;
+    if (typeof f !== 'object') return false;
+    const o = f as { available?: unknown; found?: unknown; path?: unknown; status?: unknown };
+    return (
+      o.available === false ||
+      o.found === false ||
+      ('path' in o && !o.path) ||
+      o.status === 'missing' ||
+      o.status === 'unavailable'
+    );
   } catch {
     return false;
   }
