@@ -30,6 +30,14 @@ export interface Video {
   createdAt: number;
 }
 
+/** A page of the list: `next` goes back as ?before= for the following page. */
+interface VideoPage {
+  items?: Video[];
+  videos?: Video[];
+  next?: string | null;
+}
+const pageItems = (p: VideoPage): Video[] => p.items ?? p.videos ?? [];
+
 const STATUS_LABEL: Record<VideoStatus, string> = {
   uploading: 'Uploading',
   queued: 'Queued',
@@ -217,7 +225,9 @@ function uploadCard(ctx: PageContext, onCreated: () => void, onFfmpegMissing: (m
           void refreshSession();
           return true;
         }
-        return s === 0 || s === 409 || s === 423 || s >= 500;
+        // Permanent refusals (no ffmpeg, disk full, bad file) are shown at once; the network and busy servers retried.
+        if ((err.originalResponse?.getBody() ?? '').includes('"code"')) return false;
+        return s === 0 || s === 409 || s === 423 || s === 502 || s === 503 || s === 504;
       },
       onUploadUrlAvailable() {
         onCreated();
@@ -358,7 +368,13 @@ async function listPage(ctx: PageContext): Promise<void> {
     if (!settled(v))
       entry.unsubscribe = live.subscribe(`video:${v.id}`, (data) => {
         const e = rows.get(v.id);
-        if (e) update(mergeVideo(e.video, data));
+        if (!e) return;
+        // Deleted elsewhere (another tab, the API): it leaves the list.
+        if ((data as { status?: string } | null)?.status === 'deleted') {
+          e.unsubscribe();
+          rows.delete(v.id);
+          e.row.remove();
+        } else update(mergeVideo(e.video, data));
       });
     drawRow(v, row);
     if (atTop) tbody.prepend(row);
@@ -386,18 +402,17 @@ async function listPage(ctx: PageContext): Promise<void> {
   );
 
   const fetchPage = async (): Promise<Video[]> => {
-    const path = next?.startsWith('/') ? next : `/api/v1/videos${qs({ app, cursor: next })}`;
-    const res = await get<{ items: Video[]; next?: string | null }>(path);
+    const res = await get<VideoPage>(`/api/v1/videos${qs({ app, before: next })}`);
     next = res.next ?? null;
     more.hidden = next === null;
-    return res.items;
+    return pageItems(res);
   };
 
   // New uploads: reload the first page and put what is new on top.
   const refresh = async () => {
     try {
-      const res = await get<{ items: Video[] }>(`/api/v1/videos${qs({ app })}`);
-      for (const v of [...res.items].reverse()) add(v, true);
+      const res = await get<VideoPage>(`/api/v1/videos${qs({ app })}`);
+      for (const v of [...pageItems(res)].reverse()) add(v, true);
       if (rows.size > 0) replace(listBox, table);
     } catch {}
   };
@@ -512,6 +527,12 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
   };
   if (!settled(v)) {
     const stop = live.subscribe(`video:${v.id}`, (data) => {
+      if ((data as { status?: string } | null)?.status === 'deleted')
+        return replace(
+          main,
+          h('p', { role: 'alert' }, 'This video was deleted. '),
+          h('a', { href: `/videos${qs({ app })}` }, 'All videos'),
+        );
       v = mergeVideo(v, data);
       drawFacts();
     });
