@@ -131,26 +131,17 @@ function ffmpegMissing(message?: string): HTMLElement {
 }
 
 /**
- * Whether the server says it has no ffmpeg. GET /api/v1/health names the ffmpeg it uses once it hosts video;
- * an answer without that says nothing (an upload's 503 FFMPEG_UNAVAILABLE still brings the explanation).
+ * The server's install hint when it says it has no ffmpeg (GET /api/v1/health: ffmpeg.available false), else
+ * null; an older server says nothing, and an upload's 503 FFMPEG_UNAVAILABLE still brings the explanation.
  */
-async function ffmpegKnownMissing(): Promise<boolean> {
+async function ffmpegKnownMissing(): Promise<string | null> {
   try {
-    const health = await get<{ ffmpeg?: unknown; media?: { ffmpeg?: unknown } }>('/api/v1/health');
-    const f = health.ffmpeg !== undefined ? health.ffmpeg : health.media?.ffmpeg;
-    if (f === undefined) return false;
-    if (f === null || f === false) return true;
-    if (typeof f !== 'object') return false;
-    const o = f as { available?: unknown; found?: unknown; path?: unknown; status?: unknown };
-    return (
-      o.available === false ||
-      o.found === false ||
-      ('path' in o && !o.path) ||
-      o.status === 'missing' ||
-      o.status === 'unavailable'
-    );
+    const health = await get<{ ffmpeg?: unknown }>('/api/v1/health');
+    const f = health.ffmpeg as { available?: unknown; hint?: unknown } | null | undefined;
+    if (f?.available !== false) return null;
+    return typeof f.hint === 'string' ? f.hint : '';
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -438,7 +429,8 @@ async function listPage(ctx: PageContext): Promise<void> {
     replace(listBox, h('p', { class: 'error', role: 'alert' }, `Could not load videos: ${(err as Error).message}`));
     return;
   }
-  if (await ffmpegKnownMissing()) showFfmpegMissing();
+  const missing = await ffmpegKnownMissing();
+  if (missing !== null) showFfmpegMissing(missing && `This m3w server has no ffmpeg: ${missing}`);
   else
     replace(
       uploadSlot,
