@@ -1,14 +1,13 @@
 // The video library end to end in Chromium, once the server side is in the build: a clip made by ffmpeg is
 // uploaded through the dashboard's Videos page (tus, progress bar), its status turns Ready live, its page plays
 // it in the /watch player, the player's own QoE session arrives in the store, a guest plays it through /embed
-// with a guest token, and Delete removes it. A server without ffmpeg gets an explanation instead of a form.
+// with a guest token, and Delete removes it.
 // While /api/v1/videos answers 404 (the server routes are not merged yet) the file skips and says so.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuilt } from '../../build/web.ts';
-import type { Config } from '../../src/config/index.ts';
 import { call, login } from '../helpers/accounts.ts';
 import { HAS_CHROMIUM, launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -65,7 +64,10 @@ function makeClip(file: string, seconds = 4): void {
 async function playsInside(target: Page | Frame): Promise<string> {
   await target.waitForSelector('video', { timeout: 20_000 });
   await target.evaluate("(() => { const v = document.querySelector('video'); v.muted = true; return v.play(); })()");
-  await target.waitForFunction("document.querySelector('video').currentTime > 1", null, { timeout: 30_000 });
+  // Polled from outside: a string predicate would be eval'd inside the page, which its CSP forbids.
+  await expect
+    .poll(() => target.evaluate("document.querySelector('video').currentTime"), { timeout: 30_000 })
+    .toBeGreaterThan(1);
   return (await target.evaluate("document.querySelector('video').dataset.sessionId || ''")) as string;
 }
 
@@ -167,25 +169,4 @@ describe.skipIf(!HOSTED || !HAS_CHROMIUM || !HAS_FFMPEG)('the video library in C
   test('no uncaught error and no CSP violation on the way', () => {
     expect(browser.problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([]);
   });
-});
-
-describe.skipIf(!HOSTED || !HAS_CHROMIUM)('the Videos page on a server without ffmpeg', () => {
-  test('explains how to install ffmpeg instead of showing an upload form', async () => {
-    const s = await startTestServer({ ffmpegPath: '/nonexistent/ffmpeg' } as Partial<Config>);
-    const browser = await launchBrowser();
-    try {
-      const page = await browser.newPage({ width: 390, height: 800 });
-      await setupAdminInPage(page, s.url, s.server.setupToken!, ADMIN);
-      await page.goto(`${s.url}/videos?app=default`);
-      await expect
-        .poll(() => page.getByRole('heading', { name: 'ffmpeg is needed to host video' }).count(), {
-          timeout: 10_000,
-        })
-        .toBe(1);
-      expect(await page.getByLabel('Video file').count()).toBe(0);
-    } finally {
-      await browser.close();
-      await s.close();
-    }
-  }, 60_000);
 });
