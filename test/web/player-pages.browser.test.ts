@@ -54,6 +54,15 @@ describe('player pages over HTTP', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
   });
 
+  test('the dashboard’s Videos pages are client-side routes: index.html, not the player', async () => {
+    for (const path of ['/videos', '/videos/abc_123', '/videos/']) {
+      const { res, text } = await fetchText(path);
+      expect(res.status, path).toBe(200);
+      expect(text, path).toContain(manifest.entry.js);
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+    }
+  });
+
   test('a malformed video id is the usual 404 envelope', async () => {
     for (const path of ['/watch/a.b', '/watch/' + 'x'.repeat(65), '/embed/a%20b', '/watch/', '/watch/a/b']) {
       const { res, text } = await fetchText(path);

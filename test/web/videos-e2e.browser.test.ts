@@ -124,6 +124,7 @@ describe.skipIf(!HOSTED || !HAS_CHROMIUM || !HAS_FFMPEG)('the video library in C
     const inner = page.frames().find((f) => f.url().includes(`/watch/${videoId}`))!;
     const sessionId = await playsInside(inner);
     expect(sessionId).toMatch(/^[0-9a-f-]{32,36}$/);
+    await browser.screenshot(page, 'video-page');
     await expect
       .poll(async () => (await call(s, 'GET', `/api/v1/sessions/${sessionId}?app=default`, { token })).status, {
         timeout: 15_000,
@@ -141,6 +142,7 @@ describe.skipIf(!HOSTED || !HAS_CHROMIUM || !HAS_FFMPEG)('the video library in C
     const watch = await browser.newPage({ width: 390, height: 800 });
     await watch.goto(`${s.url}/watch/${videoId}`);
     expect(await playsInside(watch)).not.toBe('');
+    await browser.screenshot(watch, 'watch-phone');
     await watch.close();
   }, 60_000);
 
