@@ -318,8 +318,11 @@ export function attach(video: HTMLVideoElement, options: ReporterOptions): Repor
     },
   };
   for (const [name, fn] of Object.entries(on)) video.addEventListener(name, fn);
-  // Autoplay may already have begun by the time the reporter is attached.
-  if (!video.paused) on.play!(new Event('play'));
+  // Attached late: playing already (startup unknown, so null rather than a wrong figure), or about to start.
+  if (!video.paused && video.currentTime > 0) {
+    started = true;
+    lastReportAt = Date.now();
+  } else if (!video.paused) on.play!(new Event('play'));
 
   const onHlsError = (_event: string, data: unknown) => {
     const d = data as { fatal?: boolean; details?: string; type?: string };
