@@ -167,6 +167,24 @@ async function start(): Promise<void> {
       custom: { page: mode },
     });
     video.dataset.sessionId = reporter.sessionId;
+    renewBefore(playback.qoe.expiresAt);
+  };
+  // The QoE token is short-lived: renew it ahead of time, so that even the report sent while the page is being
+  // left (which cannot wait for a renewal) carries a valid one.
+  let renewal: ReturnType<typeof setTimeout> | undefined;
+  const renewBefore = (expiresAt: number) => {
+    clearTimeout(renewal);
+    const inMs = Math.max(10_000, expiresAt - Date.now() - 60_000);
+    renewal = setTimeout(
+      async () => {
+        const fresh = await requestPlayback().catch(() => null);
+        if (fresh?.qoe && reporter) {
+          reporter.setAuth({ token: fresh.qoe.token });
+          renewBefore(fresh.qoe.expiresAt);
+        } else renewBefore(Date.now() + 120_000);
+      },
+      Math.min(inMs, 2 ** 31 - 1),
+    );
   };
 
   if (Hls.isSupported()) {

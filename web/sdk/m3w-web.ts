@@ -67,6 +67,8 @@ export interface Reporter {
   snapshot(): SessionReport;
   /** Posts the current summary now. */
   report(): Promise<number>;
+  /** Replaces the credential (a renewed playback token) for the reports that follow. */
+  setAuth(auth: ReporterAuth): void;
   /** Posts a last summary (unless nothing was played) and stops listening. */
   detach(): Promise<void>;
 }
@@ -361,6 +363,9 @@ export function attach(video: HTMLVideoElement, options: ReporterOptions): Repor
     sessionId,
     snapshot,
     report: () => send(false),
+    setAuth(next) {
+      auth = next;
+    },
     async detach() {
       if (detached) return;
       detached = true;

@@ -590,7 +590,19 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
       { class: 'card' },
       h('h2', {}, 'How it played'),
       h('p', {}, 'Every playback in the m3w player reports its QoE with this video as its content id.'),
-      h('a', { href: `/sessions${qs({ app, contentId: v.id, range: '30d' })}` }, 'Sessions of this video'),
+      h(
+        'p',
+        { class: 'qoe-links' },
+        h(
+          'a',
+          { href: `/overview${qs({ app, range: '7d', dim: 'contentId', value: v.id })}` },
+          'Overview of this video',
+        ),
+        ' · ',
+        h('a', { href: `/sessions${qs({ app, contentId: v.id, range: '30d' })}` }, 'Its sessions'),
+        ' · ',
+        h('a', { href: `/breakdowns${qs({ app, range: '7d', dimension: 'contentId' })}` }, 'All videos compared'),
+      ),
     ),
     h('section', { class: 'card' }, h('h2', {}, 'Share'), embedButton, embedBox),
   );
