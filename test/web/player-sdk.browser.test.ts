@@ -267,7 +267,10 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_FFMPEG)('the m3w-web SDK on a third-party 
     site.delays.clear();
     await expect.poll(async () => (await reports(page)).some((r) => r.status === 200 && r.playTimeMs > 0)).toBe(true);
     const sessionId = (await reports(page))[0]!.sessionId;
-    await expect.poll(async () => (await stored(sessionId)).body.rebufferCount, { timeout: 10_000 }).toBe(1);
+    // One late segment, one stall (a starved CPU could add a short one of its own, so at least one).
+    await expect
+      .poll(async () => (await stored(sessionId)).body.rebufferCount as number, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(1);
     const { body } = await stored(sessionId);
     // Two segments (4 s) were in hand when the third was asked for; it came 7 s later: about 3 s stuck.
     expect(body.rebufferTimeMs as number).toBeGreaterThan(1500);

@@ -114,6 +114,13 @@ describe.skipIf(!HOSTED || !HAS_CHROMIUM || !HAS_FFMPEG)('the video library in C
     expect(await page.evaluate('window.m3wMarker')).toBe(1);
     expect(await row.locator('.rendition').allTextContents()).toContain('360p ✓');
     await browser.screenshot(page, 'videos');
+    // The list at a phone's width, in dark mode: nothing wider than the screen (the table scrolls in its box).
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+    await browser.screenshot(page, 'videos-phone-dark-list');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.emulateMedia({ colorScheme: 'light' });
   }, 240_000);
 
   test('its page plays it in the /watch player, and that playback’s QoE session arrives in the store', async () => {
