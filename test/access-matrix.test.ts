@@ -37,7 +37,7 @@ const PUBLIC = new Set([
   'GET /embed/:id',
   'GET /sdk/m3w-web.js',
   // WebSocket routes answer a plain GET with 426; their callers are checked on the upgrade, with close codes
-  // (test/web/live-feed.test.ts).
+  // (test/web/live-feed.test.ts: "/ws/live authentication" and "/ws/live/{streamId}").
   'GET /ws/live',
   'GET /ws/live/:streamId',
 ]);

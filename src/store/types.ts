@@ -71,7 +71,7 @@ export interface Store extends AnalyticsStore {
   getApp(id: string): Promise<App | null>;
   listApps(): Promise<App[]>;
   renameApp(id: string, name: string): Promise<App | null>;
-  /** Deletes the app and everything it owns (keys, sessions, grants). */
+  /** Deletes the app and everything it owns (keys, sessions, grants, QoE rollups, moments) in one transaction. */
   deleteApp(id: string): Promise<boolean>;
 
   insertApiKey(key: NewApiKey): Promise<ApiKeyRecord>;

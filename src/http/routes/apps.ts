@@ -2,7 +2,7 @@
 // delete apps and manage keys (a new or rotated key is shown once; a rotated key keeps working for
 // keyRotationGraceHours). Another app's resources answer 404, so their existence does not leak.
 import { getRouterParam, type H3Event } from 'h3';
-import { createApiKey, DEFAULT_APP_ID, normalizePrefix, rotateApiKey } from '../../auth/index.ts';
+import { createApiKey, DEFAULT_APP_ID, publicPrefix, rotateApiKey } from '../../auth/index.ts';
 import { SCOPES, type ApiKeyRecord, type App, type Scope } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -44,7 +44,13 @@ const NewKeySchema = {
   ],
 };
 const appParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-const prefixParam = { name: 'prefix', in: 'path', required: true, schema: { type: 'string' } };
+const prefixParam = {
+  name: 'prefix',
+  in: 'path',
+  required: true,
+  description: 'the public prefix only (a whole key is refused)',
+  schema: { type: 'string', pattern: '^(m3w_|env_)?[0-9a-f]{8}$' },
+};
 const admin = ['admin'] as const;
 
 const keyJson = (k: ApiKeyRecord) => ({
@@ -82,10 +88,15 @@ async function visibleApp(event: H3Event, ctx: HttpContext, caller: Caller): Pro
 }
 
 async function appKey(event: H3Event, ctx: HttpContext, app: App): Promise<ApiKeyRecord> {
-  const prefix = normalizePrefix(getRouterParam(event, 'prefix', { decode: true }) ?? '');
+  // Never echoed: it may be a whole key pasted by mistake.
+  const prefix = publicPrefix(getRouterParam(event, 'prefix', { decode: true }) ?? '');
+  if (!prefix)
+    throw new ApiError(
+      'INVALID_SCHEMA',
+      'prefix: name the key by its public prefix (m3w_ and 8 hex digits), never by the whole key',
+    );
   const key = await ctx.store.getApiKey(prefix);
-  if (!key || key.appId !== app.id)
-    throw new ApiError('NOT_FOUND', `no API key ${JSON.stringify(prefix.slice(0, 40))} in app ${app.id}`);
+  if (!key || key.appId !== app.id) throw new ApiError('NOT_FOUND', `no API key ${prefix} in app ${app.id}`);
   return key;
 }
 
@@ -282,7 +293,7 @@ export const appRoutes: RouteDef[] = [
       summary: 'Revoke an API key at once (admin)',
       security: userBearer,
       parameters: [appParam, prefixParam],
-      responses: { '204': { description: 'Revoked' }, ...errorResponses(401, 403, 404) },
+      responses: { '204': { description: 'Revoked' }, ...errorResponses(400, 401, 403, 404) },
     },
   },
   {
@@ -309,7 +320,7 @@ export const appRoutes: RouteDef[] = [
       parameters: [appParam, prefixParam],
       responses: {
         '201': { description: 'The replacement key', content: json(NewKeySchema) },
-        ...errorResponses(401, 403, 404),
+        ...errorResponses(400, 401, 403, 404),
       },
     },
   },

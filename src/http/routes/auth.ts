@@ -138,7 +138,7 @@ const login: RouteDef = {
   openapi: {
     summary: 'Sign in with email and password',
     description:
-      'Unknown email, wrong password and disabled user give the same answer in the same time. Failed attempts are limited per address and per email (429 with Retry-After).',
+      'Unknown email, wrong password and disabled user give the same answer in the same time. Failed attempts are delayed per email and address (growing delays) and capped per address (429 with Retry-After).',
     requestBody: {
       required: true,
       content: {
@@ -265,7 +265,7 @@ const changePassword: RouteDef = {
         },
       },
     },
-    responses: { '204': { description: 'Changed' }, ...errorResponses(400, 401, 403, 415) },
+    responses: { '204': { description: 'Changed' }, ...errorResponses(400, 401, 403, 415, 429) },
   },
 };
 

@@ -1,8 +1,9 @@
 // Opens a SQLite connection with the settings every m3w connection needs.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { sqliteAddon } from '../../runtime/embedded.ts';
+import { databaseFiles, ensurePrivateFile, makePrivate, PRIVATE_DIR_MODE } from '../private-files.ts';
+import { mkdirSync } from 'node:fs';
 
 export type Durability = 'full' | 'normal';
 
@@ -12,7 +13,11 @@ export interface OpenOptions {
 }
 
 export function openDatabase(file: string, opts: OpenOptions): Database.Database {
-  if (!opts.readonly) mkdirSync(path.dirname(file), { recursive: true });
+  if (!opts.readonly) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // SQLite takes an empty file for a new database, and gives its -wal and -shm the same mode.
+    ensurePrivateFile(file);
+  }
   // Inside the single-file executable the addon is extracted and loaded by us; elsewhere better-sqlite3 finds
   // its own build in node_modules. It accepts the loaded addon object, though its types only name the path form.
   const addon = sqliteAddon(file);
@@ -27,6 +32,7 @@ export function openDatabase(file: string, opts: OpenOptions): Database.Database
   // page_size it only takes effect on a new, empty file.
   if (!opts.readonly) db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma('journal_mode = WAL');
+  if (!opts.readonly) makePrivate(...databaseFiles(file).slice(1, 3));
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   // FULL: a commit survives power loss, not only a crash. NORMAL may lose the last commits on power loss.
