@@ -11,12 +11,9 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuilt } from '../../build/web.ts';
-import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { FFMPEG, needs } from '../helpers/requirements.ts';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.ts';
-
-const HAS_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
-if (!HAS_CHROMIUM || !HAS_FFMPEG)
-  console.warn('test/web/player-sdk.browser: skipped, needs /usr/bin/chromium and ffmpeg on PATH (apt-get install)');
 
 const HLS_JS = fileURLToPath(new URL('../../node_modules/hls.js/dist/hls.min.js', import.meta.url));
 const SEGMENT_SECONDS = 2;
@@ -74,7 +71,7 @@ function makeClip(dir: string): { bandwidth: number } {
     'master.m3u8',
     path.join(dir, 'media.m3u8'),
   ];
-  const run = spawnSync('ffmpeg', args, { encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync(FFMPEG, args, { encoding: 'utf8', timeout: 60_000 });
   if (run.status !== 0) throw new Error(`ffmpeg failed: ${run.stderr}`);
   const master = readFileSync(path.join(dir, 'master.m3u8'), 'utf8');
   const bandwidth = Number(/BANDWIDTH=(\d+)/.exec(master)?.[1]);
@@ -175,7 +172,7 @@ interface Report {
   errorCode: string | null;
 }
 
-describe.skipIf(!HAS_CHROMIUM || !HAS_FFMPEG)('the m3w-web SDK on a third-party page, in Chromium', () => {
+describe.skipIf(!needs('chromium', 'ffmpeg'))('the m3w-web SDK on a third-party page, in Chromium', () => {
   let m3w: TestServer;
   let site: Site;
   let browser: TestBrowser;

@@ -9,27 +9,25 @@ import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuilt } from '../../build/web.ts';
 import { call, login } from '../helpers/accounts.ts';
-import { HAS_CHROMIUM, launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { FFMPEG, needs, requireOrSkip } from '../helpers/requirements.ts';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ADMIN = { email: 'owner@example.com', password: 'a long enough password' };
-const HAS_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
 
 // Whether this build hosts video at all: ask a throwaway server.
 const probe = await startTestServer();
 const probeStatus = (await fetch(`${probe.url}/api/v1/videos?app=default`)).status;
 await probe.close();
-const HOSTED = probeStatus !== 404;
-if (!HOSTED)
-  console.warn(
-    'test/web/videos-e2e.browser: skipped — /api/v1/videos answers 404 in this build (the video library server routes are not merged yet)',
-  );
-if (!HAS_CHROMIUM || !HAS_FFMPEG)
-  console.warn('test/web/videos-e2e.browser: skipped, needs /usr/bin/chromium and ffmpeg on PATH');
+const HOSTED = requireOrSkip(
+  'the video library routes',
+  probeStatus !== 404,
+  '/api/v1/videos answers 404 in this build (the server side of the video library is not merged yet)',
+);
 
 function makeClip(file: string, seconds = 4): void {
   const run = spawnSync(
-    'ffmpeg',
+    FFMPEG,
     [
       '-hide_banner',
       '-loglevel',
@@ -71,7 +69,7 @@ async function playsInside(target: Page | Frame): Promise<string> {
   return (await target.evaluate("document.querySelector('video').dataset.sessionId || ''")) as string;
 }
 
-describe.skipIf(!HOSTED || !HAS_CHROMIUM || !HAS_FFMPEG)('the video library in Chromium', () => {
+describe.skipIf(!HOSTED || !needs('chromium', 'ffmpeg'))('the video library in Chromium', () => {
   let s: TestServer;
   let browser: TestBrowser;
   let page: Page;

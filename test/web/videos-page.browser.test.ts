@@ -4,10 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureWebBuilt } from '../../build/web.ts';
-import { HAS_CHROMIUM, launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { needs } from '../helpers/requirements.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-describe.skipIf(!HAS_CHROMIUM)('the Videos page', () => {
+describe.skipIf(!needs('chromium'))('the Videos page', () => {
   let s: TestServer;
   let browser: TestBrowser;
   let page: Page;

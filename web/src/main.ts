@@ -24,7 +24,6 @@ import { overviewPage } from './pages/overview.ts';
 import { sessionsPage } from './pages/sessions.ts';
 import { settingsPage } from './pages/settings.ts';
 import { setupPage } from './pages/setup.ts';
-import { videosPage } from './pages/videos.ts';
 import { welcomePage } from './pages/welcome.ts';
 
 const root = document.getElementById('app')!;
@@ -35,7 +34,8 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean }>
   { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
   { path: '/sessions', title: 'Sessions', page: sessionsPage },
   { path: '/moments', title: 'Moments', page: momentsPage },
-  { path: '/videos', title: 'Videos', page: videosPage },
+  // Loaded on first visit: the video library (and its upload client) stays out of the dashboard's first load.
+  { path: '/videos', title: 'Videos', page: (ctx) => import('./pages/videos.ts').then((m) => m.videosPage(ctx)) },
   { path: '/settings', title: 'Settings', page: settingsPage },
   { path: '/welcome', title: 'Get started', page: welcomePage },
 ];
