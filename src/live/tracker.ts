@@ -3,15 +3,16 @@
 // sessions are open.
 import type { ActiveCounts } from './active-counts.ts';
 import type { PlaySessionFacts } from '../store/index.ts';
+import { adjustAggregate, emptyAggregate, type OpenAggregate } from '../tools/open-aggregate.ts';
 import {
   dimensionValue,
-  rollupValues,
   ROLLUP_DIMENSIONS,
+  rollupValues,
   STREAM_DIMENSIONS,
-  viewerKey,
-  type OpenAggregate,
   type StreamDimension,
-} from '../engine/stream-rollup.ts';
+  viewerKey,
+} from '../tools/stream-dimensions.ts';
+import { minuteOf } from '../tools/time-units.ts';
 
 export type { ActiveCounts };
 
@@ -74,14 +75,11 @@ export class LiveTracker {
     for (let d = 0; d < values.length; d++) {
       const byValue = this.aggregates[d]!;
       let agg = byValue.get(values[d]!);
-      if (!agg) byValue.set(values[d]!, (agg = { count: 0, viewers: new Map() }));
-      agg.count += sign;
-      const n = (agg.viewers.get(viewer) ?? 0) + sign;
-      if (n > 0) agg.viewers.set(viewer, n);
-      else agg.viewers.delete(viewer);
+      if (!agg) byValue.set(values[d]!, (agg = emptyAggregate()));
+      adjustAggregate(agg, viewer, sign);
       if (agg.count <= 0) byValue.delete(values[d]!);
     }
-    const minute = Math.floor(s.openedAt / 60_000) * 60_000;
+    const minute = minuteOf(s.openedAt);
     let set = this.byOpenedMinute.get(minute);
     if (sign > 0) {
       if (!set) this.byOpenedMinute.set(minute, (set = new Set()));
@@ -120,7 +118,7 @@ export class LiveTracker {
   /** Open sessions that opened at or after `t`. */
   openedSince(t: number): PlaySessionFacts[] {
     const out: PlaySessionFacts[] = [];
-    const first = Math.floor(t / 60_000) * 60_000;
+    const first = minuteOf(t);
     for (const [minute, set] of this.byOpenedMinute)
       if (minute >= first) for (const s of set) if (s.openedAt >= t) out.push(s);
     return out;

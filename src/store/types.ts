@@ -162,7 +162,7 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
-// ---- Analytics engine (issue 4): play sessions, rollups, moments, retention ----
+// ---- Analytics: play sessions, rollups, moments, retention ----
 
 /** What happened to one stored webhook event. */
 export type PlayEventOutcome =
