@@ -23,7 +23,6 @@ import { loginPage } from './pages/login.ts';
 import { momentsPage } from './pages/moments.ts';
 import { overviewPage } from './pages/overview.ts';
 import { sessionsPage } from './pages/sessions.ts';
-import { settingsPage } from './pages/settings.ts';
 import { setupPage } from './pages/setup.ts';
 import { connectPage, welcomePage } from './pages/welcome.ts';
 
@@ -37,7 +36,12 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean; h
   { path: '/moments', title: 'Moments', page: momentsPage },
   // Loaded on first visit: the video library (and its upload client) stays out of the dashboard's first load.
   { path: '/videos', title: 'Videos', page: (ctx) => import('./pages/videos.ts').then((m) => m.videosPage(ctx)) },
-  { path: '/settings', title: 'Settings', page: settingsPage },
+  // Loaded on first visit too: the admin screens stay out of the dashboard's first load.
+  {
+    path: '/settings',
+    title: 'Settings',
+    page: (ctx) => import('./pages/settings.ts').then((m) => m.settingsPage(ctx)),
+  },
   { path: '/welcome', title: 'Get started', page: welcomePage, hidden: true },
   { path: '/connect', title: 'Connect', page: connectPage, hidden: true },
 ];
