@@ -36,6 +36,7 @@ import { pushSessionRow } from './session-rows.ts';
 import { listSessionPage } from './session-list.ts';
 import { run } from './run-query.ts';
 import { SqliteAccountStore } from './account-store.ts';
+import { SqliteVideoStore } from './video-store.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -80,6 +81,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: GroupCommitter;
   readonly accounts: SqliteAccountStore;
+  readonly videos: SqliteVideoStore;
   private readonly stmt;
   private readonly analytics: SqliteAnalytics;
 
@@ -123,6 +125,7 @@ export class SqliteStore implements Store {
       ping: this.db.prepare('SELECT count(*) FROM schema_migrations').pluck(),
     };
     this.accounts = new SqliteAccountStore(this.db);
+    this.videos = new SqliteVideoStore(this.db);
     this.analytics = new SqliteAnalytics(this.db);
     this.writer = new GroupCommitter(opts.file, opts.durability);
   }
