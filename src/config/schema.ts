@@ -71,7 +71,10 @@ export const ConfigSchema = Type.Object(
     playbackUrlTtlSeconds: int(60, 7 * 86_400, ' (seconds)'),
     transcode: Type.Object(
       {
-        encoder: Type.String({ pattern: '^(auto|libx264|h264_[a-z0-9_]+)$', 'x-expected': '"auto", "libx264" or h264_*' }),
+        encoder: Type.String({
+          pattern: '^(auto|libx264|h264_[a-z0-9_]+)$',
+          'x-expected': '"auto", "libx264" or h264_*',
+        }),
         preset: expect(
           Type.Union([
             Type.Literal('ultrafast'),

@@ -165,9 +165,7 @@ export class SqliteVideoStore implements VideoStore {
         `UPDATE video_jobs SET status = 'running', attempts = attempts + 1, progress = 0, updated_at = ?
          WHERE id = ? AND status = 'queued' RETURNING *`,
       ),
-      progress: db.prepare(
-        "UPDATE video_jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'",
-      ),
+      progress: db.prepare("UPDATE video_jobs SET progress = ?, updated_at = ? WHERE id = ? AND status = 'running'"),
       finish: db.prepare(
         `UPDATE video_jobs SET status = ?, progress = ?, error = ?, updated_at = ?
          WHERE id = ? AND status = 'running' RETURNING *`,
@@ -285,13 +283,9 @@ export class SqliteVideoStore implements VideoStore {
     return run('finishVideoJob', () =>
       this.db.transaction(() => {
         const status = outcome.ok ? 'done' : outcome.retry ? 'queued' : 'failed';
-        const job = this.s.finish.get(
-          status,
-          outcome.ok ? 1 : 0,
-          outcome.ok ? null : outcome.error,
-          now,
-          jobId,
-        ) as JobRow | undefined;
+        const job = this.s.finish.get(status, outcome.ok ? 1 : 0, outcome.ok ? null : outcome.error, now, jobId) as
+          | JobRow
+          | undefined;
         if (!job) return null;
         if (outcome.ok && outcome.rendition && job.height !== null) {
           const r = outcome.rendition;
