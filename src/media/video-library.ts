@@ -125,13 +125,15 @@ export class VideoLibrary {
 
   async start(): Promise<void> {
     await this.paths.ensure();
-    const info = await this.ffmpeg();
-    if (info)
-      this.log.info(
-        { ffmpeg: info.ffmpeg.path, source: info.ffmpeg.source, version: info.ffmpeg.version, encoder: info.encoder },
-        'ffmpeg found',
-      );
-    else this.log.warn({ hint: FFMPEG_INSTALL_HINT }, 'ffmpeg not found: video upload is off');
+    // Not awaited: the test encodes take a moment and m3w starts without ffmpeg anyway.
+    void this.ffmpeg().then((info) => {
+      if (info)
+        this.log.info(
+          { ffmpeg: info.ffmpeg.path, source: info.ffmpeg.source, version: info.ffmpeg.version, encoder: info.encoder },
+          'ffmpeg found',
+        );
+      else this.log.warn({ hint: FFMPEG_INSTALL_HINT }, 'ffmpeg not found: video upload is off');
+    });
     await this.recover();
     this.runner.start();
   }
@@ -276,6 +278,11 @@ export class VideoLibrary {
       await this.remove(video.id);
       throw err;
     }
+  }
+
+  /** A tus upload received bytes: it is not abandoned. */
+  touch(id: string): Promise<void> {
+    return this.store.videos.touchVideo(id, Date.now());
   }
 
   get(id: string): Promise<VideoRecord | null> {

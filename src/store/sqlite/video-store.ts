@@ -235,7 +235,7 @@ export class SqliteVideoStore implements VideoStore {
     return run('queueVideo', () =>
       this.db.transaction(() => {
         const v = this.s.getVideo.get(id) as VideoRow | undefined;
-        if (!v || v.status !== 'uploading') return null;
+        if (v?.status !== 'uploading') return null;
         this.s.probed.run(p.sourceBytes, p.durationMs, p.width, p.height, p.sourceInfo, now, id);
         const sorted = [...renditions].sort((a, b) => a.height - b.height);
         sorted.forEach((r, i) => {
