@@ -1,6 +1,7 @@
 // Where the video library keeps its files under the data directory, all private to m3w's user (directories
 // 0700, files 0600). Only ids m3w generated become path parts; a client's filename never does.
 import { chmod, mkdir, readdir, rm, statfs } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { MediaError } from './media-error.ts';
 
@@ -39,8 +40,12 @@ export class MediaPaths {
   renditionDir(id: string, height: number): string {
     return path.join(this.videoDir(id), `${height}p`);
   }
+  /**
+   * A fresh folder for one attempt at `name`. Unique per attempt: an ffmpeg orphaned by a `kill -9` of m3w may
+   * still be writing into the old one, and must not mix its files into the retry's.
+   */
   partialDir(id: string, name: string): string {
-    return path.join(this.videoDir(id), `${name}.partial`);
+    return path.join(this.videoDir(id), `${name}.${randomBytes(6).toString('hex')}.partial`);
   }
   thumbnailsDir(id: string): string {
     return path.join(this.videoDir(id), 'thumbs');

@@ -123,7 +123,6 @@ export class TranscodeRunner {
       if (!video?.sourceInfo) throw new Error('the video is gone');
       const src = JSON.parse(video.sourceInfo) as SourceInfo;
       const source = this.o.paths.source(job.videoId);
-      await rm(partial, { recursive: true, force: true });
       await mkdir(partial, { mode: 0o700 });
       let rendition: { bandwidth: number; averageBandwidth: number; codecs: string } | undefined;
       if (job.kind === 'rendition') {

@@ -113,7 +113,7 @@ async function viewerActive(ctx: HttpContext, viewer: string): Promise<boolean> 
   let cache = loginCache.get(ctx);
   if (!cache) loginCache.set(ctx, (cache = new Map()));
   const hit = cache.get(viewer);
-  if (hit && Date.now() - hit.at < 2000) return hit.ok;
+  if (hit && Date.now() - hit.at < 1000) return hit.ok;
   const session = await ctx.store.accounts.getAuthSession(viewer.slice(2));
   let ok = session !== null && session.revokedAt === null && session.expiresAt > Date.now();
   if (ok) {
