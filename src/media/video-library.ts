@@ -10,7 +10,7 @@ import { discoverFfmpeg, type FfmpegInfo } from './ffmpeg-discovery.ts';
 import { parseMediaPlaylist } from './hls-output.ts';
 import { FFMPEG_INSTALL_HINT, MediaError } from './media-error.ts';
 import { ensureRoom, MediaPaths } from './media-paths.ts';
-import { receiveMultipart } from './multipart-upload.ts';
+import { multipartBoundary, receiveMultipart } from './multipart-upload.ts';
 import { probeSource, type SourceInfo } from './probe-source.ts';
 import { planLadder } from './rendition-ladder.ts';
 import type { SpritePlan } from './transcode-args.ts';
@@ -189,6 +189,7 @@ export class VideoLibrary {
     appFor: (fields: Record<string, string>) => Promise<string>,
   ): Promise<VideoRecord> {
     await this.requireFfmpeg();
+    multipartBoundary(contentType); // a wrong request is refused before the disk is looked at
     if (contentLength !== null && contentLength > this.config.maxUploadBytes + 64 * 1024)
       throw new MediaError(
         'PAYLOAD_TOO_LARGE',

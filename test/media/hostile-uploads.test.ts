@@ -66,9 +66,9 @@ describe.skipIf(!ff)('hostile uploads', () => {
       startTestServer({ ...MEDIA_CONFIG, maxUploadBytes: 20_000 }),
       startTestServer({ ...MEDIA_CONFIG, minFreeDiskBytes: 2 ** 50 }),
     ]);
-    [admin, tightAdmin, fullAdmin] = await Promise.all(
-      [ts, tight, full].map(async (s) => (await setupAdmin(s)).accessToken),
-    );
+    admin = (await setupAdmin(ts)).accessToken;
+    tightAdmin = (await setupAdmin(tight)).accessToken;
+    fullAdmin = (await setupAdmin(full)).accessToken;
     const f = ff!.ffmpeg.path;
     files.good = await makeVideo(f, work, 'good', { width: 320, height: 180, seconds: 1 });
     files.audioOnly = await makeVideo(f, work, 'audio', {

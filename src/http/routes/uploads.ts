@@ -116,13 +116,20 @@ async function ownUpload(event: H3Event, ctx: HttpContext, principal: Principal)
 
 async function delegate(event: H3Event, ctx: HttpContext): Promise<Response> {
   const res = await tusServer(ctx).handleWeb(event.req as never);
-  // tus sets its own content type on errors; ours are JSON envelopes.
-  if (res.status >= 400) {
-    const headers = new Headers(res.headers);
-    headers.set('content-type', 'application/json');
-    return new Response(res.body, { status: res.status, headers });
-  }
-  return res;
+  if (res.status < 400) return res;
+  // Every refusal is our JSON envelope, including those tus writes itself (412 without Tus-Resumable…).
+  const text = await res.text();
+  const headers = new Headers(res.headers);
+  headers.set('content-type', 'application/json');
+  headers.delete('content-length');
+  const body = text.startsWith('{')
+    ? text
+    : JSON.stringify(
+        errorEnvelope(
+          new ApiError(TUS_CODES[res.status] ?? 'INTERNAL_ERROR', text.trim() || `upload refused (${res.status})`),
+        ),
+      );
+  return new Response(body, { status: res.status, headers });
 }
 
 const create: RouteDef = {
