@@ -84,7 +84,8 @@ export function toolCandidates(
   const out: Array<{ path: string; source: string }> = [];
   const arch = process.arch === 'arm64' ? 'linux-arm64' : 'linux-x64';
   if (tool === 'ffmpeg') {
-    if (opts.ffmpegPath) out.push({ path: opts.ffmpegPath, source: 'config' });
+    // A configured ffmpeg is authoritative: a wrong path is reported, never silently replaced by another ffmpeg.
+    if (opts.ffmpegPath) return [{ path: opts.ffmpegPath, source: 'config' }];
   } else {
     // ffprobe lives beside the ffmpeg that was configured.
     if (env.M3W_FFPROBE) out.push({ path: env.M3W_FFPROBE, source: 'env' });

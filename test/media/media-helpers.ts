@@ -111,6 +111,7 @@ export async function ffprobeJson(ffprobe: string, target: string): Promise<any>
 
 /** Config for media tests: tiny free-disk margin so a nearly full CI disk does not refuse the uploads. */
 export const MEDIA_CONFIG = {
+  ffmpegPath: process.env.M3W_TEST_FFMPEG || null,
   minFreeDiskBytes: 0,
   transcode: { encoder: 'libx264', preset: 'ultrafast' as const, concurrency: 1, stallSeconds: 60 },
 };
