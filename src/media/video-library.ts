@@ -152,6 +152,10 @@ export class VideoLibrary {
     for (const name of await readdir(this.paths.uploads))
       if (name.endsWith('.part')) await rm(path.join(this.paths.uploads, name), { force: true });
     for (const v of await this.store.videos.listStaleUploads(now - STALE_UPLOAD_MS)) await this.remove(v.id);
+    // Folders whose video row is gone (its app was deleted, or a crash between the two deletes).
+    const known = new Set(await this.store.videos.listVideoIds());
+    for (const name of await readdir(this.paths.videos))
+      if (!known.has(name)) await rm(path.join(this.paths.videos, name), { recursive: true, force: true });
     // A tus upload that finished just before the crash, before its video was queued.
     for (const v of await this.store.videos.listStaleUploads(now + 1)) {
       const size = await stat(this.paths.tusFile(v.id)).then(
