@@ -260,7 +260,7 @@ const preflight: RouteDef = {
       },
     });
   },
-  openapi: { summary: 'CORS preflight for players on other origins', responses: { '204': { description: 'Allowed' } } },
+  openapi: { notInApi: 'CORS preflight for players on other origins (any /media/ path)' },
 };
 
 export const playbackRoutes: RouteDef[] = [grant, master, file, preflight];
