@@ -77,6 +77,9 @@ function tusServer(ctx: HttpContext): Server {
         const length = Number(req.headers.get('content-length') ?? 0);
         await ensureRoom(media.paths.uploads, Number.isFinite(length) ? length : 0, ctx.config.minFreeDiskBytes);
         await media.touch(id);
+        // The tus store creates its files with the default mode; ours are private.
+        for (const f of [media.paths.tusFile(id), `${media.paths.tusFile(id)}.json`])
+          await chmod(f, 0o600).catch(() => {});
       } catch (err) {
         throw refusal(err);
       }
