@@ -364,7 +364,13 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     await other.getByLabel('Current password').fill('member password 1');
     await other.getByLabel('New password (at least 10 characters)').fill('a brand new password');
     await other.getByRole('button', { name: 'Change password' }).click();
-    await expect.poll(() => other.getByRole('status').last().textContent()).toContain('Password changed');
+    await expect
+      .poll(
+        async () =>
+          `${await other.getByRole('status').last().textContent()}${await other.locator('main [role=alert]').last().textContent()}`,
+        { timeout: 15_000 },
+      )
+      .toContain('Password changed');
     await other.close();
     await member?.close();
 
