@@ -97,7 +97,7 @@ export async function livePage(ctx: PageContext): Promise<void> {
     const to = Date.now();
     try {
       const s = await get<{ points: StreamPoint[] }>(
-        `/api/v1/stats/series${qs({ dimension: 'global', from: to - 3_600_000, to, step: 60 })}`,
+        `/api/v1/stats/series${qs({ app: ctx.app, dimension: 'global', from: to - 3_600_000, to, step: 60 })}`,
       );
       history = s.points;
       status.textContent = '';
@@ -110,7 +110,7 @@ export async function livePage(ctx: PageContext): Promise<void> {
   const timer = setInterval(() => void loadHistory(), 60_000);
   ctx.onLeave(() => clearInterval(timer));
 
-  const stop = live.subscribe('active', (data) => {
+  const stop = live.subscribe(`active:${ctx.app}`, (data) => {
     const a = data as ActiveCounts;
     now.textContent = fmtCount(a.total);
     // The current minute follows the live count, so the line moves with the number.
