@@ -188,6 +188,6 @@ export class LiveTracker {
 
   /** Open sessions of one app's dimension value (0 when none). */
   countOf(appId: string, dim: StreamDimension, value: string): number {
-    return this.perApp.get(appId)?.perDimension.get(dim)!.get(value) ?? 0;
+    return this.perApp.get(appId)?.perDimension.get(dim)?.get(value) ?? 0;
   }
 }
