@@ -148,7 +148,14 @@ describe('rollups, moments and app deletion', () => {
       s.server.store.streamSeries(60_000, app, 'server', 'b-server', minute, minute + 60_000);
     expect(await bServer('app-a')).toEqual([]);
     expect(await bServer('app-b')).toHaveLength(1);
-    await s.server.store.deleteApp('app-b');
+    const admin = (
+      await call(s, 'POST', '/api/v1/auth/login', {
+        body: { email: 'admin@example.com', password: 'correct horse battery' },
+      })
+    ).json!.accessToken;
+    expect((await call(s, 'DELETE', '/api/v1/apps/app-b', { token: admin })).status).toBe(204);
+    // Its open plays left the live tracker too: only A's are counted.
+    expect(s.server.analytics.live.size).toBe(1);
     expect(await series('app-b')).toEqual([]);
     expect(await s.server.store.getPlaySession('app-b', 'shared')).toBeNull();
     expect(await s.server.store.getPlaySession('app-a', 'shared')).not.toBeNull();

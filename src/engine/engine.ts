@@ -169,6 +169,11 @@ export class AnalyticsEngine {
     return out;
   }
 
+  /** Drops a deleted app's open plays from the live tracker (its rows went with the app). */
+  forgetApp(appId: string): void {
+    this.live.forgetApp(appId);
+  }
+
   /** Brings the live tracker in line with events that were just committed (outcomes from the store). */
   private applyPlayEvents(appId: string, events: readonly PlayEvent[], outcomes: readonly PlayEventOutcome[]): void {
     events.forEach((e, i) => {
