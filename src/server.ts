@@ -13,7 +13,7 @@ import { acquireInstanceLock, ensurePrivateDir, PRIVATE_DIR_MODE, SqliteStore, t
 import { VERSION } from './version.ts';
 import type { HttpContext } from './http/context.ts';
 import { liveFeedOptions } from './http/live-feed-sources.ts';
-import { principalFromUpgrade } from './http/require-access.ts';
+import { principalFromUpgrade, refreshUserPrincipal } from './http/require-access.ts';
 import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 import { AnalyticsEngine } from './engine/index.ts';
 import { VideoLibrary } from './media/index.ts';
@@ -87,6 +87,8 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       media,
       intervalMs: config.liveIntervalMs,
       authenticate: (request) => principalFromUpgrade(ctx, request),
+      refreshUser: (principal) => refreshUserPrincipal(ctx, principal),
+      ctx: () => ctx,
       onError: (err, where) => logger.warn({ err, where }, 'live feed'),
     }),
   );
@@ -105,6 +107,9 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     media,
   };
   const httpApp = createHttpApp(ctx);
+  // Open WebSockets lose what a revoked grant, a disabled user or an ended login took away at once.
+  accounts.onAccessChange(() => void live.reauthorize());
+  metrics.openPlaysSource = () => analytics.live.size;
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
   const sockets = attachWebSockets(server, httpApp.app);

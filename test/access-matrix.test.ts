@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, createUser, setupAdmin } from './helpers/accounts.ts';
 import { makeTempDir, postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 import { findFfmpeg, makeVideo, uploadFile, waitForVideo } from './media/media-helpers.ts';
+import { openSocket } from './helpers/ws-client.ts';
+import { playClosed, playStarted, postWebhook } from './engine/webhook-helpers.ts';
 
 type Caller = 'anonymous' | 'admin' | 'member' | 'ingestKey' | 'readKey' | 'guest';
 const CALLERS: Caller[] = ['anonymous', 'admin', 'member', 'ingestKey', 'readKey', 'guest'];
@@ -362,4 +364,110 @@ describe('access matrix', () => {
         else expect(r.status, `${caller}: ${JSON.stringify(r.json)}`).toBe(expectedDenial(row, caller));
       }
     });
+});
+
+// Streaming analytics across apps: the callers above belong to the default app (A); app B has its own ingest
+// key and viewers. A's read key, ingest key and member never see, follow or change B's streams: naming B answers
+// 404 (as for an app that does not exist), B's topics close with 4403, and A's events never touch B's plays.
+describe('access matrix: app A callers against app B streams', () => {
+  const B = 'matrix-b';
+  let ingestB: string;
+  let readB: string;
+  beforeAll(async () => {
+    await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: B } });
+    const key = async (scopes: string[]) =>
+      (await call(ts, 'POST', `/api/v1/apps/${B}/keys`, { token: admin, body: { name: `b${++seq}`, scopes } })).json!
+        .key as string;
+    ingestB = await key(['ingest']);
+    readB = await key(['read']);
+    const now = Date.now();
+    const plays = ['b-play-1', 'b-play-2'].map((id) => playStarted(id, now, { media: 'bnews', server: 'b-srv' }));
+    expect((await postWebhook(ts.url, plays, ingestB)).status).toBe(200);
+  });
+
+  const STREAM_PATHS = [
+    '/stats/active',
+    '/api/v1/streams',
+    '/api/v1/streams/bnews/metrics',
+    '/api/v1/streams/bnews/moments',
+    '/api/v1/stats/series?dimension=channel&value=bnews',
+  ];
+  const withApp = (path: string, app: string) => `${path}${path.includes('?') ? '&' : '?'}app=${app}`;
+
+  for (const path of STREAM_PATHS)
+    test(`GET ${path} naming app B`, async () => {
+      const target = withApp(path, B);
+      for (const caller of ['readKey', 'member'] as const) {
+        const opts = caller === 'readKey' ? { key: tokens.readKey } : { token: tokens.member };
+        const r = await call(ts, 'GET', target, opts);
+        expect(r.status, `${caller} ${target}`).toBe(404);
+        expect(r.json!.error.code).toBe('NOT_FOUND');
+      }
+      expect((await call(ts, 'GET', target, { key: tokens.ingestKey })).status, 'ingestKey').toBe(403);
+      // Without naming an app, A's callers read A: nothing of B's.
+      for (const opts of [{ key: tokens.readKey }, { token: tokens.member }]) {
+        const own = await call(ts, 'GET', path, opts);
+        expect(own.status).toBe(200);
+        expect(JSON.stringify(own.json)).not.toMatch(/b-srv|"bnews":\d|"channel":"bnews","viewers"/);
+        // A has no "bnews": its figures for that name are all zero, whatever B's viewers.
+        for (const p of (own.json!.points ?? []) as Array<{ peak_concurrent: number }>)
+          expect(p.peak_concurrent).toBe(0);
+      }
+      // B's own reader is served.
+      expect((await call(ts, 'GET', target, { key: readB })).status).toBe(200);
+    });
+
+  for (const topic of [`active:${B}`, `stream:${B}:bnews`])
+    test(`topic ${topic}`, async () => {
+      const ws = ts.url.replace('http', 'ws');
+      const ticket = (await call(ts, 'POST', '/api/v1/ws-ticket', { token: tokens.member })).json!.ticket as string;
+      for (const [who, url, headers, code] of [
+        ['readKey', `${ws}/ws/live`, { 'x-api-key': tokens.readKey! }, 4403],
+        ['member', `${ws}/ws/live?ticket=${encodeURIComponent(ticket)}`, {}, 4403],
+        ['ingestKey', `${ws}/ws/live`, { 'x-api-key': tokens.ingestKey! }, 4401],
+      ] as const) {
+        const c = await openSocket(url, headers);
+        c.send({ type: 'subscribe', topic });
+        expect((await c.closed).code, who).toBe(code);
+        expect(
+          c.messages.some((m) => m.type === 'update'),
+          who,
+        ).toBe(false);
+      }
+    });
+
+  test('legacy /ws/live/{streamId} for app B', async () => {
+    const ws = ts.url.replace('http', 'ws');
+    const byKey = await openSocket(`${ws}/ws/live/bnews?app=${B}`, { 'x-api-key': tokens.readKey! });
+    expect((await byKey.closed).code).toBe(4403);
+    const ticket = (await call(ts, 'POST', '/api/v1/ws-ticket', { token: tokens.member })).json!.ticket as string;
+    const byMember = await openSocket(`${ws}/ws/live/bnews?app=${B}&ticket=${encodeURIComponent(ticket)}`);
+    expect((await byMember.closed).code).toBe(4403);
+    // Without ?app= the key follows its own app's "bnews": nobody watching there.
+    const own = await openSocket(`${ws}/ws/live/bnews`, { 'x-api-key': tokens.readKey! });
+    expect(await own.next((m) => m.type === 'metrics')).toMatchObject({ viewers: 0 });
+    own.close();
+    await own.closed;
+  });
+
+  test("A's ingest key closes B's play: not accepted for B, B's viewers unchanged", async () => {
+    const before = (await call(ts, 'GET', '/stats/active', { key: readB })).json!;
+    expect(before.total).toBe(2);
+    const r = await postWebhook(
+      ts.url,
+      playClosed('b-play-1', Date.now() - 1000, Date.now(), { media: 'bnews' }),
+      tokens.ingestKey!,
+    );
+    expect(r.status).toBe(200);
+    expect((await call(ts, 'GET', '/stats/active', { key: readB })).json).toEqual(before);
+    expect(await ts.server.store.getPlaySession(B, 'b-play-1')).toMatchObject({ closedAt: null });
+    // B's own close is accepted.
+    const own = await postWebhook(
+      ts.url,
+      playClosed('b-play-1', Date.now() - 1000, Date.now(), { media: 'bnews' }),
+      ingestB,
+    );
+    expect(await own.json()).toMatchObject({ accepted: 1 });
+    expect((await call(ts, 'GET', '/stats/active', { key: readB })).json!.total).toBe(1);
+  });
 });

@@ -68,21 +68,23 @@ function boundColumns(sql: string, params: unknown[]): Map<string, unknown> {
 describe('play rows', () => {
   test('each named offset holds the field of that name', () => {
     const row: unknown[] = [];
-    pushPlayRow(row, event, RECEIVED_AT);
+    pushPlayRow(row, 'app-x', event, RECEIVED_AT);
     expect(row).toHaveLength(PLAY_ROW_WIDTH);
-    const { kind, receivedAt, ...fields } = PLAY_OFFSET;
+    const { kind, receivedAt, appId, ...fields } = PLAY_OFFSET;
     expect(row[kind]).toBe(PLAY_CLOSED);
+    expect(row[appId]).toBe('app-x');
     expect(row[receivedAt]).toBe(RECEIVED_AT);
     for (const [name, offset] of Object.entries(fields)) expect(row[offset], name).toBe(event[name as keyof PlayEvent]);
     const started: unknown[] = [];
-    pushPlayRow(started, { ...event, event: 'play_started' }, RECEIVED_AT);
+    pushPlayRow(started, 'app-x', { ...event, event: 'play_started' }, RECEIVED_AT);
     expect(started[kind]).toBe(PLAY_STARTED);
   });
 
   test('the bind values land in the columns of the same name', () => {
     const row: unknown[] = ['padding'];
-    pushPlayRow(row, event, RECEIVED_AT);
+    pushPlayRow(row, 'app-x', event, RECEIVED_AT);
     const common = {
+      app_id: 'app-x',
       id: event.id,
       server: event.server,
       channel: event.channel,

@@ -68,6 +68,23 @@ export class Accounts {
   private checksInFlight = 0;
   /** Ids of WebSocket tickets already used, with their expiry. */
   private readonly usedTickets = new Map<string, number>();
+  /** Told when a grant, a user or a login changed, so open WebSockets are checked again at once. */
+  private readonly accessListeners = new Set<() => void>();
+
+  /** Listens for changes that can take access away; returns the removal. */
+  onAccessChange(listener: () => void): () => void {
+    this.accessListeners.add(listener);
+    return () => this.accessListeners.delete(listener);
+  }
+
+  private accessChanged(): void {
+    for (const l of this.accessListeners) l();
+  }
+
+  /** The signed-in user behind a login now (null once revoked, expired, disabled): open WebSockets re-check. */
+  signedInNow(userId: number, sessionId: string): Promise<SignedInUser | null> {
+    return this.signedIn(userId, sessionId);
+  }
 
   constructor(
     private readonly store: Store,
@@ -241,6 +258,7 @@ export class Accounts {
     if (sessionId === undefined && typeof by.refreshToken === 'string' && by.refreshToken.length <= 200)
       sessionId = (await this.store.accounts.findRefreshToken(sha256(by.refreshToken)))?.session.id;
     if (sessionId !== undefined) await this.store.accounts.revokeAuthSession(sessionId, Date.now());
+    this.accessChanged();
   }
 
   /** The signed-in user behind an access token: the login must still be active and the user enabled. */
@@ -318,6 +336,7 @@ export class Accounts {
       await this.store.accounts.revokeUserSessions(id, now);
       await this.audit('password_changed', actor, `user:${id}`, { by: 'admin' });
     }
+    this.accessChanged();
     return updated!;
   }
 
@@ -351,6 +370,7 @@ export class Accounts {
     });
     const ended = await this.store.accounts.revokeUserSessions(me.user.id, now, me.sessionId);
     await this.audit('password_changed', actor, `user:${me.user.id}`, { by: 'self', sessionsEnded: ended });
+    this.accessChanged();
   }
 
   /** From the command line: sets a password and ends every login of that user. */
@@ -373,6 +393,7 @@ export class Accounts {
     const user = await this.requireUser(id);
     if (user.role === 'admin' && user.disabledAt === null) await this.keepAnAdmin();
     await this.store.accounts.deleteUser(id);
+    this.accessChanged();
     await this.audit('user_deleted', actor, `user:${id}`, { email: user.email });
   }
 
@@ -385,6 +406,7 @@ export class Accounts {
       ? await this.store.accounts.grantApp(userId, appId, now)
       : await this.store.accounts.revokeAppGrant(userId, appId);
     if (changed) await this.audit(granted ? 'grant_added' : 'grant_removed', actor, `user:${userId}`, { app: appId });
+    if (changed && !granted) this.accessChanged();
   }
 
   async requireUser(id: number): Promise<User> {

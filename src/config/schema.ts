@@ -43,6 +43,11 @@ export const ConfigSchema = Type.Object(
     // Analytics engine
     sessionSyncIntervalSeconds: int(1, 3600, ' (seconds)'),
     staleSessionHours: int(1, 720, ' (hours)'),
+    // Bounds on what webhooks can make the live tracker hold: open plays in all and per app, and events per
+    // minute per app (apart from the request rate limit: one request may carry maxBatchSize events).
+    liveMaxOpenPlays: int(1, 100_000_000, ' (open play sessions)'),
+    liveMaxOpenPlaysPerApp: int(1, 100_000_000, ' (open play sessions)'),
+    webhookEventsPerMinute: int(1, 1_000_000_000, ' (events per minute per app)'),
     minuteRollupDays: int(1, 3650, ' (days)'),
     hourlyRollupDays: int(1, 36_500, ' (days)'),
     moments: Type.Object(
@@ -126,6 +131,9 @@ export const DEFAULT_CONFIG: Config = {
   maxBatchSize: 1000,
   sessionSyncIntervalSeconds: 30,
   staleSessionHours: 12,
+  liveMaxOpenPlays: 1_000_000,
+  liveMaxOpenPlaysPerApp: 250_000,
+  webhookEventsPerMinute: 120_000,
   minuteRollupDays: 14,
   hourlyRollupDays: 1095,
   moments: { baselineMinutes: 30, zThreshold: 3, minVolume: 20 },

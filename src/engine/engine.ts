@@ -17,6 +17,9 @@ import { type QoePoint, qoeBreakdown, qoeSeries } from './qoe-reads.ts';
 import { type RetentionReport, retentionCutoffs, runRetention } from './retention.ts';
 import { recomputeFromRaw } from './rollup-window.ts';
 
+/** What became of one webhook event: the store's outcome, or refused before storing (a cap). */
+export type PlayIngestOutcome = PlayEventOutcome | { rejected: 'open_plays_cap' | 'app_open_plays_cap'; error: string };
+
 const STATE_RETENTION = 'retention.last_run';
 const STATE_SNAPSHOT_AT = 'live.snapshot_at';
 const STATE_SNAPSHOT_OPEN = 'live.snapshot_open';
@@ -32,6 +35,8 @@ export class AnalyticsEngine {
   private tasks: ScheduledTask[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  /** Opens admitted and being committed, not yet in the tracker: counted against the caps. */
+  private readonly pending = { total: 0, perApp: new Map<string, number>() };
   private stopped = false;
 
   constructor(
@@ -105,21 +110,77 @@ export class AnalyticsEngine {
   // ---- live ----
 
   /**
-   * Commits play events to the store, then brings the live tracker in line with what was committed. The
-   * outcomes (one per event: opened, closed, duplicate...) are the store's; callers answer only after this.
+   * Commits one app's play events to the store, then brings the live tracker in line with what was
+   * committed. The outcomes (one per event: opened, closed, duplicate...) are the store's, except for a
+   * play_started that would open a session beyond the caps (liveMaxOpenPlays in all, liveMaxOpenPlaysPerApp
+   * per app): it is not stored and its outcome names the cap. Callers answer only after this.
    */
-  async ingestPlayEvents(events: readonly PlayEvent[], now = Date.now()): Promise<PlayEventOutcome[]> {
-    const outcomes = await this.store.ingestPlayEvents(events, now);
-    this.applyPlayEvents(events, outcomes);
-    return outcomes;
+  async ingestPlayEvents(appId: string, events: readonly PlayEvent[], now = Date.now()): Promise<PlayIngestOutcome[]> {
+    const capped = this.admit(appId, events);
+    const admitted = capped ? events.filter((_, i) => capped[i] === undefined) : events;
+    // Opens admitted but not yet in the tracker hold their place, so concurrent requests cannot both pass the cap.
+    const reserved = capped ? admitted.filter((e) => e.event === 'play_started').length : this.opensIn(events);
+    this.pending.total += reserved;
+    this.pending.perApp.set(appId, (this.pending.perApp.get(appId) ?? 0) + reserved);
+    let stored: PlayEventOutcome[];
+    try {
+      stored = await this.store.ingestPlayEvents(appId, admitted, now);
+      this.applyPlayEvents(appId, admitted, stored);
+    } finally {
+      this.pending.total -= reserved;
+      const left = (this.pending.perApp.get(appId) ?? 0) - reserved;
+      if (left > 0) this.pending.perApp.set(appId, left);
+      else this.pending.perApp.delete(appId);
+    }
+    if (!capped) return stored;
+    let j = 0;
+    return events.map((_, i) => capped[i] ?? stored[j++]!);
+  }
+
+  private opensIn(events: readonly PlayEvent[]): number {
+    let n = 0;
+    for (const e of events) if (e.event === 'play_started') n++;
+    return n;
+  }
+
+  /** Which play_started events the caps refuse (by index), or null when all fit. */
+  private admit(appId: string, events: readonly PlayEvent[]): Array<PlayIngestOutcome | undefined> | null {
+    const maxAll = this.config.liveMaxOpenPlays;
+    const maxApp = this.config.liveMaxOpenPlaysPerApp;
+    let all = this.live.size + this.pending.total;
+    let app = this.live.sizeOf(appId) + (this.pending.perApp.get(appId) ?? 0);
+    const opens = this.opensIn(events);
+    if (all + opens <= maxAll && app + opens <= maxApp) return null;
+    const out = new Array<PlayIngestOutcome | undefined>(events.length);
+    const seen = new Set<string>();
+    events.forEach((e, i) => {
+      // A repeat of a session already open replaces it and opens nothing new.
+      if (e.event !== 'play_started' || this.live.has(appId, e.id) || seen.has(e.id)) return;
+      if (all >= maxAll)
+        out[i] = { rejected: 'open_plays_cap', error: `server is at its cap of ${maxAll} open play sessions` };
+      else if (app >= maxApp)
+        out[i] = { rejected: 'app_open_plays_cap', error: `app is at its cap of ${maxApp} open play sessions` };
+      else {
+        seen.add(e.id);
+        all++;
+        app++;
+      }
+    });
+    return out;
+  }
+
+  /** Drops a deleted app's open plays from the live tracker (its rows went with the app). */
+  forgetApp(appId: string): void {
+    this.live.forgetApp(appId);
   }
 
   /** Brings the live tracker in line with events that were just committed (outcomes from the store). */
-  private applyPlayEvents(events: readonly PlayEvent[], outcomes: readonly PlayEventOutcome[]): void {
+  private applyPlayEvents(appId: string, events: readonly PlayEvent[], outcomes: readonly PlayEventOutcome[]): void {
     events.forEach((e, i) => {
       const o = outcomes[i];
       if (o === 'opened')
         this.live.open({
+          appId,
           id: e.id,
           server: e.server,
           channel: e.channel,
@@ -133,7 +194,7 @@ export class AnalyticsEngine {
           startBytes: e.bytes,
           closeBytes: null,
         });
-      else if (o === 'closed') this.live.close(e.id);
+      else if (o === 'closed') this.live.close(appId, e.id);
     });
   }
 
@@ -151,9 +212,9 @@ export class AnalyticsEngine {
     const stale = this.live.openedBefore(now - this.config.staleSessionHours * HOUR);
     if (stale.length > 0) {
       const closed = await this.store.closeStalePlaySessions(stale, now);
-      for (const id of closed) this.live.close(id);
+      for (const s of closed) this.live.close(s.appId, s.id);
       // Sessions a webhook closed meanwhile are closed already: drop them from the tracker too.
-      for (const id of stale) this.live.close(id);
+      for (const s of stale) this.live.close(s.appId, s.id);
       this.logger.info({ closed: closed.length }, 'stale play sessions closed');
     }
     await this.snapshot(now);
@@ -184,10 +245,16 @@ export class AnalyticsEngine {
     return recomputeFromRaw(this.store, step, from, to);
   }
 
-  /** Per-minute rows of one series over the last `minutes` complete minutes (dashboard live page). */
-  async recentSeries(dimension: string, value: string, minutes = 60, now = Date.now()): Promise<StreamRollupRow[]> {
+  /** Per-minute rows of one app's series over the last `minutes` complete minutes (dashboard live page). */
+  async recentSeries(
+    appId: string,
+    dimension: string,
+    value: string,
+    minutes = 60,
+    now = Date.now(),
+  ): Promise<StreamRollupRow[]> {
     const to = Math.floor(now / MINUTE) * MINUTE;
-    return this.store.streamSeries(60_000, dimension, value, to - minutes * MINUTE, to);
+    return this.store.streamSeries(60_000, appId, dimension, value, to - minutes * MINUTE, to);
   }
 
   // ---- QoE reads ----

@@ -1,13 +1,13 @@
 // The analytics engine: rollups, moments, retention and the live tracker, run inside the m3w process.
 //
-// Play events come in through engine.ingestPlayEvents(events) (commit, then update the live tracker).
+// Play events come in through engine.ingestPlayEvents(appId, events) (commit, then update the live tracker).
 //
 // For the live feed (dashboard, WebSocket hub):
-//   engine.live.counts(): ActiveCounts                      — the GET /stats/active answer, right now
+//   engine.live.counts(appId): ActiveCounts                 — one app's GET /stats/active answer, right now
 //   engine.onMoment((m: Moment) => void): () => void        — new and updated moments as they are found
-//   engine.recentSeries(dimension, value, minutes?)         — per-minute stream rows (viewers = peakConcurrent,
+//   engine.recentSeries(app, dimension, value, minutes?)       — per-minute stream rows (viewers = peakConcurrent,
 //                                                             bandwidth = totalBytes * 8 / 60) of the last hour
-export { AnalyticsEngine, type EngineOptions } from './engine.ts';
+export { AnalyticsEngine, type EngineOptions, type PlayIngestOutcome } from './engine.ts';
 export type { MinuteJobReport } from './minute-job.ts';
 export type { QoePoint } from './qoe-reads.ts';
 export {

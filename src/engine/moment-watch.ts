@@ -1,5 +1,5 @@
-// The moment watch: after each minute job, looks for spikes and drops in the watched series (viewers per
-// channel, QoE per app and content), stores new and extended moments, and tells the subscribers.
+// The moment watch: after each minute job, looks for spikes and drops in the watched series (viewers per app
+// and channel, QoE per app and content), stores new and extended moments, and tells the subscribers.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
@@ -35,8 +35,8 @@ export class MomentWatch {
   /** Looks at minutes [from, to) of the watched series and stores / publishes moments that touch them. */
   async detect(from: number, to: number): Promise<void> {
     const windowFrom = from - (this.config.moments.baselineMinutes + 5) * MINUTE;
-    const viewers = async (dimension: string, value: string) => {
-      const rows = await this.store.streamSeries(60_000, dimension, value, windowFrom, to);
+    const viewers = async (appId: string, dimension: string, value: string) => {
+      const rows = await this.store.streamSeries(60_000, appId, dimension, value, windowFrom, to);
       const points = fillMinutes(
         windowFrom,
         to,
@@ -50,13 +50,16 @@ export class MomentWatch {
         'concurrent_viewers',
         dimension,
         value,
-        null,
+        appId,
       );
     };
-    await viewers('global', '');
-    // Channels seen in the minutes looked at, busiest first; a long tail of tiny channels is not worth a look.
-    for (const channel of (await this.store.streamValues('channel', from, to)).slice(0, MAX_CHANNELS_WATCHED))
-      await viewers('channel', channel);
+    // Apps with stream figures in the baseline window (a drop to nobody leaves the new minutes without rows).
+    for (const appId of await this.store.streamApps(windowFrom, to)) {
+      await viewers(appId, 'global', '');
+      // Channels seen in the minutes looked at, busiest first; a long tail of tiny channels is not worth a look.
+      const channels = await this.store.streamValues(appId, 'channel', from, to);
+      for (const channel of channels.slice(0, MAX_CHANNELS_WATCHED)) await viewers(appId, 'channel', channel);
+    }
 
     for (const app of await this.store.listApps()) {
       const series = async (dimension: string, value: string) => {
@@ -110,17 +113,25 @@ export class MomentWatch {
     metric: string,
     dimension: string,
     value: string,
-    appId: string | null,
+    appId: string,
   ): Promise<void> {
     for (const d of detectMoments(points, opts)) {
       if (d.endedAt <= from) continue; // already reported by an earlier run
-      const key = `${appId ?? ''}\u0000${metric}\u0000${dimension}\u0000${value}\u0000${d.kind}`;
+      const key = `${appId}\u0000${metric}\u0000${dimension}\u0000${value}\u0000${d.kind}`;
       let known = this.openMoments.get(key);
       if (!known || known.startedAt !== d.startedAt) {
         // Found by a run before a restart: continue that row rather than store the moment twice.
         const stored = (
-          await this.store.listMoments({ from: d.startedAt, to: d.startedAt + 1, metric, dimension, value, limit: 20 })
-        ).find((m) => m.kind === d.kind && m.startedAt === d.startedAt && m.appId === appId);
+          await this.store.listMoments({
+            from: d.startedAt,
+            to: d.startedAt + 1,
+            metric,
+            dimension,
+            value,
+            apps: [appId],
+            limit: 20,
+          })
+        ).find((m) => m.kind === d.kind && m.startedAt === d.startedAt);
         if (stored) known = stored;
       }
       const moment: Moment = {

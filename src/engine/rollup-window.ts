@@ -3,7 +3,7 @@
 import type { LiveTracker } from '../live/index.ts';
 import type { PlaySessionFacts, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { adjustAggregate, emptyAggregate, type OpenAggregate } from '../tools/open-aggregate.ts';
-import { ROLLUP_DIMENSIONS, rollupValues, viewerKey } from '../tools/stream-dimensions.ts';
+import { playKey, ROLLUP_DIMENSIONS, rollupKeys, viewerKey } from '../tools/stream-dimensions.ts';
 import { SLICE, type SliceTimer, yieldToLoop } from './slice-timer.ts';
 import { StreamRollupAccumulator } from './stream-rollup.ts';
 
@@ -33,18 +33,19 @@ export async function rollupWindow(
   const values: string[] = [];
   const adjust = (s: PlaySessionFacts, sign: 1 | -1) => {
     const viewer = viewerKey(s);
-    rollupValues(s, values);
+    rollupKeys(s, values);
     for (let d = 0; d < values.length; d++) {
       let agg = excluded[d]!.get(values[d]!);
       if (!agg) excluded[d]!.set(values[d]!, (agg = emptyAggregate()));
       adjustAggregate(agg, viewer, sign);
     }
   };
+  // Sessions by playKey (app and id): ids are unique only within an app.
   const closedIds = new Set<string>();
   let done = 0;
   for (const c of closed) {
     acc.add(c);
-    closedIds.add(c.id);
+    closedIds.add(playKey(c));
     if (++done % SLICE === 0) {
       timer.mark('closed sessions added');
       await yieldToLoop();
@@ -52,9 +53,9 @@ export async function rollupWindow(
     }
   }
   const takeRecent = (s: PlaySessionFacts) => {
-    excludedIds.set(s.id, s);
+    excludedIds.set(playKey(s), s);
     adjust(s, 1);
-    if (s.openedAt < to && !closedIds.has(s.id)) acc.add(s);
+    if (s.openedAt < to && !closedIds.has(playKey(s))) acc.add(s);
   };
   const version = live.version;
   const recent = live.openedSince(from);
@@ -73,30 +74,30 @@ export async function rollupWindow(
   // the exclusions in line with the tracker as it is now.
   const untrack = (s: PlaySessionFacts) => {
     adjust(s, -1); // closed meanwhile: no longer in the aggregates (it was counted on its own)
-    excludedIds.delete(s.id);
+    excludedIds.delete(playKey(s));
   };
   const changes = live.changesSince(version);
   if (changes)
     for (const { session, opened } of changes) {
       if (opened) {
-        if (session.openedAt >= from && !excludedIds.has(session.id)) takeRecent(session);
-      } else if (excludedIds.get(session.id) === session) untrack(session);
+        if (session.openedAt >= from && !excludedIds.has(playKey(session))) takeRecent(session);
+      } else if (excludedIds.get(playKey(session)) === session) untrack(session);
     }
   else {
-    for (const s of live.openedSince(from)) if (!excludedIds.has(s.id)) takeRecent(s);
-    for (const [id, s] of excludedIds) if (live.get(id) !== s) untrack(s);
+    for (const s of live.openedSince(from)) if (!excludedIds.has(playKey(s))) takeRecent(s);
+    for (const [key, s] of excludedIds) if (live.getByKey(key) !== s) untrack(s);
   }
-  for (const id of closedIds) {
-    const tracked = live.get(id);
-    if (tracked && !excludedIds.has(id)) {
-      excludedIds.set(id, tracked);
+  for (const key of closedIds) {
+    const tracked = live.getByKey(key);
+    if (tracked && !excludedIds.has(key)) {
+      excludedIds.set(key, tracked);
       adjust(tracked, 1);
     }
   }
   const none: OpenAggregate = emptyAggregate();
   for (let d = 0; d < ROLLUP_DIMENSIONS.length; d++)
-    for (const [value, all] of live.openAggregates(d))
-      acc.addOpenForWholeBuckets(d, value, all, excluded[d]!.get(value) ?? none);
+    for (const [key, all] of live.openAggregates(d))
+      acc.addOpenForWholeBuckets(d, key, all, excluded[d]!.get(key) ?? none);
   const rows = acc.rows();
   timer.mark('open aggregates and rows');
   return rows;
@@ -115,7 +116,7 @@ async function rollupOneByOne(
   const open = live.snapshot();
   for (let i = 0; i < open.length; i++) {
     const s = open[i]!;
-    if (s.openedAt < to && !closedIds.has(s.id)) acc.add(s);
+    if (s.openedAt < to && !closedIds.has(playKey(s))) acc.add(s);
     if (i % SLICE === SLICE - 1) {
       timer.mark('open sessions added one by one');
       await yieldToLoop();

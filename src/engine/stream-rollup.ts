@@ -3,7 +3,7 @@
 // from raw rows, or from the live tracker plus recently closed rows, gives the same numbers.
 import type { PlaySessionFacts, RollupStep, StreamRollupRow } from '../store/index.ts';
 import type { OpenAggregate } from '../tools/open-aggregate.ts';
-import { ROLLUP_DIMENSIONS, rollupValues, viewerKey } from '../tools/stream-dimensions.ts';
+import { ROLLUP_DIMENSIONS, rollupKeys, splitRollupKey, viewerKey } from '../tools/stream-dimensions.ts';
 
 interface Acc {
   started: number;
@@ -25,7 +25,7 @@ interface Acc {
  */
 export class StreamRollupAccumulator {
   /**
-   * Per dimension (ROLLUP_DIMENSIONS order): value → figures per bucket index. Keyed by the strings already
+   * Per dimension (ROLLUP_DIMENSIONS order): app-qualified value (rollupKeys) → figures per bucket index. Keyed by the strings already
    * in the session and indexed by bucket, because the minute job does this for 100,000 sessions a minute.
    */
   private readonly acc: Array<Map<string, Array<Acc | undefined>>> = ROLLUP_DIMENSIONS.map(() => new Map());
@@ -49,7 +49,7 @@ export class StreamRollupAccumulator {
     const lastTouch = Math.min(this.to - step, Math.floor(Math.min(end, this.to - 1) / step) * step);
     if (first > lastTouch) return;
     const viewer = viewerKey(s);
-    const values = rollupValues(s, this.values);
+    const values = rollupKeys(s, this.values);
     for (let t = first; t <= lastTouch; t += step) {
       const tEnd = t + step;
       if (!(opened < tEnd && end >= t)) continue;
@@ -83,7 +83,7 @@ export class StreamRollupAccumulator {
   }
 
   /**
-   * Adds, for one (dimension index, value), the sessions of `all` that are not in `excluded` as open for
+   * Adds, for one (dimension index, app-qualified value), the sessions of `all` that are not in `excluded` as open for
    * every bucket of the window. The minute job uses it for the live tracker's open sessions that opened before
    * the window. `all` and `excluded` must not change before rows() is called.
    */
@@ -106,10 +106,12 @@ export class StreamRollupAccumulator {
   rows(): StreamRollupRow[] {
     const out: StreamRollupRow[] = [];
     ROLLUP_DIMENSIONS.forEach((dimension, d) => {
-      for (const [value, perBucket] of this.acc[d]!)
+      for (const [key, perBucket] of this.acc[d]!) {
+        const [appId, value] = splitRollupKey(key);
         perBucket.forEach((a, bi) => {
           if (!a) return;
           out.push({
+            appId,
             dimension,
             value,
             t: this.from + bi * this.step,
@@ -121,6 +123,7 @@ export class StreamRollupAccumulator {
             peakConcurrent: peakConcurrent(a.base, a.events),
           });
         });
+      }
     });
     return out;
   }

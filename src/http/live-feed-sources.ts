@@ -1,22 +1,26 @@
 // What the live feed is wired to: who may connect (the session cookie or a ws ticket, through `authenticate`;
-// or an API key with read scope in X-API-Key) and where each topic's data comes from. "overview:<app>" carries
+// or an API key with read scope in X-API-Key), how a connected principal is checked again (`refresh`: grants,
+// disabled users, revoked logins and keys), and where each topic's data comes from. "overview:<app>" carries
 // the app's session count, recounted only after a write batch (which also tells the hub, so the first session
 // after a lull is on screen at once), so an idle server does no work per interval.
-// With the analytics engine: "active" (who is watching now), "stream:<channel>" and the legacy per-stream
-// feed (that channel's viewers and last complete minute), and moments pushed as the engine finds them.
+// With the analytics engine, every stream topic is one app's: "active:<app>" (who is watching now),
+// "stream:<app>:<channel>" and the legacy per-stream feed /ws/live/{streamId} (the app of the key, or ?app=),
+// and moments pushed as the engine finds them to those who see their app.
 import type { ApiKeyAuthenticator } from '../auth/index.ts';
 import type { ActiveCounts } from '../live/index.ts';
 import type { Store } from '../store/index.ts';
 import type { LiveHubOptions, LiveTopic } from '../ws/index.ts';
-import { canSeeApp, type Principal } from './require-access.ts';
+import type { HttpContext } from './context.ts';
+import { canSeeApp, type Principal, resolveStreamApp } from './require-access.ts';
 import type { VideoLibrary } from '../media/index.ts';
 import { videoTopic } from './video-live-topic.ts';
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
 export interface LiveEngineSource {
-  live: { counts(): ActiveCounts };
+  live: { counts(appId: string): ActiveCounts };
   onMoment(listener: (moment: { appId: string | null; dimension: string; value: string }) => void): () => void;
   recentSeries(
+    appId: string,
     dimension: string,
     value: string,
     minutes?: number,
@@ -35,6 +39,10 @@ export interface LiveFeedDeps {
   intervalMs: number;
   /** A signed-in user from the upgrade request (session cookie or ?ticket=), or null. */
   authenticate(request: Request): Promise<Principal | null>;
+  /** The user principal as it is now (login still active, user enabled, current grants), or null. */
+  refreshUser(principal: Principal & { kind: 'user' }): Promise<Principal | null>;
+  /** For resolving the app of a legacy stream connection (?app=, the key's app, the user's one app). */
+  ctx: () => HttpContext;
   onError(err: unknown, where: string): void;
 }
 
@@ -59,9 +67,7 @@ export function overviewTopic(store: Store): LiveTopic<Principal> {
     watch(fn) {
       changed = fn;
     },
-    async authorize(app, principal) {
-      return app !== '' && canSeeApp(principal, app) && (await store.getApp(app)) !== null;
-    },
+    authorize: (app, principal) => appVisible(store, app, principal),
     async snapshot(app) {
       const hit = cache.get(app);
       if (hit && hit.atWrite === writesSeen) return { app, sessions: hit.sessions };
@@ -73,11 +79,23 @@ export function overviewTopic(store: Store): LiveTopic<Principal> {
   };
 }
 
-/** One channel's live figures: viewers now and the last complete minute's rollup. */
-async function channelFigures(engine: LiveEngineSource, channel: string): Promise<Record<string, unknown>> {
-  const last = (await engine.recentSeries('channel', channel, 2)).at(-1);
+/** Whether the principal sees `app` and it exists (the same answer for both, so existence does not leak). */
+async function appVisible(store: Store, app: string, principal: Principal): Promise<boolean> {
+  return app !== '' && canSeeApp(principal, app) && (await store.getApp(app)) !== null;
+}
+
+/** "<app>:<channel>" → [app, channel]; the channel may itself hold colons. */
+function splitStream(arg: string): [string, string] {
+  const i = arg.indexOf(':');
+  return i < 0 ? [arg, ''] : [arg.slice(0, i), arg.slice(i + 1)];
+}
+
+/** One app's channel's live figures: viewers now and the last complete minute's rollup. */
+async function channelFigures(engine: LiveEngineSource, stream: string): Promise<Record<string, unknown>> {
+  const [app, channel] = splitStream(stream);
+  const last = (await engine.recentSeries(app, 'channel', channel, 2)).at(-1);
   return {
-    viewers: engine.live.counts().by_channel[channel] ?? 0,
+    viewers: engine.live.counts(app).by_channel[channel] ?? 0,
     minute: last
       ? {
           t: last.t,
@@ -91,23 +109,43 @@ async function channelFigures(engine: LiveEngineSource, channel: string): Promis
 }
 
 export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
-  const { engine } = deps;
-  // Stream figures (webhooks from media servers) belong to no app: any signed-in reader may follow them,
-  // as GET /stats/active allows. QoE moments belong to an app and go only to those who see it.
-  const anyReader = () => true;
+  const { engine, store } = deps;
+  // Every figure belongs to an app: a topic names its app, and only those who see the app may follow it.
   return {
     intervalMs: deps.intervalMs,
     authenticate: async (request) => (await principalFromApiKey(deps.keys, request)) ?? deps.authenticate(request),
+    refresh: async (principal) => {
+      if (principal.kind === 'user') return deps.refreshUser(principal);
+      const key = await store.getApiKey(principal.key.prefix);
+      const now = Date.now();
+      if (!key || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now)) return null;
+      return key.scopes.includes('read') ? { kind: 'key', key, apps: [key.appId] } : null;
+    },
+    legacyTopic: async (streamId, request, principal) => {
+      if (streamId === '') return null;
+      const requested = new URL(request.url).searchParams.get('app') ?? undefined;
+      try {
+        return `${await resolveStreamApp(deps.ctx(), principal, requested)}:${streamId}`;
+      } catch {
+        return null; // an app the caller does not see, or several without ?app=
+      }
+    },
     topics: {
-      overview: overviewTopic(deps.store),
-      moments: { authorize: anyReader },
+      overview: overviewTopic(store),
+      moments: { authorize: () => true },
       ...(deps.media ? { video: videoTopic(deps.media) } : {}),
       ...(engine
         ? {
-            active: { authorize: anyReader, snapshot: () => engine.live.counts() },
+            active: {
+              authorize: (app: string, principal: Principal) => appVisible(store, app, principal),
+              snapshot: (app: string) => engine.live.counts(app),
+            },
             stream: {
-              authorize: (channel: string) => channel !== '',
-              snapshot: (channel: string) => channelFigures(engine, channel),
+              authorize: (arg: string, principal: Principal) => {
+                const [app, channel] = splitStream(arg);
+                return channel !== '' && appVisible(store, app, principal);
+              },
+              snapshot: (arg: string) => channelFigures(engine, arg),
             },
           }
         : {}),
@@ -117,7 +155,7 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
           onMoment: (listener: (moment: unknown) => void) => engine.onMoment(listener),
           momentVisibleTo: (moment: unknown, principal: Principal) => {
             const appId = (moment as { appId?: string | null }).appId ?? null;
-            return appId === null || canSeeApp(principal, appId);
+            return appId === null ? principal.apps === 'all' : canSeeApp(principal, appId);
           },
           legacy: {
             metrics: (streamId: string) => channelFigures(engine, streamId),

@@ -1,5 +1,5 @@
 // Prometheus metrics, one registry per server instance (so several can live in one process, as in tests).
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -38,6 +38,23 @@ export class Metrics {
     help: 'Database operation time, by operation.',
     labelNames: ['operation'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  /** Reads the live tracker's size at scrape time (set by whoever owns the tracker). */
+  openPlaysSource: () => number = () => 0;
+  readonly livePlaysOpen = new Gauge({
+    name: 'live_play_sessions_open',
+    help: 'Play sessions open in the live tracker, all apps.',
+    registers: [this.registry],
+    collect: () => {
+      this.livePlaysOpen.set(this.openPlaysSource());
+    },
+  });
+  readonly playEventsRejected = new Counter({
+    name: 'webhook_events_rejected_total',
+    help: 'Webhook events refused, by reason (invalid, open_plays_cap, app_open_plays_cap, events_per_minute).',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 

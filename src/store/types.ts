@@ -169,7 +169,7 @@ export class StoreError extends Error {
 
 /** What happened to one stored webhook event. */
 export type PlayEventOutcome =
-  /** (id, event) was already stored: nothing changed. */
+  /** (app, id, event) was already stored: nothing changed. */
   | 'duplicate'
   /** Stored, and the play session is open. */
   | 'opened'
@@ -178,6 +178,8 @@ export type PlayEventOutcome =
 
 /** The facts of a play session the rollups and the live tracker need. */
 export interface PlaySessionFacts {
+  /** The app of the key that sent the session's events. */
+  appId: string;
   id: string;
   server: string;
   channel: string;
@@ -212,6 +214,7 @@ export interface StreamFigures {
 }
 
 export interface StreamRollupRow extends StreamFigures {
+  appId: string;
   dimension: string;
   value: string;
   /** Bucket start, epoch ms. */
@@ -252,7 +255,7 @@ export interface MomentQuery {
   metric?: string;
   dimension?: string;
   value?: string;
-  /** Moments of these apps plus the stream moments (app null); undefined: all. */
+  /** Moments of these apps only; undefined: all. */
   apps?: readonly string[];
   limit: number;
 }
@@ -276,33 +279,39 @@ export interface RetentionCounts {
 export interface AnalyticsStore {
   /**
    * Stores webhook events (one request's events, all or none), group-committed like sessions: resolves once
-   * durable, with one outcome per event. Idempotent on (id, event); a close before its start is kept.
+   * durable, with one outcome per event. Idempotent on (app, id, event); a close before its start is kept.
    */
-  ingestPlayEvents(events: readonly PlayEvent[], receivedAt: number): Promise<PlayEventOutcome[]>;
-  getPlaySession(id: string): Promise<StoredPlaySession | null>;
-  /** Every open play session (restoring the live tracker). */
+  ingestPlayEvents(appId: string, events: readonly PlayEvent[], receivedAt: number): Promise<PlayEventOutcome[]>;
+  getPlaySession(appId: string, id: string): Promise<StoredPlaySession | null>;
+  /** Every open play session of every app (restoring the live tracker). */
   listOpenPlaySessions(): Promise<PlaySessionFacts[]>;
   /** Closed play sessions that overlap [from, to): closed at or after `from`, opened before `to`. */
   closedPlaySessionsOverlapping(from: number, to: number): Promise<PlaySessionFacts[]>;
   /** Open play sessions opened before `to`, straight from the database (recomputation from raw rows). */
   openPlaySessionsBefore(to: number): Promise<PlaySessionFacts[]>;
-  /** Closes still-open sessions as `reason: "stale"`; returns the ids actually closed. */
-  closeStalePlaySessions(ids: readonly string[], closedAt: number): Promise<string[]>;
+  /** Closes still-open sessions as `reason: "stale"`; returns those actually closed. */
+  closeStalePlaySessions(
+    sessions: ReadonlyArray<{ appId: string; id: string }>,
+    closedAt: number,
+  ): Promise<Array<{ appId: string; id: string }>>;
   /** Earliest minute whose rollup an event may have changed after it was computed, and forgets it. */
   takeDirtyStreamMinute(upTo: number): Promise<number | null>;
-  /** Replaces every stream rollup row with t in [from, to) of this step by `rows`. */
+  /** Replaces every stream rollup row (of every app) with t in [from, to) of this step by `rows`. */
   replaceStreamRollups(step: RollupStep, from: number, to: number, rows: readonly StreamRollupRow[]): Promise<void>;
   streamSeries(
     step: RollupStep,
+    appId: string,
     dimension: string,
     value: string,
     from: number,
     to: number,
   ): Promise<StreamRollupRow[]>;
-  /** Rows of one dimension at one bucket, by value (e.g. every channel's last minute). */
-  streamRowsAt(step: RollupStep, dimension: string, t: number): Promise<StreamRollupRow[]>;
-  /** Values of a dimension seen in [from, to), most watched first. */
-  streamValues(dimension: string, from: number, to: number): Promise<string[]>;
+  /** One app's rows of one dimension at one bucket, by value (e.g. every channel's last minute). */
+  streamRowsAt(step: RollupStep, appId: string, dimension: string, t: number): Promise<StreamRollupRow[]>;
+  /** Values of one app's dimension seen in [from, to), most watched first. */
+  streamValues(appId: string, dimension: string, from: number, to: number): Promise<string[]>;
+  /** Apps with stream rollup minutes in [from, to). */
+  streamApps(from: number, to: number): Promise<string[]>;
   qoeRows(
     step: RollupStep,
     appId: string,

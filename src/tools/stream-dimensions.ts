@@ -9,6 +9,7 @@ export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
 
 /** What these helpers read of a play session (the store's PlaySessionFacts has all of it). */
 export interface SessionDimensions {
+  appId: string;
   id: string;
   server: string;
   channel: string;
@@ -41,4 +42,31 @@ export function rollupValues(
 /** Who a session's viewer is, for unique_users: the user id, else the address, else the session itself. */
 export function viewerKey(s: SessionDimensions): string {
   return s.userId ? `u:${s.userId}` : s.address ? `a:${s.address}` : `s:${s.id}`;
+}
+
+// App ids are slugs: a NUL never occurs in one, so it can join an app id to a value in one map key.
+const SEP = '\u0000';
+
+/**
+ * The session's value for each of ROLLUP_DIMENSIONS qualified by its app (`app NUL value`): the keys the
+ * tracker's aggregates and the rollup accumulator count by, so apps never share a figure.
+ */
+export function rollupKeys(
+  s: SessionDimensions,
+  into: string[] = new Array<string>(ROLLUP_DIMENSIONS.length),
+): string[] {
+  rollupValues(s, into);
+  for (let d = 0; d < into.length; d++) into[d] = s.appId + SEP + into[d];
+  return into;
+}
+
+/** The app and the value of a rollupKeys key. */
+export function splitRollupKey(key: string): [appId: string, value: string] {
+  const i = key.indexOf(SEP);
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** One map key for a play session: its id is unique only within its app. */
+export function playKey(s: { appId: string; id: string }): string {
+  return s.appId + SEP + s.id;
 }

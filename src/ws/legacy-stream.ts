@@ -4,15 +4,16 @@
 import type { PeerOutbox } from './peer-outbox.ts';
 
 export interface LegacyStream {
-  /** Figures of one channel for the legacy {"type":"metrics"} message. */
-  metrics(streamId: string): Record<string, unknown> | Promise<Record<string, unknown>>;
-  /** Moments of the channel to attach to each message. */
-  recentMoments?(streamId: string): unknown[] | Promise<unknown[]>;
+  /** Figures of one stream (the `stream` topic argument, e.g. "<app>:<channel>") for the {"type":"metrics"} message. */
+  metrics(stream: string): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Moments of the stream to attach to each message. */
+  recentMoments?(stream: string): unknown[] | Promise<unknown[]>;
 }
 
-/** A connected legacy client: the stream it watches and its outbox. */
+/** A connected legacy client: the stream it watches (topic argument and the id it asked for) and its outbox. */
 export interface LegacyPeer {
   legacyStream?: string;
+  legacyName?: string;
   outbox: PeerOutbox;
 }
 
@@ -35,13 +36,14 @@ export async function legacyTick(
   const byStream = new Map<string, LegacyPeer[]>();
   for (const s of peers)
     if (s.legacyStream !== undefined) byStream.set(s.legacyStream, [...(byStream.get(s.legacyStream) ?? []), s]);
-  for (const [streamId, list] of byStream) {
+  for (const [stream, list] of byStream) {
     try {
-      const [metrics, moments] = await Promise.all([legacy.metrics(streamId), legacy.recentMoments?.(streamId) ?? []]);
+      const [metrics, moments] = await Promise.all([legacy.metrics(stream), legacy.recentMoments?.(stream) ?? []]);
+      const streamId = list[0]!.legacyName ?? stream;
       const text = JSON.stringify({ ...metrics, type: 'metrics', streamId, timestamp: Date.now(), moments });
       for (const s of list) s.outbox.queue('metrics', text);
     } catch (err) {
-      onError(err, `legacy metrics ${streamId}`);
+      onError(err, `legacy metrics ${stream}`);
     }
   }
 }

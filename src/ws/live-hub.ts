@@ -1,5 +1,5 @@
-// The live feed behind the dashboard: WebSocket peers subscribe to topics ("overview:<app>", "active",
-// "stream:<channel>", "moments"); every interval the hub takes each subscribed topic's snapshot once and sends
+// The live feed behind the dashboard: WebSocket peers subscribe to topics ("overview:<app>", "active:<app>",
+// "stream:<app>:<channel>", "moments"); every interval the hub takes each subscribed topic's snapshot once and sends
 // it to its subscribers only when it changed. A topic that can tell when its data changed (watch) is sent at
 // once if it was quiet for an interval — the first session after a lull shows without waiting for the next
 // tick — but never more than once per interval. Moments are pushed the moment they are published. A slow peer is
@@ -14,7 +14,8 @@
 //   client → {"type":"subscribe","topic"} | {"type":"unsubscribe","topic"} | {"type":"ping"} | {"type":"pong"}
 //   server → {"type":"subscribed","topic"} | {"type":"unsubscribed","topic"} | {"type":"update","topic","data","at"}
 //            | {"type":"moment","moment"} | {"type":"ping","t"} | {"type":"pong","t"} | {"type":"error","message"}
-//   Close codes: 4401 not authenticated, 4403 topic not allowed, 4429 more than maxMessagesPerSecond from the
+//   Close codes: 4401 not authenticated (or no longer: login revoked, user disabled), 4403 topic not allowed
+//   (or no longer: grant revoked; every peer is re-authorised on each interval and on reauthorize()), 4429 more than maxMessagesPerSecond from the
 //   client, 1001 server stopping. A peer that answers neither protocol pings nor JSON pings for two heartbeats
 //   is terminated, and so is one that keeps sending while reading nothing (its replies would pile up).
 // Legacy Telemetra clients (/ws/live/{streamId}) speak the protocol of legacy-stream.ts; every peer's sending
@@ -36,8 +37,18 @@ export interface LiveHubOptions<P> {
   intervalMs: number;
   /** The principal behind an upgrade request (cookie, ticket, key…), or null to refuse it (close 4401). */
   authenticate(request: Request): Promise<P | null>;
-  /** Topic prefix → definition; "overview" serves "overview:<app>", "active" serves "active". */
+  /** Topic prefix → definition; "overview" serves "overview:<app>", "active" serves "active:<app>". */
   topics: Record<string, LiveTopic<P>>;
+  /**
+   * The principal as it is now (grants change, users are disabled, logins revoked), or null when it may no
+   * longer connect (closed 4401). Without it a principal keeps what it had at connection.
+   */
+  refresh?(principal: P): Promise<P | null>;
+  /**
+   * The `stream` topic argument a legacy /ws/live/{streamId} connection follows (e.g. "<app>:<streamId>"), or
+   * null when the caller may not watch it (closed 4403). Default: the stream id itself.
+   */
+  legacyTopic?(streamId: string, request: Request, principal: P): Promise<string | null>;
   /** Registers a listener for new or updated moments; returns its removal. */
   onMoment?(listener: (moment: unknown) => void): () => void;
   /** Who may receive a pushed moment (default: every "moments" subscriber). */
@@ -61,7 +72,9 @@ interface PeerState<P> {
   lastHeard: number;
   /** Client messages in the current one-second window. */
   window: { start: number; count: number };
+  /** The `stream` topic argument a legacy connection follows, and the stream id it asked for. */
   legacyStream?: string;
+  legacyName?: string;
 }
 
 export interface LiveHealth {
@@ -81,6 +94,8 @@ export interface LiveHub {
   publishMoment(moment: unknown): void;
   /** Runs one interval immediately (tests, and after a burst of ingestion). */
   tick(): Promise<void>;
+  /** Checks every peer's principal and topics again now (after a grant, user or login changed). */
+  reauthorize(): Promise<void>;
   close(): void;
 }
 
@@ -109,6 +124,9 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     const i = topic.indexOf(':');
     return i < 0 ? [topic, ''] : [topic.slice(0, i), topic.slice(i + 1)];
   };
+  // Own keys only: a client's "__proto__" or "toString" must not reach Object.prototype.
+  const topicDef = (prefix: string): LiveTopic<P> | undefined =>
+    Object.hasOwn(opts.topics, prefix) ? opts.topics[prefix] : undefined;
 
   const sendNow = (s: PeerState<P>, text: string) => s.outbox.sendNow(text);
   const queue = (s: PeerState<P>, slot: string, text: string) => s.outbox.queue(slot, text);
@@ -116,7 +134,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
 
   async function snapshotText(topic: string): Promise<string | undefined> {
     const [prefix, arg] = split(topic);
-    const def = opts.topics[prefix];
+    const def = topicDef(prefix);
     if (!def?.snapshot) return undefined;
     const data = await def.snapshot(arg);
     if (data === undefined) return undefined;
@@ -135,7 +153,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       return;
     }
     const [prefix, arg] = split(topic);
-    const def = opts.topics[prefix];
+    const def = topicDef(prefix);
     if (!def) {
       sendNow(
         s,
@@ -245,10 +263,40 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     return wanted;
   }
 
+  /** Closes a peer that may no longer see what it follows: 4401 when it may not connect at all, else 4403. */
+  async function reauthorizePeer(s: PeerState<P>): Promise<void> {
+    if (opts.refresh) {
+      const fresh = await opts.refresh(s.principal);
+      if (fresh === null) {
+        peers.delete(s);
+        s.peer.close(4401, 'authentication no longer valid: sign in again');
+        return;
+      }
+      s.principal = fresh;
+    }
+    const follows = s.legacyStream !== undefined ? [`stream:${s.legacyStream}`] : [...s.topics];
+    for (const topic of follows) {
+      const [prefix, arg] = split(topic);
+      const def = topicDef(prefix);
+      if (def && !(await def.authorize(arg, s.principal))) {
+        peers.delete(s);
+        s.peer.close(4403, `no longer allowed to follow ${topic}`.slice(0, 120));
+        return;
+      }
+    }
+  }
+
+  async function reauthorize(): Promise<void> {
+    await Promise.all([...peers].map((s) => reauthorizePeer(s).catch((err) => onError(err, 'reauthorize'))));
+  }
+
   async function tick(): Promise<void> {
     if (ticking || closed) return;
     ticking = true;
     try {
+      // Permissions change (grants, disabled users, revoked logins, deleted apps): nothing more is sent to a
+      // peer that lost them.
+      await reauthorize();
       const now = Date.now();
       for (const s of peers) {
         // A peer silent for two heartbeats is gone (a browser tab frozen, a phone off Wi-Fi): free its slot.
@@ -329,10 +377,18 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
         };
         if (legacy) {
           const streamId = legacyStreamId(peer.request.url);
-          const allowed = opts.topics.stream ? opts.topics.stream.authorize(streamId, principal) : true;
-          void Promise.resolve(allowed).then((ok) => {
-            if (!ok) return peer.close(4403, `not allowed to watch stream ${streamId}`.slice(0, 120));
-            s.legacyStream = streamId;
+          const stream = topicDef('stream');
+          const resolve = async (): Promise<string | null> => {
+            const arg = opts.legacyTopic
+              ? await opts.legacyTopic(streamId, peer.request as Request, principal)
+              : streamId;
+            if (arg === null) return null;
+            return !stream || (await stream.authorize(arg, principal)) ? arg : null;
+          };
+          void resolve().then((arg) => {
+            if (arg === null) return peer.close(4403, `not allowed to watch stream ${streamId}`.slice(0, 120));
+            s.legacyStream = arg;
+            s.legacyName = streamId;
             peer.context[CONTEXT_KEY] = s;
             peers.add(s);
             sendNow(s, legacyWelcome(streamId, opts.intervalMs));
@@ -396,6 +452,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     },
     publishMoment,
     tick,
+    reauthorize,
     close() {
       closed = true;
       clearInterval(interval);

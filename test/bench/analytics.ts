@@ -167,7 +167,7 @@ async function minuteJobWithOpenSessions(): Promise<void> {
           reason: null,
           raw: '{}',
         });
-      await store.ingestPlayEvents(events, Date.now());
+      await store.ingestPlayEvents('default', events, Date.now());
     }
     const engine = new AnalyticsEngine(store, config, createLogger({ level: 'silent' }));
     await engine.start({ schedules: false });

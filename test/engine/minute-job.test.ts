@@ -63,7 +63,8 @@ describe('minute job, every-minute path', () => {
     const stored = new Map<string, StreamRollupRow>();
     for (const dim of ['global', 'server', 'channel', 'country', 'protocol', 'device'])
       for (const value of new Set(recomputed.filter((r) => r.dimension === dim).map((r) => r.value)))
-        for (const r of await s.server.store.streamSeries(60_000, dim, value, t0, t0 + span)) stored.set(key(r), r);
+        for (const r of await s.server.store.streamSeries(60_000, 'default', dim, value, t0, t0 + span))
+          stored.set(key(r), r);
     expect(stored.size).toBe(recomputed.length);
     for (const r of recomputed) expect(stored.get(key(r)), key(r)).toEqual(r);
     // The tracker's whole-minute sessions were really there: hundreds watching in the first minute.

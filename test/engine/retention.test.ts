@@ -42,6 +42,7 @@ describe('retention', () => {
     expect(((await (await postWebhook(s.url, plays, s.apiKey)).json()) as { accepted: number }).accepted).toBe(3);
     const row = (t: number) => ({
       dimension: 'global',
+      appId: 'default',
       value: '',
       t,
       sessionsStarted: 1,
@@ -76,16 +77,16 @@ describe('retention', () => {
     // The stream hour from 1200 days ago; the QoE hour of the old sessions is within hourlyRollupDays.
     expect(r.stdout).toMatch(/hourly rollup rows before .*: would delete 1\n/);
     expect(await s.server.store.countSessions()).toBe(5);
-    expect(await s.server.store.getPlaySession('old-play-1')).not.toBeNull();
+    expect(await s.server.store.getPlaySession('default', 'old-play-1')).not.toBeNull();
   });
 
   test('the run deletes exactly that, and a second dry run finds nothing', async () => {
     const report = await s.server.analytics.runRetention(false);
     expect(report.counts).toEqual({ sessions: 3, playSessions: 2, minuteRows: 4, hourRows: 1, moments: 0 });
     expect(await s.server.store.countSessions()).toBe(2);
-    expect(await s.server.store.getPlaySession('old-play-1')).toBeNull();
-    expect(await s.server.store.getPlaySession('new-play')).not.toBeNull();
-    expect(await s.server.store.streamSeries(60_000, 'global', '', minute - MIN, minute)).toHaveLength(1);
+    expect(await s.server.store.getPlaySession('default', 'old-play-1')).toBeNull();
+    expect(await s.server.store.getPlaySession('default', 'new-play')).not.toBeNull();
+    expect(await s.server.store.streamSeries(60_000, 'default', 'global', '', minute - MIN, minute)).toHaveLength(1);
     expect(dryRun().stdout).toMatch(/raw SDK sessions .*would delete 0\n(.*would delete 0\n){4}/);
   });
 });

@@ -95,7 +95,7 @@ function generate(t0: number): { truth: Truth[]; deliveries: Delivery[] } {
   return { truth, deliveries };
 }
 
-type Figures = Omit<StreamRollupRow, 'dimension' | 'value' | 't'>;
+type Figures = Omit<StreamRollupRow, 'appId' | 'dimension' | 'value' | 't'>;
 
 /** The rollups by definition: for each bucket and each session that touches it, straight from the definition in the README. */
 function bruteForce(truth: Truth[], from: number, to: number, step: number): Map<string, Figures> {
@@ -168,7 +168,7 @@ function bruteForce(truth: Truth[], from: number, to: number, step: number): Map
 }
 
 function asMap(rows: StreamRollupRow[]): Map<string, Figures> {
-  return new Map(rows.map(({ dimension, value, t, ...f }) => [`${dimension}|${value}|${t}`, f]));
+  return new Map(rows.map(({ appId: _app, dimension, value, t, ...f }) => [`${dimension}|${value}|${t}`, f]));
 }
 
 function expectSame(actual: Map<string, Figures>, expected: Map<string, Figures>, label: string): void {
@@ -230,7 +230,7 @@ describe('stream rollups over a replayed day', () => {
     for (const d of ['global', 'server', 'channel', 'country', 'protocol', 'device']) {
       const values =
         d === 'global' ? [''] : [...new Set(truth.map((x) => (x as unknown as Record<string, string>)[d]!))];
-      for (const v of values) rows.push(...(await store.streamSeries(60_000, d, v, t0, end)));
+      for (const v of values) rows.push(...(await store.streamSeries(60_000, 'default', d, v, t0, end)));
     }
     expect(rows.length).toBeGreaterThan(10_000);
     expectSame(asMap(rows), expected, 'minutes');
@@ -242,7 +242,7 @@ describe('stream rollups over a replayed day', () => {
     for (const d of ['global', 'server', 'channel', 'country', 'protocol', 'device']) {
       const values =
         d === 'global' ? [''] : [...new Set(truth.map((x) => (x as unknown as Record<string, string>)[d]!))];
-      for (const v of values) rows.push(...(await s.server.store.streamSeries(3_600_000, d, v, t0, end)));
+      for (const v of values) rows.push(...(await s.server.store.streamSeries(3_600_000, 'default', d, v, t0, end)));
     }
     expectSame(asMap(rows), expected, 'hours');
   }, 120_000);
@@ -251,7 +251,7 @@ describe('stream rollups over a replayed day', () => {
     const recomputed = await s.server.analytics.recomputeFromRaw(60_000, t0, end);
     const stored: StreamRollupRow[] = [];
     for (const r of recomputed)
-      stored.push(...(await s.server.store.streamSeries(60_000, r.dimension, r.value, r.t, r.t + MIN)));
+      stored.push(...(await s.server.store.streamSeries(60_000, r.appId, r.dimension, r.value, r.t, r.t + MIN)));
     expect(recomputed.length).toBe(stored.length);
     expectSame(asMap(stored), asMap(recomputed), 'recomputed');
   }, 120_000);

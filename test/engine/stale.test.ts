@@ -17,17 +17,20 @@ describe('stale sessions', () => {
   afterAll(() => s.close());
 
   test('the sync closes sessions open longer than staleSessionHours, as reason "stale"', async () => {
-    expect(s.server.analytics.live.counts().total).toBe(2);
+    expect(s.server.analytics.live.counts('default').total).toBe(2);
     await s.server.analytics.sync(now);
-    expect(s.server.analytics.live.counts().total).toBe(1);
-    expect(await s.server.store.getPlaySession('old')).toMatchObject({ closedAt: now, reason: 'stale' });
-    expect(await s.server.store.getPlaySession('recent')).toMatchObject({ closedAt: null });
+    expect(s.server.analytics.live.counts('default').total).toBe(1);
+    expect(await s.server.store.getPlaySession('default', 'old')).toMatchObject({ closedAt: now, reason: 'stale' });
+    expect(await s.server.store.getPlaySession('default', 'recent')).toMatchObject({ closedAt: null });
     expect(await s.server.store.getEngineState('live.snapshot_open')).toBe(1);
   });
 
   test('a real close after the stale one wins', async () => {
     const res = await postWebhook(s.url, playClosed('old', now - 3 * HOUR, now - 2.5 * HOUR), s.apiKey);
     expect(((await res.json()) as { accepted: number }).accepted).toBe(1);
-    expect(await s.server.store.getPlaySession('old')).toMatchObject({ closedAt: now - 2.5 * HOUR, reason: 'normal' });
+    expect(await s.server.store.getPlaySession('default', 'old')).toMatchObject({
+      closedAt: now - 2.5 * HOUR,
+      reason: 'normal',
+    });
   });
 });

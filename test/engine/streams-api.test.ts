@@ -107,7 +107,7 @@ describe('stream read API and moments', () => {
   });
 
   test('recent per-minute series for the live page', async () => {
-    const rows = await s.server.analytics.recentSeries('global', '', 60, t0 + 46 * MIN);
+    const rows = await s.server.analytics.recentSeries('default', 'global', '', 60, t0 + 46 * MIN);
     expect(rows.find((r) => r.t === t0 + 42 * MIN)?.peakConcurrent).toBe(202); // the two open sessions too
   });
 });

@@ -50,7 +50,7 @@ describe('webhook ingestion', () => {
     expect(body.rejected[2]!.error).toMatch(/^bytes: expected an integer ≥ 0, got -5/);
     expect(body.rejected[3]!.error).toMatch(/expected an event object/);
     // Committed before the answer: the rows are there.
-    const stored = await s.server.store.getPlaySession('good-2');
+    const stored = await s.server.store.getPlaySession('default', 'good-2');
     expect(stored).toMatchObject({
       channel: '7mate',
       server: 'au13.example.com',
@@ -60,7 +60,7 @@ describe('webhook ingestion', () => {
       closedAt: null,
     });
     expect(JSON.parse(stored!.startEvent!)).toMatchObject({ id: 'good-2', source_id: 'src-1' });
-    expect(await s.server.store.getPlaySession('bad-type')).toBeNull();
+    expect(await s.server.store.getPlaySession('default', 'bad-type')).toBeNull();
   });
 
   test('the same (id, event) twice counts once', async () => {
@@ -78,7 +78,7 @@ describe('webhook ingestion', () => {
     const closed = [playClosed('dup-1', now - 3_000, now - 1_000, { bytes: 5_000 })];
     expect(await (await postWebhook(s.url, closed, s.apiKey)).json()).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(await (await postWebhook(s.url, closed, s.apiKey)).json()).toMatchObject({ accepted: 0, duplicates: 1 });
-    expect(await s.server.store.getPlaySession('dup-1')).toMatchObject({
+    expect(await s.server.store.getPlaySession('default', 'dup-1')).toMatchObject({
       closedAt: now - 1_000,
       closeBytes: 5_000,
       startBytes: 0,
@@ -88,13 +88,13 @@ describe('webhook ingestion', () => {
   test('a close before its start, or without one, still yields one closed session', async () => {
     const before = (await active()).total as number;
     await postWebhook(s.url, playClosed('ooo-1', now - 60_000, now - 10_000, { bytes: 9_000 }), s.apiKey);
-    let row = await s.server.store.getPlaySession('ooo-1');
+    let row = await s.server.store.getPlaySession('default', 'ooo-1');
     expect(row).toMatchObject({ openedAt: now - 60_000, closedAt: now - 10_000, startBytes: null, closeBytes: 9_000 });
     const late = (await (
       await postWebhook(s.url, playStarted('ooo-1', now - 60_000, { bytes: 100 }), s.apiKey)
     ).json()) as { accepted: number };
     expect(late.accepted).toBe(1);
-    row = await s.server.store.getPlaySession('ooo-1');
+    row = await s.server.store.getPlaySession('default', 'ooo-1');
     expect(row).toMatchObject({ openedAt: now - 60_000, closedAt: now - 10_000, startBytes: 100, closeBytes: 9_000 });
     // Never counted as watching.
     expect((await active()).total).toBe(before);
@@ -140,7 +140,7 @@ describe('webhook ingestion', () => {
     // Each breakdown adds up to the total.
     for (const by of [a.by_channel, a.by_country, a.by_device, a.by_protocol, a.by_server])
       expect(Object.values(by).reduce((x, y) => x + y, 0)).toBe(a.total);
-    expect(s.server.analytics.live.counts()).toEqual(a);
+    expect(s.server.analytics.live.counts('default')).toEqual(a);
   });
 
   test('/stats/active needs a reader', async () => {

@@ -1,6 +1,7 @@
-// Moment routes: viewer spikes and drops of a channel, and every moment the caller may see in a time range.
+// Moment routes: viewer spikes and drops of one app's channel, and every moment of the apps the caller may see
+// in a time range.
 import type { RouteDef } from '../context.ts';
-import { requireReader, type Principal } from '../require-access.ts';
+import { requireReader, resolveStreamApp, type Principal } from '../require-access.ts';
 import { HOUR } from '../../tools/time-units.ts';
 import { json, MOMENT_SCHEMA, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
@@ -20,19 +21,28 @@ function channelMoments(): RouteDef {
     method: 'GET',
     path: '/api/v1/streams/:channel/moments',
     async handler(event, ctx) {
-      await requireReader(event, ctx);
+      const principal = await requireReader(event, ctx);
+      const app = await resolveStreamApp(ctx, principal, queryParam(event, 'app'));
       const channel = channelParam(event);
       const { from, to } = timeRange(event, 24 * HOUR);
       return {
         channel,
-        moments: await ctx.store.listMoments({ from, to, dimension: 'channel', value: channel, apps: [], limit: 500 }),
+        moments: await ctx.store.listMoments({
+          from,
+          to,
+          dimension: 'channel',
+          value: channel,
+          apps: [app],
+          limit: 500,
+        }),
       };
     },
     openapi: {
-      summary: 'Moments (viewer spikes and drops) of one channel',
+      summary: "Moments (viewer spikes and drops) of one app's channel",
       security: READ_SECURITY,
       parameters: [
         { name: 'channel', in: 'path', required: true, schema: { type: 'string' } },
+        ...queryParameters({ app: QueryParams.app }),
         ...RANGE_PARAMETERS.slice(0, 2),
       ],
       responses: {
@@ -67,7 +77,7 @@ function listMoments(): RouteDef {
       };
     },
     openapi: {
-      summary: 'Moments in a time range: stream moments, and QoE moments of the apps the caller sees',
+      summary: 'Moments in a time range: stream and QoE moments of the apps the caller sees',
       security: READ_SECURITY,
       parameters: [...RANGE_PARAMETERS.slice(0, 2), ...queryParameters({ metric: QueryParams.momentMetric })],
       responses: {
@@ -82,7 +92,7 @@ function listMoments(): RouteDef {
   };
 }
 
-/** The apps whose QoE moments the caller sees (undefined: all). */
+/** The apps whose moments the caller sees (undefined: all). */
 function visibleApps(p: Principal) {
   return p.apps === 'all' ? undefined : p.apps;
 }

@@ -1,10 +1,12 @@
 // Stream analytics routes: live viewers, the channel list, and per-minute or per-hour stream figures of
-// a channel or of one value of a dimension. Thin: parse, authorise through require-access, read, shape.
+// a channel or of one value of a dimension, each of one app: an API key's own, or `?app=` for a user (see
+// resolveStreamApp). Thin: parse, authorise through require-access, read, shape.
+import type { H3Event } from 'h3';
 import type { StreamRollupRow } from '../../store/index.ts';
 import { HOUR, MINUTE } from '../../tools/time-units.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { requireReader } from '../require-access.ts';
+import { requireReader, resolveStreamApp } from '../require-access.ts';
 import { countMap, FIGURE_PROPERTIES, json, READ_ERRORS, READ_SECURITY, STREAM_POINT } from './analytics-openapi.ts';
 import {
   channelParam,
@@ -26,12 +28,14 @@ function activeStats(): RouteDef {
     method: 'GET',
     path: '/stats/active',
     async handler(event, ctx) {
-      await requireReader(event, ctx);
-      return ctx.analytics.live.counts();
+      const app = await streamApp(event, ctx);
+      return ctx.analytics.live.counts(app);
     },
     openapi: {
-      summary: 'Play sessions open right now, in total and by server, channel, country, protocol and device class',
+      summary:
+        "One app's play sessions open right now, in total and by server, channel, country, protocol and device class",
       security: READ_SECURITY,
+      parameters: queryParameters({ app: QueryParams.app }),
       responses: {
         '200': json({
           type: 'object',
@@ -56,11 +60,11 @@ function listStreams(): RouteDef {
     method: 'GET',
     path: '/api/v1/streams',
     async handler(event, ctx) {
-      await requireReader(event, ctx);
+      const app = await streamApp(event, ctx);
       const { limit, offset } = paging(event, 100, 500);
       const lastMinute = Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE;
-      const live = ctx.analytics.live.counts().by_channel;
-      const last = new Map((await ctx.store.streamRowsAt(60_000, 'channel', lastMinute)).map((r) => [r.value, r]));
+      const live = ctx.analytics.live.counts(app).by_channel;
+      const last = new Map((await ctx.store.streamRowsAt(60_000, app, 'channel', lastMinute)).map((r) => [r.value, r]));
       const channels = [...new Set([...Object.keys(live), ...last.keys()])].sort(
         (a, b) =>
           (live[b] ?? 0) - (live[a] ?? 0) ||
@@ -82,7 +86,7 @@ function listStreams(): RouteDef {
     openapi: {
       summary: 'Channels with their current viewers and the figures of the last complete minute',
       security: READ_SECURITY,
-      parameters: queryParameters({ limit: limitParam(500, 100), offset: QueryParams.offset }),
+      parameters: queryParameters({ app: QueryParams.app, limit: limitParam(500, 100), offset: QueryParams.offset }),
       responses: {
         '200': json({
           type: 'object',
@@ -117,15 +121,23 @@ function channelMetrics(): RouteDef {
     method: 'GET',
     path: '/api/v1/streams/:channel/metrics',
     async handler(event, ctx) {
-      await requireReader(event, ctx);
+      const app = await streamApp(event, ctx);
       const channel = channelParam(event);
       const { from, to, stepMs } = timeRange(event, HOUR);
-      return { channel, step: stepMs / 1000, points: await streamPoints(ctx, 'channel', channel, from, to, stepMs) };
+      return {
+        channel,
+        step: stepMs / 1000,
+        points: await streamPoints(ctx, app, 'channel', channel, from, to, stepMs),
+      };
     },
     openapi: {
       summary: 'Per-minute or per-hour figures of one channel',
       security: READ_SECURITY,
-      parameters: [{ name: 'channel', in: 'path', required: true, schema: { type: 'string' } }, ...RANGE_PARAMETERS],
+      parameters: [
+        { name: 'channel', in: 'path', required: true, schema: { type: 'string' } },
+        ...queryParameters({ app: QueryParams.app }),
+        ...RANGE_PARAMETERS,
+      ],
       responses: {
         '200': json({
           type: 'object',
@@ -147,7 +159,7 @@ function statsSeries(): RouteDef {
     method: 'GET',
     path: '/api/v1/stats/series',
     async handler(event, ctx) {
-      await requireReader(event, ctx);
+      const app = await streamApp(event, ctx);
       const dimension = oneOf(event, 'dimension', QueryParams.dimension)!;
       const value = dimension === 'global' ? '' : queryParam(event, 'value');
       if (value === undefined) throw new ApiError('INVALID_SCHEMA', `value: is required for dimension ${dimension}`);
@@ -156,14 +168,14 @@ function statsSeries(): RouteDef {
         dimension,
         value,
         step: stepMs / 1000,
-        points: await streamPoints(ctx, dimension, value, from, to, stepMs),
+        points: await streamPoints(ctx, app, dimension, value, from, to, stepMs),
       };
     },
     openapi: {
       summary: 'Per-minute or per-hour stream figures of the whole service or one value of a dimension',
       security: READ_SECURITY,
       parameters: [
-        ...queryParameters({ dimension: QueryParams.dimension, value: QueryParams.value }),
+        ...queryParameters({ app: QueryParams.app, dimension: QueryParams.dimension, value: QueryParams.value }),
         ...RANGE_PARAMETERS,
       ],
       responses: {
@@ -183,6 +195,12 @@ function statsSeries(): RouteDef {
   };
 }
 
+/** The caller (401/403 otherwise) and the app the read is about (404 for one the caller does not see). */
+async function streamApp(event: H3Event, ctx: HttpContext): Promise<string> {
+  const principal = await requireReader(event, ctx);
+  return resolveStreamApp(ctx, principal, queryParam(event, 'app'));
+}
+
 function figures(r: StreamRollupRow | undefined, stepMs: number) {
   return {
     sessions_started: r?.sessionsStarted ?? 0,
@@ -198,13 +216,14 @@ function figures(r: StreamRollupRow | undefined, stepMs: number) {
 /** One point per complete bucket of the range; a bucket without a row had no sessions. */
 async function streamPoints(
   ctx: HttpContext,
+  app: string,
   dimension: string,
   value: string,
   from: number,
   to: number,
   stepMs: 60_000 | 3_600_000,
 ) {
-  const rows = await ctx.store.streamSeries(stepMs, dimension, value, from, to);
+  const rows = await ctx.store.streamSeries(stepMs, app, dimension, value, from, to);
   const byT = new Map(rows.map((r) => [r.t, r]));
   const complete = Math.min(to, Math.floor(Date.now() / stepMs) * stepMs);
   const points = [];

@@ -150,6 +150,9 @@ export const appRoutes: RouteDef[] = [
         throw new ApiError('INVALID_SCHEMA', 'the default app receives M3W_API_KEY and cannot be deleted');
       await ctx.store.deleteApp(app.id);
       ctx.keys.forget();
+      // Its open plays leave the live tracker, and live sockets following it are closed.
+      ctx.analytics.forgetApp(app.id);
+      void ctx.live.reauthorize();
       await ctx.accounts.audit('app_deleted', actorOf(event, ctx, caller), `app:${app.id}`);
       event.res.status = 204;
       return '';

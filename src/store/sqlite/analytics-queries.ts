@@ -18,8 +18,9 @@ import { QOE_DIMENSIONS, qoeRowsFromSessions } from './qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from './session-rows.ts';
 
 const FACTS =
-  'id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
+  'app_id, id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
 type FactsRow = [
+  string,
   string,
   string,
   string,
@@ -34,35 +35,37 @@ type FactsRow = [
   number | null,
 ];
 const toFacts = (r: FactsRow): PlaySessionFacts => ({
-  id: r[0],
-  server: r[1],
-  channel: r[2],
-  country: r[3],
-  protocol: r[4],
-  device: r[5],
-  userId: r[6],
-  address: r[7],
-  openedAt: r[8],
-  closedAt: r[9],
-  startBytes: r[10],
-  closeBytes: r[11],
+  appId: r[0],
+  id: r[1],
+  server: r[2],
+  channel: r[3],
+  country: r[4],
+  protocol: r[5],
+  device: r[6],
+  userId: r[7],
+  address: r[8],
+  openedAt: r[9],
+  closedAt: r[10],
+  startBytes: r[11],
+  closeBytes: r[12],
 });
 
 const STREAM_TABLE = { 60000: ['stream_minutes', 'minute'], 3600000: ['stream_hours', 'hour'] } as const;
 const QOE_TABLE = { 60000: ['qoe_minutes', 'minute'], 3600000: ['qoe_hours', 'hour'] } as const;
 const STREAM_FIGURES =
   'sessions_started, sessions_closed, total_bytes, watch_time_seconds, unique_users, peak_concurrent';
-type StreamRaw = [string, string, number, number, number, number, number, number, number];
+type StreamRaw = [string, string, string, number, number, number, number, number, number, number];
 const toStream = (r: StreamRaw): StreamRollupRow => ({
-  dimension: r[0],
-  value: r[1],
-  t: r[2],
-  sessionsStarted: r[3],
-  sessionsClosed: r[4],
-  totalBytes: r[5],
-  watchTimeSeconds: r[6],
-  uniqueUsers: r[7],
-  peakConcurrent: r[8],
+  appId: r[0],
+  dimension: r[1],
+  value: r[2],
+  t: r[3],
+  sessionsStarted: r[4],
+  sessionsClosed: r[5],
+  totalBytes: r[6],
+  watchTimeSeconds: r[7],
+  uniqueUsers: r[8],
+  peakConcurrent: r[9],
 });
 const QOE_FIGURES =
   'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
@@ -105,15 +108,17 @@ export class SqliteAnalytics {
       return {
         del: db.prepare(`DELETE FROM ${table} WHERE ${t} >= ? AND ${t} < ?`),
         put: db.prepare(
-          `INSERT OR REPLACE INTO ${table} (dimension, value, ${t}, ${STREAM_FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO ${table} (app_id, dimension, value, ${t}, ${STREAM_FIGURES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ),
         series: db
           .prepare(
-            `SELECT dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE dimension = ? AND value = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`,
+            `SELECT app_id, dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${t} >= ? AND ${t} < ? ORDER BY ${t}`,
           )
           .raw(),
         at: db
-          .prepare(`SELECT dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE ${t} = ? AND dimension = ?`)
+          .prepare(
+            `SELECT app_id, dimension, value, ${t}, ${STREAM_FIGURES} FROM ${table} WHERE app_id = ? AND dimension = ? AND ${t} = ?`,
+          )
           .raw(),
       };
     };
@@ -133,24 +138,27 @@ export class SqliteAnalytics {
       };
     };
     this.s = {
-      getPlay: db.prepare('SELECT * FROM play_sessions WHERE id = ?'),
+      getPlay: db.prepare('SELECT * FROM play_sessions WHERE app_id = ? AND id = ?'),
       open: db.prepare(`SELECT ${FACTS} FROM play_sessions WHERE closed_at IS NULL`).raw(),
       openBefore: db.prepare(`SELECT ${FACTS} FROM play_sessions WHERE closed_at IS NULL AND opened_at < ?`).raw(),
       closedOverlapping: db.prepare(`SELECT ${FACTS} FROM play_sessions WHERE closed_at >= ? AND opened_at < ?`).raw(),
       closeStale: db.prepare(
-        `UPDATE play_sessions SET closed_at = max(?, opened_at), reason = 'stale' WHERE id = ? AND closed_at IS NULL`,
+        `UPDATE play_sessions SET closed_at = max(?, opened_at), reason = 'stale' WHERE app_id = ? AND id = ? AND closed_at IS NULL`,
       ),
       takeDirty: db.prepare('DELETE FROM stream_dirty WHERE minute < ? RETURNING minute').pluck(),
       stream: { 60000: streamFor(60_000), 3600000: streamFor(3_600_000) },
       streamValues: db
         .prepare(
-          'SELECT value FROM stream_hours WHERE dimension = ? AND hour >= ? AND hour < ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
+          'SELECT value FROM stream_hours WHERE app_id = ? AND dimension = ? AND hour >= ? AND hour < ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
         )
         .pluck(),
       streamValuesMinutes: db
         .prepare(
-          'SELECT value FROM stream_minutes WHERE minute >= ? AND minute < ? AND dimension = ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
+          'SELECT value FROM stream_minutes WHERE app_id = ? AND dimension = ? AND minute >= ? AND minute < ? GROUP BY value ORDER BY sum(watch_time_seconds) DESC',
         )
+        .pluck(),
+      streamApps: db
+        .prepare("SELECT DISTINCT app_id FROM stream_minutes WHERE minute >= ? AND minute < ? AND dimension = 'global'")
         .pluck(),
       qoe: { 60000: qoeFor(60_000), 3600000: qoeFor(3_600_000) },
       rawSessions: db
@@ -186,16 +194,16 @@ export class SqliteAnalytics {
       del: {
         sessions: db.prepare('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE timestamp < ? LIMIT ?)'),
         plays: db.prepare(
-          'DELETE FROM play_sessions WHERE id IN (SELECT id FROM play_sessions WHERE closed_at < ? LIMIT ?)',
+          'DELETE FROM play_sessions WHERE (app_id, id) IN (SELECT app_id, id FROM play_sessions WHERE closed_at < ? LIMIT ?)',
         ),
         streamMinutes: db.prepare(
-          'DELETE FROM stream_minutes WHERE (dimension, value, minute) IN (SELECT dimension, value, minute FROM stream_minutes WHERE minute < ? LIMIT ?)',
+          'DELETE FROM stream_minutes WHERE (app_id, dimension, value, minute) IN (SELECT app_id, dimension, value, minute FROM stream_minutes WHERE minute < ? LIMIT ?)',
         ),
         qoeMinutes: db.prepare(
           'DELETE FROM qoe_minutes WHERE (app_id, dimension, value, minute) IN (SELECT app_id, dimension, value, minute FROM qoe_minutes WHERE app_id = ? AND dimension = ? AND minute < ? LIMIT ?)',
         ),
         streamHours: db.prepare(
-          'DELETE FROM stream_hours WHERE (dimension, value, hour) IN (SELECT dimension, value, hour FROM stream_hours WHERE hour < ? LIMIT ?)',
+          'DELETE FROM stream_hours WHERE (app_id, dimension, value, hour) IN (SELECT app_id, dimension, value, hour FROM stream_hours WHERE hour < ? LIMIT ?)',
         ),
         qoeHours: db.prepare(
           'DELETE FROM qoe_hours WHERE (app_id, dimension, value, hour) IN (SELECT app_id, dimension, value, hour FROM qoe_hours WHERE app_id = ? AND dimension = ? AND hour < ? LIMIT ?)',
@@ -206,10 +214,11 @@ export class SqliteAnalytics {
     };
   }
 
-  getPlaySession(id: string): StoredPlaySession | null {
-    const r = this.s.getPlay.get(id) as Record<string, unknown> | undefined;
+  getPlaySession(appId: string, id: string): StoredPlaySession | null {
+    const r = this.s.getPlay.get(appId, id) as Record<string, unknown> | undefined;
     if (!r) return null;
     return {
+      appId: r.app_id as string,
       id: r.id as string,
       server: r.server as string,
       channel: r.channel as string,
@@ -243,10 +252,14 @@ export class SqliteAnalytics {
     return (this.s.closedOverlapping.all(from, to) as FactsRow[]).map(toFacts);
   }
 
-  closeStalePlaySessions(ids: readonly string[], closedAt: number): string[] {
-    const closed: string[] = [];
+  closeStalePlaySessions(
+    sessions: ReadonlyArray<{ appId: string; id: string }>,
+    closedAt: number,
+  ): Array<{ appId: string; id: string }> {
+    const closed: Array<{ appId: string; id: string }> = [];
     this.db.transaction(() => {
-      for (const id of ids) if (this.s.closeStale.run(closedAt, id).changes > 0) closed.push(id);
+      for (const s of sessions)
+        if (this.s.closeStale.run(closedAt, s.appId, s.id).changes > 0) closed.push({ appId: s.appId, id: s.id });
     })();
     return closed;
   }
@@ -262,6 +275,7 @@ export class SqliteAnalytics {
       s.del.run(from, to);
       for (const r of rows)
         s.put.run(
+          r.appId,
           r.dimension,
           r.value,
           r.t,
@@ -275,18 +289,29 @@ export class SqliteAnalytics {
     })();
   }
 
-  streamSeries(step: RollupStep, dimension: string, value: string, from: number, to: number): StreamRollupRow[] {
-    return (this.s.stream[step].series.all(dimension, value, from, to) as StreamRaw[]).map(toStream);
+  streamSeries(
+    step: RollupStep,
+    appId: string,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+  ): StreamRollupRow[] {
+    return (this.s.stream[step].series.all(appId, dimension, value, from, to) as StreamRaw[]).map(toStream);
   }
 
-  streamRowsAt(step: RollupStep, dimension: string, t: number): StreamRollupRow[] {
-    return (this.s.stream[step].at.all(t, dimension) as StreamRaw[]).map(toStream);
+  streamRowsAt(step: RollupStep, appId: string, dimension: string, t: number): StreamRollupRow[] {
+    return (this.s.stream[step].at.all(appId, dimension, t) as StreamRaw[]).map(toStream);
   }
 
-  streamValues(dimension: string, from: number, to: number): string[] {
-    const hours = this.s.streamValues.all(dimension, from, to) as string[];
-    const minutes = this.s.streamValuesMinutes.all(from, to, dimension) as string[];
+  streamValues(appId: string, dimension: string, from: number, to: number): string[] {
+    const hours = this.s.streamValues.all(appId, dimension, from, to) as string[];
+    const minutes = this.s.streamValuesMinutes.all(appId, dimension, from, to) as string[];
     return [...new Set([...hours, ...minutes])];
+  }
+
+  streamApps(from: number, to: number): string[] {
+    return this.s.streamApps.all(from, to) as string[];
   }
 
   qoeRows(
@@ -366,7 +391,7 @@ export class SqliteAnalytics {
       q.apps.forEach((a, i) => {
         params[`app${i}`] = a;
       });
-      where.push(`(app_id IS NULL${names.length ? ` OR app_id IN (${names.join(', ')})` : ''})`);
+      where.push(names.length ? `app_id IN (${names.join(', ')})` : '0');
     }
     for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k];
     const rows = this.db

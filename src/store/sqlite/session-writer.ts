@@ -139,6 +139,7 @@ export class SessionWriter {
                     plays[b + P.receivedAt],
                     plays[b + P.raw],
                     plays[b + P.id],
+                    plays[b + P.appId],
                   ).changes === 1
                 )
                   code = 2;

@@ -105,11 +105,14 @@ export class SqliteStore implements Store {
       ),
       renameApp: this.db.prepare('UPDATE apps SET name = ? WHERE id = ? RETURNING id, name, created_at'),
       deleteApp: this.db.prepare('DELETE FROM apps WHERE id = ?'),
-      // Rows keyed by app without a foreign key (rollups, moments); sessions, keys and grants cascade.
+      // Rows keyed by app without a foreign key (rollups, moments, play sessions); sessions, keys and grants cascade.
       deleteAppRows: [
         this.db.prepare('DELETE FROM qoe_minutes WHERE app_id = ?'),
         this.db.prepare('DELETE FROM qoe_hours WHERE app_id = ?'),
         this.db.prepare('DELETE FROM moments WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM play_sessions WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM stream_minutes WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM stream_hours WHERE app_id = ?'),
       ],
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
@@ -335,16 +338,16 @@ export class SqliteStore implements Store {
 
   // ---- Analytics engine: ingestion through the writer thread, the rest in analytics-queries.ts ----
 
-  async ingestPlayEvents(events: readonly PlayEvent[], receivedAt: number): Promise<PlayEventOutcome[]> {
+  async ingestPlayEvents(appId: string, events: readonly PlayEvent[], receivedAt: number): Promise<PlayEventOutcome[]> {
     if (events.length === 0) return [];
     const codes = await this.writer.writePlays(events.length, (values) => {
-      for (const e of events) pushPlayRow(values, e, receivedAt);
+      for (const e of events) pushPlayRow(values, appId, e, receivedAt);
     });
     return codes.map((c) => OUTCOME_CODES[c]!);
   }
 
-  async getPlaySession(id: string): Promise<StoredPlaySession | null> {
-    return run('getPlaySession', () => this.analytics.getPlaySession(id));
+  async getPlaySession(appId: string, id: string): Promise<StoredPlaySession | null> {
+    return run('getPlaySession', () => this.analytics.getPlaySession(appId, id));
   }
   async listOpenPlaySessions(): Promise<PlaySessionFacts[]> {
     return run('listOpenPlaySessions', () => this.analytics.listOpenPlaySessions());
@@ -355,8 +358,11 @@ export class SqliteStore implements Store {
   async openPlaySessionsBefore(to: number): Promise<PlaySessionFacts[]> {
     return run('openPlaySessionsBefore', () => this.analytics.openPlaySessionsBefore(to));
   }
-  async closeStalePlaySessions(ids: readonly string[], closedAt: number): Promise<string[]> {
-    return run('closeStalePlaySessions', () => this.analytics.closeStalePlaySessions(ids, closedAt));
+  async closeStalePlaySessions(
+    sessions: ReadonlyArray<{ appId: string; id: string }>,
+    closedAt: number,
+  ): Promise<Array<{ appId: string; id: string }>> {
+    return run('closeStalePlaySessions', () => this.analytics.closeStalePlaySessions(sessions, closedAt));
   }
   async takeDirtyStreamMinute(upTo: number): Promise<number | null> {
     return run('takeDirtyStreamMinute', () => this.analytics.takeDirtyStreamMinute(upTo));
@@ -371,18 +377,22 @@ export class SqliteStore implements Store {
   }
   async streamSeries(
     step: RollupStep,
+    appId: string,
     dimension: string,
     value: string,
     from: number,
     to: number,
   ): Promise<StreamRollupRow[]> {
-    return run('streamSeries', () => this.analytics.streamSeries(step, dimension, value, from, to));
+    return run('streamSeries', () => this.analytics.streamSeries(step, appId, dimension, value, from, to));
   }
-  async streamRowsAt(step: RollupStep, dimension: string, t: number): Promise<StreamRollupRow[]> {
-    return run('streamRowsAt', () => this.analytics.streamRowsAt(step, dimension, t));
+  async streamRowsAt(step: RollupStep, appId: string, dimension: string, t: number): Promise<StreamRollupRow[]> {
+    return run('streamRowsAt', () => this.analytics.streamRowsAt(step, appId, dimension, t));
   }
-  async streamValues(dimension: string, from: number, to: number): Promise<string[]> {
-    return run('streamValues', () => this.analytics.streamValues(dimension, from, to));
+  async streamValues(appId: string, dimension: string, from: number, to: number): Promise<string[]> {
+    return run('streamValues', () => this.analytics.streamValues(appId, dimension, from, to));
+  }
+  async streamApps(from: number, to: number): Promise<string[]> {
+    return run('streamApps', () => this.analytics.streamApps(from, to));
   }
   async qoeRows(
     step: RollupStep,

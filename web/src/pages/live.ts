@@ -109,17 +109,19 @@ export async function livePage(ctx: PageContext): Promise<void> {
     const to = Date.now();
     try {
       const s = await get<{ points: StreamPoint[] }>(
-        `/api/v1/stats/series${qs({ dimension: channel ? 'channel' : 'global', value: channel, from: to - 3_600_000, to, step: 60 })}`,
+        `/api/v1/stats/series${qs({ app: ctx.app, dimension: channel ? 'channel' : 'global', value: channel, from: to - 3_600_000, to, step: 60 })}`,
       );
       history = s.points;
       // The viewer moments of the hour, shaded on the viewers chart.
       const moments = channel
         ? (
             await get<{ moments: Moment[] }>(
-              `/api/v1/streams/${encodeURIComponent(channel)}/moments${qs({ from: to - 3_600_000, to })}`,
+              `/api/v1/streams/${encodeURIComponent(channel)}/moments${qs({ app: ctx.app, from: to - 3_600_000, to })}`,
             )
           ).moments
-        : (await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: to - 3_600_000, to })}`)).moments.filter(
+        : (
+            await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ app: ctx.app, from: to - 3_600_000, to })}`)
+          ).moments.filter(
             (m) => m.metric === 'concurrent_viewers' && (m.dimension === 'global' || m.dimension === ''),
           );
       viewers.setMoments(moments.map((m) => ({ from: m.startedAt, to: m.endedAt })));
@@ -133,7 +135,7 @@ export async function livePage(ctx: PageContext): Promise<void> {
   const timer = setInterval(() => void loadHistory(), 60_000);
   ctx.onLeave(() => clearInterval(timer));
 
-  const stop = live.subscribe('active', (data) => {
+  const stop = live.subscribe(`active:${ctx.app}`, (data) => {
     const a = data as ActiveCounts;
     const total = channel ? (a.by_channel?.[channel] ?? 0) : a.total;
     now.textContent = fmtCount(total);
