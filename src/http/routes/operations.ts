@@ -4,6 +4,7 @@ import { HTTPResponse } from 'h3';
 import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses } from './openapi-shared.ts';
+import { FFMPEG_INSTALL_HINT } from '../../media/index.ts';
 
 const health: RouteDef = {
   method: 'GET',
@@ -52,12 +53,26 @@ const healthDetails: RouteDef = {
     }
     const healthy = database.status === 'ok';
     if (!healthy) event.res.status = 503;
+    const ff = await ctx.media.ffmpeg();
     return {
       status: healthy ? 'healthy' : 'unhealthy',
       version: ctx.version,
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
       database,
       disk,
+      // Video upload works only with ffmpeg; m3w runs without it.
+      ffmpeg: ff
+        ? {
+            available: true,
+            path: ff.ffmpeg.path,
+            source: ff.ffmpeg.source,
+            version: ff.ffmpeg.version,
+            ffprobe: ff.ffprobe.path,
+            encoder: ff.encoder,
+            workingEncoders: ff.workingEncoders,
+            brokenEncoders: ff.brokenEncoders,
+          }
+        : { available: false, hint: FFMPEG_INSTALL_HINT },
     };
   },
   openapi: {
@@ -77,6 +92,19 @@ const healthDetails: RouteDef = {
                 database: {
                   type: 'object',
                   properties: { kind: { type: 'string' }, status: { enum: ['ok', 'error'] } },
+                },
+                ffmpeg: {
+                  type: 'object',
+                  description: 'which ffmpeg is used, its version and the H.264 encoders that passed a test encode',
+                  properties: {
+                    available: { type: 'boolean' },
+                    path: { type: 'string' },
+                    source: { type: 'string' },
+                    version: { type: 'string' },
+                    encoder: { type: 'string' },
+                    workingEncoders: { type: 'array', items: { type: 'string' } },
+                    hint: { type: 'string' },
+                  },
                 },
                 disk: {
                   type: 'object',
