@@ -20,6 +20,7 @@ import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 import { videoRoutes, videoSchemas } from './routes/videos.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { playbackRoutes, playbackSchemas } from './routes/playback.ts';
+import { roomRequestSchemas, roomRoutes, roomSchemas } from './routes/rooms.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -43,6 +44,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...videoRoutes,
     ...uploadRoutes,
     ...playbackRoutes,
+    ...roomRoutes,
     // Last: the dashboard's catch-all page route.
     ...webRoutes,
   ];
@@ -58,6 +60,8 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...webhookSchemas,
     ...videoSchemas,
     ...playbackSchemas,
+    ...roomSchemas,
+    ...roomRequestSchemas,
   });
 
   const rejections = new RejectionSampler();

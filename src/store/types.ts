@@ -3,6 +3,7 @@
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 import type { VideoStore } from './video-types.ts';
+import type { RoomStore } from './room-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -94,6 +95,8 @@ export interface Store extends AnalyticsStore {
   readonly accounts: AccountStore;
   /** Video library: videos, renditions, transcode jobs. */
   readonly videos: VideoStore;
+  /** Watch-party rooms: playback state, members, chat. */
+  readonly rooms: RoomStore;
 
   /** Throws when the database cannot be read. */
   ping(): Promise<void>;
