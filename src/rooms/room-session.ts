@@ -24,6 +24,10 @@ export const ROOM_TIMING = {
   hostTieMs: 250,
   /** waitForBuffering defaults on for rooms of up to this many members. */
   waitForBufferingMaxMembers: 5,
+  /** Presence figures (RTT, drift, buffering) go out at most this often; joins, leaves and roles at once. */
+  presenceIntervalMs: 2000,
+  /** Above this many members the periodic figures go to the host and admins only (the fan-out is quadratic). */
+  presenceToAllMaxMembers: 50,
 };
 
 export type Role = 'host' | MemberKind;
@@ -108,6 +112,7 @@ export class RoomSession {
   private autoPaused = false;
   private presenceDirty = false;
   private lastPresence = '';
+  private lastPresenceAt = 0;
   closed = false;
 
   constructor(
@@ -227,15 +232,21 @@ export class RoomSession {
       this.members.set(record.id, member);
     }
     this.persist.saveMember(member.record);
-    // A room without a host (new, or its host expired with nobody to take over) gets one: the owner first,
-    // else the first registered member to arrive.
+    // A room without a host (new, or its host expired with nobody to take over) gets one: the first registered
+    // member to arrive; the room's owner takes the role back from a host who is away.
     const host = this.room.hostMemberId ? this.members.get(this.room.hostMemberId) : undefined;
-    if (!host && who.kind !== 'guest') this.setHost(member.record.id);
-    else if (host && host.awaySince !== null && who.userId !== null && who.userId === this.room.ownerUserId)
-      this.setHost(member.record.id);
+    const takesHost =
+      (!host && who.kind !== 'guest') ||
+      (host !== undefined && host !== member && host.awaySince !== null && who.userId === this.room.ownerUserId);
+    if (takesHost) {
+      const patch = { hostMemberId: member.record.id, hostUserId: who.userId };
+      this.room = { ...this.room, ...patch };
+      this.persist.saveRoom(patch);
+    }
     this.sendWelcome(member);
     this.ping(member, t);
-    if (!silent) this.broadcastPresence();
+    if (takesHost) this.broadcast({ type: 'room', room: this.roomView() });
+    if (!silent || takesHost) this.broadcastPresence();
     return member.record.id;
   }
 
@@ -247,8 +258,8 @@ export class RoomSession {
     m.link = null;
     m.awaySince = t;
     m.record = { ...m.record, lastSeenAt: t };
+    // Not announced: a reconnect within the grace is silent for the others (the next presence update shows it).
     if (!m.record.kicked) this.persist.saveMember(m.record);
-    this.presenceDirty = true;
   }
 
   private sendWelcome(m: LiveMember): void {
@@ -328,13 +339,30 @@ export class RoomSession {
     this.presenceDirty = false;
     const members = this.presence();
     this.lastPresence = JSON.stringify(members);
+    this.lastPresenceAt = this.now();
     this.broadcast({ type: 'members', members, hostMemberId: this.room.hostMemberId });
+  }
+
+  /** Periodic figures: to everyone in small rooms, to the host and admins in large ones. */
+  private sendPresenceFigures(t: number): void {
+    const members = this.presence();
+    const text = JSON.stringify(members);
+    this.presenceDirty = false;
+    if (text === this.lastPresence) return;
+    this.lastPresence = text;
+    this.lastPresenceAt = t;
+    const msg = { type: 'members', members, hostMemberId: this.room.hostMemberId };
+    if (this.members.size <= ROOM_TIMING.presenceToAllMaxMembers) return this.broadcast(msg);
+    for (const m of this.members.values()) {
+      const role = this.roleOf(m.record.id);
+      if (role === 'host' || role === 'admin') this.sendTo(m, msg);
+    }
   }
 
   private ping(m: LiveMember, t: number): void {
     m.pendingPings.push(t);
     if (m.pendingPings.length > 4) m.pendingPings.shift();
-    this.sendTo(m, { type: 'ping', serverTime: t });
+    m.link?.send(JSON.stringify({ type: 'ping', serverTime: t }));
   }
 
   // ---- messages ----------------------------------------------------------------------------------------------
@@ -637,7 +665,7 @@ export class RoomSession {
           this.handOver(t);
           if (this.room.hostMemberId === m.record.id) this.setHost(null);
         }
-        this.presenceDirty = true;
+        this.broadcastPresence();
       }
       if (m.link && m.stalledSince !== null && !m.buffering && t - m.stalledSince > ROOM_TIMING.bufferingReportMs) {
         m.buffering = true;
@@ -657,15 +685,7 @@ export class RoomSession {
       this.room = { ...this.room, state };
       this.persist.saveRoom({ state });
     }
-    if (this.presenceDirty) {
-      const members = this.presence();
-      const text = JSON.stringify(members);
-      this.presenceDirty = false;
-      if (text !== this.lastPresence) {
-        this.lastPresence = text;
-        this.broadcast({ type: 'members', members, hostMemberId: this.room.hostMemberId });
-      }
-    }
+    if (this.presenceDirty && t - this.lastPresenceAt >= ROOM_TIMING.presenceIntervalMs) this.sendPresenceFigures(t);
   }
 
   /** Heartbeat: a ping to every connected member (answers measure round trips). */
