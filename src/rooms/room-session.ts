@@ -352,7 +352,10 @@ export class RoomSession {
     this.lastPresence = text;
     this.lastPresenceAt = t;
     const msg = { type: 'members', members, hostMemberId: this.room.hostMemberId };
-    if (this.members.size <= ROOM_TIMING.presenceToAllMaxMembers) return this.broadcast(msg);
+    if (this.members.size <= ROOM_TIMING.presenceToAllMaxMembers) {
+      this.broadcast(msg);
+      return;
+    }
     for (const m of this.members.values()) {
       const role = this.roleOf(m.record.id);
       if (role === 'host' || role === 'admin') this.sendTo(m, msg);
