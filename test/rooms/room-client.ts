@@ -29,8 +29,11 @@ export class RoomClient {
   ) {
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => {
-        resolve({ code, reason: reason.toString() });
-        for (const w of this.waiters) w();
+        // After the frames still held back by the simulated latency.
+        setTimeout(() => {
+          resolve({ code, reason: reason.toString() });
+          for (const w of this.waiters) w();
+        }, this.opts.latencyMs + 5);
       }),
     );
     ws.on('message', (data) => {
