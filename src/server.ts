@@ -166,8 +166,12 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       // Stop accepting; idle keep-alive connections close now, busy ones when their response is sent.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Node keeps a busy keep-alive connection open after its response (for up to keepAliveTimeout), so
+      // the ones that turn idle while we drain are closed as they do, not only by the 10 s backstop.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
       const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
       await closed;
+      clearInterval(sweep);
       clearTimeout(force);
       await keys.stop();
       limiter.stop();

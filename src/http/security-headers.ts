@@ -1,10 +1,18 @@
 // The security headers every response carries, errors and API answers included, and the one place that
-// says which routes other sites may frame (none yet; `/embed/:id` player pages will be the first).
-import { CONTENT_SECURITY_POLICY } from './static-assets.ts';
+// says which routes other sites may frame (the player pages) and which HTML needs its own policy.
+import { CONTENT_SECURITY_POLICY, PLAYER_CONTENT_SECURITY_POLICY } from './static-assets.ts';
 
 /** Route pattern → the CSP frame-ancestors sources allowed to frame it. Every other route: 'none'. */
 export const FRAMEABLE_ROUTES: ReadonlyMap<string, string> = new Map<string, string>([
-  // e.g. ['/embed/:id', '*'] — the embeddable player, framed by any site.
+  // The dashboard shows /watch in a frame; /embed is for any site (its guest token is the access control).
+  ['/watch/:id', "'self'"],
+  ['/embed/:id', '*'],
+]);
+
+/** Route pattern → the policy of its HTML, where it is not the dashboard's. */
+const HTML_POLICIES: ReadonlyMap<string, string> = new Map<string, string>([
+  ['/watch/:id', PLAYER_CONTENT_SECURITY_POLICY],
+  ['/embed/:id', PLAYER_CONTENT_SECURITY_POLICY],
 ]);
 
 /** Nothing but JSON and files are served outside HTML: such a document may load and run nothing. */
@@ -21,7 +29,7 @@ export function applySecurityHeaders(
   headers.set('cross-origin-opener-policy', 'same-origin');
   const html = (headers.get('content-type') ?? '').toLowerCase().startsWith('text/html');
   const ancestors = route === undefined ? undefined : frameable.get(route);
-  let policy = html ? CONTENT_SECURITY_POLICY : NON_HTML_POLICY;
+  let policy = html ? ((route && HTML_POLICIES.get(route)) ?? CONTENT_SECURITY_POLICY) : NON_HTML_POLICY;
   if (ancestors === undefined) headers.set('x-frame-options', 'DENY');
   else {
     // X-Frame-Options has no "these sites" form that browsers honour; frame-ancestors alone decides.

@@ -34,6 +34,8 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean }>
   { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
   { path: '/sessions', title: 'Sessions', page: sessionsPage },
   { path: '/moments', title: 'Moments', page: momentsPage },
+  // Loaded on first visit: the video library (and its upload client) stays out of the dashboard's first load.
+  { path: '/videos', title: 'Videos', page: (ctx) => import('./pages/videos.ts').then((m) => m.videosPage(ctx)) },
   { path: '/settings', title: 'Settings', page: settingsPage },
   { path: '/welcome', title: 'Get started', page: welcomePage },
 ];
