@@ -42,6 +42,7 @@ const PUBLIC = new Set([
   'GET /ws/live',
   'GET /ws/live/:streamId',
   'GET /ws/rooms/:id',
+  'GET /rooms/:id',
   // Video playback: the URL's signature is the credential (test/media/signed-playback.test.ts); CORS preflights.
   'GET /media/:id/master.m3u8',
   'GET /media/:id/:dir/:file',

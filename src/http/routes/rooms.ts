@@ -17,6 +17,7 @@ import { canSeeApp, principalFromUpgrade, resolveApp, type Principal } from '../
 import { ACCESS_COOKIE, actorOf, authenticateUser, requireUser, type Caller } from '../require-user.ts';
 import { userBearer } from './auth.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
+import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.ts';
 import { intQuery } from './route-params.ts';
 import { signerFor, videoPrincipal } from './videos.ts';
 
@@ -420,7 +421,26 @@ const socket: RouteDef = {
   },
 };
 
-export const roomRoutes: RouteDef[] = [create, list, get, update, remove, invite, playback, socket];
+let webAssets: WebAssets | undefined;
+
+/** The room page: the dashboard's index.html (its script draws the room), with the player's policy (blob: media). */
+const page: RouteDef = {
+  method: 'GET',
+  path: '/rooms/:id',
+  handler(event) {
+    if (!webAssets?.files) webAssets = loadWebAssets();
+    const html = webAssets.files?.get('/index.html');
+    if (!html)
+      throw new ApiError(
+        'NOT_FOUND',
+        `the web pages are not built (looked in ${webAssets.source}); run npm run bundle`,
+      );
+    return assetResponse(html, event.req);
+  },
+  openapi: { notInApi: 'the watch-party room page (guests and signed-in users)' },
+};
+
+export const roomRoutes: RouteDef[] = [create, list, get, update, remove, invite, playback, socket, page];
 export const roomRequestSchemas = {
   CreateRoom: CreateRoomSchema,
   UpdateRoom: UpdateRoomSchema,
