@@ -24,13 +24,16 @@ afterAll(async () => {
   await ts?.close();
 });
 
+// Functions that run in the page (not strings: the room page's CSP forbids eval) reach its document through
+// globalThis, since the tests' tsconfig has no DOM types.
+type InPage = { document: { getElementById(id: string): any } };
 /** currentTime of both pages, brought to one instant (each sample carries the wall clock it was read at). */
 async function positions(a: Page, b: Page): Promise<{ a: number; b: number; pausedA: boolean; pausedB: boolean }> {
   const read = (p: Page) =>
-    p.evaluate(
-      // A string: the test's tsconfig has no DOM types, and this runs in the page.
-      "(() => { const v = document.getElementById('room-video'); return { t: v.currentTime, at: Date.now(), paused: v.paused, rate: v.playbackRate }; })()",
-    ) as Promise<{ t: number; at: number; paused: boolean; rate: number }>;
+    p.evaluate(() => {
+      const v = (globalThis as unknown as InPage).document.getElementById('room-video');
+      return { t: v.currentTime, at: Date.now(), paused: v.paused, rate: v.playbackRate };
+    });
   const [x, y] = await Promise.all([read(a), read(b)]);
   const common = Math.max(x.at, y.at);
   const at = (s: typeof x) => s.t + (s.paused ? 0 : ((common - s.at) / 1000) * s.rate);
@@ -72,7 +75,13 @@ test('host and guest stay within 150 ms through a play and a seek', async () => 
   const guest = await browser.newPage();
   await guest.goto(invite.joinUrl as string);
   for (const p of [host, guest])
-    await p.waitForFunction("document.getElementById('room-video')?.readyState >= 2", undefined, { timeout: 20_000 });
+    await p.waitForFunction(
+      () => (globalThis as unknown as InPage).document.getElementById('room-video').readyState >= 2,
+      undefined,
+      {
+        timeout: 20_000,
+      },
+    );
   await host.getByText('Sam').first().waitFor();
   await guest.getByRole('heading', { name: 'Friday film' }).waitFor();
   // The guest sees no dashboard, no invite button.
@@ -91,8 +100,10 @@ test('host and guest stay within 150 ms through a play and a seek', async () => 
   await guest.getByLabel('Message').fill('this part!');
   await guest.getByRole('button', { name: 'Send' }).click();
   await host.getByText('this part!').waitFor();
-  await host.waitForFunction(
-    "/RTT \\d+ ms · drift -?\\d+ ms/.test(document.getElementById('room-members')?.textContent ?? '')",
+  await host.waitForFunction(() =>
+    /RTT \d+ ms · drift -?\d+ ms/.test(
+      (globalThis as unknown as InPage).document.getElementById('room-members')?.textContent ?? '',
+    ),
   );
   console.log(
     `room sync: after play ${(afterPlay * 1000).toFixed(0)} ms apart, after seek ${(afterSeek * 1000).toFixed(0)} ms apart`,
@@ -102,7 +113,10 @@ test('host and guest stay within 150 ms through a play and a seek', async () => 
   mkdirSync('docs', { recursive: true });
   copyFileSync(shot, 'docs/room-page.png');
   await guest.setViewportSize({ width: 390, height: 800 });
-  const overflow = (await guest.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
+  const overflow = await guest.evaluate(() => {
+    const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+    return g.document.documentElement.scrollWidth - g.innerWidth;
+  });
   expect(overflow).toBeLessThanOrEqual(0);
   await browser.screenshot(guest, 'room-page-phone');
   expect(browser.problems).toEqual([]);
