@@ -222,7 +222,7 @@ const ROWS: Row[] = [
     allowed: USERS,
     request: async () => ({ body: { resource: 'room:matrix' } }),
   },
-  // Dashboard (issue 5)
+  // Dashboard
   {
     method: 'GET',
     path: '/api/v1/sessions',

@@ -1,4 +1,4 @@
-// The hostile review's smaller findings (issue 16, Medium and Low), one behaviour each, against a real server:
+// The hostile review's smaller findings (limits, headers, throttles, file modes), one behaviour each, against a real server:
 // tokens that never expire, reused WebSocket tickets, secrets in paths and logs, app deletion leftovers,
 // login lock-outs, file modes, security headers, the Host header, per-user limits and the banner.
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';

@@ -15,7 +15,9 @@ import { operationRoutes } from './routes/operations.ts';
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
 import { webRoutes } from './routes/web-routes.ts';
-import { analyticsRoutes } from './routes/analytics.ts';
+import { momentRoutes } from './routes/analytics-moments.ts';
+import { qoeRoutes } from './routes/analytics-qoe.ts';
+import { streamRoutes } from './routes/analytics-streams.ts';
 import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 import { videoRoutes, videoSchemas } from './routes/videos.ts';
 import { uploadRoutes } from './routes/uploads.ts';
@@ -36,7 +38,9 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...sessionRoutes,
     ...operationRoutes,
     ...webhookRoutes,
-    ...analyticsRoutes,
+    ...streamRoutes,
+    ...momentRoutes,
+    ...qoeRoutes,
     ...authRoutes,
     ...userRoutes,
     ...appRoutes,

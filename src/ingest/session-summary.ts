@@ -4,7 +4,7 @@
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
 import { normalizeCountryCode } from './countries.ts';
-import { describeValue, issuesFromErrors, type FieldIssue } from './field-issues.ts';
+import { describeValue, issuesFromErrors, type FieldIssue } from '../tools/field-issues.ts';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** How deep unknown fields may nest (SDK sessions and webhook events alike). */

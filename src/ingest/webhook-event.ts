@@ -3,7 +3,7 @@
 // of its batch is stored (a media server that gets a 4xx for a whole batch resends it forever).
 import Type from 'typebox';
 import { normalizeCountryCode } from './countries.ts';
-import { describeValue } from './field-issues.ts';
+import { describeValue } from '../tools/field-issues.ts';
 import { depthExceeds, MAX_UNKNOWN_DEPTH, parseIsoDateTime } from './session-summary.ts';
 import { classifyUserAgent, type DeviceClass } from './user-agent.ts';
 

@@ -10,4 +10,3 @@ export {
   type ClientMessage,
 } from './room-protocol.ts';
 export { type JoiningMember, type MemberPresence, ROOM_TIMING, RoomSession } from './room-session.ts';
-export { ClockEstimator, type ClockSample } from './clock-estimator.ts';

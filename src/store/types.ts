@@ -4,6 +4,7 @@ import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 import type { VideoStore } from './video-types.ts';
 import type { RoomStore } from './room-types.ts';
+import type { StoredMoment } from './moment-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -165,7 +166,7 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
-// ---- Analytics engine (issue 4): play sessions, rollups, moments, retention ----
+// ---- Analytics: play sessions, rollups, moments, retention ----
 
 /** What happened to one stored webhook event. */
 export type PlayEventOutcome =
@@ -240,24 +241,11 @@ export interface QoeRollupRow {
   seeksCount: number;
   bitrateSum: number;
   bitrateCount: number;
-  /** Dense counts per startup bucket (see engine/startup-histogram.ts). */
+  /** Dense counts per startup bucket (see tools/startup-histogram.ts). */
   startupHist: number[];
 }
 
-export interface StoredMoment {
-  id: number;
-  appId: string | null;
-  kind: 'spike' | 'drop';
-  metric: string;
-  dimension: string;
-  value: string;
-  startedAt: number;
-  endedAt: number;
-  peakValue: number;
-  baseline: number;
-  zScore: number;
-  threshold: number;
-}
+export type { StoredMoment };
 
 export interface MomentQuery {
   from: number;

@@ -2,7 +2,7 @@
 // whose every frame, both ways, is held back `latencyMs` — the simulated clocks and networks of the protocol
 // tests. It answers the server's pings like a player would and estimates the server clock from its own pings.
 import WebSocket from 'ws';
-import { ClockEstimator } from '../../src/rooms/index.ts';
+import { ClockEstimator } from '../../web/src/clock-estimator.ts';
 
 export type Msg = Record<string, any>;
 

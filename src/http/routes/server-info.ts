@@ -4,7 +4,8 @@
 import os from 'node:os';
 import type { RouteDef } from '../context.ts';
 import { requireReader } from '../require-access.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { ServerInfo } from '../wire/server.ts';
+import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 
 /** Non-internal IPv4 addresses first (what people type), then IPv6 unicast ones that are not link-local. */
 export function lanAddresses(): string[] {
@@ -36,30 +37,19 @@ const serverInfo: RouteDef = {
     ];
     // A media server or phone needs an address other machines can reach, not localhost.
     const base = publicUrl ?? urls.find((u) => !/\/\/(localhost|127\.|\[::1\])/.test(u)) ?? urls[0]!;
-    return { version: ctx.version, port, urls, ingestUrl: `${base}/v1/sessions`, webhookUrl: `${base}/api/webhook` };
+    return {
+      version: ctx.version,
+      port,
+      urls,
+      ingestUrl: `${base}/v1/sessions`,
+      webhookUrl: `${base}/api/webhook`,
+    } satisfies ServerInfo;
   },
   openapi: {
     summary: "The server's reachable URLs (publicUrl, else its listening and LAN addresses), ingest and webhook URLs",
     security: [{ apiKey: [] }],
     responses: {
-      '200': {
-        description: 'Addresses',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['version', 'port', 'urls', 'ingestUrl', 'webhookUrl'],
-              properties: {
-                version: { type: 'string' },
-                port: { type: 'integer' },
-                urls: { type: 'array', items: { type: 'string' } },
-                ingestUrl: { type: 'string' },
-                webhookUrl: { type: 'string' },
-              },
-            },
-          },
-        },
-      },
+      '200': { description: 'Addresses', content: json(ServerInfo) },
       ...errorResponses(401, 403, 429),
     },
   },

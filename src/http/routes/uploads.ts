@@ -13,7 +13,7 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError, errorEnvelope, toApiError, type ErrorCode } from '../errors.ts';
 import { canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { userBearer } from './auth.ts';
+import { userBearer } from './openapi-shared.ts';
 import { errorResponses } from './openapi-shared.ts';
 import { videoPrincipal } from './videos.ts';
 

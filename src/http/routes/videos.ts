@@ -10,7 +10,7 @@ import { ApiError } from '../errors.ts';
 import { readJsonObject } from '../read-json-body.ts';
 import { canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser, type Caller } from '../require-user.ts';
-import { userBearer } from './auth.ts';
+import { userBearer } from './openapi-shared.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { intQuery } from './route-params.ts';
 

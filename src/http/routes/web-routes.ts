@@ -1,4 +1,4 @@
-// Every route the dashboard issue adds, so the app registers them with one line.
+// The dashboard's routes (pages, session browser, server info, live feed), so the app registers them in one line.
 import type { RouteDef } from '../context.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { liveFeedRoutes } from './live-feed.ts';

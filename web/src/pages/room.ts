@@ -4,7 +4,7 @@
 // a seek that allows for this browser's own start-up delay) — members with RTT and drift, chat linked to video
 // positions, host controls and an invite button. Loaded on demand, so hls.js never weighs on the dashboard.
 import Hls from 'hls.js/light';
-import { ClockEstimator } from '../../../src/rooms/clock-estimator.ts';
+import { ClockEstimator } from '../clock-estimator.ts';
 import { attach, type Reporter } from '../../sdk/m3w-web.ts';
 import { h, replace } from '../dom.ts';
 import './room.css';

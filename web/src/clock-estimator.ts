@@ -1,6 +1,7 @@
-// NTP-style estimate of the server clock from a client's ping/pong samples: each sample gives a round trip and
-// an offset (serverTime − the client time halfway through it); the sample with the shortest round trip of the
-// last eight is the one least disturbed by queueing, so its offset is used. Shared by the room page and tests.
+// The room page's clock: an NTP-style estimate of the server clock from ping/pong samples. Each sample gives a
+// round trip and an offset (serverTime − the client time halfway through it); the sample with the shortest round
+// trip of the last eight is the one least disturbed by queueing, so its offset is used. The protocol tests'
+// clients use it too.
 export interface ClockSample {
   rttMs: number;
   offsetMs: number;
