@@ -22,7 +22,7 @@ import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 import { videoRoutes, videoSchemas } from './routes/videos.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { playbackRoutes, playbackSchemas } from './routes/playback.ts';
-import { roomRequestSchemas, roomRoutes, roomSchemas } from './routes/rooms.ts';
+import { roomRoutes } from './routes/rooms.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -64,8 +64,6 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...webhookSchemas,
     ...videoSchemas,
     ...playbackSchemas,
-    ...roomSchemas,
-    ...roomRequestSchemas,
   });
 
   const rejections = new RejectionSampler();

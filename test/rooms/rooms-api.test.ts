@@ -49,7 +49,6 @@ describe('rooms API', () => {
     ['no video', { name: 'x' }, /^videoId/],
     ['a video id with a path', { name: 'x', videoId: '../../etc' }, /^videoId/],
     ['locked as a string', { name: 'x', videoId: 'abcdefgh1', locked: 'yes' }, /^locked/],
-    ['an unknown field', { name: 'x', videoId: 'abcdefgh1', hostUserId: 1 }, /^hostUserId: unknown field/],
   ];
   for (const [what, body, message] of bad)
     test(`create refused: ${what} (400)`, async () => {
@@ -102,7 +101,7 @@ describe('rooms API', () => {
     expect(w.role).toBe('guest');
     expect(w.members.find((m: { id: string }) => m.id === w.memberId).name).toBe('Aunt May');
     c.close();
-    for (const body of [{ ttlSeconds: 10 }, { displayName: '' }, { displayName: 'x', extra: 1 }]) {
+    for (const body of [{ ttlSeconds: 10 }, { displayName: '' }, { ttlSeconds: 'soon' }]) {
       const bad = await call(f.ts, 'POST', `/api/v1/rooms/${f.roomId}/invites`, { token: f.member, body });
       expect(bad.status, JSON.stringify(body)).toBe(400);
     }

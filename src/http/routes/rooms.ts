@@ -4,15 +4,13 @@
 // room answers 404.
 import { createHash, randomBytes } from 'node:crypto';
 import { defineWebSocketHandler, getRouterParam, type H3Event } from 'h3';
-import Type, { type TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
-import { guestMay, issueGuestToken, GUEST_MAX_TTL_SEC } from '../../auth/index.ts';
-import { issuesFromErrors } from '../../tools/field-issues.ts';
+import { guestMay, issueGuestToken } from '../../auth/index.ts';
 import { positionAt, ROOM_ID, type Identified } from '../../rooms/index.ts';
 import type { RoomRecord, VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { readJsonObject } from '../read-json-body.ts';
+import { bodyReader } from '../read-validated-body.ts';
+import { NewRoomBody, Room, RoomInvite, RoomInviteBody, RoomList, RoomUpdateBody } from '../wire/rooms.ts';
 import { canSeeApp, principalFromUpgrade, resolveApp, type Principal } from '../require-access.ts';
 import { ACCESS_COOKIE, actorOf, authenticateUser, requireUser, type Caller } from '../require-user.ts';
 import { userBearer } from './openapi-shared.ts';
@@ -21,72 +19,11 @@ import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.t
 import { intQuery } from './route-params.ts';
 import { signerFor, videoPrincipal } from './videos.ts';
 
-const NAME = Type.String({ minLength: 1, maxLength: 100, 'x-expected': '1 to 100 characters' });
-const VIDEO = Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$', 'x-expected': 'the id of a video' });
-
-export const CreateRoomSchema = Type.Object(
-  { name: NAME, videoId: VIDEO, locked: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false },
-);
-export const UpdateRoomSchema = Type.Object(
-  { name: Type.Optional(NAME), videoId: Type.Optional(VIDEO), locked: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false },
-);
-export const InviteSchema = Type.Object(
-  {
-    displayName: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, 'x-expected': '1 to 64 characters', default: 'Guest' }),
-    ),
-    ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: GUEST_MAX_TTL_SEC, default: 43_200 })),
-  },
-  { additionalProperties: false },
-);
-export const RoomSchema = Type.Object({
-  id: Type.String(),
-  appId: Type.String(),
-  name: Type.String(),
-  videoId: Type.Union([Type.String(), Type.Null()], { description: 'null once its video was deleted' }),
-  hostUserId: Type.Union([Type.Integer(), Type.Null()], { description: 'null while a guest or nobody is host' }),
-  locked: Type.Boolean(),
-  chatEnabled: Type.Boolean(),
-  inviteUrl: Type.String({ description: 'the room page, for people who can sign in; guests need an invite' }),
-  state: Type.Object({
-    position: Type.Number({ description: 'seconds, at `at`' }),
-    paused: Type.Boolean(),
-    rate: Type.Number(),
-    at: Type.Integer({ description: 'server epoch ms' }),
-    seq: Type.Integer(),
-    predictedPosition: Type.Number({ description: 'where the video is now' }),
-  }),
-  membersConnected: Type.Integer(),
-  createdAt: Type.Integer(),
-});
-export const InviteResultSchema = Type.Object({
-  token: Type.String({ description: 'guest token for room:<id>: ?token= on /ws/rooms/{id}' }),
-  expiresAt: Type.Integer(),
-  displayName: Type.String(),
-  joinUrl: Type.String({ description: '/rooms/{id}#<token>' }),
-});
-export const roomSchemas = { Room: RoomSchema, RoomInvite: InviteResultSchema };
-
-const checkers = new Map<TSchema, ReturnType<typeof Compile>>();
-/** The body as the schema describes it, or 400 naming the first wrong field. */
-function validated<T extends TSchema>(schema: T, body: unknown): Type.Static<T> {
-  let c = checkers.get(schema);
-  if (!c) checkers.set(schema, (c = Compile(schema)));
-  if (c.Check(body)) return body as Type.Static<T>;
-  const issues = issuesFromErrors(schema as never, body, [...c.Errors(body)] as never);
-  const first = issues[0];
-  const unknown =
-    typeof body === 'object' && body !== null
-      ? Object.keys(body).find((k) => !(k in (schema as unknown as { properties: object }).properties))
-      : undefined;
-  if (unknown) throw new ApiError('INVALID_SCHEMA', `${unknown}: unknown field`);
-  throw new ApiError('INVALID_SCHEMA', first ? `${first.field}: ${first.message}` : 'request body does not fit');
-}
+const readNewRoom = bodyReader(NewRoomBody);
+const readRoomUpdate = bodyReader(RoomUpdateBody);
+const readInvite = bodyReader(RoomInviteBody);
 
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-const roomRef = { $ref: '#/components/schemas/Room' };
 
 const baseUrl = (event: H3Event, ctx: HttpContext) => (ctx.config.publicUrl ?? event.url.origin).replace(/\/$/, '');
 
@@ -141,7 +78,7 @@ const create: RouteDef = {
   path: '/api/v1/rooms',
   async handler(event, ctx) {
     const [user, principal] = await caller(event, ctx);
-    const body = validated(CreateRoomSchema, await readJsonObject(event));
+    const body = await readNewRoom(event);
     const video = await usableVideo(ctx, principal, body.videoId);
     const room = await ctx.store.rooms.createRoom({
       id: randomBytes(9).toString('base64url'),
@@ -158,9 +95,9 @@ const create: RouteDef = {
   openapi: {
     summary: "Create a watch-party room for a video (members and admins of the video's app); the creator is host",
     security: userBearer,
-    requestBody: { required: true, content: json({ $ref: '#/components/schemas/CreateRoom' }) },
+    requestBody: { required: true, content: json(NewRoomBody) },
     responses: {
-      '201': { description: 'Created', content: json(roomRef) },
+      '201': { description: 'Created', content: json(Room) },
       ...errorResponses(400, 401, 403, 404, 415, 503),
     },
   },
@@ -186,11 +123,7 @@ const list: RouteDef = {
     responses: {
       '200': {
         description: 'Rooms',
-        content: json({
-          type: 'object',
-          required: ['rooms'],
-          properties: { rooms: { type: 'array', items: roomRef } },
-        }),
+        content: json(RoomList),
       },
       ...errorResponses(400, 401, 403, 404, 503),
     },
@@ -208,7 +141,7 @@ const get: RouteDef = {
     summary: 'A room: settings, playback state (with the predicted position) and how many are connected',
     security: userBearer,
     parameters: [idParam],
-    responses: { '200': { description: 'The room', content: json(roomRef) }, ...errorResponses(401, 403, 404, 503) },
+    responses: { '200': { description: 'The room', content: json(Room) }, ...errorResponses(401, 403, 404, 503) },
   },
 };
 
@@ -218,7 +151,7 @@ const update: RouteDef = {
   async handler(event, ctx) {
     const [, principal] = await caller(event, ctx);
     const before = await visibleRoom(event, ctx, principal);
-    const body = validated(UpdateRoomSchema, await readJsonObject(event));
+    const body = await readRoomUpdate(event);
     if (body.videoId !== undefined) await usableVideo(ctx, principal, body.videoId, before.appId);
     const now = Date.now();
     const changesVideo = body.videoId !== undefined && body.videoId !== before.videoId;
@@ -242,9 +175,9 @@ const update: RouteDef = {
     summary: 'Change a room: name, video (everyone stops at its start), locked; connected members are told',
     security: userBearer,
     parameters: [idParam],
-    requestBody: { required: true, content: json({ $ref: '#/components/schemas/UpdateRoom' }) },
+    requestBody: { required: true, content: json(RoomUpdateBody) },
     responses: {
-      '200': { description: 'Changed', content: json(roomRef) },
+      '200': { description: 'Changed', content: json(Room) },
       ...errorResponses(400, 401, 403, 404, 415, 503),
     },
   },
@@ -275,7 +208,7 @@ const invite: RouteDef = {
   async handler(event, ctx) {
     const [user, principal] = await caller(event, ctx);
     const room = await visibleRoom(event, ctx, principal);
-    const body = validated(InviteSchema, await readJsonObject(event, { optional: true }));
+    const body = await readInvite(event, { optional: true });
     const issued = await issueGuestToken(ctx.accounts.signer, {
       resource: `room:${room.id}`,
       ttlSeconds: body.ttlSeconds,
@@ -299,9 +232,9 @@ const invite: RouteDef = {
       'The guest joins without an account, under displayName, until the token expires (ttlSeconds, 12 h by default, 7 days at most). Kicking a guest bars that token from the room.',
     security: userBearer,
     parameters: [idParam],
-    requestBody: { required: false, content: json({ $ref: '#/components/schemas/RoomInviteRequest' }) },
+    requestBody: { required: false, content: json(RoomInviteBody) },
     responses: {
-      '201': { description: 'Invited', content: json({ $ref: '#/components/schemas/RoomInvite' }) },
+      '201': { description: 'Invited', content: json(RoomInvite) },
       ...errorResponses(400, 401, 403, 404, 415, 503),
     },
   },
@@ -441,8 +374,3 @@ const page: RouteDef = {
 };
 
 export const roomRoutes: RouteDef[] = [create, list, get, update, remove, invite, playback, socket, page];
-export const roomRequestSchemas = {
-  CreateRoom: CreateRoomSchema,
-  UpdateRoom: UpdateRoomSchema,
-  RoomInviteRequest: InviteSchema,
-};
