@@ -4,6 +4,7 @@
 // injected `identify` (cookies, tickets and guest tokens are the HTTP layer's business).
 import type { Hooks, Peer } from 'crossws';
 import type { RoomRecord, Store } from '../store/index.ts';
+import { PeerOutbox } from '../ws/index.ts';
 import { PROTOCOL_LIMITS } from './room-protocol.ts';
 import { type JoiningMember, type MemberLink, type RoomPersistence, RoomSession } from './room-session.ts';
 
@@ -41,6 +42,7 @@ export interface RoomHub {
 }
 
 const CONTEXT_KEY = 'm3wRoom';
+const OUTBOX_KEY = 'm3wRoomOutbox';
 
 interface Connection {
   roomId: string;
@@ -98,16 +100,13 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
   const connectionOf = (peer: Peer) => peer.context[CONTEXT_KEY] as Connection | undefined;
 
   function linkFor(peer: Peer): MemberLink {
+    // Commands and chat go out at once; presence waits (latest wins) while the socket is backed up; a member who
+    // reads nothing while the room talks is dropped before its buffer grows without bound.
+    const outbox = new PeerOutbox(peer, { maxBufferedBytes: 256 * 1024, onError });
+    (peer.context as Record<string, unknown>)[OUTBOX_KEY] = outbox;
     return {
-      send(text) {
-        // A member who reads nothing while the room talks would make the socket's buffer grow without bound.
-        if (peer.bufferedAmount > 1024 * 1024) return peer.terminate();
-        try {
-          peer.send(text);
-        } catch (err) {
-          onError(err, 'send');
-        }
-      },
+      send: (text) => outbox.sendNow(text),
+      sendLatest: (slot, text) => outbox.queue(slot, text),
       close(code, reason) {
         try {
           peer.close(code, reason.slice(0, 120));
@@ -170,6 +169,9 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       const session = sessions.get(c.roomId);
       if (!session) return;
       await session.handle(c.memberId, message.text()).catch((err) => onError(err, 'message'));
+    },
+    drain(peer) {
+      (peer.context[OUTBOX_KEY] as PeerOutbox | undefined)?.flush();
     },
     close(peer) {
       const c = connectionOf(peer);

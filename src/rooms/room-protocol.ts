@@ -93,7 +93,6 @@ function memberRef(m: Record<string, unknown>): string {
 
 /** Control characters out (newlines included: chat lines are one line), whitespace trimmed. */
 export function cleanChatText(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
 }
 

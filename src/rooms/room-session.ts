@@ -35,6 +35,8 @@ export type Role = 'host' | MemberKind;
 /** A connection as the session sees it: where to send, how to end it. */
 export interface MemberLink {
   send(text: string): void;
+  /** A state that a newer one replaces (presence): may wait, overwritten, while the socket is backed up. */
+  sendLatest?(slot: string, text: string): void;
   close(code: number, reason: string): void;
 }
 
@@ -331,6 +333,16 @@ export class RoomSession {
     for (const m of this.members.values()) m.link?.send(text);
   }
 
+  /** Presence and other states: the latest one wins for a member whose socket is backed up. */
+  private broadcastLatest(slot: string, msg: Record<string, unknown>, to?: (m: LiveMember) => boolean): void {
+    const text = JSON.stringify({ ...msg, serverTime: this.now() });
+    for (const m of this.members.values()) {
+      if (!m.link || (to && !to(m))) continue;
+      if (m.link.sendLatest) m.link.sendLatest(slot, text);
+      else m.link.send(text);
+    }
+  }
+
   private error(m: LiveMember, code: string, message: string): void {
     this.sendTo(m, { type: 'error', code, message });
   }
@@ -340,7 +352,7 @@ export class RoomSession {
     const members = this.presence();
     this.lastPresence = JSON.stringify(members);
     this.lastPresenceAt = this.now();
-    this.broadcast({ type: 'members', members, hostMemberId: this.room.hostMemberId });
+    this.broadcastLatest('members', { type: 'members', members, hostMemberId: this.room.hostMemberId });
   }
 
   /** Periodic figures: to everyone in small rooms, to the host and admins in large ones. */
@@ -352,14 +364,11 @@ export class RoomSession {
     this.lastPresence = text;
     this.lastPresenceAt = t;
     const msg = { type: 'members', members, hostMemberId: this.room.hostMemberId };
-    if (this.members.size <= ROOM_TIMING.presenceToAllMaxMembers) {
-      this.broadcast(msg);
-      return;
-    }
-    for (const m of this.members.values()) {
+    const everyone = this.members.size <= ROOM_TIMING.presenceToAllMaxMembers;
+    this.broadcastLatest('members', msg, (m) => {
       const role = this.roleOf(m.record.id);
-      if (role === 'host' || role === 'admin') this.sendTo(m, msg);
-    }
+      return everyone || role === 'host' || role === 'admin';
+    });
   }
 
   private ping(m: LiveMember, t: number): void {
@@ -373,7 +382,7 @@ export class RoomSession {
   /** One frame from a member. Refusals answer that member with `error`; nothing else is affected. */
   async handle(memberId: string, raw: string): Promise<void> {
     const m = this.members.get(memberId);
-    if (!m || !m.link || this.closed) return;
+    if (!m?.link || this.closed) return;
     const t = this.now();
     m.lastHeard = t;
     if (t - m.window.start >= 1000) m.window = { start: t, control: 0, all: 0 };

@@ -327,7 +327,7 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
     !url.searchParams.has('ticket') && (request.headers.get('cookie') ?? '').includes(`${ACCESS_COOKIE}=`);
   if (usesCookie && !sameOrigin(request)) return { refused: 4403, reason: 'cross-site connection refused' };
   const principal = await principalFromUpgrade(ctx, request);
-  if (!principal || principal.kind !== 'user')
+  if (principal?.kind !== 'user')
     return { refused: 4401, reason: 'sign in, use a ticket from POST /api/v1/ws-ticket, or an invite token' };
   if (!canSeeApp(principal, room.appId)) return { refused: 4404, reason: `no room ${room.id}` };
   return {
