@@ -7,6 +7,7 @@ export { UrlSigner, URL_KEY_FILE, type PlaybackCredential, type UrlCheck } from 
 export {
   cleanTitle,
   titleFromFilename,
+  UNTITLED,
   VideoLibrary,
   type MediaConfig,
   type MediaLog,

@@ -59,8 +59,11 @@ export type SignPath = (pathname: string) => string;
 const TITLE_MAX = 200;
 const STALE_UPLOAD_MS = 24 * 3600_000;
 
-export function cleanTitle(raw: unknown, fallback = 'Untitled video'): string {
-  if (raw === undefined || raw === null || raw === '') return fallback;
+export const UNTITLED = 'Untitled video';
+
+/** A title as given; when absent, `fallback` (uploads) or a 400 (renaming). */
+export function cleanTitle(raw: unknown, fallback?: string): string {
+  if ((raw === undefined || raw === null || raw === '') && fallback !== undefined) return fallback;
   if (typeof raw !== 'string') throw new MediaError('INVALID_SCHEMA', 'title must be a string');
   const t = raw.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
   if (t.length === 0 || t.length > TITLE_MAX)
@@ -210,7 +213,7 @@ export class VideoLibrary {
     try {
       if (fileBytes === null) throw new MediaError('INVALID_SCHEMA', 'file: the form has no "file" part');
       const appId = await appFor(fields);
-      const title = cleanTitle(fields.title);
+      const title = cleanTitle(fields.title, UNTITLED);
       const video = await this.store.videos.createVideo({
         id,
         appId,

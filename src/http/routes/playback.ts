@@ -6,7 +6,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { getRouterParam, HTTPResponse, type H3Event } from 'h3';
 import { guestMay } from '../../auth/index.ts';
@@ -150,7 +149,7 @@ function text(body: string, type: string): HTTPResponse {
 }
 
 /** Streams a file with Range support. */
-async function sendFile(event: H3Event, file: string, type: string): Promise<Response> {
+async function sendFile(event: H3Event, file: string, type: string): Promise<Response | HTTPResponse> {
   let size: number;
   try {
     const s = await stat(file);
@@ -184,9 +183,10 @@ async function sendFile(event: H3Event, file: string, type: string): Promise<Res
     }
   }
   headers['content-length'] = String(end - start + 1);
-  if (event.req.method === 'HEAD') return new Response(null, { status, headers });
-  const body = size === 0 ? null : (Readable.toWeb(createReadStream(file, { start, end })) as ReadableStream);
-  return new Response(body, { status, headers });
+  if (event.req.method === 'HEAD' || size === 0) return new Response(null, { status, headers });
+  // A Node stream in an HTTPResponse is piped straight into the socket by h3's Node adapter (srvx): no web
+  // stream in between, which is what keeps segment serving near plain node:http.
+  return new HTTPResponse(createReadStream(file, { start, end }) as never, { status, headers });
 }
 
 const master: RouteDef = {
@@ -260,7 +260,7 @@ const preflight: RouteDef = {
       },
     });
   },
-  openapi: { summary: 'CORS preflight for players on other origins', responses: { '204': { description: 'Allowed' } } },
+  openapi: { notInApi: 'CORS preflight for players on other origins (any /media/ path)' },
 };
 
 export const playbackRoutes: RouteDef[] = [grant, master, file, preflight];

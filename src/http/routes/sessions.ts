@@ -40,7 +40,7 @@ const postSessions: RouteDef = {
   openapi: {
     summary: 'Ingest one playback session summary, or a batch of up to 1000',
     description:
-      'Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression.',
+      "Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression. The built-in player authenticates with the playback credential of POST /api/v1/videos/{id}/playback (Authorization: Bearer m3wp.…) instead of a key: into that video's app only, and only sessions whose contentId is the video id (403 otherwise).",
     security: [{ apiKey: [] }, { bearer: [] }],
     requestBody: {
       required: true,

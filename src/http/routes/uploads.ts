@@ -8,7 +8,7 @@ import { chmod } from 'node:fs/promises';
 import { FileStore } from '@tus/file-store';
 import { Server, type Upload } from '@tus/server';
 import { getRouterParam, type H3Event } from 'h3';
-import { cleanTitle, ensureRoom, titleFromFilename, VIDEO_ID } from '../../media/index.ts';
+import { cleanTitle, ensureRoom, titleFromFilename, UNTITLED, VIDEO_ID } from '../../media/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError, errorEnvelope, toApiError, type ErrorCode } from '../errors.ts';
 import { canSeeApp, resolveApp, type Principal } from '../require-access.ts';
@@ -64,7 +64,7 @@ function tusServer(ctx: HttpContext): Server {
         await ensureRoom(media.paths.uploads, upload.size, ctx.config.minFreeDiskBytes);
         const meta = upload.metadata ?? {};
         const appId = await resolveApp(ctx, c.principal, c.app ?? meta.appId ?? meta.app ?? undefined);
-        const title = cleanTitle(meta.title ?? titleFromFilename(meta.filename ?? meta.name));
+        const title = cleanTitle(meta.title ?? titleFromFilename(meta.filename ?? meta.name), UNTITLED);
         await media.createUpload(upload.id, appId, title, upload.size);
       } catch (err) {
         throw refusal(err);
@@ -77,6 +77,9 @@ function tusServer(ctx: HttpContext): Server {
         const length = Number(req.headers.get('content-length') ?? 0);
         await ensureRoom(media.paths.uploads, Number.isFinite(length) ? length : 0, ctx.config.minFreeDiskBytes);
         await media.touch(id);
+        // The tus store creates its files with the default mode; ours are private.
+        for (const f of [media.paths.tusFile(id), `${media.paths.tusFile(id)}.json`])
+          await chmod(f, 0o600).catch(() => {});
       } catch (err) {
         throw refusal(err);
       }
