@@ -1,6 +1,5 @@
 // m3w doctor: checks what a self-hoster needs before (or while) running m3w, one line per check, and
 // exits non-zero when something is wrong.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';

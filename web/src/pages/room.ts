@@ -9,6 +9,8 @@ import { attach, type Reporter } from '../../sdk/m3w-web.ts';
 import { h, replace } from '../dom.ts';
 import './room.css';
 
+// Server messages are told apart by `type`; their fields are read as the protocol (README) defines them.
+// biome-ignore lint/suspicious/noExplicitAny: one loose type for the protocol's dozen message shapes
 type Msg = Record<string, any>;
 interface Timeline {
   position: number;
