@@ -348,6 +348,12 @@ export class RoomSession {
   }
 
   private broadcastPresence(): void {
+    // Large rooms: the list goes to the host and admins with the periodic figures (a join announced to every
+    // member at once would cost members² per arrival); everyone learns the host from `room`.
+    if (this.members.size > ROOM_TIMING.presenceToAllMaxMembers) {
+      this.presenceDirty = true;
+      return;
+    }
     this.presenceDirty = false;
     const members = this.presence();
     this.lastPresence = JSON.stringify(members);
