@@ -40,10 +40,9 @@ async function scenario(label: string, roomCount: number, members: number, targe
         );
       rooms.push(urls);
     }
-    const worker = new Worker(new URL('./room-clients.ts', import.meta.url), {
-      workerData: { rooms },
-      execArgv: ['--import', 'tsx'],
-    });
+    // A worker does not inherit the tsx loader: a one-line module registers it, then loads the clients.
+    const boot = `const { register } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}); register(); await import(${JSON.stringify(new URL('./room-clients.ts', import.meta.url).href)});`;
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: { rooms } });
     const next = () =>
       new Promise<any>((resolve, reject) => {
         worker.once('message', resolve);
