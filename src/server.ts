@@ -17,6 +17,8 @@ import { principalFromUpgrade, refreshUserPrincipal } from './http/require-acces
 import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 import { AnalyticsEngine } from './engine/index.ts';
 import { VideoLibrary } from './media/index.ts';
+import { createRoomHub, type RoomHub } from './rooms/index.ts';
+import { identifyRoomMember } from './http/routes/rooms.ts';
 
 export interface RunningServer {
   url: string;
@@ -35,6 +37,8 @@ export interface RunningServer {
   analytics: AnalyticsEngine;
   /** Video library: uploads, transcode queue, signed playback. */
   media: VideoLibrary;
+  /** Watch-party rooms (sync WebSocket). */
+  rooms: RoomHub;
   /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
   close(): Promise<void>;
 }
@@ -92,6 +96,16 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       onError: (err, where) => logger.warn({ err, where }, 'live feed'),
     }),
   );
+  // Rooms are loaded from the store when their first member connects (state, members and chat survive restarts).
+  const rooms = createRoomHub({
+    store,
+    identify: (request, room) => identifyRoomMember(ctx, request, room),
+    videoDurationSec: async (id) => {
+      const v = await media.get(id);
+      return v?.durationMs ? v.durationMs / 1000 : null;
+    },
+    onError: (err, where) => logger.warn({ err, where }, 'rooms'),
+  });
   const ctx: HttpContext = {
     config,
     store,
@@ -105,6 +119,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     live,
     analytics,
     media,
+    rooms,
   };
   const httpApp = createHttpApp(ctx);
   // Open WebSockets lose what a revoked grant, a disabled user or an ended login took away at once.
@@ -125,6 +140,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     });
   } catch (err) {
     live.close();
+    rooms.close();
     await media.stop();
     await analytics.stop();
     await store.close();
@@ -150,6 +166,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     (closing ??= (async () => {
       // WebSocket peers are told goodbye first; their sockets are no longer the HTTP server's to wait for.
       live.close();
+      rooms.close();
       sockets.closeAll();
       // Stop accepting; idle keep-alive connections close now, busy ones when their response is sent.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -183,6 +200,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     live,
     analytics,
     media,
+    rooms,
     close,
   };
 }

@@ -43,6 +43,8 @@ const PUBLIC = new Set([
   // (test/web/live-feed.test.ts: "/ws/live authentication" and "/ws/live/{streamId}").
   'GET /ws/live',
   'GET /ws/live/:streamId',
+  'GET /ws/rooms/:id',
+  'GET /rooms/:id',
   // Video playback: the URL's signature is the credential (test/media/signed-playback.test.ts); CORS preflights.
   'GET /media/:id/master.m3u8',
   'GET /media/:id/:dir/:file',
@@ -282,7 +284,59 @@ const ROWS: Row[] = [
     request: async () => ({ path: `/api/v1/uploads/${await uploadingVideo()}` }),
     denied: { admin: 412, member: 412 },
   })),
+  // Watch-party rooms (issue 11).
+  {
+    method: 'POST',
+    path: '/api/v1/rooms',
+    allowed: USERS,
+    request: async () => ({ body: { name: 'Matrix room', videoId: await uploadingVideo() } }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/rooms',
+    allowed: USERS,
+    request: async () => ({ path: '/api/v1/rooms?app=default' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/rooms/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/rooms/${await matrixRoom()}` }),
+  },
+  {
+    method: 'PUT',
+    path: '/api/v1/rooms/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/rooms/${await matrixRoom()}`, body: { locked: true } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/rooms/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/rooms/${await matrixRoom()}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/rooms/:id/invites',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/rooms/${await matrixRoom()}/invites`, body: { displayName: 'Ann' } }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/rooms/:id/playback',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/rooms/${await matrixRoom(await readyVideo())}/playback` }),
+  },
 ];
+
+/** A room in the default app (created by the admin through the API). */
+async function matrixRoom(videoId?: string): Promise<string> {
+  const r = await call(ts, 'POST', '/api/v1/rooms', {
+    token: admin,
+    body: { name: `room ${++seq}`, videoId: videoId ?? (await uploadingVideo()) },
+  });
+  return r.json!.id as string;
+}
 
 /** A video row still uploading (tus), in the default app. */
 async function uploadingVideo(): Promise<string> {

@@ -22,6 +22,7 @@ import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 import { videoRoutes, videoSchemas } from './routes/videos.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { playbackRoutes, playbackSchemas } from './routes/playback.ts';
+import { roomRoutes } from './routes/rooms.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -47,6 +48,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...videoRoutes,
     ...uploadRoutes,
     ...playbackRoutes,
+    ...roomRoutes,
     // Last: the dashboard's catch-all page route.
     ...webRoutes,
   ];

@@ -7,6 +7,7 @@ import type { Store } from '../store/index.ts';
 import type { LiveHub } from '../ws/index.ts';
 import type { AnalyticsEngine } from '../engine/index.ts';
 import type { VideoLibrary } from '../media/index.ts';
+import type { RoomHub } from '../rooms/index.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -25,6 +26,8 @@ export interface HttpContext {
   analytics: AnalyticsEngine;
   /** Video library: uploads, transcode queue, signed playback. */
   media: VideoLibrary;
+  /** Watch-party rooms: the sync WebSocket and its loaded rooms. */
+  rooms: RoomHub;
 }
 
 /** Per-request state kept on event.context. */

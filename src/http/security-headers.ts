@@ -13,6 +13,7 @@ export const FRAMEABLE_ROUTES: ReadonlyMap<string, string> = new Map<string, str
 const HTML_POLICIES: ReadonlyMap<string, string> = new Map<string, string>([
   ['/watch/:id', PLAYER_CONTENT_SECURITY_POLICY],
   ['/embed/:id', PLAYER_CONTENT_SECURITY_POLICY],
+  ['/rooms/:id', PLAYER_CONTENT_SECURITY_POLICY],
 ]);
 
 /** Nothing but JSON and files are served outside HTML: such a document may load and run nothing. */

@@ -60,3 +60,13 @@ export type {
   VideoStatus,
   VideoStore,
 } from './video-types.ts';
+export type {
+  ChatRecord,
+  MemberKind,
+  NewRoom,
+  PlaybackState,
+  RoomMemberRecord,
+  RoomPatch,
+  RoomRecord,
+  RoomStore,
+} from './room-types.ts';

@@ -2,8 +2,9 @@
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
-import type { StoredMoment } from './moment-types.ts';
 import type { VideoStore } from './video-types.ts';
+import type { RoomStore } from './room-types.ts';
+import type { StoredMoment } from './moment-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -95,6 +96,8 @@ export interface Store extends AnalyticsStore {
   readonly accounts: AccountStore;
   /** Video library: videos, renditions, transcode jobs. */
   readonly videos: VideoStore;
+  /** Watch-party rooms: playback state, members, chat. */
+  readonly rooms: RoomStore;
 
   /** Throws when the database cannot be read. */
   ping(): Promise<void>;

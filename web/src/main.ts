@@ -154,6 +154,9 @@ async function render(): Promise<void> {
   for (const fn of leave) fn();
   leave = [];
   const path = location.pathname.replace(/\/+$/, '') || '/';
+  // A watch-party room stands alone (guests have no account): no shell, no sign-in step, loaded on demand.
+  const roomMatch = /^\/rooms\/([A-Za-z0-9_-]{8,64})$/.exec(path);
+  if (roomMatch) return (await import('./pages/room.ts')).roomPage(root, roomMatch[1]!);
   try {
     if (path === '/setup' || path === '/login' || !state) {
       const status = await get<AuthStatus>('/api/v1/auth/status');

@@ -38,6 +38,7 @@ import { run } from './run-query.ts';
 import { SqliteAccountStore } from './account-store.ts';
 import { ensurePrivateFile, makePrivate } from '../private-files.ts';
 import { SqliteVideoStore } from './video-store.ts';
+import { SqliteRoomStore } from './room-store.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
   private readonly writer: GroupCommitter;
   readonly accounts: SqliteAccountStore;
   readonly videos: SqliteVideoStore;
+  readonly rooms: SqliteRoomStore;
   private readonly stmt;
   private readonly analytics: SqliteAnalytics;
 
@@ -136,6 +138,7 @@ export class SqliteStore implements Store {
     };
     this.accounts = new SqliteAccountStore(this.db);
     this.videos = new SqliteVideoStore(this.db);
+    this.rooms = new SqliteRoomStore(this.db);
     this.analytics = new SqliteAnalytics(this.db);
     this.writer = new GroupCommitter(opts.file, opts.durability);
   }

@@ -1,0 +1,217 @@
+// The watch-party WebSocket endpoint (/ws/rooms/{id}): loads a room's session from the store when its first
+// member connects, hands each connection's frames to it, drives its timers (rules tick, heartbeats), writes
+// what it changes back to the store, and unloads it once nobody is left. Who a connection is comes from an
+// injected `identify` (cookies, tickets and guest tokens are the HTTP layer's business).
+import type { Hooks, Peer } from 'crossws';
+import type { RoomRecord, Store } from '../store/index.ts';
+import { PeerOutbox } from '../ws/index.ts';
+import { PROTOCOL_LIMITS } from './room-protocol.ts';
+import { type JoiningMember, type MemberLink, type RoomPersistence, RoomSession } from './room-session.ts';
+
+export const ROOM_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+export type Identified = JoiningMember | { refused: number; reason: string };
+
+export interface RoomHubOptions {
+  store: Store;
+  /** Who is connecting to `room` (already loaded and existing), or why not (close code and reason). */
+  identify(request: Request, room: RoomRecord): Promise<Identified>;
+  /** The video's length in seconds, when known (positions past it are clamped). */
+  videoDurationSec(videoId: string): Promise<number | null>;
+  heartbeatMs?: number;
+  tickMs?: number;
+  maxMembersPerRoom?: number;
+  onError?(err: unknown, where: string): void;
+}
+
+export interface RoomHubHealth {
+  rooms: number;
+  connections: number;
+}
+
+export interface RoomHub {
+  readonly hooks: Partial<Hooks>;
+  /** REST changed a room's settings (name, lock, video): the loaded session follows and tells its members. */
+  roomUpdated(before: RoomRecord, after: RoomRecord): Promise<void>;
+  /** REST deleted a room: its members are told and disconnected. */
+  roomDeleted(id: string): void;
+  /** The live view of a room (state, members) when loaded. */
+  live(id: string): RoomSession | undefined;
+  health(): RoomHubHealth;
+  close(): void;
+}
+
+const CONTEXT_KEY = 'm3wRoom';
+const OUTBOX_KEY = 'm3wRoomOutbox';
+
+interface Connection {
+  roomId: string;
+  memberId: string | null;
+  link: MemberLink;
+  refused?: { code: number; reason: string };
+  who?: JoiningMember;
+}
+
+export function createRoomHub(opts: RoomHubOptions): RoomHub {
+  const onError = opts.onError ?? (() => {});
+  const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const sessions = new Map<string, RoomSession>();
+  const loading = new Map<string, Promise<RoomSession | null>>();
+  let closed = false;
+
+  function persistence(room: RoomRecord): RoomPersistence {
+    const { rooms } = opts.store;
+    const logged = (where: string) => (err: unknown) => onError(err, where);
+    return {
+      saveRoom: (patch) => void rooms.updateRoom(room.id, patch, Date.now()).catch(logged('save room')),
+      saveMember: (m) => void rooms.saveRoomMember(m).catch(logged('save member')),
+      deleteMember: (id) => void rooms.deleteRoomMember(room.id, id).catch(logged('delete member')),
+      addChat: (c) => rooms.addChat({ ...c, appId: room.appId }),
+      deleteChat: (id) => rooms.deleteChat(room.id, id),
+    };
+  }
+
+  async function load(id: string): Promise<RoomSession | null> {
+    const ready = sessions.get(id);
+    if (ready) return ready;
+    let pending = loading.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const room = await opts.store.rooms.getRoom(id);
+        if (!room) return null;
+        const [members, chat, duration] = await Promise.all([
+          opts.store.rooms.listRoomMembers(id),
+          opts.store.rooms.recentChat(id, PROTOCOL_LIMITS.chatHistory),
+          room.videoId ? opts.videoDurationSec(room.videoId) : null,
+        ]);
+        const session = new RoomSession(room, members, chat, persistence(room), {
+          heartbeatMs,
+          durationSec: duration,
+          maxMembers: opts.maxMembersPerRoom,
+        });
+        sessions.set(id, session);
+        return session;
+      })().finally(() => loading.delete(id));
+      loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  const connectionOf = (peer: Peer) => peer.context[CONTEXT_KEY] as Connection | undefined;
+
+  function linkFor(peer: Peer): MemberLink {
+    // Commands and chat go out at once; presence waits (latest wins) while the socket is backed up; a member who
+    // reads nothing while the room talks is dropped before its buffer grows without bound.
+    const outbox = new PeerOutbox(peer, { maxBufferedBytes: 256 * 1024, onError });
+    (peer.context as Record<string, unknown>)[OUTBOX_KEY] = outbox;
+    return {
+      send: (text) => outbox.sendNow(text),
+      sendLatest: (slot, text) => outbox.queue(slot, text),
+      close(code, reason) {
+        try {
+          peer.close(code, reason.slice(0, 120));
+        } catch (err) {
+          onError(err, 'close');
+        }
+      },
+    };
+  }
+
+  const tick = setInterval(() => {
+    for (const [id, s] of sessions) {
+      try {
+        s.tick();
+      } catch (err) {
+        onError(err, 'tick');
+      }
+      if (s.isIdle() && s.connectedCount === 0) sessions.delete(id);
+    }
+  }, opts.tickMs ?? 250);
+  tick.unref();
+  const heartbeat = setInterval(() => {
+    for (const s of sessions.values()) s.heartbeat();
+  }, heartbeatMs);
+  heartbeat.unref();
+
+  const hooks: Partial<Hooks> = {
+    async upgrade(request) {
+      const id = decodeURIComponent(new URL(request.url).pathname.split('/').pop() ?? '');
+      const connection: Omit<Connection, 'link'> = { roomId: id, memberId: null };
+      try {
+        const session = ROOM_ID.test(id) ? await load(id) : null;
+        if (!session) connection.refused = { code: 4404, reason: `no room ${id.slice(0, 64)}` };
+        else {
+          const who = await opts.identify(request, session.record);
+          if ('refused' in who) connection.refused = { code: who.refused, reason: who.reason };
+          else connection.who = who;
+        }
+      } catch (err) {
+        onError(err, 'identify');
+        connection.refused = { code: 1011, reason: 'could not open the room' };
+      }
+      // Accepted, then closed with a code: a browser cannot read a refused handshake's status, only a close.
+      return { context: { [CONTEXT_KEY]: connection } };
+    },
+    async open(peer) {
+      const c = connectionOf(peer);
+      if (!c) return peer.close(1011, 'no connection state');
+      c.link = linkFor(peer);
+      if (closed) return c.link.close(1012, 'server restarting');
+      if (c.refused || !c.who) return c.link.close(c.refused?.code ?? 4401, c.refused?.reason ?? 'not allowed');
+      // The room may have been unloaded (or deleted) between upgrade and open.
+      const session = await load(c.roomId).catch(() => null);
+      if (!session || session.closed) return c.link.close(4404, `no room ${c.roomId}`);
+      c.memberId = session.join(c.who, c.link);
+    },
+    async message(peer, message) {
+      const c = connectionOf(peer);
+      if (!c?.memberId) return;
+      const session = sessions.get(c.roomId);
+      if (!session) return;
+      await session.handle(c.memberId, message.text()).catch((err) => onError(err, 'message'));
+    },
+    drain(peer) {
+      (peer.context[OUTBOX_KEY] as PeerOutbox | undefined)?.flush();
+    },
+    close(peer) {
+      const c = connectionOf(peer);
+      if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
+    },
+    error(peer, err) {
+      onError(err, 'socket');
+      const c = connectionOf(peer);
+      if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
+    },
+  };
+
+  return {
+    hooks,
+    async roomUpdated(before, after) {
+      const s = sessions.get(after.id);
+      if (!s) return;
+      if (before.videoId !== after.videoId)
+        s.changeVideo(after.videoId, after.videoId ? await opts.videoDurationSec(after.videoId) : null);
+      if (before.name !== after.name || before.locked !== after.locked)
+        s.updateRoom({ name: after.name, locked: after.locked });
+    },
+    roomDeleted(id) {
+      const s = sessions.get(id);
+      if (!s) return;
+      s.end('room deleted', 4404);
+      sessions.delete(id);
+    },
+    live: (id) => sessions.get(id),
+    health() {
+      let connections = 0;
+      for (const s of sessions.values()) connections += s.connectedCount;
+      return { rooms: sessions.size, connections };
+    },
+    close() {
+      closed = true;
+      clearInterval(tick);
+      clearInterval(heartbeat);
+      for (const s of sessions.values()) s.shutdown();
+      sessions.clear();
+    },
+  };
+}

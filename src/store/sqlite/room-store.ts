@@ -1,0 +1,221 @@
+// The SQLite side of watch-party rooms: rooms with their playback state, members and chat.
+import type Database from 'better-sqlite3';
+import type {
+  ChatRecord,
+  MemberKind,
+  NewRoom,
+  RoomMemberRecord,
+  RoomPatch,
+  RoomRecord,
+  RoomStore,
+} from '../room-types.ts';
+import { run } from './run-query.ts';
+
+interface RoomRow {
+  id: string;
+  app_id: string;
+  name: string;
+  video_id: string | null;
+  owner_user_id: number;
+  host_member_id: string | null;
+  host_user_id: number | null;
+  locked: number;
+  chat_enabled: number;
+  wait_for_buffering: number | null;
+  position: number;
+  paused: number;
+  rate: number;
+  state_at: number;
+  seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const toRoom = (r: RoomRow): RoomRecord => ({
+  id: r.id,
+  appId: r.app_id,
+  name: r.name,
+  videoId: r.video_id,
+  ownerUserId: r.owner_user_id,
+  hostMemberId: r.host_member_id,
+  hostUserId: r.host_user_id,
+  locked: r.locked === 1,
+  chatEnabled: r.chat_enabled === 1,
+  waitForBuffering: r.wait_for_buffering === null ? null : r.wait_for_buffering === 1,
+  state: { position: r.position, paused: r.paused === 1, rate: r.rate, at: r.state_at, seq: r.seq },
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+interface MemberRow {
+  room_id: string;
+  app_id: string;
+  id: string;
+  identity: string;
+  user_id: number | null;
+  name: string;
+  kind: MemberKind;
+  joined_at: number;
+  last_seen_at: number;
+  kicked: number;
+}
+
+const toMember = (r: MemberRow): RoomMemberRecord => ({
+  roomId: r.room_id,
+  appId: r.app_id,
+  id: r.id,
+  identity: r.identity,
+  userId: r.user_id,
+  name: r.name,
+  kind: r.kind,
+  joinedAt: r.joined_at,
+  lastSeenAt: r.last_seen_at,
+  kicked: r.kicked === 1,
+});
+
+interface ChatRow {
+  id: number;
+  room_id: string;
+  member_id: string;
+  name: string;
+  text: string;
+  video_position: number;
+  at: number;
+}
+
+const toChat = (r: ChatRow): ChatRecord => ({
+  id: r.id,
+  roomId: r.room_id,
+  memberId: r.member_id,
+  name: r.name,
+  text: r.text,
+  videoPosition: r.video_position,
+  at: r.at,
+});
+
+const bool = (b: boolean) => (b ? 1 : 0);
+
+export class SqliteRoomStore implements RoomStore {
+  private readonly stmt;
+
+  constructor(private readonly db: Database.Database) {
+    this.stmt = {
+      insertRoom: db.prepare(
+        `INSERT INTO rooms (id, app_id, name, video_id, owner_user_id, host_user_id, locked, state_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      ),
+      getRoom: db.prepare('SELECT * FROM rooms WHERE id = ?'),
+      listRooms: db.prepare('SELECT * FROM rooms WHERE app_id = ? ORDER BY created_at DESC, id DESC LIMIT ?'),
+      updateRoom: db.prepare(
+        `UPDATE rooms SET name = ?, video_id = ?, locked = ?, chat_enabled = ?, wait_for_buffering = ?,
+           host_member_id = ?, host_user_id = ?, position = ?, paused = ?, rate = ?, state_at = ?, seq = ?,
+           updated_at = ? WHERE id = ? RETURNING *`,
+      ),
+      deleteRoom: db.prepare('DELETE FROM rooms WHERE id = ?'),
+      listMembers: db.prepare('SELECT * FROM room_members WHERE room_id = ? ORDER BY joined_at, id'),
+      saveMember: db.prepare(
+        `INSERT INTO room_members (room_id, app_id, id, identity, user_id, name, kind, joined_at, last_seen_at, kicked)
+         VALUES (@roomId, @appId, @id, @identity, @userId, @name, @kind, @joinedAt, @lastSeenAt, @kicked)
+         ON CONFLICT (room_id, id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+           last_seen_at = excluded.last_seen_at, kicked = excluded.kicked`,
+      ),
+      deleteMember: db.prepare('DELETE FROM room_members WHERE room_id = ? AND id = ?'),
+      insertChat: db.prepare(
+        `INSERT INTO room_chat (room_id, app_id, member_id, name, text, video_position, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      ),
+      recentChat: db.prepare(
+        `SELECT * FROM (SELECT * FROM room_chat WHERE room_id = ? AND deleted = 0 ORDER BY id DESC LIMIT ?)
+         ORDER BY id`,
+      ),
+      deleteChat: db.prepare('UPDATE room_chat SET deleted = 1 WHERE room_id = ? AND id = ? AND deleted = 0'),
+    };
+  }
+
+  async createRoom(r: NewRoom): Promise<RoomRecord> {
+    const row = run('createRoom', () =>
+      this.stmt.insertRoom.get(
+        r.id,
+        r.appId,
+        r.name,
+        r.videoId,
+        r.ownerUserId,
+        r.ownerUserId,
+        bool(r.locked),
+        r.createdAt,
+        r.createdAt,
+        r.createdAt,
+      ),
+    ) as RoomRow;
+    return toRoom(row);
+  }
+
+  async getRoom(id: string): Promise<RoomRecord | null> {
+    const row = run('getRoom', () => this.stmt.getRoom.get(id)) as RoomRow | undefined;
+    return row ? toRoom(row) : null;
+  }
+
+  async listRooms(appId: string, limit: number): Promise<RoomRecord[]> {
+    return (run('listRooms', () => this.stmt.listRooms.all(appId, limit)) as RoomRow[]).map(toRoom);
+  }
+
+  async updateRoom(id: string, patch: RoomPatch, now: number): Promise<RoomRecord | null> {
+    return run('updateRoom', () =>
+      this.db.transaction(() => {
+        const row = this.stmt.getRoom.get(id) as RoomRow | undefined;
+        if (!row) return null;
+        const cur = toRoom(row);
+        const next = { ...cur, ...patch, state: patch.state ?? cur.state };
+        const s = next.state;
+        const updated = this.stmt.updateRoom.get(
+          next.name,
+          next.videoId,
+          bool(next.locked),
+          bool(next.chatEnabled),
+          next.waitForBuffering === null ? null : bool(next.waitForBuffering),
+          next.hostMemberId,
+          next.hostUserId,
+          s.position,
+          bool(s.paused),
+          s.rate,
+          s.at,
+          s.seq,
+          now,
+          id,
+        ) as RoomRow;
+        return toRoom(updated);
+      })(),
+    );
+  }
+
+  async deleteRoom(id: string): Promise<boolean> {
+    return run('deleteRoom', () => this.stmt.deleteRoom.run(id).changes > 0);
+  }
+
+  async listRoomMembers(roomId: string): Promise<RoomMemberRecord[]> {
+    return (run('listRoomMembers', () => this.stmt.listMembers.all(roomId)) as MemberRow[]).map(toMember);
+  }
+
+  async saveRoomMember(m: RoomMemberRecord): Promise<void> {
+    run('saveRoomMember', () => this.stmt.saveMember.run({ ...m, kicked: bool(m.kicked) }));
+  }
+
+  async deleteRoomMember(roomId: string, memberId: string): Promise<void> {
+    run('deleteRoomMember', () => this.stmt.deleteMember.run(roomId, memberId));
+  }
+
+  async addChat(c: Omit<ChatRecord, 'id'> & { appId: string }): Promise<ChatRecord> {
+    const row = run('addChat', () =>
+      this.stmt.insertChat.get(c.roomId, c.appId, c.memberId, c.name, c.text, c.videoPosition, c.at),
+    ) as ChatRow;
+    return toChat(row);
+  }
+
+  async recentChat(roomId: string, limit: number): Promise<ChatRecord[]> {
+    return (run('recentChat', () => this.stmt.recentChat.all(roomId, limit)) as ChatRow[]).map(toChat);
+  }
+
+  async deleteChat(roomId: string, messageId: number): Promise<boolean> {
+    return run('deleteChat', () => this.stmt.deleteChat.run(roomId, messageId).changes > 0);
+  }
+}
