@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, setupAdmin } from '../helpers/accounts.ts';
 import { needs, FFMPEG } from '../helpers/requirements.ts';
-import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.ts';
-import { MEDIA_CONFIG, makeVideo, uploadFile } from './media-helpers.ts';
+import { makeTempDir, postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
+import { MEDIA_CONFIG, makeVideo, uploadFile, waitForVideo } from './media-helpers.ts';
 
 describe.skipIf(!needs('ffmpeg'))('attacks on the video library', () => {
   let ts: TestServer;
@@ -55,5 +55,24 @@ describe.skipIf(!needs('ffmpeg'))('attacks on the video library', () => {
     expect(r.status).toBe(415);
     expect(r.json.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     rmSync(path.join(uploads, neighbour));
+  });
+
+  // Before the fix the player's QoE credential kept ingesting sessions for a deleted video until it expired
+  // (up to playbackUrlTtlSeconds), while the playback URLs it came with already answered 403.
+  test('the QoE credential of a deleted video is refused, like its playback URLs', async () => {
+    const up = await uploadFile(ts, admin, secret);
+    expect(up.status).toBe(202);
+    const id = up.json.id as string;
+    expect((await waitForVideo(ts, admin, id)).status).toBe('ready');
+    const grant = await call(ts, 'POST', `/api/v1/videos/${id}/playback`, { token: admin });
+    expect(grant.status).toBe(200);
+    const headers = { authorization: `Bearer ${grant.json!.qoe.token}` };
+    const report = (sessionId: string) => postSessions(ts.url, sdkSession({ sessionId, contentId: id }), { headers });
+    expect((await report('before-delete')).status).toBe(200);
+    expect((await call(ts, 'DELETE', `/api/v1/videos/${id}`, { token: admin })).status).toBe(204);
+    expect((await fetch(grant.json!.url)).status).toBe(403);
+    const after = await report('after-delete');
+    expect(after.status).toBe(403);
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
   });
 });
