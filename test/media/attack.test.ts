@@ -1,6 +1,6 @@
 // A stranger's attacks on the video library's outside surfaces (real server, real ffmpeg): each finding that was
 // fixed keeps a test here that failed before the fix.
-import { copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, setupAdmin } from '../helpers/accounts.ts';
@@ -75,4 +75,94 @@ describe.skipIf(!needs('ffmpeg'))('attacks on the video library', () => {
     expect(after.status).toBe(403);
     expect(((await after.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
   });
+
+  const tus = (
+    server: TestServer,
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    body?: RequestInit['body'],
+  ) =>
+    fetch(new URL(url, server.url), {
+      method,
+      headers: { authorization: `Bearer ${admin}`, 'tus-resumable': '1.0.0', ...headers },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+
+  // Before the fix @tus/server answered 501 and m3w logged it as an internal error ("it has been logged").
+  test('tus Upload-Concat (not supported) is a clear 400, and creates nothing', async () => {
+    const before = await videoCount();
+    for (const concat of ['partial', 'final;/api/v1/uploads/aaaaaaaaaa /api/v1/uploads/bbbbbbbbbb']) {
+      const r = await tus(ts, 'POST', '/api/v1/uploads?app=default', {
+        'upload-length': '10',
+        'upload-concat': concat,
+      });
+      expect(r.status).toBe(400);
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('INVALID_SCHEMA');
+      expect(body.error.message).toMatch(/Upload-Concat/);
+    }
+    expect(await videoCount()).toBe(before);
+  });
+});
+
+// A tus PATCH sent without Content-Length (chunked) was checked against the free-disk margin only once, with 0
+// bytes announced: uploads created together could then fill the disk past minFreeDiskBytes.
+describe.skipIf(!needs('ffmpeg'))('tus uploads keep the free-disk margin while bytes arrive', () => {
+  let ts: TestServer;
+  let admin: string;
+  const MB = 1024 * 1024;
+
+  beforeAll(async () => {
+    ts = await startTestServer({ ...MEDIA_CONFIG });
+    admin = (await setupAdmin(ts)).accessToken;
+  });
+  afterAll(async () => {
+    await ts?.close();
+  });
+
+  const tus = (method: string, url: string, headers: Record<string, string>, body?: RequestInit['body']) =>
+    fetch(new URL(url, ts.url), {
+      method,
+      headers: { authorization: `Bearer ${admin}`, 'tus-resumable': '1.0.0', ...headers },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+
+  /** Zeros as a stream: fetch sends it chunked, without Content-Length. */
+  function chunked(bytes: number): ReadableStream<Uint8Array> {
+    let sent = 0;
+    return new ReadableStream({
+      pull(c) {
+        if (sent >= bytes) return c.close();
+        const n = Math.min(MB, bytes - sent);
+        sent += n;
+        c.enqueue(new Uint8Array(n));
+      },
+    });
+  }
+
+  test('a chunked PATCH that would eat into the margin is stopped with 507', async () => {
+    const created = await tus('POST', '/api/v1/uploads?app=default', { 'upload-length': String(30 * MB) });
+    expect(created.status).toBe(201);
+    const url = created.headers.get('location')!;
+    // Since the upload was created the disk filled up (other uploads, other programs): 12 MB above the margin.
+    const s = statfsSync(ts.dir);
+    ts.config.minFreeDiskBytes = s.bavail * s.bsize - 12 * MB;
+    const res = await tus(
+      'PATCH',
+      url,
+      { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      chunked(30 * MB),
+    );
+    const body = (await res.json()) as { error: { code: string } };
+    expect(res.status).toBe(507);
+    expect(body.error.code).toBe('INSUFFICIENT_STORAGE');
+    ts.config.minFreeDiskBytes = 0;
+    // What arrived is kept (the client may resume when there is room), and it stopped short of the whole.
+    const head = await tus('HEAD', url, {});
+    expect(Number(head.headers.get('upload-offset'))).toBeLessThan(30 * MB);
+    expect((await tus('DELETE', url, {})).status).toBe(204);
+  }, 60_000);
 });
