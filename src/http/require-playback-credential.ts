@@ -1,6 +1,7 @@
 // The built-in player's QoE credential on POST /v1/sessions: `Authorization: Bearer <token>` from
 // POST /api/v1/videos/{id}/playback instead of an ingest key. It ingests into the video's app only, and only
-// sessions whose contentId is that video (403 naming why otherwise). Rate limited like a key, per video and address.
+// sessions whose contentId is that video (403 naming why otherwise), and only while the video exists: a deleted
+// video's credential stops like its playback URLs do. Rate limited like a key, per video and address.
 import type { H3Event } from 'h3';
 import type { IngestedSession } from '../ingest/index.ts';
 import { clientAddress } from './client-address.ts';
@@ -17,7 +18,7 @@ export function hasPlaybackCredential(event: H3Event): boolean {
   return !event.req.headers.has('x-api-key') && /^Bearer m3wp\./.test(event.req.headers.get('authorization') ?? '');
 }
 
-export function requirePlaybackCredential(event: H3Event, ctx: HttpContext): PlaybackIngest {
+export async function requirePlaybackCredential(event: H3Event, ctx: HttpContext): Promise<PlaybackIngest> {
   const token = (event.req.headers.get('authorization') ?? '').replace(/^Bearer\s+/, '').trim();
   const address = clientAddress(event, ctx.config.trustProxy);
   const credential = ctx.media.signer.verifyCredential(token);
@@ -32,6 +33,9 @@ export function requirePlaybackCredential(event: H3Event, ctx: HttpContext): Pla
       'INVALID_API_KEY',
       'the playback credential is invalid or expired; ask for a new playback grant',
     );
+  const video = await ctx.media.get(credential.videoId);
+  if (!video || video.appId !== credential.appId)
+    throw new ApiError('FORBIDDEN', 'the video of this playback credential no longer exists');
   return { appId: credential.appId, videoId: credential.videoId };
 }
 

@@ -2,6 +2,7 @@
 // dimensions, a known duration within the limit. Everything else is refused with a message naming the problem.
 import { execFile } from 'node:child_process';
 import { MediaError } from './media-error.ts';
+import { refusedFormat, sourceInput } from './source-input.ts';
 
 export interface SourceInfo {
   durationMs: number;
@@ -44,7 +45,7 @@ function ffprobeJson(ffprobe: string, file: string): Promise<{ ok: boolean; json
   return new Promise((resolve) => {
     execFile(
       ffprobe,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', file],
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...sourceInput(file)],
       { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         let json: unknown = null;
@@ -62,6 +63,11 @@ export async function probeSource(ffprobe: string, file: string, maxDurationHour
   const r = await ffprobeJson(ffprobe, file);
   const data = r.json as { streams?: ProbeStream[]; format?: { format_name?: string; duration?: string } } | null;
   if (!r.ok || !data?.format) {
+    if (refusedFormat(r.stderr))
+      throw new MediaError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'the file is a playlist or file list (HLS, concat…) or a container m3w does not read; upload the video file itself',
+      );
     const last = r.stderr.trim().split('\n').pop()?.replace(file, 'the file').slice(0, 200) ?? '';
     throw new MediaError(
       'UNSUPPORTED_MEDIA_TYPE',

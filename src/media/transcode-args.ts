@@ -1,6 +1,7 @@
 // The ffmpeg command lines: one HLS fMP4 rendition (4 s segments, a keyframe every 2 s, VOD playlist), and the
 // poster and seek-preview sprite. Progress goes to stdout (-progress pipe:1), errors to stderr.
 import type { SourceInfo } from './probe-source.ts';
+import { sourceInput } from './source-input.ts';
 import { AUDIO_BITRATE, type PlannedRendition } from './rendition-ladder.ts';
 
 export const SEGMENT_SECONDS = 4;
@@ -49,8 +50,7 @@ export function renditionArgs(opts: {
   return [
     ...COMMON,
     ...input,
-    '-i',
-    opts.source,
+    ...sourceInput(opts.source),
     '-map',
     '0:v:0',
     ...(src.audio ? ['-map', '0:a:0'] : []),
@@ -93,10 +93,22 @@ export function planSprite(src: SourceInfo): SpritePlan {
 export function posterArgs(source: string, out: string, src: SourceInfo): string[] {
   const at = ((src.durationMs / 1000) * 0.1).toFixed(3);
   const height = Math.min(720, src.height - (src.height % 2));
-  return [...COMMON, '-ss', at, '-i', source, '-frames:v', '1', '-vf', `scale=-2:${height}`, '-q:v', '3', out];
+  return [
+    ...COMMON,
+    '-ss',
+    at,
+    ...sourceInput(source),
+    '-frames:v',
+    '1',
+    '-vf',
+    `scale=-2:${height}`,
+    '-q:v',
+    '3',
+    out,
+  ];
 }
 
 export function spriteArgs(source: string, out: string, plan: SpritePlan): string[] {
   const filter = `fps=1/${plan.intervalSec},scale=${plan.thumbWidth}:${plan.thumbHeight},tile=${plan.columns}x${plan.rows}`;
-  return [...COMMON, '-i', source, '-an', '-vf', filter, '-frames:v', '1', '-q:v', '5', out];
+  return [...COMMON, ...sourceInput(source), '-an', '-vf', filter, '-frames:v', '1', '-q:v', '5', out];
 }

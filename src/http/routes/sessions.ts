@@ -25,7 +25,7 @@ const postSessions: RouteDef = {
   path: '/v1/sessions',
   async handler(event, ctx) {
     // The built-in player sends a playback credential (its video only) instead of an ingest key.
-    const playback = hasPlaybackCredential(event) ? requirePlaybackCredential(event, ctx) : null;
+    const playback = hasPlaybackCredential(event) ? await requirePlaybackCredential(event, ctx) : null;
     const appId = playback ? playback.appId : (await requireApiKey(event, ctx, ['ingest'])).appId;
     const body = await readJsonBody(event, ctx.config.maxBodyBytes);
     const result = validateSessionBody(body, ctx.config.maxBatchSize);

@@ -2,8 +2,8 @@
 // /api/v1/uploads, by @tus/server on its web-standard handler. The upload id is the video id: a video row in
 // "uploading" exists from creation on, so the dashboard can show it; when the last byte arrives the file is
 // probed and queued like a multipart upload (or refused with 400/415 and deleted). Each request is
-// authenticated here first; another app's upload answers 404. Free disk is checked at creation and before
-// every PATCH (507).
+// authenticated here first; another app's upload answers 404. Free disk is checked at creation, before every
+// PATCH and every few megabytes while its bytes arrive (507; what arrived is kept for a resume).
 import { chmod } from 'node:fs/promises';
 import { FileStore } from '@tus/file-store';
 import { Server, type Upload } from '@tus/server';
@@ -17,9 +17,12 @@ import { errorResponses, userBearer } from './openapi-shared.ts';
 import { videoPrincipal } from './videos.ts';
 
 const PATH = '/api/v1/uploads';
+const DISK_CHECK_EVERY = 8 * 1024 * 1024;
 const servers = new WeakMap<HttpContext, Server>();
 /** Who is creating an upload, handed from the route to the tus hooks (same Request object). */
 const creating = new WeakMap<object, { principal: Principal; app: string | undefined; id: string }>();
+/** Why a request's body was cut off (tus reports any body error as a 400 "aborted"; ours is a 507). */
+const bodyRefusals = new WeakMap<Request, unknown>();
 
 /** A tus hook's refusal, with the JSON error envelope as its body. */
 function refusal(err: unknown): { status_code: number; body: string } {
@@ -116,8 +119,48 @@ async function ownUpload(event: H3Event, ctx: HttpContext, principal: Principal)
   return id;
 }
 
-async function delegate(event: H3Event, ctx: HttpContext): Promise<Response> {
-  const res = await tusServer(ctx).handleWeb(event.req as never);
+/**
+ * The request with its body re-checking the free-disk margin every few megabytes: a chunked PATCH announces no
+ * length, and uploads created together each passed the check at creation.
+ */
+function diskChecked(req: Request, ctx: HttpContext): Request {
+  if (!req.body) return req;
+  let unchecked = 0;
+  const body = req.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      async transform(chunk, out) {
+        unchecked += chunk.byteLength;
+        if (unchecked >= DISK_CHECK_EVERY) {
+          unchecked = 0;
+          try {
+            await ensureRoom(ctx.media.paths.uploads, 0, ctx.config.minFreeDiskBytes);
+          } catch (err) {
+            bodyRefusals.set(checked, err);
+            throw err;
+          }
+        }
+        out.enqueue(chunk);
+      },
+    }),
+  );
+  const checked = new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  return checked;
+}
+
+async function delegate(event: H3Event, ctx: HttpContext, req: Request = event.req): Promise<Response> {
+  const res = await tusServer(ctx).handleWeb(req as never);
+  if (bodyRefusals.has(req)) {
+    const { error } = toApiError(bodyRefusals.get(req));
+    return new Response(JSON.stringify(errorEnvelope(error)), {
+      status: error.status,
+      headers: { 'content-type': 'application/json', 'tus-resumable': '1.0.0' },
+    });
+  }
   if (res.status < 400) return res;
   // Every refusal is our JSON envelope, including those tus writes itself (412 without Tus-Resumable…).
   const text = await res.text();
@@ -140,13 +183,17 @@ const create: RouteDef = {
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
     await ctx.media.requireFfmpeg();
+    // Our store has no concatenation; @tus/server would answer 501, which reads as our own failure.
+    if (event.req.headers.has('upload-concat'))
+      throw new ApiError('INVALID_SCHEMA', 'Upload-Concat: the tus concatenation extension is not supported');
     const principal = videoPrincipal(caller);
-    creating.set(event.req, {
+    const req = diskChecked(event.req, ctx);
+    creating.set(req, {
       principal,
       app: event.url.searchParams.get('app') ?? undefined,
       id: ctx.media.newVideoId(),
     });
-    return delegate(event, ctx);
+    return delegate(event, ctx, req);
   },
   openapi: {
     summary: 'Create a resumable upload (tus 1.0 creation; Upload-Length, Upload-Metadata: title, filename, appId)',
@@ -167,7 +214,7 @@ const resumeOps = (method: 'HEAD' | 'PATCH' | 'DELETE', summary: string, ok: str
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
     const id = await ownUpload(event, ctx, videoPrincipal(caller));
-    const res = await delegate(event, ctx);
+    const res = await delegate(event, ctx, method === 'PATCH' ? diskChecked(event.req, ctx) : event.req);
     // Termination: the video that was being uploaded goes with its bytes.
     if (method === 'DELETE' && res.status === 204) await ctx.media.remove(id);
     return res;
