@@ -138,7 +138,7 @@ export class VideoLibrary {
           { ffmpeg: info.ffmpeg.path, source: info.ffmpeg.source, version: info.ffmpeg.version, encoder: info.encoder },
           'ffmpeg found',
         );
-      else if (this.config.ffmpegPath === 'none') this.log.info('ffmpegPath is "none": video upload is off');
+      else if (this.config.ffmpegPath === 'none') this.log.info({}, 'ffmpegPath is "none": video upload is off');
       else this.log.warn({ hint: ffmpegUnavailableHint(null) }, 'ffmpeg not found: video upload is off');
     });
     await this.recover();
