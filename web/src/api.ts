@@ -90,6 +90,7 @@ export type { AuthStatus, LoginBody, Me, SetupBody, User } from '../../src/http/
 export type {
   ApiKey,
   ApiKeyList,
+  ApiKeyUpdateBody,
   App,
   AppList,
   AppRenameBody,
