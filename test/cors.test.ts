@@ -73,7 +73,7 @@ describe('a page on another origin reporting with the browser SDK', () => {
     await page.waitForFunction('typeof window.M3W === "object"');
   });
   const report = (key: string, contentId: string) =>
-    page.evaluate(([k, c]) => (window as any).report(k, c), [key, contentId]) as Promise<{
+    page.evaluate(`window.report(${JSON.stringify(key)}, ${JSON.stringify(contentId)})`) as Promise<{
       status: number;
       sessionId: string;
     }>;
@@ -224,30 +224,18 @@ describe("the built-in player's playback credential", () => {
   const credential = (videoId: string) =>
     m3w.server.media.signer.issueCredential({ appId: 'default', videoId, expiresAt: Date.now() + 600_000 });
   const post = (from: Page | Frame, token: string, sessionId: string, contentId: string) =>
-    from.evaluate(
-      async ([url, t, body]) => {
-        try {
-          const r = await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` },
-            body,
-            credentials: 'omit',
-            mode: 'cors',
-          });
-          return r.status;
-        } catch {
-          return 0;
-        }
-      },
-      [`${m3w.url}/v1/sessions`, token, JSON.stringify(sdkSession({ sessionId, contentId }))],
-    );
+    from.evaluate(`fetch(${JSON.stringify(`${m3w.url}/v1/sessions`)}, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: ${JSON.stringify(`Bearer ${token}`)} },
+      body: ${JSON.stringify(JSON.stringify(sdkSession({ sessionId, contentId })))},
+      credentials: 'omit',
+      mode: 'cors',
+    }).then((r) => r.status, () => 0)`) as Promise<number>;
 
   test('works from an /embed frame on another site (its requests carry m3w’s own origin)', async () => {
     const page = await browser.newPage();
     await page.goto(`${site.url}/`);
-    await page.evaluate((src) => {
-      (document.getElementById('f') as HTMLIFrameElement).src = src;
-    }, `${m3w.url}/embed/vid1?token=not-a-token`);
+    await page.evaluate(`document.getElementById('f').src = ${JSON.stringify(`${m3w.url}/embed/vid1?token=x`)}`);
     await expect.poll(() => page.frames().find((f) => f.url().startsWith(`${m3w.url}/embed/`)) ?? null).not.toBeNull();
     const frame = page.frames().find((f) => f.url().startsWith(`${m3w.url}/embed/`))!;
     await frame.waitForLoadState();
