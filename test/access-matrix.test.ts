@@ -51,6 +51,8 @@ const PUBLIC = new Set([
   'OPTIONS /media/**',
   'OPTIONS /api/v1/uploads',
   'OPTIONS /api/v1/uploads/:id',
+  // The CORS preflight of POST /v1/sessions needs no key (browsers send none); the POST is checked (test/cors.test.ts).
+  'OPTIONS /v1/sessions',
 ]);
 
 let ts: TestServer;
@@ -204,6 +206,15 @@ const ROWS: Row[] = [
     path: '/api/v1/apps/:id/keys',
     allowed: ADMIN_ONLY,
     request: async () => ({ path: '/api/v1/apps/default/keys', body: { name: 'matrix' } }),
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/apps/:id/keys/:prefix',
+    allowed: ADMIN_ONLY,
+    request: async () => ({
+      path: `/api/v1/apps/default/keys/${await freshKey()}`,
+      body: { allowedOrigins: ['https://shop.example.com'] },
+    }),
   },
   {
     method: 'DELETE',

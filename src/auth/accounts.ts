@@ -422,7 +422,7 @@ export class Accounts {
 
   /** Audit helper for API-key changes made through the API. */
   async auditKey(
-    action: 'key_created' | 'key_rotated' | 'key_revoked',
+    action: 'key_created' | 'key_updated' | 'key_rotated' | 'key_revoked',
     actor: Actor,
     key: ApiKeyRecord,
     detail?: Record<string, unknown>,

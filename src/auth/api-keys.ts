@@ -37,11 +37,48 @@ export function normalizePrefix(input: string): string {
   return m ? `m3w_${m[1]}` : input.trim();
 }
 
+/** At most this many browser origins per key: a longer list is a sign that "*" or a proxy was meant. */
+export const MAX_KEY_ORIGINS = 20;
+
+/**
+ * A browser origin as browsers send it in `Origin` ("https://shop.example.com", "http://127.0.0.1:5173"), or
+ * "*"; null when `input` is anything else (a path, a query, credentials, another scheme). A trailing "/" and
+ * upper-case host names are forgiven, so what people paste from the address bar works.
+ */
+export function normalizeOrigin(input: string): string | null {
+  const raw = input.trim();
+  if (raw === '*') return '*';
+  if (!/^https?:\/\/[^/?#\s@]+\/?$/i.test(raw)) return null;
+  try {
+    const url = new URL(raw);
+    return url.origin === 'null' ? null : url.origin;
+  } catch {
+    return null;
+  }
+}
+
+/** The origins normalised and without repeats; throws naming the first bad one or a list that is too long. */
+export function normalizeOrigins(inputs: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const input of inputs) {
+    const origin = normalizeOrigin(input);
+    if (!origin)
+      throw new RangeError(
+        `${JSON.stringify(input.slice(0, 200))} is not an origin: give scheme, host and optional port, such as https://shop.example.com, with no path; or "*" for any site`,
+      );
+    out.add(origin);
+  }
+  if (out.size > MAX_KEY_ORIGINS) throw new RangeError(`at most ${MAX_KEY_ORIGINS} origins per key, got ${out.size}`);
+  return [...out];
+}
+
 export interface KeySpec {
   appId: string;
   name: string;
   scopes: Scope[];
   rateLimit?: number | null;
+  /** Browser origins allowed to use the key, already normalised; empty or absent: none. */
+  allowedOrigins?: readonly string[];
   now?: number;
 }
 
@@ -55,6 +92,7 @@ function newKeyRow(opts: KeySpec) {
     scopes: opts.scopes,
     createdAt: opts.now ?? Date.now(),
     rateLimit: opts.rateLimit ?? null,
+    allowedOrigins: opts.allowedOrigins ?? [],
   };
   return { key, row };
 }
@@ -65,7 +103,7 @@ export async function createApiKey(store: Store, opts: KeySpec): Promise<{ key: 
 }
 
 /**
- * Replaces a key with a new one of the same name, scopes and limit; the old key keeps working for
+ * Replaces a key with a new one of the same name, scopes, limit and origins; the old key keeps working for
  * `graceMs` so deployed clients can be updated. Null when no active, unrotated key has that prefix.
  */
 export async function rotateApiKey(
@@ -79,6 +117,7 @@ export async function rotateApiKey(
     name: old.name,
     scopes: old.scopes,
     rateLimit: old.rateLimit,
+    allowedOrigins: old.allowedOrigins,
     now,
   });
   const record = await store.rotateApiKey(old.prefix, row, now + graceMs);

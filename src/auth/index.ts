@@ -4,6 +4,8 @@ export {
   createApiKey,
   ensureBootstrap,
   hashApiKey,
+  MAX_KEY_ORIGINS,
+  normalizeOrigins,
   normalizePrefix,
   publicPrefix,
   rotateApiKey,

@@ -1,7 +1,7 @@
 // m3w apikey create | list | revoke — works on the database directly, also while a server runs
 // (a revoked key stops working there within 10 seconds, the server's key cache lifetime).
 import type { ResolvedConfig } from '../config/index.ts';
-import { createApiKey, DEFAULT_APP_ID, normalizePrefix } from '../auth/index.ts';
+import { createApiKey, DEFAULT_APP_ID, normalizeOrigins, normalizePrefix } from '../auth/index.ts';
 import { SCOPES, SqliteStore, type Scope } from '../store/index.ts';
 import type { CliValues } from './options.ts';
 
@@ -25,6 +25,7 @@ const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString
 export async function runApiKey(config: ResolvedConfig, args: string[], values: CliValues): Promise<number> {
   const [sub, ...rest] = args;
   let scopes: Scope[] = [];
+  let origins: string[] = [];
   try {
     if (sub === 'create') {
       if (!values.name || values.name.trim() === '' || values.name.length > 100)
@@ -33,6 +34,11 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
       if (!APP_ID.test(appId))
         throw new UsageError(`--app must be lowercase letters, digits and dashes, got ${JSON.stringify(appId)}`);
       scopes = parseScopes(values.scope);
+      try {
+        origins = normalizeOrigins(values.origin ?? []);
+      } catch (err) {
+        throw new UsageError(`--origin: ${(err as Error).message}`);
+      }
     } else if (sub === 'revoke') {
       if (rest.length !== 1) throw new UsageError('apikey revoke needs exactly one PREFIX');
     } else if (sub !== 'list') {
@@ -49,7 +55,12 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
     if (sub === 'create') {
       const appId = values.app ?? DEFAULT_APP_ID;
       await store.ensureApp(appId, appId === DEFAULT_APP_ID ? 'Default app' : appId, Date.now());
-      const { key, record } = await createApiKey(store, { appId, name: values.name!.trim(), scopes });
+      const { key, record } = await createApiKey(store, {
+        appId,
+        name: values.name!.trim(),
+        scopes,
+        allowedOrigins: origins,
+      });
       if (values.json)
         process.stdout.write(
           JSON.stringify({
@@ -58,12 +69,14 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
             app: appId,
             name: record.name,
             scopes: record.scopes,
+            allowedOrigins: record.allowedOrigins,
             createdAt: record.createdAt,
           }) + '\n',
         );
       else
         process.stdout.write(
-          `Created API key "${record.name}" for app "${appId}" (scopes: ${record.scopes.join(',')}).\n` +
+          `Created API key "${record.name}" for app "${appId}" (scopes: ${record.scopes.join(',')}` +
+            `${record.allowedOrigins.length ? `; browser origins: ${record.allowedOrigins.join(' ')}` : ''}).\n` +
             `It is shown only this once:\n\n  ${key}\n\n`,
         );
       return 0;
@@ -75,12 +88,13 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
         return 0;
       }
       const rows = [
-        ['PREFIX', 'APP', 'NAME', 'SCOPES', 'CREATED', 'LAST USED', 'STATUS'],
+        ['PREFIX', 'APP', 'NAME', 'SCOPES', 'ORIGINS', 'CREATED', 'LAST USED', 'STATUS'],
         ...keys.map((k) => [
           k.prefix,
           k.appId,
           k.name,
           k.scopes.join(','),
+          k.allowedOrigins.join(',') || '-',
           iso(k.createdAt),
           iso(k.lastUsedAt),
           k.revokedAt ? 'revoked' : 'active',

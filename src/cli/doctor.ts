@@ -99,6 +99,8 @@ function checkDatabase(config: ResolvedConfig): Check {
 /** Which ffmpeg video hosting uses (the same search as the server), its version and the encoders that work. */
 async function checkFfmpeg(config: ResolvedConfig): Promise<Check> {
   const info = await discoverFfmpeg({ ffmpegPath: config.ffmpegPath, encoder: config.transcode.encoder });
+  if (!info && config.ffmpegPath === 'none')
+    return { level: 'ok', what: 'video is turned off: ffmpegPath is "none" (M3W_FFMPEG=none)' };
   if (!info) return { level: 'warn', what: `ffmpeg not found; video upload is off until you ${FFMPEG_INSTALL_HINT}` };
   const broken = info.brokenEncoders.length > 0 ? `; listed but not working: ${info.brokenEncoders.join(', ')}` : '';
   return {

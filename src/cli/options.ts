@@ -13,6 +13,7 @@ const OPTIONS = {
   name: { type: 'string' },
   app: { type: 'string' },
   scope: { type: 'string' },
+  origin: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   user: { type: 'string' },
   email: { type: 'string' },

@@ -11,8 +11,9 @@ Usage: m3w [command] [options]
 Commands:
   serve                      Run the server (the default)
   migrate                    Apply database migrations and exit
-  apikey create --name NAME [--app APP] [--scope ingest,read] [--json]
+  apikey create --name NAME [--app APP] [--scope ingest,read] [--origin URL]... [--json]
                              Create an API key (printed once). APP defaults to "default" and is created if new.
+                             --origin (repeatable): a site whose pages may use the key, e.g. https://shop.example.com
   apikey list [--json]       List API keys (prefixes only)
   apikey revoke PREFIX       Revoke a key by its prefix (e.g. m3w_1a2b3c4d)
   admin create --email EMAIL --password PASSWORD

@@ -75,7 +75,7 @@ export const ConfigSchema = Type.Object(
     ),
     // Video library (src/media)
     ffmpegPath: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
-      'x-expected': 'the path of an ffmpeg executable, or null to look for one',
+      'x-expected': 'the path of an ffmpeg executable, "none" to turn video off, or null to look for one',
     }),
     maxUploadBytes: int(1024, 2 ** 50, ' (bytes)'),
     minFreeDiskBytes: int(0, 2 ** 50, ' (bytes)'),

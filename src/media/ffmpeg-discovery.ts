@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { FFMPEG_OFF } from './media-error.ts';
 
 export const HARDWARE_ENCODERS = ['h264_v4l2m2m', 'h264_vaapi', 'h264_nvenc', 'h264_qsv'] as const;
 
@@ -170,6 +171,8 @@ const cache = new Map<string, Promise<FfmpegInfo | null>>();
 
 /** ffmpeg and ffprobe as found (cached per configuration), or null when either is missing. */
 export function discoverFfmpeg(opts: DiscoveryOptions): Promise<FfmpegInfo | null> {
+  // "none" turns video off on purpose (and lets the no-ffmpeg experience be tested on a machine that has one).
+  if (opts.ffmpegPath === FFMPEG_OFF) return Promise.resolve(null);
   const key = JSON.stringify([opts.ffmpegPath, opts.encoder, opts.execDir, opts.env?.PATH, opts.env?.M3W_FFPROBE]);
   let p = cache.get(key);
   if (!p) cache.set(key, (p = discover(opts)));

@@ -21,3 +21,13 @@ export class MediaError extends Error {
 export const FFMPEG_INSTALL_HINT =
   'install ffmpeg (Debian/Ubuntu/Raspberry Pi OS: sudo apt install ffmpeg; macOS: brew install ffmpeg), put an ffmpeg ' +
   'executable beside m3w, or set ffmpegPath / M3W_FFMPEG';
+
+/** `ffmpegPath: "none"` (M3W_FFMPEG=none): video is off on purpose, and no ffmpeg is looked for. */
+export const FFMPEG_OFF = 'none';
+
+/** Why there is no ffmpeg and what to do: turned off by configuration, or the install hint. */
+export function ffmpegUnavailableHint(ffmpegPath: string | null): string {
+  return ffmpegPath === FFMPEG_OFF
+    ? 'video is turned off: ffmpegPath is "none" (M3W_FFMPEG=none); remove it, or set the path of an ffmpeg, to host video'
+    : FFMPEG_INSTALL_HINT;
+}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { RenditionRecord, Store, VideoRecord } from '../store/index.ts';
 import { discoverFfmpeg, type FfmpegInfo } from './ffmpeg-discovery.ts';
 import { parseMediaPlaylist } from './hls-output.ts';
-import { FFMPEG_INSTALL_HINT, MediaError } from './media-error.ts';
+import { ffmpegUnavailableHint, MediaError } from './media-error.ts';
 import { ensureRoom, MediaPaths } from './media-paths.ts';
 import { multipartBoundary, receiveMultipart } from './multipart-upload.ts';
 import { probeSource, type SourceInfo } from './probe-source.ts';
@@ -122,7 +122,10 @@ export class VideoLibrary {
   async requireFfmpeg(): Promise<FfmpegInfo> {
     const info = await this.ffmpeg();
     if (!info)
-      throw new MediaError('FFMPEG_UNAVAILABLE', `video upload needs ffmpeg and ffprobe: ${FFMPEG_INSTALL_HINT}`);
+      throw new MediaError(
+        'FFMPEG_UNAVAILABLE',
+        `video upload needs ffmpeg and ffprobe: ${ffmpegUnavailableHint(this.config.ffmpegPath)}`,
+      );
     return info;
   }
 
@@ -135,7 +138,8 @@ export class VideoLibrary {
           { ffmpeg: info.ffmpeg.path, source: info.ffmpeg.source, version: info.ffmpeg.version, encoder: info.encoder },
           'ffmpeg found',
         );
-      else this.log.warn({ hint: FFMPEG_INSTALL_HINT }, 'ffmpeg not found: video upload is off');
+      else if (this.config.ffmpegPath === 'none') this.log.info({}, 'ffmpegPath is "none": video upload is off');
+      else this.log.warn({ hint: ffmpegUnavailableHint(null) }, 'ffmpeg not found: video upload is off');
     });
     await this.recover();
     this.runner.start();

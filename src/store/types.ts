@@ -29,6 +29,8 @@ export interface ApiKeyRecord {
   expiresAt: number | null;
   /** Requests per rate-limit window; null means the configured default. */
   rateLimit: number | null;
+  /** Browser origins that may use the key (CORS), exact ("https://shop.example.com") or "*"; empty: none. */
+  allowedOrigins: string[];
 }
 
 export interface NewApiKey {
@@ -39,6 +41,7 @@ export interface NewApiKey {
   scopes: Scope[];
   createdAt: number;
   rateLimit?: number | null;
+  allowedOrigins?: readonly string[];
 }
 
 export interface StoredSession {
@@ -90,6 +93,8 @@ export interface Store extends AnalyticsStore {
    * in one transaction. Null when no active key has that prefix.
    */
   rotateApiKey(prefix: string, replacement: NewApiKey, oldExpiresAt: number): Promise<ApiKeyRecord | null>;
+  /** Replaces a key's allowed browser origins; null when no key has that prefix. */
+  setApiKeyOrigins(prefix: string, origins: readonly string[]): Promise<ApiKeyRecord | null>;
   /** Records last use, batched by the caller so that reads do not become writes. */
   markApiKeysUsed(usage: ReadonlyArray<readonly [id: number, usedAt: number]>): Promise<void>;
 

@@ -118,8 +118,9 @@ interface Site {
 }
 
 /**
- * The third-party site: its page, its hls.js, the clip, and /v1/sessions passed through to m3w — m3w's ingest
- * route has no CORS yet, so a site reports through its own origin (the request, X-API-Key included, is m3w's).
+ * The third-party site: its page, its hls.js, the clip, and /v1/sessions passed through to m3w — a site may
+ * report through its own origin (the request, X-API-Key and Origin included, is m3w's); test/cors.test.ts posts
+ * to m3w directly.
  */
 function startSite(mediaDir: string, m3wUrl: string): Promise<Site> {
   const delays = new Map<string, number>();
@@ -189,6 +190,9 @@ describe.skipIf(!needs('chromium', 'ffmpeg'))('the m3w-web SDK on a third-party 
     m3w = await startTestServer();
     expect(m3w.apiKey, 'the first start creates an ingest key').toMatch(/^m3w_/);
     site = await startSite(mediaDir, m3w.url);
+    // The site's pages send the browser's Origin (through its proxy too): the key must allow that origin.
+    const [bootstrapKey] = await m3w.server.store.listApiKeys();
+    await m3w.server.store.setApiKeyOrigins(bootstrapKey!.prefix, [site.url]);
     browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {

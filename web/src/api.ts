@@ -90,6 +90,7 @@ export type { AuthStatus, LoginBody, Me, PasswordChangeBody, SetupBody, User } f
 export type {
   ApiKey,
   ApiKeyList,
+  ApiKeyUpdateBody,
   App,
   AppList,
   AppRenameBody,

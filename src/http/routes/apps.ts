@@ -2,7 +2,7 @@
 // delete apps and manage keys (a new or rotated key is shown once; a rotated key keeps working for
 // keyRotationGraceHours). Another app's resources answer 404, so their existence does not leak.
 import { getRouterParam, type H3Event } from 'h3';
-import { createApiKey, DEFAULT_APP_ID, publicPrefix, rotateApiKey } from '../../auth/index.ts';
+import { createApiKey, DEFAULT_APP_ID, normalizeOrigins, publicPrefix, rotateApiKey } from '../../auth/index.ts';
 import type { ApiKeyRecord, App, Scope } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -11,7 +11,9 @@ import { canSeeApp } from '../require-access.ts';
 import { actorOf, requireUser, type Caller } from '../require-user.ts';
 import {
   type ApiKey,
+  ApiKey as ApiKeySchema,
   ApiKeyList,
+  ApiKeyUpdateBody,
   AppList,
   AppRenameBody,
   App as AppSchema,
@@ -25,6 +27,7 @@ import { appIdParam } from './route-params.ts';
 const readNewApp = bodyReader(NewAppBody);
 const readAppRename = bodyReader(AppRenameBody);
 const readNewKey = bodyReader(NewApiKeyBody);
+const readKeyUpdate = bodyReader(ApiKeyUpdateBody);
 const appParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const prefixParam = {
   name: 'prefix',
@@ -45,6 +48,7 @@ const keyJson = (k: ApiKeyRecord): ApiKey => ({
   revokedAt: k.revokedAt,
   expiresAt: k.expiresAt,
   rateLimit: k.rateLimit,
+  allowedOrigins: k.allowedOrigins,
 });
 
 /** The app named in the path, if this caller may see it; 404 otherwise. */
@@ -75,10 +79,26 @@ async function appKey(event: H3Event, ctx: HttpContext, app: App): Promise<ApiKe
   return key;
 }
 
-/** What a new key gets: defaults filled in, scopes without repeats. */
-function keyFields(body: NewApiKeyBody): { name: string; scopes: Scope[]; rateLimit: number | null } {
+/** The origins of a body, normalised; a 400 naming the first that is not an origin. */
+function originsOf(list: readonly string[] | undefined): string[] {
+  try {
+    return normalizeOrigins(list ?? []);
+  } catch (err) {
+    throw new ApiError('INVALID_SCHEMA', `allowedOrigins: ${(err as Error).message}`, [
+      { field: 'allowedOrigins', message: (err as Error).message },
+    ]);
+  }
+}
+
+/** What a new key gets: defaults filled in, scopes and origins without repeats. */
+function keyFields(body: NewApiKeyBody) {
   const scopes: Scope[] = body.scopes ?? ['ingest'];
-  return { name: body.name.trim(), scopes: [...new Set(scopes)], rateLimit: body.rateLimit ?? null };
+  return {
+    name: body.name.trim(),
+    scopes: [...new Set(scopes)],
+    rateLimit: body.rateLimit ?? null,
+    allowedOrigins: originsOf(body.allowedOrigins),
+  };
 }
 
 export const appRoutes: RouteDef[] = [
@@ -187,7 +207,10 @@ export const appRoutes: RouteDef[] = [
       const app = await visibleApp(event, ctx, caller);
       const fields = keyFields(await readNewKey(event));
       const { key, record } = await createApiKey(ctx.store, { appId: app.id, ...fields });
-      await ctx.accounts.auditKey('key_created', actorOf(event, ctx, caller), record, { scopes: record.scopes });
+      await ctx.accounts.auditKey('key_created', actorOf(event, ctx, caller), record, {
+        scopes: record.scopes,
+        allowedOrigins: record.allowedOrigins,
+      });
       event.res.status = 201;
       return { key, ...keyJson(record) } satisfies NewApiKey;
     },
@@ -198,6 +221,32 @@ export const appRoutes: RouteDef[] = [
       requestBody: { required: true, content: json(NewApiKeyBody) },
       responses: {
         '201': { description: 'Created', content: json(NewApiKey) },
+        ...errorResponses(400, 401, 403, 404, 415),
+      },
+    },
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/apps/:id/keys/:prefix',
+    async handler(event, ctx) {
+      const caller = await requireUser(event, ctx, admin);
+      const key = await appKey(event, ctx, await visibleApp(event, ctx, caller));
+      const origins = originsOf((await readKeyUpdate(event)).allowedOrigins);
+      const updated = await ctx.store.setApiKeyOrigins(key.prefix, origins);
+      if (!updated) throw new ApiError('NOT_FOUND', `no API key ${key.prefix} in app ${key.appId}`);
+      ctx.keys.forget(); // the new list applies at once, not after the key cache's TTL
+      await ctx.accounts.auditKey('key_updated', actorOf(event, ctx, caller), key, {
+        allowedOrigins: { from: key.allowedOrigins, to: updated.allowedOrigins },
+      });
+      return keyJson(updated);
+    },
+    openapi: {
+      summary: 'Change the browser origins an API key may be used from (admin); the list replaces the old one',
+      security: userBearer,
+      parameters: [appParam, prefixParam],
+      requestBody: { required: true, content: json(ApiKeyUpdateBody) },
+      responses: {
+        '200': { description: 'The key as changed', content: json(ApiKeySchema) },
         ...errorResponses(400, 401, 403, 404, 415),
       },
     },

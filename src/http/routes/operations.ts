@@ -5,7 +5,7 @@ import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { Health, HealthDetails } from '../wire/server.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
-import { FFMPEG_INSTALL_HINT } from '../../media/index.ts';
+import { ffmpegUnavailableHint } from '../../media/index.ts';
 
 const health: RouteDef = {
   method: 'GET',
@@ -67,7 +67,7 @@ const healthDetails: RouteDef = {
             workingEncoders: ff.workingEncoders,
             brokenEncoders: ff.brokenEncoders,
           }
-        : { available: false, hint: FFMPEG_INSTALL_HINT },
+        : { available: false, hint: ffmpegUnavailableHint(ctx.config.ffmpegPath) },
     } satisfies HealthDetails;
   },
   openapi: {

@@ -2,6 +2,7 @@
 import { getRouterParam } from 'h3';
 import { SessionSummarySchema, validateSessionBody, type FieldIssue } from '../../ingest/index.ts';
 import type { RouteDef } from '../context.ts';
+import { allowKeyOrigin, allowOwnOrigin, sessionsPreflight } from '../cors.ts';
 import { ApiError } from '../errors.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
@@ -26,7 +27,15 @@ const postSessions: RouteDef = {
   async handler(event, ctx) {
     // The built-in player sends a playback credential (its video only) instead of an ingest key.
     const playback = hasPlaybackCredential(event) ? await requirePlaybackCredential(event, ctx) : null;
-    const appId = playback ? playback.appId : (await requireApiKey(event, ctx, ['ingest'])).appId;
+    let appId: string;
+    if (playback) {
+      allowOwnOrigin(event, ctx);
+      appId = playback.appId;
+    } else {
+      const key = await requireApiKey(event, ctx, ['ingest']);
+      allowKeyOrigin(event, key); // browsers on other sites: only from the origins the key allows
+      appId = key.appId;
+    }
     const body = await readJsonBody(event, ctx.config.maxBodyBytes);
     const result = validateSessionBody(body, ctx.config.maxBatchSize);
     if (!result.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(result.issues), result.issues);
@@ -40,7 +49,7 @@ const postSessions: RouteDef = {
   openapi: {
     summary: 'Ingest one playback session summary, or a batch of up to 1000',
     description:
-      "Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression. The built-in player authenticates with the playback credential of POST /api/v1/videos/{id}/playback (Authorization: Bearer m3wp.…) instead of a key: into that video's app only, and only sessions whose contentId is the video id (403 otherwise).",
+      "Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression. The built-in player authenticates with the playback credential of POST /api/v1/videos/{id}/playback (Authorization: Bearer m3wp.…) instead of a key: into that video's app only, and only sessions whose contentId is the video id (403 otherwise). Browser pages on other sites may call it (CORS) only from the origins their key allows (allowedOrigins); another Origin is a 403 FORBIDDEN naming it. Requests without an Origin header are not affected.",
     security: [{ apiKey: [] }, { bearer: [] }],
     requestBody: {
       required: true,
@@ -119,5 +128,5 @@ const getSession: RouteDef = {
   },
 };
 
-export const sessionRoutes: RouteDef[] = [postSessions, getSession];
+export const sessionRoutes: RouteDef[] = [postSessions, getSession, sessionsPreflight];
 export const sessionSchemas = { SessionSummary: SessionSummarySchema };

@@ -8,6 +8,8 @@ export const APP_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** The store's scopes (Scope, SCOPES); the routes' types keep the two in step. */
 export const SCOPE_NAMES = ['ingest', 'read'] as const;
 export const RATE_LIMIT_MAX = 1_000_000_000;
+/** The auth part's MAX_KEY_ORIGINS (wire schemas import no part); test/cors.test.ts keeps them in step. */
+export const KEY_ORIGINS_MAX = 20;
 
 const appId = Type.String({
   pattern: APP_ID.source,
@@ -17,6 +19,16 @@ const appId = Type.String({
 const ScopeSchema = Type.Enum(SCOPE_NAMES, {
   description: 'ingest: send sessions and webhook events; read: read analytics',
 });
+const originsExpected = `an array of at most ${KEY_ORIGINS_MAX} origins such as "https://shop.example.com" (scheme, host, optional port, no path), or ["*"] for any site`;
+const AllowedOrigins = Type.Array(
+  Type.String({ minLength: 1, maxLength: 300, pattern: '^\\s*(\\*|[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s@]+/?)\\s*$' }),
+  {
+    maxItems: KEY_ORIGINS_MAX,
+    description:
+      'Browser origins that may send sessions with this key (CORS on POST /v1/sessions), or "*" for any; empty: no browser page may use it',
+    'x-expected': originsExpected,
+  },
+);
 const scopesExpected = `a non-empty array of ${SCOPE_NAMES.map((s) => `"${s}"`).join(', ')}`;
 
 export const App = Type.Object(
@@ -40,6 +52,9 @@ export const ApiKey = Type.Object(
     expiresAt: epochMsOrNull('Set by rotation: the key works until then'),
     rateLimit: Type.Union([Type.Integer(), Type.Null()], {
       description: 'requests per window; null = the server default',
+    }),
+    allowedOrigins: Type.Array(Type.String(), {
+      description: 'Browser origins that may use the key (CORS on POST /v1/sessions); "*" = any; empty = none',
     }),
   },
   { $id: 'ApiKey' },
@@ -90,7 +105,11 @@ export const NewApiKeyBody = Type.Object(
         'Requests per rate-limit window for this key; null or absent: the server default',
       ),
     ),
+    allowedOrigins: Type.Optional(AllowedOrigins),
   },
   { $id: 'NewApiKeyBody' },
 );
 export type NewApiKeyBody = Type.Static<typeof NewApiKeyBody>;
+
+export const ApiKeyUpdateBody = Type.Object({ allowedOrigins: AllowedOrigins }, { $id: 'ApiKeyUpdateBody' });
+export type ApiKeyUpdateBody = Type.Static<typeof ApiKeyUpdateBody>;

@@ -51,6 +51,7 @@ interface ApiKeyRow {
   revoked_at: number | null;
   expires_at: number | null;
   rate_limit: number | null;
+  allowed_origins: string;
 }
 
 const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
@@ -64,6 +65,7 @@ const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
   revokedAt: r.revoked_at,
   expiresAt: r.expires_at,
   rateLimit: r.rate_limit,
+  allowedOrigins: JSON.parse(r.allowed_origins) as string[],
 });
 
 const toApp = (r: { id: string; name: string; created_at: number }): App => ({
@@ -119,7 +121,7 @@ export class SqliteStore implements Store {
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
       insertKey: this.db.prepare(
-        'INSERT INTO api_keys (app_id, name, prefix, key_hash, scopes, created_at, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+        'INSERT INTO api_keys (app_id, name, prefix, key_hash, scopes, created_at, rate_limit, allowed_origins) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
       ),
       findKey: this.db.prepare(
         'SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
@@ -130,6 +132,7 @@ export class SqliteStore implements Store {
       expireKey: this.db.prepare(
         'UPDATE api_keys SET expires_at = ? WHERE prefix = ? AND revoked_at IS NULL AND expires_at IS NULL',
       ),
+      setKeyOrigins: this.db.prepare('UPDATE api_keys SET allowed_origins = ? WHERE prefix = ? RETURNING *'),
       revokeKey: this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE prefix = ? AND revoked_at IS NULL'),
       touchKey: this.db.prepare(
         'UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
@@ -236,6 +239,7 @@ export class SqliteStore implements Store {
           k.scopes.join(','),
           k.createdAt,
           k.rateLimit ?? null,
+          JSON.stringify(k.allowedOrigins ?? []),
         ),
       ) as ApiKeyRow,
     );
@@ -270,10 +274,18 @@ export class SqliteStore implements Store {
           k.scopes.join(','),
           k.createdAt,
           k.rateLimit ?? null,
+          JSON.stringify(k.allowedOrigins ?? []),
         );
         return toApiKey(row as ApiKeyRow);
       })(),
     );
+  }
+
+  async setApiKeyOrigins(prefix: string, origins: readonly string[]): Promise<ApiKeyRecord | null> {
+    const r = run('setApiKeyOrigins', () => this.stmt.setKeyOrigins.get(JSON.stringify(origins), prefix)) as
+      | ApiKeyRow
+      | undefined;
+    return r ? toApiKey(r) : null;
   }
 
   async revokeApiKey(prefix: string, revokedAt: number): Promise<boolean> {

@@ -7,6 +7,7 @@ import {
   get,
   qs,
   type ApiKeyList,
+  type ApiKeyUpdateBody,
   type App,
   type AuditEntry,
   type AuditPage,
@@ -64,6 +65,9 @@ function shownOnce(key: string, heading: string, oldKey?: string): HTMLElement {
   );
 }
 
+/** What a person typed as origins: separated by spaces or commas. */
+const originList = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
+
 async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
   const app = ctx.app;
   const notice = h('div');
@@ -71,6 +75,11 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
   const name = h('input', { name: 'name', required: true, placeholder: 'e.g. android-prod' });
   const ingest = h('input', { type: 'checkbox', name: 'ingest', checked: true });
   const read = h('input', { type: 'checkbox', name: 'read' });
+  const origins = h('input', {
+    name: 'origins',
+    placeholder: 'optional: https://shop.example.com',
+    title: 'Sites whose pages may send sessions with this key (browser SDK), separated by spaces; * for any',
+  });
   const error = h('p', { class: 'error', role: 'alert' });
   const form = h(
     'form',
@@ -78,6 +87,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
     field('Key name', name),
     h('label', { class: 'check' }, ingest, ' ingest'),
     h('label', { class: 'check' }, read, ' read'),
+    field('Browser origins', origins),
     h('button', { type: 'submit' }, 'Create key'),
     error,
   );
@@ -97,7 +107,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
                 h(
                   'tr',
                   {},
-                  ['Name', 'Prefix', 'Scopes', 'Created', 'Last used', 'Status'].map((c) =>
+                  ['Name', 'Prefix', 'Scopes', 'Browser origins', 'Created', 'Last used', 'Status'].map((c) =>
                     h('th', { scope: 'col' }, c),
                   ),
                   actionsHeader(),
@@ -110,6 +120,26 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
                   const active = k.revokedAt === null;
                   const rotate = h('button', { type: 'button', class: 'secondary' }, 'Rotate');
                   const revoke = h('button', { type: 'button', class: 'danger' }, 'Revoke');
+                  const editOrigins = h('button', { type: 'button', class: 'secondary' }, 'Origins…');
+                  editOrigins.addEventListener('click', async () => {
+                    const answer = prompt(
+                      `Sites whose pages may use key “${k.name}”, separated by spaces (* for any, empty for none):`,
+                      k.allowedOrigins.join(' '),
+                    );
+                    if (answer === null) return;
+                    const body: ApiKeyUpdateBody = { allowedOrigins: originList(answer) };
+                    try {
+                      await api(
+                        'PATCH',
+                        `/api/v1/apps/${encodeURIComponent(app)}/keys/${encodeURIComponent(k.prefix)}`,
+                        body,
+                      );
+                    } catch (err) {
+                      error.textContent = (err as Error).message;
+                      return;
+                    }
+                    await draw();
+                  });
                   rotate.addEventListener('click', async () => {
                     if (
                       !confirm(
@@ -136,6 +166,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
                     h('td', {}, k.name),
                     h('td', {}, h('code', {}, k.prefix)),
                     h('td', {}, k.scopes.join(', ')),
+                    h('td', { class: 'origins' }, k.allowedOrigins.join(' ') || '—'),
                     h('td', {}, fmtTime(k.createdAt)),
                     h('td', {}, fmtTime(k.lastUsedAt)),
                     h(
@@ -147,7 +178,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
                           : 'active'
                         : `revoked ${fmtTime(k.revokedAt)}`,
                     ),
-                    h('td', { class: 'actions' }, active ? [rotate, revoke] : null),
+                    h('td', { class: 'actions' }, active ? [editOrigins, rotate, revoke] : null),
                   );
                 }),
               ),
@@ -157,7 +188,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
   };
   onSubmit(form, error, async () => {
     const scopes = (['ingest', 'read'] as const).filter((s) => (s === 'ingest' ? ingest : read).checked);
-    const body: NewApiKeyBody = { name: name.value.trim(), scopes };
+    const body: NewApiKeyBody = { name: name.value.trim(), scopes, allowedOrigins: originList(origins.value) };
     const created = await api<NewApiKey>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, body);
     replace(notice, shownOnce(created.key, `New key “${body.name}”`));
     form.reset();
