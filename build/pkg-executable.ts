@@ -28,7 +28,7 @@ function pkgBin(): string {
   const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
   const [major = 0, minor = 0] = version.split('.').map(Number);
   if (major < PKG_MIN[0]! || (major === PKG_MIN[0] && minor < PKG_MIN[1]!))
-    throw new Error(`@yao-pkg/pkg ${version} is installed; the build needs ${PKG_MIN.join('.')} or newer (npm ci)`);
+    throw new Error(`@yao-pkg/pkg ${version} is installed; the build needs ${PKG_MIN.join('.')} or newer: run npm ci`);
   return path.join(path.dirname(manifest), 'lib-es5', 'bin.js');
 }
 
