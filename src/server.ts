@@ -9,7 +9,7 @@ import { Accounts, ApiKeyAuthenticator, ensureBootstrap, TokenSigner, type Boots
 import type { ResolvedConfig } from './config/index.ts';
 import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
-import { acquireInstanceLock, SqliteStore, type Store } from './store/index.ts';
+import { acquireInstanceLock, ensurePrivateDir, PRIVATE_DIR_MODE, SqliteStore, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
 import type { HttpContext } from './http/context.ts';
 import { liveFeedOptions } from './http/live-feed-sources.ts';
@@ -48,8 +48,8 @@ export interface StartOptions {
 
 export async function startServer(config: ResolvedConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
-  mkdirSync(path.dirname(config.databasePath), { recursive: true });
-  mkdirSync(config.dataDirPath, { recursive: true });
+  ensurePrivateDir(config.dataDirPath);
+  mkdirSync(path.dirname(config.databasePath), { recursive: true, mode: PRIVATE_DIR_MODE });
   const lock = acquireInstanceLock(config.databasePath);
   let store: SqliteStore;
   try {
@@ -140,8 +140,12 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       // Stop accepting; idle keep-alive connections close now, busy ones when their response is sent.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Node keeps a busy keep-alive connection open after its response (for up to keepAliveTimeout), so
+      // the ones that turn idle while we drain are closed as they do, not only by the 10 s backstop.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
       const force = setTimeout(() => server.closeAllConnections(), 10_000).unref();
       await closed;
+      clearInterval(sweep);
       clearTimeout(force);
       await keys.stop();
       limiter.stop();

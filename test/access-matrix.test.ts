@@ -32,8 +32,12 @@ const PUBLIC = new Set([
   // The dashboard's pages and files, and the live feed's health (counts only).
   'GET /**',
   'GET /ws/live/health',
+  // The player pages (their API calls are checked, not the page) and the browser SDK script.
+  'GET /watch/:id',
+  'GET /embed/:id',
+  'GET /sdk/m3w-web.js',
   // WebSocket routes answer a plain GET with 426; their callers are checked on the upgrade, with close codes
-  // (test/web/live-feed.test.ts).
+  // (test/web/live-feed.test.ts: "/ws/live authentication" and "/ws/live/{streamId}").
   'GET /ws/live',
   'GET /ws/live/:streamId',
 ]);
@@ -209,7 +213,7 @@ const ROWS: Row[] = [
     allowed: USERS,
     request: async () => ({ body: { resource: 'room:matrix' } }),
   },
-  // Dashboard (issue 5)
+  // Dashboard
   {
     method: 'GET',
     path: '/api/v1/sessions',

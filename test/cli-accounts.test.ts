@@ -1,6 +1,6 @@
 // Accounts from the shell and the first-run experience of `m3w serve`: the setup link in the banner,
 // `m3w admin create` / `reset-password`, and the browser opened only on a desktop.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { runCli, spawnServer } from './helpers/child.ts';
@@ -25,6 +25,19 @@ function fakeOpener(): { binDir: string; opened: () => string | null } {
   writeFileSync(path.join(binDir, 'xdg-open'), `#!/bin/sh\necho "$@" > ${record}\n`);
   chmodSync(path.join(binDir, 'xdg-open'), 0o755);
   return { binDir, opened: () => (existsSync(record) ? readFileSync(record, 'utf8').trim() : null) };
+}
+
+/** Whether a process started from the fake opener is still running (it may lag its parent's exit). */
+function openerRunning(binDir: string): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.join(binDir, 'xdg-open'))) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
 }
 
 test('first start prints a setup link that creates the admin once; a desktop browser opens it', async () => {
@@ -70,11 +83,18 @@ test('no browser with --no-open, over SSH, or without a desktop', async () => {
     [{ PATH }, []],
   ] as Array<[Record<string, string>, string[]]>) {
     const server = await spawnServer({ cwd: dir, env, args });
-    await new Promise((r) => setTimeout(r, 500));
     server.proc.kill('SIGTERM');
     await server.exited;
-    expect(opener.opened()).toBeNull();
+    // The opener would have been started before the server could exit; wait until none is still running.
+    await expect.poll(() => openerRunning(opener.binDir), { timeout: 5000 }).toBe(false);
+    expect(opener.opened(), JSON.stringify(env)).toBeNull();
   }
+  // The positive control, observed the same way: on a desktop, the same opener is called.
+  const server = await spawnServer({ cwd: dir, env: { PATH, DISPLAY: ':0' } });
+  server.proc.kill('SIGTERM');
+  await server.exited;
+  await expect.poll(() => openerRunning(opener.binDir), { timeout: 5000 }).toBe(false);
+  expect(opener.opened()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
 });
 
 test('m3w admin create and reset-password', async () => {

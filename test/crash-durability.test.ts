@@ -1,6 +1,8 @@
 // Proves the durability contract with a real process and a real crash: every session whose POST was answered
 // 200 is still there after `kill -9` in the middle of concurrent ingestion and a restart on the same data
 // directory — across repeated crashes — and a batch is never torn in half. A clean SIGTERM still exits 0.
+// kill -9 keeps the OS page cache, so this passes with synchronous=NORMAL too: durability-settings.test.ts
+// checks that each setting really flushes (or not) at every commit.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';

@@ -3,7 +3,7 @@
 // with no stack trace and no partial write, and that the server still accepts good data afterwards.
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 
 const MAX_BODY_BYTES = 1_048_576; // m3w.config.json default
@@ -14,6 +14,11 @@ beforeAll(async () => {
   server = await startTestServer();
 });
 afterAll(() => server.close());
+// Each test's own effect on the store: a refused body must leave the count where that test found it.
+let storedBefore = 0;
+beforeEach(async () => {
+  storedBefore = await server.server.store.countSessions();
+});
 
 interface HostileRow {
   name: string;
@@ -272,6 +277,8 @@ async function expectErrorEnvelope(
   expect(typeof error.timestamp).toBe('number');
   expect(error.timestamp).toBeGreaterThanOrEqual(sentAt);
   expect(error.timestamp).toBeLessThanOrEqual(Date.now());
+  // Nothing of it was stored: no partial batch, no half-validated session.
+  expect(await server.server.store.countSessions(), 'sessions stored by a refused request').toBe(storedBefore);
 }
 
 async function send(
@@ -371,10 +378,6 @@ describe('oversized and encoded bodies', () => {
 });
 
 describe('after the onslaught', () => {
-  test('nothing was stored: no partial batch, no half-validated session', async () => {
-    expect(await server.server.store.countSessions()).toBe(0);
-  });
-
   test('no __proto__ body polluted Object.prototype of the (in-process) server', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -383,7 +386,8 @@ describe('after the onslaught', () => {
     const res = await postSessions(server.url, { ...base(), sessionId: '🎬-control-session' }, { key: server.apiKey });
     expect(res.status, await res.clone().text()).toBe(200);
     expect(await res.json()).toEqual({ status: 'success', sessionId: '🎬-control-session' });
-    expect(await server.server.store.countSessions()).toBe(1);
+    // The same count that stayed put for every refused body moves for this one.
+    expect(await server.server.store.countSessions()).toBe(storedBefore + 1);
   });
 
   test(`a gzipped body of exactly ${MAX_BODY_BYTES} bytes after decompression is accepted`, async () => {
@@ -396,6 +400,6 @@ describe('after the onslaught', () => {
       headers: { 'content-encoding': 'gzip' },
     });
     expect(res.status, await res.clone().text()).toBe(200);
-    expect(await server.server.store.countSessions()).toBe(2);
+    expect(await server.server.store.countSessions()).toBe(storedBefore + 1);
   });
 });

@@ -66,6 +66,8 @@ function requirePassword(password: unknown): string {
 
 export class Accounts {
   private checksInFlight = 0;
+  /** Ids of WebSocket tickets already used, with their expiry. */
+  private readonly usedTickets = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -247,9 +249,17 @@ export class Accounts {
     return claims ? this.signedIn(claims.userId, claims.sessionId) : null;
   }
 
+  /** A ticket opens one WebSocket: a copy seen in a log or a proxy cannot open another within its minute. */
   async authenticateWsTicket(ticket: string): Promise<SignedInUser | null> {
     const claims = await this.signer.verifyWsTicket(ticket);
-    return claims ? this.signedIn(claims.userId, claims.sessionId) : null;
+    if (!claims) return null;
+    const now = Date.now();
+    if (this.usedTickets.has(claims.ticketId)) return null;
+    // Only unexpired tickets need remembering; an expired one is refused by its signature check anyway.
+    if (this.usedTickets.size > 10_000)
+      for (const [id, expiresAt] of this.usedTickets) if (expiresAt <= now) this.usedTickets.delete(id);
+    this.usedTickets.set(claims.ticketId, claims.expiresAt);
+    return this.signedIn(claims.userId, claims.sessionId);
   }
 
   private async signedIn(userId: number, sessionId: string): Promise<SignedInUser | null> {
@@ -311,12 +321,29 @@ export class Accounts {
     return updated!;
   }
 
-  /** A user changes their own password: every other login of theirs ends, this one goes on. */
+  /**
+   * A user changes their own password: every other login of theirs ends, this one goes on. A stolen access
+   * token must not become a fast way to guess the password, so wrong current passwords are throttled per user
+   * like sign-ins, and audited.
+   */
   async changeOwnPassword(me: SignedInUser, actor: Actor, current: unknown, next: unknown): Promise<void> {
     const password = requirePassword(next);
+    const subject = `user:${me.user.id}`;
+    const wait = this.throttle.retryAfterFor(subject);
+    if (wait > 0)
+      throw new AuthError('RATE_LIMIT_EXCEEDED', `too many wrong current passwords; retry in ${wait} s`, wait);
+    this.throttle.beginFor(subject);
     const stored = await this.store.accounts.getUserWithHash(me.user.id);
-    if (!stored || typeof current !== 'string' || !(await verifyPassword(current, stored.passwordHash)))
+    if (
+      !stored ||
+      typeof current !== 'string' ||
+      current.length > 1024 ||
+      !(await verifyPassword(current, stored.passwordHash))
+    ) {
+      await this.audit('password_change_failed', actor, `user:${me.user.id}`, { reason: 'current password wrong' });
       throw new AuthError('FORBIDDEN', 'currentPassword is wrong');
+    }
+    this.throttle.succeedFor(subject);
     const now = Date.now();
     await this.store.accounts.updateUser(me.user.id, {
       passwordHash: await hashPassword(password),

@@ -22,6 +22,15 @@ export function prefixForChosenKey(key: string): string {
   return `env_${hashApiKey(key).slice(0, 8)}`;
 }
 
+/**
+ * The stored prefix named by a URL path segment, or null unless it is only a public prefix ("m3w_1a2b3c4d",
+ * "env_1a2b3c4d" or "1a2b3c4d"): a whole key in a URL ends up in logs, proxies and browser history.
+ */
+export function publicPrefix(input: string): string | null {
+  const m = /^(m3w_|env_)?([0-9a-f]{8})$/.exec(input);
+  return m ? `${m[1] ?? 'm3w_'}${m[2]}` : null;
+}
+
 /** Accepts "m3w_1a2b3c4d", "1a2b3c4d" or a whole key, and returns the stored prefix form. */
 export function normalizePrefix(input: string): string {
   const m = /^(?:m3w_)?([0-9a-f]{8})(?:_.*)?$/.exec(input.trim());

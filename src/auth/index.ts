@@ -5,6 +5,7 @@ export {
   ensureBootstrap,
   hashApiKey,
   normalizePrefix,
+  publicPrefix,
   rotateApiKey,
   DEFAULT_APP_ID,
   type Bootstrap,

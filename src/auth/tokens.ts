@@ -71,7 +71,13 @@ export class TokenSigner {
   private async verify(token: string, audience: Audience): Promise<JWTPayload | null> {
     if (token.length > 4096) return null;
     try {
-      const { payload } = await jwtVerify(token, this.publicKey, { algorithms: ALGORITHMS, issuer: ISSUER, audience });
+      // jose checks exp only when present: a token without it would never expire, so both are required.
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: ALGORITHMS,
+        issuer: ISSUER,
+        audience,
+        requiredClaims: ['exp', 'iat'],
+      });
       return payload;
     } catch {
       return null; // expired, tampered, wrong key, wrong kind: all simply not valid
@@ -101,7 +107,11 @@ export class TokenSigner {
     return this.sign('m3w:ws', String(c.userId), WS_TICKET_TTL_SEC, { role: c.role, sid: c.sessionId });
   }
 
-  async verifyWsTicket(token: string): Promise<AccessClaims | null> {
-    return loginClaims(await this.verify(token, 'm3w:ws'));
+  /** The ticket's login, with its id and expiry so that the caller can make it single use. */
+  async verifyWsTicket(token: string): Promise<(AccessClaims & { ticketId: string; expiresAt: number }) | null> {
+    const p = await this.verify(token, 'm3w:ws');
+    const claims = loginClaims(p);
+    if (!claims || typeof p?.jti !== 'string' || typeof p.exp !== 'number') return null;
+    return { ...claims, ticketId: p.jti, expiresAt: p.exp * 1000 };
   }
 }

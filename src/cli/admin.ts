@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Accounts, AuthError, TokenSigner } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
 import { SqliteStore } from '../store/index.ts';
-import type { CliValues } from './run.ts';
+import type { CliValues } from './options.ts';
 
 export async function runAdmin(config: ResolvedConfig, args: string[], values: CliValues): Promise<number> {
   const [sub] = args;

@@ -3,7 +3,7 @@
 import type { ResolvedConfig } from '../config/index.ts';
 import { createApiKey, DEFAULT_APP_ID, normalizePrefix } from '../auth/index.ts';
 import { SCOPES, SqliteStore, type Scope } from '../store/index.ts';
-import type { CliValues } from './run.ts';
+import type { CliValues } from './options.ts';
 
 const APP_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

@@ -1,6 +1,7 @@
 // The start-up banner: where m3w listens (LAN addresses too, so a phone on the same Wi-Fi can reach it),
 // where data lives, the one-time admin setup link while no admin exists, and — once, on first start — the
-// ingest key with a ready-to-paste curl example.
+// ingest key with a ready-to-paste curl example. The key goes to a terminal only: when stdout is a log file or
+// journald it would stay there for anyone who can read logs, so the banner says how to make a key instead.
 import { networkInterfaces } from 'node:os';
 import type { ResolvedConfig } from '../config/index.ts';
 
@@ -32,6 +33,8 @@ export interface BannerOptions {
   createdKey: string | null;
   /** While no admin exists: the token of the one-time setup link. */
   setupToken: string | null;
+  /** Whether stdout is a terminal (a person reading), not a file or a journal. */
+  interactive: boolean;
 }
 
 /** The banner text, and the page a desktop browser should open (the setup link on first run). */
@@ -59,7 +62,17 @@ export function banner(opts: BannerOptions): { text: string; openUrl: string } {
       '  Or from a shell: m3w admin create --email you@example.com --password <at least 10 characters>',
       '',
     );
-  if (opts.createdKey) {
+  if (opts.createdKey && !opts.interactive) {
+    lines.push(
+      '  A default app and an ingest key were created. The key is not printed here, because this output is not',
+      '  a terminal and may be kept in a log. Create a key to use with:',
+      '',
+      '    m3w apikey create --name my-app',
+      '',
+      `  or in the dashboard: ${urls[0]}/settings/keys`,
+      '',
+    );
+  } else if (opts.createdKey) {
     lines.push(
       '  A default app and its ingest key were created. The key is shown only this once:',
       '',

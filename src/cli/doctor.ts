@@ -1,11 +1,11 @@
 // m3w doctor: checks what a self-hoster needs before (or while) running m3w, one line per check, and
 // exits non-zero when something is wrong.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/index.ts';
-import { integrityProblem, lockHolder } from '../store/index.ts';
+import { databaseFiles, integrityProblem, lockHolder, looseModes } from '../store/index.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
 interface Check {
@@ -20,8 +20,8 @@ function checkDataDir(config: ResolvedConfig): Check {
   const dir = path.dirname(config.databasePath);
   const probe = path.join(dir, `.m3w-doctor-${process.pid}`);
   try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(probe, 'probe', { flush: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(probe, 'probe', { flush: true, mode: 0o600 });
     rmSync(probe);
     return { level: 'ok', what: `data directory ${dir} is writable` };
   } catch (err) {
@@ -29,6 +29,31 @@ function checkDataDir(config: ResolvedConfig): Check {
       level: 'fail',
       what: `data directory ${dir} is not writable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     };
+  }
+}
+
+/** Everything m3w keeps holds its users' data or secrets: only its own user should read it (umask aside). */
+function checkModes(config: ResolvedConfig): Check {
+  const loose = looseModes(config.dataDirPath);
+  for (const file of databaseFiles(config.databasePath))
+    if (!file.startsWith(config.dataDirPath + path.sep) && loose.length < 20)
+      loose.push(...looseModes(file).filter((l) => !statIsDir(l.path)));
+  if (loose.length === 0) return { level: 'ok', what: `data in ${config.dataDirPath} is private to this user` };
+  const shown = loose
+    .slice(0, 5)
+    .map((l) => `${l.path} (${l.mode})`)
+    .join(', ');
+  return {
+    level: 'warn',
+    what: `readable by other users: ${shown}${loose.length > 5 ? ' …' : ''}; fix with chmod -R go-rwx ${config.dataDirPath}`,
+  };
+}
+
+function statIsDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -104,6 +129,7 @@ function checkClock(): Check {
 export async function runDoctor(config: ResolvedConfig): Promise<number> {
   const checks = [
     checkDataDir(config),
+    checkModes(config),
     checkDisk(config),
     await checkPort(config),
     checkDatabase(config),

@@ -1,7 +1,7 @@
 // The m3w command line: serve (default), migrate, apikey, --version, --help.
-import { parseArgs } from 'node:util';
 import { loadConfig, type ResolvedConfig } from '../config/index.ts';
 import { COMMIT, VERSION } from '../version.ts';
+import { parseCliArgs, type CliValues, type ParsedCli } from './options.ts';
 import { baseDirectory, isStandaloneBinary } from './standalone.ts';
 
 const HELP = `m3w ${VERSION} — self-hosted video analytics backend
@@ -40,33 +40,6 @@ Options (override m3w.config.json and the environment):
   -h, --help                 Print this help
 `;
 
-const OPTIONS = {
-  config: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  'data-dir': { type: 'string' },
-  'database-url': { type: 'string' },
-  durability: { type: 'string' },
-  'log-level': { type: 'string' },
-  name: { type: 'string' },
-  app: { type: 'string' },
-  scope: { type: 'string' },
-  json: { type: 'boolean' },
-  user: { type: 'string' },
-  email: { type: 'string' },
-  password: { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  'no-open': { type: 'boolean' },
-  version: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-export type CliValues = ReturnType<typeof parse>['values'];
-
-function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-}
-
 function configFrom(values: CliValues): ResolvedConfig {
   return loadConfig({
     cwd: baseDirectory(),
@@ -84,9 +57,9 @@ function configFrom(values: CliValues): ResolvedConfig {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
+  let parsed: ParsedCli;
   try {
-    parsed = parse(argv);
+    parsed = parseCliArgs(argv);
   } catch (err) {
     process.stderr.write(`m3w: ${(err as Error).message}\nRun "m3w --help" for usage.\n`);
     return 2;

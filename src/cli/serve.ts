@@ -22,6 +22,7 @@ export async function runServe(config: ResolvedConfig): Promise<number> {
     port: running.port,
     createdKey: running.bootstrap.createdKey,
     setupToken: running.setupToken,
+    interactive: process.stdout.isTTY === true,
   });
   process.stdout.write(shown.text);
   logger.info({ port: running.port, host: config.host, database: config.databasePath, version: VERSION }, 'listening');

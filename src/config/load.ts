@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Compile } from 'typebox/compile';
-import { issuesFromErrors } from '../ingest/index.ts';
+import { issuesFromErrors } from '../tools/field-issues.ts';
 import { ConfigSchema, DEFAULT_CONFIG, type Config } from './schema.ts';
 
 const validator = Compile(ConfigSchema);

@@ -61,6 +61,13 @@ export const ConfigSchema = Type.Object(
     // Accounts
     keyRotationGraceHours: int(0, 720, ' (hours)'),
     openBrowser: bool(),
+    // Where clients reach this server (behind a proxy or a domain name); shown in ingest URLs instead of guesses.
+    publicUrl: Type.Union(
+      [Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', maxLength: 2048 }), Type.Null()],
+      {
+        'x-expected': 'an http:// or https:// URL such as https://m3w.example.com, or null',
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -89,4 +96,5 @@ export const DEFAULT_CONFIG: Config = {
   liveIntervalMs: 1500,
   keyRotationGraceHours: 24,
   openBrowser: true,
+  publicUrl: null,
 };

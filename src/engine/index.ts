@@ -1,11 +1,15 @@
 // The analytics engine: rollups, moments, retention and the live tracker, run inside the m3w process.
 //
+// Play events come in through engine.ingestPlayEvents(events) (commit, then update the live tracker).
+//
 // For the live feed (dashboard, WebSocket hub):
 //   engine.live.counts(): ActiveCounts                      — the GET /stats/active answer, right now
 //   engine.onMoment((m: Moment) => void): () => void        — new and updated moments as they are found
 //   engine.recentSeries(dimension, value, minutes?)         — per-minute stream rows (viewers = peakConcurrent,
 //                                                             bandwidth = totalBytes * 8 / 60) of the last hour
-export { AnalyticsEngine, type EngineOptions, type MinuteJobReport } from './engine.ts';
+export { AnalyticsEngine, type EngineOptions } from './engine.ts';
+export type { MinuteJobReport } from './minute-job.ts';
+export type { QoePoint } from './qoe-reads.ts';
 export {
   detectMoments,
   type DetectedMoment,
@@ -23,11 +27,6 @@ export {
   type QoeMetric,
   type QoeTotals,
 } from './qoe-metrics.ts';
-export {
-  ROLLUP_DIMENSIONS,
-  STREAM_DIMENSIONS,
-  StreamRollupAccumulator,
-  type RollupDimension,
-} from './stream-rollup.ts';
+export { StreamRollupAccumulator } from './stream-rollup.ts';
+export { ROLLUP_DIMENSIONS, STREAM_DIMENSIONS, type RollupDimension } from '../tools/stream-dimensions.ts';
 export { retentionCutoffs, runRetention, type RetentionReport } from './retention.ts';
-export { histogramQuantile, startupBucket, bucketValue } from './startup-histogram.ts';

@@ -1,7 +1,7 @@
 // QoE figures derived on read from summed rollup rows: rates, means and percentiles (from the merged
 // startup histogram, within 5 % of the exact value).
 import type { QoeRollupRow } from '../store/index.ts';
-import { emptyHistogram, histogramQuantile, mergeHistogram } from './startup-histogram.ts';
+import { emptyHistogram, histogramQuantile, mergeHistogram } from '../tools/startup-histogram.ts';
 
 export const QOE_METRICS = [
   'sessions',

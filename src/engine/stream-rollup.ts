@@ -1,43 +1,9 @@
 // Stream rollups computed from play sessions: for each bucket (a minute or an hour) and each (dimension,
-// value), the figures of issue 4. One function of the sessions that touch the bucket, so a bucket recomputed
+// value), the stream figures (sessions, bytes, watch time, unique viewers, peak concurrency). One function of the sessions that touch the bucket, so a bucket recomputed
 // from raw rows, or from the live tracker plus recently closed rows, gives the same numbers.
 import type { PlaySessionFacts, RollupStep, StreamRollupRow } from '../store/index.ts';
-
-export const STREAM_DIMENSIONS = ['server', 'channel', 'country', 'protocol', 'device'] as const;
-export type StreamDimension = (typeof STREAM_DIMENSIONS)[number];
-/** Every dimension a rollup row may have: the whole service, or one of the session's attributes. */
-export const ROLLUP_DIMENSIONS = ['global', ...STREAM_DIMENSIONS] as const;
-export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
-
-/** Rollup and live-count value of a session attribute; the empty string (not reported) reads as "unknown". */
-export function dimensionValue(s: PlaySessionFacts, dim: StreamDimension): string {
-  return s[dim] || 'unknown';
-}
-
-/** The session's value for each of ROLLUP_DIMENSIONS, in that order (global is ''). */
-export function rollupValues(
-  s: PlaySessionFacts,
-  into: string[] = new Array<string>(ROLLUP_DIMENSIONS.length),
-): string[] {
-  into[0] = '';
-  into[1] = s.server || 'unknown';
-  into[2] = s.channel || 'unknown';
-  into[3] = s.country || 'unknown';
-  into[4] = s.protocol || 'unknown';
-  into[5] = s.device || 'unknown';
-  return into;
-}
-
-/** Open sessions of one (dimension, value) taken as a whole: how many, and their viewers with session counts. */
-export interface OpenAggregate {
-  count: number;
-  viewers: Map<string, number>;
-}
-
-/** Who a session's viewer is, for unique_users: the user id, else the address, else the session itself. */
-export function viewerKey(s: PlaySessionFacts): string {
-  return s.userId ? `u:${s.userId}` : s.address ? `a:${s.address}` : `s:${s.id}`;
-}
+import type { OpenAggregate } from '../tools/open-aggregate.ts';
+import { ROLLUP_DIMENSIONS, rollupValues, viewerKey } from '../tools/stream-dimensions.ts';
 
 interface Acc {
   started: number;

@@ -5,6 +5,9 @@ import type { HttpContext, RequestState, RouteDef } from './context.ts';
 import { requestState } from './context.ts';
 import { errorEnvelope, toApiError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
+import { capForLog, loggablePath, RejectionSampler } from './request-log.ts';
+import { clientAddress } from './client-address.ts';
+import { applySecurityHeaders } from './security-headers.ts';
 import { appRoutes } from './routes/apps.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -12,7 +15,9 @@ import { operationRoutes } from './routes/operations.ts';
 import { userRoutes } from './routes/users.ts';
 import { sessionRoutes, sessionSchemas } from './routes/sessions.ts';
 import { webRoutes } from './routes/web-routes.ts';
-import { analyticsRoutes } from './routes/analytics.ts';
+import { momentRoutes } from './routes/analytics-moments.ts';
+import { qoeRoutes } from './routes/analytics-qoe.ts';
+import { streamRoutes } from './routes/analytics-streams.ts';
 import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -29,7 +34,9 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...sessionRoutes,
     ...operationRoutes,
     ...webhookRoutes,
-    ...analyticsRoutes,
+    ...streamRoutes,
+    ...momentRoutes,
+    ...qoeRoutes,
     ...authRoutes,
     ...userRoutes,
     ...appRoutes,
@@ -46,6 +53,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
   routes.push(openapiRoute);
   const openapi = buildOpenApi(routes, ctx.version, { ...sessionSchemas, ...webhookSchemas });
 
+  const rejections = new RejectionSampler();
   const app = new H3({
     silent: true,
     onRequest(event) {
@@ -68,6 +76,7 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
       return new Response(JSON.stringify(errorEnvelope(apiError)), { status: apiError.status, headers });
     },
     onResponse(response, event) {
+      applySecurityHeaders(response.headers, event.context.matchedRoute?.route);
       const state = requestState(event);
       if (!state) return;
       const route = event.context.matchedRoute?.route ?? 'unmatched';
@@ -77,18 +86,24 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
       ctx.metrics.httpDuration.observe({ method, route }, seconds);
       if (route === '/v1/sessions' && method === 'POST' && state.errorCode)
         ctx.metrics.sessionsRejected.inc({ code: state.errorCode });
-      if (!UNLOGGED_ROUTES.has(route))
-        ctx.logger.info(
-          {
-            method,
-            route,
-            path: event.url.pathname,
-            status: response.status,
-            ms: Math.round(seconds * 10000) / 10,
-            reqId: state.requestId,
-          },
-          'request',
-        );
+      if (UNLOGGED_ROUTES.has(route)) return;
+      const status = response.status;
+      const line: Record<string, unknown> = {
+        method,
+        route,
+        path: loggablePath(event.url.pathname, event.context.params),
+        status,
+        ms: Math.round(seconds * 10000) / 10,
+        reqId: state.requestId,
+      };
+      if (status >= 400 && status < 500) {
+        const address = clientAddress(event, ctx.config.trustProxy);
+        const sample = rejections.admit(`${status} ${method} ${route} ${address}`);
+        if (!sample.log) return;
+        if (sample.suppressed > 0) line.suppressed = sample.suppressed;
+        line.ua = capForLog(event.req.headers.get('user-agent') ?? '');
+      }
+      ctx.logger.info(line, 'request');
     },
   });
 

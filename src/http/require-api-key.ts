@@ -15,7 +15,13 @@ function applyRateHeaders(event: H3Event, d: RateDecision): void {
   h.set('ratelimit-reset', String(d.resetSec));
 }
 
-function limit(event: H3Event, ctx: HttpContext, bucket: string, requests = ctx.config.rateLimit.requests): void {
+/** Takes one request from `bucket`; throws RATE_LIMIT_EXCEEDED (with Retry-After) when it is empty. */
+export function limit(
+  event: H3Event,
+  ctx: HttpContext,
+  bucket: string,
+  requests = ctx.config.rateLimit.requests,
+): void {
   const d = ctx.limiter.take(bucket, requests);
   applyRateHeaders(event, d);
   if (!d.allowed)

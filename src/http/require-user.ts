@@ -8,6 +8,7 @@ import type { Role } from '../store/index.ts';
 import { clientAddress } from './client-address.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
+import { limit } from './require-api-key.ts';
 import { randomBytes } from 'node:crypto';
 
 export const ACCESS_COOKIE = 'm3w_access';
@@ -50,6 +51,7 @@ async function resolveCaller(event: H3Event, ctx: HttpContext): Promise<Caller |
     const user = await ctx.accounts.authenticate(m[1]!);
     if (!user)
       throw new ApiError('UNAUTHORIZED', 'the access token is invalid or expired; refresh it or sign in again');
+    limit(event, ctx, `user:${user.user.id}`);
     return { ...user, via: 'bearer' };
   }
   const token = getCookie(event, ACCESS_COOKIE);
@@ -57,6 +59,8 @@ async function resolveCaller(event: H3Event, ctx: HttpContext): Promise<Caller |
   const user = await ctx.accounts.authenticate(token);
   if (!user) throw new ApiError('UNAUTHORIZED', 'the session has expired; refresh it or sign in again');
   checkCsrf(event);
+  // One budget per user, shared by their tokens and browser sessions, like an API key's.
+  limit(event, ctx, `user:${user.user.id}`);
   return { ...user, via: 'cookie' };
 }
 

@@ -47,6 +47,12 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The player pages' policy (/watch, /embed): the dashboard's, plus blob: media for hls.js's MediaSource. */
+export const PLAYER_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+  "img-src 'self' data:",
+  "img-src 'self' data: blob:; media-src 'self' blob:",
+);
+
 export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',

@@ -1,7 +1,7 @@
 // A POST /v1/sessions body is one SessionSummary or an array of them, validated as a whole:
 // one bad item rejects the batch, and the issues name each bad item's index and field.
 import { validateSessionSummary, type IngestedSession } from './session-summary.ts';
-import type { FieldIssue } from './field-issues.ts';
+import type { FieldIssue } from '../tools/field-issues.ts';
 
 export type SessionBody =
   | { ok: true; batch: boolean; sessions: IngestedSession[] }

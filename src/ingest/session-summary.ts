@@ -4,10 +4,11 @@
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
 import { normalizeCountryCode } from './countries.ts';
-import { describeValue, issuesFromErrors, type FieldIssue } from './field-issues.ts';
+import { describeValue, issuesFromErrors, type FieldIssue } from '../tools/field-issues.ts';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MAX_UNKNOWN_DEPTH = 16;
+/** How deep unknown fields may nest (SDK sessions and webhook events alike). */
+export const MAX_UNKNOWN_DEPTH = 16;
 const MAX_CUSTOM_ENTRIES = 20;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -152,7 +153,8 @@ export function parseIsoDateTime(text: string): number {
   return Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59), ms) - offsetMin * 60_000;
 }
 
-function depthExceeds(value: unknown, limit: number): boolean {
+/** Whether `value` nests deeper than `limit` levels; stops looking at the limit, so it cannot overflow the stack. */
+export function depthExceeds(value: unknown, limit: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (limit === 0) return true;
   for (const child of Object.values(value)) if (depthExceeds(child, limit - 1)) return true;

@@ -3,8 +3,8 @@
 // of its batch is stored (a media server that gets a 4xx for a whole batch resends it forever).
 import Type from 'typebox';
 import { normalizeCountryCode } from './countries.ts';
-import { describeValue } from './field-issues.ts';
-import { parseIsoDateTime } from './session-summary.ts';
+import { describeValue } from '../tools/field-issues.ts';
+import { depthExceeds, MAX_UNKNOWN_DEPTH, parseIsoDateTime } from './session-summary.ts';
 import { classifyUserAgent, type DeviceClass } from './user-agent.ts';
 
 export const PLAY_EVENT_TYPES = ['play_started', 'play_closed'] as const;
@@ -96,6 +96,10 @@ export function validateWebhookEvent(input: unknown, now: number): PlayEventResu
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return { ok: false, error: `expected an event object, got ${describeValue(input)}` };
   const o = input as Record<string, unknown>;
+  // Unknown fields are kept in `raw`; one nested thousands deep would overflow JSON.stringify's stack.
+  for (const [key, value] of Object.entries(o))
+    if (depthExceeds(value, MAX_UNKNOWN_DEPTH))
+      return { ok: false, error: `${key}: must not be nested more than ${MAX_UNKNOWN_DEPTH} levels deep` };
   try {
     const event = o.event;
     if (typeof event !== 'string') throw new Error(`event: is required: one of ${PLAY_EVENT_TYPES.join(', ')}`);

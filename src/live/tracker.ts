@@ -1,26 +1,20 @@
 // The live tracker: open play sessions in memory, the source of "how many are watching right now".
 // Counts per dimension are kept as sessions come and go, so reading them costs nothing however many
 // sessions are open.
+import type { ActiveCounts } from './active-counts.ts';
 import type { PlaySessionFacts } from '../store/index.ts';
+import { adjustAggregate, emptyAggregate, type OpenAggregate } from '../tools/open-aggregate.ts';
 import {
   dimensionValue,
-  rollupValues,
   ROLLUP_DIMENSIONS,
+  rollupValues,
   STREAM_DIMENSIONS,
-  viewerKey,
-  type OpenAggregate,
   type StreamDimension,
-} from '../engine/stream-rollup.ts';
+  viewerKey,
+} from '../tools/stream-dimensions.ts';
+import { minuteOf } from '../tools/time-units.ts';
 
-/** The GET /stats/active answer: counts of open sessions, in total and per value of each dimension. */
-export interface ActiveCounts {
-  total: number;
-  by_server: Record<string, number>;
-  by_channel: Record<string, number>;
-  by_country: Record<string, number>;
-  by_protocol: Record<string, number>;
-  by_device: Record<string, number>;
-}
+export type { ActiveCounts };
 
 export class LiveTracker {
   private readonly sessions = new Map<string, PlaySessionFacts>();
@@ -81,14 +75,11 @@ export class LiveTracker {
     for (let d = 0; d < values.length; d++) {
       const byValue = this.aggregates[d]!;
       let agg = byValue.get(values[d]!);
-      if (!agg) byValue.set(values[d]!, (agg = { count: 0, viewers: new Map() }));
-      agg.count += sign;
-      const n = (agg.viewers.get(viewer) ?? 0) + sign;
-      if (n > 0) agg.viewers.set(viewer, n);
-      else agg.viewers.delete(viewer);
+      if (!agg) byValue.set(values[d]!, (agg = emptyAggregate()));
+      adjustAggregate(agg, viewer, sign);
       if (agg.count <= 0) byValue.delete(values[d]!);
     }
-    const minute = Math.floor(s.openedAt / 60_000) * 60_000;
+    const minute = minuteOf(s.openedAt);
     let set = this.byOpenedMinute.get(minute);
     if (sign > 0) {
       if (!set) this.byOpenedMinute.set(minute, (set = new Set()));
@@ -127,7 +118,7 @@ export class LiveTracker {
   /** Open sessions that opened at or after `t`. */
   openedSince(t: number): PlaySessionFacts[] {
     const out: PlaySessionFacts[] = [];
-    const first = Math.floor(t / 60_000) * 60_000;
+    const first = minuteOf(t);
     for (const [minute, set] of this.byOpenedMinute)
       if (minute >= first) for (const s of set) if (s.openedAt >= t) out.push(s);
     return out;

@@ -28,6 +28,7 @@ export {
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export type { MigrationReport } from './sqlite/migrate.ts';
 export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';
+export { databaseFiles, ensurePrivateDir, looseModes, PRIVATE_DIR_MODE } from './private-files.ts';
 export { integrityProblem, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';
 export type {
   AnalyticsStore,

@@ -31,7 +31,7 @@ export function acquireInstanceLock(databasePath: string): InstanceLock {
   const path = `${databasePath}.lock`;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, 'wx');
+      const fd = openSync(path, 'wx', 0o600); // private like every file m3w writes
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
       let released = false;

@@ -2,6 +2,7 @@
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
+import type { StoredMoment } from './moment-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -71,7 +72,7 @@ export interface Store extends AnalyticsStore {
   getApp(id: string): Promise<App | null>;
   listApps(): Promise<App[]>;
   renameApp(id: string, name: string): Promise<App | null>;
-  /** Deletes the app and everything it owns (keys, sessions, grants). */
+  /** Deletes the app and everything it owns (keys, sessions, grants, QoE rollups, moments) in one transaction. */
   deleteApp(id: string): Promise<boolean>;
 
   insertApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
@@ -159,7 +160,7 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
-// ---- Analytics engine (issue 4): play sessions, rollups, moments, retention ----
+// ---- Analytics: play sessions, rollups, moments, retention ----
 
 /** What happened to one stored webhook event. */
 export type PlayEventOutcome =
@@ -234,24 +235,11 @@ export interface QoeRollupRow {
   seeksCount: number;
   bitrateSum: number;
   bitrateCount: number;
-  /** Dense counts per startup bucket (see engine/startup-histogram.ts). */
+  /** Dense counts per startup bucket (see tools/startup-histogram.ts). */
   startupHist: number[];
 }
 
-export interface StoredMoment {
-  id: number;
-  appId: string | null;
-  kind: 'spike' | 'drop';
-  metric: string;
-  dimension: string;
-  value: string;
-  startedAt: number;
-  endedAt: number;
-  peakValue: number;
-  baseline: number;
-  zScore: number;
-  threshold: number;
-}
+export type { StoredMoment };
 
 export interface MomentQuery {
   from: number;

@@ -17,9 +17,11 @@
 //   Close codes: 4401 not authenticated, 4403 topic not allowed, 4429 more than maxMessagesPerSecond from the
 //   client, 1001 server stopping. A peer that answers neither protocol pings nor JSON pings for two heartbeats
 //   is terminated, and so is one that keeps sending while reading nothing (its replies would pile up).
-// Legacy Telemetra clients (/ws/live/{streamId}): welcome, then {"type":"metrics","streamId",…,"moments"} every
-// interval, whether or not it changed (that API promised a steady tick).
+// Legacy Telemetra clients (/ws/live/{streamId}) speak the protocol of legacy-stream.ts; every peer's sending
+// goes through its PeerOutbox (peer-outbox.ts).
 import type { Hooks, Peer } from 'crossws';
+import { type LegacyStream, legacyStreamId, legacyTick, legacyWelcome } from './legacy-stream.ts';
+import { PeerOutbox } from './peer-outbox.ts';
 
 export interface LiveTopic<P> {
   /** Whether `principal` may subscribe to this topic with this argument (the part after the colon). */
@@ -28,13 +30,6 @@ export interface LiveTopic<P> {
   snapshot?(arg: string): unknown | Promise<unknown>;
   /** Lets the topic say its data may have changed (e.g. after a write), so a quiet topic is sent at once. */
   watch?(changed: () => void): void;
-}
-
-export interface LegacyStream {
-  /** Figures of one channel for the legacy {"type":"metrics"} message. */
-  metrics(streamId: string): Record<string, unknown> | Promise<Record<string, unknown>>;
-  /** Moments of the channel to attach to each message. */
-  recentMoments?(streamId: string): unknown[] | Promise<unknown[]>;
 }
 
 export interface LiveHubOptions<P> {
@@ -61,8 +56,8 @@ interface PeerState<P> {
   peer: Peer;
   principal: P;
   topics: Set<string>;
-  /** Updates not yet sent because the socket was backed up; one per topic, the latest. */
-  pending: Map<string, string>;
+  /** Replies now, updates in one slot per topic (and one per moment) while the socket is backed up. */
+  outbox: PeerOutbox;
   lastHeard: number;
   /** Client messages in the current one-second window. */
   window: { start: number; count: number };
@@ -115,32 +110,9 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     return i < 0 ? [topic, ''] : [topic.slice(0, i), topic.slice(i + 1)];
   };
 
-  function sendNow(s: PeerState<P>, text: string): void {
-    // Replies (pong, subscribed, error) skip the coalescing slots; a client that keeps asking while reading
-    // nothing would make them pile up, so it is dropped instead.
-    if (s.peer.bufferedAmount > 4 * maxBuffered) {
-      s.peer.terminate();
-      peers.delete(s);
-      return;
-    }
-    try {
-      s.peer.send(text);
-    } catch (err) {
-      onError(err, 'send');
-    }
-  }
-
-  /** Sends what is waiting unless the socket is backed up; then it keeps waiting, overwritten by newer states. */
-  function flush(s: PeerState<P>): void {
-    if (s.pending.size === 0 || s.peer.bufferedAmount > maxBuffered) return;
-    for (const text of s.pending.values()) sendNow(s, text);
-    s.pending.clear();
-  }
-
-  function queue(s: PeerState<P>, slot: string, text: string): void {
-    s.pending.set(slot, text);
-    flush(s);
-  }
+  const sendNow = (s: PeerState<P>, text: string) => s.outbox.sendNow(text);
+  const queue = (s: PeerState<P>, slot: string, text: string) => s.outbox.queue(slot, text);
+  const flush = (s: PeerState<P>) => s.outbox.flush();
 
   async function snapshotText(topic: string): Promise<string | undefined> {
     const [prefix, arg] = split(topic);
@@ -223,7 +195,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       case 'unsubscribe':
         if (typeof msg.topic === 'string') {
           s.topics.delete(msg.topic);
-          s.pending.delete(msg.topic);
+          s.outbox.forget(msg.topic);
           sendNow(s, JSON.stringify({ type: 'unsubscribed', topic: msg.topic }));
         }
         return;
@@ -294,7 +266,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
           lastSentAt.delete(topic);
         }
       for (const s of peers) flush(s);
-      if (opts.legacy) await legacyTick();
+      if (opts.legacy) await legacyTick(opts.legacy, peers, onError);
     } finally {
       ticking = false;
     }
@@ -312,24 +284,6 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
         .catch((err) => onError(err, 'changed'))
         .finally(() => (ticking = false));
     });
-  }
-
-  async function legacyTick(): Promise<void> {
-    const byStream = new Map<string, PeerState<P>[]>();
-    for (const s of peers)
-      if (s.legacyStream !== undefined) byStream.set(s.legacyStream, [...(byStream.get(s.legacyStream) ?? []), s]);
-    for (const [streamId, list] of byStream) {
-      try {
-        const [metrics, moments] = await Promise.all([
-          opts.legacy!.metrics(streamId),
-          opts.legacy!.recentMoments?.(streamId) ?? [],
-        ]);
-        const text = JSON.stringify({ ...metrics, type: 'metrics', streamId, timestamp: Date.now(), moments });
-        for (const s of list) queue(s, 'metrics', text);
-      } catch (err) {
-        onError(err, `legacy metrics ${streamId}`);
-      }
-    }
   }
 
   const interval = setInterval(() => void tick().catch((err) => onError(err, 'tick')), opts.intervalMs);
@@ -369,19 +323,19 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
           peer,
           principal,
           topics: new Set(),
-          pending: new Map(),
+          outbox: new PeerOutbox(peer, { maxBufferedBytes: maxBuffered, onDropped: () => peers.delete(s), onError }),
           lastHeard: Date.now(),
           window: { start: 0, count: 0 },
         };
         if (legacy) {
-          const streamId = decodeURIComponent(new URL(peer.request.url).pathname.split('/').pop() ?? '');
+          const streamId = legacyStreamId(peer.request.url);
           const allowed = opts.topics.stream ? opts.topics.stream.authorize(streamId, principal) : true;
           void Promise.resolve(allowed).then((ok) => {
             if (!ok) return peer.close(4403, `not allowed to watch stream ${streamId}`.slice(0, 120));
             s.legacyStream = streamId;
             peer.context[CONTEXT_KEY] = s;
             peers.add(s);
-            sendNow(s, JSON.stringify({ type: 'welcome', streamId, intervalMs: opts.intervalMs }));
+            sendNow(s, legacyWelcome(streamId, opts.intervalMs));
           });
           return;
         }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import { startCpuMeter, type CpuUse } from './cpu-meter.ts';
 import type { BodyFactory } from './payloads.ts';
-import { request } from './servers.ts';
+import { requestText } from './servers.ts';
 
 export interface LoadOptions {
   url: string;
@@ -17,6 +17,8 @@ export interface LoadOptions {
   durationSec: number;
   /** The server child, whose CPU use is measured. */
   serverPid: number;
+  /** Units the server says it accepted, read from each 2xx body (the webhook's `accepted`); counted when given. */
+  acceptedIn?: (body: string) => number;
 }
 
 export interface LoadFigures {
@@ -33,6 +35,8 @@ export interface LoadFigures {
   statusCodes: Record<string, number>;
   /** During the measured run; null where /proc is not available. */
   cpu: CpuUse | null;
+  /** With acceptedIn: units accepted over warm-up and measured run, and per second of the measured run. */
+  accepted: { total: number; perSec: number } | null;
 }
 
 /**
@@ -47,6 +51,7 @@ export class Ledger {
   ackedSessions = 0;
   rejectedSessions = 0;
   resentBodies = 0;
+  answeredBodies = 0;
 
   constructor(private readonly sessionsPerBody: number) {}
 
@@ -58,16 +63,24 @@ export class Ledger {
 
   answered(key: number, status: number): void {
     if (!this.unanswered.delete(key)) return;
+    this.answeredBodies++;
     if (status >= 200 && status < 300) this.ackedSessions += this.sessionsPerBody;
     else this.rejectedSessions += this.sessionsPerBody;
   }
 
-  /** Sends the unanswered bodies again, one at a time. */
-  async resend(url: string, headers: Record<string, string>): Promise<void> {
+  /** Sends the unanswered bodies again, one at a time; `onBody` sees each answer's body. */
+  async resend(url: string, headers: Record<string, string>, onBody?: (body: string) => void): Promise<void> {
     for (const [key, body] of [...this.unanswered]) {
       this.resentBodies++;
-      this.answered(key, await request(url, { method: 'POST', headers, body }).catch(() => 0));
+      const res = await requestText(url, { method: 'POST', headers, body }).catch(() => ({ status: 0, body: '' }));
+      if (res.status >= 200 && res.status < 300) onBody?.(res.body);
+      this.answered(key, res.status);
     }
+  }
+
+  /** Bodies sent and not (yet) answered. */
+  get unansweredBodies(): number {
+    return this.unanswered.size;
   }
 }
 
@@ -108,21 +121,38 @@ function freshBodies(opts: LoadOptions, ledger: Ledger): (client: autocannon.Cli
   };
 }
 
-function runOnce(opts: LoadOptions, ledger: Ledger, seconds: number): Promise<autocannon.Result> {
+function runOnce(
+  opts: LoadOptions,
+  ledger: Ledger,
+  seconds: number,
+  accepted: { n: number },
+): Promise<autocannon.Result> {
+  const count = opts.acceptedIn;
   return autocannon({
     url: opts.url,
     connections: opts.connections,
     pipelining: 1, // freshBodies() relies on one request in flight per connection
     duration: seconds,
     setupClient: freshBodies(opts, ledger),
+    // Called with every complete response body; always "verified", only counted.
+    ...(count
+      ? {
+          verifyBody: (body: string | Buffer | undefined) => {
+            accepted.n += count(String(body ?? ''));
+            return true;
+          },
+        }
+      : {}),
   });
 }
 
 export async function runLoad(opts: LoadOptions, ledger: Ledger): Promise<LoadFigures> {
   // Warm-up: JIT, SQLite page cache, WAL growth; figures discarded but status codes still checked.
-  const warm = await runOnce(opts, ledger, opts.warmupSec);
+  const warmAccepted = { n: 0 };
+  const measuredAccepted = { n: 0 };
+  const warm = await runOnce(opts, ledger, opts.warmupSec, warmAccepted);
   const stopMeter = startCpuMeter(opts.serverPid, os.cpus().length);
-  const r = await runOnce(opts, ledger, opts.durationSec);
+  const r = await runOnce(opts, ledger, opts.durationSec, measuredAccepted);
   const cpu = stopMeter();
   const statusCodes: Record<string, number> = {};
   for (const res of [warm, r])
@@ -141,5 +171,8 @@ export async function runLoad(opts: LoadOptions, ledger: Ledger): Promise<LoadFi
     timeouts: warm.timeouts + r.timeouts,
     statusCodes,
     cpu,
+    accepted: opts.acceptedIn
+      ? { total: warmAccepted.n + measuredAccepted.n, perSec: measuredAccepted.n / r.duration }
+      : null,
   };
 }

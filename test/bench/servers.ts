@@ -39,6 +39,23 @@ export function request(
   });
 }
 
+/** Like request(), resolving with the status and the response body as text. */
+export function requestText(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
 // m3w's stdout must go to 'ignore' (logging costs what it costs in production, nobody reads it), so the
 // port cannot be learned from its "listening" line: pick a free one here and pass it.
 async function freePort(): Promise<number> {

@@ -44,9 +44,15 @@ describe('QoE rollups', () => {
           totalSeekCount: maybe(Math.floor(rand() * 5)),
           errorCount: maybe(rand() < 0.1 ? 1 : 0),
           meanVideoFormatBitrate: maybe(Math.floor(1e6 + rand() * 5e6)),
+          // All eight dimensions the rollups break down by, each sometimes absent.
           contentId: maybe(pick(['a', 'b', 'c'])),
-          country: maybe(pick(['US', 'DE', 'FR'])),
+          streamType: maybe(pick(['vod', 'live'])),
+          appVersion: maybe(pick(['1.0.0', '1.1.0', '2.0.0'])),
+          deviceModel: maybe(pick(['Pixel 8', 'SM-G991B'])),
           os: maybe(pick(['Android 14', 'Android 13'])),
+          country: maybe(pick(['US', 'DE', 'FR'])),
+          cdn: maybe(pick(['akamai', 'fastly'])),
+          playerName: maybe(pick(['exoplayer', 'media3'])),
         });
         const prev = winners.get(id);
         if (!prev || (prev.timestamp as number) <= timestamp) winners.set(id, session);
@@ -59,18 +65,82 @@ describe('QoE rollups', () => {
   }, 120_000);
   afterAll(() => s.close());
 
-  test('random upserts leave the rollups equal to a recomputation from the stored sessions', async () => {
+  test('random upserts leave the rollups equal to rows computed here from the winning sessions', async () => {
+    // The expected rows come from the sessions this test sent (the winner of each id), with nothing of the
+    // writer's: its own field names, its own bucket search, its own sums.
+    const DIMENSIONS = ['contentId', 'streamType', 'appVersion', 'deviceModel', 'os', 'country', 'cdn', 'playerName'];
+    const bucketOf = (ms: number) => {
+      if (!(ms >= 1)) return 0; // bucket 0: below 1 ms; bucket i ≥ 1: [1.1^(i-1), 1.1^i)
+      let b = 1;
+      while (b < 159 && 1.1 ** b <= ms) b++;
+      return b;
+    };
+    const num = (w: Record<string, unknown>, f: string) => w[f] as number | null;
     for (const step of [60_000, 3_600_000] as const) {
-      const recomputed = await s.server.store.recomputeQoeRows(step, 'default', base - HOUR, base + 4 * HOUR);
-      const key = (r: QoeRollupRow) => `${r.dimension}|${r.value}|${r.t}`;
+      const expected = new Map<string, QoeRollupRow>();
+      for (const w of winners.values()) {
+        const t = Math.floor((w.timestamp as number) / step) * step;
+        const places: Array<[string, string]> = [['global', '']];
+        for (const d of DIMENSIONS) if (w[d] !== null && w[d] !== undefined) places.push([d, String(w[d])]);
+        for (const [dimension, value] of places) {
+          const k = `${dimension}|${value}|${t}`;
+          let r = expected.get(k);
+          if (!r) {
+            r = {
+              appId: 'default',
+              dimension,
+              value,
+              t,
+              sessions: 0,
+              sessionsWithErrors: 0,
+              startupSum: 0,
+              startupCount: 0,
+              rebufferSum: 0,
+              rebufferCount: 0,
+              playSum: 0,
+              playCount: 0,
+              droppedSum: 0,
+              droppedCount: 0,
+              seeksSum: 0,
+              seeksCount: 0,
+              bitrateSum: 0,
+              bitrateCount: 0,
+              startupHist: new Array(160).fill(0),
+            };
+            expected.set(k, r);
+          }
+          r.sessions++;
+          if ((num(w, 'errorCount') ?? 0) > 0) r.sessionsWithErrors++;
+          for (const [field, sum, count] of [
+            ['startupTimeMs', 'startupSum', 'startupCount'],
+            ['rebufferTimeMs', 'rebufferSum', 'rebufferCount'],
+            ['playTimeMs', 'playSum', 'playCount'],
+            ['totalDroppedFrames', 'droppedSum', 'droppedCount'],
+            ['totalSeekCount', 'seeksSum', 'seeksCount'],
+            ['meanVideoFormatBitrate', 'bitrateSum', 'bitrateCount'],
+          ] as const) {
+            const v = num(w, field);
+            if (v === null) continue;
+            r[sum] += v;
+            r[count]++;
+          }
+          const startup = num(w, 'startupTimeMs');
+          if (startup !== null) r.startupHist[bucketOf(startup)]!++;
+        }
+      }
       const stored: QoeRollupRow[] = [];
-      for (const dim of new Set(recomputed.map((r) => r.dimension)))
+      for (const dim of ['global', ...DIMENSIONS])
         stored.push(...(await s.server.store.qoeRows(step, 'default', dim, null, base - HOUR, base + 4 * HOUR)));
-      expect(stored.length).toBe(recomputed.length);
-      const byKey = new Map(stored.map((r) => [key(r), r]));
-      for (const r of recomputed) {
-        const got = byKey.get(key(r));
-        expect(got, key(r)).toBeDefined();
+      // Every dimension has rows (the sessions fill all eight), and there are no rows but the expected ones.
+      for (const dim of DIMENSIONS)
+        expect(
+          stored.some((r) => r.dimension === dim),
+          dim,
+        ).toBe(true);
+      expect(stored.map((r) => `${r.dimension}|${r.value}|${r.t}`).sort()).toEqual([...expected.keys()].sort());
+      for (const got of stored) {
+        const want = expected.get(`${got.dimension}|${got.value}|${got.t}`)!;
+        const label = `${step} ${got.dimension}=${got.value} @${got.t}`;
         for (const f of [
           'sessions',
           'sessionsWithErrors',
@@ -81,10 +151,10 @@ describe('QoE rollups', () => {
           'seeksCount',
           'bitrateCount',
         ] as const)
-          expect(got![f], `${key(r)} ${f}`).toBe(r[f]);
+          expect(got[f], `${label} ${f}`).toBe(want[f]);
         for (const f of ['startupSum', 'rebufferSum', 'playSum', 'droppedSum', 'seeksSum', 'bitrateSum'] as const)
-          expect(got![f], `${key(r)} ${f}`).toBeCloseTo(r[f], 3);
-        expect(got!.startupHist, `${key(r)} histogram`).toEqual(r.startupHist);
+          expect(got[f], `${label} ${f}`).toBeCloseTo(want[f], 3);
+        expect(got.startupHist, `${label} histogram`).toEqual(want.startupHist);
       }
     }
   });

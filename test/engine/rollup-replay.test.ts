@@ -97,7 +97,7 @@ function generate(t0: number): { truth: Truth[]; deliveries: Delivery[] } {
 
 type Figures = Omit<StreamRollupRow, 'dimension' | 'value' | 't'>;
 
-/** The rollups by definition: for each bucket and each session that touches it, straight from the wording. */
+/** The rollups by definition: for each bucket and each session that touches it, straight from the definition in the README. */
 function bruteForce(truth: Truth[], from: number, to: number, step: number): Map<string, Figures> {
   const out = new Map<string, Figures & { users: Set<string>; sessions: Truth[] }>();
   const dims = (s: Truth): Array<[string, string]> => [

@@ -101,6 +101,22 @@ describe('webhook ingestion', () => {
   });
 
   test('/stats/active counts open sessions by server, channel, country, protocol and device', async () => {
+    type Active = {
+      total: number;
+      by_channel: Record<string, number>;
+      by_country: Record<string, number>;
+      by_device: Record<string, number>;
+      by_protocol: Record<string, number>;
+      by_server: Record<string, number>;
+    };
+    // What this test adds, whatever earlier tests left open.
+    const delta = (after: Record<string, number>, before: Record<string, number>) =>
+      Object.fromEntries(
+        Object.entries(after)
+          .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+          .filter(([, d]) => d !== 0),
+      );
+    const before = (await active()) as Active;
     await postWebhook(
       s.url,
       [
@@ -114,21 +130,16 @@ describe('webhook ingestion', () => {
       ],
       s.apiKey,
     );
-    const a = (await active()) as {
-      total: number;
-      by_channel: Record<string, number>;
-      by_country: Record<string, number>;
-      by_device: Record<string, number>;
-      by_protocol: Record<string, number>;
-      by_server: Record<string, number>;
-    };
-    // good-1, good-2 (open), live-a, live-b; dup-1 closed, ooo-1 closed
-    expect(a.total).toBe(4);
-    expect(a.by_channel).toEqual({ '7mate': 2, news: 2 });
-    expect(a.by_country).toEqual({ AU: 2, DE: 1, unknown: 1 });
-    expect(a.by_device).toEqual({ streaming_server: 2, ios: 1, tv: 1 });
-    expect(a.by_protocol).toEqual({ hls: 3, dash: 1 });
-    expect(a.by_server).toEqual({ 'au13.example.com': 3, eu1: 1 });
+    const a = (await active()) as Active;
+    expect(a.total - before.total).toBe(2);
+    expect(delta(a.by_channel, before.by_channel)).toEqual({ news: 2 });
+    expect(delta(a.by_country, before.by_country)).toEqual({ DE: 1, unknown: 1 });
+    expect(delta(a.by_device, before.by_device)).toEqual({ streaming_server: 1, tv: 1 });
+    expect(delta(a.by_protocol, before.by_protocol)).toEqual({ hls: 1, dash: 1 });
+    expect(delta(a.by_server, before.by_server)).toEqual({ 'au13.example.com': 1, eu1: 1 });
+    // Each breakdown adds up to the total.
+    for (const by of [a.by_channel, a.by_country, a.by_device, a.by_protocol, a.by_server])
+      expect(Object.values(by).reduce((x, y) => x + y, 0)).toBe(a.total);
     expect(s.server.analytics.live.counts()).toEqual(a);
   });
 
@@ -137,20 +148,34 @@ describe('webhook ingestion', () => {
   });
 
   test('the key may come as ?key=, and it never reaches the log or the metrics', async () => {
-    const res = await postWebhook(s.url, playStarted('query-key', now), s.apiKey, {
-      query: `?key=${encodeURIComponent(s.apiKey)}`,
-    });
+    const send = (id: string, key: string, requestId: string) =>
+      fetch(`${s.url}/api/webhook?key=${encodeURIComponent(key)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body: JSON.stringify(playStarted(id, now)),
+      });
+    const okId = `query-key-ok-${now}`;
+    const badId = `query-key-bad-${now}`;
+    const res = await send('query-key', s.apiKey, okId);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { accepted: number }).accepted).toBe(1);
-    const bad = await postWebhook(s.url, playStarted('query-key-2', now), null, { query: '?key=wrong-key-123' });
+    const bad = await send('query-key-2', 'wrong-key-123', badId);
     expect(bad.status).toBe(401);
-    const metrics = await (await fetch(`${s.url}/metrics`)).text();
-    // Let the asynchronous request log flush.
-    await new Promise((r) => setTimeout(r, 200));
+    // This test's own request lines, found by their request ids once the asynchronous log has written them.
+    const linesOf = (reqId: string) => s.logs.filter((l) => l.reqId === reqId);
+    await expect.poll(() => linesOf(okId).length, { timeout: 5000 }).toBeGreaterThan(0);
+    await expect.poll(() => linesOf(badId).length, { timeout: 5000 }).toBeGreaterThan(0);
+    expect(linesOf(okId)).toEqual([expect.objectContaining({ route: '/api/webhook', status: 200 })]);
+    expect(linesOf(badId)).toEqual([expect.objectContaining({ route: '/api/webhook', status: 401 })]);
+    for (const line of [...linesOf(okId), ...linesOf(badId)]) {
+      expect(JSON.stringify(line)).not.toContain(s.apiKey);
+      expect(JSON.stringify(line)).not.toContain('wrong-key-123');
+      expect(JSON.stringify(line)).not.toContain('key=');
+    }
     const logged = s.logText();
-    expect(logged).toContain('/api/webhook');
     expect(logged).not.toContain(s.apiKey);
     expect(logged).not.toContain('wrong-key-123');
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
     expect(metrics).toContain('/api/webhook');
     expect(metrics).not.toContain(s.apiKey);
     expect(metrics).not.toContain('wrong-key-123');

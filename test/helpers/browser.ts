@@ -1,14 +1,15 @@
 // Debian's Chromium driven by playwright-core, for the dashboard's end-to-end tests: headless, a fresh profile
 // per launch, nothing fetched from the internet. Every console error, uncaught page error and CSP violation is
 // collected, so a test can assert there were none.
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.M3W_CHROMIUM ?? '/usr/bin/chromium';
-export const HAS_CHROMIUM = existsSync(CHROMIUM);
+import { CHROMIUM } from './requirements.ts';
+
+export { CHROMIUM };
 /** Screenshots land here (test artifacts; copies in docs/ are what the README shows). */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../dist/screenshots/', import.meta.url));
 

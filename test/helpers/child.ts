@@ -21,6 +21,24 @@ export function runCli(args: string[], opts: { cwd: string; env?: Record<string,
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Runs `m3w ARGS` without blocking this event loop (so the test can keep a server busy meanwhile). */
+export function runCliAsync(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [M3W_BIN, ...args], {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH ?? '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 30_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    proc.on('error', reject);
+    proc.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 // Every server started here dies with the test process, even when an assertion fails before a test stops it.
 const running = new Set<ChildProcess>();
 process.on('exit', () => {

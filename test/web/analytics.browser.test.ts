@@ -1,38 +1,22 @@
 // The pages that draw the analytics engine's data, in a real Chromium: the Overview's tiles and uPlot charts
 // (tile values checked against what was ingested), the Live page's viewer count moving when a media server's
 // play_started webhook arrives (no reload), Breakdowns and Moments — no console errors, nothing overflowing at
-// a phone's width. Runs where the engine's routes exist (it needs /api/webhook and /api/v1/qoe/*).
-import { existsSync } from 'node:fs';
+// a phone's width.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ensureWebBuilt } from '../../build/web.ts';
-import { HAS_CHROMIUM, launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { needs } from '../helpers/requirements.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
 
-// The engine (issue 4) is built on another branch; until it is merged these pages have no API to call.
-// Said out loud, like the binary tests, because a skipped file is easy to miss.
-const HAS_ENGINE = existsSync(new URL('../../src/http/routes/analytics.ts', import.meta.url));
-if (!HAS_ENGINE)
-  console.warn(
-    'test/web/analytics.browser: skipped, the analytics engine (src/http/routes/analytics.ts) is not in this tree',
-  );
-
-describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () => {
+describe.skipIf(!needs('chromium'))('analytics pages in Chromium', () => {
   let s: TestServer;
   let browser: TestBrowser;
   let page: Page;
-  let engineRoutes = false;
 
   beforeAll(async () => {
     await ensureWebBuilt();
     s = await startTestServer({ liveIntervalMs: 250 });
-    engineRoutes =
-      s.server.http.routes.some((r) => r.path === '/api/webhook') &&
-      s.server.http.routes.some((r) => r.path === '/api/v1/qoe/timeseries');
-    if (!engineRoutes)
-      console.warn(
-        "test/web/analytics.browser: the analytics engine's routes are not in this build; these tests fail until it is merged",
-      );
     browser = await launchBrowser();
     page = await browser.newPage();
     await setupAdminInPage(page, s.url, s.server.setupToken!);
@@ -43,7 +27,6 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
   });
 
   test('Overview: seven tiles with uPlot charts; the tiles show what was ingested', async () => {
-    expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     const now = Date.now();
     // 20 sessions over the last 20 minutes, 5 of them failed: 25 % playback failures.
     const batch = Array.from({ length: 20 }, (_, i) =>
@@ -68,7 +51,6 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
   });
 
   test('Overview in live mode (15 min): a new session moves the tile without a reload', async () => {
-    expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     await page.goto(`${s.url}/overview?range=15m`);
     const sessions = page.locator('.tile-value[data-metric="sessions"]');
     await expect.poll(() => sessions.textContent(), { timeout: 10_000 }).toMatch(/^\d+$/);
@@ -84,7 +66,6 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
   });
 
   test('Live: the viewers number follows a play_started webhook without a reload', async () => {
-    expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     await page.goto(`${s.url}/live`);
     const now = page.getByTestId('viewers-now');
     await expect.poll(() => now.textContent(), { timeout: 5000 }).toBe('0');
@@ -115,7 +96,6 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
   });
 
   test('Breakdowns: a sortable table; a row opens the Overview filtered by it', async () => {
-    expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     const now = Date.now();
     await postSessions(
       s.url,
@@ -139,7 +119,6 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
   });
 
   test("Moments page and a phone's width: no errors, no sideways overflow", async () => {
-    expect(engineRoutes, 'needs the analytics engine (issue 4)').toBe(true);
     await page.goto(`${s.url}/moments`);
     await page.getByRole('heading', { name: 'Moments' }).waitFor();
     await expect.poll(() => page.locator('.moments').textContent()).not.toBe('Loading…');
@@ -147,7 +126,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_ENGINE)('analytics pages in Chromium', () 
     for (const path of ['/overview?range=1h', '/live', '/breakdowns', '/moments']) {
       await phone.goto(`${s.url}${path}`);
       await phone.locator('main h1').first().waitFor();
-      await phone.waitForTimeout(300);
+      // Measured once the page has drawn what it loads (nothing still says "Loading…").
+      await expect.poll(() => phone.locator('main .loading').count(), { timeout: 5000 }).toBe(0);
       const overflow = (await phone.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
       expect(overflow, path).toBeLessThanOrEqual(1);
       if (path === '/overview?range=1h') await browser.screenshot(phone, 'phone-overview');

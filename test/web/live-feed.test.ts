@@ -1,9 +1,32 @@
 // The live feed through a real m3w server: real API keys, real SQLite, real ingestion, real WebSocket clients.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../../src/auth/index.ts';
 import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
-import { openSocket } from '../helpers/ws-client.ts';
+import { openSocket as openTestSocket, type TestSocket } from '../helpers/ws-client.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
+import { playClosed, playStarted, postWebhook } from '../engine/webhook-helpers.ts';
+
+// Every socket a test opens is closed after it, and the server is seen to count none, so no test's figures
+// include another's leftovers.
+const opened: TestSocket[] = [];
+async function openSocket(url: string, headers: Record<string, string> = {}): Promise<TestSocket> {
+  const c = await openTestSocket(url, headers);
+  opened.push(c);
+  return c;
+}
+async function liveHealth(base = s.url): Promise<{ connections: number; topics: Record<string, number> }> {
+  return (await (await fetch(`${base}/ws/live/health`)).json()) as {
+    connections: number;
+    topics: Record<string, number>;
+  };
+}
+afterEach(async () => {
+  for (const c of opened.splice(0)) {
+    c.close();
+    await c.closed;
+  }
+  if (s) await expect.poll(async () => (await liveHealth()).connections, { timeout: 5000 }).toBe(0);
+});
 
 let s: TestServer;
 let ws: string;
@@ -91,6 +114,33 @@ describe('/ws/live authentication', () => {
   });
 });
 
+describe('/ws/live/{streamId} (the older Telemetra feed)', () => {
+  test('refused without a read credential; with one, real viewer counts from the webhook', async () => {
+    const anonymous = await openSocket(`${ws}/ws/live/legacy-news`);
+    expect((await anonymous.closed).code).toBe(4401);
+    expect(anonymous.messages).toEqual([]);
+    const ingestOnly = await openSocket(`${ws}/ws/live/legacy-news`, { 'x-api-key': s.apiKey });
+    expect((await ingestOnly.closed).code).toBe(4401);
+    expect((await fetch(`${s.url}/ws/live/legacy-news`)).status).toBe(426);
+
+    const c = await openSocket(`${ws}/ws/live/legacy-news`, { 'x-api-key': readKey });
+    expect(await c.next((m) => m.type === 'welcome')).toMatchObject({ streamId: 'legacy-news', intervalMs: 250 });
+    const viewers = (n: number, from = 0) =>
+      c.next((m) => m.type === 'metrics' && m.streamId === 'legacy-news' && m.viewers === n, 5000, from);
+    await viewers(0);
+    const openedAt = Date.now();
+    const started = ['lw-1', 'lw-2'].map((id) => playStarted(id, openedAt, { media: 'legacy-news' }));
+    expect((await postWebhook(s.url, started, s.apiKey)).status).toBe(200);
+    await viewers(2);
+    const mark = c.messages.length;
+    const closed = playClosed('lw-1', openedAt, Date.now(), { media: 'legacy-news' });
+    expect((await postWebhook(s.url, closed, s.apiKey)).status).toBe(200);
+    await viewers(1, mark);
+    // Another channel's viewers are not this one's.
+    expect(c.messages.filter((m) => m.type === 'metrics').every((m) => m.streamId === 'legacy-news')).toBe(true);
+  });
+});
+
 describe('/ws/live updates', () => {
   test('the current state at once, then an update only when it changed, about once per interval', async () => {
     const c = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
@@ -116,7 +166,8 @@ describe('/ws/live updates', () => {
     while (Date.now() < until) {
       await postSessions(s.url, sdkSession({ sessionId: `burst-${n++}` }), { key: s.apiKey });
     }
-    await new Promise((r) => setTimeout(r, 400));
+    // Wait for the update that carries the last session, then count.
+    await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1 + n, 3000, mark);
     const updates = c.messages.slice(mark).filter((m) => m.type === 'update');
     expect(n).toBeGreaterThan(20);
     expect(updates.length).toBeGreaterThanOrEqual(3);
@@ -151,13 +202,23 @@ describe('/ws/live updates', () => {
 
   test('unsubscribe stops updates; bad messages get an error, not a disconnect', async () => {
     const c = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
+    // Stays subscribed: its update proves the change was published while c was not listening.
+    const control = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
     c.send({ type: 'subscribe', topic: 'overview:default' });
-    await c.next((m) => m.type === 'update');
+    control.send({ type: 'subscribe', topic: 'overview:default' });
+    const before = (await c.next((m) => m.type === 'update')).data as { sessions: number };
+    await control.next((m) => m.type === 'update');
     c.send({ type: 'unsubscribe', topic: 'overview:default' });
     await c.next((m) => m.type === 'unsubscribed');
     const mark = c.messages.length;
     await postSessions(s.url, sdkSession({ sessionId: 'after-unsubscribe' }), { key: s.apiKey });
-    await new Promise((r) => setTimeout(r, 700));
+    await control.next(
+      (m) => m.type === 'update' && (m.data as { sessions: number }).sessions === before.sessions + 1,
+      3000,
+    );
+    // The same tick would have reached c before it answers this ping.
+    c.send({ type: 'ping' });
+    await c.next((m) => m.type === 'pong', 2000, mark);
     expect(c.messages.slice(mark).filter((m) => m.type === 'update')).toEqual([]);
 
     c.ws.send('not json');
@@ -188,30 +249,88 @@ describe('/ws/live updates', () => {
     b.send({ type: 'subscribe', topic: 'moments' });
     await a.next((m) => m.type === 'subscribed');
     await b.next((m) => m.type === 'subscribed' && m.topic === 'moments');
-    const health = (await (await fetch(`${s.url}/ws/live/health`)).json()) as {
-      connections: number;
-      topics: Record<string, number>;
-    };
-    expect(health.connections).toBeGreaterThanOrEqual(2);
-    expect(health.topics.overview).toBeGreaterThanOrEqual(2);
-    expect(health.topics.moments).toBeGreaterThanOrEqual(1);
+    // afterEach left no connection behind, so these are this test's own.
+    const health = await liveHealth();
+    expect(health.connections).toBe(2);
+    expect(health.topics.overview).toBe(2);
+    expect(health.topics.moments).toBe(1);
     a.close();
     b.close();
   });
 
-  test('a moment published by the engine reaches "moments" subscribers at once', async () => {
-    const c = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
-    const other = await openSocket(`${ws}/ws/live`, { 'x-api-key': readKey });
-    c.send({ type: 'subscribe', topic: 'moments' });
-    await c.next((m) => m.type === 'subscribed');
-    await other.next((m) => m.type === 'welcome');
-    s.server.live.publishMoment({ id: 1, kind: 'spike', metric: 'viewers' });
-    expect((await c.next((m) => m.type === 'moment', 1000)).moment).toMatchObject({ id: 1, kind: 'spike' });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(other.messages.some((m) => m.type === 'moment')).toBe(false);
-    c.close();
-    other.close();
-  });
+  test('a moment the engine finds reaches its app\'s "moments" subscribers, and not another app\'s', async () => {
+    // The engine's own clock: 45 minutes of sessions per app, then one minute job finds the failure spikes.
+    const MIN = 60_000;
+    const t = await startTestServer(
+      { liveIntervalMs: 250, rateLimit: { requests: 1_000_000, windowSec: 60 } },
+      undefined,
+      {
+        analyticsSchedules: false,
+      },
+    );
+    try {
+      const store = t.server.store;
+      await store.ensureApp('other', 'Other app', Date.now());
+      const ingest = {
+        default: t.apiKey,
+        other: (await createApiKey(store, { appId: 'other', name: 'i', scopes: ['ingest'] })).key,
+      };
+      const reader = {
+        default: (await createApiKey(store, { appId: 'default', name: 'r', scopes: ['read'] })).key,
+        other: (await createApiKey(store, { appId: 'other', name: 'r', scopes: ['read'] })).key,
+      };
+      const t0 = Math.floor(Date.now() / MIN) * MIN - 50 * MIN;
+      await t.server.analytics.runMinuteJob(t0);
+      // Both apps fail in bursts, at different minutes and with different contents, so each moment is its app's.
+      for (const [app, burst] of [
+        ['default', 42],
+        ['other', 40],
+      ] as const)
+        for (let m = 0; m < 45; m++) {
+          const failures = m === burst || m === burst + 1 ? 20 : 1 + (m % 2);
+          const sessions = Array.from({ length: 30 }, (_, i) =>
+            sdkSession({
+              sessionId: `${app}-${m}-${i}`,
+              timestamp: t0 + m * MIN + i * 1000,
+              errorCount: i < failures ? 1 : 0,
+              contentId: `${app}-movie`,
+            }),
+          );
+          expect((await postSessions(t.url, sessions, { key: ingest[app] })).status).toBe(200);
+        }
+      const live = t.url.replace('http', 'ws');
+      const mine = await openSocket(`${live}/ws/live`, { 'x-api-key': reader.default });
+      const theirs = await openSocket(`${live}/ws/live`, { 'x-api-key': reader.other });
+      for (const c of [mine, theirs]) {
+        c.send({ type: 'subscribe', topic: 'moments' });
+        await c.next((m) => m.type === 'subscribed');
+      }
+      await t.server.analytics.runMinuteJob(t0 + 46 * MIN);
+      const appOf = (m: Record<string, unknown>) => (m.moment as { appId: string }).appId;
+      const spikeOf = (app: string) => (m: Record<string, unknown>) =>
+        m.type === 'moment' && appOf(m) === app && (m.moment as { metric: string }).metric === 'playback_failure_pct';
+      expect((await mine.next(spikeOf('default'), 5000)).moment).toMatchObject({
+        kind: 'spike',
+        startedAt: t0 + 42 * MIN,
+      });
+      expect((await theirs.next(spikeOf('other'), 5000)).moment).toMatchObject({
+        kind: 'spike',
+        startedAt: t0 + 40 * MIN,
+      });
+      // Each heard its own app's moment (the positive control); now, after a round trip, nothing of the other's.
+      for (const c of [mine, theirs]) {
+        const mark = c.messages.length;
+        c.send({ type: 'ping' });
+        await c.next((m) => m.type === 'pong', 2000, mark);
+      }
+      expect(mine.messages.filter((m) => m.type === 'moment').map(appOf)).not.toContain('other');
+      expect(theirs.messages.filter((m) => m.type === 'moment').map(appOf)).not.toContain('default');
+      expect(theirs.messages.filter((m) => m.type === 'moment').length).toBeGreaterThan(0);
+    } finally {
+      for (const c of opened.splice(0)) c.close();
+      await t.close();
+    }
+  }, 60_000);
 
   test('stopping the server closes live connections with 1001', async () => {
     const t = await startTestServer({ liveIntervalMs: 250 });

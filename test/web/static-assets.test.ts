@@ -114,7 +114,7 @@ describe('hashed files', () => {
     expect(stale.body.equals(first.body)).toBe(true);
   });
 
-  test('the first load (HTML, JS and CSS, gzipped) stays within 300 KB', async () => {
+  test('the first load (HTML, JS and CSS, gzipped) stays near the 39 KB the README states', async () => {
     let total = 0;
     for (const path of ['/', manifest.entry.js, manifest.entry.css]) {
       const res = await rawGet(path, { 'accept-encoding': 'gzip' });
@@ -122,6 +122,9 @@ describe('hashed files', () => {
       total += res.body.length;
     }
     console.log(`first load: ${total} bytes gzipped`);
-    expect(total).toBeLessThanOrEqual(300 * 1024);
+    // The README says 39 KB (38.6 KB measured); a little room for growth, none for a new library in the
+    // entry bundle (load it lazily, or measure again and correct the README and this bound together).
+    expect(total).toBeLessThanOrEqual(44 * 1000);
+    expect(total).toBeGreaterThan(30 * 1000);
   });
 });

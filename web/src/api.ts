@@ -84,58 +84,28 @@ export function qs(params: Record<string, string | number | boolean | null | und
   return s ? `?${s}` : '';
 }
 
-// Wire shapes of the routes the dashboard calls (accounts, analytics engine, this issue).
-export interface User {
-  id: number;
-  email: string;
-  role: 'admin' | 'member';
-}
-export interface Me extends User {
-  apps: string[];
-}
-export interface AuthStatus {
-  setupRequired: boolean;
-  user: User | null;
-}
-export interface AppInfo {
-  id: string;
-  name: string;
-  createdAt: number;
-}
-export interface KeyRecord {
-  prefix: string;
-  name: string;
-  scopes: string[];
-  createdAt: number;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-  expiresAt: number | null;
-  rateLimit: number | null;
-}
-export interface ServerInfo {
-  version: string;
-  port: number;
-  urls: string[];
-  ingestUrl: string;
-  webhookUrl: string;
-}
+// The server's wire types, imported rather than copied: type-only, so they are erased from the bundle and no
+// server code reaches the browser (src/http/wire/ and the leaf type modules import nothing but TypeBox).
+export type { AuthStatus, LoginBody, Me, SetupBody, User } from '../../src/http/wire/accounts.ts';
+export type {
+  ApiKey,
+  ApiKeyList,
+  App,
+  AppList,
+  AppRenameBody,
+  NewApiKey,
+  NewApiKeyBody,
+  NewAppBody,
+} from '../../src/http/wire/apps.ts';
+export type { AuditEntry, AuditPage } from '../../src/http/wire/audit.ts';
+export type { ServerInfo } from '../../src/http/wire/server.ts';
+export type { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../src/http/wire/users.ts';
+export type { ActiveCounts } from '../../src/live/active-counts.ts';
+/** An anomaly found by the analytics engine. */
+export type { StoredMoment as Moment } from '../../src/store/moment-types.ts';
+
+// Analytics answers (the analytics routes publish no wire types of their own yet).
 export interface Point {
   t: number;
   value: number | null;
-}
-/** An anomaly found by the analytics engine (src/engine/moments.ts). */
-export interface Moment {
-  id: number;
-  kind: 'spike' | 'drop';
-  metric: string;
-  dimension: string;
-  value: string;
-  startedAt: number;
-  /** End of its last minute. */
-  endedAt: number;
-  peakValue: number;
-  baseline: number;
-  zScore: number;
-  threshold: number;
-  appId: string | null;
 }

@@ -1,11 +1,11 @@
 // What every page gets: where to draw, who is signed in, which app is selected, the live feed, navigation.
-import type { AppInfo, Me } from './api.ts';
+import type { App, Me } from './api.ts';
 import type { LiveSocket } from './live-socket.ts';
 
 export interface PageContext {
   main: HTMLElement;
   me: Me;
-  apps: AppInfo[];
+  apps: App[];
   /** The selected app's id ('' when the user sees no app yet). */
   app: string;
   live: LiveSocket;

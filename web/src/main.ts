@@ -9,7 +9,8 @@ import {
   refreshSession,
   SignedOut,
   whenSignedOut,
-  type AppInfo,
+  type App,
+  type AppList,
   type AuthStatus,
   type Me,
 } from './api.ts';
@@ -34,11 +35,13 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean }>
   { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
   { path: '/sessions', title: 'Sessions', page: sessionsPage },
   { path: '/moments', title: 'Moments', page: momentsPage },
+  // Loaded on first visit: the video library (and its upload client) stays out of the dashboard's first load.
+  { path: '/videos', title: 'Videos', page: (ctx) => import('./pages/videos.ts').then((m) => m.videosPage(ctx)) },
   { path: '/settings', title: 'Settings', page: settingsPage },
   { path: '/welcome', title: 'Get started', page: welcomePage },
 ];
 
-let state: { me: Me; apps: AppInfo[]; live: LiveSocket } | null = null;
+let state: { me: Me; apps: App[]; live: LiveSocket } | null = null;
 let leave: Array<() => void> = [];
 
 export function navigate(to: string, replaceEntry = false): void {
@@ -47,7 +50,7 @@ export function navigate(to: string, replaceEntry = false): void {
   void render();
 }
 
-function selectedApp(apps: AppInfo[], me: Me): string {
+function selectedApp(apps: App[], me: Me): string {
   const fromUrl = new URLSearchParams(location.search).get('app');
   const saved = localStorage.getItem('m3w.app');
   const visible = apps.filter((a) => me.role === 'admin' || me.apps.includes(a.id)).map((a) => a.id);
@@ -55,12 +58,11 @@ function selectedApp(apps: AppInfo[], me: Me): string {
   return visible[0] ?? '';
 }
 
-async function loadSession(): Promise<{ me: Me; apps: AppInfo[] }> {
+async function loadSession(): Promise<{ me: Me; apps: App[] }> {
   const me = await get<Me>('/api/v1/me');
-  let apps: AppInfo[];
+  let apps: App[];
   try {
-    const listed = await get<AppInfo[] | { apps: AppInfo[] }>('/api/v1/apps');
-    apps = Array.isArray(listed) ? listed : listed.apps;
+    apps = (await get<AppList>('/api/v1/apps')).apps;
   } catch (err) {
     if (!(err instanceof ApiFailure) || err.status !== 403) throw err;
     apps = me.apps.map((id) => ({ id, name: id, createdAt: 0 }));
@@ -79,7 +81,7 @@ function statusBadge(live: LiveSocket): HTMLElement {
 
 function shell(
   me: Me,
-  apps: AppInfo[],
+  apps: App[],
   app: string,
   live: LiveSocket,
   current: string,

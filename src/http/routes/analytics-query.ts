@@ -1,6 +1,11 @@
 // Query-string parsing shared by the analytics read routes: time ranges, steps and paging, each refused
-// with a message that names the parameter.
-import type { H3Event } from 'h3';
+// with a message that names the parameter. Every parameter is a TypeBox schema: the same schema checks the
+// value and is the parameter's schema in /openapi.json (queryParameters).
+import { getRouterParam, type H3Event } from 'h3';
+import Type, { type TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { QOE_METRICS, ROLLUP_DIMENSIONS } from '../../engine/index.ts';
+import { QOE_DIMENSIONS } from '../../store/index.ts';
 import { ApiError } from '../errors.ts';
 
 const MAX_POINTS = 10_000;
@@ -13,16 +18,93 @@ export function queryParam(event: H3Event, name: string): string | undefined {
   return v === null || v === '' ? undefined : v;
 }
 
-function integer(event: H3Event, name: string, min: number, max: number): number | undefined {
+const EPOCH_MS = { minimum: 0, maximum: 8.64e15 };
+/** The dimensions QoE rollups are kept by (filter[...] and breakdown's dimension). */
+export const QOE_DIMENSION_NAMES = Object.keys(QOE_DIMENSIONS);
+
+type Enumerated = TSchema & { enum: readonly string[]; default?: string };
+/** A string parameter that must be one of `values`, `fallback` when absent. */
+const enumOf = (values: readonly string[], fallback: string): Enumerated =>
+  Type.String({ enum: [...values], default: fallback }) as unknown as Enumerated;
+
+/** The query parameters of the analytics routes, by name. */
+export const QueryParams = {
+  from: Type.Integer({ ...EPOCH_MS, description: 'Start, epoch ms (default: one span before `to`)' }),
+  to: Type.Integer({ ...EPOCH_MS, description: 'End (exclusive), epoch ms (default: now)' }),
+  step: Type.Integer({
+    enum: [60, 3600],
+    description: 'Bucket length in seconds; default 60 for ranges up to 6 hours, else 3600 (hourly rows)',
+  }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+  /** Stream series: the whole service or one dimension of the play sessions. */
+  dimension: enumOf(ROLLUP_DIMENSIONS, 'global'),
+  value: Type.String({ description: 'Required unless dimension is global' }),
+  /** QoE time series: which figure. */
+  qoeMetric: enumOf(QOE_METRICS, 'sessions'),
+  app: Type.String({ description: 'May be omitted when the caller sees exactly one app' }),
+  momentMetric: Type.String({
+    description: 'concurrent_viewers, playback_failure_pct, startup_p95_ms, rebuffer_pct',
+  }),
+};
+
+type Bounded = TSchema & { minimum?: number; maximum?: number };
+const limits = new Map<string, Bounded>();
+/** A `limit` parameter of 1 to `max`, `fallback` when absent (one schema per pair, so it is compiled once). */
+export function limitParam(max: number, fallback: number): Bounded {
+  const key = `${max}:${fallback}`;
+  const known = limits.get(key);
+  if (known) return known;
+  const schema: Bounded = Type.Integer({ minimum: 1, maximum: max, default: fallback });
+  limits.set(key, schema);
+  return schema;
+}
+
+const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
+function check(schema: TSchema, value: unknown): boolean {
+  let v = validators.get(schema);
+  if (!v) validators.set(schema, (v = Compile(schema)));
+  return v.Check(value);
+}
+
+/** An integer query parameter checked against its schema (minimum and maximum name the allowed range). */
+function integer(
+  event: H3Event,
+  name: string,
+  schema: TSchema & { minimum?: number; maximum?: number },
+): number | undefined {
   const raw = queryParam(event, name);
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max)
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n) || !check(schema, n))
     throw new ApiError(
       'INVALID_SCHEMA',
-      `${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`,
+      `${name}: expected an integer from ${schema.minimum} to ${schema.maximum}, got ${JSON.stringify(raw.slice(0, 40))}`,
     );
   return n;
+}
+
+/** A string query parameter that must be one of the schema's enum (its default when absent). */
+export function oneOf(event: H3Event, name: string, schema: Enumerated): string | undefined {
+  const raw = queryParam(event, name) ?? schema.default;
+  if (raw === undefined || check(schema, raw)) return raw;
+  throw new ApiError(
+    'INVALID_SCHEMA',
+    `${name}: expected one of ${schema.enum.join(', ')}, got ${JSON.stringify(raw.slice(0, 40))}`,
+  );
+}
+
+/** OpenAPI query parameters generated from the schemas; `required` names the ones that must be given. */
+export function queryParameters(params: Record<string, TSchema>, required: readonly string[] = []) {
+  return Object.entries(params).map(([name, schema]) => {
+    const { description, ...rest } = schema as TSchema & { description?: string };
+    return {
+      name,
+      in: 'query',
+      required: required.includes(name),
+      schema: JSON.parse(JSON.stringify(rest)) as Record<string, unknown>,
+      ...(description ? { description } : {}),
+    };
+  });
 }
 
 export interface TimeRange {
@@ -34,8 +116,8 @@ export interface TimeRange {
 
 /** from / to (epoch ms) and step (60 or 3600 seconds), defaulting to the last `defaultSpanMs` and a step fit for the span. */
 export function timeRange(event: H3Event, defaultSpanMs: number, now = Date.now()): TimeRange {
-  const to = integer(event, 'to', 0, 8.64e15) ?? now;
-  const from = integer(event, 'from', 0, 8.64e15) ?? to - defaultSpanMs;
+  const to = integer(event, 'to', QueryParams.to) ?? now;
+  const from = integer(event, 'from', QueryParams.from) ?? to - defaultSpanMs;
   if (from >= to) throw new ApiError('INVALID_SCHEMA', `from: must be before to (got from=${from}, to=${to})`);
   if (to - from > MAX_RANGE_MS) throw new ApiError('INVALID_SCHEMA', 'from: the range may span at most three years');
   const stepRaw = queryParam(event, 'step');
@@ -59,32 +141,18 @@ export function timeRange(event: H3Event, defaultSpanMs: number, now = Date.now(
 
 export function paging(event: H3Event, defaultLimit: number, maxLimit: number): { limit: number; offset: number } {
   return {
-    limit: integer(event, 'limit', 1, maxLimit) ?? defaultLimit,
-    offset: integer(event, 'offset', 0, 1_000_000_000) ?? 0,
+    limit: integer(event, 'limit', limitParam(maxLimit, defaultLimit)) ?? defaultLimit,
+    offset: integer(event, 'offset', QueryParams.offset) ?? 0,
   };
 }
 
 /** OpenAPI parameters for from / to / step. */
-export const RANGE_PARAMETERS = [
-  {
-    name: 'from',
-    in: 'query',
-    required: false,
-    schema: { type: 'integer' },
-    description: 'Start, epoch ms (default: one span before `to`)',
-  },
-  {
-    name: 'to',
-    in: 'query',
-    required: false,
-    schema: { type: 'integer' },
-    description: 'End (exclusive), epoch ms (default: now)',
-  },
-  {
-    name: 'step',
-    in: 'query',
-    required: false,
-    schema: { type: 'integer', enum: [60, 3600] },
-    description: 'Bucket length in seconds; default 60 for ranges up to 6 hours, else 3600 (hourly rows)',
-  },
-];
+export const RANGE_PARAMETERS = queryParameters({ from: QueryParams.from, to: QueryParams.to, step: QueryParams.step });
+
+/** The :channel path parameter, 1 to 256 characters. */
+export function channelParam(event: H3Event): string {
+  const channel = getRouterParam(event, 'channel', { decode: true }) ?? '';
+  if (channel.length < 1 || channel.length > 256)
+    throw new ApiError('INVALID_SCHEMA', 'channel: must be 1 to 256 characters');
+  return channel;
+}

@@ -5,7 +5,7 @@ import type { LoginResult } from '../../auth/index.ts';
 import { clientAddress } from '../client-address.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { readJsonObject } from '../read-json-body.ts';
+import { bodyReader } from '../read-validated-body.ts';
 import {
   actorOf,
   authenticateUser,
@@ -15,50 +15,33 @@ import {
   requireUser,
   setSessionCookies,
 } from '../require-user.ts';
-import { errorResponses } from './openapi-shared.ts';
+import {
+  AuthStatus,
+  LoginAnswer,
+  LoginBody,
+  Me,
+  PasswordChangeBody,
+  RefreshBody,
+  SetupBody,
+  WsTicket,
+} from '../wire/accounts.ts';
+import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 
-const UserSchema = {
-  type: 'object',
-  required: ['id', 'email', 'role'],
-  properties: { id: { type: 'integer' }, email: { type: 'string' }, role: { enum: ['admin', 'member'] } },
-};
+const readSetup = bodyReader(SetupBody);
+const readLogin = bodyReader(LoginBody);
+const readRefresh = bodyReader(RefreshBody);
+const readPasswordChange = bodyReader(PasswordChangeBody);
 const LoginResponse = {
   description: 'Signed in. With session "cookie" the tokens are set as HttpOnly cookies and left out of the body.',
-  content: {
-    'application/json': {
-      schema: {
-        type: 'object',
-        required: ['expiresIn', 'user'],
-        properties: {
-          accessToken: { type: 'string', description: 'JWT (EdDSA), 15 minutes' },
-          refreshToken: { type: 'string', description: '256 random bits, single use, 30 days' },
-          expiresIn: { type: 'integer', description: 'seconds' },
-          user: UserSchema,
-        },
-      },
-    },
-  },
+  content: json(LoginAnswer),
 };
-const sessionMode = {
-  session: {
-    enum: ['token', 'cookie'],
-    description: '"cookie" for browsers: tokens as HttpOnly cookies plus a CSRF cookie',
-  },
-};
-export const userBearer = [{ bearer: [] }, { cookie: [] }];
 
 const meta = (event: H3Event, ctx: HttpContext) => ({
   address: clientAddress(event, ctx.config.trustProxy),
   userAgent: event.req.headers.get('user-agent'),
 });
 
-function wantsCookies(body: Record<string, unknown>): boolean {
-  if (body.session === undefined || body.session === 'token') return false;
-  if (body.session === 'cookie') return true;
-  throw new ApiError('INVALID_SCHEMA', 'session must be "token" or "cookie"');
-}
-
-function answer(event: H3Event, ctx: HttpContext, login: LoginResult, cookies: boolean) {
+function answer(event: H3Event, ctx: HttpContext, login: LoginResult, cookies: boolean): LoginAnswer {
   const user = login.user;
   if (!cookies)
     return { accessToken: login.accessToken, refreshToken: login.refreshToken, expiresIn: login.expiresIn, user };
@@ -74,23 +57,11 @@ const status: RouteDef = {
     return {
       setupRequired: await ctx.accounts.setupRequired(),
       user: caller ? { id: caller.user.id, email: caller.user.email, role: caller.user.role } : null,
-    };
+    } satisfies AuthStatus;
   },
   openapi: {
     summary: 'Whether first-run setup is needed, and who is signed in (no authentication needed)',
-    responses: {
-      '200': {
-        description: 'Status',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: { setupRequired: { type: 'boolean' }, user: { oneOf: [UserSchema, { type: 'null' }] } },
-            },
-          },
-        },
-      },
-    },
+    responses: { '200': { description: 'Status', content: json(AuthStatus) } },
   },
 };
 
@@ -98,31 +69,14 @@ const setup: RouteDef = {
   method: 'POST',
   path: '/api/v1/auth/setup',
   async handler(event, ctx) {
-    const body = await readJsonObject(event);
-    const cookies = wantsCookies(body);
+    const body = await readSetup(event);
     const login = await ctx.accounts.setup(body.token, body.email, body.password, meta(event, ctx));
     event.res.status = 201;
-    return answer(event, ctx, login, cookies);
+    return answer(event, ctx, login, body.session === 'cookie');
   },
   openapi: {
     summary: 'Create the first admin with the one-time token from the setup link (then never again)',
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['token', 'email', 'password'],
-            properties: {
-              token: { type: 'string' },
-              email: { type: 'string', format: 'email' },
-              password: { type: 'string', minLength: 10 },
-              ...sessionMode,
-            },
-          },
-        },
-      },
-    },
+    requestBody: { required: true, content: json(SetupBody) },
     responses: { '201': LoginResponse, ...errorResponses(400, 403, 415) },
   },
 };
@@ -131,32 +85,21 @@ const login: RouteDef = {
   method: 'POST',
   path: '/api/v1/auth/login',
   async handler(event, ctx) {
-    const body = await readJsonObject(event);
-    const cookies = wantsCookies(body);
-    return answer(event, ctx, await ctx.accounts.login(body.email, body.password, meta(event, ctx)), cookies);
+    const body = await readLogin(event);
+    const login = await ctx.accounts.login(body.email, body.password, meta(event, ctx));
+    return answer(event, ctx, login, body.session === 'cookie');
   },
   openapi: {
     summary: 'Sign in with email and password',
     description:
-      'Unknown email, wrong password and disabled user give the same answer in the same time. Failed attempts are limited per address and per email (429 with Retry-After).',
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['email', 'password'],
-            properties: { email: { type: 'string' }, password: { type: 'string' }, ...sessionMode },
-          },
-        },
-      },
-    },
+      'Unknown email, wrong password and disabled user give the same answer in the same time. Failed attempts are delayed per email and address (growing delays) and capped per address (429 with Retry-After).',
+    requestBody: { required: true, content: json(LoginBody) },
     responses: { '200': LoginResponse, ...errorResponses(400, 401, 415, 429) },
   },
 };
 
 /** The refresh token from the body, or from the cookie (then the CSRF header is required too). */
-function presentedRefreshToken(event: H3Event, body: Record<string, unknown>): { token: unknown; cookie: boolean } {
+function presentedRefreshToken(event: H3Event, body: RefreshBody): { token: string | undefined; cookie: boolean } {
   if (body.refreshToken !== undefined) return { token: body.refreshToken, cookie: false };
   const cookie = getCookie(event, REFRESH_COOKIE);
   if (cookie === undefined) return { token: undefined, cookie: false };
@@ -168,7 +111,7 @@ const refresh: RouteDef = {
   method: 'POST',
   path: '/api/v1/auth/refresh',
   async handler(event, ctx) {
-    const body = await readJsonObject(event, { optional: true });
+    const body = await readRefresh(event, { optional: true });
     const { token, cookie } = presentedRefreshToken(event, body);
     try {
       return answer(event, ctx, await ctx.accounts.refresh(token, meta(event, ctx)), cookie);
@@ -179,9 +122,7 @@ const refresh: RouteDef = {
   },
   openapi: {
     summary: 'Exchange a refresh token for new tokens (the old one stops working; replaying it ends the login)',
-    requestBody: {
-      content: { 'application/json': { schema: { type: 'object', properties: { refreshToken: { type: 'string' } } } } },
-    },
+    requestBody: { content: json(RefreshBody) },
     responses: { '200': LoginResponse, ...errorResponses(400, 401, 403, 415) },
   },
 };
@@ -190,7 +131,7 @@ const logout: RouteDef = {
   method: 'POST',
   path: '/api/v1/auth/logout',
   async handler(event, ctx) {
-    const body = await readJsonObject(event, { optional: true });
+    const body = await readRefresh(event, { optional: true });
     const { token } = presentedRefreshToken(event, body);
     if (token !== undefined) await ctx.accounts.logout({ refreshToken: token });
     else {
@@ -205,9 +146,7 @@ const logout: RouteDef = {
   },
   openapi: {
     summary: 'Sign out: ends the login (refresh token family) at once, access token included',
-    requestBody: {
-      content: { 'application/json': { schema: { type: 'object', properties: { refreshToken: { type: 'string' } } } } },
-    },
+    requestBody: { content: json(RefreshBody) },
     responses: { '204': { description: 'Signed out' }, ...errorResponses(400, 401, 403, 415) },
   },
 };
@@ -218,25 +157,12 @@ const me: RouteDef = {
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
     const apps = caller.apps === 'all' ? (await ctx.store.listApps()).map((a) => a.id) : caller.apps;
-    return { id: caller.user.id, email: caller.user.email, role: caller.user.role, apps };
+    return { id: caller.user.id, email: caller.user.email, role: caller.user.role, apps } satisfies Me;
   },
   openapi: {
     summary: 'The signed-in user and the apps they can see',
     security: userBearer,
-    responses: {
-      '200': {
-        description: 'The user',
-        content: {
-          'application/json': {
-            schema: {
-              ...UserSchema,
-              properties: { ...UserSchema.properties, apps: { type: 'array', items: { type: 'string' } } },
-            },
-          },
-        },
-      },
-      ...errorResponses(401),
-    },
+    responses: { '200': { description: 'The user', content: json(Me) }, ...errorResponses(401) },
   },
 };
 
@@ -245,7 +171,7 @@ const changePassword: RouteDef = {
   path: '/api/v1/me/password',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const body = await readJsonObject(event);
+    const body = await readPasswordChange(event);
     await ctx.accounts.changeOwnPassword(caller, actorOf(event, ctx, caller), body.currentPassword, body.newPassword);
     event.res.status = 204;
     return '';
@@ -253,19 +179,8 @@ const changePassword: RouteDef = {
   openapi: {
     summary: 'Change your password; every other login of yours ends',
     security: userBearer,
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            type: 'object',
-            required: ['currentPassword', 'newPassword'],
-            properties: { currentPassword: { type: 'string' }, newPassword: { type: 'string', minLength: 10 } },
-          },
-        },
-      },
-    },
-    responses: { '204': { description: 'Changed' }, ...errorResponses(400, 401, 403, 415) },
+    requestBody: { required: true, content: json(PasswordChangeBody) },
+    responses: { '204': { description: 'Changed' }, ...errorResponses(400, 401, 403, 415, 429) },
   },
 };
 
@@ -279,22 +194,12 @@ const wsTicket: RouteDef = {
       role: caller.user.role,
       sessionId: caller.sessionId,
     });
-    return { ticket, expiresAt: Date.now() + 60_000 };
+    return { ticket, expiresAt: Date.now() + 60_000 } satisfies WsTicket;
   },
   openapi: {
     summary: 'A one-minute ticket to open /ws/live?ticket=… from a client that cannot send cookies',
     security: userBearer,
-    responses: {
-      '200': {
-        description: 'Ticket',
-        content: {
-          'application/json': {
-            schema: { type: 'object', properties: { ticket: { type: 'string' }, expiresAt: { type: 'integer' } } },
-          },
-        },
-      },
-      ...errorResponses(401, 403),
-    },
+    responses: { '200': { description: 'Ticket', content: json(WsTicket) }, ...errorResponses(401, 403) },
   },
 };
 

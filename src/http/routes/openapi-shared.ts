@@ -1,4 +1,4 @@
-// Shared OpenAPI pieces: the error envelope and the standard error responses.
+// Shared OpenAPI pieces: the error envelope, the standard error responses and the security requirements.
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (INVALID_SCHEMA); the message names the field',
   401: 'Not authenticated: missing, unknown or revoked API key (INVALID_API_KEY), or no valid sign-in (UNAUTHORIZED)',
@@ -62,3 +62,6 @@ export function errorResponses(...statuses: number[]): Record<string, unknown> {
 
 /** An application/json content map, for request bodies and responses. */
 export const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });
+
+/** Routes for signed-in people: a bearer access token, or the session cookie (browsers). */
+export const userBearer = [{ bearer: [] }, { cookie: [] }];

@@ -3,7 +3,8 @@ import { statfs } from 'node:fs/promises';
 import { HTTPResponse } from 'h3';
 import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { Health, HealthDetails } from '../wire/server.ts';
+import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 
 const health: RouteDef = {
   method: 'GET',
@@ -11,23 +12,17 @@ const health: RouteDef = {
   async handler(event, ctx) {
     try {
       await ctx.store.ping();
-      return { status: 'healthy' };
+      return { status: 'healthy' } satisfies Health;
     } catch {
       event.res.status = 503;
-      return { status: 'unhealthy' };
+      return { status: 'unhealthy' } satisfies Health;
     }
   },
   openapi: {
     summary: 'Liveness: healthy when the database can be read',
     responses: {
-      '200': {
-        description: 'Healthy',
-        content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'healthy' } } } } },
-      },
-      '503': {
-        description: 'Unhealthy',
-        content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'unhealthy' } } } } },
-      },
+      '200': { description: 'Healthy', content: json(Health) },
+      '503': { description: 'Unhealthy', content: json(Health) },
     },
   },
 };
@@ -36,14 +31,14 @@ const healthDetails: RouteDef = {
   method: 'GET',
   path: '/api/v1/health',
   async handler(event, ctx) {
-    let database: { kind: string; status: 'ok' | 'error'; error?: string };
+    let database: HealthDetails['database'];
     try {
       await ctx.store.ping();
       database = { kind: ctx.store.kind, status: 'ok' };
     } catch {
       database = { kind: ctx.store.kind, status: 'error', error: 'the database cannot be read' };
     }
-    let disk: { path: string; freeBytes: number | null; totalBytes: number | null };
+    let disk: HealthDetails['disk'];
     try {
       const s = await statfs(ctx.config.dataDirPath);
       disk = { path: ctx.config.dataDirPath, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
@@ -58,40 +53,13 @@ const healthDetails: RouteDef = {
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
       database,
       disk,
-    };
+    } satisfies HealthDetails;
   },
   openapi: {
     summary: 'Health details: database, free disk in the data directory, version, uptime',
     responses: {
-      '200': {
-        description: 'Healthy',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['status', 'version', 'uptimeSec', 'database', 'disk'],
-              properties: {
-                status: { enum: ['healthy', 'unhealthy'] },
-                version: { type: 'string' },
-                uptimeSec: { type: 'integer' },
-                database: {
-                  type: 'object',
-                  properties: { kind: { type: 'string' }, status: { enum: ['ok', 'error'] } },
-                },
-                disk: {
-                  type: 'object',
-                  properties: {
-                    path: { type: 'string' },
-                    freeBytes: { type: ['integer', 'null'] },
-                    totalBytes: { type: ['integer', 'null'] },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-      '503': { description: 'The database cannot be read' },
+      '200': { description: 'Healthy', content: json(HealthDetails) },
+      '503': { description: 'The database cannot be read', content: json(HealthDetails) },
     },
   },
 };

@@ -1,8 +1,7 @@
 // Path and query parameters shared by the account routes, validated once.
 import { getRouterParam, type H3Event } from 'h3';
 import { ApiError } from '../errors.ts';
-
-export const APP_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+import { APP_ID } from '../wire/apps.ts';
 
 export function userIdParam(event: H3Event): number {
   const raw = getRouterParam(event, 'id') ?? '';

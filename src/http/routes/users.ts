@@ -2,27 +2,17 @@
 // grant or revoke a member's access to an app.
 import type { User } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
-import { readJsonObject } from '../read-json-body.ts';
+import { bodyReader } from '../read-validated-body.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { userBearer } from './auth.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { NewUserBody, UserList, UserPatchBody, UserRecord } from '../wire/users.ts';
+import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { appIdParam, userIdParam } from './route-params.ts';
 
-const UserSchema = {
-  type: 'object',
-  required: ['id', 'email', 'role', 'disabled', 'createdAt', 'apps'],
-  properties: {
-    id: { type: 'integer' },
-    email: { type: 'string' },
-    role: { enum: ['admin', 'member'] },
-    disabled: { type: 'boolean' },
-    createdAt: { type: 'integer' },
-    apps: { type: 'array', items: { type: 'string' }, description: 'apps granted (members); admins see every app' },
-  },
-};
-const userJson = { 'application/json': { schema: UserSchema } };
+const readNewUser = bodyReader(NewUserBody);
+const readUserPatch = bodyReader(UserPatchBody);
+const userParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
 
-async function describe(ctx: HttpContext, u: User) {
+async function describe(ctx: HttpContext, u: User): Promise<UserRecord> {
   return {
     id: u.id,
     email: u.email,
@@ -42,22 +32,12 @@ export const userRoutes: RouteDef[] = [
     async handler(event, ctx) {
       await requireUser(event, ctx, admin);
       const users = await ctx.store.accounts.listUsers();
-      return { users: await Promise.all(users.map((u) => describe(ctx, u))) };
+      return { users: await Promise.all(users.map((u) => describe(ctx, u))) } satisfies UserList;
     },
     openapi: {
       summary: 'List users (admin)',
       security: userBearer,
-      responses: {
-        '200': {
-          description: 'Users',
-          content: {
-            'application/json': {
-              schema: { type: 'object', properties: { users: { type: 'array', items: UserSchema } } },
-            },
-          },
-        },
-        ...errorResponses(401, 403),
-      },
+      responses: { '200': { description: 'Users', content: json(UserList) }, ...errorResponses(401, 403) },
     },
   },
   {
@@ -65,7 +45,7 @@ export const userRoutes: RouteDef[] = [
     path: '/api/v1/users',
     async handler(event, ctx) {
       const caller = await requireUser(event, ctx, admin);
-      const body = await readJsonObject(event);
+      const body = await readNewUser(event);
       const user = await ctx.accounts.createUser(actorOf(event, ctx, caller), {
         email: body.email,
         password: body.password,
@@ -77,23 +57,11 @@ export const userRoutes: RouteDef[] = [
     openapi: {
       summary: 'Create a user (admin); the password is never returned',
       security: userBearer,
-      requestBody: {
-        required: true,
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['email', 'password'],
-              properties: {
-                email: { type: 'string' },
-                password: { type: 'string', minLength: 10 },
-                role: { enum: ['admin', 'member'], default: 'member' },
-              },
-            },
-          },
-        },
+      requestBody: { required: true, content: json(NewUserBody) },
+      responses: {
+        '201': { description: 'Created', content: json(UserRecord) },
+        ...errorResponses(400, 401, 403, 415),
       },
-      responses: { '201': { description: 'Created', content: userJson }, ...errorResponses(400, 401, 403, 415) },
     },
   },
   {
@@ -102,7 +70,7 @@ export const userRoutes: RouteDef[] = [
     async handler(event, ctx) {
       const caller = await requireUser(event, ctx, admin);
       const id = userIdParam(event);
-      const body = await readJsonObject(event);
+      const body = await readUserPatch(event);
       const user = await ctx.accounts.updateUser(actorOf(event, ctx, caller), id, {
         role: body.role,
         disabled: body.disabled,
@@ -114,23 +82,12 @@ export const userRoutes: RouteDef[] = [
       summary:
         "Change a user's role, disable or enable them, or set their password (admin); disabling or a new password ends their logins",
       security: userBearer,
-      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
-      requestBody: {
-        required: true,
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: {
-                role: { enum: ['admin', 'member'] },
-                disabled: { type: 'boolean' },
-                password: { type: 'string', minLength: 10 },
-              },
-            },
-          },
-        },
+      parameters: [userParam],
+      requestBody: { required: true, content: json(UserPatchBody) },
+      responses: {
+        '200': { description: 'Updated', content: json(UserRecord) },
+        ...errorResponses(400, 401, 403, 404, 415),
       },
-      responses: { '200': { description: 'Updated', content: userJson }, ...errorResponses(400, 401, 403, 404, 415) },
     },
   },
   {
@@ -145,7 +102,7 @@ export const userRoutes: RouteDef[] = [
     openapi: {
       summary: 'Delete a user (admin); the last active admin cannot be deleted',
       security: userBearer,
-      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+      parameters: [userParam],
       responses: { '204': { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404) },
     },
   },
@@ -170,10 +127,7 @@ export const userRoutes: RouteDef[] = [
             ? 'Grant a member read access to an app (admin)'
             : "Revoke a member's access to an app (admin)",
         security: userBearer,
-        parameters: [
-          { name: 'id', in: 'path', required: true, schema: { type: 'integer' } },
-          { name: 'appId', in: 'path', required: true, schema: { type: 'string' } },
-        ],
+        parameters: [userParam, { name: 'appId', in: 'path', required: true, schema: { type: 'string' } }],
         responses: { '204': { description: 'Done' }, ...errorResponses(400, 401, 403, 404) },
       },
     }),

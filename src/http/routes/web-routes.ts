@@ -1,7 +1,8 @@
-// Every route the dashboard issue adds, so the app registers them with one line.
+// The dashboard's routes (pages, session browser, server info, live feed), so the app registers them in one line.
 import type { RouteDef } from '../context.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { liveFeedRoutes } from './live-feed.ts';
+import { playerPageRoutes } from './player-pages.ts';
 import { serverInfoRoutes } from './server-info.ts';
 import { sessionBrowserRoutes } from './session-browser.ts';
 
@@ -10,5 +11,6 @@ export const webRoutes: RouteDef[] = [
   ...sessionBrowserRoutes,
   ...serverInfoRoutes,
   ...liveFeedRoutes,
+  ...playerPageRoutes,
   ...dashboardRoutes,
 ];

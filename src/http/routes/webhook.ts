@@ -16,8 +16,7 @@ const postWebhook: RouteDef = {
     const parsed = validateWebhookBody(body, Date.now(), ctx.config.maxBatchSize);
     if (typeof parsed === 'string')
       throw new ApiError(parsed.startsWith('expected at most') ? 'PAYLOAD_TOO_LARGE' : 'INVALID_SCHEMA', parsed);
-    const outcomes = await ctx.store.ingestPlayEvents(parsed.events, Date.now());
-    ctx.analytics.applyPlayEvents(parsed.events, outcomes);
+    const outcomes = await ctx.analytics.ingestPlayEvents(parsed.events, Date.now());
     let duplicates = 0;
     for (const o of outcomes) if (o === 'duplicate') duplicates++;
     return { accepted: outcomes.length - duplicates, duplicates, rejected: parsed.rejected };

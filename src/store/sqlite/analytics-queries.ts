@@ -13,7 +13,7 @@ import type {
   StoredPlaySession,
   StreamRollupRow,
 } from '../types.ts';
-import { addEncodedHistogram, STARTUP_BUCKETS } from '../../engine/startup-histogram.ts';
+import { addEncodedHistogram, STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import { QOE_DIMENSIONS, qoeRowsFromSessions } from './qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from './session-rows.ts';
 

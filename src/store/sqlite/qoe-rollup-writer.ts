@@ -3,9 +3,9 @@
 // whole group are summed in memory first and written once per (app, dimension, value, bucket), so a batch
 // of a thousand sessions costs a few dozen row updates, not nine thousand.
 import type Database from 'better-sqlite3';
-import { addPairs, encodePairs, startupBucket, STARTUP_BUCKETS } from '../../engine/startup-histogram.ts';
+import { addPairs, encodePairs, startupBucket, STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import type { QoeRollupRow, RollupStep } from '../types.ts';
-import { SESSION_COLUMNS } from './session-rows.ts';
+import { SESSION_OFFSET, type SessionColumn } from './session-rows.ts';
 
 /** SessionSummary fields the QoE rollups are broken down by, with their column. */
 export const QOE_DIMENSIONS = {
@@ -20,7 +20,7 @@ export const QOE_DIMENSIONS = {
 } as const;
 export type QoeDimension = keyof typeof QOE_DIMENSIONS;
 
-const col = (name: (typeof SESSION_COLUMNS)[number]) => SESSION_COLUMNS.indexOf(name);
+const col = (name: SessionColumn) => SESSION_OFFSET[name];
 const C = {
   app: col('app_id'),
   timestamp: col('timestamp'),

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../types.ts';
+import { makePrivate } from '../private-files.ts';
 
 export interface RestoreReport {
   sessions: number;
@@ -59,6 +60,7 @@ export function restoreSqliteBackup(file: string, databasePath: string): Restore
   mkdirSync(path.dirname(databasePath), { recursive: true });
   const staging = `${databasePath}.restoring`;
   copyFileSync(file, staging);
+  makePrivate(staging); // a copy keeps the backup's mode, which may be looser
   // The old database's WAL must not be replayed onto the restored file.
   for (const suffix of ['-wal', '-shm']) rmSync(databasePath + suffix, { force: true });
   renameSync(staging, databasePath);

@@ -37,7 +37,14 @@ export const SESSION_COLUMNS = [
   'payload',
 ] as const;
 
+export type SessionColumn = (typeof SESSION_COLUMNS)[number];
+
 export const SESSION_ROW_WIDTH = SESSION_COLUMNS.length;
+
+/** Where each column's value sits in a flat session row (the writer's message and the rows read back). */
+export const SESSION_OFFSET = Object.fromEntries(SESSION_COLUMNS.map((c, i) => [c, i])) as {
+  readonly [C in SessionColumn]: number;
+};
 
 const updates = SESSION_COLUMNS.filter((c) => c !== 'app_id' && c !== 'session_id')
   .map((c) => `${c} = excluded.${c}`)

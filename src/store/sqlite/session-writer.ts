@@ -5,14 +5,25 @@ import type Database from 'better-sqlite3';
 import { openDatabase, type Durability } from './open-database.ts';
 import {
   CLOSE_OPEN_SQL,
+  CLOSED_PARAMS,
+  closedParams,
   INSERT_CLOSED_SQL,
   INSERT_NEW_STARTED_SQL,
   INSERT_STARTED_SQL,
+  PLAY_OFFSET as P,
   PLAY_ROW_WIDTH,
   PLAY_STARTED,
+  STARTED_PARAMS,
+  startedParams,
 } from './play-session-rows.ts';
 import { QoeRollupWriter } from './qoe-rollup-writer.ts';
-import { INSERT_NEW_SESSION_SQL, SESSION_COLUMNS, SESSION_ROW_WIDTH, UPSERT_SESSION_SQL } from './session-rows.ts';
+import {
+  INSERT_NEW_SESSION_SQL,
+  SESSION_COLUMNS,
+  SESSION_OFFSET as S,
+  SESSION_ROW_WIDTH,
+  UPSERT_SESSION_SQL,
+} from './session-rows.ts';
 
 export const REQUEST_SESSIONS = 0;
 export const REQUEST_PLAYS = 1;
@@ -74,8 +85,8 @@ export class SessionWriter {
     this.markDirty = this.db.prepare('INSERT OR IGNORE INTO stream_dirty (minute) VALUES (?)');
     this.qoe = new QoeRollupWriter(this.db);
     const row = new Array<unknown>(SESSION_ROW_WIDTH);
-    const startedRow = new Array<unknown>(14);
-    const closedRow = new Array<unknown>(16);
+    const startedRow = new Array<unknown>(STARTED_PARAMS);
+    const closedRow = new Array<unknown>(CLOSED_PARAMS);
     // Requests [from, to) in one transaction; offsets of each kind's values are found by walking the counts.
     this.writeRange = this.db.transaction((req: WriteRequest, from: number, to: number, outcomes: number[]) => {
       let sessionBase = 0;
@@ -96,8 +107,9 @@ export class SessionWriter {
               for (let c = 0; c < SESSION_ROW_WIDTH; c++) row[c] = req.values[base + c];
               // Most sessions are new: one insert, and no lookup of an old row to subtract.
               if (this.insertNew.run(row).changes === 0) {
-                const old = this.selectOld.get(row[0], row[1]) as unknown[];
-                if ((row[2] as number) < (old[2] as number)) continue; // older summary: ignored, as by the upsert
+                const old = this.selectOld.get(row[S.app_id], row[S.session_id]) as unknown[];
+                // An older summary is ignored, as by the upsert.
+                if ((row[S.timestamp] as number) < (old[S.timestamp] as number)) continue;
                 this.qoe.add(old, -1);
                 this.upsert.run(row);
               }
@@ -108,39 +120,33 @@ export class SessionWriter {
             const plays = req.plays!;
             for (let i = 0; i < n; i++) {
               const b = (playBase + i) * PLAY_ROW_WIDTH;
-              const receivedAt = plays[b + 16];
               let code: number;
               let affected: number;
-              if (plays[b] === PLAY_STARTED) {
-                for (let c = 0; c < 11; c++) startedRow[c] = plays[b + 1 + c];
-                startedRow[11] = plays[b + 13]; // bytes
-                startedRow[12] = receivedAt;
-                startedRow[13] = plays[b + 15];
+              if (plays[b + P.kind] === PLAY_STARTED) {
+                startedParams(startedRow, plays, b);
                 if (this.startNew.run(startedRow).changes === 1) code = 1;
                 else {
                   const ret = this.started.get(startedRow) as [number | null] | undefined;
                   code = ret === undefined ? 0 : ret[0] === null ? 1 : 2;
                 }
-                affected = plays[b + 11] as number;
+                affected = plays[b + P.openedAt] as number;
               } else {
-                for (let c = 0; c < 12; c++) closedRow[c] = plays[b + 1 + c];
-                closedRow[12] = plays[b + 13]; // bytes
-                closedRow[13] = plays[b + 14]; // reason
-                closedRow[14] = receivedAt;
-                closedRow[15] = plays[b + 15];
                 if (
                   this.closeOpen.run(
-                    plays[b + 12],
-                    plays[b + 13],
-                    plays[b + 14],
-                    receivedAt,
-                    plays[b + 15],
-                    plays[b + 1],
+                    plays[b + P.closedAt],
+                    plays[b + P.bytes],
+                    plays[b + P.reason],
+                    plays[b + P.receivedAt],
+                    plays[b + P.raw],
+                    plays[b + P.id],
                   ).changes === 1
                 )
                   code = 2;
-                else code = this.closed.get(closedRow) === undefined ? 0 : 2;
-                affected = plays[b + 12] as number;
+                else {
+                  closedParams(closedRow, plays, b);
+                  code = this.closed.get(closedRow) === undefined ? 0 : 2;
+                }
+                affected = plays[b + P.closedAt] as number;
               }
               outcomes[playBase + i] = code;
               if (code !== 0 && affected < dirty) dirty = affected;

@@ -36,6 +36,7 @@ import { pushSessionRow } from './session-rows.ts';
 import { listSessionPage } from './session-list.ts';
 import { run } from './run-query.ts';
 import { SqliteAccountStore } from './account-store.ts';
+import { ensurePrivateFile, makePrivate } from '../private-files.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -102,6 +103,12 @@ export class SqliteStore implements Store {
       ),
       renameApp: this.db.prepare('UPDATE apps SET name = ? WHERE id = ? RETURNING id, name, created_at'),
       deleteApp: this.db.prepare('DELETE FROM apps WHERE id = ?'),
+      // Rows keyed by app without a foreign key (rollups, moments); sessions, keys and grants cascade.
+      deleteAppRows: [
+        this.db.prepare('DELETE FROM qoe_minutes WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM qoe_hours WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM moments WHERE app_id = ?'),
+      ],
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
       insertKey: this.db.prepare(
@@ -186,8 +193,14 @@ export class SqliteStore implements Store {
     return r ? toApp(r) : null;
   }
 
+  /** Deletes the app and everything it owns in one transaction, so an app created later with the same id starts empty. */
   async deleteApp(id: string): Promise<boolean> {
-    return run('deleteApp', () => this.stmt.deleteApp.run(id).changes > 0);
+    return run('deleteApp', () =>
+      this.db.transaction(() => {
+        for (const statement of this.stmt.deleteAppRows) statement.run(id);
+        return this.stmt.deleteApp.run(id).changes > 0;
+      })(),
+    );
   }
 
   async getApp(id: string): Promise<App | null> {
@@ -275,6 +288,8 @@ export class SqliteStore implements Store {
     // SQLite's online backup API copies page by page and restarts if a write lands mid-copy, so the copy
     // is one consistent snapshot while ingestion carries on.
     try {
+      // The copy holds everything the database does: private from the first byte.
+      ensurePrivateFile(destination);
       await this.db.backup(destination);
       // The copy inherits WAL mode; a backup is one self-contained file, so reading it (restore's checks)
       // must not leave -wal/-shm files beside it.
@@ -284,6 +299,7 @@ export class SqliteStore implements Store {
       } finally {
         copy.close();
       }
+      makePrivate(destination);
     } catch (err) {
       throw new StoreError(`backup to ${destination} failed: ${(err as Error).message}`, { cause: err });
     }

@@ -1,19 +1,10 @@
 // Live: viewers right now (a big number), viewers and bandwidth over the last hour, and who is watching by
 // channel, server, country, protocol and device, all pushed over the live feed every ~1.5 s.
-import { get, qs } from '../api.ts';
+import { get, qs, type ActiveCounts } from '../api.ts';
 import { timeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { fmtCount } from '../format.ts';
-
-interface Active {
-  total: number;
-  by_server: Record<string, number>;
-  by_channel: Record<string, number>;
-  by_country: Record<string, number>;
-  by_protocol: Record<string, number>;
-  by_device: Record<string, number>;
-}
 
 interface StreamPoint {
   t: number;
@@ -21,7 +12,7 @@ interface StreamPoint {
   bandwidth_bps: number;
 }
 
-const GROUPS: Array<[keyof Active, string]> = [
+const GROUPS: Array<[Exclude<keyof ActiveCounts, 'total'>, string]> = [
   ['by_channel', 'Channel'],
   ['by_server', 'Server'],
   ['by_country', 'Country'],
@@ -120,7 +111,7 @@ export async function livePage(ctx: PageContext): Promise<void> {
   ctx.onLeave(() => clearInterval(timer));
 
   const stop = live.subscribe('active', (data) => {
-    const a = data as Active;
+    const a = data as ActiveCounts;
     now.textContent = fmtCount(a.total);
     // The current minute follows the live count, so the line moves with the number.
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
@@ -130,7 +121,7 @@ export async function livePage(ctx: PageContext): Promise<void> {
     draw();
     replace(
       groups,
-      GROUPS.map(([key, title]) => breakdownTable(title, a[key] as Record<string, number>)),
+      GROUPS.map(([key, title]) => breakdownTable(title, a[key])),
     );
   });
   ctx.onLeave(stop);

@@ -1,5 +1,5 @@
 // Sign in with email and password; the session lives in HttpOnly cookies the server sets.
-import { api } from '../api.ts';
+import { api, type LoginBody } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import { field, onSubmit } from './form-helpers.ts';
 
@@ -17,7 +17,8 @@ export function loginPage(root: HTMLElement, done: (next: string) => void): void
     h('button', { type: 'submit' }, 'Sign in'),
   );
   onSubmit(form, error, async () => {
-    await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
+    const body: LoginBody = { email: email.value, password: password.value, session: 'cookie' };
+    await api('POST', '/api/v1/auth/login', body);
     const next = new URLSearchParams(location.search).get('next');
     // Only a path on this site: an open redirect would make the login page a phishing tool.
     done(next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/');

@@ -1,29 +1,23 @@
 // Settings (admins): apps; API keys (created and rotated keys are shown once, with a copy button; revoke);
 // users with their roles and app grants; the audit log.
-import { api, get, qs, type AppInfo, type KeyRecord } from '../api.ts';
+import {
+  api,
+  get,
+  qs,
+  type ApiKeyList,
+  type App,
+  type AuditPage,
+  type NewApiKey,
+  type NewApiKeyBody,
+  type NewAppBody,
+  type NewUserBody,
+  type UserList,
+  type UserPatchBody,
+} from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 import { fmtTime } from '../format.ts';
 import { field, onSubmit } from './form-helpers.ts';
-
-interface UserRecord {
-  id: number;
-  email: string;
-  role: 'admin' | 'member';
-  disabled: boolean;
-  createdAt: number;
-  apps: string[];
-}
-
-interface AuditEntry {
-  id: number;
-  at: number;
-  action: string;
-  actorEmail: string | null;
-  address: string | null;
-  target: string | null;
-  detail: unknown;
-}
 
 const TABS: Array<[string, string]> = [
   ['keys', 'API keys'],
@@ -64,7 +58,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
     error,
   );
   const draw = async () => {
-    const { keys } = await get<{ keys: KeyRecord[] }>(`/api/v1/apps/${encodeURIComponent(app)}/keys`);
+    const { keys } = await get<ApiKeyList>(`/api/v1/apps/${encodeURIComponent(app)}/keys`);
     replace(
       table,
       keys.length === 0
@@ -91,7 +85,7 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
                 const rotate = h('button', { type: 'button', class: 'secondary' }, 'Rotate');
                 const revoke = h('button', { type: 'button', class: 'danger' }, 'Revoke');
                 rotate.addEventListener('click', async () => {
-                  const r = await api<{ key: string }>(
+                  const r = await api<NewApiKey>(
                     'POST',
                     `/api/v1/apps/${encodeURIComponent(app)}/keys/${encodeURIComponent(k.prefix)}/rotate`,
                     {},
@@ -129,11 +123,9 @@ async function keysTab(ctx: PageContext, el: HTMLElement): Promise<void> {
     );
   };
   onSubmit(form, error, async () => {
-    const scopes = [ingest.checked ? 'ingest' : null, read.checked ? 'read' : null].filter(Boolean);
-    const created = await api<{ key: string }>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, {
-      name: name.value.trim(),
-      scopes,
-    });
+    const scopes = (['ingest', 'read'] as const).filter((s) => (s === 'ingest' ? ingest : read).checked);
+    const body: NewApiKeyBody = { name: name.value.trim(), scopes };
+    const created = await api<NewApiKey>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, body);
     replace(notice, shownOnce(created.key));
     form.reset();
     await draw();
@@ -155,10 +147,10 @@ async function appsTab(ctx: PageContext, el: HTMLElement): Promise<void> {
     error,
   );
   onSubmit(form, error, async () => {
-    await api('POST', '/api/v1/apps', { id: id.value.trim(), name: name.value.trim() });
+    await api('POST', '/api/v1/apps', { id: id.value.trim(), name: name.value.trim() } satisfies NewAppBody);
     await ctx.refreshApps();
   });
-  const rows = ctx.apps.map((a: AppInfo) => {
+  const rows = ctx.apps.map((a: App) => {
     const del = h('button', { type: 'button', class: 'danger' }, 'Delete');
     del.addEventListener('click', async () => {
       if (!confirm(`Delete app “${a.name}” and all its data? This cannot be undone.`)) return;
@@ -226,8 +218,7 @@ async function usersTab(ctx: PageContext, el: HTMLElement): Promise<void> {
   );
   const table = h('div', { class: 'table-wrap' });
   const draw = async () => {
-    const res = await get<UserRecord[] | { users: UserRecord[] }>('/api/v1/users');
-    const users = Array.isArray(res) ? res : res.users;
+    const { users } = await get<UserList>('/api/v1/users');
     replace(
       table,
       h(
@@ -264,7 +255,7 @@ async function usersTab(ctx: PageContext, el: HTMLElement): Promise<void> {
             });
             const toggle = h('button', { type: 'button', class: 'secondary' }, u.disabled ? 'Enable' : 'Disable');
             toggle.addEventListener('click', async () => {
-              await api('PATCH', `/api/v1/users/${u.id}`, { disabled: !u.disabled });
+              await api('PATCH', `/api/v1/users/${u.id}`, { disabled: !u.disabled } satisfies UserPatchBody);
               await draw();
             });
             const del = h('button', { type: 'button', class: 'danger' }, 'Delete');
@@ -288,7 +279,12 @@ async function usersTab(ctx: PageContext, el: HTMLElement): Promise<void> {
     );
   };
   onSubmit(form, error, async () => {
-    await api('POST', '/api/v1/users', { email: email.value, password: password.value, role: role.value });
+    const body: NewUserBody = {
+      email: email.value,
+      password: password.value,
+      role: role.value === 'admin' ? 'admin' : 'member',
+    };
+    await api('POST', '/api/v1/users', body);
     form.reset();
     await draw();
   });
@@ -301,9 +297,7 @@ async function auditTab(_ctx: PageContext, el: HTMLElement): Promise<void> {
   const more = h('button', { type: 'button', class: 'secondary' }, 'Older entries');
   let before: number | null = null;
   const page = async () => {
-    const res = await get<{ entries: AuditEntry[]; nextBefore: number | null }>(
-      `/api/v1/audit${qs({ limit: 50, before })}`,
-    );
+    const res = await get<AuditPage>(`/api/v1/audit${qs({ limit: 50, before })}`);
     for (const e of res.entries)
       tbody.append(
         h(

@@ -1,6 +1,6 @@
 // First run: create the first admin with the one-time token from the setup link (/setup#<token>). The token
 // travels in the fragment so it never reaches a server log or a Referer header.
-import { api } from '../api.ts';
+import { api, type LoginBody, type SetupBody } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import { field, onSubmit } from './form-helpers.ts';
 
@@ -37,10 +37,14 @@ export function setupPage(root: HTMLElement, done: () => void): void {
       email: email.value,
       password: password.value,
       session: 'cookie',
-    });
+    } satisfies SetupBody);
     // Setup signs the new admin in with cookies; should it not have, signing in with the same credentials does.
     if (!document.cookie.includes('m3w_csrf='))
-      await api('POST', '/api/v1/auth/login', { email: email.value, password: password.value, session: 'cookie' });
+      await api('POST', '/api/v1/auth/login', {
+        email: email.value,
+        password: password.value,
+        session: 'cookie',
+      } satisfies LoginBody);
     history.replaceState(null, '', '/');
     done();
   });

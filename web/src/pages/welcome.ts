@@ -1,7 +1,7 @@
 // The empty state: everything needed to send the first data — the server's reachable URLs (LAN addresses, so a
 // phone on the same Wi-Fi works), an ingest key made in place, a curl line, the Android SDK settings and the
 // media-server webhook. It turns into the Overview by itself when the first session arrives.
-import { api, get, type KeyRecord, type ServerInfo } from '../api.ts';
+import { api, get, type NewApiKey, type NewApiKeyBody, type ServerInfo } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 
@@ -53,10 +53,8 @@ export async function welcomePage(ctx: PageContext): Promise<void> {
   makeKey.addEventListener('click', async () => {
     makeKey.disabled = true;
     try {
-      const created = await api<KeyRecord & { key: string }>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, {
-        name: 'first key',
-        scopes: ['ingest'],
-      });
+      const body: NewApiKeyBody = { name: 'first key', scopes: ['ingest'] };
+      const created = await api<NewApiKey>('POST', `/api/v1/apps/${encodeURIComponent(app)}/keys`, body);
       key = created.key;
       replace(keyArea, h('p', {}, 'Your ingest key — shown once, copy it now:'), codeBlock(key, 'new ingest key'));
       drawExamples();

@@ -1,5 +1,5 @@
 // Turns JSON-Schema validation errors into one message per field that a person can act on:
-// "sessionDurationMs: expected an integer greater than 0, got 0".
+// "sessionDurationMs: expected an integer greater than 0, got 0". A leaf shared by ingest and config.
 import type { TSchema } from 'typebox';
 
 export interface FieldIssue {

@@ -1,7 +1,7 @@
-// A fixed log-scale histogram of startup times. Buckets grow by 10 %, so any quantile read from merged
-// histograms is within 5 % of the exact one (the representative value is the bucket's geometric middle:
-// at most √1.1 − 1 ≈ 4.9 % from any value in it). Fixed buckets are what lets minutes, hours and
-// dimensions be added together without keeping the raw values.
+// A fixed log-scale histogram of startup times; a leaf that the engine reads and the store writes.
+// Buckets grow by 10 %, so any quantile read from merged histograms is within 5 % of the exact one (the
+// representative value is the bucket's geometric middle: at most √1.1 − 1 ≈ 4.9 % from any value in it).
+// Fixed buckets are what lets minutes, hours and dimensions be added together without keeping raw values.
 
 const GROWTH = 1.1;
 const LOG_GROWTH = Math.log(GROWTH);

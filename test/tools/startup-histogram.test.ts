@@ -9,7 +9,7 @@ import {
   encodePairs,
   histogramQuantile,
   startupBucket,
-} from '../../src/engine/startup-histogram.ts';
+} from '../../src/tools/startup-histogram.ts';
 import { prng } from '../helpers/prng.ts';
 
 describe('startup histogram', () => {

@@ -1,0 +1,37 @@
+// Wire formats of the operational answers: health (short and detailed) and where the server can be reached.
+import Type from 'typebox';
+
+export const Health = Type.Object({ status: Type.Enum(['healthy', 'unhealthy']) }, { $id: 'Health' });
+export type Health = Type.Static<typeof Health>;
+
+export const HealthDetails = Type.Object(
+  {
+    status: Type.Enum(['healthy', 'unhealthy']),
+    version: Type.String(),
+    uptimeSec: Type.Integer(),
+    database: Type.Object({
+      kind: Type.String({ description: 'sqlite or postgres' }),
+      status: Type.Enum(['ok', 'error']),
+      error: Type.Optional(Type.String()),
+    }),
+    disk: Type.Object({
+      path: Type.String({ description: 'the data directory' }),
+      freeBytes: Type.Union([Type.Integer(), Type.Null()]),
+      totalBytes: Type.Union([Type.Integer(), Type.Null()]),
+    }),
+  },
+  { $id: 'HealthDetails' },
+);
+export type HealthDetails = Type.Static<typeof HealthDetails>;
+
+export const ServerInfo = Type.Object(
+  {
+    version: Type.String(),
+    port: Type.Integer(),
+    urls: Type.Array(Type.String(), { description: 'the address the browser used, then every LAN address' }),
+    ingestUrl: Type.String({ description: 'POST sessions here, from another machine' }),
+    webhookUrl: Type.String({ description: 'point media servers here' }),
+  },
+  { $id: 'ServerInfo' },
+);
+export type ServerInfo = Type.Static<typeof ServerInfo>;

@@ -1,0 +1,70 @@
+// The dashboard's Videos page in Chromium, on any build: it is in the navigation, opens in place, fits a phone's
+// width in dark mode, and either offers the upload form (a server that hosts video) or says plainly that this
+// server does not host video — never a broken form. The upload itself is in videos-e2e.browser.test.ts.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { ensureWebBuilt } from '../../build/web.ts';
+import { launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { needs } from '../helpers/requirements.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+describe.skipIf(!needs('chromium'))('the Videos page', () => {
+  let s: TestServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let hosted = false;
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    s = await startTestServer();
+    hosted = (await fetch(`${s.url}/api/v1/videos?app=default`)).status !== 404;
+    browser = await launchBrowser();
+    page = await browser.newPage({ width: 390, height: 800 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await setupAdminInPage(page, s.url, s.server.setupToken!);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  test('is in the navigation and opens without a reload', async () => {
+    await page.evaluate('window.m3wMarker = 1');
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Videos' }).click();
+    await page.waitForURL(/\/videos/);
+    await page.getByRole('heading', { name: 'Videos', level: 1 }).waitFor();
+    expect(await page.evaluate('window.m3wMarker')).toBe(1);
+    expect(await page.title()).toBe('Videos · m3w');
+    const current = page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Videos' });
+    expect(await current.getAttribute('aria-current')).toBe('page');
+  });
+
+  test('offers the upload form, or says this server does not host video', async () => {
+    if (hosted) {
+      await page.getByLabel('Video file').waitFor();
+      expect(await page.getByRole('button', { name: 'Upload' }).count()).toBe(1);
+    } else {
+      await page.getByRole('heading', { name: 'Video hosting is not available' }).waitFor();
+      expect(await page.getByLabel('Video file').count()).toBe(0);
+    }
+  });
+
+  test('fits a phone’s width in dark mode', async () => {
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    const [r, g, b] = String(bg).match(/\d+/g)!.map(Number);
+    expect(r! + g! + b!, `dark background, got ${bg}`).toBeLessThan(150);
+    await browser.screenshot(page, 'videos-phone-dark');
+  });
+
+  test('a deep link to a video page answers the dashboard, which says what it found', async () => {
+    await page.goto(`${s.url}/videos/nosuchvideo?app=default`);
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toBeTruthy();
+    expect(await page.getByRole('link', { name: /videos/i }).count()).toBeGreaterThan(0);
+  });
+
+  test('no uncaught error and no CSP violation', () => {
+    expect(browser.problems.filter((p) => !/Failed to load resource/.test(p))).toEqual([]);
+  });
+});
