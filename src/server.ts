@@ -16,6 +16,7 @@ import { liveFeedOptions } from './http/live-feed-sources.ts';
 import { principalFromUpgrade } from './http/require-access.ts';
 import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 import { AnalyticsEngine } from './engine/index.ts';
+import { VideoLibrary } from './media/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -32,6 +33,8 @@ export interface RunningServer {
   live: LiveHub;
   /** Live tracker, rollups, moments and retention. */
   analytics: AnalyticsEngine;
+  /** Video library: uploads, transcode queue, signed playback. */
+  media: VideoLibrary;
   /** Stops accepting, finishes in-flight requests and queued writes, closes the database. */
   close(): Promise<void>;
 }
@@ -71,6 +74,9 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   // Restores the open play sessions before the first request can ask how many there are.
   const analytics = new AnalyticsEngine(store, config, logger);
   await analytics.start({ schedules: opts.analyticsSchedules ?? true });
+  // Re-queues jobs a crash interrupted and starts the transcode workers; ffmpeg is looked for in the background.
+  const media = new VideoLibrary(store, config, logger);
+  await media.start();
   // The live feed authenticates upgrades through the same context the routes use (it is read only once a
   // connection arrives, after ctx is complete).
   const live = createLiveHub(
@@ -78,6 +84,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       store,
       keys,
       engine: analytics,
+      media,
       intervalMs: config.liveIntervalMs,
       authenticate: (request) => principalFromUpgrade(ctx, request),
       onError: (err, where) => logger.warn({ err, where }, 'live feed'),
@@ -95,6 +102,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     startedAt: Date.now(),
     live,
     analytics,
+    media,
   };
   const httpApp = createHttpApp(ctx);
 
@@ -112,6 +120,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     });
   } catch (err) {
     live.close();
+    await media.stop();
     await analytics.stop();
     await store.close();
     await keys.stop();
@@ -149,6 +158,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       clearTimeout(force);
       await keys.stop();
       limiter.stop();
+      await media.stop();
       // Last snapshot of the live tracker, while the store is still open.
       await analytics.stop();
       await store.close();
@@ -167,6 +177,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     logger,
     live,
     analytics,
+    media,
     close,
   };
 }

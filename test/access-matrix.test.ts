@@ -3,7 +3,8 @@
 // scope that is not enough). A route added without a row here fails the completeness check.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, createUser, setupAdmin } from './helpers/accounts.ts';
-import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
+import { makeTempDir, postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
+import { findFfmpeg, makeVideo, uploadFile, waitForVideo } from './media/media-helpers.ts';
 
 type Caller = 'anonymous' | 'admin' | 'member' | 'ingestKey' | 'readKey' | 'guest';
 const CALLERS: Caller[] = ['anonymous', 'admin', 'member', 'ingestKey', 'readKey', 'guest'];
@@ -40,6 +41,12 @@ const PUBLIC = new Set([
   // (test/web/live-feed.test.ts: "/ws/live authentication" and "/ws/live/{streamId}").
   'GET /ws/live',
   'GET /ws/live/:streamId',
+  // Video playback: the URL's signature is the credential (test/media/signed-playback.test.ts); CORS preflights.
+  'GET /media/:id/master.m3u8',
+  'GET /media/:id/:dir/:file',
+  'OPTIONS /media/**',
+  'OPTIONS /api/v1/uploads',
+  'OPTIONS /api/v1/uploads/:id',
 ]);
 
 let ts: TestServer;
@@ -227,7 +234,85 @@ const ROWS: Row[] = [
     request: async () => ({ path: '/api/v1/sessions/seeded?app=default' }),
   },
   { method: 'GET', path: '/api/v1/server-info', allowed: [...USERS, 'readKey'] },
+  // Video library (issue 10). A JSON body is not an upload: users get past the access check to 415 / tus's 412.
+  { method: 'POST', path: '/api/v1/videos', allowed: [], denied: { admin: 415, member: 415 } },
+  {
+    method: 'GET',
+    path: '/api/v1/videos',
+    allowed: USERS,
+    request: async () => ({ path: '/api/v1/videos?app=default' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/videos/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/videos/${await uploadingVideo()}` }),
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/videos/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/videos/${await uploadingVideo()}`, body: { title: 'Renamed' } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/videos/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/videos/${await uploadingVideo()}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/videos/:id/retry',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/videos/${await uploadingVideo()}/retry` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/videos/:id/playback',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/videos/${await readyVideo()}/playback` }),
+  },
+  { method: 'POST', path: '/api/v1/uploads', allowed: [], denied: { admin: 412, member: 412 } },
+  ...(['HEAD', 'PATCH', 'DELETE'] as const).map((method) => ({
+    method,
+    path: '/api/v1/uploads/:id',
+    allowed: [] as Caller[],
+    request: async () => ({ path: `/api/v1/uploads/${await uploadingVideo()}` }),
+    denied: { admin: 412, member: 412 },
+  })),
 ];
+
+/** A video row still uploading (tus), in the default app. */
+async function uploadingVideo(): Promise<string> {
+  const id = `matrixvideo${++seq}`;
+  await ts.server.store.videos.createVideo({
+    id,
+    appId: 'default',
+    title: 'matrix',
+    status: 'uploading',
+    uploadLength: 10,
+    createdAt: Date.now(),
+  });
+  return id;
+}
+
+/** A real, playable video (uploaded and transcoded once). */
+let ready: Promise<string> | undefined;
+function readyVideo(): Promise<string> {
+  ready ??= (async () => {
+    const ff = await findFfmpeg();
+    if (!ff) throw new Error('the playback row needs ffmpeg');
+    const file = await makeVideo(ff.ffmpeg.path, makeTempDir('m3w-matrix-'), 'm', {
+      width: 160,
+      height: 90,
+      seconds: 1,
+    });
+    const id = (await uploadFile(ts, admin, file, { appId: 'default' })).json.id as string;
+    await waitForVideo(ts, admin, id);
+    return id;
+  })();
+  return ready;
+}
 
 /** The default refusal: no usable credentials → 401; a signed-in user or key without the right → 403. */
 function expectedDenial(row: Row, caller: Caller): number {

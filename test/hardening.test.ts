@@ -394,7 +394,11 @@ describe('file modes', () => {
       const backup = path.join(dir, 'backup.db');
       await s.server.store.backup(backup);
       expect(mode(backup)).toBe('600');
-      for (const name of readdirSync(dir)) expect([name, mode(path.join(dir, name))]).toEqual([name, '600']);
+      // Everything below the data directory, media folders included: folders 0700, files 0600.
+      for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        const full = path.join(entry.parentPath, entry.name);
+        expect([full, mode(full)]).toEqual([full, entry.isDirectory() ? '700' : '600']);
+      }
     } finally {
       await s.server.close();
     }

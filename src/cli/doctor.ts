@@ -1,11 +1,11 @@
 // m3w doctor: checks what a self-hoster needs before (or while) running m3w, one line per check, and
 // exits non-zero when something is wrong.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/index.ts';
 import { databaseFiles, integrityProblem, lockHolder, looseModes } from '../store/index.ts';
+import { discoverFfmpeg, FFMPEG_INSTALL_HINT } from '../media/index.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
 interface Check {
@@ -96,24 +96,15 @@ function checkDatabase(config: ResolvedConfig): Check {
     : { level: 'fail', what: `database ${config.databasePath} fails the integrity check: ${problem}` };
 }
 
-function checkFfmpeg(): Check {
-  const candidate = process.env.M3W_FFMPEG || 'ffmpeg';
-  try {
-    const out = execFileSync(candidate, ['-hide_banner', '-version'], {
-      encoding: 'utf8',
-      timeout: 5000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    const where = candidate.includes('/')
-      ? candidate
-      : ((process.env.PATH ?? '')
-          .split(path.delimiter)
-          .map((d) => path.join(d, candidate))
-          .find((p) => existsSync(p)) ?? candidate);
-    return { level: 'ok', what: `ffmpeg found at ${where} (${out.split('\n')[0]?.split(' ').slice(0, 3).join(' ')})` };
-  } catch {
-    return { level: 'warn', what: 'ffmpeg not found on PATH (set M3W_FFMPEG); it will be needed for video hosting' };
-  }
+/** Which ffmpeg video hosting uses (the same search as the server), its version and the encoders that work. */
+async function checkFfmpeg(config: ResolvedConfig): Promise<Check> {
+  const info = await discoverFfmpeg({ ffmpegPath: config.ffmpegPath, encoder: config.transcode.encoder });
+  if (!info) return { level: 'warn', what: `ffmpeg not found; video upload is off until you ${FFMPEG_INSTALL_HINT}` };
+  const broken = info.brokenEncoders.length > 0 ? `; listed but not working: ${info.brokenEncoders.join(', ')}` : '';
+  return {
+    level: 'ok',
+    what: `ffmpeg ${info.ffmpeg.version} at ${info.ffmpeg.path} (${info.ffmpeg.source}), ffprobe at ${info.ffprobe.path}; H.264 encoders that work: ${info.workingEncoders.join(', ') || 'none'}; transcoding with ${info.encoder}${broken}`,
+  };
 }
 
 function checkClock(): Check {
@@ -133,7 +124,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<number> {
     checkDisk(config),
     await checkPort(config),
     checkDatabase(config),
-    checkFfmpeg(),
+    await checkFfmpeg(config),
     checkClock(),
   ];
   const label: Record<Level, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' };

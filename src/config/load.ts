@@ -33,6 +33,10 @@ export const ENV_KEYS: Record<string, string> = {
   M3W_LIVE_INTERVAL_MS: 'liveIntervalMs',
   M3W_KEY_ROTATION_GRACE_HOURS: 'keyRotationGraceHours',
   M3W_OPEN_BROWSER: 'openBrowser',
+  M3W_FFMPEG: 'ffmpegPath',
+  M3W_MAX_UPLOAD_BYTES: 'maxUploadBytes',
+  M3W_MIN_FREE_DISK_BYTES: 'minFreeDiskBytes',
+  M3W_TRANSCODE_CONCURRENCY: 'transcode.concurrency',
 };
 
 /** CLI flags that override single keys. */

@@ -68,6 +68,42 @@ export const ConfigSchema = Type.Object(
         'x-expected': 'an http:// or https:// URL such as https://m3w.example.com, or null',
       },
     ),
+    // Video library (src/media)
+    ffmpegPath: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+      'x-expected': 'the path of an ffmpeg executable, or null to look for one',
+    }),
+    maxUploadBytes: int(1024, 2 ** 50, ' (bytes)'),
+    minFreeDiskBytes: int(0, 2 ** 50, ' (bytes)'),
+    maxDurationHours: int(1, 48, ' (hours)'),
+    playbackUrlTtlSeconds: int(60, 7 * 86_400, ' (seconds)'),
+    transcode: Type.Object(
+      {
+        encoder: Type.String({
+          pattern: '^(auto|libx264|h264_[a-z0-9_]+)$',
+          'x-expected': '"auto", "libx264" or h264_*',
+        }),
+        preset: expect(
+          Type.Union([
+            Type.Literal('ultrafast'),
+            Type.Literal('superfast'),
+            Type.Literal('veryfast'),
+            Type.Literal('faster'),
+            Type.Literal('fast'),
+            Type.Literal('medium'),
+            Type.Literal('slow'),
+            Type.Literal('slower'),
+            Type.Literal('veryslow'),
+          ]),
+          'an x264 preset (ultrafast … veryslow)',
+        ),
+        concurrency: int(1, 16),
+        stallSeconds: int(2, 3600, ' (seconds)'),
+      },
+      {
+        additionalProperties: false,
+        'x-expected': 'an object {"encoder", "preset", "concurrency", "stallSeconds"}',
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -97,4 +133,10 @@ export const DEFAULT_CONFIG: Config = {
   keyRotationGraceHours: 24,
   openBrowser: true,
   publicUrl: null,
+  ffmpegPath: null,
+  maxUploadBytes: 8 * 1024 ** 3,
+  minFreeDiskBytes: 1024 ** 3,
+  maxDurationHours: 12,
+  playbackUrlTtlSeconds: 7200,
+  transcode: { encoder: 'auto', preset: 'veryfast', concurrency: 1, stallSeconds: 120 },
 };

@@ -19,6 +19,9 @@ import { momentRoutes } from './routes/analytics-moments.ts';
 import { qoeRoutes } from './routes/analytics-qoe.ts';
 import { streamRoutes } from './routes/analytics-streams.ts';
 import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
+import { videoRoutes, videoSchemas } from './routes/videos.ts';
+import { uploadRoutes } from './routes/uploads.ts';
+import { playbackRoutes, playbackSchemas } from './routes/playback.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -41,6 +44,9 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...userRoutes,
     ...appRoutes,
     ...auditRoutes,
+    ...videoRoutes,
+    ...uploadRoutes,
+    ...playbackRoutes,
     // Last: the dashboard's catch-all page route.
     ...webRoutes,
   ];
@@ -51,7 +57,12 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     openapi: { summary: 'This OpenAPI 3.1 document', responses: { '200': { description: 'OpenAPI document' } } },
   };
   routes.push(openapiRoute);
-  const openapi = buildOpenApi(routes, ctx.version, { ...sessionSchemas, ...webhookSchemas });
+  const openapi = buildOpenApi(routes, ctx.version, {
+    ...sessionSchemas,
+    ...webhookSchemas,
+    ...videoSchemas,
+    ...playbackSchemas,
+  });
 
   const rejections = new RejectionSampler();
   const app = new H3({

@@ -6,6 +6,7 @@ import type { Logger, Metrics } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
 import type { LiveHub } from '../ws/index.ts';
 import type { AnalyticsEngine } from '../engine/index.ts';
+import type { VideoLibrary } from '../media/index.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -22,6 +23,8 @@ export interface HttpContext {
   live: LiveHub;
   /** Live tracker, rollups and moments (webhook ingestion and the analytics read routes). */
   analytics: AnalyticsEngine;
+  /** Video library: uploads, transcode queue, signed playback. */
+  media: VideoLibrary;
 }
 
 /** Per-request state kept on event.context. */
@@ -39,7 +42,7 @@ export interface NotInApi {
 }
 
 export interface RouteDef {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
   /** h3 pattern, e.g. /v1/sessions/:sessionId */
   path: string;
   handler: (event: H3Event, ctx: HttpContext) => unknown;

@@ -3,6 +3,7 @@
 import { HTTPError } from 'h3';
 import { AuthError } from '../auth/index.ts';
 import { StoreError } from '../store/index.ts';
+import { MediaError } from '../media/index.ts';
 
 export const ERROR_STATUS = {
   INVALID_API_KEY: 401,
@@ -15,6 +16,10 @@ export const ERROR_STATUS = {
   RATE_LIMIT_EXCEEDED: 429,
   INTERNAL_ERROR: 500,
   DATABASE_ERROR: 503,
+  // Video library
+  NOT_READY: 409,
+  FFMPEG_UNAVAILABLE: 503,
+  INSUFFICIENT_STORAGE: 507,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -52,6 +57,7 @@ export function toApiError(thrown: unknown): { error: ApiError; internal: unknow
     const headers = cause.retryAfterSec === undefined ? undefined : { 'retry-after': String(cause.retryAfterSec) };
     return { error: new ApiError(cause.code, cause.message, undefined, headers), internal: null };
   }
+  if (cause instanceof MediaError) return { error: new ApiError(cause.code, cause.message), internal: null };
   if (cause instanceof StoreError)
     return { error: new ApiError('DATABASE_ERROR', 'the database is unavailable; retry later'), internal: cause };
   // h3's own refusals (no route, malformed URL) arrive as HTTPError or a plain { status } object.

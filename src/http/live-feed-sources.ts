@@ -9,6 +9,8 @@ import type { ActiveCounts } from '../live/index.ts';
 import type { Store } from '../store/index.ts';
 import type { LiveHubOptions, LiveTopic } from '../ws/index.ts';
 import { canSeeApp, type Principal } from './require-access.ts';
+import type { VideoLibrary } from '../media/index.ts';
+import { videoTopic } from './video-live-topic.ts';
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
 export interface LiveEngineSource {
@@ -27,6 +29,8 @@ export interface LiveFeedDeps {
   /** The analytics engine, when it runs in this process. */
   engine?: LiveEngineSource;
   store: Store;
+  /** The video library: topic "video:<id>" (status and transcode progress). */
+  media?: VideoLibrary;
   keys: ApiKeyAuthenticator;
   intervalMs: number;
   /** A signed-in user from the upgrade request (session cookie or ?ticket=), or null. */
@@ -97,6 +101,7 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
     topics: {
       overview: overviewTopic(deps.store),
       moments: { authorize: anyReader },
+      ...(deps.media ? { video: videoTopic(deps.media) } : {}),
       ...(engine
         ? {
             active: { authorize: anyReader, snapshot: () => engine.live.counts() },

@@ -45,3 +45,18 @@ export type {
   StreamRollupRow,
 } from './types.ts';
 export { QOE_DIMENSIONS, type QoeDimension } from './sqlite/qoe-rollup-writer.ts';
+export type {
+  JobOutcome,
+  NewRendition,
+  NewVideo,
+  ProbedSource,
+  RenditionRecord,
+  RenditionStatus,
+  VideoJob,
+  VideoJobKind,
+  VideoJobStatus,
+  VideoListQuery,
+  VideoRecord,
+  VideoStatus,
+  VideoStore,
+} from './video-types.ts';

@@ -3,6 +3,7 @@
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 import type { StoredMoment } from './moment-types.ts';
+import type { VideoStore } from './video-types.ts';
 
 export type Scope = 'ingest' | 'read';
 export const SCOPES: readonly Scope[] = ['ingest', 'read'];
@@ -92,6 +93,8 @@ export interface Store extends AnalyticsStore {
   markApiKeysUsed(usage: ReadonlyArray<readonly [id: number, usedAt: number]>): Promise<void>;
 
   readonly accounts: AccountStore;
+  /** Video library: videos, renditions, transcode jobs. */
+  readonly videos: VideoStore;
 
   /** Throws when the database cannot be read. */
   ping(): Promise<void>;

@@ -7,7 +7,9 @@ const DESCRIPTIONS: Record<number, string> = {
   413: 'Body over the size limit (PAYLOAD_TOO_LARGE)',
   415: 'Content-Type is not application/json, or Content-Encoding is not gzip (UNSUPPORTED_MEDIA_TYPE)',
   429: 'Rate limit exceeded (RATE_LIMIT_EXCEEDED); see Retry-After',
-  503: 'Database unavailable (DATABASE_ERROR)',
+  503: 'Database unavailable (DATABASE_ERROR), or ffmpeg not installed for video routes (FFMPEG_UNAVAILABLE)',
+  409: 'The video has no playable rendition yet (NOT_READY)',
+  507: 'Not enough free disk for the upload (INSUFFICIENT_STORAGE); the message has the numbers',
 };
 
 export const ErrorEnvelopeSchema = {
@@ -31,6 +33,9 @@ export const ErrorEnvelopeSchema = {
             'RATE_LIMIT_EXCEEDED',
             'DATABASE_ERROR',
             'INTERNAL_ERROR',
+            'NOT_READY',
+            'FFMPEG_UNAVAILABLE',
+            'INSUFFICIENT_STORAGE',
           ],
         },
         message: { type: 'string' },

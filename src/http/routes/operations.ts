@@ -5,6 +5,7 @@ import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { Health, HealthDetails } from '../wire/server.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
+import { FFMPEG_INSTALL_HINT } from '../../media/index.ts';
 
 const health: RouteDef = {
   method: 'GET',
@@ -47,12 +48,26 @@ const healthDetails: RouteDef = {
     }
     const healthy = database.status === 'ok';
     if (!healthy) event.res.status = 503;
+    const ff = await ctx.media.ffmpeg();
     return {
       status: healthy ? 'healthy' : 'unhealthy',
       version: ctx.version,
       uptimeSec: Math.round((Date.now() - ctx.startedAt) / 1000),
       database,
       disk,
+      // Video upload works only with ffmpeg; m3w runs without it.
+      ffmpeg: ff
+        ? {
+            available: true,
+            path: ff.ffmpeg.path,
+            source: ff.ffmpeg.source,
+            version: ff.ffmpeg.version,
+            ffprobe: ff.ffprobe.path,
+            encoder: ff.encoder,
+            workingEncoders: ff.workingEncoders,
+            brokenEncoders: ff.brokenEncoders,
+          }
+        : { available: false, hint: FFMPEG_INSTALL_HINT },
     } satisfies HealthDetails;
   },
   openapi: {

@@ -5,6 +5,11 @@ import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
+import {
+  checkPlaybackSessions,
+  hasPlaybackCredential,
+  requirePlaybackCredential,
+} from '../require-playback-credential.ts';
 import { errorResponses } from './openapi-shared.ts';
 
 function describeIssues(issues: FieldIssue[]): string {
@@ -19,11 +24,14 @@ const postSessions: RouteDef = {
   method: 'POST',
   path: '/v1/sessions',
   async handler(event, ctx) {
-    const key = await requireApiKey(event, ctx, ['ingest']);
+    // The built-in player sends a playback credential (its video only) instead of an ingest key.
+    const playback = hasPlaybackCredential(event) ? requirePlaybackCredential(event, ctx) : null;
+    const appId = playback ? playback.appId : (await requireApiKey(event, ctx, ['ingest'])).appId;
     const body = await readJsonBody(event, ctx.config.maxBodyBytes);
     const result = validateSessionBody(body, ctx.config.maxBatchSize);
     if (!result.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(result.issues), result.issues);
-    await ctx.store.upsertSessions(key.appId, result.sessions, Date.now());
+    if (playback) checkPlaybackSessions(playback, result.sessions);
+    await ctx.store.upsertSessions(appId, result.sessions, Date.now());
     ctx.metrics.sessionsIngested.inc(result.sessions.length);
     return result.batch
       ? { status: 'success', accepted: result.sessions.length }
@@ -32,8 +40,8 @@ const postSessions: RouteDef = {
   openapi: {
     summary: 'Ingest one playback session summary, or a batch of up to 1000',
     description:
-      'Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression.',
-    security: [{ apiKey: [] }],
+      "Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression. The built-in player authenticates with the playback credential of POST /api/v1/videos/{id}/playback (Authorization: Bearer m3wp.…) instead of a key: into that video's app only, and only sessions whose contentId is the video id (403 otherwise).",
+    security: [{ apiKey: [] }, { bearer: [] }],
     requestBody: {
       required: true,
       content: {

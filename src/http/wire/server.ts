@@ -19,6 +19,22 @@ export const HealthDetails = Type.Object(
       freeBytes: Type.Union([Type.Integer(), Type.Null()]),
       totalBytes: Type.Union([Type.Integer(), Type.Null()]),
     }),
+    ffmpeg: Type.Optional(
+      Type.Object(
+        {
+          available: Type.Boolean(),
+          path: Type.Optional(Type.String()),
+          source: Type.Optional(Type.String()),
+          version: Type.Optional(Type.String()),
+          ffprobe: Type.Optional(Type.String()),
+          encoder: Type.Optional(Type.String()),
+          workingEncoders: Type.Optional(Type.Array(Type.String())),
+          brokenEncoders: Type.Optional(Type.Array(Type.String())),
+          hint: Type.Optional(Type.String()),
+        },
+        { description: 'which ffmpeg is used, its version and the H.264 encoders that passed a test encode' },
+      ),
+    ),
   },
   { $id: 'HealthDetails' },
 );

@@ -37,6 +37,7 @@ import { listSessionPage } from './session-list.ts';
 import { run } from './run-query.ts';
 import { SqliteAccountStore } from './account-store.ts';
 import { ensurePrivateFile, makePrivate } from '../private-files.ts';
+import { SqliteVideoStore } from './video-store.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -81,6 +82,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: GroupCommitter;
   readonly accounts: SqliteAccountStore;
+  readonly videos: SqliteVideoStore;
   private readonly stmt;
   private readonly analytics: SqliteAnalytics;
 
@@ -130,6 +132,7 @@ export class SqliteStore implements Store {
       ping: this.db.prepare('SELECT count(*) FROM schema_migrations').pluck(),
     };
     this.accounts = new SqliteAccountStore(this.db);
+    this.videos = new SqliteVideoStore(this.db);
     this.analytics = new SqliteAnalytics(this.db);
     this.writer = new GroupCommitter(opts.file, opts.durability);
   }

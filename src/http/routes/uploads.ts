@@ -1,0 +1,197 @@
+// Resumable uploads with tus 1.0 (creation, PATCH with Upload-Offset, HEAD to resume, termination) at
+// /api/v1/uploads, by @tus/server on its web-standard handler. The upload id is the video id: a video row in
+// "uploading" exists from creation on, so the dashboard can show it; when the last byte arrives the file is
+// probed and queued like a multipart upload (or refused with 400/415 and deleted). Each request is
+// authenticated here first; another app's upload answers 404. Free disk is checked at creation and before
+// every PATCH (507).
+import { chmod } from 'node:fs/promises';
+import { FileStore } from '@tus/file-store';
+import { Server, type Upload } from '@tus/server';
+import { getRouterParam, type H3Event } from 'h3';
+import { cleanTitle, ensureRoom, titleFromFilename, UNTITLED, VIDEO_ID } from '../../media/index.ts';
+import type { HttpContext, RouteDef } from '../context.ts';
+import { ApiError, errorEnvelope, toApiError, type ErrorCode } from '../errors.ts';
+import { canSeeApp, resolveApp, type Principal } from '../require-access.ts';
+import { requireUser } from '../require-user.ts';
+import { errorResponses, userBearer } from './openapi-shared.ts';
+import { videoPrincipal } from './videos.ts';
+
+const PATH = '/api/v1/uploads';
+const servers = new WeakMap<HttpContext, Server>();
+/** Who is creating an upload, handed from the route to the tus hooks (same Request object). */
+const creating = new WeakMap<object, { principal: Principal; app: string | undefined; id: string }>();
+
+/** A tus hook's refusal, with the JSON error envelope as its body. */
+function refusal(err: unknown): { status_code: number; body: string } {
+  const { error } = toApiError(err);
+  return { status_code: error.status, body: JSON.stringify(errorEnvelope(error)) };
+}
+
+const TUS_CODES: Record<number, ErrorCode> = {
+  400: 'INVALID_SCHEMA',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'INVALID_SCHEMA',
+  410: 'NOT_FOUND',
+  412: 'INVALID_SCHEMA',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+function tusServer(ctx: HttpContext): Server {
+  let server = servers.get(ctx);
+  if (server) return server;
+  const media = ctx.media;
+  server = new Server({
+    path: PATH,
+    datastore: new FileStore({ directory: media.paths.uploads }),
+    maxSize: ctx.config.maxUploadBytes,
+    relativeLocation: true,
+    respectForwardedHeaders: ctx.config.trustProxy,
+    exposedHeaders: ['X-Video-Id'],
+    namingFunction: (req) => {
+      const c = creating.get(req);
+      if (!c) throw { status_code: 500, body: 'upload without a caller' };
+      return c.id;
+    },
+    async onUploadCreate(req, upload: Upload) {
+      const c = creating.get(req);
+      try {
+        if (!c) throw new Error('upload without a caller');
+        if (upload.size === undefined)
+          throw new ApiError('INVALID_SCHEMA', 'Upload-Length is required (deferred length is not supported)');
+        await ensureRoom(media.paths.uploads, upload.size, ctx.config.minFreeDiskBytes);
+        const meta = upload.metadata ?? {};
+        const appId = await resolveApp(ctx, c.principal, c.app ?? meta.appId ?? meta.app ?? undefined);
+        const title = cleanTitle(meta.title ?? titleFromFilename(meta.filename ?? meta.name), UNTITLED);
+        await media.createUpload(upload.id, appId, title, upload.size);
+      } catch (err) {
+        throw refusal(err);
+      }
+      return {};
+    },
+    async onIncomingRequest(req, id) {
+      if (req.method !== 'PATCH') return;
+      try {
+        const length = Number(req.headers.get('content-length') ?? 0);
+        await ensureRoom(media.paths.uploads, Number.isFinite(length) ? length : 0, ctx.config.minFreeDiskBytes);
+        await media.touch(id);
+        // The tus store creates its files with the default mode; ours are private.
+        for (const f of [media.paths.tusFile(id), `${media.paths.tusFile(id)}.json`])
+          await chmod(f, 0o600).catch(() => {});
+      } catch (err) {
+        throw refusal(err);
+      }
+    },
+    async onUploadFinish(_req, upload: Upload) {
+      try {
+        await chmod(media.paths.tusFile(upload.id), 0o600).catch(() => {});
+        const video = await media.finishUpload(upload.id);
+        return { headers: { 'X-Video-Id': video.id } };
+      } catch (err) {
+        throw refusal(err);
+      }
+    },
+    onResponseError(_req, err) {
+      const e = err as { status_code?: number; body?: string; message?: string };
+      const status = e.status_code ?? 500;
+      if (typeof e.body === 'string' && e.body.startsWith('{')) return { status_code: status, body: e.body };
+      const code = TUS_CODES[status] ?? 'INTERNAL_ERROR';
+      const message = status >= 500 ? 'internal error; it has been logged' : (e.body ?? e.message ?? '').trim();
+      if (status >= 500) ctx.logger.error({ err }, 'tus upload failed');
+      const envelope = errorEnvelope(new ApiError(code, message || `upload refused (${status})`));
+      return { status_code: status, body: JSON.stringify(envelope) };
+    },
+  });
+  servers.set(ctx, server);
+  return server;
+}
+
+/** The upload named in the path, when the caller may see its app; 404 otherwise. */
+async function ownUpload(event: H3Event, ctx: HttpContext, principal: Principal): Promise<string> {
+  const id = getRouterParam(event, 'id') ?? '';
+  const video = VIDEO_ID.test(id) ? await ctx.media.get(id) : null;
+  if (!video || !canSeeApp(principal, video.appId) || video.status !== 'uploading')
+    throw new ApiError('NOT_FOUND', `no upload ${JSON.stringify(id.slice(0, 64))} in progress`);
+  return id;
+}
+
+async function delegate(event: H3Event, ctx: HttpContext): Promise<Response> {
+  const res = await tusServer(ctx).handleWeb(event.req as never);
+  if (res.status < 400) return res;
+  // Every refusal is our JSON envelope, including those tus writes itself (412 without Tus-Resumable…).
+  const text = await res.text();
+  const headers = new Headers(res.headers);
+  headers.set('content-type', 'application/json');
+  headers.delete('content-length');
+  const body = text.startsWith('{')
+    ? text
+    : JSON.stringify(
+        errorEnvelope(
+          new ApiError(TUS_CODES[res.status] ?? 'INTERNAL_ERROR', text.trim() || `upload refused (${res.status})`),
+        ),
+      );
+  return new Response(body, { status: res.status, headers });
+}
+
+const create: RouteDef = {
+  method: 'POST',
+  path: PATH,
+  async handler(event, ctx) {
+    const caller = await requireUser(event, ctx);
+    await ctx.media.requireFfmpeg();
+    const principal = videoPrincipal(caller);
+    creating.set(event.req, {
+      principal,
+      app: event.url.searchParams.get('app') ?? undefined,
+      id: ctx.media.newVideoId(),
+    });
+    return delegate(event, ctx);
+  },
+  openapi: {
+    summary: 'Create a resumable upload (tus 1.0 creation; Upload-Length, Upload-Metadata: title, filename, appId)',
+    description:
+      'The tus protocol (tus-js-client, Uppy): Location names the upload, whose id is the video id. When the last byte arrives the file is probed and queued; the final PATCH answers X-Video-Id, or 400/415 when the file is no usable video (its bytes are deleted).',
+    security: userBearer,
+    parameters: [{ name: 'app', in: 'query', schema: { type: 'string' }, description: 'or appId in Upload-Metadata' }],
+    responses: {
+      '201': { description: 'Created; Location is the upload URL' },
+      ...errorResponses(400, 401, 403, 404, 413, 503, 507),
+    },
+  },
+};
+
+const resumeOps = (method: 'HEAD' | 'PATCH' | 'DELETE', summary: string, ok: string): RouteDef => ({
+  method,
+  path: `${PATH}/:id`,
+  async handler(event, ctx) {
+    const caller = await requireUser(event, ctx);
+    const id = await ownUpload(event, ctx, videoPrincipal(caller));
+    const res = await delegate(event, ctx);
+    // Termination: the video that was being uploaded goes with its bytes.
+    if (method === 'DELETE' && res.status === 204) await ctx.media.remove(id);
+    return res;
+  },
+  openapi: {
+    summary,
+    security: userBearer,
+    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: { '2XX': { description: ok }, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },
+  },
+});
+
+const preflight = (path: string): RouteDef => ({
+  method: 'OPTIONS',
+  path,
+  handler: (event, ctx) => delegate(event, ctx),
+  openapi: { summary: 'tus capabilities and CORS preflight', responses: { '204': { description: 'tus options' } } },
+});
+
+export const uploadRoutes: RouteDef[] = [
+  create,
+  resumeOps('HEAD', 'Where a resumable upload stands (Upload-Offset)', 'Upload-Offset and Upload-Length'),
+  resumeOps('PATCH', 'Send bytes of a resumable upload at Upload-Offset', 'Accepted; the new Upload-Offset'),
+  resumeOps('DELETE', 'Abandon a resumable upload (its bytes and video are deleted)', 'Terminated'),
+  preflight(PATH),
+  preflight(`${PATH}/:id`),
+];

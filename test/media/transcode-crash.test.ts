@@ -1,0 +1,124 @@
+// kill -9 in the middle of a transcode (m3w and its ffmpeg, as in a power cut), then a restart on the same data:
+// the interrupted job is re-queued, its partial files are removed, the video finishes with every rendition
+// complete, and nothing is left half-published.
+import { execFileSync } from 'node:child_process';
+import { existsSync, openAsBlob, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { FfmpegInfo } from '../../src/media/index.ts';
+import { runCli, spawnServer, type ServerProcess } from '../helpers/child.ts';
+import { makeTempDir } from '../helpers/server.ts';
+import { ffprobeJson, findFfmpeg, makeVideo } from './media-helpers.ts';
+
+const ff: FfmpegInfo | null = await findFfmpeg();
+const EMAIL = 'admin@example.com';
+const PASSWORD = 'crash test password';
+
+async function login(url: string): Promise<string> {
+  const r = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
+  });
+  return ((await r.json()) as { accessToken: string }).accessToken;
+}
+
+async function status(url: string, token: string, id: string): Promise<any> {
+  return (await fetch(`${url}/api/v1/videos/${id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+}
+
+const partials = (dir: string, id: string) =>
+  existsSync(path.join(dir, 'media', 'videos', id))
+    ? readdirSync(path.join(dir, 'media', 'videos', id)).filter((n) => n.endsWith('.partial'))
+    : [];
+
+describe.skipIf(!ff)('a crash during a transcode', () => {
+  const servers: ServerProcess[] = [];
+  afterAll(() => {
+    for (const s of servers) s.proc.kill('SIGKILL');
+  });
+
+  test('kill -9 while ffmpeg runs, restart: the job is re-queued and the video finishes complete', async () => {
+    const dir = makeTempDir('m3w-crash-media-');
+    writeFileSync(
+      path.join(dir, 'm3w.config.json'),
+      JSON.stringify({
+        minFreeDiskBytes: 0,
+        openBrowser: false,
+        transcode: { encoder: 'libx264', preset: 'veryfast', concurrency: 1, stallSeconds: 60 },
+      }),
+    );
+    const env = { M3W_DATA_DIR: dir };
+    expect(runCli(['admin', 'create', '--email', EMAIL, '--password', PASSWORD], { cwd: dir, env }).status).toBe(0);
+    const source = await makeVideo(ff!.ffmpeg.path, dir, 'source', { width: 854, height: 480, seconds: 5 });
+
+    const first = await spawnServer({ cwd: dir, env });
+    servers.push(first);
+    let token = await login(first.url);
+    const form = new FormData();
+    form.set('title', 'Crash');
+    form.set('file', await openAsBlob(source), 'source.mp4');
+    const up = (await (
+      await fetch(`${first.url}/api/v1/videos`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: form,
+      })
+    ).json()) as any;
+    expect(up.status).toBe('queued');
+    const id = up.id as string;
+
+    // Wait until ffmpeg is writing a rendition, then pull the plug on m3w and its ffmpeg.
+    const until = Date.now() + 30_000;
+    let children: string[] = [];
+    for (;;) {
+      const v = await status(first.url, token, id);
+      children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(first.proc.pid)], { encoding: 'utf8' })
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (v.status === 'processing' && v.progress > 0 && children.length > 0 && partials(dir, id).length > 0) break;
+      if (Date.now() > until) throw new Error(`never saw the transcode running: ${JSON.stringify(v)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.proc.kill('SIGKILL');
+    for (const pid of children) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {}
+    }
+    await first.exited;
+    expect(partials(dir, id).length).toBeGreaterThan(0);
+
+    const second = await spawnServer({ cwd: dir, env });
+    servers.push(second);
+    expect(second.output()).toContain('interrupted transcode jobs re-queued');
+    token = await login(second.url);
+    const deadline = Date.now() + 120_000;
+    let v: any;
+    for (;;) {
+      v = await status(second.url, token, id);
+      if (v.status === 'ready' || v.status === 'failed' || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(v.status, JSON.stringify(v)).toBe('ready');
+    expect(v.renditions.map((r: any) => r.height)).toEqual([240, 360, 480]);
+    expect(partials(dir, id)).toEqual([]);
+    expect(readdirSync(path.join(dir, 'media', 'uploads'))).toEqual([]);
+
+    // Every rendition complete: ffprobe reads the whole ladder through a signed URL, for the full duration.
+    const grant = (await (
+      await fetch(`${second.url}/api/v1/videos/${id}/playback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as any;
+    const probed = await ffprobeJson(ff!.ffprobe.path, grant.url);
+    const heights = probed.streams.filter((s: any) => s.codec_type === 'video').map((s: any) => s.height);
+    expect(heights.sort((a: number, b: number) => a - b)).toEqual([240, 360, 480]);
+    expect(Number(probed.format.duration)).toBeGreaterThan(4.5);
+
+    second.proc.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 180_000);
+});
