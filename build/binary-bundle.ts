@@ -51,7 +51,7 @@ export async function stageApp(root: string, appDir: string, version: string): P
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node24',
+    target: 'node22',
     legalComments: 'none',
     logLevel: 'warning',
     plugins: [addonBeside],

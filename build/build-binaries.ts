@@ -1,5 +1,5 @@
 // `npm run build`: the single-file m3w executables for Linux x64 and arm64 (64-bit Raspberry Pi OS), each
-// embedding Node 24, the server, its migrations, the dashboard and a better-sqlite3 compiled for it, made by
+// embedding Node 22 LTS, the server, its migrations, the dashboard and a better-sqlite3 compiled for it, made by
 // @yao-pkg/pkg (build/pkg-executable.ts) without any download; then a .tar.xz per target and SHA256SUMS, all in
 // dist/. Needs only `npm ci` and Debian's g++, make, python3, xz-utils and (for arm64) g++-aarch64-linux-gnu.
 // `--arch x64` (or arm64) builds one target.

@@ -2,7 +2,7 @@
 // pkg walks the app into its virtual filesystem, writes the SEA blob with a Node of the target's exact
 // version and injects it into that Node. It never downloads: its Node cache (~/.pkg-cache/sea, with HOME
 // pointed at a folder of the build cache) is filled from the node-linux-* npm packages the build already
-// uses, and a full version target (node24.21.0-linux-x64) needs no version lookup on nodejs.org.
+// uses, and a full version target (node22.23.5-linux-x64) needs no version lookup on nodejs.org.
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
