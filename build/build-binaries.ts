@@ -1,17 +1,17 @@
 // `npm run build`: the single-file m3w executables for Linux x64 and arm64 (64-bit Raspberry Pi OS), each
-// embedding Node 24, the server, its migrations and a better-sqlite3 compiled for it; then a .tar.xz per
-// target and SHA256SUMS, all in dist/. Needs only `npm ci` and Debian's g++, make, python3, xz-utils and
-// (for arm64) g++-aarch64-linux-gnu. `--arch x64` (or arm64) builds one target.
+// embedding Node 22 LTS, the server, its migrations, the dashboard and a better-sqlite3 compiled for it, made by
+// @yao-pkg/pkg (build/pkg-executable.ts) without any download; then a .tar.xz per target and SHA256SUMS, all in
+// dist/. Needs only `npm ci` and Debian's g++, make, python3, xz-utils and (for arm64) g++-aarch64-linux-gnu.
+// `--arch x64` (or arm64) builds one target.
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bundleForBinary } from './binary-bundle.ts';
+import { stageAddon, stageApp } from './binary-bundle.ts';
 import { nodeRuntime, type Arch } from './node-runtime.ts';
+import { buildWithPkg } from './pkg-executable.ts';
 import { packRelease, sourceDateEpoch, writeChecksums } from './release-archive.ts';
-import { buildExecutable } from './single-executable.ts';
 import { buildSqliteAddon } from './sqlite-addon.ts';
-import { EMBEDDED_ASSETS } from '../src/runtime/embedded.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ARCHES: readonly Arch[] = ['x64', 'arm64'];
@@ -28,16 +28,16 @@ export interface BuiltTarget {
 export async function buildBinaries(arches: readonly Arch[], outDir = path.join(root, 'dist')): Promise<BuiltTarget[]> {
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
   const cacheDir = path.join(root, 'node_modules', '.cache', 'm3w-build');
-  // A fixed scratch path, and relative names inside it: the blob records the main script's path.
   const workDir = path.join(outDir, '.build');
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
 
-  const generator = nodeRuntime(process.arch as Arch, cacheDir);
+  const host = nodeRuntime(process.arch as Arch, cacheDir);
   const runtimes = arches.map((arch) => nodeRuntime(arch, cacheDir));
+  const appDir = path.join(workDir, 'app');
   // Each compile is one long single-threaded job (SQLite's amalgamation), so the targets compile side by side.
-  const [bundle, ...addons] = await Promise.all([
-    bundleForBinary(root, workDir),
+  const [app, ...addons] = await Promise.all([
+    stageApp(root, appDir, version),
     ...runtimes.map((runtime) => buildSqliteAddon(runtime, cacheDir)),
   ]);
 
@@ -46,14 +46,8 @@ export async function buildBinaries(arches: readonly Arch[], outDir = path.join(
   for (const [i, target] of runtimes.entries()) {
     const started = performance.now();
     const executable = path.join(outDir, `m3w-linux-${target.arch}`);
-    await buildExecutable({
-      target,
-      generator,
-      workDir,
-      main: path.relative(workDir, bundle.main),
-      assets: { ...bundle.assets, [EMBEDDED_ASSETS.sqliteAddon]: addons[i]!.file },
-      output: executable,
-    });
+    stageAddon(appDir, addons[i]!.file);
+    buildWithPkg({ target, host, app, home: path.join(cacheDir, 'pkg-home'), output: executable });
     const executableMs = Math.round(performance.now() - started);
     const archive = packRelease({ root, executable, version, arch: target.arch, workDir, outDir, epoch });
     const archiveMs = Math.round(performance.now() - started) - executableMs;

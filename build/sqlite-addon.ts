@@ -71,7 +71,9 @@ export async function buildSqliteAddon(runtime: NodeRuntime, cacheDir: string): 
         node: runtime.version,
         arch: runtime.arch,
         cxx: firstLine(tools.CXX, ['--version']),
-        gypArgs,
+        // Not the headers' absolute path: it names the checkout, and every worktree sharing this cache would
+        // otherwise compile again over the others' result. The version above already fixes the headers.
+        gypArgs: gypArgs.filter((a) => !a.startsWith('--nodedir=')),
       }),
     )
     .digest('hex');

@@ -1,10 +1,10 @@
 // The dashboard's built files (build/web.ts), held in memory and answered with the right caching, compression
-// and security headers. They come from dist/web/ beside the running code, or from inside the single executable.
+// and security headers. They come from web/ beside the running code: dist/web, or inside the single executable
+// (pkg's virtual filesystem).
 // Everything is read once at start-up: the whole dashboard is a few hundred kilobytes.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { embeddedWebFile } from '../runtime/embedded.ts';
 
 interface ManifestEntry {
   type: string;
@@ -61,7 +61,7 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
-/** dist/web next to the bundled command (dist/m3w.js), or, run from sources, the checkout's dist/web. */
+/** web/ next to the bundled command (dist/m3w.js, or the executable's), or, run from sources, the checkout's dist/web. */
 function diskCandidates(): string[] {
   return [fileURLToPath(new URL('web/', import.meta.url)), fileURLToPath(new URL('../../dist/web/', import.meta.url))];
 }
@@ -81,25 +81,7 @@ function fromDirectory(dir: string): Map<string, WebAsset> {
   return files;
 }
 
-function fromExecutable(): Map<string, WebAsset> | null {
-  const manifestBytes = embeddedWebFile('/manifest.json');
-  if (!manifestBytes) return null;
-  const manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as WebManifest;
-  const files = new Map<string, WebAsset>();
-  for (const [urlPath, entry] of Object.entries(manifest.files)) {
-    files.set(urlPath, {
-      ...entry,
-      identity: embeddedWebFile(urlPath)!,
-      gzip: embeddedWebFile(`${urlPath}.gz`)!,
-      brotli: embeddedWebFile(`${urlPath}.br`)!,
-    });
-  }
-  return files;
-}
-
 export function loadWebAssets(): WebAssets {
-  const embedded = fromExecutable();
-  if (embedded) return { files: embedded, source: 'the executable' };
   for (const dir of diskCandidates())
     if (existsSync(path.join(dir, 'manifest.json'))) return { files: fromDirectory(dir), source: dir };
   return { files: null, source: diskCandidates().join(' or ') };

@@ -9,11 +9,14 @@ import { ARM64_LIBC, BINARY_ARM64 as ARM64, BINARY_X64 as X64, needs, QEMU } fro
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { NODE_VERSION } from '../../build/node-runtime.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
 // Skipped on a developer's machine without a build (said out loud); a failure under M3W_REQUIRE_ALL=1 (CI).
+// The executable embeds exactly the pinned Node (22 LTS: see build/node-runtime.ts for why not 24).
+const nodeV = `node v${NODE_VERSION.replaceAll('.', '\\.')}`;
 const canRunX64 = needs('binary-x64');
 const canRunArm64 = needs('binary-arm64', 'qemu');
 
@@ -57,7 +60,7 @@ describe.skipIf(!canRunX64)('x64 executable', () => {
     const r = spawnSync(exe, ['--version'], { cwd: dir, env: {}, encoding: 'utf8', timeout: 20_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^m3w ${version.replaceAll('.', '\\.')} .*node v24\\.`));
+    expect(r.stdout).toMatch(new RegExp(`^m3w ${version.replaceAll('.', '\\.')} .*${nodeV},`));
   });
 
   test('alone in an empty folder: serves, stores a session, stops on SIGTERM, finds it after a restart', async () => {
@@ -171,7 +174,7 @@ describe.skipIf(!canRunArm64)('arm64 executable under qemu', () => {
     expect(header.readUInt16LE(18)).toBe(183); // e_machine EM_AARCH64
     const r = spawnSync(QEMU, [exe, '--version'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/node v24\..*linux-arm64/);
+    expect(r.stdout).toMatch(new RegExp(`${nodeV},.*linux-arm64`));
   }, 90_000);
 
   test('answers /health under emulation', async () => {

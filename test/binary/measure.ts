@@ -1,7 +1,8 @@
 // Measures the built executable the way a self-hoster meets it: time from exec to a healthy /health on an
 // empty data directory (first run) and on an existing one (restart), median of 5 each, and the resident
-// memory once it sits idle. Prints figures; asserts nothing.
-// Run: node --import tsx test/binary/measure.ts [dist/m3w-linux-x64]
+// memory once it sits idle. Prints figures; asserts nothing. Given several binaries (say, before and after a
+// change) it takes their runs in turn, so a busy machine slows them alike and the figures stay comparable.
+// Run: node --import tsx test/binary/measure.ts [dist/m3w-linux-x64 [other-binary …]]
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,7 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const binary = path.resolve(process.argv[2] ?? fileURLToPath(new URL('../../dist/m3w-linux-x64', import.meta.url)));
+const binaries = (
+  process.argv.length > 2
+    ? process.argv.slice(2)
+    : [fileURLToPath(new URL('../../dist/m3w-linux-x64', import.meta.url))]
+).map((b) => path.resolve(b));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,29 +67,39 @@ async function start(
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
-const firstRun: number[] = [];
-const restart: number[] = [];
-let idleRss = 0;
-for (let i = 0; i < 5; i++) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3w-measure-'));
-  copyFileSync(binary, path.join(dir, 'm3w'));
-  try {
-    const a = await start(dir);
-    firstRun.push(a.ms);
-    await a.stop();
-    const b = await start(dir);
-    restart.push(b.ms);
-    if (i === 0) {
-      await sleep(5_000);
-      idleRss = rssMb(b.pid);
+const RUNS = 7;
+const results = binaries.map((binary) => ({
+  binary,
+  firstRun: [] as number[],
+  restart: [] as number[],
+  idleRss: [] as number[],
+}));
+for (let i = 0; i < RUNS; i++) {
+  for (const r of results) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'm3w-measure-'));
+    copyFileSync(r.binary, path.join(dir, 'm3w'));
+    try {
+      const a = await start(dir);
+      r.firstRun.push(a.ms);
+      await a.stop();
+      const b = await start(dir);
+      r.restart.push(b.ms);
+      if (i < 3) {
+        await sleep(5_000);
+        r.idleRss.push(rssMb(b.pid));
+      }
+      await b.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    await b.stop();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
-console.log(`binary: ${binary}`);
-console.log(`cold start to healthy, first run (creates the database): ${fmt(firstRun)}`);
-console.log(`cold start to healthy, restart on existing data:        ${fmt(restart)}`);
-console.log(`idle RSS 5 s after start: ${idleRss.toFixed(1)} MB`);
+for (const r of results) {
+  console.log(`binary: ${r.binary}`);
+  console.log(`  cold start to healthy, first run (creates the database): ${fmt(r.firstRun)}`);
+  console.log(`  cold start to healthy, restart on existing data:        ${fmt(r.restart)}`);
+  console.log(
+    `  idle RSS 5 s after start: median ${median(r.idleRss).toFixed(1)} MB (${r.idleRss.map((x) => x.toFixed(1)).join(', ')})`,
+  );
+}

@@ -2,9 +2,8 @@
 // everything that arrives waits and then goes out together in the next one. One fsync serves many requests,
 // and no request is answered before its rows are on disk.
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { embeddedWriterWorker } from '../../runtime/embedded.ts';
 import { StoreError, type WriteBatchStats } from '../types.ts';
 import { REQUEST_PLAYS, REQUEST_SESSIONS, type WriteRequest, type WriteResult } from './session-writer.ts';
 import type { Durability } from './open-database.ts';
@@ -24,22 +23,16 @@ interface Pending {
 }
 
 /**
- * Starts the writer thread: from the single-file executable its embedded code runs with `eval`; from
- * TypeScript sources (dev, tests) it loads through tsx; from dist/ it is the writer-worker.js beside us.
+ * Starts the writer thread: from TypeScript sources (dev, tests) it loads through tsx; from dist/ or the
+ * executable it is the writer-worker.js beside us. A path, not a URL: pkg runs a worker from its virtual
+ * filesystem only when handed a path string.
  */
 function startWorker(file: string, durability: Durability): Worker {
   const workerData = { file, durability };
   // The writer holds one group at a time: a small young generation keeps its memory flat under load.
   const resourceLimits = { maxYoungGenerationSizeMb: 8 };
-  const embedded = embeddedWriterWorker(file);
-  if (embedded)
-    return new Worker(embedded.source, {
-      eval: true,
-      workerData: { ...workerData, ...embedded.workerData },
-      resourceLimits,
-    });
   const entry = new URL(`./writer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData, resourceLimits });
+  if (!entry.pathname.endsWith('.ts')) return new Worker(fileURLToPath(entry), { workerData, resourceLimits });
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(boot, { eval: true, workerData, resourceLimits });

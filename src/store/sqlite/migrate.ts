@@ -5,7 +5,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
-import { embeddedSqliteMigrations } from '../../runtime/embedded.ts';
 import { StoreError } from '../types.ts';
 
 export interface Migration {
@@ -15,7 +14,10 @@ export interface Migration {
   checksum: string;
 }
 
-/** migrations/sqlite of the package this module belongs to, from the sources (src/store/sqlite) or a bundle (dist). */
+/**
+ * migrations/sqlite of the package this module belongs to: from the sources (src/store/sqlite), a bundle (dist),
+ * or the executable, whose bundle and migrations sit together in pkg's virtual filesystem.
+ */
 function findMigrationsDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
@@ -27,11 +29,8 @@ function findMigrationsDir(): string {
   }
 }
 
-/** The migration files as name and SQL: built into the executable, else read from `dir` or migrations/sqlite. */
+/** The migration files as name and SQL, read from `dir` or migrations/sqlite. */
 function migrationSources(dir: string | undefined): Array<{ name: string; sql: string }> {
-  const embedded = dir === undefined ? embeddedSqliteMigrations() : null;
-  if (embedded) return embedded;
-  // Looked up on first use, not at import: the executable has no migrations folder to find.
   const from = dir ?? findMigrationsDir();
   const files = readdirSync(from)
     .filter((f) => f.endsWith('.sql'))

@@ -1,9 +1,8 @@
 // Opens a SQLite connection with the settings every m3w connection needs.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { sqliteAddon } from '../../runtime/embedded.ts';
 import { databaseFiles, ensurePrivateFile, makePrivate, PRIVATE_DIR_MODE } from '../private-files.ts';
-import { mkdirSync } from 'node:fs';
 
 export type Durability = 'full' | 'normal';
 
@@ -18,14 +17,7 @@ export function openDatabase(file: string, opts: OpenOptions): Database.Database
     // SQLite takes an empty file for a new database, and gives its -wal and -shm the same mode.
     ensurePrivateFile(file);
   }
-  // Inside the single-file executable the addon is extracted and loaded by us; elsewhere better-sqlite3 finds
-  // its own build in node_modules. It accepts the loaded addon object, though its types only name the path form.
-  const addon = sqliteAddon(file);
-  const db = new Database(file, {
-    readonly: opts.readonly ?? false,
-    fileMustExist: opts.readonly ?? false,
-    ...(addon ? { nativeBinding: addon as unknown as string } : {}),
-  });
+  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   // Larger pages cut the per-row cost of wide session rows; only takes effect on a new, empty file.
   if (!opts.readonly) db.pragma('page_size = 16384');
   // Lets retention hand freed pages back to the OS in small steps (PRAGMA incremental_vacuum); like
