@@ -111,8 +111,10 @@ describe.skipIf(!needs('chromium', 'ffmpeg'))('the video pages, as a newcomer us
     expect(await row.locator('.rendition-ready').count()).toBeGreaterThan(0);
   }, 180_000);
 
-  test('fits the phone’s width in dark mode', async () => {
+  test('fits the phone’s width in dark mode, the library table included (Delete is on the video’s page)', async () => {
     expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+    const wrap = page.locator('.table-wrap');
+    expect(await wrap.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
   });
 
   test('a video’s page: a labelled rename that says it saved, and a Delete that leads back', async () => {
