@@ -214,6 +214,13 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
         if (typeof msg.topic === 'string') {
           s.topics.delete(msg.topic);
           s.outbox.forget(msg.topic);
+          // Nobody watches it any more: its last snapshot is forgotten now, not at the next interval, so one who
+          // subscribes again soon (a video retried right after it failed) gets the state of now, not a stale one.
+          const topic = msg.topic;
+          if (![...peers].some((other) => other.topics.has(topic))) {
+            lastSnapshot.delete(topic);
+            lastSentAt.delete(topic);
+          }
           sendNow(s, JSON.stringify({ type: 'unsubscribed', topic: msg.topic }));
         }
         return;

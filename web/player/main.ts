@@ -13,6 +13,7 @@ interface Playback {
 }
 
 interface VideoInfo {
+  appId?: string;
   title?: string;
   posterUrl?: string | null;
   renditions?: Array<{ height: number; bandwidth: number }>;
@@ -33,6 +34,7 @@ const videoId = match?.[2] ?? '';
 const guestToken = new URLSearchParams(location.search).get('token');
 const stage = document.getElementById('player')!;
 const titleEl = document.getElementById('title');
+const backLink = document.getElementById('back') as HTMLAnchorElement | null;
 // Framed (an embed on another site, or the dashboard's video page): nothing but the video.
 if (mode === 'embed' || window.self !== window.top) document.documentElement.classList.add('embedded');
 
@@ -97,6 +99,9 @@ async function requestPlayback(): Promise<Playback> {
 }
 
 async function videoInfo(): Promise<VideoInfo | null> {
+  // A guest token may play the video but not read its record (it would answer 401, an error in the console
+  // of every site that embeds it); the embed shows no title anyway.
+  if (mode === 'embed') return null;
   try {
     const res = await call('GET', `/api/v1/videos/${encodeURIComponent(videoId)}`);
     return res.ok ? ((await res.json()) as VideoInfo) : null;
@@ -121,6 +126,8 @@ function refused(err: unknown): void {
 
 async function start(): Promise<void> {
   if (!mode) return say('No such video page.');
+  // Opened on its own (a shared /watch link): a way back to the video's page in the dashboard.
+  if (backLink && mode === 'watch') backLink.href = `/videos/${encodeURIComponent(videoId)}`;
   if (mode === 'embed' && !guestToken) return say('This embed link has no token: it should end with ?token=…');
   let playback: Playback;
   const info = await Promise.all([requestPlayback(), videoInfo()]).catch((err) => {
@@ -130,6 +137,8 @@ async function start(): Promise<void> {
   if (!info) return;
   [playback] = info;
   const meta = info[1];
+  if (backLink && meta?.appId)
+    backLink.href = `/videos/${encodeURIComponent(videoId)}?app=${encodeURIComponent(meta.appId)}`;
   if (meta?.title) {
     document.title = `${meta.title} · m3w`;
     if (titleEl) titleEl.textContent = meta.title;

@@ -82,6 +82,19 @@ export function mergeVideo(v: Video, update: unknown): Video {
   return next;
 }
 
+/** POST …/retry answers `{retried, video}` (an older server: the video itself, or nothing). */
+type RetryAnswer = Partial<Video> & { retried?: number; video?: Video };
+export function retriedVideo(before: Video, res: RetryAnswer | undefined): Video {
+  if (res?.video && typeof res.video === 'object') return res.video;
+  if (res && typeof res.id === 'string') return res as Video;
+  return { ...before, status: 'queued', error: null };
+}
+
+/** The title a file gets when none is typed: its name without the extension ("Summer trip.mp4" → "Summer trip"). */
+export function titleFromFileName(name: string): string {
+  return name.replace(/\.[A-Za-z0-9]{1,5}$/, '').trim() || name;
+}
+
 function statusChip(v: Video): HTMLElement {
   const pct = Math.round((v.progress ?? 0) * 100);
   return h(
@@ -147,7 +160,7 @@ async function ffmpegKnownMissing(): Promise<string | null> {
 
 function uploadCard(ctx: PageContext, onCreated: () => void, onFfmpegMissing: (message: string) => void): HTMLElement {
   const file = h('input', { type: 'file', name: 'file', accept: 'video/*', required: true });
-  const title = h('input', { name: 'title', placeholder: 'optional', maxlength: '200' });
+  const title = h('input', { name: 'title', placeholder: 'the file’s name if empty', maxlength: '200' });
   const bar = h('progress', { max: '1', value: '0', 'aria-label': 'Upload progress', hidden: true });
   const status = h('span', { class: 'muted', role: 'status' });
   const error = h('p', { class: 'error', role: 'alert' });
@@ -204,7 +217,7 @@ function uploadCard(ctx: PageContext, onCreated: () => void, onFfmpegMissing: (m
       chunkSize: 8 * 1024 * 1024,
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
       removeFingerprintOnSuccess: true,
-      metadata: { filename: chosen.name, title: title.value.trim() || chosen.name, appId: ctx.app },
+      metadata: { filename: chosen.name, title: title.value.trim() || titleFromFileName(chosen.name), appId: ctx.app },
       // The CSRF header on every request (cookies ride along on this origin); read fresh, it may rotate.
       onBeforeRequest(req) {
         req.setHeader('x-csrf-token', csrfToken());
@@ -253,7 +266,10 @@ function uploadCard(ctx: PageContext, onCreated: () => void, onFfmpegMissing: (m
           message = e.error?.message ?? message;
         } catch {}
         if (code === 'FFMPEG_UNAVAILABLE') return onFfmpegMissing(message);
-        error.textContent = res ? `Upload refused (${res.getStatus()}): ${message}` : `Upload failed: ${message}`;
+        // Said as what happened to this file; the server's message names the problem.
+        error.textContent = res
+          ? `“${chosen.name}” was not accepted: ${message}`
+          : `Uploading “${chosen.name}” failed: ${message}. Check the connection and upload it again; it resumes where it stopped.`;
       },
     });
     current = upload;
@@ -283,7 +299,10 @@ function notHosted(main: HTMLElement): void {
 
 async function listPage(ctx: PageContext): Promise<void> {
   const { main, app, live } = ctx;
-  const rows = new Map<string, { video: Video; row: HTMLTableRowElement; unsubscribe: () => void }>();
+  const rows = new Map<
+    string,
+    { video: Video; row: HTMLTableRowElement; unsubscribe: () => void; followed: boolean }
+  >();
   const tbody = h('tbody');
   const listBox = h('div', { class: 'table-wrap' }, h('p', { class: 'loading' }, 'Loading…'));
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
@@ -297,12 +316,12 @@ async function listPage(ctx: PageContext): Promise<void> {
     retry.addEventListener('click', async () => {
       retry.disabled = true;
       try {
-        const fresh = await api<Video | undefined>('POST', `/api/v1/videos/${encodeURIComponent(v.id)}/retry`, {});
-        update(fresh ?? { ...v, status: 'queued', error: null });
+        const res = await api<RetryAnswer | undefined>('POST', `/api/v1/videos/${encodeURIComponent(v.id)}/retry`, {});
+        update(retriedVideo(v, res));
       } catch (err) {
         retry.disabled = false;
         if (err instanceof ApiFailure && err.code === 'FFMPEG_UNAVAILABLE') showFfmpegMissing(err.message);
-        else alert(`Retry failed: ${(err as Error).message}`);
+        else alert(`Could not retry “${v.title}”: ${(err as Error).message}`);
       }
     });
     const del = h('button', { type: 'button', class: 'danger' }, 'Delete');
@@ -311,12 +330,10 @@ async function listPage(ctx: PageContext): Promise<void> {
       del.disabled = true;
       try {
         await api('DELETE', `/api/v1/videos/${encodeURIComponent(v.id)}`);
-        rows.get(v.id)?.unsubscribe();
-        rows.delete(v.id);
-        row.remove();
+        remove(v.id);
       } catch (err) {
         del.disabled = false;
-        alert(`Delete failed: ${(err as Error).message}`);
+        alert(`Could not delete “${v.title}”: ${(err as Error).message}`);
       }
     });
     const progress =
@@ -340,6 +357,30 @@ async function listPage(ctx: PageContext): Promise<void> {
     row.dataset.status = v.status;
   };
 
+  const remove = (id: string) => {
+    const e = rows.get(id);
+    if (!e) return;
+    e.unsubscribe();
+    rows.delete(id);
+    e.row.remove();
+    showListOrEmpty();
+  };
+
+  // Follows a video over the WebSocket while it changes; a retried video (failed, so no longer followed) is
+  // followed again, so its chips go live once more.
+  const follow = (entry: { video: Video; unsubscribe: () => void; followed: boolean }) => {
+    if (entry.followed || settled(entry.video)) return;
+    entry.followed = true;
+    const id = entry.video.id;
+    entry.unsubscribe = live.subscribe(`video:${id}`, (data) => {
+      const e = rows.get(id);
+      if (!e) return;
+      // Deleted elsewhere (another tab, the API), or refused once uploaded (not a video): it leaves the list.
+      if ((data as { status?: string } | null)?.status === 'deleted') remove(id);
+      else update(mergeVideo(e.video, data));
+    });
+  };
+
   const update = (v: Video) => {
     const entry = rows.get(v.id);
     if (!entry) return;
@@ -348,25 +389,16 @@ async function listPage(ctx: PageContext): Promise<void> {
     if (settled(v)) {
       entry.unsubscribe();
       entry.unsubscribe = () => {};
-    }
+      entry.followed = false;
+    } else follow(entry);
   };
 
   const add = (v: Video, atTop = false) => {
     if (rows.has(v.id)) return update(v);
     const row = h('tr', { 'data-video-id': v.id });
-    const entry = { video: v, row, unsubscribe: () => {} };
+    const entry = { video: v, row, unsubscribe: () => {}, followed: false };
     rows.set(v.id, entry);
-    if (!settled(v))
-      entry.unsubscribe = live.subscribe(`video:${v.id}`, (data) => {
-        const e = rows.get(v.id);
-        if (!e) return;
-        // Deleted elsewhere (another tab, the API): it leaves the list.
-        if ((data as { status?: string } | null)?.status === 'deleted') {
-          e.unsubscribe();
-          rows.delete(v.id);
-          e.row.remove();
-        } else update(mergeVideo(e.video, data));
-      });
+    follow(entry);
     drawRow(v, row);
     if (atTop) tbody.prepend(row);
     else tbody.append(row);
@@ -392,6 +424,17 @@ async function listPage(ctx: PageContext): Promise<void> {
     tbody,
   );
 
+  // The table while there are videos; the empty state (never an empty table) when the last one goes.
+  const empty = h(
+    'p',
+    { class: 'muted empty' },
+    'No videos yet. Upload one above: m3w transcodes it to adaptive HLS, and it plays here as soon as its first rendition is ready.',
+  );
+  function showListOrEmpty(): void {
+    const want = rows.size ? table : empty;
+    if (listBox.firstElementChild !== want || listBox.childElementCount !== 1) replace(listBox, want);
+  }
+
   const fetchPage = async (): Promise<Video[]> => {
     const res = await get<VideoPage>(`/api/v1/videos${qs({ app, before: next })}`);
     next = res.next ?? null;
@@ -404,7 +447,7 @@ async function listPage(ctx: PageContext): Promise<void> {
     try {
       const res = await get<VideoPage>(`/api/v1/videos${qs({ app })}`);
       for (const v of [...pageItems(res)].reverse()) add(v, true);
-      if (rows.size > 0) replace(listBox, table);
+      showListOrEmpty();
     } catch {}
   };
 
@@ -437,10 +480,7 @@ async function listPage(ctx: PageContext): Promise<void> {
       uploadCard(ctx, () => void refresh(), showFfmpegMissing),
     );
   for (const v of items) add(v);
-  replace(
-    listBox,
-    rows.size ? table : h('p', { class: 'muted empty' }, 'No videos yet. Upload one: m3w makes it adaptive HLS.'),
-  );
+  showListOrEmpty();
   more.addEventListener('click', async () => {
     more.disabled = true;
     try {
@@ -502,6 +542,7 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
   };
   const drawFacts = () => {
     head.textContent = v.title || v.id;
+    retry.hidden = v.status !== 'failed';
     replace(
       facts,
       h('dt', {}, 'Status'),
@@ -517,8 +558,11 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
     );
     drawPlayer();
   };
-  if (!settled(v)) {
-    const stop = live.subscribe(`video:${v.id}`, (data) => {
+  // Followed while it changes, and again after a retry.
+  let stop: (() => void) | null = null;
+  const follow = () => {
+    if (stop || settled(v)) return;
+    stop = live.subscribe(`video:${v.id}`, (data) => {
       if ((data as { status?: string } | null)?.status === 'deleted')
         return replace(
           main,
@@ -527,30 +571,75 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
         );
       v = mergeVideo(v, data);
       drawFacts();
+      if (settled(v)) {
+        stop?.();
+        stop = null;
+      }
     });
-    ctx.onLeave(stop);
-  }
+  };
+  ctx.onLeave(() => stop?.());
+  follow();
 
-  const rename = h('input', { name: 'title', value: v.title, maxlength: '200', 'aria-label': 'Title' });
+  const rename = h('input', { name: 'title', id: 'video-title', value: v.title, maxlength: '200' });
+  const renameStatus = h('span', { class: 'muted', role: 'status' });
   const renameError = h('p', { class: 'error', role: 'alert' });
   const renameForm = h(
     'form',
-    { class: 'inline-form' },
+    { class: 'inline-form rename-form' },
+    h('label', { for: 'video-title' }, 'Title'),
     rename,
     h('button', { type: 'submit' }, 'Rename'),
+    renameStatus,
     renameError,
   );
+  rename.addEventListener('input', () => {
+    renameStatus.textContent = '';
+  });
   renameForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     renameError.textContent = '';
+    renameStatus.textContent = '';
+    const wanted = rename.value.trim();
+    if (!wanted) {
+      renameError.textContent = 'A title cannot be empty.';
+      return;
+    }
     try {
       const fresh = await api<Video | undefined>('PATCH', `/api/v1/videos/${encodeURIComponent(v.id)}`, {
-        title: rename.value.trim(),
+        title: wanted,
       });
-      v = fresh ?? { ...v, title: rename.value.trim() };
+      v = fresh ?? { ...v, title: wanted };
       drawFacts();
+      renameStatus.textContent = 'Saved.';
     } catch (err) {
-      renameError.textContent = (err as Error).message;
+      renameError.textContent = `Could not rename: ${(err as Error).message}`;
+    }
+  });
+
+  const retry = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Retry transcoding');
+  retry.addEventListener('click', async () => {
+    retry.disabled = true;
+    try {
+      const res = await api<RetryAnswer | undefined>('POST', `/api/v1/videos/${encodeURIComponent(v.id)}/retry`, {});
+      v = retriedVideo(v, res);
+      drawFacts();
+      follow();
+    } catch (err) {
+      renameError.textContent = `Could not retry: ${(err as Error).message}`;
+    } finally {
+      retry.disabled = false;
+    }
+  });
+  const del = h('button', { type: 'button', class: 'danger' }, 'Delete video');
+  del.addEventListener('click', async () => {
+    if (!confirm(`Delete “${v.title}” and all its files? Links to it stop working.`)) return;
+    del.disabled = true;
+    try {
+      await api('DELETE', `/api/v1/videos/${encodeURIComponent(v.id)}`);
+      ctx.navigate(`/videos${qs({ app })}`);
+    } catch (err) {
+      del.disabled = false;
+      renameError.textContent = `Could not delete: ${(err as Error).message}`;
     }
   });
 
@@ -584,7 +673,14 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
     h('p', {}, h('a', { href: `/videos${qs({ app })}` }, '← All videos')),
     head,
     playerSlot,
-    h('section', { class: 'card' }, h('h2', {}, 'Details'), facts, renameForm),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'Details'),
+      facts,
+      renameForm,
+      h('div', { class: 'actions video-actions' }, retry, del),
+    ),
     h(
       'section',
       { class: 'card' },
