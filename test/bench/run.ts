@@ -21,7 +21,7 @@ import { liveChildren, peakRssBytes, rssBytes, startFloor, startM3w, type Server
 import { liveFeedBench } from './live-feed.ts';
 import { runAnalyticsBench } from './analytics.ts';
 import { reportTargets, target } from './targets.ts';
-import { writerAgainstFloor } from './session-writer-micro.ts';
+import { type Measured, writerAgainstFloor } from './session-writer-micro.ts';
 import { seedSessions } from './seed-sessions.ts';
 
 const CONNECTIONS = 50;
@@ -213,7 +213,7 @@ interface Runs {
   b: Outcome;
   c: Outcome;
   c2: Outcome;
-  writer: { writer: number[]; floor: number[] };
+  writer: { writer: Measured[]; floor: Measured[] };
   stored?: { total: number; seedSec: number; b: Outcome; c: Outcome };
 }
 
@@ -285,13 +285,14 @@ function printTable(r: Runs): void {
     console.log(
       `| ${o.label} | ${o.connections} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${rssText(o)} | ${cpuPerSessionText(o)} |`,
     );
-  const w = median(r.writer.writer);
-  const f = median(r.writer.floor);
+  const w = median(r.writer.writer.map((m) => m.sessionsPerSec));
+  const f = median(r.writer.floor.map((m) => m.sessionsPerSec));
+  const cpuUs = (ms: Measured[]) => ms.map((m) => fmt(m.cpuUsPerSession, 1)).join(', ');
   console.log(
-    `| (w) session writer alone, groups of 1,000 (3 runs) | – | – | ${r.writer.writer.map((x) => fmt(x)).join(', ')} | | | | | |`,
+    `| (w) session writer alone, groups of 1,000 (3 runs) | – | – | ${r.writer.writer.map((x) => fmt(x.sessionsPerSec)).join(', ')} | | | | | ${cpuUs(r.writer.writer)} |`,
   );
   console.log(
-    `| (w) raw better-sqlite3 floor, same rows, WAL, FULL, 1,000/transaction (3 runs) | – | – | ${r.writer.floor.map((x) => fmt(x)).join(', ')} | | | | | |`,
+    `| (w) raw better-sqlite3 floor, same rows, WAL, FULL, 1,000/transaction (3 runs) | – | – | ${r.writer.floor.map((x) => fmt(x.sessionsPerSec)).join(', ')} | | | | | ${cpuUs(r.writer.floor)} |`,
   );
   console.log(`\nWriter / raw SQLite floor (medians): ${fmt(w / f, 2)}.`);
   if (r.stored)
@@ -381,7 +382,7 @@ async function main(): Promise<void> {
   console.log('running (w) session writer against the raw better-sqlite3 floor ...');
   const writer = await writerAgainstFloor();
   console.log(
-    `(w) session writer ${writer.writer.map((x) => fmt(x)).join(', ')} sessions/s; raw floor ${writer.floor.map((x) => fmt(x)).join(', ')} rows/s`,
+    `(w) session writer ${writer.writer.map((x) => fmt(x.sessionsPerSec)).join(', ')} sessions/s; raw floor ${writer.floor.map((x) => fmt(x.sessionsPerSec)).join(', ')} rows/s`,
   );
   const stored = await storedScenarios();
 

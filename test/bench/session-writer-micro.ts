@@ -48,7 +48,24 @@ function makeGroups(): Group[] {
 
 const SESSIONS_MEASURED = (GROUPS - 1) * REQUESTS_PER_GROUP * SESSIONS_PER_REQUEST;
 
-export async function measureSessionWriter(): Promise<{ sessionsPerSec: number; sessions: number }> {
+/** Wall-clock rate, and CPU time per session (user + system, this process): the latter barely moves with load. */
+export interface Measured {
+  sessionsPerSec: number;
+  cpuUsPerSession: number;
+  sessions: number;
+}
+
+function measured(started: number, cpu: NodeJS.CpuUsage): Measured {
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return {
+    sessionsPerSec: SESSIONS_MEASURED / seconds,
+    cpuUsPerSession: (used.user + used.system) / SESSIONS_MEASURED,
+    sessions: SESSIONS_MEASURED,
+  };
+}
+
+export async function measureSessionWriter(): Promise<Measured> {
   const { dir, file } = await freshDatabase();
   try {
     const writer = new SessionWriter(file, 'full');
@@ -56,13 +73,14 @@ export async function measureSessionWriter(): Promise<{ sessionsPerSec: number; 
     // Warm-up group, not measured.
     writer.write({ seq: 0, ...groups[0]! });
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (let g = 1; g < groups.length; g++) {
       const r = writer.write({ seq: g, ...groups[g]! });
       if (r.errors.some((e) => e !== null)) throw new Error(`writer failed: ${r.errors.find((e) => e)}`);
     }
-    const seconds = (performance.now() - started) / 1000;
+    const m = measured(started, cpu);
     writer.close();
-    return { sessionsPerSec: SESSIONS_MEASURED / seconds, sessions: SESSIONS_MEASURED };
+    return m;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -73,7 +91,7 @@ export async function measureSessionWriter(): Promise<{ sessionsPerSec: number; 
  * indexes included), one plain statement per row, one transaction per 1,000 rows, WAL, synchronous=FULL; no
  * rollups, no replace logic, no message decoding.
  */
-export async function measureRawSqliteFloor(): Promise<{ sessionsPerSec: number; sessions: number }> {
+export async function measureRawSqliteFloor(): Promise<Measured> {
   const { dir, file } = await freshDatabase();
   try {
     const db: Database.Database = openDatabase(file, { durability: 'full' });
@@ -84,22 +102,23 @@ export async function measureRawSqliteFloor(): Promise<{ sessionsPerSec: number;
     });
     commit(groups[0]!.values);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (let g = 1; g < groups.length; g++) commit(groups[g]!.values);
-    const seconds = (performance.now() - started) / 1000;
+    const m = measured(started, cpu);
     db.close();
-    return { sessionsPerSec: SESSIONS_MEASURED / seconds, sessions: SESSIONS_MEASURED };
+    return m;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Alternates writer and floor three times each (the machine's load drifts; alternating shares it out). */
-export async function writerAgainstFloor(): Promise<{ writer: number[]; floor: number[] }> {
-  const writer: number[] = [];
-  const floor: number[] = [];
+export async function writerAgainstFloor(): Promise<{ writer: Measured[]; floor: Measured[] }> {
+  const writer: Measured[] = [];
+  const floor: Measured[] = [];
   for (let i = 0; i < 3; i++) {
-    floor.push((await measureRawSqliteFloor()).sessionsPerSec);
-    writer.push((await measureSessionWriter()).sessionsPerSec);
+    floor.push(await measureRawSqliteFloor());
+    writer.push(await measureSessionWriter());
   }
   return { writer, floor };
 }
@@ -107,8 +126,11 @@ export async function writerAgainstFloor(): Promise<{ writer: number[]; floor: n
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { writer, floor } = await writerAgainstFloor();
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  const show = (ms: Measured[]) =>
+    `${ms.map((m) => Math.round(m.sessionsPerSec)).join(', ')}/s, CPU ${ms.map((m) => m.cpuUsPerSession.toFixed(1)).join(', ')} µs each`;
   console.log(
-    `session writer: ${writer.map((r) => Math.round(r)).join(', ')} sessions/s; raw better-sqlite3 floor: ${floor.map((r) => Math.round(r)).join(', ')} rows/s ` +
-      `(groups of ${REQUESTS_PER_GROUP * SESSIONS_PER_REQUEST}); writer/floor ${(median(writer) / median(floor)).toFixed(2)}`,
+    `session writer: ${show(writer)}; raw better-sqlite3 floor: ${show(floor)} (groups of ${REQUESTS_PER_GROUP * SESSIONS_PER_REQUEST}); ` +
+      `writer/floor rate ${(median(writer.map((m) => m.sessionsPerSec)) / median(floor.map((m) => m.sessionsPerSec))).toFixed(2)}, ` +
+      `CPU ${(median(writer.map((m) => m.cpuUsPerSession)) / median(floor.map((m) => m.cpuUsPerSession))).toFixed(2)}`,
   );
 }
