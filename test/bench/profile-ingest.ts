@@ -41,9 +41,15 @@ export function summarize(file: string, top = 25): string[] {
   const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
   return [
     `busy ${(busy / 1e6).toFixed(2)} s`,
-    ...[...fn].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, t]) => `  ${pct(t)}  ${k}`),
+    ...[...fn]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, t]) => `  ${pct(t)}  ${k}`),
     '  by module:',
-    ...[...mod].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, t]) => `  ${pct(t)}  ${k}`),
+    ...[...mod]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([k, t]) => `  ${pct(t)}  ${k}`),
   ];
 }
 
@@ -57,7 +63,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const child = await startM3w({
     dataDir: dir,
     apiKey,
-    env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` },
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`],
   });
   try {
     const f = await runLoad(

@@ -48,7 +48,7 @@ function accumulated(acc: QoeDeltaAccumulator, step: number) {
   for (const d of acc.deltas()) {
     if (d.step !== step) continue;
     const hist = new Array<number>(160).fill(0);
-    for (let i = 0; i < d.hist.length; i += 2) hist[d.hist[i]!] += d.hist[i + 1]!;
+    for (let i = 0; i < d.hist.length; i += 2) hist[d.hist[i]!]! += d.hist[i + 1]!;
     const f = d.figures;
     out.set(`${d.appId}/${d.dimension}/${d.value}/${d.t}`, {
       appId: d.appId,
