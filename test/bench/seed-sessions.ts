@@ -6,7 +6,6 @@ import { validateSessionSummary } from '../../src/ingest/session-summary.ts';
 import { SqliteStore } from '../../src/store/index.ts';
 import { SessionWriter } from '../../src/store/sqlite/session-writer.ts';
 import { pushSessionRow, SESSION_OFFSET, SESSION_ROW_WIDTH } from '../../src/store/sqlite/session-rows.ts';
-import { sessionKeyHash } from '../../src/tools/session-key.ts';
 import { BodyFactory } from './payloads.ts';
 
 const GROUP = 5_000;
@@ -40,9 +39,8 @@ export async function seedSessions(dataDir: string, total: number, log: (line: s
         const base = i * SESSION_ROW_WIDTH;
         for (let c = 0; c < SESSION_ROW_WIDTH; c++) values[base + c] = t[c];
         // Uniformly spread ids, as UUIDs from many phones are: every insert lands somewhere in the index.
-        const id = `${Math.floor(Math.random() * 2 ** 32).toString(16)}-seed-${(done + i).toString(16)}`;
-        values[base + SESSION_OFFSET.session_id] = id;
-        values[base + SESSION_OFFSET.key_hash] = sessionKeyHash('default', id);
+        values[base + SESSION_OFFSET.session_id] =
+          `${Math.floor(Math.random() * 2 ** 32).toString(16)}-seed-${(done + i).toString(16)}`;
       }
       const r = writer.write({ seq: done, values, counts: [n] });
       if (r.errors[0]) throw new Error(`seeding failed: ${r.errors[0]}`);

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { embeddedSqliteMigrations } from '../../runtime/embedded.ts';
-import { sessionKeyHash } from '../../tools/session-key.ts';
 import { StoreError } from '../types.ts';
 
 export interface Migration {
@@ -58,10 +57,6 @@ export interface MigrationReport {
 }
 
 export function migrate(db: Database.Database, migrations: Migration[] = readMigrations()): MigrationReport {
-  // Functions migrations may call: 0007 computes every stored session's key with the writer's own hash.
-  db.function('m3w_session_key', { deterministic: true }, (app: unknown, id: unknown) =>
-    sessionKeyHash(String(app), String(id)),
-  );
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
   const done = new Map(

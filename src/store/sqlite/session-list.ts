@@ -1,7 +1,6 @@
 // The sessions page's query: one app's sessions newest first with optional filters, paged by keyset
 // (timestamp, id) so that page 100 costs what page 1 does. The time range rides the (app_id, timestamp) index;
-// a sessionId prefix is a range filter on the rows the time index walks (since migration 0007 sessions are
-// indexed by a hash of their id, which a prefix cannot use: narrow the time range to make it fast).
+// a sessionId prefix rides the (app_id, session_id) unique index as a range.
 import type Database from 'better-sqlite3';
 import type { SessionListItem, SessionListPage, SessionListQuery } from '../types.ts';
 

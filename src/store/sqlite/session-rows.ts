@@ -1,7 +1,6 @@
 // Maps validated sessions to the sessions table: the column list, the upsert statement, and flat rows
 // (arrays of primitives, cheap to hand to the writer thread).
 import type { IngestedSession } from '../../ingest/index.ts';
-import { sessionKeyHash } from '../../tools/session-key.ts';
 
 /** Columns in bind order. */
 export const SESSION_COLUMNS = [
@@ -36,8 +35,6 @@ export const SESSION_COLUMNS = [
   'custom',
   'received_at',
   'payload',
-  // Last, so the other offsets stay where they were: the hash sessions are looked up by (migration 0007).
-  'key_hash',
 ] as const;
 
 export type SessionColumn = (typeof SESSION_COLUMNS)[number];
@@ -49,19 +46,20 @@ export const SESSION_OFFSET = Object.fromEntries(SESSION_COLUMNS.map((c, i) => [
   readonly [C in SessionColumn]: number;
 };
 
-/** Columns a replacement rewrites, in UPDATE_SESSION_SQL's bind order (then the stored row's id). */
-export const UPDATE_COLUMNS = SESSION_COLUMNS.filter((c) => c !== 'app_id' && c !== 'session_id' && c !== 'key_hash');
+const updates = SESSION_COLUMNS.filter((c) => c !== 'app_id' && c !== 'session_id')
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ');
 
-// Replaces the stored row with this id by a newer summary of the same session.
-export const UPDATE_SESSION_SQL = `UPDATE sessions SET ${UPDATE_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`;
+// Newer-or-equal wins: an SDK retry of the same summary is harmless, an older one is ignored.
+export const UPSERT_SESSION_SQL = `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
+  VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (app_id, session_id) DO UPDATE SET ${updates}
+  WHERE excluded.timestamp >= sessions.timestamp`;
 
-// A session not stored yet: the writer has looked it up by key_hash first (the index is not unique).
+// A session not stored yet; does nothing (changes = 0) when (app_id, session_id) exists.
 export const INSERT_NEW_SESSION_SQL = `INSERT INTO sessions (${SESSION_COLUMNS.join(', ')})
-  VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})`;
-
-// The stored session minus its large text: the writer subtracts its rollup contribution when replacing it.
-export const SELECT_STORED_SQL = `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')}, id
-  FROM sessions WHERE key_hash = ? AND app_id = ? AND session_id = ?`;
+  VALUES (${SESSION_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (app_id, session_id) DO NOTHING`;
 
 /** Appends one session's values to `out` in SESSION_COLUMNS order. */
 export function pushSessionRow(out: unknown[], appId: string, s: IngestedSession, receivedAt: number): void {
@@ -98,6 +96,5 @@ export function pushSessionRow(out: unknown[], appId: string, s: IngestedSession
     x.custom ? JSON.stringify(x.custom) : null,
     receivedAt,
     s.payload,
-    sessionKeyHash(appId, x.sessionId),
   );
 }

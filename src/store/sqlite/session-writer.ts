@@ -20,12 +20,10 @@ import { QoeDeltaAccumulator } from '../../tools/qoe-deltas.ts';
 import { QOE_LAYOUT, QoeRollupWriter } from './qoe-rollup-writer.ts';
 import {
   INSERT_NEW_SESSION_SQL,
-  SELECT_STORED_SQL,
   SESSION_COLUMNS,
   SESSION_OFFSET as S,
   SESSION_ROW_WIDTH,
-  UPDATE_COLUMNS,
-  UPDATE_SESSION_SQL,
+  UPSERT_SESSION_SQL,
 } from './session-rows.ts';
 
 export const REQUEST_SESSIONS = 0;
@@ -59,12 +57,13 @@ const MINUTE = 60_000;
  */
 const COMMIT_GRACE_MS = 5_000;
 
-/** Where each UPDATE_SESSION_SQL value comes from in a session row. */
-const UPDATE_FROM = UPDATE_COLUMNS.map((c) => S[c]);
+// The stored session minus its large text, for subtracting its contribution on replace.
+const SELECT_OLD_SQL = `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')}
+  FROM sessions WHERE app_id = ? AND session_id = ?`;
 
 export class SessionWriter {
   private readonly db: Database.Database;
-  private readonly update: Database.Statement;
+  private readonly upsert: Database.Statement;
   private readonly insertNew: Database.Statement;
   private readonly selectOld: Database.Statement;
   private readonly started: Database.Statement;
@@ -79,9 +78,9 @@ export class SessionWriter {
 
   constructor(file: string, durability: Durability) {
     this.db = openDatabase(file, { durability });
-    this.update = this.db.prepare(UPDATE_SESSION_SQL);
+    this.upsert = this.db.prepare(UPSERT_SESSION_SQL);
     this.insertNew = this.db.prepare(INSERT_NEW_SESSION_SQL);
-    this.selectOld = this.db.prepare(SELECT_STORED_SQL).raw();
+    this.selectOld = this.db.prepare(SELECT_OLD_SQL).raw();
     this.started = this.db.prepare(INSERT_STARTED_SQL).raw();
     this.closed = this.db.prepare(INSERT_CLOSED_SQL).raw();
     this.startNew = this.db.prepare(INSERT_NEW_STARTED_SQL);
@@ -89,7 +88,6 @@ export class SessionWriter {
     this.markDirty = this.db.prepare('INSERT OR IGNORE INTO stream_dirty (minute) VALUES (?)');
     this.rollups = new QoeRollupWriter(this.db);
     const row = new Array<unknown>(SESSION_ROW_WIDTH);
-    const updateRow = new Array<unknown>(UPDATE_FROM.length + 1);
     const startedRow = new Array<unknown>(STARTED_PARAMS);
     const closedRow = new Array<unknown>(CLOSED_PARAMS);
     // Requests [from, to) in one transaction; offsets of each kind's values are found by walking the counts.
@@ -110,18 +108,13 @@ export class SessionWriter {
             for (let i = 0; i < n; i++) {
               const base = (sessionBase + i) * SESSION_ROW_WIDTH;
               for (let c = 0; c < SESSION_ROW_WIDTH; c++) row[c] = req.values[base + c];
-              // One indexed lookup by hash and both strings; most sessions are new, and then a plain insert.
-              const old = this.selectOld.get(row[S.key_hash], row[S.app_id], row[S.session_id]) as
-                | unknown[]
-                | undefined;
-              if (old === undefined) this.insertNew.run(row);
-              else {
-                // An older summary is ignored; a newer or equal one replaces the stored row, rollups included.
+              // Most sessions are new: one insert, and no lookup of an old row to subtract.
+              if (this.insertNew.run(row).changes === 0) {
+                const old = this.selectOld.get(row[S.app_id], row[S.session_id]) as unknown[];
+                // An older summary is ignored, as by the upsert.
                 if ((row[S.timestamp] as number) < (old[S.timestamp] as number)) continue;
                 this.qoe.add(old, -1);
-                for (let c = 0; c < UPDATE_FROM.length; c++) updateRow[c] = row[UPDATE_FROM[c]!];
-                updateRow[UPDATE_FROM.length] = old[SESSION_ROW_WIDTH];
-                this.update.run(updateRow);
+                this.upsert.run(row);
               }
               this.qoe.add(row, 1);
             }

@@ -33,7 +33,6 @@ import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase, type Durability } from './open-database.ts';
 import { pushSessionRow } from './session-rows.ts';
-import { sessionKeyHash } from '../../tools/session-key.ts';
 import { listSessionPage } from './session-list.ts';
 import { run } from './run-query.ts';
 import { SqliteAccountStore } from './account-store.ts';
@@ -95,8 +94,7 @@ export class SqliteStore implements Store {
     }
     this.stmt = {
       getSession: this.db.prepare(
-        // key_hash first: the index sessions are found by (migration 0007); the strings settle a collision.
-        'SELECT app_id, session_id, timestamp, received_at, payload FROM sessions WHERE key_hash = ? AND app_id = ? AND session_id = ?',
+        'SELECT app_id, session_id, timestamp, received_at, payload FROM sessions WHERE app_id = ? AND session_id = ?',
       ),
       countAll: this.db.prepare('SELECT count(*) AS n FROM sessions').pluck(),
       countApp: this.db.prepare('SELECT count(*) AS n FROM sessions WHERE app_id = ?').pluck(),
@@ -155,7 +153,7 @@ export class SqliteStore implements Store {
   }
 
   async getSession(appId: string, sessionId: string): Promise<StoredSession | null> {
-    const r = run('getSession', () => this.stmt.getSession.get(sessionKeyHash(appId, sessionId), appId, sessionId)) as
+    const r = run('getSession', () => this.stmt.getSession.get(appId, sessionId)) as
       | { app_id: string; session_id: string; timestamp: number; received_at: number; payload: string }
       | undefined;
     return r
