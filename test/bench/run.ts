@@ -1,11 +1,15 @@
-// `npm run bench`: ingestion throughput of m3w against a floor, in one run on this machine.
-//   (a) floor: plain node:http + JSON.parse, no database (servers.ts, floor-server.ts)
-//   (b) m3w: POST /v1/sessions, one session per request, durability full
-//   (c) m3w: POST /v1/sessions, batches of 100 sessions
+// `npm run bench`: ingestion throughput of m3w against its floors, in one run on this machine.
+//   (a) floor: plain node:http + JSON.parse, no database (servers.ts, floor-server.ts), 50 connections
+//   (b) m3w: POST /v1/sessions, one session per request, durability full, 50 connections
+//   (c) m3w: batches of 100 sessions, and (c2) of 1,000, 16 connections
+//   (w) the session writer alone against a raw better-sqlite3 floor inserting the same rows
+//   (b') and (c') again with BENCH_STORED_SESSIONS (10 M by default) sessions already stored, seeded through
+//       the writer; they must stay ≥ 0.8× the empty-database figures of the same run
 // Each server runs in its own child process; autocannon runs here. Prints figures per scenario, checks that
 // the database holds exactly the sessions acknowledged, and ends with a markdown table for the README. Exits
-// non-zero when a target is missed or a check fails (test/bench/targets.ts).
-// Client and server share the machine's cores, so absolute figures are noisy; (b)/(a) is the figure to watch.
+// non-zero when a target is missed or a check fails (test/bench/targets.ts). BENCH_ONLY=ingest skips the
+// live-feed and analytics parts; BENCH_STORED_SESSIONS=0 skips (b') and (c').
+// Client and server share the machine's cores, so absolute figures are noisy; ratios within a run are what to watch.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,19 +21,25 @@ import { liveChildren, peakRssBytes, rssBytes, startFloor, startM3w, type Server
 import { liveFeedBench } from './live-feed.ts';
 import { runAnalyticsBench } from './analytics.ts';
 import { reportTargets, target } from './targets.ts';
+import { type Measured, writerAgainstFloor } from './session-writer-micro.ts';
+import { seedSessions } from './seed-sessions.ts';
 
 const CONNECTIONS = 50;
+const BATCH_CONNECTIONS = 16;
 const WARMUP_SEC = 3;
 const DURATION_SEC = 10;
 const BATCH_SIZE = 100;
+const BIG_BATCH_SIZE = 1_000;
+const STORED_SESSIONS = Number(process.env.BENCH_STORED_SESSIONS ?? 10_000_000);
 // The ingestion part stays under 3 minutes; the analytics part (filling a 10-million-session database through
 // the session writer) needs up to 20 more on a quiet 2-core machine. Past that the bench stops.
 const DEADLINE_MS = 1_800_000;
 
-const TARGETS = { ratio: 0.6, batchSessionsPerSec: 150_000, p99Ms: 25, rssMB: 150 };
+const TARGETS = { ratio: 0.6, batchSessionsPerSec: 100_000, p99Ms: 25, batchP99Ms: 100, rssMB: 150, storedRatio: 0.8 };
 
 interface Outcome extends LoadFigures {
   label: string;
+  connections: number;
   /** Once ready, before any load: the baseline the peak grows from. */
   idleRssMB: number | null;
   peakRssMB: number | null;
@@ -119,16 +129,27 @@ async function floorScenario(): Promise<Outcome> {
     checkRun(label, f);
     const peakRssMB = mb(peakRssBytes(child.pid)); // while it still lives
     await stopServer(child, label);
-    return { label, ...f, idleRssMB, peakRssMB };
+    return { label, connections: CONNECTIONS, ...f, idleRssMB, peakRssMB };
   } finally {
     if (liveChildren.has(child)) await child.stop();
   }
 }
 
-async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outcome> {
+interface M3wRun {
+  label: string;
+  sessionsPerBody: number;
+  connections: number;
+  /** A data directory already filled (kept afterwards); a fresh temporary one when absent. */
+  dataDir?: string;
+  /** Sessions already in dataDir, so the row check counts only what this run added. */
+  storedBefore?: number;
+}
+
+async function m3wScenario(run: M3wRun): Promise<Outcome> {
+  const { label, sessionsPerBody, connections } = run;
   console.log(`running ${label} ...`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3w-bench-'));
-  tempDirs.add(dir);
+  const dir = run.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'm3w-bench-'));
+  if (!run.dataDir) tempDirs.add(dir);
   const apiKey = `bench-${randomBytes(12).toString('hex')}`;
   const headers = { 'Content-Type': 'application/json; charset=utf-8', 'X-API-Key': apiKey };
   const child = await startM3w({ dataDir: dir, apiKey });
@@ -142,7 +163,7 @@ async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outc
         path: '/v1/sessions',
         headers,
         bodies,
-        connections: CONNECTIONS,
+        connections,
         warmupSec: WARMUP_SEC,
         durationSec: DURATION_SEC,
         serverPid: child.pid,
@@ -157,17 +178,28 @@ async function m3wScenario(label: string, sessionsPerBody: number): Promise<Outc
     await stopServer(child, label);
     // Only after the server is gone: its close checkpoints the WAL, and nothing else holds the file.
     const db = new Database(path.join(dir, 'm3w.db'), { readonly: true, fileMustExist: true });
-    const rows = (db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+    const rows = (db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n - (run.storedBefore ?? 0);
     db.close();
     if (rows !== ledger.ackedSessions)
       warn(
-        `${label}: the sessions table has ${rows} rows but ${ledger.ackedSessions} sessions were acknowledged with 2xx`,
+        `${label}: the sessions table has ${rows} new rows but ${ledger.ackedSessions} sessions were acknowledged with 2xx`,
       );
-    return { label, ...f, idleRssMB, peakRssMB, rows, acked: ledger.ackedSessions, resent: ledger.resentBodies };
+    return {
+      label,
+      connections,
+      ...f,
+      idleRssMB,
+      peakRssMB,
+      rows,
+      acked: ledger.ackedSessions,
+      resent: ledger.resentBodies,
+    };
   } finally {
     if (liveChildren.has(child)) await child.stop();
-    rmSync(dir, { recursive: true, force: true });
-    tempDirs.delete(dir);
+    if (!run.dataDir) {
+      rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    }
   }
 }
 
@@ -176,63 +208,148 @@ const rssText = (o: Outcome) =>
 
 type Verdict = { target: string; figure: string; met: boolean | null };
 
-function verdicts(a: Outcome, b: Outcome, c: Outcome): Verdict[] {
-  const ratio = b.reqPerSec / a.reqPerSec;
-  const rss = [b.peakRssMB, c.peakRssMB].filter((x): x is number => x !== null);
-  return [
-    { target: `(b)/(a) requests/s ≥ ${TARGETS.ratio}`, figure: fmt(ratio, 2), met: ratio >= TARGETS.ratio },
-    {
-      target: `(c) batches ≥ ${fmt(TARGETS.batchSessionsPerSec)} sessions/s`,
-      figure: fmt(c.sessionsPerSec),
-      met: c.sessionsPerSec >= TARGETS.batchSessionsPerSec,
-    },
-    {
-      target: `(b) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`,
-      figure: `${b.p99Ms} ms`,
-      met: b.p99Ms < TARGETS.p99Ms,
-    },
-    {
-      target: `(c) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`,
-      figure: `${c.p99Ms} ms`,
-      met: c.p99Ms < TARGETS.p99Ms,
-    },
-    {
-      target: `m3w peak RSS < ${TARGETS.rssMB} MB under load`,
-      figure: rss.length ? `${fmt(Math.max(...rss), 1)} MB` : 'n/a',
-      met: rss.length ? Math.max(...rss) < TARGETS.rssMB : null,
-    },
-  ];
+interface Runs {
+  a: Outcome;
+  b: Outcome;
+  c: Outcome;
+  c2: Outcome;
+  writer: { writer: Measured[]; floor: Measured[] };
+  stored?: { total: number; seedSec: number; b: Outcome; c: Outcome };
 }
 
-function printTable(a: Outcome, b: Outcome, c: Outcome): void {
+const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
+
+function verdicts(r: Runs): Verdict[] {
+  const ratio = r.b.reqPerSec / r.a.reqPerSec;
+  const rss = [r.b, r.c, r.c2].map((o) => o.peakRssMB).filter((x): x is number => x !== null);
+  const out: Verdict[] = [
+    { target: `(b)/(a) requests/s ≥ ${TARGETS.ratio}`, figure: fmt(ratio, 2), met: ratio >= TARGETS.ratio },
+    {
+      target: `(b) p99 < ${TARGETS.p99Ms} ms at ${CONNECTIONS} connections`,
+      figure: `${r.b.p99Ms} ms`,
+      met: r.b.p99Ms < TARGETS.p99Ms,
+    },
+  ];
+  for (const o of [r.c, r.c2])
+    out.push(
+      {
+        target: `${o.label.slice(0, 4).trim()} ≥ ${fmt(TARGETS.batchSessionsPerSec)} sessions/s`,
+        figure: fmt(o.sessionsPerSec),
+        met: o.sessionsPerSec >= TARGETS.batchSessionsPerSec,
+      },
+      {
+        target: `${o.label.slice(0, 4).trim()} p99 < ${TARGETS.batchP99Ms} ms at ${BATCH_CONNECTIONS} connections`,
+        figure: `${o.p99Ms} ms`,
+        met: o.p99Ms < TARGETS.batchP99Ms,
+      },
+    );
+  out.push({
+    target: `m3w peak RSS < ${TARGETS.rssMB} MB under load`,
+    figure: rss.length ? `${fmt(Math.max(...rss), 1)} MB` : 'n/a',
+    met: rss.length ? Math.max(...rss) < TARGETS.rssMB : null,
+  });
+  if (r.stored) {
+    const n = fmt(r.stored.total);
+    const rb = r.stored.b.reqPerSec / r.b.reqPerSec;
+    const rc = r.stored.c.sessionsPerSec / r.c.sessionsPerSec;
+    out.push(
+      {
+        target: `(b') with ${n} stored ≥ ${TARGETS.storedRatio}× (b)`,
+        figure: fmt(rb, 2),
+        met: rb >= TARGETS.storedRatio,
+      },
+      {
+        target: `(c') with ${n} stored ≥ ${TARGETS.storedRatio}× (c)`,
+        figure: fmt(rc, 2),
+        met: rc >= TARGETS.storedRatio,
+      },
+    );
+  }
+  return out;
+}
+
+function printTable(r: Runs): void {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const outcomes = [r.a, r.b, r.c, r.c2, ...(r.stored ? [r.stored.b, r.stored.c] : [])];
   console.log('\n## Ingestion benchmark (`npm run bench`)\n');
   console.log(
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, shared by client and server; ` +
-      `${CONNECTIONS} connections, ${WARMUP_SEC} s warm-up + ${DURATION_SEC} s measured per scenario; m3w durability full, LOG_LEVEL info.\n`,
+      `load average before the run ${startLoad}; ` +
+      `${WARMUP_SEC} s warm-up + ${DURATION_SEC} s measured per scenario; m3w durability full, LOG_LEVEL info.\n`,
   );
   console.log(
-    '| Scenario | req/s | sessions/s | p50 ms | p99 ms | non-2xx | RSS MB idle → peak | server CPU µs/session |',
+    '| Scenario | conns | req/s | sessions/s | p50 ms | p99 ms | non-2xx | RSS MB idle → peak | server CPU µs/session |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const o of [a, b, c])
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const o of outcomes)
     console.log(
-      `| ${o.label} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${rssText(o)} | ${cpuPerSessionText(o)} |`,
+      `| ${o.label} | ${o.connections} | ${fmt(o.reqPerSec)} | ${fmt(o.sessionsPerSec)} | ${o.p50Ms} | ${o.p99Ms} | ${o.non2xx} | ${rssText(o)} | ${cpuPerSessionText(o)} |`,
+    );
+  const w = median(r.writer.writer.map((m) => m.sessionsPerSec));
+  const f = median(r.writer.floor.map((m) => m.sessionsPerSec));
+  const cpuUs = (ms: Measured[]) => ms.map((m) => fmt(m.cpuUsPerSession, 1)).join(', ');
+  console.log(
+    `| (w) session writer alone, groups of 1,000 (3 runs) | – | – | ${r.writer.writer.map((x) => fmt(x.sessionsPerSec)).join(', ')} | | | | | ${cpuUs(r.writer.writer)} |`,
+  );
+  console.log(
+    `| (w) raw better-sqlite3 floor, same rows, WAL, FULL, 1,000/transaction (3 runs) | – | – | ${r.writer.floor.map((x) => fmt(x.sessionsPerSec)).join(', ')} | | | | | ${cpuUs(r.writer.floor)} |`,
+  );
+  console.log(`\nWriter / raw SQLite floor (medians): ${fmt(w / f, 2)}.`);
+  if (r.stored)
+    console.log(
+      `Seeding ${fmt(r.stored.total)} sessions through the session writer took ${fmt(r.stored.seedSec, 0)} s (${fmt(r.stored.total / r.stored.seedSec)} sessions/s).`,
     );
   console.log(
     `\nServer CPU per session is main thread + other threads (SQLite writer, GC). CPU cores used in the measured runs, ` +
-      `server / client / rest of the machine: ${[a, b, c].map((o) => `${o.label.slice(0, 3)} ${cpuText(o)}`).join('; ')}.`,
+      `server / client / rest of the machine: ${outcomes.map((o) => `${o.label.slice(0, 4).trim()} ${cpuText(o)}`).join('; ')}.`,
   );
   console.log('\n| Target | Measured | Met |');
   console.log('|---|---:|:---:|');
-  for (const v of verdicts(a, b, c)) {
+  for (const v of verdicts(r)) {
     target(v.target, v.figure, v.met);
     console.log(`| ${v.target} | ${v.figure} | ${v.met === null ? '?' : v.met ? 'yes' : '**no**'} |`);
   }
-  for (const o of [b, c]) {
-    const name = `${o.label.slice(0, 3)} rows in DB = sessions acknowledged`;
+  for (const o of outcomes.slice(1)) {
+    const name = `${o.label.slice(0, 4).trim()} new rows in DB = sessions acknowledged`;
     target(name, `${fmt(o.rows!)} / ${fmt(o.acked!)}`, o.rows === o.acked);
     console.log(`| ${name} | ${fmt(o.rows!)} / ${fmt(o.acked!)} | ${o.rows === o.acked ? 'yes' : '**no**'} |`);
+  }
+}
+
+const startLoad = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' / ');
+
+async function storedScenarios(): Promise<Runs['stored']> {
+  if (!(STORED_SESSIONS > 0)) return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3w-bench-stored-'));
+  tempDirs.add(dir);
+  try {
+    console.log(`seeding ${fmt(STORED_SESSIONS)} sessions through the session writer ...`);
+    const seedSec = await seedSessions(dir, STORED_SESSIONS, (line) => console.log(line));
+    console.log(`  seeded in ${fmt(seedSec, 0)} s (${fmt(STORED_SESSIONS / seedSec)} sessions/s)`);
+    const n = fmt(STORED_SESSIONS);
+    const b = await m3wScenario({
+      label: `(b') m3w, 1 session/request, ${n} stored`,
+      sessionsPerBody: 1,
+      connections: CONNECTIONS,
+      dataDir: dir,
+      storedBefore: STORED_SESSIONS,
+    });
+    printOutcome(b);
+    const c = await m3wScenario({
+      label: `(c') m3w, ${BATCH_SIZE} sessions/request, ${n} stored`,
+      sessionsPerBody: BATCH_SIZE,
+      connections: BATCH_CONNECTIONS,
+      dataDir: dir,
+      storedBefore: STORED_SESSIONS + b.rows!,
+    });
+    printOutcome(c);
+    return { total: STORED_SESSIONS, seedSec, b, c };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
   }
 }
 
@@ -245,17 +362,42 @@ async function main(): Promise<void> {
     process.exit(1);
   }, DEADLINE_MS).unref();
 
+  console.log(`load average (1 / 5 / 15 min) at the start: ${startLoad}`);
   const a = await floorScenario();
   printOutcome(a);
-  const b = await m3wScenario('(b) m3w, 1 session/request', 1);
+  const b = await m3wScenario({ label: '(b) m3w, 1 session/request', sessionsPerBody: 1, connections: CONNECTIONS });
   printOutcome(b);
-  const c = await m3wScenario(`(c) m3w, ${BATCH_SIZE} sessions/request`, BATCH_SIZE);
+  const c = await m3wScenario({
+    label: `(c) m3w, ${BATCH_SIZE} sessions/request`,
+    sessionsPerBody: BATCH_SIZE,
+    connections: BATCH_CONNECTIONS,
+  });
   printOutcome(c);
+  const c2 = await m3wScenario({
+    label: `(c2) m3w, ${fmt(BIG_BATCH_SIZE)} sessions/request`,
+    sessionsPerBody: BIG_BATCH_SIZE,
+    connections: BATCH_CONNECTIONS,
+  });
+  printOutcome(c2);
+  console.log('running (w) session writer against the raw better-sqlite3 floor ...');
+  const writer = await writerAgainstFloor();
+  console.log(
+    `(w) session writer ${writer.writer.map((x) => fmt(x.sessionsPerSec)).join(', ')} sessions/s; raw floor ${writer.floor.map((x) => fmt(x.sessionsPerSec)).join(', ')} rows/s`,
+  );
+  const stored = await storedScenarios();
 
   console.log(`\n(b)/(a) requests/s: ${fmt(b.reqPerSec / a.reqPerSec, 2)}`);
-  printTable(a, b, c);
-  await liveFeedBench();
-  await runAnalyticsBench();
+  printTable({ a, b, c, c2, writer, stored });
+  if (process.env.BENCH_ONLY !== 'ingest') {
+    await liveFeedBench();
+    await runAnalyticsBench();
+  }
+  console.log(
+    `load average (1 / 5 / 15 min) at the end: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' / ')}`,
+  );
   if (contention.length > 0)
     console.log(
       `\nNOTE: the machine was busy with other work during: ${contention.join('; ')}. Re-run on a quiet machine.`,

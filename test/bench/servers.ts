@@ -134,9 +134,11 @@ export async function startM3w(opts: {
   dataDir: string;
   apiKey: string;
   env?: Record<string, string>;
+  /** Options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }): Promise<ServerChild> {
   const port = await freePort();
-  return launch('m3w', [M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+  return launch('m3w', [...(opts.nodeArgs ?? []), M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     // The data dir as cwd, so no m3w.config.json is picked up: only the defaults and the env below apply.
     cwd: opts.dataDir,
     env: {

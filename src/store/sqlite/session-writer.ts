@@ -16,7 +16,8 @@ import {
   STARTED_PARAMS,
   startedParams,
 } from './play-session-rows.ts';
-import { QoeRollupWriter } from './qoe-rollup-writer.ts';
+import { QoeDeltaAccumulator } from '../../tools/qoe-deltas.ts';
+import { QOE_LAYOUT, QoeRollupWriter } from './qoe-rollup-writer.ts';
 import {
   INSERT_NEW_SESSION_SQL,
   SESSION_COLUMNS,
@@ -70,7 +71,9 @@ export class SessionWriter {
   private readonly startNew: Database.Statement;
   private readonly closeOpen: Database.Statement;
   private readonly markDirty: Database.Statement;
-  private readonly qoe: QoeRollupWriter;
+  /** The group's rollup deltas, computed here and persisted once at the end of its transaction. */
+  private readonly qoe = new QoeDeltaAccumulator(QOE_LAYOUT);
+  private readonly rollups: QoeRollupWriter;
   private readonly writeRange: (req: WriteRequest, from: number, to: number, outcomes: number[]) => void;
 
   constructor(file: string, durability: Durability) {
@@ -83,7 +86,7 @@ export class SessionWriter {
     this.startNew = this.db.prepare(INSERT_NEW_STARTED_SQL);
     this.closeOpen = this.db.prepare(CLOSE_OPEN_SQL);
     this.markDirty = this.db.prepare('INSERT OR IGNORE INTO stream_dirty (minute) VALUES (?)');
-    this.qoe = new QoeRollupWriter(this.db);
+    this.rollups = new QoeRollupWriter(this.db);
     const row = new Array<unknown>(SESSION_ROW_WIDTH);
     const startedRow = new Array<unknown>(STARTED_PARAMS);
     const closedRow = new Array<unknown>(CLOSED_PARAMS);
@@ -155,9 +158,10 @@ export class SessionWriter {
             playBase += n;
           }
         }
-        this.qoe.flush();
+        this.rollups.persist(this.qoe.deltas());
+        this.qoe.clear();
       } catch (err) {
-        this.qoe.discard();
+        this.qoe.clear();
         // Requests are retried in order, so nothing after this one has an outcome yet.
         outcomes.fill(0, playStart);
         throw err;
@@ -191,7 +195,8 @@ export class SessionWriter {
       }
       this.db.transaction(() => {
         for (const r of batch) this.qoe.add(r.slice(1), 1);
-        this.qoe.flush();
+        this.rollups.persist(this.qoe.deltas());
+        this.qoe.clear();
         setState.run((batch.at(-1)![0] as number) + 1);
       })();
       total += batch.length;

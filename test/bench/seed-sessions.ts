@@ -1,0 +1,57 @@
+// Fills a data directory with many stored sessions quickly, directly through the session writer (its real
+// statements, indexes and rollups; no HTTP, no validation per row): the "database already holds N sessions"
+// state that single-session and batch ingestion are then measured against.
+import path from 'node:path';
+import { validateSessionSummary } from '../../src/ingest/session-summary.ts';
+import { SqliteStore } from '../../src/store/index.ts';
+import { SessionWriter } from '../../src/store/sqlite/session-writer.ts';
+import { pushSessionRow, SESSION_OFFSET, SESSION_ROW_WIDTH } from '../../src/store/sqlite/session-rows.ts';
+import { BodyFactory } from './payloads.ts';
+
+const GROUP = 5_000;
+
+/** Stores `total` sessions with random-looking ids in `dataDir`/m3w.db; returns the seconds it took. */
+export async function seedSessions(dataDir: string, total: number, log: (line: string) => void): Promise<number> {
+  const file = path.join(dataDir, 'm3w.db');
+  const store = await SqliteStore.open({ file, durability: 'normal' });
+  await store.ensureApp('default', 'Default app', Date.now());
+  await store.close();
+  // 256 templates (the bench's own bodies, validated once); each stored row is a template with a fresh id.
+  const factory = new BodyFactory(1);
+  const templates: unknown[][] = [];
+  for (let i = 0; i < 256; i++) {
+    const v = validateSessionSummary(JSON.parse(factory.next()));
+    if (!v.ok) throw new Error(`seed template invalid: ${JSON.stringify(v.issues)}`);
+    const row: unknown[] = [];
+    pushSessionRow(row, 'default', v.session, Date.now());
+    templates.push(row);
+  }
+  const writer = new SessionWriter(file, 'normal');
+  const began = performance.now();
+  let lastLog = began;
+  try {
+    const values = new Array<unknown>(GROUP * SESSION_ROW_WIDTH);
+    for (let done = 0; done < total; ) {
+      const n = Math.min(GROUP, total - done);
+      values.length = n * SESSION_ROW_WIDTH;
+      for (let i = 0; i < n; i++) {
+        const t = templates[(done + i) & 255]!;
+        const base = i * SESSION_ROW_WIDTH;
+        for (let c = 0; c < SESSION_ROW_WIDTH; c++) values[base + c] = t[c];
+        // Uniformly spread ids, as UUIDs from many phones are: every insert lands somewhere in the index.
+        values[base + SESSION_OFFSET.session_id] =
+          `${Math.floor(Math.random() * 2 ** 32).toString(16)}-seed-${(done + i).toString(16)}`;
+      }
+      const r = writer.write({ seq: done, values, counts: [n] });
+      if (r.errors[0]) throw new Error(`seeding failed: ${r.errors[0]}`);
+      done += n;
+      if (performance.now() - lastLog > 30_000) {
+        lastLog = performance.now();
+        log(`  … ${done.toLocaleString('en-US')} sessions stored (${Math.round((lastLog - began) / 1000)} s)`);
+      }
+    }
+  } finally {
+    writer.close();
+  }
+  return (performance.now() - began) / 1000;
+}
