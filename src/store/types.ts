@@ -1,5 +1,7 @@
 // The Store contract: every adapter (SQLite now, Postgres later) implements this async interface and
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
+import type { QoeRollupFigures } from '../tools/qoe-deltas.ts';
+import type { SessionDimensions } from '../tools/stream-dimensions.ts';
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 import type { VideoStore } from './video-types.ts';
@@ -185,17 +187,7 @@ export type PlayEventOutcome =
   | 'closed';
 
 /** The facts of a play session the rollups and the live tracker need. */
-export interface PlaySessionFacts {
-  /** The app of the key that sent the session's events. */
-  appId: string;
-  id: string;
-  server: string;
-  channel: string;
-  country: string;
-  protocol: string;
-  device: string;
-  userId: string | null;
-  address: string | null;
+export interface PlaySessionFacts extends SessionDimensions {
   openedAt: number;
   closedAt: number | null;
   startBytes: number | null;
@@ -232,28 +224,7 @@ export interface StreamRollupRow extends StreamFigures {
 export type RollupStep = 60_000 | 3_600_000;
 
 /** Sums, counts and the startup histogram of SDK sessions in one (app, dimension, value, bucket). */
-export interface QoeRollupRow {
-  appId: string;
-  dimension: string;
-  value: string;
-  t: number;
-  sessions: number;
-  sessionsWithErrors: number;
-  startupSum: number;
-  startupCount: number;
-  rebufferSum: number;
-  rebufferCount: number;
-  playSum: number;
-  playCount: number;
-  droppedSum: number;
-  droppedCount: number;
-  seeksSum: number;
-  seeksCount: number;
-  bitrateSum: number;
-  bitrateCount: number;
-  /** Dense counts per startup bucket (see tools/startup-histogram.ts). */
-  startupHist: number[];
-}
+export type QoeRollupRow = QoeRollupFigures;
 
 export type { StoredMoment };
 
