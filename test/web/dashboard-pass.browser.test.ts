@@ -433,7 +433,7 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     const now = Date.now();
     await s.server.store.saveMoment({
       id: 0,
-      appId: null,
+      appId: 'default', // stream moments belong to the app whose key sent the plays
       kind: 'spike',
       metric: 'concurrent_viewers',
       dimension: 'channel',
