@@ -221,6 +221,18 @@ describe('POST /v1/sessions over HTTP', () => {
 });
 
 describe("the built-in player's playback credential", () => {
+  // A credential is only good while its video exists in its app: two videos that are still uploading will do.
+  beforeAll(async () => {
+    for (const id of ['vid1', 'vid2'])
+      await m3w.server.store.videos.createVideo({
+        id,
+        appId: 'default',
+        title: id,
+        status: 'uploading',
+        uploadLength: null,
+        createdAt: Date.now(),
+      });
+  });
   const credential = (videoId: string) =>
     m3w.server.media.signer.issueCredential({ appId: 'default', videoId, expiresAt: Date.now() + 600_000 });
   const post = (from: Page | Frame, token: string, sessionId: string, contentId: string) =>
