@@ -38,6 +38,9 @@ async function send(method: string, path: string, body: unknown): Promise<Respon
 let refreshing: Promise<boolean> | null = null;
 /** One refresh at a time: several calls that got 401 together share it. */
 export function refreshSession(): Promise<boolean> {
+  // Signing in sets the CSRF cookie and signing out clears it: without one there is no login to refresh, and
+  // asking anyway only puts a 401 in the console.
+  if (csrfToken() === '') return Promise.resolve(false);
   refreshing ??= send('POST', '/api/v1/auth/refresh', {})
     .then((r) => r.ok)
     .catch(() => false)
