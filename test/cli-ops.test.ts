@@ -165,7 +165,7 @@ describe('doctor', () => {
     expect(r.stdout).toMatch(/GB free/);
     expect(r.stdout).toMatch(/^ok +port 0 on 0\.0\.0\.0 is free$/m);
     // With ffmpeg on the machine (always in CI) doctor must find it; without, it only warns.
-    expect(r.stdout).toMatch(HAS_FFMPEG ? /^ok +ffmpeg found at /m : /^warn +ffmpeg not found/m);
+    expect(r.stdout).toMatch(HAS_FFMPEG ? /^ok +ffmpeg \S+ at \/\S+ \(/m : /^warn +ffmpeg not found/m);
     expect(r.stdout).toMatch(/^ok +clock reads /m);
     expect(r.status).toBe(0);
   });
