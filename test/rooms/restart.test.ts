@@ -77,7 +77,8 @@ test('rooms, chat, roles and playback survive a restart; members reconnect as th
   ]);
   // Still playing, from the same command: the predicted position kept running through the restart.
   expect(w.state).toMatchObject({ paused: false, position: 50, seq: play.seq, at: play.at });
-  expect(w.state.predictedPosition).toBeCloseTo(50 + (w.serverTime - play.at) / 1000, 2);
+  // Before the command's `at` (possible on a slow machine) the position has not started moving yet.
+  expect(w.state.predictedPosition).toBeCloseTo(50 + Math.max(0, w.serverTime - play.at) / 1000, 2);
   // The lock still holds for the guest; the host still controls.
   g = g2.mark();
   g2.send({ type: 'pause', position: 52 });
