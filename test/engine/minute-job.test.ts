@@ -71,3 +71,24 @@ describe('minute job, every-minute path', () => {
     expect(recomputed.find((r) => r.dimension === 'global' && r.t === t0)!.peakConcurrent).toBeGreaterThan(300);
   });
 });
+
+describe('a close without a start, arriving after its opening minute was rolled up', () => {
+  let s: TestServer;
+  afterAll(() => s?.close());
+
+  test('the opening minute is recomputed: the session counts as started there', async () => {
+    s = await startTestServer({}, undefined, { analyticsSchedules: false });
+    // Minutes just behind the real clock, so the close is late but within the commit grace.
+    const t = Math.floor(Date.now() / MIN) * MIN - 2 * MIN;
+    await s.server.analytics.runMinuteJob(t + MIN);
+    const opened = t - 30_000;
+    const r = await postWebhook(s.url, playClosed('late-1', opened, t + MIN + 10_000), s.apiKey);
+    expect(await r.json()).toMatchObject({ accepted: 1 });
+    expect((await s.server.analytics.runMinuteJob(t + 3 * MIN)).recomputedFrom).toBe(t - MIN);
+    const rows = await s.server.store.streamSeries(60_000, 'default', 'global', '', t - MIN, t + 3 * MIN);
+    expect(rows.find((x) => x.t === t - MIN)).toMatchObject({ sessionsStarted: 1, sessionsClosed: 0 });
+    expect(rows.find((x) => x.t === t + MIN)).toMatchObject({ sessionsStarted: 0, sessionsClosed: 1 });
+    const raw = await s.server.analytics.recomputeFromRaw(60_000, t - MIN, t + 3 * MIN);
+    expect(rows).toEqual(raw.filter((x) => x.dimension === 'global'));
+  });
+});

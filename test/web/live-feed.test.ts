@@ -34,7 +34,8 @@ let readKey: string;
 let otherReadKey: string;
 
 beforeAll(async () => {
-  s = await startTestServer({ liveIntervalMs: 250 });
+  // No rate limit in reach: the burst below sends as many sessions as the machine takes in 1.5 s.
+  s = await startTestServer({ liveIntervalMs: 250, rateLimit: { requests: 1_000_000, windowSec: 60 } });
   ws = s.url.replace('http', 'ws');
   const store = s.server.store;
   readKey = (await createApiKey(store, { appId: 'default', name: 'reader', scopes: ['read'] })).key;
@@ -163,9 +164,11 @@ describe('/ws/live updates', () => {
     const mark = c.messages.length;
     const until = Date.now() + 1500;
     let n = 0;
+    const statuses = new Set<number>();
     while (Date.now() < until) {
-      await postSessions(s.url, sdkSession({ sessionId: `burst-${n++}` }), { key: s.apiKey });
+      statuses.add((await postSessions(s.url, sdkSession({ sessionId: `burst-${n++}` }), { key: s.apiKey })).status);
     }
+    expect([...statuses]).toEqual([200]);
     // Wait for the update that carries the last session, then count.
     await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1 + n, 3000, mark);
     const updates = c.messages.slice(mark).filter((m) => m.type === 'update');

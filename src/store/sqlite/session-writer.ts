@@ -144,13 +144,16 @@ export class SessionWriter {
                     plays[b + P.id],
                     plays[b + P.appId],
                   ).changes === 1
-                )
+                ) {
                   code = 2;
-                else {
+                  affected = plays[b + P.closedAt] as number;
+                } else {
                   closedParams(closedRow, plays, b);
-                  code = this.closed.get(closedRow) === undefined ? 0 : 2;
+                  // A close without a start inserts the whole session: the minutes from its opening change.
+                  const ret = this.closed.get(closedRow) as [number] | undefined;
+                  code = ret === undefined ? 0 : 2;
+                  affected = ret === undefined ? Infinity : ret[0];
                 }
-                affected = plays[b + P.closedAt] as number;
               }
               outcomes[playBase + i] = code;
               if (code !== 0 && affected < dirty) dirty = affected;
