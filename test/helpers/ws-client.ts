@@ -46,7 +46,9 @@ export function openSocket(url: string, headers: Record<string, string> = {}): P
         const timer = setTimeout(() => {
           waiters.delete(check);
           reject(
-            new Error(`no matching message within ${timeoutMs} ms; got (last 800 characters) ${JSON.stringify(messages).slice(-800)}`),
+            new Error(
+              `no matching message within ${timeoutMs} ms; got (last 800 characters) ${JSON.stringify(messages).slice(-800)}`,
+            ),
           );
         }, timeoutMs);
         waiters.add(check);
