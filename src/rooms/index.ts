@@ -2,6 +2,7 @@
 // WebSocket endpoint that hosts them (room-hub).
 export { createRoomHub, type Identified, ROOM_ID, type RoomHub, type RoomHubOptions } from './room-hub.ts';
 export {
+  cleanDisplayName,
   commandLeadMs,
   parseClientMessage,
   positionAt,

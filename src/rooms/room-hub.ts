@@ -35,6 +35,11 @@ export interface RoomHub {
   roomUpdated(before: RoomRecord, after: RoomRecord): Promise<void>;
   /** REST deleted a room: its members are told and disconnected. */
   roomDeleted(id: string): void;
+  /**
+   * Access may have been taken away (a revoked grant, a disabled user, an ended login, a deleted app): every
+   * open connection is checked again and closed when it may no longer be there. Also runs every heartbeat.
+   */
+  reauthorize(): Promise<void>;
   /** The live view of a room (state, members) when loaded. */
   live(id: string): RoomSession | undefined;
   health(): RoomHubHealth;
@@ -57,6 +62,8 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const sessions = new Map<string, RoomSession>();
   const loading = new Map<string, Promise<RoomSession | null>>();
+  /** Connections that joined a room, for the access re-checks and invite expiry. */
+  const joined = new Set<Connection>();
   let closed = false;
 
   function persistence(room: RoomRecord): RoomPersistence {
@@ -117,7 +124,54 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
     };
   }
 
+  /** Closes a joined connection that may no longer be there, telling it why first. */
+  function dismiss(c: Connection, code: number, reason: string): void {
+    joined.delete(c);
+    try {
+      c.link.send(JSON.stringify({ type: 'bye', reason, serverTime: Date.now() }));
+    } catch (err) {
+      onError(err, 'bye');
+    }
+    c.link.close(code, reason);
+  }
+
+  let rechecking: Promise<void> | null = null;
+  let recheckAgain = false;
+  async function recheckAll(): Promise<void> {
+    // Rooms deleted underneath a loaded session (their app was deleted): members told, session unloaded.
+    for (const [id, s] of [...sessions]) {
+      const room = await opts.store.rooms.getRoom(id).catch((err) => (onError(err, 'recheck room'), undefined));
+      if (room === null && sessions.get(id) === s) {
+        s.end('room deleted', 4404);
+        sessions.delete(id);
+      }
+    }
+    for (const c of [...joined]) {
+      if (!c.who?.recheck || !joined.has(c)) continue;
+      const verdict = await c.who.recheck().catch((err) => (onError(err, 'recheck member'), null));
+      if (verdict && joined.has(c)) dismiss(c, verdict.refused, verdict.reason);
+    }
+  }
+  function reauthorize(): Promise<void> {
+    if (rechecking) {
+      recheckAgain = true; // a change during a pass: one more pass after it
+      return rechecking;
+    }
+    rechecking = (async () => {
+      do {
+        recheckAgain = false;
+        await recheckAll();
+      } while (recheckAgain && !closed);
+    })().finally(() => {
+      rechecking = null;
+    });
+    return rechecking;
+  }
+
   const tick = setInterval(() => {
+    const now = Date.now();
+    for (const c of joined)
+      if (c.who?.expiresAt !== undefined && now >= c.who.expiresAt) dismiss(c, 4401, 'your invite has expired');
     for (const [id, s] of sessions) {
       try {
         s.tick();
@@ -130,6 +184,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
   tick.unref();
   const heartbeat = setInterval(() => {
     for (const s of sessions.values()) s.heartbeat();
+    if (joined.size > 0) void reauthorize();
   }, heartbeatMs);
   heartbeat.unref();
 
@@ -162,6 +217,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       const session = await load(c.roomId).catch(() => null);
       if (!session || session.closed) return c.link.close(4404, `no room ${c.roomId}`);
       c.memberId = session.join(c.who, c.link);
+      if (c.memberId) joined.add(c);
     },
     async message(peer, message) {
       const c = connectionOf(peer);
@@ -175,11 +231,13 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
     },
     close(peer) {
       const c = connectionOf(peer);
+      if (c) joined.delete(c);
       if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
     },
     error(peer, err) {
       onError(err, 'socket');
       const c = connectionOf(peer);
+      if (c) joined.delete(c);
       if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
     },
   };
@@ -200,6 +258,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       s.end('room deleted', 4404);
       sessions.delete(id);
     },
+    reauthorize,
     live: (id) => sessions.get(id),
     health() {
       let connections = 0;
@@ -212,6 +271,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       clearInterval(heartbeat);
       for (const s of sessions.values()) s.shutdown();
       sessions.clear();
+      joined.clear();
     },
   };
 }

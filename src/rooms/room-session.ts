@@ -8,6 +8,7 @@ import {
   type ClientMessage,
   commandLeadMs,
   PROTOCOL_LIMITS,
+  cleanDisplayName,
   parseClientMessage,
   positionAt,
   ProtocolError,
@@ -54,6 +55,10 @@ export interface JoiningMember {
   userId: number | null;
   name: string;
   kind: MemberKind;
+  /** When the credential stops working (a guest's invite): the connection is closed then (4401). */
+  expiresAt?: number;
+  /** Whether the member may still be here (access revoked, login ended, user disabled): null yes, else why not. */
+  recheck?(): Promise<{ refused: number; reason: string } | null>;
 }
 
 interface LiveMember {
@@ -191,6 +196,7 @@ export class RoomSession {
    */
   join(who: JoiningMember, link: MemberLink): string | null {
     const t = this.now();
+    who = { ...who, name: cleanDisplayName(who.name) };
     let existing: LiveMember | undefined;
     for (const m of this.members.values()) if (m.record.identity === who.identity) existing = m;
     if (existing?.record.kicked) {
@@ -607,6 +613,13 @@ export class RoomSession {
     const target = this.members.get(targetId);
     if (!target || target.record.kicked) throw new ProtocolError('NOT_FOUND', `no member ${targetId}`);
     if (target === m) throw new ProtocolError('CONFLICT', 'you cannot remove yourself; leave instead');
+    // A removal bars the identity for good: whoever holds the host role (a guest, after a hand-over) must not be
+    // able to lock the room's owner or an admin out of it.
+    if (
+      target.record.kind === 'admin' ||
+      (target.record.userId !== null && target.record.userId === this.room.ownerUserId)
+    )
+      throw new ProtocolError('FORBIDDEN', "the room's owner and admins cannot be removed");
     target.record = { ...target.record, kicked: true };
     this.persist.saveMember(target.record);
     if (target.link) {

@@ -11,7 +11,13 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { NewRoomBody, Room, RoomInvite, RoomInviteBody, RoomList, RoomUpdateBody } from '../wire/rooms.ts';
-import { canSeeApp, principalFromUpgrade, resolveApp, type Principal } from '../require-access.ts';
+import {
+  canSeeApp,
+  principalFromUpgrade,
+  refreshUserPrincipal,
+  resolveApp,
+  type Principal,
+} from '../require-access.ts';
 import { ACCESS_COOKIE, actorOf, authenticateUser, requireUser, type Caller } from '../require-user.ts';
 import { userBearer } from './openapi-shared.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
@@ -321,7 +327,13 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
   if (token !== null) {
     const guest = token.length <= 4096 ? await guestMay(ctx.accounts.signer, token, 'join', `room:${room.id}`) : null;
     if (!guest) return { refused: 4401, reason: 'the invite is invalid, expired or for another room' };
-    return { identity: guestIdentity(token), userId: null, name: guest.name, kind: 'guest' };
+    return {
+      identity: guestIdentity(token),
+      userId: null,
+      name: guest.name,
+      kind: 'guest',
+      expiresAt: guest.expiresAt,
+    };
   }
   const usesCookie =
     !url.searchParams.has('ticket') && (request.headers.get('cookie') ?? '').includes(`${ACCESS_COOKIE}=`);
@@ -335,6 +347,13 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
     userId: principal.userId,
     name: principal.email.split('@')[0]!.slice(0, 64),
     kind: principal.role === 'admin' ? 'admin' : 'member',
+    // While connected: a revoked grant, a disabled user or an ended login closes the socket (as on /ws/live).
+    async recheck() {
+      const now = await refreshUserPrincipal(ctx, principal);
+      if (!now) return { refused: 4401, reason: 'signed out, or the account was disabled' };
+      if (!canSeeApp(now, room.appId)) return { refused: 4404, reason: `no room ${room.id}` };
+      return null;
+    },
   };
 }
 
