@@ -23,6 +23,12 @@ export const ROOM_TIMING = {
   bufferingReportMs: 3000,
   /** A non-host command this soon after the host's loses to it. */
   hostTieMs: 250,
+  /**
+   * The room waits for one member at most this many times per `waitWindowMs`; after that the member catches up
+   * alone (a flaky connection, or someone faking stalls, must not pause everyone over and over).
+   */
+  maxWaitsPerMember: 2,
+  waitWindowMs: 5 * 60_000,
   /** waitForBuffering defaults on for rooms of up to this many members. */
   waitForBufferingMaxMembers: 5,
   /** Presence figures (RTT, drift, buffering) go out at most this often; joins, leaves and roles at once. */
@@ -77,6 +83,8 @@ interface LiveMember {
   window: { start: number; control: number; all: number };
   chatTokens: number;
   chatRefilledAt: number;
+  /** When the room paused because of this member (recent ones only). */
+  waitedFor: number[];
 }
 
 export interface MemberPresence {
@@ -158,6 +166,7 @@ export class RoomSession {
       window: { start: t, control: 0, all: 0 },
       chatTokens: PROTOCOL_LIMITS.chatBurst,
       chatRefilledAt: t,
+      waitedFor: [],
     };
   }
 
@@ -701,7 +710,9 @@ export class RoomSession {
       if (m.link && m.stalledSince !== null && !m.buffering && t - m.stalledSince > ROOM_TIMING.bufferingReportMs) {
         m.buffering = true;
         this.presenceDirty = true;
-        if (this.waitForBuffering() && !this.room.state.paused) {
+        m.waitedFor = m.waitedFor.filter((w) => t - w < ROOM_TIMING.waitWindowMs);
+        if (this.waitForBuffering() && !this.room.state.paused && m.waitedFor.length < ROOM_TIMING.maxWaitsPerMember) {
+          m.waitedFor.push(t);
           this.autoPaused = true;
           this.issue('pause', this.clamp(positionAt(this.room.state, t)), undefined, 'server', t);
         }

@@ -184,6 +184,33 @@ describe('buffering', () => {
     expect(members.find((m) => m.id === a)!.buffering).toBe(true);
   });
 
+  test('the room waits for one member twice in 5 minutes at most; after that the member catches up alone', async () => {
+    const { session, advance, keep } = setup();
+    const host = link();
+    const hostId = keep(session.join(user(1), host));
+    const flaky = keep(session.join(guest('flaky'), link()));
+    await session.handle(hostId, JSON.stringify({ type: 'play', position: 10 }));
+    advance(1000);
+    const from = host.sent.length;
+    const pausesFor = () =>
+      host.sent.slice(from).filter((m) => m.type === 'command' && m.action === 'pause' && m.by === 'server').length;
+    for (let i = 0; i < 5; i++) {
+      // A stall of 3.5 s, then ready again: a member faking stalls in a loop.
+      await session.handle(flaky, state(true));
+      advance(3500);
+      await session.handle(flaky, state(false));
+      advance(1000);
+    }
+    expect(pausesFor()).toBe(ROOM_TIMING.maxWaitsPerMember);
+    expect(session.stateView(0).paused).toBe(false);
+    expect(session.presence().find((m) => m.id === flaky)!.buffering).toBe(false);
+    // Once the window has passed, the room waits for them again.
+    advance(ROOM_TIMING.waitWindowMs);
+    await session.handle(flaky, state(true));
+    advance(3500);
+    expect(pausesFor()).toBe(ROOM_TIMING.maxWaitsPerMember + 1);
+  });
+
   test('waitForBuffering defaults off above 5 members', () => {
     const { session } = setup();
     for (let i = 0; i < 6; i++) session.join(guest(`g${i}`), link());
