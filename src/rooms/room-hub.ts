@@ -5,6 +5,7 @@
 import type { Hooks, Peer } from 'crossws';
 import type { RoomRecord, Store } from '../store/index.ts';
 import { PeerOutbox } from '../ws/index.ts';
+import type { SentimentScorer } from './chat-stats.ts';
 import { PROTOCOL_LIMITS } from './room-protocol.ts';
 import { type JoiningMember, type MemberLink, type RoomPersistence, RoomSession } from './room-session.ts';
 
@@ -21,6 +22,8 @@ export interface RoomHubOptions {
   heartbeatMs?: number;
   tickMs?: number;
   maxMembersPerRoom?: number;
+  /** Scores chat sentiment for the room analytics (none: sentiment is null). */
+  sentiment?: SentimentScorer;
   onError?(err: unknown, where: string): void;
 }
 
@@ -75,6 +78,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       deleteMember: (id) => void rooms.deleteRoomMember(room.id, id).catch(logged('delete member')),
       addChat: (c) => rooms.addChat({ ...c, appId: room.appId }),
       deleteChat: (id) => rooms.deleteChat(room.id, id),
+      saveMinute: (m) => void rooms.addRoomMinute(m).catch(logged('save minute')),
     };
   }
 
@@ -95,6 +99,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
           heartbeatMs,
           durationSec: duration,
           maxMembers: opts.maxMembersPerRoom,
+          sentiment: opts.sentiment,
         });
         sessions.set(id, session);
         return session;
@@ -178,7 +183,10 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       } catch (err) {
         onError(err, 'tick');
       }
-      if (s.isIdle() && s.connectedCount === 0) sessions.delete(id);
+      if (s.isIdle() && s.connectedCount === 0) {
+        s.flushMinute();
+        sessions.delete(id);
+      }
     }
   }, opts.tickMs ?? 250);
   tick.unref();

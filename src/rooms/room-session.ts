@@ -2,7 +2,16 @@
 // rules (who may control, conflicts, host hand-over, buffering waits, reconnect grace, limits). Plain code
 // with an injected clock and injected persistence, so every rule can be driven by tests without timers;
 // the hub (room-hub.ts) feeds it connections, frames and ticks.
-import type { ChatRecord, MemberKind, PlaybackState, RoomMemberRecord, RoomPatch, RoomRecord } from '../store/index.ts';
+import type {
+  ChatRecord,
+  MemberKind,
+  PlaybackState,
+  RoomMemberRecord,
+  RoomMinuteRecord,
+  RoomPatch,
+  RoomRecord,
+} from '../store/index.ts';
+import { MinuteTally, type SentimentScorer } from './chat-stats.ts';
 import {
   CONTROL_TYPES,
   type ClientMessage,
@@ -35,6 +44,8 @@ export const ROOM_TIMING = {
   presenceIntervalMs: 2000,
   /** Above this many members the periodic figures go to the host and admins only (the fan-out is quadratic). */
   presenceToAllMaxMembers: 50,
+  /** The room's chat figures (`stats`) go to the host and admins at most this often, when they changed. */
+  statsIntervalMs: 5000,
 };
 
 export type Role = 'host' | MemberKind;
@@ -54,6 +65,8 @@ export interface RoomPersistence {
   deleteMember(memberId: string): void;
   addChat(c: Omit<ChatRecord, 'id'>): Promise<ChatRecord>;
   deleteChat(messageId: number): Promise<boolean>;
+  /** A minute's figures once it is over (or, cut short, when the room unloads or the server stops). */
+  saveMinute(m: RoomMinuteRecord): void;
 }
 
 export interface JoiningMember {
@@ -106,7 +119,28 @@ export interface SessionOptions {
   /** The video's length in seconds when known: positions past it are clamped. */
   durationSec?: number | null;
   maxMembers?: number;
+  /** Scores each chat message's sentiment for the room's analytics; none: sentiment stays null. */
+  sentiment?: SentimentScorer;
 }
+
+/** A minute of the room's figures as the host sees them (and the streams API serves them). */
+export interface MinuteFigures {
+  t: number;
+  viewers: number;
+  messages: number;
+  uniqueChatters: number;
+  topEmotes: Array<{ emote: string; count: number }>;
+  sentiment: number | null;
+}
+
+const figuresOf = (r: RoomMinuteRecord): MinuteFigures => ({
+  t: r.minute,
+  viewers: r.viewers,
+  messages: r.messages,
+  uniqueChatters: r.uniqueChatters,
+  topEmotes: r.topEmotes,
+  sentiment: r.sentiment,
+});
 
 let memberSeq = 0;
 const newMemberId = () =>
@@ -128,6 +162,12 @@ export class RoomSession {
   private presenceDirty = false;
   private lastPresence = '';
   private lastPresenceAt = 0;
+  private readonly scoreSentiment: SentimentScorer;
+  /** The minute in progress, and the last one completed (for the host's view and the live feed). */
+  private tally: MinuteTally;
+  private lastMinute: RoomMinuteRecord | null = null;
+  private lastStats = '';
+  private lastStatsAt = 0;
   closed = false;
 
   constructor(
@@ -144,7 +184,9 @@ export class RoomSession {
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.durationSec = opts.durationSec ?? null;
     this.maxMembers = opts.maxMembers ?? 1000;
+    this.scoreSentiment = opts.sentiment ?? (() => null);
     const t = this.now();
+    this.tally = new MinuteTally(Math.floor(t / 60_000) * 60_000);
     // Restored members count as just gone: each gets the full reconnect grace from now (a restart is not
     // their fault), and a restored host keeps the role if they come back within the host grace.
     for (const record of stored) this.members.set(record.id, this.fresh(record, null, t));
@@ -260,6 +302,8 @@ export class RoomSession {
       this.room = { ...this.room, ...patch };
       this.persist.saveRoom(patch);
     }
+    this.rollMinute(t);
+    this.tally.seeViewers(this.connectedCount);
     this.sendWelcome(member);
     this.ping(member, t);
     if (takesHost) this.broadcast({ type: 'room', room: this.roomView() });
@@ -614,6 +658,8 @@ export class RoomSession {
     });
     this.chat.push(saved);
     if (this.chat.length > PROTOCOL_LIMITS.chatHistory) this.chat.shift();
+    this.rollMinute(t);
+    this.tally.addChat(m.record.id, text, this.scoreSentiment(text));
     this.broadcast(chatMessage(saved));
   }
 
@@ -728,6 +774,53 @@ export class RoomSession {
       this.persist.saveRoom({ state });
     }
     if (this.presenceDirty && t - this.lastPresenceAt >= ROOM_TIMING.presenceIntervalMs) this.sendPresenceFigures(t);
+    this.rollMinute(t);
+    this.tally.seeViewers(this.connectedCount);
+    if (t - this.lastStatsAt >= ROOM_TIMING.statsIntervalMs) this.sendStats(t);
+  }
+
+  // ---- analytics ---------------------------------------------------------------------------------------------
+
+  /** A new minute: the one that ended is stored (when anything happened in it) and a new tally starts. */
+  private rollMinute(t: number): void {
+    const minute = Math.floor(t / 60_000) * 60_000;
+    if (minute === this.tally.minute) return;
+    if (!this.tally.empty) {
+      this.lastMinute = this.tally.row(this.id, this.room.appId);
+      this.persist.saveMinute(this.lastMinute);
+    }
+    this.tally = new MinuteTally(minute);
+  }
+
+  /** Stores the minute in progress as it stands (the room unloads, the server stops); a restart adds to it. */
+  flushMinute(): void {
+    if (this.tally.empty) return;
+    this.persist.saveMinute(this.tally.row(this.id, this.room.appId));
+    this.tally = new MinuteTally(this.tally.minute);
+  }
+
+  /** The minute in progress and the last complete one (null when nothing happened in it or it is not known). */
+  stats(t = this.now()): { current: MinuteFigures; previous: MinuteFigures | null } {
+    this.rollMinute(t);
+    const previous = this.lastMinute && this.lastMinute.minute === this.tally.minute - 60_000 ? this.lastMinute : null;
+    return {
+      current: figuresOf(this.tally.row(this.id, this.room.appId)),
+      previous: previous ? figuresOf(previous) : null,
+    };
+  }
+
+  /** The room's figures to the host and admins, when they changed. */
+  private sendStats(t: number): void {
+    const stats = this.stats(t);
+    const text = JSON.stringify(stats);
+    if (text === this.lastStats) return;
+    this.lastStats = text;
+    this.lastStatsAt = t;
+    const msg = JSON.stringify({ type: 'stats', ...stats, serverTime: t });
+    for (const m of this.members.values()) {
+      const role = this.roleOf(m.record.id);
+      if (m.link && (role === 'host' || role === 'admin')) m.link.send(msg);
+    }
   }
 
   /** Heartbeat: a ping to every connected member (answers measure round trips). */
@@ -752,6 +845,7 @@ export class RoomSession {
   /** Server stopping: members are told, their last-seen time stored so a restart restores them. */
   shutdown(): void {
     const t = this.now();
+    this.flushMinute();
     for (const m of this.members.values())
       if (m.link && !m.record.kicked) {
         m.record = { ...m.record, lastSeenAt: t };
