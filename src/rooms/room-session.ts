@@ -340,6 +340,8 @@ export class RoomSession {
         maxControlPerSecond: PROTOCOL_LIMITS.maxControlPerSecond,
       },
     });
+    const role = this.roleOf(m.record.id);
+    if (role === 'host' || role === 'admin') this.sendTo(m, { type: 'stats', ...this.stats(t) });
   }
 
   roomView() {
@@ -812,7 +814,8 @@ export class RoomSession {
   /** The room's figures to the host and admins, when they changed. */
   private sendStats(t: number): void {
     const stats = this.stats(t);
-    const text = JSON.stringify(stats);
+    // A new host is sent the figures at once, even if they did not change.
+    const text = JSON.stringify({ ...stats, host: this.room.hostMemberId });
     if (text === this.lastStats) return;
     this.lastStats = text;
     this.lastStatsAt = t;
