@@ -181,7 +181,9 @@ export class SqliteRoomStore implements RoomStore {
          SELECT @roomId, @appId, @minute, @viewers, @messages, @uniqueChatters, @topEmotes, @sentiment, @sentimentN
          WHERE EXISTS (SELECT 1 FROM rooms WHERE id = @roomId)`,
       ),
-      minutes: db.prepare('SELECT * FROM room_minutes WHERE room_id = ? AND minute >= ? AND minute < ? ORDER BY minute'),
+      minutes: db.prepare(
+        'SELECT * FROM room_minutes WHERE room_id = ? AND minute >= ? AND minute < ? ORDER BY minute',
+      ),
       roomsWithMinutes: db.prepare(
         'SELECT DISTINCT room_id, app_id FROM room_minutes WHERE minute >= ? AND minute < ? ORDER BY room_id',
       ),
