@@ -4,7 +4,8 @@
 // client. Each is refused (4xx, an `error`, or a close code) and the room goes on.
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { call, createUser } from '../helpers/accounts.ts';
+import { ADMIN, call, CookieClient, createUser } from '../helpers/accounts.ts';
+import { startTestServer } from '../helpers/server.ts';
 import { RoomClient } from './room-client.ts';
 import {
   inviteToken,
@@ -211,5 +212,28 @@ describe('names and moderation', () => {
     const o = host.mark();
     host.send({ type: 'seek', position: 3 });
     await host.after(o, 'command', (m) => m.position === 3);
+  });
+});
+
+describe('behind a proxy', () => {
+  test('a cookie upgrade from the configured publicUrl is this server’s page; another site is still refused', async () => {
+    const ts = await startTestServer({ publicUrl: 'https://watch.example.com' });
+    try {
+      const room = await roomFixture(ts);
+      const browser = new CookieClient(ts);
+      await browser.call('POST', '/api/v1/auth/login', { body: { ...ADMIN, session: 'cookie' } });
+      const cookie = [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+      const proxied = await RoomClient.open(wsUrl(ts, room.roomId), {
+        headers: { cookie, origin: 'https://watch.example.com' },
+      });
+      expect((await proxied.welcome()).role).toBe('host');
+      proxied.close();
+      const evil = await RoomClient.open(wsUrl(ts, room.roomId), {
+        headers: { cookie, origin: 'https://evil.example' },
+      });
+      expect((await evil.closed).code).toBe(4403);
+    } finally {
+      await ts.close();
+    }
   });
 });

@@ -16,6 +16,7 @@ import {
   principalFromUpgrade,
   refreshUserPrincipal,
   resolveApp,
+  sameOrigin,
   type Principal,
 } from '../require-access.ts';
 import { ACCESS_COOKIE, actorOf, authenticateUser, requireUser, type Caller } from '../require-user.ts';
@@ -309,17 +310,6 @@ const playback: RouteDef = {
   },
 };
 
-/** Whether a cookie-authenticated upgrade comes from a page of this server (another site cannot ride the cookie). */
-function sameOrigin(request: Request): boolean {
-  const origin = request.headers.get('origin');
-  if (origin === null) return true; // not a browser: nothing rides along
-  try {
-    return new URL(origin).host === (request.headers.get('host') ?? new URL(request.url).host);
-  } catch {
-    return false;
-  }
-}
-
 /** Who opens /ws/rooms/{id}: an invited guest (?token=), or a user of the room's app (ticket or cookie). */
 export async function identifyRoomMember(ctx: HttpContext, request: Request, room: RoomRecord): Promise<Identified> {
   const url = new URL(request.url);
@@ -337,7 +327,8 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
   }
   const usesCookie =
     !url.searchParams.has('ticket') && (request.headers.get('cookie') ?? '').includes(`${ACCESS_COOKIE}=`);
-  if (usesCookie && !sameOrigin(request)) return { refused: 4403, reason: 'cross-site connection refused' };
+  // The same rule as the live feed's (this server's Host, or the configured publicUrl behind a proxy).
+  if (usesCookie && !sameOrigin(ctx, request)) return { refused: 4403, reason: 'cross-site connection refused' };
   const principal = await principalFromUpgrade(ctx, request);
   if (principal?.kind !== 'user')
     return { refused: 4401, reason: 'sign in, use a ticket from POST /api/v1/ws-ticket, or an invite token' };
