@@ -154,7 +154,9 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
     for (const c of [...joined]) {
       if (!c.who?.recheck || !joined.has(c)) continue;
       const verdict = await c.who.recheck().catch((err) => (onError(err, 'recheck member'), null));
-      if (verdict && joined.has(c)) dismiss(c, verdict.refused, verdict.reason);
+      if (!verdict || !joined.has(c)) continue;
+      if ('refused' in verdict) dismiss(c, verdict.refused, verdict.reason);
+      else if (c.memberId) sessions.get(c.roomId)?.setKind(c.memberId, verdict.kind);
     }
   }
   function reauthorize(): Promise<void> {

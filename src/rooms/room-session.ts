@@ -76,8 +76,11 @@ export interface JoiningMember {
   kind: MemberKind;
   /** When the credential stops working (a guest's invite): the connection is closed then (4401). */
   expiresAt?: number;
-  /** Whether the member may still be here (access revoked, login ended, user disabled): null yes, else why not. */
-  recheck?(): Promise<{ refused: number; reason: string } | null>;
+  /**
+   * Whether the member may still be here (access revoked, login ended, user disabled): why not, or the kind they
+   * are now (an admin demoted to member loses the admin's powers at once).
+   */
+  recheck?(): Promise<{ refused: number; reason: string } | { kind: MemberKind }>;
 }
 
 interface LiveMember {
@@ -309,6 +312,15 @@ export class RoomSession {
     if (takesHost) this.broadcast({ type: 'room', room: this.roomView() });
     if (!silent || takesHost) this.broadcastPresence();
     return member.record.id;
+  }
+
+  /** A member's account changed kind (admin ↔ member): their powers follow, and everyone sees the new role. */
+  setKind(memberId: string, kind: MemberKind): void {
+    const m = this.members.get(memberId);
+    if (!m || m.record.kind === kind) return;
+    m.record = { ...m.record, kind };
+    this.persist.saveMember(m.record);
+    this.broadcastPresence();
   }
 
   /** The connection closed (or was dropped): the member stays, away, for the reconnect grace. */

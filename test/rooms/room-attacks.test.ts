@@ -106,6 +106,31 @@ describe('access taken away while connected', () => {
     await host.after(o, 'chat', (m) => m.text === 'still here');
   });
 
+  test('an admin demoted to member while connected loses the moderator powers at once', async () => {
+    const room = await freshRoom();
+    // A member of the app, made admin: demoted again, they keep the app (their grant) but not the powers.
+    const user = await createUser(f.ts, f.admin, 'demoted@example.com', 'member', ['default']);
+    const promote = await call(f.ts, 'PATCH', `/api/v1/users/${await userId('demoted@example.com')}`, {
+      token: f.admin,
+      body: { role: 'admin' },
+    });
+    expect(promote.status).toBe(200);
+    const host = track(await joinAsUser(room, f.admin));
+    const other = track(await joinAsGuest(room, await inviteToken(room, 'bystander')));
+    const demoted = track(await joinAsUser(room, user.accessToken));
+    const id = (await demoted.welcome()).memberId;
+    expect((await demoted.welcome()).role).toBe('admin');
+    const r = await call(f.ts, 'PATCH', `/api/v1/users/${await userId('demoted@example.com')}`, {
+      token: f.admin,
+      body: { role: 'member' },
+    });
+    expect(r.status).toBe(200);
+    await host.next((m) => m.type === 'members' && m.members.some((x: any) => x.id === id && x.role === 'member'));
+    const o = demoted.mark();
+    demoted.send({ type: 'kick', memberId: (await other.welcome()).memberId });
+    expect((await demoted.after(o, 'error')).code).toBe('FORBIDDEN');
+  });
+
   test('a disabled user is closed with 4401', async () => {
     const room = await freshRoom();
     const user = await createUser(f.ts, f.admin, 'disabled@example.com', 'member', ['default']);

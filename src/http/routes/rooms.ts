@@ -343,7 +343,7 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
       const now = await refreshUserPrincipal(ctx, principal);
       if (!now) return { refused: 4401, reason: 'signed out, or the account was disabled' };
       if (!canSeeApp(now, room.appId)) return { refused: 4404, reason: `no room ${room.id}` };
-      return null;
+      return { kind: now.kind === 'user' && now.role === 'admin' ? 'admin' : 'member' };
     },
   };
 }
