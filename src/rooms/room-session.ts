@@ -828,9 +828,9 @@ export class RoomSession {
     const stats = this.stats(t);
     // A new host is sent the figures at once, even if they did not change.
     const text = JSON.stringify({ ...stats, host: this.room.hostMemberId });
+    this.lastStatsAt = t; // looked at once per interval, sent or not
     if (text === this.lastStats) return;
     this.lastStats = text;
-    this.lastStatsAt = t;
     const msg = JSON.stringify({ type: 'stats', ...stats, serverTime: t });
     for (const m of this.members.values()) {
       const role = this.roleOf(m.record.id);
