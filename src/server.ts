@@ -123,7 +123,10 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   };
   const httpApp = createHttpApp(ctx);
   // Open WebSockets lose what a revoked grant, a disabled user or an ended login took away at once.
-  accounts.onAccessChange(() => void live.reauthorize());
+  accounts.onAccessChange(() => {
+    void live.reauthorize();
+    void rooms.reauthorize();
+  });
   metrics.openPlaysSource = () => analytics.live.size;
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));

@@ -233,7 +233,7 @@ const ROWS: Row[] = [
     method: 'POST',
     path: '/api/v1/guest-tokens',
     allowed: USERS,
-    request: async () => ({ body: { resource: 'room:matrix' } }),
+    request: async () => ({ body: { resource: `room:${await matrixRoom()}` } }),
   },
   // Dashboard
   {
@@ -401,8 +401,9 @@ beforeAll(async () => {
   tokens.readKey = (
     await call(ts, 'POST', '/api/v1/apps/default/keys', { token: admin, body: { name: 'reader', scopes: ['read'] } })
   ).json!.key;
-  tokens.guest = (await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin, body: { resource: 'room:matrix' } }))
-    .json!.token;
+  tokens.guest = (
+    await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin, body: { resource: `room:${await matrixRoom()}` } })
+  ).json!.token;
   expect((await postSessions(ts.url, sdkSession({ sessionId: 'seeded' }), { key: ts.apiKey })).status).toBe(200);
 });
 afterAll(async () => {

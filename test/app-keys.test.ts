@@ -128,6 +128,24 @@ describe('guest tokens', () => {
   test('grant the guest role on one resource only, until they expire', async () => {
     ts = await startTestServer();
     const admin = await setupAdmin(ts);
+    // Tokens are for rooms and videos that exist in the caller's apps.
+    await ts.server.store.videos.createVideo({
+      id: 'guestvideo1',
+      appId: 'default',
+      title: 'guest',
+      status: 'uploading',
+      uploadLength: 10,
+      createdAt: Date.now(),
+    });
+    await ts.server.store.rooms.createRoom({
+      id: 'movie-night',
+      appId: 'default',
+      name: 'Movie night',
+      videoId: 'guestvideo1',
+      ownerUserId: 1,
+      locked: false,
+      createdAt: Date.now(),
+    });
     const r = await call(ts, 'POST', '/api/v1/guest-tokens', {
       token: admin.accessToken,
       body: { resource: 'room:movie-night', ttlSeconds: 3600, displayName: 'Sam' },
@@ -151,9 +169,14 @@ describe('guest tokens', () => {
       { resource: 'room:' },
       { resource: 'bank:1' },
       { resource: 'room:a', ttlSeconds: 8 * 86400 },
-      { resource: 'room:a', displayName: 'a\u0000b' },
+      { resource: 'room:movie-night', displayName: 'a\u0000b' },
     ])
       expect((await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin.accessToken, body })).status).toBe(400);
+    // A room or video that does not exist (or is another app's) gets no token.
+    for (const resource of ['room:no-such-room', 'video:no-such-video'])
+      expect(
+        (await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin.accessToken, body: { resource } })).status,
+      ).toBe(404);
     expect((await call(ts, 'POST', '/api/v1/guest-tokens', { body: { resource: 'room:a' } })).status).toBe(401);
   });
 });

@@ -34,8 +34,19 @@ test('secrets stay out of logs and later answers', async () => {
       await call(ts, 'POST', `/api/v1/apps/default/keys/${created.prefix}/rotate`, { token: admin.accessToken })
     ).json!;
     secrets.push(created.key, rotated.key);
+    await ts.server.store.videos.createVideo({
+      id: 'secretsvideo',
+      appId: 'default',
+      title: 'secrets',
+      status: 'uploading',
+      uploadLength: 10,
+      createdAt: Date.now(),
+    });
     const guest = (
-      await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin.accessToken, body: { resource: 'room:r1' } })
+      await call(ts, 'POST', '/api/v1/guest-tokens', {
+        token: admin.accessToken,
+        body: { resource: 'video:secretsvideo' },
+      })
     ).json!;
     secrets.push(guest.token);
     const ticket = (await call(ts, 'POST', '/api/v1/ws-ticket', { token: admin.accessToken })).json!;

@@ -199,9 +199,17 @@ describe('request bodies', () => {
       body: { email: 'Nulls@Example.com', password: 'long enough password', role: null },
     });
     expect(user.json).toMatchObject({ email: 'nulls@example.com', role: 'member' });
+    await ts.server.store.videos.createVideo({
+      id: 'nullsvideo',
+      appId: 'default',
+      title: 'nulls',
+      status: 'uploading',
+      uploadLength: 10,
+      createdAt: Date.now(),
+    });
     const guest = await call(ts, 'POST', '/api/v1/guest-tokens', {
       token: admin.accessToken,
-      body: { resource: 'video:v1', ttlSeconds: null, displayName: null },
+      body: { resource: 'video:nullsvideo', ttlSeconds: null, displayName: null },
     });
     expect(guest.status).toBe(201);
     expect(guest.json!.expiresAt - Date.now()).toBeGreaterThan((GUEST_DEFAULT_TTL_SEC - 60) * 1000);

@@ -28,12 +28,15 @@ export async function issueGuestToken(
   const ttl = req.ttlSeconds ?? GUEST_DEFAULT_TTL_SEC;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 60 || ttl > GUEST_MAX_TTL_SEC)
     throw new AuthError('INVALID_SCHEMA', `ttlSeconds must be an integer from 60 to ${GUEST_MAX_TTL_SEC} (7 days)`);
-  const name = req.displayName ?? 'Guest';
-  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name))
+  const given = req.displayName ?? 'Guest';
+  if (typeof given !== 'string' || given.length > 64 || /[\u0000-\u001f\u007f]/.test(given))
     throw new AuthError('INVALID_SCHEMA', 'displayName must be 1 to 64 characters without control characters');
-  const token = await signer.signGuest(req.resource, name.trim(), ttl);
+  // Invisible formatting (right-to-left overrides, zero-width spaces) goes: it would let a guest pass for another.
+  const name = given.replace(/[\p{Cf}\p{Zl}\p{Zp}]/gu, '').trim();
+  if (name.length === 0) throw new AuthError('INVALID_SCHEMA', 'displayName must have a visible character');
+  const token = await signer.signGuest(req.resource, name, ttl);
   const claims = await signer.verifyGuest(token);
-  return { token, expiresAt: claims!.expiresAt, resource: req.resource, displayName: name.trim() };
+  return { token, expiresAt: claims!.expiresAt, resource: req.resource, displayName: name };
 }
 
 /** The guest behind `token` when it may do `action` on `resource`; null otherwise (expired, forged, other resource). */

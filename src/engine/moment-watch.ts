@@ -1,5 +1,6 @@
 // The moment watch: after each minute job, looks for spikes and drops in the watched series (viewers per app
-// and channel, QoE per app and content), stores new and extended moments, and tells the subscribers.
+// and channel, QoE per app and content, chat per watch-party room), stores new and extended moments, and tells
+// the subscribers.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { Store } from '../store/index.ts';
@@ -61,6 +62,8 @@ export class MomentWatch {
       for (const channel of channels.slice(0, MAX_CHANNELS_WATCHED)) await viewers(appId, 'channel', channel);
     }
 
+    await this.detectRooms(from, windowFrom, to);
+
     for (const app of await this.store.listApps()) {
       const series = async (dimension: string, value: string) => {
         const rows = await this.store.qoeRows(60_000, app.id, dimension, value, windowFrom, to);
@@ -103,6 +106,29 @@ export class MomentWatch {
       for (const c of await this.store.qoeRows(60_000, app.id, 'contentId', null, from, to))
         if (c.sessions >= this.config.moments.minVolume) contents.add(c.value);
       for (const content of [...contents].slice(0, MAX_CHANNELS_WATCHED)) await series('contentId', content);
+    }
+  }
+
+  /**
+   * Watch-party rooms: a spike in chat messages, or a drop in chat sentiment (when scored). A room's minute is
+   * stored a moment after it ends, possibly after this run: the minute before `from` is looked at again.
+   */
+  private async detectRooms(from: number, windowFrom: number, to: number): Promise<void> {
+    const rooms = await this.store.rooms.roomsWithMinutes(windowFrom, to);
+    for (const { roomId, appId } of rooms.slice(0, MAX_CHANNELS_WATCHED)) {
+      const rows = await this.store.rooms.roomMinutes(roomId, windowFrom, to);
+      const chat = fillMinutes(
+        windowFrom,
+        to,
+        rows.map((r) => ({ t: r.minute, value: r.messages, volume: r.messages })),
+        0,
+      );
+      const since = from - MINUTE;
+      await this.record(chat, since, this.detectorOptions(['spike'], 1), 'chat_messages', 'room', roomId, appId);
+      const mood = rows
+        .filter((r) => r.sentiment !== null)
+        .map((r) => ({ t: r.minute, value: r.sentiment, volume: r.sentimentN }));
+      await this.record(mood, since, this.detectorOptions(['drop'], 0.5), 'chat_sentiment', 'room', roomId, appId);
     }
   }
 

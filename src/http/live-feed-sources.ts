@@ -14,6 +14,7 @@ import type { HttpContext } from './context.ts';
 import { canSeeApp, type Principal, resolveStreamApp } from './require-access.ts';
 import type { VideoLibrary } from '../media/index.ts';
 import { videoTopic } from './video-live-topic.ts';
+import { isRoomStream, recentRoomMoments, roomLiveFigures, roomOfStream, visibleRoomStream } from './room-stream.ts';
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
 export interface LiveEngineSource {
@@ -108,6 +109,20 @@ async function channelFigures(engine: LiveEngineSource, stream: string): Promise
   };
 }
 
+/** A channel's figures, or a room's (`<app>:room:<id>`): viewers now, the minute in progress, the last minute. */
+async function streamFigures(
+  deps: LiveFeedDeps,
+  engine: LiveEngineSource,
+  stream: string,
+): Promise<Record<string, unknown>> {
+  const [app, channel] = splitStream(stream);
+  const id = roomOfStream(channel);
+  if (id === null) return channelFigures(engine, stream);
+  const room = await deps.store.rooms.getRoom(id);
+  if (!room || room.appId !== app) return { room: id, viewers: 0, current: null, minute: null };
+  return roomLiveFigures(deps.ctx(), room);
+}
+
 export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
   const { engine, store } = deps;
   // Every figure belongs to an app: a topic names its app, and only those who see the app may follow it.
@@ -124,6 +139,11 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
     legacyTopic: async (streamId, request, principal) => {
       if (streamId === '') return null;
       const requested = new URL(request.url).searchParams.get('app') ?? undefined;
+      if (isRoomStream(streamId)) {
+        // A room is its own app's: no ?app= needed, and a room of an app the caller does not see is refused.
+        const room = await visibleRoomStream(deps.ctx(), principal, streamId, requested);
+        return room ? `${room.appId}:${streamId}` : null;
+      }
       try {
         return `${await resolveStreamApp(deps.ctx(), principal, requested)}:${streamId}`;
       } catch {
@@ -141,11 +161,15 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
               snapshot: (app: string) => engine.live.counts(app),
             },
             stream: {
-              authorize: (arg: string, principal: Principal) => {
+              authorize: async (arg: string, principal: Principal) => {
                 const [app, channel] = splitStream(arg);
-                return channel !== '' && appVisible(store, app, principal);
+                if (channel === '' || !(await appVisible(store, app, principal))) return false;
+                // A room stream: the room must (still) exist in that app; checked again on every re-check.
+                if (isRoomStream(channel))
+                  return (await visibleRoomStream(deps.ctx(), principal, channel, app)) !== null;
+                return true;
               },
-              snapshot: (arg: string) => channelFigures(engine, arg),
+              snapshot: (arg: string) => streamFigures(deps, engine, arg),
             },
           }
         : {}),
@@ -158,7 +182,13 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
             return appId === null ? principal.apps === 'all' : canSeeApp(principal, appId);
           },
           legacy: {
-            metrics: (streamId: string) => channelFigures(engine, streamId),
+            metrics: (streamId: string) => streamFigures(deps, engine, streamId),
+            recentMoments: async (streamId: string) => {
+              const [, channel] = splitStream(streamId);
+              const id = roomOfStream(channel);
+              const room = id ? await store.rooms.getRoom(id) : null;
+              return room ? recentRoomMoments(deps.ctx(), room) : [];
+            },
           },
         }
       : {}),

@@ -112,7 +112,7 @@ export async function refreshUserPrincipal(
  * Whether the upgrade comes from a page of this server: no Origin (not a browser), or one whose host is the
  * request's Host or that of the configured publicUrl.
  */
-function sameOrigin(ctx: HttpContext, request: Request): boolean {
+export function sameOrigin(ctx: HttpContext, request: Request): boolean {
   const origin = request.headers.get('origin');
   if (origin === null) return true;
   let host: string;

@@ -2,6 +2,7 @@
 // WebSocket endpoint that hosts them (room-hub).
 export { createRoomHub, type Identified, ROOM_ID, type RoomHub, type RoomHubOptions } from './room-hub.ts';
 export {
+  cleanDisplayName,
   commandLeadMs,
   parseClientMessage,
   positionAt,
@@ -9,4 +10,11 @@ export {
   ProtocolError,
   type ClientMessage,
 } from './room-protocol.ts';
-export { type JoiningMember, type MemberPresence, ROOM_TIMING, RoomSession } from './room-session.ts';
+export {
+  type JoiningMember,
+  type MemberPresence,
+  type MinuteFigures,
+  ROOM_TIMING,
+  RoomSession,
+} from './room-session.ts';
+export { emotesIn, MinuteTally, type SentimentScorer, TOP_EMOTES } from './chat-stats.ts';

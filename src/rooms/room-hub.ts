@@ -5,6 +5,7 @@
 import type { Hooks, Peer } from 'crossws';
 import type { RoomRecord, Store } from '../store/index.ts';
 import { PeerOutbox } from '../ws/index.ts';
+import type { SentimentScorer } from './chat-stats.ts';
 import { PROTOCOL_LIMITS } from './room-protocol.ts';
 import { type JoiningMember, type MemberLink, type RoomPersistence, RoomSession } from './room-session.ts';
 
@@ -21,6 +22,8 @@ export interface RoomHubOptions {
   heartbeatMs?: number;
   tickMs?: number;
   maxMembersPerRoom?: number;
+  /** Scores chat sentiment for the room analytics (none: sentiment is null). */
+  sentiment?: SentimentScorer;
   onError?(err: unknown, where: string): void;
 }
 
@@ -35,6 +38,11 @@ export interface RoomHub {
   roomUpdated(before: RoomRecord, after: RoomRecord): Promise<void>;
   /** REST deleted a room: its members are told and disconnected. */
   roomDeleted(id: string): void;
+  /**
+   * Access may have been taken away (a revoked grant, a disabled user, an ended login, a deleted app): every
+   * open connection is checked again and closed when it may no longer be there. Also runs every heartbeat.
+   */
+  reauthorize(): Promise<void>;
   /** The live view of a room (state, members) when loaded. */
   live(id: string): RoomSession | undefined;
   health(): RoomHubHealth;
@@ -57,6 +65,8 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const sessions = new Map<string, RoomSession>();
   const loading = new Map<string, Promise<RoomSession | null>>();
+  /** Connections that joined a room, for the access re-checks and invite expiry. */
+  const joined = new Set<Connection>();
   let closed = false;
 
   function persistence(room: RoomRecord): RoomPersistence {
@@ -68,6 +78,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       deleteMember: (id) => void rooms.deleteRoomMember(room.id, id).catch(logged('delete member')),
       addChat: (c) => rooms.addChat({ ...c, appId: room.appId }),
       deleteChat: (id) => rooms.deleteChat(room.id, id),
+      saveMinute: (m) => void rooms.addRoomMinute(m).catch(logged('save minute')),
     };
   }
 
@@ -88,6 +99,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
           heartbeatMs,
           durationSec: duration,
           maxMembers: opts.maxMembersPerRoom,
+          sentiment: opts.sentiment,
         });
         sessions.set(id, session);
         return session;
@@ -117,19 +129,72 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
     };
   }
 
+  /** Closes a joined connection that may no longer be there, telling it why first. */
+  function dismiss(c: Connection, code: number, reason: string): void {
+    joined.delete(c);
+    try {
+      c.link.send(JSON.stringify({ type: 'bye', reason, serverTime: Date.now() }));
+    } catch (err) {
+      onError(err, 'bye');
+    }
+    c.link.close(code, reason);
+  }
+
+  let rechecking: Promise<void> | null = null;
+  let recheckAgain = false;
+  async function recheckAll(): Promise<void> {
+    // Rooms deleted underneath a loaded session (their app was deleted): members told, session unloaded.
+    for (const [id, s] of [...sessions]) {
+      const room = await opts.store.rooms.getRoom(id).catch((err) => (onError(err, 'recheck room'), undefined));
+      if (room === null && sessions.get(id) === s) {
+        s.end('room deleted', 4404);
+        sessions.delete(id);
+      }
+    }
+    for (const c of [...joined]) {
+      if (!c.who?.recheck || !joined.has(c)) continue;
+      const verdict = await c.who.recheck().catch((err) => (onError(err, 'recheck member'), null));
+      if (!verdict || !joined.has(c)) continue;
+      if ('refused' in verdict) dismiss(c, verdict.refused, verdict.reason);
+      else if (c.memberId) sessions.get(c.roomId)?.setKind(c.memberId, verdict.kind);
+    }
+  }
+  function reauthorize(): Promise<void> {
+    if (rechecking) {
+      recheckAgain = true; // a change during a pass: one more pass after it
+      return rechecking;
+    }
+    rechecking = (async () => {
+      do {
+        recheckAgain = false;
+        await recheckAll();
+      } while (recheckAgain && !closed);
+    })().finally(() => {
+      rechecking = null;
+    });
+    return rechecking;
+  }
+
   const tick = setInterval(() => {
+    const now = Date.now();
+    for (const c of joined)
+      if (c.who?.expiresAt !== undefined && now >= c.who.expiresAt) dismiss(c, 4401, 'your invite has expired');
     for (const [id, s] of sessions) {
       try {
         s.tick();
       } catch (err) {
         onError(err, 'tick');
       }
-      if (s.isIdle() && s.connectedCount === 0) sessions.delete(id);
+      if (s.isIdle() && s.connectedCount === 0) {
+        s.flushMinute();
+        sessions.delete(id);
+      }
     }
   }, opts.tickMs ?? 250);
   tick.unref();
   const heartbeat = setInterval(() => {
     for (const s of sessions.values()) s.heartbeat();
+    if (joined.size > 0) void reauthorize();
   }, heartbeatMs);
   heartbeat.unref();
 
@@ -162,6 +227,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       const session = await load(c.roomId).catch(() => null);
       if (!session || session.closed) return c.link.close(4404, `no room ${c.roomId}`);
       c.memberId = session.join(c.who, c.link);
+      if (c.memberId) joined.add(c);
     },
     async message(peer, message) {
       const c = connectionOf(peer);
@@ -175,11 +241,13 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
     },
     close(peer) {
       const c = connectionOf(peer);
+      if (c) joined.delete(c);
       if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
     },
     error(peer, err) {
       onError(err, 'socket');
       const c = connectionOf(peer);
+      if (c) joined.delete(c);
       if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
     },
   };
@@ -200,6 +268,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       s.end('room deleted', 4404);
       sessions.delete(id);
     },
+    reauthorize,
     live: (id) => sessions.get(id),
     health() {
       let connections = 0;
@@ -212,6 +281,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       clearInterval(heartbeat);
       for (const s of sessions.values()) s.shutdown();
       sessions.clear();
+      joined.clear();
     },
   };
 }

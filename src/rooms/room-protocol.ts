@@ -96,6 +96,15 @@ export function cleanChatText(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
 }
 
+/**
+ * A member's name as others see it: no control or invisible formatting characters (a right-to-left override or
+ * zero-width space would let a guest pass for someone else), at most 64 characters, never empty.
+ */
+export function cleanDisplayName(name: string): string {
+  const clean = [...name.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '').trim()].slice(0, 64).join('').trim();
+  return clean === '' ? 'Guest' : clean;
+}
+
 const TIME_MAX = 1e14; // epoch ms far in the future; any client clock fits
 
 /** The message a raw text frame carries, or a ProtocolError saying what is wrong with it. */

@@ -2,12 +2,22 @@
 // rules (who may control, conflicts, host hand-over, buffering waits, reconnect grace, limits). Plain code
 // with an injected clock and injected persistence, so every rule can be driven by tests without timers;
 // the hub (room-hub.ts) feeds it connections, frames and ticks.
-import type { ChatRecord, MemberKind, PlaybackState, RoomMemberRecord, RoomPatch, RoomRecord } from '../store/index.ts';
+import type {
+  ChatRecord,
+  MemberKind,
+  PlaybackState,
+  RoomMemberRecord,
+  RoomMinuteRecord,
+  RoomPatch,
+  RoomRecord,
+} from '../store/index.ts';
+import { MinuteTally, type SentimentScorer } from './chat-stats.ts';
 import {
   CONTROL_TYPES,
   type ClientMessage,
   commandLeadMs,
   PROTOCOL_LIMITS,
+  cleanDisplayName,
   parseClientMessage,
   positionAt,
   ProtocolError,
@@ -22,12 +32,20 @@ export const ROOM_TIMING = {
   bufferingReportMs: 3000,
   /** A non-host command this soon after the host's loses to it. */
   hostTieMs: 250,
+  /**
+   * The room waits for one member at most this many times per `waitWindowMs`; after that the member catches up
+   * alone (a flaky connection, or someone faking stalls, must not pause everyone over and over).
+   */
+  maxWaitsPerMember: 2,
+  waitWindowMs: 5 * 60_000,
   /** waitForBuffering defaults on for rooms of up to this many members. */
   waitForBufferingMaxMembers: 5,
   /** Presence figures (RTT, drift, buffering) go out at most this often; joins, leaves and roles at once. */
   presenceIntervalMs: 2000,
   /** Above this many members the periodic figures go to the host and admins only (the fan-out is quadratic). */
   presenceToAllMaxMembers: 50,
+  /** The room's chat figures (`stats`) go to the host and admins at most this often, when they changed. */
+  statsIntervalMs: 5000,
 };
 
 export type Role = 'host' | MemberKind;
@@ -47,6 +65,8 @@ export interface RoomPersistence {
   deleteMember(memberId: string): void;
   addChat(c: Omit<ChatRecord, 'id'>): Promise<ChatRecord>;
   deleteChat(messageId: number): Promise<boolean>;
+  /** A minute's figures once it is over (or, cut short, when the room unloads or the server stops). */
+  saveMinute(m: RoomMinuteRecord): void;
 }
 
 export interface JoiningMember {
@@ -54,6 +74,13 @@ export interface JoiningMember {
   userId: number | null;
   name: string;
   kind: MemberKind;
+  /** When the credential stops working (a guest's invite): the connection is closed then (4401). */
+  expiresAt?: number;
+  /**
+   * Whether the member may still be here (access revoked, login ended, user disabled): why not, or the kind they
+   * are now (an admin demoted to member loses the admin's powers at once).
+   */
+  recheck?(): Promise<{ refused: number; reason: string } | { kind: MemberKind }>;
 }
 
 interface LiveMember {
@@ -72,6 +99,8 @@ interface LiveMember {
   window: { start: number; control: number; all: number };
   chatTokens: number;
   chatRefilledAt: number;
+  /** When the room paused because of this member (recent ones only). */
+  waitedFor: number[];
 }
 
 export interface MemberPresence {
@@ -93,7 +122,28 @@ export interface SessionOptions {
   /** The video's length in seconds when known: positions past it are clamped. */
   durationSec?: number | null;
   maxMembers?: number;
+  /** Scores each chat message's sentiment for the room's analytics; none: sentiment stays null. */
+  sentiment?: SentimentScorer;
 }
+
+/** A minute of the room's figures as the host sees them (and the streams API serves them). */
+export interface MinuteFigures {
+  t: number;
+  viewers: number;
+  messages: number;
+  uniqueChatters: number;
+  topEmotes: Array<{ emote: string; count: number }>;
+  sentiment: number | null;
+}
+
+const figuresOf = (r: RoomMinuteRecord): MinuteFigures => ({
+  t: r.minute,
+  viewers: r.viewers,
+  messages: r.messages,
+  uniqueChatters: r.uniqueChatters,
+  topEmotes: r.topEmotes,
+  sentiment: r.sentiment,
+});
 
 let memberSeq = 0;
 const newMemberId = () =>
@@ -115,6 +165,12 @@ export class RoomSession {
   private presenceDirty = false;
   private lastPresence = '';
   private lastPresenceAt = 0;
+  private readonly scoreSentiment: SentimentScorer;
+  /** The minute in progress, and the last one completed (for the host's view and the live feed). */
+  private tally: MinuteTally;
+  private lastMinute: RoomMinuteRecord | null = null;
+  private lastStats = '';
+  private lastStatsAt = 0;
   closed = false;
 
   constructor(
@@ -131,7 +187,9 @@ export class RoomSession {
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.durationSec = opts.durationSec ?? null;
     this.maxMembers = opts.maxMembers ?? 1000;
+    this.scoreSentiment = opts.sentiment ?? (() => null);
     const t = this.now();
+    this.tally = new MinuteTally(Math.floor(t / 60_000) * 60_000);
     // Restored members count as just gone: each gets the full reconnect grace from now (a restart is not
     // their fault), and a restored host keeps the role if they come back within the host grace.
     for (const record of stored) this.members.set(record.id, this.fresh(record, null, t));
@@ -153,6 +211,7 @@ export class RoomSession {
       window: { start: t, control: 0, all: 0 },
       chatTokens: PROTOCOL_LIMITS.chatBurst,
       chatRefilledAt: t,
+      waitedFor: [],
     };
   }
 
@@ -191,6 +250,7 @@ export class RoomSession {
    */
   join(who: JoiningMember, link: MemberLink): string | null {
     const t = this.now();
+    who = { ...who, name: cleanDisplayName(who.name) };
     let existing: LiveMember | undefined;
     for (const m of this.members.values()) if (m.record.identity === who.identity) existing = m;
     if (existing?.record.kicked) {
@@ -245,11 +305,22 @@ export class RoomSession {
       this.room = { ...this.room, ...patch };
       this.persist.saveRoom(patch);
     }
+    this.rollMinute(t);
+    this.tally.seeViewers(this.connectedCount);
     this.sendWelcome(member);
     this.ping(member, t);
     if (takesHost) this.broadcast({ type: 'room', room: this.roomView() });
     if (!silent || takesHost) this.broadcastPresence();
     return member.record.id;
+  }
+
+  /** A member's account changed kind (admin ↔ member): their powers follow, and everyone sees the new role. */
+  setKind(memberId: string, kind: MemberKind): void {
+    const m = this.members.get(memberId);
+    if (!m || m.record.kind === kind) return;
+    m.record = { ...m.record, kind };
+    this.persist.saveMember(m.record);
+    this.broadcastPresence();
   }
 
   /** The connection closed (or was dropped): the member stays, away, for the reconnect grace. */
@@ -281,6 +352,8 @@ export class RoomSession {
         maxControlPerSecond: PROTOCOL_LIMITS.maxControlPerSecond,
       },
     });
+    const role = this.roleOf(m.record.id);
+    if (role === 'host' || role === 'admin') this.sendTo(m, { type: 'stats', ...this.stats(t) });
   }
 
   roomView() {
@@ -599,6 +672,8 @@ export class RoomSession {
     });
     this.chat.push(saved);
     if (this.chat.length > PROTOCOL_LIMITS.chatHistory) this.chat.shift();
+    this.rollMinute(t);
+    this.tally.addChat(m.record.id, text, this.scoreSentiment(text));
     this.broadcast(chatMessage(saved));
   }
 
@@ -607,6 +682,13 @@ export class RoomSession {
     const target = this.members.get(targetId);
     if (!target || target.record.kicked) throw new ProtocolError('NOT_FOUND', `no member ${targetId}`);
     if (target === m) throw new ProtocolError('CONFLICT', 'you cannot remove yourself; leave instead');
+    // A removal bars the identity for good: whoever holds the host role (a guest, after a hand-over) must not be
+    // able to lock the room's owner or an admin out of it.
+    if (
+      target.record.kind === 'admin' ||
+      (target.record.userId !== null && target.record.userId === this.room.ownerUserId)
+    )
+      throw new ProtocolError('FORBIDDEN', "the room's owner and admins cannot be removed");
     target.record = { ...target.record, kicked: true };
     this.persist.saveMember(target.record);
     if (target.link) {
@@ -688,7 +770,9 @@ export class RoomSession {
       if (m.link && m.stalledSince !== null && !m.buffering && t - m.stalledSince > ROOM_TIMING.bufferingReportMs) {
         m.buffering = true;
         this.presenceDirty = true;
-        if (this.waitForBuffering() && !this.room.state.paused) {
+        m.waitedFor = m.waitedFor.filter((w) => t - w < ROOM_TIMING.waitWindowMs);
+        if (this.waitForBuffering() && !this.room.state.paused && m.waitedFor.length < ROOM_TIMING.maxWaitsPerMember) {
+          m.waitedFor.push(t);
           this.autoPaused = true;
           this.issue('pause', this.clamp(positionAt(this.room.state, t)), undefined, 'server', t);
         }
@@ -704,6 +788,54 @@ export class RoomSession {
       this.persist.saveRoom({ state });
     }
     if (this.presenceDirty && t - this.lastPresenceAt >= ROOM_TIMING.presenceIntervalMs) this.sendPresenceFigures(t);
+    this.rollMinute(t);
+    this.tally.seeViewers(this.connectedCount);
+    if (t - this.lastStatsAt >= ROOM_TIMING.statsIntervalMs) this.sendStats(t);
+  }
+
+  // ---- analytics ---------------------------------------------------------------------------------------------
+
+  /** A new minute: the one that ended is stored (when anything happened in it) and a new tally starts. */
+  private rollMinute(t: number): void {
+    const minute = Math.floor(t / 60_000) * 60_000;
+    if (minute === this.tally.minute) return;
+    if (!this.tally.empty) {
+      this.lastMinute = this.tally.row(this.id, this.room.appId);
+      this.persist.saveMinute(this.lastMinute);
+    }
+    this.tally = new MinuteTally(minute);
+  }
+
+  /** Stores the minute in progress as it stands (the room unloads, the server stops); a restart adds to it. */
+  flushMinute(): void {
+    if (this.tally.empty) return;
+    this.persist.saveMinute(this.tally.row(this.id, this.room.appId));
+    this.tally = new MinuteTally(this.tally.minute);
+  }
+
+  /** The minute in progress and the last complete one (null when nothing happened in it or it is not known). */
+  stats(t = this.now()): { current: MinuteFigures; previous: MinuteFigures | null } {
+    this.rollMinute(t);
+    const previous = this.lastMinute && this.lastMinute.minute === this.tally.minute - 60_000 ? this.lastMinute : null;
+    return {
+      current: figuresOf(this.tally.row(this.id, this.room.appId)),
+      previous: previous ? figuresOf(previous) : null,
+    };
+  }
+
+  /** The room's figures to the host and admins, when they changed. */
+  private sendStats(t: number): void {
+    const stats = this.stats(t);
+    // A new host is sent the figures at once, even if they did not change.
+    const text = JSON.stringify({ ...stats, host: this.room.hostMemberId });
+    this.lastStatsAt = t; // looked at once per interval, sent or not
+    if (text === this.lastStats) return;
+    this.lastStats = text;
+    const msg = JSON.stringify({ type: 'stats', ...stats, serverTime: t });
+    for (const m of this.members.values()) {
+      const role = this.roleOf(m.record.id);
+      if (m.link && (role === 'host' || role === 'admin')) m.link.send(msg);
+    }
   }
 
   /** Heartbeat: a ping to every connected member (answers measure round trips). */
@@ -728,6 +860,7 @@ export class RoomSession {
   /** Server stopping: members are told, their last-seen time stored so a restart restores them. */
   shutdown(): void {
     const t = this.now();
+    this.flushMinute();
     for (const m of this.members.values())
       if (m.link && !m.record.kicked) {
         m.record = { ...m.record, lastSeenAt: t };

@@ -66,6 +66,8 @@ export type {
   NewRoom,
   PlaybackState,
   RoomMemberRecord,
+  RoomMinuteRecord,
+  EmoteCount,
   RoomPatch,
   RoomRecord,
   RoomStore,

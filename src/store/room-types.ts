@@ -68,6 +68,30 @@ export interface ChatRecord {
   at: number;
 }
 
+/** One emote (an emoji or a `:shortcode:`) and how often it was used. */
+export interface EmoteCount {
+  emote: string;
+  count: number;
+}
+
+/** A room's figures for one minute: the chat half of the stream metrics. */
+export interface RoomMinuteRecord {
+  roomId: string;
+  appId: string;
+  /** Epoch ms, a multiple of 60000. */
+  minute: number;
+  /** Most members connected at once. */
+  viewers: number;
+  messages: number;
+  uniqueChatters: number;
+  /** Most used first, at most 5. */
+  topEmotes: EmoteCount[];
+  /** Mean sentiment of the minute's scored messages; null when none were scored. */
+  sentiment: number | null;
+  /** How many messages the sentiment is the mean of. */
+  sentimentN: number;
+}
+
 export interface RoomStore {
   createRoom(r: NewRoom): Promise<RoomRecord>;
   getRoom(id: string): Promise<RoomRecord | null>;
@@ -84,4 +108,13 @@ export interface RoomStore {
   /** The last `limit` messages not deleted, oldest first. */
   recentChat(roomId: string, limit: number): Promise<ChatRecord[]>;
   deleteChat(roomId: string, messageId: number): Promise<boolean>;
+  /**
+   * Stores a room's minute; a row for the same minute already there (written before a restart in that minute) is
+   * merged: messages and emotes added, viewers and unique chatters the larger, sentiment weighted by messages.
+   */
+  addRoomMinute(m: RoomMinuteRecord): Promise<void>;
+  /** A room's minutes in [from, to), oldest first. */
+  roomMinutes(roomId: string, from: number, to: number): Promise<RoomMinuteRecord[]>;
+  /** Rooms with figures in [from, to) (for the moments engine). */
+  roomsWithMinutes(from: number, to: number): Promise<Array<{ roomId: string; appId: string }>>;
 }

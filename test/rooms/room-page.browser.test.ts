@@ -105,6 +105,18 @@ test('host and guest stay within 150 ms through a play and a seek', async () => 
       (globalThis as unknown as InPage).document.getElementById('room-members')?.textContent ?? '',
     ),
   );
+  // The host's view: where each member stands (in sync, behind, buffering) and the room's chat figures.
+  await host.waitForFunction(() =>
+    /in sync|behind|ahead/.test(
+      (globalThis as unknown as InPage).document.getElementById('room-members')?.textContent ?? '',
+    ),
+  );
+  await host.waitForFunction(() =>
+    /\d+ watching · [1-9]\d* messages?/.test(
+      (globalThis as unknown as InPage).document.getElementById('room-stats')?.textContent ?? '',
+    ),
+  );
+  expect(await guest.locator('#room-stats').isHidden()).toBe(true);
   console.log(
     `room sync: after play ${(afterPlay * 1000).toFixed(0)} ms apart, after seek ${(afterSeek * 1000).toFixed(0)} ms apart`,
   );

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { RoomSession, ROOM_TIMING } from '../../src/rooms/index.ts';
 import type { MemberLink } from '../../src/rooms/room-session.ts';
-import type { ChatRecord, RoomMemberRecord, RoomPatch, RoomRecord } from '../../src/store/index.ts';
+import type { ChatRecord, RoomMemberRecord, RoomMinuteRecord, RoomPatch, RoomRecord } from '../../src/store/index.ts';
 
 interface FakeLink extends MemberLink {
   sent: Array<Record<string, any>>;
@@ -20,12 +20,13 @@ function link(): FakeLink {
   return l;
 }
 
-function setup(opts: { waitForBuffering?: boolean | null } = {}) {
+function setup(opts: { waitForBuffering?: boolean | null; sentiment?: (text: string) => number | null } = {}) {
   let now = 1_800_000_000_000;
-  const saved: { room: RoomPatch[]; members: RoomMemberRecord[]; deleted: string[] } = {
+  const saved: { room: RoomPatch[]; members: RoomMemberRecord[]; deleted: string[]; minutes: RoomMinuteRecord[] } = {
     room: [],
     members: [],
     deleted: [],
+    minutes: [],
   };
   const room: RoomRecord = {
     id: 'room12345',
@@ -53,8 +54,9 @@ function setup(opts: { waitForBuffering?: boolean | null } = {}) {
       deleteMember: (id) => void saved.deleted.push(id),
       addChat: async (c) => ({ ...c, id: ++chatId }) as ChatRecord,
       deleteChat: async () => true,
+      saveMinute: (m) => void saved.minutes.push(m),
     },
-    { now: () => now, heartbeatMs: 15_000, durationSec: 3600 },
+    { now: () => now, heartbeatMs: 15_000, durationSec: 3600, sentiment: opts.sentiment },
   );
   /** Members that keep talking (a player sends its state every second or two); the others fall silent. */
   const alive = new Set<string>();
@@ -184,6 +186,33 @@ describe('buffering', () => {
     expect(members.find((m) => m.id === a)!.buffering).toBe(true);
   });
 
+  test('the room waits for one member twice in 5 minutes at most; after that the member catches up alone', async () => {
+    const { session, advance, keep } = setup();
+    const host = link();
+    const hostId = keep(session.join(user(1), host));
+    const flaky = keep(session.join(guest('flaky'), link()));
+    await session.handle(hostId, JSON.stringify({ type: 'play', position: 10 }));
+    advance(1000);
+    const from = host.sent.length;
+    const pausesFor = () =>
+      host.sent.slice(from).filter((m) => m.type === 'command' && m.action === 'pause' && m.by === 'server').length;
+    for (let i = 0; i < 5; i++) {
+      // A stall of 3.5 s, then ready again: a member faking stalls in a loop.
+      await session.handle(flaky, state(true));
+      advance(3500);
+      await session.handle(flaky, state(false));
+      advance(1000);
+    }
+    expect(pausesFor()).toBe(ROOM_TIMING.maxWaitsPerMember);
+    expect(session.stateView(0).paused).toBe(false);
+    expect(session.presence().find((m) => m.id === flaky)!.buffering).toBe(false);
+    // Once the window has passed, the room waits for them again.
+    advance(ROOM_TIMING.waitWindowMs);
+    await session.handle(flaky, state(true));
+    advance(3500);
+    expect(pausesFor()).toBe(ROOM_TIMING.maxWaitsPerMember + 1);
+  });
+
   test('waitForBuffering defaults off above 5 members', () => {
     const { session } = setup();
     for (let i = 0; i < 6; i++) session.join(guest(`g${i}`), link());
@@ -216,5 +245,57 @@ describe('timing', () => {
     advance(3000); // 500 ms lead, then 2.5 s of playing: the room is at 12.5
     await session.handle(a, JSON.stringify({ type: 'state', position: 12.2, paused: false, buffering: false }));
     expect(session.presence().find((m) => m.id === a)!.driftMs).toBe(-300);
+  });
+});
+
+describe('room analytics', () => {
+  test('each minute: peak members connected, messages, unique chatters, top emotes, mean sentiment', async () => {
+    // A stand-in scorer: the session averages whatever the configured scorer says.
+    const { session, saved, advance, keep, now } = setup({ sentiment: (t) => (t.includes('great') ? 2 : -1) });
+    advance(60_000 - (now() % 60_000)); // start at a whole minute
+    const minute = now();
+    const host = link();
+    const hostId = keep(session.join(user(1), host));
+    const a = keep(session.join(guest('a'), link()));
+    const b = keep(session.join(guest('b'), link()));
+    session.leave(b, link()); // a stale link: ignored, b is still connected
+    const chat = (id: string, text: string) => session.handle(id, JSON.stringify({ type: 'chat', text }));
+    await chat(hostId, 'great start 🎉 :pog:');
+    await chat(a, '🎉🎉 :POG: great');
+    await chat(a, 'hmm');
+    advance(10_000);
+    // The host sees the minute in progress.
+    const stats = host.sent.filter((m) => m.type === 'stats').at(-1)!;
+    expect(stats.current).toMatchObject({ t: minute, viewers: 3, messages: 3, uniqueChatters: 2 });
+    expect(saved.minutes).toEqual([]);
+    advance(50_000);
+    expect(saved.minutes).toHaveLength(1);
+    expect(saved.minutes[0]).toMatchObject({
+      roomId: 'room12345',
+      appId: 'default',
+      minute,
+      viewers: 3,
+      messages: 3,
+      uniqueChatters: 2,
+      topEmotes: [
+        { emote: '🎉', count: 3 },
+        { emote: ':pog:', count: 2 },
+      ],
+      sentimentN: 3,
+    });
+    expect(saved.minutes[0]!.sentiment).toBeCloseTo(1);
+    // A quiet minute with people present still counts them; guests get no stats.
+    advance(60_000);
+    expect(saved.minutes[1]).toMatchObject({ minute: minute + 60_000, viewers: 3, messages: 0, sentiment: null });
+    expect(session.stats().previous).toMatchObject({ t: minute + 60_000, viewers: 3 });
+  });
+
+  test('without a scorer the sentiment is null; a minute cut short is flushed on shutdown', async () => {
+    const { session, saved } = setup();
+    const hostId = session.join(user(1), link())!;
+    await session.handle(hostId, JSON.stringify({ type: 'chat', text: 'hello 👋🏽' }));
+    session.shutdown();
+    expect(saved.minutes).toHaveLength(1);
+    expect(saved.minutes[0]).toMatchObject({ messages: 1, sentiment: null, topEmotes: [{ emote: '👋🏽', count: 1 }] });
   });
 });

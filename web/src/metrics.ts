@@ -20,7 +20,12 @@ export const METRICS: Metric[] = [
   { id: 'dropped_frames', label: 'Dropped frames', unit: 'count', higherIsWorse: true },
 ];
 
-const OTHERS: Metric[] = [{ id: 'concurrent_viewers', label: 'Viewers', unit: 'count', higherIsWorse: false }];
+const OTHERS: Metric[] = [
+  { id: 'concurrent_viewers', label: 'Viewers', unit: 'count', higherIsWorse: false },
+  // Watch-party rooms (moments on dimension "room").
+  { id: 'chat_messages', label: 'Chat messages per minute', unit: 'count', higherIsWorse: false },
+  { id: 'chat_sentiment', label: 'Chat sentiment', unit: 'count', higherIsWorse: false },
+];
 
 /** A metric by id; an id the dashboard does not know yet is shown as it is, its unit guessed from its suffix. */
 export function metricInfo(id: string): Metric {
@@ -32,6 +37,7 @@ export function metricInfo(id: string): Metric {
 
 /** Breakdown dimensions as people call them. */
 export const DIMENSION_LABELS: Record<string, string> = {
+  room: 'room',
   contentId: 'content',
   cdn: 'CDN',
   deviceModel: 'device',

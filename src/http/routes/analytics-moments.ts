@@ -1,6 +1,8 @@
 // Moment routes: viewer spikes and drops of one app's channel, and every moment of the apps the caller may see
 // in a time range.
 import type { RouteDef } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { isRoomStream, visibleRoomStream } from '../room-stream.ts';
 import { requireReader, resolveStreamApp, type Principal } from '../require-access.ts';
 import { HOUR } from '../../tools/time-units.ts';
 import { json, MOMENT_SCHEMA, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
@@ -22,8 +24,16 @@ function channelMoments(): RouteDef {
     path: '/api/v1/streams/:channel/moments',
     async handler(event, ctx) {
       const principal = await requireReader(event, ctx);
-      const app = await resolveStreamApp(ctx, principal, queryParam(event, 'app'));
       const channel = channelParam(event);
+      if (isRoomStream(channel)) {
+        // A watch-party room: its chat spikes and sentiment drops, if the caller sees its app.
+        const room = await visibleRoomStream(ctx, principal, channel, queryParam(event, 'app'));
+        if (!room) throw new ApiError('NOT_FOUND', `no room ${JSON.stringify(channel.slice(5, 69))}`);
+        const { from, to } = timeRange(event, 24 * HOUR);
+        const query = { from, to, dimension: 'room', value: room.id, apps: [room.appId], limit: 500 };
+        return { channel, moments: await ctx.store.listMoments(query) };
+      }
+      const app = await resolveStreamApp(ctx, principal, queryParam(event, 'app'));
       const { from, to } = timeRange(event, 24 * HOUR);
       return {
         channel,
@@ -38,7 +48,8 @@ function channelMoments(): RouteDef {
       };
     },
     openapi: {
-      summary: "Moments (viewer spikes and drops) of one app's channel",
+      summary:
+        "Moments (viewer spikes and drops) of one app's channel; of a room (room:<id>): chat spikes, sentiment drops",
       security: READ_SECURITY,
       parameters: [
         { name: 'channel', in: 'path', required: true, schema: { type: 'string' } },

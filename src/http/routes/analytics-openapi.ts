@@ -27,6 +27,38 @@ export const STREAM_POINT = {
   properties: { t: { type: 'integer' }, ...FIGURE_PROPERTIES },
 };
 
+/** A watch-party room's bucket (stream room:<id>): the chat half of the stream metrics. */
+export const ROOM_POINT = {
+  type: 'object',
+  required: [
+    't',
+    'viewers',
+    'peak_concurrent',
+    'chat_messages',
+    'chat_rate',
+    'unique_chatters',
+    'top_emotes',
+    'sentiment',
+  ],
+  properties: {
+    t: { type: 'integer' },
+    viewers: { type: 'integer', description: 'members connected, most at once in the bucket' },
+    peak_concurrent: { type: 'integer', description: 'the same as viewers' },
+    chat_messages: { type: 'integer' },
+    chat_rate: { type: 'number', description: 'chat messages per minute' },
+    unique_chatters: { type: 'integer', description: 'per minute; an hour shows its busiest minute' },
+    top_emotes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['emote', 'count'],
+        properties: { emote: { type: 'string' }, count: { type: 'integer' } },
+      },
+    },
+    sentiment: { type: ['number', 'null'] },
+  },
+};
+
 /** A stored moment as the moment routes answer it. */
 export const MOMENT_SCHEMA = {
   type: 'object',

@@ -6,8 +6,17 @@ import type { StreamRollupRow } from '../../store/index.ts';
 import { HOUR, MINUTE } from '../../tools/time-units.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { requireReader, resolveStreamApp } from '../require-access.ts';
-import { countMap, FIGURE_PROPERTIES, json, READ_ERRORS, READ_SECURITY, STREAM_POINT } from './analytics-openapi.ts';
+import { type Principal, requireReader, resolveStreamApp } from '../require-access.ts';
+import { isRoomStream, roomPoints, visibleRoomStream } from '../room-stream.ts';
+import {
+  countMap,
+  FIGURE_PROPERTIES,
+  json,
+  READ_ERRORS,
+  READ_SECURITY,
+  ROOM_POINT,
+  STREAM_POINT,
+} from './analytics-openapi.ts';
 import {
   channelParam,
   limitParam,
@@ -121,8 +130,10 @@ function channelMetrics(): RouteDef {
     method: 'GET',
     path: '/api/v1/streams/:channel/metrics',
     async handler(event, ctx) {
-      const app = await streamApp(event, ctx);
+      const principal = await requireReader(event, ctx);
       const channel = channelParam(event);
+      if (isRoomStream(channel)) return roomMetrics(event, ctx, principal, channel);
+      const app = await resolveStreamApp(ctx, principal, queryParam(event, 'app'));
       const { from, to, stepMs } = timeRange(event, HOUR);
       return {
         channel,
@@ -131,7 +142,9 @@ function channelMetrics(): RouteDef {
       };
     },
     openapi: {
-      summary: 'Per-minute or per-hour figures of one channel',
+      summary: 'Per-minute or per-hour figures of one channel, or of a watch-party room (channel room:<id>)',
+      description:
+        "A channel named room:<id> is a watch-party room of the caller's apps (404 otherwise; ?app= may name its app): each point has viewers (members connected, most at once), chat_messages, chat_rate (per minute), unique_chatters, top_emotes [{emote, count}] and sentiment (mean score of the messages, null without a scorer or messages).",
       security: READ_SECURITY,
       parameters: [
         { name: 'channel', in: 'path', required: true, schema: { type: 'string' } },
@@ -145,13 +158,21 @@ function channelMetrics(): RouteDef {
           properties: {
             channel: { type: 'string' },
             step: { type: 'integer' },
-            points: { type: 'array', items: STREAM_POINT },
+            points: { type: 'array', items: { anyOf: [STREAM_POINT, ROOM_POINT] } },
           },
         }),
         ...READ_ERRORS,
       },
     },
   };
+}
+
+/** A room's figures as a stream: the caller (401/403) must see the room's app; otherwise 404. */
+async function roomMetrics(event: H3Event, ctx: HttpContext, principal: Principal, channel: string) {
+  const room = await visibleRoomStream(ctx, principal, channel, queryParam(event, 'app'));
+  if (!room) throw new ApiError('NOT_FOUND', `no room ${JSON.stringify(channel.slice(5, 69))}`);
+  const { from, to, stepMs } = timeRange(event, HOUR);
+  return { channel, step: stepMs / 1000, points: await roomPoints(ctx, room, from, to, stepMs) };
 }
 
 function statsSeries(): RouteDef {

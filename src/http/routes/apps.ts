@@ -173,6 +173,8 @@ export const appRoutes: RouteDef[] = [
       // Its open plays leave the live tracker, and live sockets following it are closed.
       ctx.analytics.forgetApp(app.id);
       void ctx.live.reauthorize();
+      // Its rooms went with it: their members are told and disconnected.
+      void ctx.rooms.reauthorize();
       await ctx.accounts.audit('app_deleted', actorOf(event, ctx, caller), `app:${app.id}`);
       event.res.status = 204;
       return '';

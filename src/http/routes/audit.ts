@@ -1,11 +1,15 @@
 // The audit log (admins) and guest tokens (admins and members).
 import { issueGuestToken } from '../../auth/index.ts';
-import type { RouteDef } from '../context.ts';
+import type { HttpContext, RouteDef } from '../context.ts';
+import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { actorOf, requireUser } from '../require-user.ts';
 import { AuditPage, GuestToken, GuestTokenBody } from '../wire/audit.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { intQuery } from './route-params.ts';
+import { canSeeApp } from '../require-access.ts';
+import type { Caller } from '../require-user.ts';
+import { videoPrincipal } from './videos.ts';
 
 const readGuestTokenBody = bodyReader(GuestTokenBody);
 
@@ -44,6 +48,8 @@ export const auditRoutes: RouteDef[] = [
         ttlSeconds: body.ttlSeconds,
         displayName: body.displayName,
       });
+      // Checked after the fields (a bad field is a 400 either way); the token is dropped unless this passes.
+      await requireVisibleResource(ctx, caller, issued.resource);
       await ctx.accounts.audit('guest_token_issued', actorOf(event, ctx, caller), issued.resource, {
         displayName: issued.displayName,
         expiresAt: issued.expiresAt,
@@ -55,7 +61,28 @@ export const auditRoutes: RouteDef[] = [
       summary: 'A signed guest token for one room or video (admin or member)',
       security: userBearer,
       requestBody: { required: true, content: json(GuestTokenBody) },
-      responses: { '201': { description: 'Token', content: json(GuestToken) }, ...errorResponses(400, 401, 403, 415) },
+      description:
+        "The room or video must exist and belong to an app the caller sees; another app's answers 404 (like its other routes).",
+      responses: {
+        '201': { description: 'Token', content: json(GuestToken) },
+        ...errorResponses(400, 401, 403, 404, 415),
+      },
     },
   },
 ];
+
+/**
+ * A guest token lets its holder into one room or video, so only someone who may use that resource can mint one:
+ * it must exist and belong to one of the caller's apps (404 otherwise, the same answer as its own routes give).
+ */
+async function requireVisibleResource(ctx: HttpContext, caller: Caller, resource: string): Promise<void> {
+  const [kind, id = ''] = resource.split(':');
+  const appId =
+    kind === 'room'
+      ? (await ctx.store.rooms.getRoom(id))?.appId
+      : kind === 'video'
+        ? (await ctx.media.get(id))?.appId
+        : undefined;
+  if (appId === undefined || !canSeeApp(videoPrincipal(caller), appId))
+    throw new ApiError('NOT_FOUND', `resource: no ${kind === 'video' ? 'video' : 'room'} ${JSON.stringify(id)}`);
+}

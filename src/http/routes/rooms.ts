@@ -11,7 +11,14 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { NewRoomBody, Room, RoomInvite, RoomInviteBody, RoomList, RoomUpdateBody } from '../wire/rooms.ts';
-import { canSeeApp, principalFromUpgrade, resolveApp, type Principal } from '../require-access.ts';
+import {
+  canSeeApp,
+  principalFromUpgrade,
+  refreshUserPrincipal,
+  resolveApp,
+  sameOrigin,
+  type Principal,
+} from '../require-access.ts';
 import { ACCESS_COOKIE, actorOf, authenticateUser, requireUser, type Caller } from '../require-user.ts';
 import { userBearer } from './openapi-shared.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
@@ -303,17 +310,6 @@ const playback: RouteDef = {
   },
 };
 
-/** Whether a cookie-authenticated upgrade comes from a page of this server (another site cannot ride the cookie). */
-function sameOrigin(request: Request): boolean {
-  const origin = request.headers.get('origin');
-  if (origin === null) return true; // not a browser: nothing rides along
-  try {
-    return new URL(origin).host === (request.headers.get('host') ?? new URL(request.url).host);
-  } catch {
-    return false;
-  }
-}
-
 /** Who opens /ws/rooms/{id}: an invited guest (?token=), or a user of the room's app (ticket or cookie). */
 export async function identifyRoomMember(ctx: HttpContext, request: Request, room: RoomRecord): Promise<Identified> {
   const url = new URL(request.url);
@@ -321,11 +317,18 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
   if (token !== null) {
     const guest = token.length <= 4096 ? await guestMay(ctx.accounts.signer, token, 'join', `room:${room.id}`) : null;
     if (!guest) return { refused: 4401, reason: 'the invite is invalid, expired or for another room' };
-    return { identity: guestIdentity(token), userId: null, name: guest.name, kind: 'guest' };
+    return {
+      identity: guestIdentity(token),
+      userId: null,
+      name: guest.name,
+      kind: 'guest',
+      expiresAt: guest.expiresAt,
+    };
   }
   const usesCookie =
     !url.searchParams.has('ticket') && (request.headers.get('cookie') ?? '').includes(`${ACCESS_COOKIE}=`);
-  if (usesCookie && !sameOrigin(request)) return { refused: 4403, reason: 'cross-site connection refused' };
+  // The same rule as the live feed's (this server's Host, or the configured publicUrl behind a proxy).
+  if (usesCookie && !sameOrigin(ctx, request)) return { refused: 4403, reason: 'cross-site connection refused' };
   const principal = await principalFromUpgrade(ctx, request);
   if (principal?.kind !== 'user')
     return { refused: 4401, reason: 'sign in, use a ticket from POST /api/v1/ws-ticket, or an invite token' };
@@ -335,6 +338,13 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
     userId: principal.userId,
     name: principal.email.split('@')[0]!.slice(0, 64),
     kind: principal.role === 'admin' ? 'admin' : 'member',
+    // While connected: a revoked grant, a disabled user or an ended login closes the socket (as on /ws/live).
+    async recheck() {
+      const now = await refreshUserPrincipal(ctx, principal);
+      if (!now) return { refused: 4401, reason: 'signed out, or the account was disabled' };
+      if (!canSeeApp(now, room.appId)) return { refused: 4404, reason: `no room ${room.id}` };
+      return { kind: now.kind === 'user' && now.role === 'admin' ? 'admin' : 'member' };
+    },
   };
 }
 
@@ -345,7 +355,7 @@ const socket: RouteDef = {
   openapi: {
     summary: 'Watch-party sync (WebSocket): timed play/pause/seek, clock sync, presence, chat, moderation',
     description:
-      'Authenticated by the session cookie (same origin only), a ticket (?ticket= from POST /api/v1/ws-ticket) or an invite (?token=<guest token for room:<id>>). JSON text frames of at most 4 KiB; every server message has type and serverTime (epoch ms). Client: hello {clientTime}, ping {clientTime}, pong {serverTime}, play|pause|seek {position}, rate {rate}, state {position, paused, buffering, bufferedAheadMs, droppedFrames}, chat {text}, kick|host {memberId}, lock {locked}, chat-delete {messageId}, chat-enabled {enabled}, wait-for-buffering {enabled}. Server: welcome {memberId, role, room, members, chat, state, heartbeatMs}, command {action, position, paused, rate, at, by, seq} (apply at server time `at`), members {members, hostMemberId}, room {room}, chat {id, memberId, name, text, videoPosition, at}, chat-deleted {messageId}, ping {serverTime} (answer pong), pong {clientTime}, error {code, message}, bye {reason}. Close codes: 4401 not authenticated, 4403 removed or cross-site, 4404 no such room (or deleted), 4408 heartbeats ignored, 4409 replaced by a newer connection, 4429 flooding or room full, 1009 frame over 16 KiB, 1012 server restarting (reconnect). See the README for the timing rules.',
+      'Authenticated by the session cookie (same origin only), a ticket (?ticket= from POST /api/v1/ws-ticket) or an invite (?token=<guest token for room:<id>>). JSON text frames of at most 4 KiB; every server message has type and serverTime (epoch ms). Client: hello {clientTime}, ping {clientTime}, pong {serverTime}, play|pause|seek {position}, rate {rate}, state {position, paused, buffering, bufferedAheadMs, droppedFrames}, chat {text}, kick|host {memberId}, lock {locked}, chat-delete {messageId}, chat-enabled {enabled}, wait-for-buffering {enabled}. Server: welcome {memberId, role, room, members, chat, state, heartbeatMs}, command {action, position, paused, rate, at, by, seq} (apply at server time `at`), members {members, hostMemberId}, room {room}, chat {id, memberId, name, text, videoPosition, at}, chat-deleted {messageId}, stats {current, previous} (host and admins: the room chat figures per minute), ping {serverTime} (answer pong), pong {clientTime}, error {code, message}, bye {reason}. Close codes: 4401 not authenticated (or the invite expired, the account was disabled or the login ended while connected), 4403 removed or cross-site, 4404 no such room (or deleted, or access to its app revoked), 4408 heartbeats ignored, 4409 replaced by a newer connection, 4429 flooding or room full, 1009 frame over 16 KiB, 1012 server restarting (reconnect). See the README for the timing rules.',
     parameters: [idParam],
     responses: {
       '101': { description: 'Switching Protocols: the room; refusals are close codes (see above)' },

@@ -2,9 +2,11 @@
 import type Database from 'better-sqlite3';
 import type {
   ChatRecord,
+  EmoteCount,
   MemberKind,
   NewRoom,
   RoomMemberRecord,
+  RoomMinuteRecord,
   RoomPatch,
   RoomRecord,
   RoomStore,
@@ -93,6 +95,49 @@ const toChat = (r: ChatRow): ChatRecord => ({
   at: r.at,
 });
 
+interface MinuteRow {
+  room_id: string;
+  app_id: string;
+  minute: number;
+  viewers: number;
+  messages: number;
+  unique_chatters: number;
+  top_emotes: string;
+  sentiment: number | null;
+  sentiment_n: number;
+}
+
+const toMinute = (r: MinuteRow): RoomMinuteRecord => ({
+  roomId: r.room_id,
+  appId: r.app_id,
+  minute: r.minute,
+  viewers: r.viewers,
+  messages: r.messages,
+  uniqueChatters: r.unique_chatters,
+  topEmotes: JSON.parse(r.top_emotes) as EmoteCount[],
+  sentiment: r.sentiment,
+  sentimentN: r.sentiment_n,
+});
+
+/** Two tallies of one minute as one (a restart split it). */
+function mergeMinutes(a: RoomMinuteRecord, b: RoomMinuteRecord): RoomMinuteRecord {
+  const emotes = new Map<string, number>();
+  for (const e of [...a.topEmotes, ...b.topEmotes]) emotes.set(e.emote, (emotes.get(e.emote) ?? 0) + e.count);
+  const n = a.sentimentN + b.sentimentN;
+  return {
+    ...b,
+    viewers: Math.max(a.viewers, b.viewers),
+    messages: a.messages + b.messages,
+    uniqueChatters: Math.max(a.uniqueChatters, b.uniqueChatters),
+    topEmotes: [...emotes]
+      .map(([emote, count]) => ({ emote, count }))
+      .sort((x, y) => y.count - x.count || x.emote.localeCompare(y.emote))
+      .slice(0, 5),
+    sentiment: n === 0 ? null : ((a.sentiment ?? 0) * a.sentimentN + (b.sentiment ?? 0) * b.sentimentN) / n,
+    sentimentN: n,
+  };
+}
+
 const bool = (b: boolean) => (b ? 1 : 0);
 
 export class SqliteRoomStore implements RoomStore {
@@ -129,6 +174,19 @@ export class SqliteRoomStore implements RoomStore {
          ORDER BY id`,
       ),
       deleteChat: db.prepare('UPDATE room_chat SET deleted = 1 WHERE room_id = ? AND id = ? AND deleted = 0'),
+      getMinute: db.prepare('SELECT * FROM room_minutes WHERE room_id = ? AND minute = ?'),
+      putMinute: db.prepare(
+        `INSERT OR REPLACE INTO room_minutes
+           (room_id, app_id, minute, viewers, messages, unique_chatters, top_emotes, sentiment, sentiment_n)
+         SELECT @roomId, @appId, @minute, @viewers, @messages, @uniqueChatters, @topEmotes, @sentiment, @sentimentN
+         WHERE EXISTS (SELECT 1 FROM rooms WHERE id = @roomId)`,
+      ),
+      minutes: db.prepare(
+        'SELECT * FROM room_minutes WHERE room_id = ? AND minute >= ? AND minute < ? ORDER BY minute',
+      ),
+      roomsWithMinutes: db.prepare(
+        'SELECT DISTINCT room_id, app_id FROM room_minutes WHERE minute >= ? AND minute < ? ORDER BY room_id',
+      ),
     };
   }
 
@@ -217,5 +275,28 @@ export class SqliteRoomStore implements RoomStore {
 
   async deleteChat(roomId: string, messageId: number): Promise<boolean> {
     return run('deleteChat', () => this.stmt.deleteChat.run(roomId, messageId).changes > 0);
+  }
+
+  async addRoomMinute(m: RoomMinuteRecord): Promise<void> {
+    run('addRoomMinute', () =>
+      this.db.transaction(() => {
+        const before = this.stmt.getMinute.get(m.roomId, m.minute) as MinuteRow | undefined;
+        const row = before ? mergeMinutes(toMinute(before), m) : m;
+        // A room deleted meanwhile gets no row (WHERE EXISTS): its figures went with it.
+        this.stmt.putMinute.run({ ...row, topEmotes: JSON.stringify(row.topEmotes) });
+      })(),
+    );
+  }
+
+  async roomMinutes(roomId: string, from: number, to: number): Promise<RoomMinuteRecord[]> {
+    return (run('roomMinutes', () => this.stmt.minutes.all(roomId, from, to)) as MinuteRow[]).map(toMinute);
+  }
+
+  async roomsWithMinutes(from: number, to: number): Promise<Array<{ roomId: string; appId: string }>> {
+    const rows = run('roomsWithMinutes', () => this.stmt.roomsWithMinutes.all(from, to)) as Array<{
+      room_id: string;
+      app_id: string;
+    }>;
+    return rows.map((r) => ({ roomId: r.room_id, appId: r.app_id }));
   }
 }

@@ -117,6 +117,7 @@ export class SqliteStore implements Store {
         this.db.prepare('DELETE FROM play_sessions WHERE app_id = ?'),
         this.db.prepare('DELETE FROM stream_minutes WHERE app_id = ?'),
         this.db.prepare('DELETE FROM stream_hours WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM room_minutes WHERE app_id = ?'),
       ],
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),

@@ -63,6 +63,8 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
     ['0.5', '0.75', '1', '1.25', '1.5', '2'].map((r) => h('option', { value: r, selected: r === '1' }, `${r}×`)),
   );
   const hostBox = h('div', { class: 'room-host-controls', hidden: true });
+  // The host's view of the room's analytics: this minute and the last (from `stats`, host and admins only).
+  const statsEl = h('dl', { class: 'room-stats', id: 'room-stats', hidden: true, 'aria-live': 'off' });
   const membersEl = h('ul', { class: 'room-members', id: 'room-members' });
   const chatList = h('ol', { class: 'room-chat', id: 'room-chat', 'aria-live': 'polite' });
   const chatInput = h('input', {
@@ -96,6 +98,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
         h('h2', {}, 'Members'),
         hostBox,
         membersEl,
+        statsEl,
         h('h2', {}, 'Chat'),
         chatList,
         chatForm,
@@ -219,16 +222,31 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
     playBtn.textContent = cmd.paused ? 'Play' : 'Pause';
   }
 
+  /** Where a member stands against the room: what the host needs to see at a glance. */
+  function syncState(m: Member): { label: string; cls: string } {
+    if (!m.connected) return { label: 'away', cls: 'away' };
+    if (m.buffering) return { label: 'buffering', cls: 'buffering' };
+    if (m.driftMs === null) return { label: '', cls: '' };
+    const s = (Math.abs(m.driftMs) / 1000).toFixed(1);
+    if (m.driftMs <= -500) return { label: `behind ${s} s`, cls: 'behind' };
+    if (m.driftMs >= 500) return { label: `ahead ${s} s`, cls: 'behind' };
+    return { label: 'in sync', cls: '' };
+  }
+
   function drawMembers(members: Member[]): void {
     const mod = me.role === 'host' || me.role === 'admin';
+    // The host sees who needs attention first: buffering, then furthest off; everyone else, the room's order.
+    const rank = (m: Member) => (!m.connected ? -1 : m.buffering ? 1e9 : Math.abs(m.driftMs ?? 0));
+    const shown = mod ? [...members].sort((a, b) => rank(b) - rank(a)) : members;
     replace(
       membersEl,
-      members.map((m) =>
+      shown.map((m) =>
         h(
           'li',
-          { 'data-member': m.id, class: m.connected ? '' : 'away' },
+          { 'data-member': m.id, class: `${m.connected ? '' : 'away'} ${syncState(m).cls}`.trim() },
           h('span', { class: 'name' }, m.name, m.id === me.id ? ' (you)' : ''),
           h('span', { class: 'role' }, m.role),
+          syncState(m).label ? h('span', { class: 'sync' }, syncState(m).label) : null,
           h(
             'span',
             { class: 'figures' },
@@ -257,6 +275,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
   function drawHostControls(): void {
     const mod = me.role === 'host' || me.role === 'admin';
     hostBox.hidden = !mod;
+    if (!mod) statsEl.hidden = true;
     if (!mod) return;
     const toggle = (label: string, on: boolean, type: string, field: string) =>
       h(
@@ -274,6 +293,30 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
       toggle('Only the host controls (lock)', !!room.locked, 'lock', 'locked'),
       toggle('Chat on', room.chatEnabled !== false, 'chat-enabled', 'enabled'),
       toggle('Wait for members who buffer', !!room.waitForBuffering, 'wait-for-buffering', 'enabled'),
+    );
+  }
+
+  /** The room's chat figures for the host: this minute so far and the last complete one. */
+  function drawStats(m: Msg): void {
+    const mod = me.role === 'host' || me.role === 'admin';
+    statsEl.hidden = !mod;
+    if (!mod) return;
+    const line = (f: Msg | null) => {
+      if (!f) return 'nobody';
+      const emotes = (f.topEmotes as Array<{ emote: string; count: number }>)
+        .slice(0, 3)
+        .map((e) => `${e.emote} ${e.count}`)
+        .join(' ');
+      const mood = f.sentiment === null ? '' : ` · mood ${f.sentiment > 0 ? '+' : ''}${f.sentiment.toFixed(1)}`;
+      const messages = `${f.messages} message${f.messages === 1 ? '' : 's'}`;
+      return `${f.viewers} watching · ${messages} · ${f.uniqueChatters} chatting${emotes ? ` · ${emotes}` : ''}${mood}`;
+    };
+    replace(
+      statsEl,
+      h('dt', {}, 'This minute'),
+      h('dd', { id: 'room-stats-now' }, line(m.current)),
+      h('dt', {}, 'Last minute'),
+      h('dd', {}, line(m.previous)),
     );
   }
 
@@ -319,6 +362,9 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
       }
       case 'chat':
         addChat(m);
+        break;
+      case 'stats':
+        drawStats(m);
         break;
       case 'chat-deleted':
         chatList.querySelector(`[data-chat="${Number(m.messageId)}"]`)?.remove();
