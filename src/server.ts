@@ -17,7 +17,7 @@ import { principalFromUpgrade, refreshUserPrincipal } from './http/require-acces
 import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 import { AnalyticsEngine } from './engine/index.ts';
 import { VideoLibrary } from './media/index.ts';
-import { createRoomHub, type RoomHub } from './rooms/index.ts';
+import { afinnScorer, createRoomHub, type RoomHub } from './rooms/index.ts';
 import { identifyRoomMember } from './http/routes/rooms.ts';
 
 export interface RunningServer {
@@ -104,6 +104,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       const v = await media.get(id);
       return v?.durationMs ? v.durationMs / 1000 : null;
     },
+    sentiment: afinnScorer(),
     onError: (err, where) => logger.warn({ err, where }, 'rooms'),
   });
   const ctx: HttpContext = {

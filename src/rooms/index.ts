@@ -18,3 +18,4 @@ export {
   RoomSession,
 } from './room-session.ts';
 export { emotesIn, MinuteTally, type SentimentScorer, TOP_EMOTES } from './chat-stats.ts';
+export { afinnScorer } from './sentiment.ts';

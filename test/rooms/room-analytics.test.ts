@@ -160,8 +160,17 @@ describe('live', () => {
       { emote: ':hype:', count: 1 },
     ]);
     expect(m.current).toMatchObject({ viewers: 2, unique_chatters: 2 });
+    // The mood is AFINN's per-word score, emoji included (🎉 is a happy one); a hateful line pulls it down.
+    const before = (m.current as { sentiment: number }).sentiment;
+    expect(before).toBeGreaterThan(0);
+    guest.send({ type: 'chat', text: 'this is awful, I hate it' });
+    const mood = await legacy.next(
+      (x) => x.type === 'metrics' && (x.current as { chat_messages?: number } | null)?.chat_messages === 3,
+      10_000,
+    );
+    expect((mood.current as { sentiment: number }).sentiment).toBeLessThan(before);
     // The host sees the same figures in the room.
-    await host.next((x) => x.type === 'stats' && x.current.messages === 2, 10_000);
+    await host.next((x) => x.type === 'stats' && x.current.messages === 3, 10_000);
     expect(guest.messages.filter((x) => x.type === 'stats')).toEqual([]);
 
     const topic = await openSocket(`${f.ts.url.replace(/^http/, 'ws')}/ws/live`, { 'x-api-key': readKey });
