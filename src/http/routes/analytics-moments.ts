@@ -3,7 +3,8 @@
 import type { RouteDef } from '../context.ts';
 import { requireReader, resolveStreamApp, type Principal } from '../require-access.ts';
 import { HOUR } from '../../tools/time-units.ts';
-import { json, MOMENT_SCHEMA, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
+import { ChannelMoments, MomentList } from '../wire/analytics.ts';
+import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   channelParam,
   QueryParams,
@@ -35,7 +36,7 @@ function channelMoments(): RouteDef {
           apps: [app],
           limit: 500,
         }),
-      };
+      } satisfies ChannelMoments;
     },
     openapi: {
       summary: "Moments (viewer spikes and drops) of one app's channel",
@@ -46,11 +47,7 @@ function channelMoments(): RouteDef {
         ...RANGE_PARAMETERS.slice(0, 2),
       ],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['channel', 'moments'],
-          properties: { channel: { type: 'string' }, moments: { type: 'array', items: MOMENT_SCHEMA } },
-        }),
+        '200': json(ChannelMoments),
         ...READ_ERRORS,
       },
     },
@@ -74,18 +71,14 @@ function listMoments(): RouteDef {
           ...(apps ? { apps } : {}),
           limit: 1000,
         }),
-      };
+      } satisfies MomentList;
     },
     openapi: {
       summary: 'Moments in a time range: stream and QoE moments of the apps the caller sees',
       security: READ_SECURITY,
       parameters: [...RANGE_PARAMETERS.slice(0, 2), ...queryParameters({ metric: QueryParams.momentMetric })],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['moments'],
-          properties: { moments: { type: 'array', items: MOMENT_SCHEMA } },
-        }),
+        '200': json(MomentList),
         ...READ_ERRORS,
       },
     },
