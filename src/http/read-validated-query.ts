@@ -17,12 +17,14 @@ interface ParamSchema {
 
 /** A reader of the query parameters `schema` lists (others are ignored, as browsers and proxies add some). */
 export function queryReader<T extends TObject>(schema: T) {
-  const params = Object.entries(schema.properties as Record<string, TSchema & ParamSchema>).map(([name, s]) => ({
-    name,
-    spec: s,
-    check: Compile(s),
-  }));
+  // Compiled on first use, as body schemas are.
+  let params: Array<{ name: string; spec: ParamSchema; check: ReturnType<typeof Compile> }> | undefined;
   return (event: H3Event): Static<T> => {
+    params ??= Object.entries(schema.properties as Record<string, TSchema & ParamSchema>).map(([name, s]) => ({
+      name,
+      spec: s,
+      check: Compile(s),
+    }));
     const out: Record<string, unknown> = {};
     for (const { name, spec, check } of params) {
       const raw = event.url.searchParams.get(name);
