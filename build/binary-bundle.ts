@@ -7,6 +7,7 @@
 import { copyFileSync, cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { asciiOnly } from './ascii-source.ts';
 import { buildWeb } from './web.ts';
 import { gitCommit } from './bundle.ts';
 
@@ -70,6 +71,7 @@ export async function stageApp(root: string, appDir: string, version: string): P
     }),
     buildWeb(path.join(appDir, 'web')),
   ]);
+  for (const name of ['m3w.js', 'writer-worker.js']) asciiOnly(path.join(appDir, name));
 
   // Whatever the folder holds, so a new migration file needs no change here.
   const migrations = path.join(appDir, 'migrations', 'sqlite');

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+import { asciiOnly } from './ascii-source.ts';
 import { buildWeb } from './web.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +45,8 @@ export async function bundleServer(outdir = `${root}dist`): Promise<void> {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  // A few characters moved in the source map's columns on their own lines: a small price for half the heap.
+  for (const name of ['m3w.js', 'writer-worker.js']) asciiOnly(`${outdir}/${name}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -181,8 +181,9 @@ describe('serve', () => {
       const stoppedAt = Date.now();
       await Promise.all(writers);
       expect(await server.exited).toBe(0);
-      // Busy keep-alive connections close once answered, not after the 10 s backstop.
-      expect(Date.now() - stoppedAt, 'ms from SIGTERM to exit').toBeLessThan(5000);
+      // Busy keep-alive connections close once answered, not after the 10 s backstop (what a loaded machine's
+      // drain takes may be seconds, the backstop alone would be 10 s or more).
+      expect(Date.now() - stoppedAt, 'ms from SIGTERM to exit').toBeLessThan(9_000);
       expect(inFlightAtStop, 'requests in flight at SIGTERM').toBeGreaterThan(0);
       expect(failures).toEqual([]);
       acknowledged = acked;

@@ -49,7 +49,8 @@ describe('open WebSockets are re-authorised', () => {
       204,
     );
     expect((await c.closed).code).toBe(4403);
-    expect(Date.now() - started).toBeLessThan(5000);
+    // At once, not at the next periodic re-check (60 s here); a loaded machine gets room to answer the DELETE.
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   test('a disabled user is closed with 4401', async () => {

@@ -164,7 +164,10 @@ describe('rollups, moments and app deletion', () => {
     const bServer = (app: string) =>
       s.server.store.streamSeries(60_000, app, 'server', 'b-server', firstMinute, minute + 60_000);
     expect(await bServer('app-a')).toEqual([]);
-    expect(await bServer('app-b')).toHaveLength(1);
+    // One row per minute its plays were open: more than one when the test straddles a minute boundary.
+    const bRows = await bServer('app-b');
+    expect(bRows.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(bRows.map((r) => r.appId))).toEqual(new Set(['app-b']));
     const admin = (
       await call(s, 'POST', '/api/v1/auth/login', {
         body: { email: 'admin@example.com', password: 'correct horse battery' },

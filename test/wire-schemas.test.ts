@@ -1,20 +1,24 @@
-// The account, app, key, user, audit and guest-token wire formats: each TypeBox schema validates its request body
+// The account, app, key, user, audit, guest-token, analytics, room and playback wire formats: each TypeBox schema validates its request body
 // (a 400 that names every wrong field, never echoing a secret), is the /openapi.json entry, and keeps the rules
 // of the part behind it. The dashboard imports these types rather than copying them, without pulling in server code.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GUEST_DEFAULT_TTL_SEC, GUEST_MAX_TTL_SEC, GUEST_RESOURCE } from '../src/auth/guest-tokens.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../src/auth/passwords.ts';
+import { QOE_METRICS } from '../src/engine/index.ts';
 import * as accounts from '../src/http/wire/accounts.ts';
+import * as analytics from '../src/http/wire/analytics.ts';
 import * as apps from '../src/http/wire/apps.ts';
 import * as audit from '../src/http/wire/audit.ts';
 import * as server from '../src/http/wire/server.ts';
 import * as users from '../src/http/wire/users.ts';
 import { ROLES, SCOPES } from '../src/store/index.ts';
 import { call, setupAdmin, type Tokens } from './helpers/accounts.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'do-not-echo-me-9f3a';
@@ -263,6 +267,17 @@ describe('the schemas are the OpenAPI entries', () => {
       ['get', '/health', null, '200', 'Health'],
       ['get', '/api/v1/health', null, '200', 'HealthDetails'],
       ['get', '/api/v1/server-info', null, '200', 'ServerInfo'],
+      ['get', '/stats/active', null, '200', 'ActiveCounts'],
+      ['get', '/api/v1/streams', null, '200', 'StreamList'],
+      ['get', '/api/v1/streams/{channel}/metrics', null, '200', 'ChannelSeries'],
+      ['get', '/api/v1/stats/series', null, '200', 'StreamSeries'],
+      ['get', '/api/v1/qoe/timeseries', null, '200', 'QoeSeries'],
+      ['get', '/api/v1/qoe/breakdown', null, '200', 'QoeBreakdown'],
+      ['get', '/api/v1/moments', null, '200', 'MomentList'],
+      ['get', '/api/v1/streams/{channel}/moments', null, '200', 'ChannelMoments'],
+      ['post', '/api/v1/videos/{id}/playback', null, '200', 'PlaybackGrant'],
+      ['post', '/api/v1/rooms/{id}/playback', null, '200', 'RoomPlaybackGrant'],
+      ['post', '/api/v1/rooms/{id}/invites', 'RoomInviteBody', '201', 'RoomInvite'],
     ];
     for (const [method, p, body, status, answer] of expected) {
       expect(bodyRef(doc, method, p), `${method} ${p} body`).toBe(body ? `#/components/schemas/${body}` : undefined);
@@ -291,7 +306,86 @@ describe('the schemas are the OpenAPI entries', () => {
     ])
       expect(doc.components.schemas[(schema as { $id?: string }).$id!]).toEqual(asPublished(schema));
     const list = doc.components.schemas.AppList as { properties: { apps: { items: unknown } } };
+    expect(doc.components.schemas.StreamList).toMatchObject({
+      properties: {
+        streams: { items: { properties: { last_minute: { $ref: '#/components/schemas/StreamFigures' } } } },
+      },
+    });
     expect(list.properties.apps.items).toEqual({ $ref: '#/components/schemas/App' });
+  });
+});
+
+describe('the answers fit their schemas', () => {
+  const fits = (schema: TSchema, value: unknown, what: string) => {
+    const check = Compile(schema);
+    expect(
+      [...check.Errors(value)].map((e) => `${e.instancePath} ${e.message}`),
+      what,
+    ).toEqual([]);
+  };
+
+  test('every analytics answer is what its wire schema says, with data in it', async () => {
+    const now = Date.now();
+    for (const [i, country] of ['DE', 'DE', 'FR'].entries())
+      expect(
+        (
+          await postSessions(
+            ts.url,
+            sdkSession({ sessionId: `wire-answer-${i}`, timestamp: now - 120_000, country, errorCount: i }),
+            { key: ts.apiKey },
+          )
+        ).status,
+      ).toBe(200);
+    const from = now - 3_600_000;
+    const get = async (path: string) => {
+      const r = await call(ts, 'GET', path, { token: admin.accessToken });
+      expect(r.status, path).toBe(200);
+      return r.json;
+    };
+    fits(analytics.ActiveCounts, await get('/stats/active?app=default'), '/stats/active');
+    fits(analytics.StreamList, await get('/api/v1/streams?app=default'), '/api/v1/streams');
+    const series = await get(`/api/v1/stats/series?app=default&dimension=global&from=${from}`);
+    expect(series!.points.length).toBeGreaterThan(0);
+    fits(analytics.StreamSeries, series, '/api/v1/stats/series');
+    fits(analytics.ChannelSeries, await get(`/api/v1/streams/news/metrics?app=default&from=${from}`), 'metrics');
+    const qoe = await get(`/api/v1/qoe/timeseries?app=default&metric=startup_p95_ms&from=${from}&filter[country]=DE`);
+    expect(qoe!.points.some((p: { value: number | null }) => p.value !== null)).toBe(true);
+    fits(analytics.QoeSeries, qoe, '/api/v1/qoe/timeseries');
+    const breakdown = await get(`/api/v1/qoe/breakdown?app=default&dimension=country&from=${from}`);
+    expect(breakdown!.rows.map((r: { value: string }) => r.value)).toEqual(['DE', 'FR']);
+    fits(analytics.QoeBreakdown, breakdown, '/api/v1/qoe/breakdown');
+    fits(analytics.MomentList, await get(`/api/v1/moments?from=${from}`), '/api/v1/moments');
+    fits(analytics.ChannelMoments, await get(`/api/v1/streams/news/moments?app=default&from=${from}`), 'moments');
+  });
+
+  test("the audit log's query is read by its schema: a bad value is a 400 naming it, the default applies", async () => {
+    const bad = await call(ts, 'GET', '/api/v1/audit?limit=201', { token: admin.accessToken });
+    expect(bad.status).toBe(400);
+    expect(bad.json!.error.message).toBe('limit must be an integer from 1 to 200, got "201"');
+    const before = await call(ts, 'GET', '/api/v1/audit?before=x', { token: admin.accessToken });
+    expect(before.json!.error.message).toMatch(/^before must be an integer from 1 to \d+, got "x"$/);
+    const page = await call(ts, 'GET', '/api/v1/audit', { token: admin.accessToken });
+    expect(page.status).toBe(200);
+    expect(page.json!.entries.length).toBeLessThanOrEqual(50);
+    const doc = (await (await fetch(`${ts.url}/openapi.json`)).json()) as {
+      paths: Record<string, { get: { parameters: unknown[] } }>;
+    };
+    expect(doc.paths['/api/v1/audit']!.get.parameters).toEqual([
+      {
+        name: 'limit',
+        in: 'query',
+        required: false,
+        schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+        description: 'entries per page',
+      },
+      {
+        name: 'before',
+        in: 'query',
+        required: false,
+        schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+        description: 'entries older than this id: the nextBefore of the previous page',
+      },
+    ]);
   });
 });
 
@@ -300,6 +394,7 @@ describe('one set of rules', () => {
     expect(accounts.PASSWORD_LENGTH).toEqual({ min: PASSWORD_MIN, max: PASSWORD_MAX });
     expect([...accounts.ROLE_NAMES]).toEqual([...ROLES]);
     expect([...apps.SCOPE_NAMES]).toEqual([...SCOPES]);
+    expect([...analytics.QOE_METRIC_NAMES]).toEqual([...QOE_METRICS]);
     expect(audit.GUEST_TOKEN_RULES).toEqual({
       resource: GUEST_RESOURCE,
       defaultTtlSec: GUEST_DEFAULT_TTL_SEC,
@@ -319,13 +414,16 @@ describe('the dashboard and the server share types, not code', () => {
       d.isDirectory() ? tsFiles(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : [],
     );
 
-  test('web/ reaches into src/ with type-only imports', () => {
+  test('web/ reaches into src/ only for the wire types, with type-only imports', () => {
     let seen = 0;
-    for (const file of tsFiles(path.join(root, 'web/src')))
-      for (const i of importsOf(file).filter((i) => i.from.includes('/src/'))) {
-        seen++;
-        expect(i.typeOnly, `${path.relative(root, file)} imports ${i.from}`).toBe(true);
-      }
+    for (const dir of ['web/src', 'web/player', 'web/sdk'])
+      for (const file of tsFiles(path.join(root, dir)))
+        for (const i of importsOf(file).filter((i) => i.from.includes('/src/') && !i.from.startsWith('./'))) {
+          seen++;
+          const where = `${path.relative(root, file)} imports ${i.from}`;
+          expect(i.typeOnly, where).toBe(true);
+          expect(path.relative(root, path.resolve(path.dirname(file), i.from)), where).toMatch(/^src\/http\/wire\//);
+        }
     expect(seen).toBeGreaterThan(0);
   });
 
@@ -335,7 +433,5 @@ describe('the dashboard and the server share types, not code', () => {
         expect(i.from === 'typebox' || /^\.\/[a-z-]+\.ts$/.test(i.from), `${path.basename(file)}: ${i.from}`).toBe(
           true,
         );
-    for (const leaf of ['src/live/active-counts.ts', 'src/store/moment-types.ts'])
-      expect(importsOf(path.join(root, leaf))).toEqual([]);
   });
 });

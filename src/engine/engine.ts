@@ -1,14 +1,14 @@
 // The analytics engine inside the m3w process: its schedule and lifecycle. It owns the live tracker, takes
 // play events in (committed, then applied to the tracker), and runs the minute job, the session sync and
-// retention on node-cron schedules, one job at a time. The work itself lives in minute-job.ts,
+// retention on wall-clock schedules, one job at a time. The work itself lives in minute-job.ts,
 // rollup-window.ts and moment-watch.ts.
-import cron, { type ScheduledTask } from 'node-cron';
 import type { ResolvedConfig } from '../config/index.ts';
 import type { PlayEvent } from '../ingest/index.ts';
 import { LiveTracker } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
+import { dailyAt, everyMinute, type ScheduledJob } from '../tools/wall-clock-schedule.ts';
 import { type MinuteJobReport, minuteJob } from './minute-job.ts';
 import { MomentWatch } from './moment-watch.ts';
 import type { Moment } from './moments.ts';
@@ -32,7 +32,7 @@ export interface EngineOptions {
 export class AnalyticsEngine {
   readonly live = new LiveTracker();
   private readonly moments: MomentWatch;
-  private tasks: ScheduledTask[] = [];
+  private tasks: ScheduledJob[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   /** Opens admitted and being committed, not yet in the tracker: counted against the caps. */
@@ -54,12 +54,9 @@ export class AnalyticsEngine {
     const snapshot = await this.store.getEngineState(STATE_SNAPSHOT_OPEN);
     this.logger.info({ open: open.length, lastSnapshotOpen: snapshot }, 'live sessions restored');
     if (opts.schedules === false) return;
-    this.tasks.push(
-      cron.schedule('0 * * * * *', () => this.background(() => this.minuteJob(Date.now())), { noOverlap: true }),
-    );
-    this.tasks.push(
-      cron.schedule('0 2 * * *', () => this.background(() => this.retention(false, Date.now())), { noOverlap: true }),
-    );
+    // Jobs never overlap: background() runs one at a time.
+    this.tasks.push(everyMinute(() => this.background(() => this.minuteJob(Date.now()))));
+    this.tasks.push(dailyAt(2, () => this.background(() => this.retention(false, Date.now()))));
     this.syncTimer = setInterval(
       () => this.background(() => this.syncNow(Date.now())),
       this.config.sessionSyncIntervalSeconds * 1000,
@@ -77,7 +74,7 @@ export class AnalyticsEngine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.tasks) await t.stop();
+    for (const t of this.tasks) t.stop();
     this.tasks = [];
     if (this.syncTimer) clearInterval(this.syncTimer);
     while (this.running) await this.running.catch(() => undefined);

@@ -21,7 +21,7 @@ import { streamRoutes } from './routes/analytics-streams.ts';
 import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
 import { videoRoutes, videoSchemas } from './routes/videos.ts';
 import { uploadRoutes } from './routes/uploads.ts';
-import { playbackRoutes, playbackSchemas } from './routes/playback.ts';
+import { playbackRoutes } from './routes/playback.ts';
 import { roomRoutes } from './routes/rooms.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -63,7 +63,6 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...sessionSchemas,
     ...webhookSchemas,
     ...videoSchemas,
-    ...playbackSchemas,
   });
 
   const rejections = new RejectionSampler();

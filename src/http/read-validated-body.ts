@@ -1,7 +1,7 @@
 // Reads a small JSON object body and checks it against its wire schema (compiled once): a body that does not fit
 // is a 400 INVALID_SCHEMA whose message names each wrong field and says what it must be.
 import type { H3Event } from 'h3';
-import type { Static, TObject } from 'typebox';
+import type { Static, TObject, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { ApiError, type ErrorDetail } from './errors.ts';
 import { readJsonObject } from './read-json-body.ts';
@@ -54,9 +54,11 @@ export function bodyIssues(schema: TObject, body: Record<string, unknown>, error
  * cookie-authenticated refresh and logout need nothing else.
  */
 export function bodyReader<T extends TObject>(schema: T) {
-  const validator = Compile(schema);
+  // Compiled on first use: a server starts without generating the code of the routes nobody calls.
+  let compiled: ReturnType<typeof Compile> | undefined;
   return async (event: H3Event, opts: { optional?: boolean } = {}): Promise<Static<T>> => {
     const body = await readJsonObject(event, opts);
+    const validator = (compiled ??= Compile(schema as TSchema));
     if (validator.Check(body)) return body as Static<T>;
     const issues = bodyIssues(schema, body, validator.Errors(body) as SchemaError[]);
     const message = issues.map((i) => i.message).join('; ') || 'request body does not match its schema';

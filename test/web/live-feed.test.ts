@@ -155,26 +155,35 @@ describe('/ws/live updates', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(c.messages.slice(before).filter((m) => m.type === 'update')).toEqual([]);
 
-    const sent = Date.now();
     expect((await postSessions(s.url, sdkSession({ sessionId: 'live-1' }), { key: s.apiKey })).status).toBe(200);
-    const update = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1, 2000);
-    expect(Number(update.at) - sent).toBeLessThan(1000);
+    // From the acknowledged commit, not from the request: a loaded machine's commit may itself take a second.
+    const committed = Date.now();
+    const update = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1, 5000);
+    expect(Number(update.at) - committed).toBeLessThan(1000);
 
-    // Sessions arriving continuously for 1.5 s yield about one update per 250 ms interval, not one per session.
+    // Sessions arriving continuously yield about one update per 250 ms interval, not one per session: at least
+    // 30 sessions over at least 1.5 s, however slowly a loaded machine takes them.
     const mark = c.messages.length;
-    const until = Date.now() + 1500;
+    const started = Date.now();
     let n = 0;
     const statuses = new Set<number>();
-    while (Date.now() < until) {
+    while (n < 30 || Date.now() - started < 1500) {
       statuses.add((await postSessions(s.url, sdkSession({ sessionId: `burst-${n++}` }), { key: s.apiKey })).status);
     }
     expect([...statuses]).toEqual([200]);
-    // Wait for the update that carries the last session, then count.
-    await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1 + n, 3000, mark);
+    // Wait for the update that carries the last session, then count against the time the burst took.
+    const last = await c.next(
+      (m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1 + n,
+      10_000,
+      mark,
+    );
     const updates = c.messages.slice(mark).filter((m) => m.type === 'update');
-    expect(n).toBeGreaterThan(20);
+    const intervals = (Number(last.at) - started) / 250;
     expect(updates.length).toBeGreaterThanOrEqual(3);
-    expect(updates.length).toBeLessThanOrEqual(9);
+    expect(updates.length, `${updates.length} updates in ${intervals} intervals`).toBeLessThanOrEqual(
+      Math.ceil(intervals) + 1,
+    );
+    expect(updates.length).toBeLessThan(n / 3);
     expect((updates.at(-1)!.data as { sessions: number }).sessions).toBe(1 + n);
     c.close();
   });
@@ -187,10 +196,10 @@ describe('/ws/live updates', () => {
       c.send({ type: 'subscribe', topic: 'overview:default' });
       await c.next((m) => m.type === 'update');
       await new Promise((r) => setTimeout(r, 4000)); // a quiet interval
-      const sent = Date.now();
-      await postSessions(t.url, sdkSession({ sessionId: 'lull-1' }), { key: t.apiKey });
-      const first = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1, 3000);
-      expect(Number(first.at) - sent, 'not held back to the next 4 s tick').toBeLessThan(500);
+      expect((await postSessions(t.url, sdkSession({ sessionId: 'lull-1' }), { key: t.apiKey })).status).toBe(200);
+      const committed = Date.now(); // the commit's own time on a loaded machine is not the feed's
+      const first = await c.next((m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 1, 5000);
+      expect(Number(first.at) - committed, 'not held back to the next 4 s tick').toBeLessThan(500);
       await postSessions(t.url, sdkSession({ sessionId: 'lull-2' }), { key: t.apiKey });
       const second = await c.next(
         (m) => m.type === 'update' && (m.data as { sessions: number }).sessions === 2,

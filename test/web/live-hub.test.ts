@@ -56,7 +56,10 @@ describe('a consumer that stops reading', () => {
     const raw = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
     raw.pause();
     const pausedAt = seq;
-    await new Promise((r) => setTimeout(r, 3000));
+    // Three seconds, and at least 20 states produced: a loaded machine may take longer to make them.
+    const pausedSince = Date.now();
+    while (Date.now() - pausedSince < 3000 || (seq - pausedAt < 20 && Date.now() - pausedSince < 20_000))
+      await new Promise((r) => setTimeout(r, 100));
     const producedWhilePaused = seq - pausedAt;
     const received = c.messages.length;
     raw.resume();

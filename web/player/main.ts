@@ -4,13 +4,8 @@
 // lived playback credential the server hands out with the URL — no key in the page.
 import './player.css';
 import Hls from 'hls.js/light';
+import type { PlaybackGrant as Playback } from '../../src/http/wire/playback.ts';
 import { attach, type Reporter, type ReporterAuth } from '../sdk/m3w-web.ts';
-
-interface Playback {
-  url: string;
-  expiresAt: number;
-  qoe?: { endpoint: string; token: string; expiresAt: number };
-}
 
 interface VideoInfo {
   appId?: string;

@@ -48,9 +48,14 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
+/** The error envelope of a refused request, as far as the dashboard reads it. */
+export interface ApiError {
+  error?: { code?: string; message?: string };
+}
+
 async function failure(res: Response): Promise<ApiFailure> {
   try {
-    const e = ((await res.json()) as { error?: { code?: string; message?: string } }).error;
+    const e = ((await res.json()) as ApiError).error;
     return new ApiFailure(res.status, e?.code ?? 'HTTP_' + res.status, e?.message ?? res.statusText);
   } catch {
     return new ApiFailure(res.status, 'HTTP_' + res.status, `the server answered ${res.status}`);
@@ -102,14 +107,19 @@ export type {
   NewAppBody,
 } from '../../src/http/wire/apps.ts';
 export type { AuditEntry, AuditPage } from '../../src/http/wire/audit.ts';
+export type { PlaybackGrant } from '../../src/http/wire/playback.ts';
+export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/http/wire/rooms.ts';
 export type { ServerInfo } from '../../src/http/wire/server.ts';
 export type { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../src/http/wire/users.ts';
-export type { ActiveCounts } from '../../src/live/active-counts.ts';
-/** An anomaly found by the analytics engine. */
-export type { StoredMoment as Moment } from '../../src/store/moment-types.ts';
-
-// Analytics answers (the analytics routes publish no wire types of their own yet).
-export interface Point {
-  t: number;
-  value: number | null;
-}
+export type {
+  ActiveCounts,
+  ChannelMoments,
+  Moment,
+  MomentList,
+  QoeBreakdown,
+  QoeBreakdownRow,
+  QoePoint as Point,
+  QoeSeries,
+  StreamPoint,
+  StreamSeries,
+} from '../../src/http/wire/analytics.ts';

@@ -5,7 +5,8 @@ import { ApiError } from '../errors.ts';
 import { isRoomStream, visibleRoomStream } from '../room-stream.ts';
 import { requireReader, resolveStreamApp, type Principal } from '../require-access.ts';
 import { HOUR } from '../../tools/time-units.ts';
-import { json, MOMENT_SCHEMA, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
+import { ChannelMoments, MomentList } from '../wire/analytics.ts';
+import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   channelParam,
   QueryParams,
@@ -45,7 +46,7 @@ function channelMoments(): RouteDef {
           apps: [app],
           limit: 500,
         }),
-      };
+      } satisfies ChannelMoments;
     },
     openapi: {
       summary:
@@ -57,11 +58,7 @@ function channelMoments(): RouteDef {
         ...RANGE_PARAMETERS.slice(0, 2),
       ],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['channel', 'moments'],
-          properties: { channel: { type: 'string' }, moments: { type: 'array', items: MOMENT_SCHEMA } },
-        }),
+        '200': json(ChannelMoments),
         ...READ_ERRORS,
       },
     },
@@ -85,18 +82,14 @@ function listMoments(): RouteDef {
           ...(apps ? { apps } : {}),
           limit: 1000,
         }),
-      };
+      } satisfies MomentList;
     },
     openapi: {
       summary: 'Moments in a time range: stream and QoE moments of the apps the caller sees',
       security: READ_SECURITY,
       parameters: [...RANGE_PARAMETERS.slice(0, 2), ...queryParameters({ metric: QueryParams.momentMetric })],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['moments'],
-          properties: { moments: { type: 'array', items: MOMENT_SCHEMA } },
-        }),
+        '200': json(MomentList),
         ...READ_ERRORS,
       },
     },

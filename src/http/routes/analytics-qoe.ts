@@ -1,11 +1,12 @@
 // QoE routes: one metric of an app's SDK sessions over time, and every metric per value of a dimension.
 // The bucket filling and summing is the engine's; these parse, authorise and shape.
 import type { H3Event } from 'h3';
-import { QOE_METRICS, type QoeMetric } from '../../engine/index.ts';
+import type { QoeMetric } from '../../engine/index.ts';
 import { HOUR } from '../../tools/time-units.ts';
 import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
+import { QoeBreakdown, type QoeMetricName, QoeSeries } from '../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   oneOf,
@@ -16,6 +17,11 @@ import {
   RANGE_PARAMETERS,
   timeRange,
 } from './analytics-query.ts';
+
+// The wire's list of metrics is the engine's: this fails to compile when one gains a metric the other lacks.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const metricListsAgree: Same<QoeMetric, QoeMetricName> = true;
+void metricListsAgree;
 
 // Each route is built by a function (hoisted), so this table can open the module.
 export const qoeRoutes: RouteDef[] = [qoeTimeseries(), qoeBreakdown()];
@@ -37,7 +43,7 @@ function qoeTimeseries(): RouteDef {
         step: stepMs / 1000,
         ...(dimension !== 'global' ? { filter: { [dimension]: value } } : {}),
         points,
-      };
+      } satisfies QoeSeries;
     },
     openapi: {
       summary: 'One QoE metric of SDK sessions over time, for the app or one value of a dimension',
@@ -56,24 +62,7 @@ function qoeTimeseries(): RouteDef {
         ...RANGE_PARAMETERS,
       ],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['app', 'metric', 'step', 'points'],
-          properties: {
-            app: { type: 'string' },
-            metric: { type: 'string' },
-            step: { type: 'integer' },
-            filter: { type: 'object' },
-            points: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['t', 'value'],
-                properties: { t: { type: 'integer' }, value: { type: ['number', 'null'] } },
-              },
-            },
-          },
-        }),
+        '200': json(QoeSeries),
         ...READ_ERRORS,
       },
     },
@@ -92,7 +81,7 @@ function qoeBreakdown(): RouteDef {
         throw new ApiError('INVALID_SCHEMA', `dimension: expected one of ${QOE_DIMENSION_NAMES.join(', ')}`);
       const { from, to, stepMs } = timeRange(event, 24 * HOUR);
       const rows = await ctx.analytics.qoeBreakdown(stepMs, app, dimension, from, to);
-      return { app, dimension, from, to, rows };
+      return { app, dimension, from, to, rows } satisfies QoeBreakdown;
     },
     openapi: {
       summary: 'Every QoE metric per value of one dimension over a time range',
@@ -103,27 +92,7 @@ function qoeBreakdown(): RouteDef {
         ...RANGE_PARAMETERS,
       ],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['app', 'dimension', 'rows'],
-          properties: {
-            app: { type: 'string' },
-            dimension: { type: 'string' },
-            from: { type: 'integer' },
-            to: { type: 'integer' },
-            rows: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['value', 'sessions'],
-                properties: {
-                  value: { type: 'string' },
-                  ...Object.fromEntries(QOE_METRICS.map((m) => [m, { type: ['number', 'null'] }])),
-                },
-              },
-            },
-          },
-        }),
+        '200': json(QoeBreakdown),
         ...READ_ERRORS,
       },
     },

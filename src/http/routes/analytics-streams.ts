@@ -9,14 +9,14 @@ import { ApiError } from '../errors.ts';
 import { type Principal, requireReader, resolveStreamApp } from '../require-access.ts';
 import { isRoomStream, roomPoints, visibleRoomStream } from '../room-stream.ts';
 import {
-  countMap,
-  FIGURE_PROPERTIES,
-  json,
-  READ_ERRORS,
-  READ_SECURITY,
-  ROOM_POINT,
-  STREAM_POINT,
-} from './analytics-openapi.ts';
+  ActiveCounts,
+  ChannelSeries,
+  StreamList,
+  type StreamFigures,
+  type StreamPoint,
+  StreamSeries,
+} from '../wire/analytics.ts';
+import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   channelParam,
   limitParam,
@@ -38,7 +38,7 @@ function activeStats(): RouteDef {
     path: '/stats/active',
     async handler(event, ctx) {
       const app = await streamApp(event, ctx);
-      return ctx.analytics.live.counts(app);
+      return ctx.analytics.live.counts(app) satisfies ActiveCounts;
     },
     openapi: {
       summary:
@@ -46,18 +46,7 @@ function activeStats(): RouteDef {
       security: READ_SECURITY,
       parameters: queryParameters({ app: QueryParams.app }),
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['total', 'by_server', 'by_channel', 'by_country', 'by_protocol', 'by_device'],
-          properties: {
-            total: { type: 'integer' },
-            by_server: countMap,
-            by_channel: countMap,
-            by_country: countMap,
-            by_protocol: countMap,
-            by_device: countMap,
-          },
-        }),
+        '200': json(ActiveCounts),
         ...READ_ERRORS,
       },
     },
@@ -90,35 +79,14 @@ function listStreams(): RouteDef {
           viewers: live[channel] ?? 0,
           last_minute: figures(last.get(channel), MINUTE),
         })),
-      };
+      } satisfies StreamList;
     },
     openapi: {
       summary: 'Channels with their current viewers and the figures of the last complete minute',
       security: READ_SECURITY,
       parameters: queryParameters({ app: QueryParams.app, limit: limitParam(500, 100), offset: QueryParams.offset }),
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['total', 'limit', 'offset', 'minute', 'streams'],
-          properties: {
-            total: { type: 'integer' },
-            limit: { type: 'integer' },
-            offset: { type: 'integer' },
-            minute: { type: 'integer', description: 'Start of the minute last_minute describes, epoch ms' },
-            streams: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['channel', 'viewers', 'last_minute'],
-                properties: {
-                  channel: { type: 'string' },
-                  viewers: { type: 'integer' },
-                  last_minute: { type: 'object', properties: FIGURE_PROPERTIES },
-                },
-              },
-            },
-          },
-        }),
+        '200': json(StreamList),
         ...READ_ERRORS,
       },
     },
@@ -139,7 +107,7 @@ function channelMetrics(): RouteDef {
         channel,
         step: stepMs / 1000,
         points: await streamPoints(ctx, app, 'channel', channel, from, to, stepMs),
-      };
+      } satisfies ChannelSeries;
     },
     openapi: {
       summary: 'Per-minute or per-hour figures of one channel, or of a watch-party room (channel room:<id>)',
@@ -152,15 +120,7 @@ function channelMetrics(): RouteDef {
         ...RANGE_PARAMETERS,
       ],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['channel', 'step', 'points'],
-          properties: {
-            channel: { type: 'string' },
-            step: { type: 'integer' },
-            points: { type: 'array', items: { anyOf: [STREAM_POINT, ROOM_POINT] } },
-          },
-        }),
+        '200': json(ChannelSeries),
         ...READ_ERRORS,
       },
     },
@@ -190,7 +150,7 @@ function statsSeries(): RouteDef {
         value,
         step: stepMs / 1000,
         points: await streamPoints(ctx, app, dimension, value, from, to, stepMs),
-      };
+      } satisfies StreamSeries;
     },
     openapi: {
       summary: 'Per-minute or per-hour stream figures of the whole service or one value of a dimension',
@@ -200,16 +160,7 @@ function statsSeries(): RouteDef {
         ...RANGE_PARAMETERS,
       ],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['dimension', 'value', 'step', 'points'],
-          properties: {
-            dimension: { type: 'string' },
-            value: { type: 'string' },
-            step: { type: 'integer' },
-            points: { type: 'array', items: STREAM_POINT },
-          },
-        }),
+        '200': json(StreamSeries),
         ...READ_ERRORS,
       },
     },
@@ -222,7 +173,7 @@ async function streamApp(event: H3Event, ctx: HttpContext): Promise<string> {
   return resolveStreamApp(ctx, principal, queryParam(event, 'app'));
 }
 
-function figures(r: StreamRollupRow | undefined, stepMs: number) {
+function figures(r: StreamRollupRow | undefined, stepMs: number): StreamFigures {
   return {
     sessions_started: r?.sessionsStarted ?? 0,
     sessions_closed: r?.sessionsClosed ?? 0,
@@ -243,11 +194,11 @@ async function streamPoints(
   from: number,
   to: number,
   stepMs: 60_000 | 3_600_000,
-) {
+): Promise<StreamPoint[]> {
   const rows = await ctx.store.streamSeries(stepMs, app, dimension, value, from, to);
   const byT = new Map(rows.map((r) => [r.t, r]));
   const complete = Math.min(to, Math.floor(Date.now() / stepMs) * stepMs);
-  const points = [];
+  const points: StreamPoint[] = [];
   for (let t = from; t < complete; t += stepMs) points.push({ t, ...figures(byT.get(t), stepMs) });
   return points;
 }

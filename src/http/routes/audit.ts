@@ -3,15 +3,16 @@ import { issueGuestToken } from '../../auth/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
+import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { AuditPage, GuestToken, GuestTokenBody } from '../wire/audit.ts';
+import { AuditPage, AuditQuery, GuestToken, GuestTokenBody } from '../wire/audit.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { intQuery } from './route-params.ts';
 import { canSeeApp } from '../require-access.ts';
 import type { Caller } from '../require-user.ts';
 import { videoPrincipal } from './videos.ts';
 
 const readGuestTokenBody = bodyReader(GuestTokenBody);
+const readAuditQuery = queryReader(AuditQuery);
 
 export const auditRoutes: RouteDef[] = [
   {
@@ -19,8 +20,7 @@ export const auditRoutes: RouteDef[] = [
     path: '/api/v1/audit',
     async handler(event, ctx) {
       await requireUser(event, ctx, ['admin']);
-      const limit = intQuery(event, 'limit', 1, 200) ?? 50;
-      const before = intQuery(event, 'before', 1, Number.MAX_SAFE_INTEGER);
+      const { limit = 50, before } = readAuditQuery(event);
       const entries = await ctx.store.accounts.listAudit(limit, before);
       return {
         entries,
@@ -30,10 +30,7 @@ export const auditRoutes: RouteDef[] = [
     openapi: {
       summary: 'The audit log, newest first (admin); page with before=<nextBefore>',
       security: userBearer,
-      parameters: [
-        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-        { name: 'before', in: 'query', schema: { type: 'integer' } },
-      ],
+      parameters: queryParametersOf(AuditQuery),
       responses: { '200': { description: 'Entries', content: json(AuditPage) }, ...errorResponses(400, 401, 403) },
     },
   },

@@ -15,6 +15,7 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { canSeeApp } from '../require-access.ts';
 import { authenticateUser } from '../require-user.ts';
+import { PlaybackGrant } from '../wire/playback.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { signerFor, videoPrincipal } from './videos.ts';
 
@@ -27,24 +28,6 @@ const CORS = {
 const RENDITION_DIR = /^\d{2,4}p$/;
 const RENDITION_FILE = /^(init\.mp4|seg_\d{5,6}\.m4s)$/;
 const THUMB_FILE = /^(poster\.jpg|sprite\.jpg)$/;
-
-export const PlaybackGrantSchema = {
-  type: 'object',
-  required: ['url', 'expiresAt', 'qoe'],
-  properties: {
-    url: { type: 'string', description: 'signed master playlist URL' },
-    expiresAt: { type: 'integer', description: 'epoch ms' },
-    qoe: {
-      type: 'object',
-      required: ['endpoint', 'token', 'expiresAt'],
-      properties: {
-        endpoint: { const: '/v1/sessions' },
-        token: { type: 'string', description: 'send as Authorization: Bearer to POST /v1/sessions' },
-        expiresAt: { type: 'integer' },
-      },
-    },
-  },
-};
 
 /** The bearer (or ?token=) of a playback request. */
 function presentedToken(event: H3Event): string | null {
@@ -90,7 +73,7 @@ const grant: RouteDef = {
         token: ctx.media.signer.issueCredential({ appId: video.appId, videoId: video.id, expiresAt }),
         expiresAt,
       },
-    };
+    } satisfies PlaybackGrant;
   },
   openapi: {
     summary: 'Play a video: a signed master playlist URL and a short-lived credential for its QoE session',
@@ -99,7 +82,7 @@ const grant: RouteDef = {
     security: [{ bearer: [] }, { cookie: [] }],
     parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
     responses: {
-      '200': { description: 'Granted', content: json({ $ref: '#/components/schemas/PlaybackGrant' }) },
+      '200': { description: 'Granted', content: json(PlaybackGrant) },
       ...errorResponses(401, 403, 404, 409, 503),
     },
   },
@@ -264,4 +247,3 @@ const preflight: RouteDef = {
 };
 
 export const playbackRoutes: RouteDef[] = [grant, master, file, preflight];
-export const playbackSchemas = { PlaybackGrant: PlaybackGrantSchema };

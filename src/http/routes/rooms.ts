@@ -10,7 +10,15 @@ import type { RoomRecord, VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
-import { NewRoomBody, Room, RoomInvite, RoomInviteBody, RoomList, RoomUpdateBody } from '../wire/rooms.ts';
+import {
+  NewRoomBody,
+  Room,
+  RoomInvite,
+  RoomInviteBody,
+  RoomList,
+  RoomPlaybackGrant,
+  RoomUpdateBody,
+} from '../wire/rooms.ts';
 import {
   canSeeApp,
   principalFromUpgrade,
@@ -231,7 +239,7 @@ const invite: RouteDef = {
       expiresAt: issued.expiresAt,
       displayName: issued.displayName,
       joinUrl: `${baseUrl(event, ctx)}/rooms/${room.id}#${issued.token}`,
-    };
+    } satisfies RoomInvite;
   },
   openapi: {
     summary: 'Invite a guest: a guest token for room:<id> and the join URL /rooms/{id}#<token>',
@@ -295,7 +303,7 @@ const playback: RouteDef = {
         token: ctx.media.signer.issueCredential({ appId: video.appId, videoId: video.id, expiresAt }),
         expiresAt,
       },
-    };
+    } satisfies RoomPlaybackGrant;
   },
   openapi: {
     summary: "Play a room's video: a signed master playlist URL and a QoE credential (members and invited guests)",
@@ -304,7 +312,7 @@ const playback: RouteDef = {
     security: [{ bearer: [] }, { cookie: [] }],
     parameters: [idParam],
     responses: {
-      '200': { description: 'Granted', content: json({ $ref: '#/components/schemas/PlaybackGrant' }) },
+      '200': { description: 'Granted', content: json(RoomPlaybackGrant) },
       ...errorResponses(401, 403, 404, 409, 503),
     },
   },

@@ -24,6 +24,19 @@ export const AuditEntry = Type.Object(
 );
 export type AuditEntry = Type.Static<typeof AuditEntry>;
 
+/** GET /api/v1/audit's query: a page of entries, newest first. */
+export const AuditQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'entries per page' })),
+  before: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'entries older than this id: the nextBefore of the previous page',
+    }),
+  ),
+});
+export type AuditQuery = Type.Static<typeof AuditQuery>;
+
 export const AuditPage = Type.Object(
   {
     entries: Type.Array(AuditEntry, { description: 'newest first' }),

@@ -1,6 +1,7 @@
 // Wire formats of watch-party rooms: the room as the API shows it, the bodies that create and change it, and
 // invites. (The WebSocket protocol's messages are checked by src/rooms/room-protocol.ts.)
 import Type from 'typebox';
+import { PlaybackGrant } from './playback.ts';
 
 export const ROOM_NAME_MAX = 100;
 const name = Type.String({
@@ -78,3 +79,17 @@ export const RoomInvite = Type.Object(
   },
   { $id: 'RoomInvite' },
 );
+export type RoomInvite = Type.Static<typeof RoomInvite>;
+
+/** POST /api/v1/rooms/{id}/playback: the video grant, for the room's current video. */
+export const RoomPlaybackGrant = Type.Intersect(
+  [
+    PlaybackGrant,
+    Type.Object({
+      videoId: Type.String(),
+      durationMs: Type.Union([Type.Integer(), Type.Null()], { description: 'null until the video is probed' }),
+    }),
+  ],
+  { $id: 'RoomPlaybackGrant' },
+);
+export type RoomPlaybackGrant = Type.Static<typeof RoomPlaybackGrant>;

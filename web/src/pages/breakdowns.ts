@@ -1,7 +1,7 @@
 // Breakdowns: the QoE metrics of one app split by a dimension, in a sortable table with a sparkline of sessions
 // per row, ranked by impact (sessions × how much worse than the app's average, as failed sessions above it),
 // contents shown by title; a row opens the Overview filtered by that value.
-import { get, qs, type Point } from '../api.ts';
+import { get, qs, type QoeBreakdown, type QoeBreakdownRow, type QoeSeries } from '../api.ts';
 import { sparkline } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
@@ -36,7 +36,10 @@ const COLUMNS: Array<{ key: string; label: string; unit: Unit; hint?: string }> 
   { key: 'dropped_frames', label: 'Dropped frames', unit: 'count' },
 ];
 
-type Row = Record<string, number | string | null> & { value: string | null };
+/** A breakdown row, with the failed sessions above the app's rate it accounts for (computed here). */
+type Row = QoeBreakdownRow & { impact?: number };
+/** A row's column by name (the sort key comes from the URL). */
+const field = (r: Row, key: string) => (r as Record<string, number | string | null | undefined>)[key];
 
 export async function breakdownsPage(ctx: PageContext): Promise<void> {
   const { main, app, params } = ctx;
@@ -65,9 +68,8 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
 
   let rows: Row[];
   try {
-    rows = (
-      await get<{ rows: Row[] }>(`/api/v1/qoe/breakdown${qs({ app, from: range.from, to: range.to, dimension })}`)
-    ).rows;
+    rows = (await get<QoeBreakdown>(`/api/v1/qoe/breakdown${qs({ app, from: range.from, to: range.to, dimension })}`))
+      .rows;
   } catch (err) {
     replace(
       table,
@@ -92,8 +94,8 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
   const sparks = new Map<string, HTMLElement>();
   const draw = () => {
     const sorted = [...rows].sort((a, b) => {
-      const x = a[sortKey] ?? -Infinity;
-      const y = b[sortKey] ?? -Infinity;
+      const x = field(a, sortKey) ?? -Infinity;
+      const y = field(b, sortKey) ?? -Infinity;
       return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1);
     });
     const header = (key: string, label: string, num = true) => {
@@ -156,7 +158,7 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
                   'tr',
                   { class: 'clickable' },
                   h('td', {}, link),
-                  COLUMNS.map((c) => h('td', { class: 'num' }, formatters[c.unit](r[c.key] as number | null))),
+                  COLUMNS.map((c) => h('td', { class: 'num' }, formatters[c.unit](field(r, c.key) as number | null))),
                   h('td', {}, sparks.get(v) ?? ''),
                 );
                 tr.addEventListener('click', (ev) => {
@@ -177,7 +179,7 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
     top.map(async (r) => {
       const v = r.value ?? '';
       try {
-        const s = await get<{ points: Point[] }>(
+        const s = await get<QoeSeries>(
           `/api/v1/qoe/timeseries${qs({ app, metric: 'sessions', from: range.from, to: range.to })}&filter[${encodeURIComponent(dimension)}]=${encodeURIComponent(v)}`,
         );
         sparks.set(v, sparkline(s.points, `${v} sessions`));

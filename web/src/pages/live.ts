@@ -1,17 +1,19 @@
 // Live: viewers right now (a big number), viewers and bandwidth over the last hour with the viewer moments
 // shaded, and who is watching by channel, server, country, protocol and device, all pushed over the live feed
 // every ~1.5 s. /live/<channel> is the same for one channel; the channel rows link there.
-import { get, qs, type ActiveCounts, type Moment } from '../api.ts';
+import {
+  get,
+  qs,
+  type ActiveCounts,
+  type ChannelMoments,
+  type MomentList,
+  type StreamPoint,
+  type StreamSeries,
+} from '../api.ts';
 import { timeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { fmtCount } from '../format.ts';
-
-interface StreamPoint {
-  t: number;
-  peak_concurrent: number;
-  bandwidth_bps: number;
-}
 
 const GROUPS: Array<[Exclude<keyof ActiveCounts, 'total'>, string]> = [
   ['by_channel', 'Channel'],
@@ -92,7 +94,8 @@ export async function livePage(ctx: PageContext): Promise<void> {
     groups,
   );
 
-  let history: StreamPoint[] = [];
+  // The hour's minutes, the current one kept up to date from the live counts.
+  let history: Array<Pick<StreamPoint, 't' | 'peak_concurrent' | 'bandwidth_bps'>> = [];
   const draw = () => {
     const to = Date.now();
     const range = { from: to - 3_600_000, to };
@@ -108,20 +111,18 @@ export async function livePage(ctx: PageContext): Promise<void> {
   const loadHistory = async () => {
     const to = Date.now();
     try {
-      const s = await get<{ points: StreamPoint[] }>(
+      const s = await get<StreamSeries>(
         `/api/v1/stats/series${qs({ app: ctx.app, dimension: channel ? 'channel' : 'global', value: channel, from: to - 3_600_000, to, step: 60 })}`,
       );
       history = s.points;
       // The viewer moments of the hour, shaded on the viewers chart.
       const moments = channel
         ? (
-            await get<{ moments: Moment[] }>(
+            await get<ChannelMoments>(
               `/api/v1/streams/${encodeURIComponent(channel)}/moments${qs({ app: ctx.app, from: to - 3_600_000, to })}`,
             )
           ).moments
-        : (
-            await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ app: ctx.app, from: to - 3_600_000, to })}`)
-          ).moments.filter(
+        : (await get<MomentList>(`/api/v1/moments${qs({ app: ctx.app, from: to - 3_600_000, to })}`)).moments.filter(
             (m) => m.metric === 'concurrent_viewers' && (m.dimension === 'global' || m.dimension === ''),
           );
       viewers.setMoments(moments.map((m) => ({ from: m.startedAt, to: m.endedAt })));

@@ -1,7 +1,7 @@
 // Moments: anomalies the engine found in the range for the selected app, each written for people (what rose or
 // fell, from what to what, when), with a chart of its metric around the moment that ends at now, and links to
 // the sessions that failed in that window and to its breakdown.
-import { get, qs, type Moment, type Point } from '../api.ts';
+import { get, qs, type Moment, type MomentList, type Point, type QoeSeries, type StreamSeries } from '../api.ts';
 import { timeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
@@ -22,7 +22,7 @@ function windowOf(m: Moment): { from: number; to: number } {
 async function around(m: Moment, app: string): Promise<Point[]> {
   const { from, to } = windowOf(m);
   if (VIEWER_METRICS.has(m.metric)) {
-    const s = await get<{ points: Array<{ t: number; peak_concurrent: number }> }>(
+    const s = await get<StreamSeries>(
       `/api/v1/stats/series${qs({ dimension: m.dimension || 'global', value: m.dimension === 'global' ? null : m.value, from, to, step: 60 })}`,
     );
     return s.points.map((p) => ({ t: p.t, value: p.peak_concurrent }));
@@ -31,11 +31,8 @@ async function around(m: Moment, app: string): Promise<Point[]> {
     m.dimension && m.dimension !== 'global'
       ? `&filter[${encodeURIComponent(m.dimension)}]=${encodeURIComponent(m.value)}`
       : '';
-  return (
-    await get<{ points: Point[] }>(
-      `/api/v1/qoe/timeseries${qs({ app, metric: m.metric, from, to, step: 60 })}${filter}`,
-    )
-  ).points;
+  return (await get<QoeSeries>(`/api/v1/qoe/timeseries${qs({ app, metric: m.metric, from, to, step: 60 })}${filter}`))
+    .points;
 }
 
 /** Why an empty page may still hide a bad hour: the engine's minimum-traffic rule, said plainly. */
@@ -71,10 +68,7 @@ export async function momentsPage(ctx: PageContext): Promise<void> {
   );
   let moments: Moment[];
   try {
-    moments = forApp(
-      (await get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: range.from, to: range.to })}`)).moments,
-      app,
-    );
+    moments = forApp((await get<MomentList>(`/api/v1/moments${qs({ from: range.from, to: range.to })}`)).moments, app);
   } catch (err) {
     replace(list, h('p', { class: 'error', role: 'alert' }, `Could not load moments: ${(err as Error).message}`));
     return;

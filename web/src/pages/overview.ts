@@ -1,7 +1,7 @@
 // Overview of one app's playback quality: a tile per metric with its change against the previous period of the
 // same length, a uPlot series under each, the moments of the range shaded on the charts and listed in a strip,
 // and live mode on short ranges (refetched when the live feed says the app's data changed).
-import { ApiFailure, get, qs, type Moment, type Point } from '../api.ts';
+import { ApiFailure, get, qs, type Moment, type MomentList, type Point, type QoeSeries } from '../api.ts';
 import { timeChart, type TimeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
@@ -11,12 +11,6 @@ import { forApp, momentChip, momentTitle } from '../moment-text.ts';
 import { isShortRange, rangeFromParams, rangePicker, withParams, type TimeRange } from '../time-range.ts';
 
 export { METRICS };
-
-interface Series {
-  metric: string;
-  step: number;
-  points: Point[];
-}
 
 function seriesUrl(app: string, metric: string, from: number, to: number, filter: [string, string] | null): string {
   // No step: the server picks minutes or hours to fit the range.
@@ -29,7 +23,7 @@ async function allSeries(
   to: number,
   filter: [string, string] | null,
 ): Promise<Map<string, Point[]>> {
-  const list = await Promise.all(METRICS.map((m) => get<Series>(seriesUrl(app, m.id, from, to, filter))));
+  const list = await Promise.all(METRICS.map((m) => get<QoeSeries>(seriesUrl(app, m.id, from, to, filter))));
   return new Map(list.map((s, i) => [METRICS[i]!.id, s.points]));
 }
 
@@ -156,9 +150,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       const [current, previous, moments] = await Promise.all([
         allSeries(app, r.from, r.to, filter),
         allSeries(app, r.from - span, r.from, filter),
-        get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) =>
-          forApp(x.moments, app),
-        ),
+        get<MomentList>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) => forApp(x.moments, app)),
       ]);
       for (const m of METRICS) {
         const c = charts.get(m.id)!;

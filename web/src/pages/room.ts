@@ -4,6 +4,7 @@
 // a seek that allows for this browser's own start-up delay) — members with RTT and drift, chat linked to video
 // positions, host controls and an invite button. Loaded on demand, so hls.js never weighs on the dashboard.
 import Hls from 'hls.js/light';
+import type { ApiError, RoomInvite, RoomPlaybackGrant } from '../api.ts';
 import { ClockEstimator } from '../clock-estimator.ts';
 import { attach, type Reporter } from '../../sdk/m3w-web.ts';
 import { h, replace } from '../dom.ts';
@@ -117,7 +118,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
 
   inviteBtn.addEventListener('click', async () => {
     const res = await post(`/api/v1/rooms/${roomId}/invites`, { displayName: 'Guest' });
-    const body = (await res.json()) as { joinUrl?: string; error?: { message: string } };
+    const body = (await res.json()) as Partial<RoomInvite> & ApiError;
     if (!body.joinUrl) return void (status.textContent = body.error?.message ?? 'Could not create an invite');
     await navigator.clipboard?.writeText(body.joinUrl).catch(() => {});
     inviteBtn.dataset.url = body.joinUrl;
@@ -136,8 +137,9 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
     hls = null;
     if (!videoId) return void (status.textContent = 'This room has no video.');
     const res = await post(`/api/v1/rooms/${roomId}/playback`);
-    const grant = (await res.json()) as Msg;
-    if (!res.ok) return void (status.textContent = grant.error?.message ?? `Playback refused (${res.status})`);
+    const answer = (await res.json()) as RoomPlaybackGrant & ApiError;
+    if (!res.ok) return void (status.textContent = answer.error?.message ?? `Playback refused (${res.status})`);
+    const grant: RoomPlaybackGrant = answer;
     if (Hls.isSupported()) {
       hls = new Hls({ enableWorker: false, capLevelToPlayerSize: true });
       hls.loadSource(grant.url);
