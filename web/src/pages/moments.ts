@@ -47,9 +47,10 @@ function emptyState(app: string): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      'm3w marks a moment when a metric moves far from its usual level for a few minutes in a row. It only judges ' +
-        'minutes with enough sessions (20 a minute by default, the moments.minVolume setting), so on a quiet app ' +
-        'a burst of failures may not become a moment.',
+      'm3w marks a moment when a metric moves far from its usual level for a few minutes in a row; a change that ' +
+        'lasts is one moment. It only judges stretches with enough sessions (20 by default, the moments.minVolume ' +
+        'setting): a quiet app is judged over 5, 15 or 60-minute buckets instead of minutes, so its moments show ' +
+        'once such a bucket ends, and an app with fewer than 20 sessions an hour has none.',
     ),
     h('p', {}, h('a', { href: `/sessions${qs({ app, errorsOnly: true })}` }, 'See the failed sessions of this range')),
   );
