@@ -148,7 +148,7 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     await page.goto(`${s.url}/moments?app=other-app&range=1h`);
     await expect.poll(() => page.locator('article.moment').count(), { timeout: 10_000 }).toBe(1);
     await page.goto(`${s.url}/moments?app=other-app&range=15m`);
-    await expect.poll(() => page.locator('.moments').textContent()).toContain('enough sessions (20 by default');
+    await expect.poll(() => page.locator('.moments').textContent()).toContain('20 a minute by default');
     expect(await page.locator('.moments').textContent()).toContain('5, 15 or 60-minute buckets');
     await page.goto(`${s.url}/overview?app=${mine}`);
     expect(browser.problems).toEqual([]);

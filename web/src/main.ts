@@ -187,7 +187,10 @@ function notFound(home: string, homeLabel: string): HTMLElement[] {
         { class: 'actions' },
         h('a', { class: 'button', href: home }, homeLabel),
         ' ',
-        h('button', { type: 'button', class: 'secondary', onclick: () => history.back() }, 'Go back'),
+        // Opened straight from a link elsewhere (a new tab), there is nowhere to go back to.
+        history.length > 1
+          ? h('button', { type: 'button', class: 'secondary', onclick: () => history.back() }, 'Go back')
+          : null,
       ),
     ),
   ];

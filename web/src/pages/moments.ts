@@ -47,10 +47,9 @@ function emptyState(app: string): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      'm3w marks a moment when a metric moves far from its usual level for a few minutes in a row; a change that ' +
-        'lasts is one moment. It only judges stretches with enough sessions (20 by default, the moments.minVolume ' +
-        'setting): a quiet app is judged over 5, 15 or 60-minute buckets instead of minutes, so its moments show ' +
-        'once such a bucket ends, and an app with fewer than 20 sessions an hour has none.',
+      'A moment is a metric far from its usual level for a few minutes (a change that lasts is one moment). ' +
+        'Judging needs enough sessions: 20 a minute by default (moments.minVolume). A quieter app is judged over ' +
+        '5, 15 or 60-minute buckets, so its moments appear when a bucket ends; below 20 sessions an hour, none do.',
     ),
     h('p', {}, h('a', { href: `/sessions${qs({ app, errorsOnly: true })}` }, 'See the failed sessions of this range')),
   );
