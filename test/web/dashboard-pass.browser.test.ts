@@ -164,7 +164,7 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
         const rows = p.locator('.sessions tbody tr');
         await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(30);
         const first = rows.first();
-        expect(await first.locator('.content').textContent()).toBe('Big Buck Bunnycontent-00');
+        expect(await first.locator('.content').textContent()).toBe('Big Buck Bunny content-00');
         expect(await first.locator('.content small').textContent()).toBe('content-00');
         expect(await first.textContent()).toContain('2 min 5 s');
         expect(await p.locator('.sessions .badge.bad').count()).toBe(6);
@@ -251,7 +251,7 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
         expect(await p.locator('th[aria-sort="descending"]').textContent()).toContain('Impact');
         await expect
           .poll(() => rows.first().locator('td').first().textContent(), { timeout: 10_000 })
-          .toBe('Cosmos Laundromatcontent-09');
+          .toBe('Cosmos Laundromat content-09');
         // 10 sessions, 5 failed, against an app average of 11/40: about 2.3 failures too many.
         expect(await rows.first().locator('td').nth(1).textContent()).toBe('2.3');
         if (scheme === 'dark' && size.name === 'desktop') await browser.screenshot(p, 'pass-breakdowns-dark');

@@ -60,6 +60,13 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
       select,
       rangePicker(range, (p) => ctx.navigate(withParams(p))),
     ),
+    // The Impact column's meaning said on the page (its header's tooltip does not reach a phone).
+    h(
+      'p',
+      { class: 'muted small' },
+      "Ranked by impact: failed sessions beyond the app's average failure rate, so the rows that cost the most " +
+        'come first. A row opens the Overview for it.',
+    ),
     table,
   );
 

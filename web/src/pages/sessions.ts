@@ -28,7 +28,14 @@ export interface SessionRow {
 /** A content as people know it: its title, the id in small text below (or the id alone). */
 export function contentCell(title: string | null | undefined, id: string | null | undefined): HTMLElement {
   if (!title) return h('span', { class: 'content' }, id ?? '–');
-  return h('span', { class: 'content' }, h('span', { class: 'title' }, title), id ? h('small', {}, id) : null);
+  // The space keeps "Sintel content-01" apart wherever the cell is not a flex row (Breakdowns, filter chips).
+  return h(
+    'span',
+    { class: 'content' },
+    h('span', { class: 'title' }, title),
+    id ? ' ' : null,
+    id ? h('small', {}, id) : null,
+  );
 }
 
 /** A field's value the way people read it, chosen by its name; anything else as it came. */
