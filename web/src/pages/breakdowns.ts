@@ -5,7 +5,7 @@ import { get, qs, type Point } from '../api.ts';
 import { sparkline } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
-import { formatters, type Unit } from '../format.ts';
+import { columnFormatter, type Unit } from '../format.ts';
 import { contentCell, type SessionRow } from './sessions.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
@@ -125,6 +125,16 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
         b,
       );
     };
+    // One unit per column (seconds or milliseconds, never both).
+    const columnFormats = new Map(
+      COLUMNS.map((c) => [
+        c.key,
+        columnFormatter(
+          c.unit,
+          rows.map((r) => r[c.key] as number | null),
+        ),
+      ]),
+    );
     replace(
       table,
       rows.length === 0
@@ -163,7 +173,7 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
                   'tr',
                   { class: 'clickable' },
                   h('td', {}, link),
-                  COLUMNS.map((c) => h('td', { class: 'num' }, formatters[c.unit](r[c.key] as number | null))),
+                  COLUMNS.map((c) => h('td', { class: 'num' }, columnFormats.get(c.key)!(r[c.key] as number | null))),
                   h('td', {}, sparks.get(v) ?? ''),
                 );
                 tr.addEventListener('click', (ev) => {

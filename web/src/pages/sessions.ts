@@ -4,7 +4,17 @@
 import { ApiFailure, get, qs } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
-import { fmtBps, fmtCount, fmtDuration, fmtMs, fmtPct, fmtTime, fmtTimeShort } from '../format.ts';
+import {
+  columnFormatter,
+  fmtBps,
+  fmtCount,
+  fmtDuration,
+  fmtMs,
+  fmtPct,
+  fmtTime,
+  fmtTimeShort,
+  type Unit,
+} from '../format.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
 export interface SessionRow {
@@ -106,7 +116,9 @@ interface Column {
   key: keyof SessionRow | 'device';
   label: string;
   num?: boolean;
-  cell(s: SessionRow): HTMLElement | string;
+  cell(s: SessionRow, fmt?: (n: number | null | undefined) => string): HTMLElement | string;
+  /** A figure in `unit`: the column is formatted in one unit, chosen from the rows shown. */
+  figure?: { unit: Unit; of(s: SessionRow): number | null };
   /** The value rows sort by. */
   sortBy(s: SessionRow): number | string;
 }
@@ -130,7 +142,8 @@ const COLUMNS: Column[] = [
     key: 'startupTimeMs',
     label: 'Startup',
     num: true,
-    cell: (s) => fmtMs(s.startupTimeMs),
+    cell: (s, fmt = fmtMs) => fmt(s.startupTimeMs),
+    figure: { unit: 'ms', of: (s) => s.startupTimeMs },
     sortBy: (s) => s.startupTimeMs ?? -1,
   },
   {
@@ -144,7 +157,8 @@ const COLUMNS: Column[] = [
     key: 'meanVideoFormatBitrate',
     label: 'Bitrate',
     num: true,
-    cell: (s) => fmtBps(s.meanVideoFormatBitrate),
+    cell: (s, fmt = fmtBps) => fmt(s.meanVideoFormatBitrate),
+    figure: { unit: 'bps', of: (s) => s.meanVideoFormatBitrate },
     sortBy: (s) => s.meanVideoFormatBitrate ?? -1,
   },
   {
@@ -281,6 +295,9 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
         }),
       ),
     );
+    const fmts = new Map(
+      COLUMNS.filter((c) => c.figure).map((c) => [c.key, columnFormatter(c.figure!.unit, sorted.map(c.figure!.of))]),
+    );
     replace(
       tbody,
       sorted.map((s) => {
@@ -294,7 +311,7 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
           'tr',
           { class: `clickable${(s.errorCount ?? 0) > 0 ? ' has-error' : ''}` },
           h('td', { 'data-label': 'Session' }, link),
-          COLUMNS.map((c) => h('td', { class: c.num ? 'num' : '', 'data-label': c.label }, c.cell(s))),
+          COLUMNS.map((c) => h('td', { class: c.num ? 'num' : '', 'data-label': c.label }, c.cell(s, fmts.get(c.key)))),
         );
         // The whole row opens the session (the link inside keeps keyboard and middle-click use).
         tr.addEventListener('click', (ev) => {
