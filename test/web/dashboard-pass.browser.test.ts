@@ -255,6 +255,12 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
         // 10 sessions, 5 failed, against an app average of 11/40: about 2.3 failures too many.
         expect(await rows.first().locator('td').nth(1).textContent()).toBe('2.3');
         if (scheme === 'dark' && size.name === 'desktop') await browser.screenshot(p, 'pass-breakdowns-dark');
+        // The row opens the Overview filtered by it; the filter chip names the content by its title.
+        await rows.first().locator('td').nth(2).click();
+        await p.waitForURL(/\/overview\?/);
+        await expect
+          .poll(() => p.locator('.page-head .chip').textContent(), { timeout: 10_000 })
+          .toBe('Content: Cosmos Laundromat content-09 ×');
         await p.close();
       }
     expect(browser.problems).toEqual([]);

@@ -9,7 +9,8 @@ import { columnFormatter, type Unit } from '../format.ts';
 import { contentCell, type SessionRow } from './sessions.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
-const DIMENSIONS: Array<[string, string]> = [
+/** The QoE dimensions a person can break down by, with their names on screen. */
+export const DIMENSIONS: Array<[string, string]> = [
   ['contentId', 'Content'],
   ['streamType', 'Stream type'],
   ['appVersion', 'App version'],
