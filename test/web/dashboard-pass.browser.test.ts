@@ -305,6 +305,13 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     await notice.getByText('Connect with this key').click();
     await expect.poll(() => notice.getByLabel('curl example').textContent()).toContain(`X-API-Key: ${key}`);
     expect(await notice.getByLabel('session endpoint').textContent()).toMatch(/\/v1\/sessions$/);
+    // The browser SDK too: a script tag that loads, and the key filled in.
+    const snippet = (await notice.getByLabel('browser SDK snippet').textContent())!;
+    expect(snippet).toContain(`apiKey: '${key}'`);
+    const script = new URL(/src="([^"]+)"/.exec(snippet)![1]!);
+    const served = await fetch(`${s.url}${script.pathname}`);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toContain('M3W');
 
     const row = page.locator('tbody tr', { hasText: 'tv-prod' });
     const prefix = (await row.locator('code').textContent())!.trim();
