@@ -24,7 +24,6 @@ import { momentsPage } from './pages/moments.ts';
 import { overviewPage } from './pages/overview.ts';
 import { sessionsPage } from './pages/sessions.ts';
 import { setupPage } from './pages/setup.ts';
-import { connectPage, welcomePage } from './pages/welcome.ts';
 
 const root = document.getElementById('app')!;
 
@@ -49,8 +48,19 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean; h
     page: (ctx) => import('./pages/settings.ts').then((m) => m.settingsPage(ctx)),
     sub: true,
   },
-  { path: '/welcome', title: 'Get started', page: welcomePage, hidden: true },
-  { path: '/connect', title: 'Connect', page: connectPage, hidden: true },
+  // Loaded on first visit (shared with Settings, which shows the same examples with a new key).
+  {
+    path: '/welcome',
+    title: 'Get started',
+    page: (ctx) => import('./pages/welcome.ts').then((m) => m.welcomePage(ctx)),
+    hidden: true,
+  },
+  {
+    path: '/connect',
+    title: 'Connect',
+    page: (ctx) => import('./pages/welcome.ts').then((m) => m.connectPage(ctx)),
+    hidden: true,
+  },
 ];
 
 let state: { me: Me; apps: App[]; live: LiveSocket } | null = null;
