@@ -1,15 +1,28 @@
 // The moment watch: after each minute job, looks for spikes and drops in the watched series (viewers per app
 // and channel, QoE per app and content, chat per watch-party room), stores new and extended moments, and tells
 // the subscribers.
+// Each run looks again at a window that slid by a minute, so the same change can be found with a different
+// start: a detection that overlaps (or follows within the merge gap) a stored moment of the same series and kind
+// extends that row instead of adding one — a rise that lasts is one moment, not one per minute.
+// A small app has too few sessions a minute to be judged (minVolume): its QoE is judged over the smallest of
+// 5, 15 or 60-minute buckets that usually holds minVolume sessions, once per completed bucket.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { Store } from '../store/index.ts';
+import type { QoeRollupRow, Store } from '../store/index.ts';
 import { MINUTE } from '../tools/time-units.ts';
 import { type DetectorOptions, detectMoments, type Moment, type SeriesPoint } from './moments.ts';
+import { mergeHistogram } from '../tools/startup-histogram.ts';
 import { addRow, deriveQoe, emptyTotals, type QoeMetric } from './qoe-metrics.ts';
 
 /** Channels (and contents) checked for moments each minute. */
 const MAX_CHANNELS_WATCHED = 200;
+/** Bucket widths (minutes) a small app's QoE is judged over, smallest first. */
+const SMALL_APP_BUCKETS = [5, 15, 60] as const;
+/** How far back an app's usual traffic is measured, to choose its bucket. */
+const TRAFFIC_LOOKBACK = 3 * 60 * MINUTE;
+/** Baseline length (buckets) over coarse buckets: a day of hours at most, so the query stays small. */
+const MAX_COARSE_BASELINE = 24;
+const MERGE_GAP = 5;
 
 export class MomentWatch {
   private readonly listeners = new Set<(m: Moment) => void>();
@@ -28,9 +41,31 @@ export class MomentWatch {
     return () => this.listeners.delete(listener);
   }
 
-  private detectorOptions(kinds: DetectorOptions['kinds'], minSd: number): DetectorOptions {
+  private detectorOptions(kinds: DetectorOptions['kinds'], minSd: number, bucketMinutes = 1): DetectorOptions {
     const m = this.config.moments;
-    return { baselineMinutes: m.baselineMinutes, zThreshold: m.zThreshold, minVolume: m.minVolume, kinds, minSd };
+    return {
+      baselineMinutes: bucketMinutes === 1 ? m.baselineMinutes : Math.min(m.baselineMinutes, MAX_COARSE_BASELINE),
+      zThreshold: m.zThreshold,
+      minVolume: m.minVolume,
+      kinds,
+      minSd,
+      bucketMs: bucketMinutes * MINUTE,
+      mergeGap: MERGE_GAP,
+    };
+  }
+
+  /**
+   * The bucket (minutes) an app's QoE is judged over: 1 when its usual minute holds minVolume sessions, else the
+   * smallest coarse bucket that does (60 at most).
+   */
+  private async bucketFor(appId: string, to: number): Promise<number> {
+    const rows = await this.store.qoeRows(60_000, appId, 'global', '', to - TRAFFIC_LOOKBACK, to);
+    if (rows.length === 0) return 1;
+    const sessions = rows.reduce((a, r) => a + r.sessions, 0);
+    const span = Math.max(1, (to - rows[0]!.t) / MINUTE);
+    const perMinute = sessions / span;
+    if (perMinute >= this.config.moments.minVolume) return 1;
+    return SMALL_APP_BUCKETS.find((b) => perMinute * b >= this.config.moments.minVolume) ?? 60;
   }
 
   /** Looks at minutes [from, to) of the watched series and stores / publishes moments that touch them. */
@@ -65,47 +100,27 @@ export class MomentWatch {
     await this.detectRooms(from, windowFrom, to);
 
     for (const app of await this.store.listApps()) {
-      const series = async (dimension: string, value: string) => {
-        const rows = await this.store.qoeRows(60_000, app.id, dimension, value, windowFrom, to);
-        const byMetric = (metric: QoeMetric) =>
-          rows.map((r) => {
-            const totals = emptyTotals();
-            addRow(totals, r);
-            return { t: r.t, value: deriveQoe(totals)[metric], volume: r.sessions };
-          });
-        await this.record(
-          byMetric('playback_failure_pct'),
-          from,
-          this.detectorOptions(['spike'], 0.5),
-          'playback_failure_pct',
-          dimension,
-          value,
-          app.id,
-        );
-        await this.record(
-          byMetric('startup_p95_ms'),
-          from,
-          this.detectorOptions(['spike'], 50),
-          'startup_p95_ms',
-          dimension,
-          value,
-          app.id,
-        );
-        await this.record(
-          byMetric('rebuffer_pct'),
-          from,
-          this.detectorOptions(['spike'], 0.5),
-          'rebuffer_pct',
-          dimension,
-          value,
-          app.id,
-        );
-      };
-      await series('global', '');
-      const contents = new Set<string>();
-      for (const c of await this.store.qoeRows(60_000, app.id, 'contentId', null, from, to))
-        if (c.sessions >= this.config.moments.minVolume) contents.add(c.value);
-      for (const content of [...contents].slice(0, MAX_CHANNELS_WATCHED)) await series('contentId', content);
+      const bucket = await this.bucketFor(app.id, to);
+      if (bucket === 1) {
+        const series = async (dimension: string, value: string) => {
+          const rows = await this.store.qoeRows(60_000, app.id, dimension, value, windowFrom, to);
+          await this.recordQoe(rows, 1, from, dimension, value, app.id);
+        };
+        await series('global', '');
+        const contents = new Set<string>();
+        for (const c of await this.store.qoeRows(60_000, app.id, 'contentId', null, from, to))
+          if (c.sessions >= this.config.moments.minVolume) contents.add(c.value);
+        for (const content of [...contents].slice(0, MAX_CHANNELS_WATCHED)) await series('contentId', content);
+        continue;
+      }
+      // A small app: judged once per completed bucket, over buckets of `bucket` minutes (the app as a whole).
+      const width = bucket * MINUTE;
+      const lastEnd = Math.floor(to / width) * width;
+      if (lastEnd < from) continue; // no bucket completed in these minutes
+      const baseline = this.detectorOptions(['spike'], 0, bucket).baselineMinutes;
+      const coarseFrom = lastEnd - (baseline + 5) * width;
+      const rows = await this.store.qoeRows(60_000, app.id, 'global', '', coarseFrom, lastEnd);
+      await this.recordQoe(bucketRows(rows, width), bucket, from, 'global', '', app.id);
     }
   }
 
@@ -132,6 +147,37 @@ export class MomentWatch {
     }
   }
 
+  /** The three QoE metrics of one series (rows one per point, in time order) through the detector. */
+  private async recordQoe(
+    rows: QoeRollupRow[],
+    bucket: number,
+    from: number,
+    dimension: string,
+    value: string,
+    appId: string,
+  ): Promise<void> {
+    const byMetric = (metric: QoeMetric) =>
+      rows.map((r) => {
+        const totals = emptyTotals();
+        addRow(totals, r);
+        return { t: r.t, value: deriveQoe(totals)[metric], volume: r.sessions };
+      });
+    for (const [metric, minSd] of [
+      ['playback_failure_pct', 0.5],
+      ['startup_p95_ms', 50],
+      ['rebuffer_pct', 0.5],
+    ] as const)
+      await this.record(
+        byMetric(metric),
+        from,
+        this.detectorOptions(['spike'], minSd, bucket),
+        metric,
+        dimension,
+        value,
+        appId,
+      );
+  }
+
   private async record(
     points: SeriesPoint[],
     from: number,
@@ -141,40 +187,59 @@ export class MomentWatch {
     value: string,
     appId: string,
   ): Promise<void> {
+    const gapMs = (opts.mergeGap ?? 0) * (opts.bucketMs ?? MINUTE);
     for (const d of detectMoments(points, opts)) {
       if (d.endedAt <= from) continue; // already reported by an earlier run
       const key = `${appId}\u0000${metric}\u0000${dimension}\u0000${value}\u0000${d.kind}`;
+      const sameChange = (m: Moment | undefined): m is Moment =>
+        !!m && m.kind === d.kind && d.startedAt <= m.endedAt + gapMs && d.endedAt >= m.startedAt;
       let known = this.openMoments.get(key);
-      if (!known || known.startedAt !== d.startedAt) {
-        // Found by a run before a restart: continue that row rather than store the moment twice.
-        const stored = (
+      if (!sameChange(known)) {
+        // Found by an earlier run (before a restart, or over a window that started elsewhere): continue that row.
+        known = (
           await this.store.listMoments({
-            from: d.startedAt,
-            to: d.startedAt + 1,
+            from: d.startedAt - gapMs,
+            to: d.endedAt,
             metric,
             dimension,
             value,
             apps: [appId],
             limit: 20,
           })
-        ).find((m) => m.kind === d.kind && m.startedAt === d.startedAt);
-        if (stored) known = stored;
+        ).find(sameChange);
       }
-      const moment: Moment = {
-        id: known && known.startedAt === d.startedAt ? known.id : 0,
-        kind: d.kind,
-        metric,
-        dimension,
-        value,
-        startedAt: d.startedAt,
-        endedAt: d.endedAt,
-        peakValue: d.peakValue,
-        baseline: d.baseline,
-        zScore: d.zScore,
-        threshold: opts.zThreshold,
-        appId,
-      };
-      if (moment.id !== 0 && known!.endedAt === moment.endedAt && known!.peakValue === moment.peakValue) continue;
+      const spike = d.kind === 'spike';
+      const moment: Moment = known
+        ? {
+            ...known,
+            startedAt: Math.min(known.startedAt, d.startedAt),
+            endedAt: Math.max(known.endedAt, d.endedAt),
+            peakValue: spike ? Math.max(known.peakValue, d.peakValue) : Math.min(known.peakValue, d.peakValue),
+            zScore: Math.abs(d.zScore) > Math.abs(known.zScore) ? d.zScore : known.zScore,
+          }
+        : {
+            id: 0,
+            kind: d.kind,
+            metric,
+            dimension,
+            value,
+            startedAt: d.startedAt,
+            endedAt: d.endedAt,
+            peakValue: d.peakValue,
+            baseline: d.baseline,
+            zScore: d.zScore,
+            threshold: opts.zThreshold,
+            appId,
+          };
+      if (
+        known &&
+        known.startedAt === moment.startedAt &&
+        known.endedAt === moment.endedAt &&
+        known.peakValue === moment.peakValue
+      ) {
+        this.openMoments.set(key, known);
+        continue;
+      }
       moment.id = await this.store.saveMoment(moment);
       this.openMoments.set(key, moment);
       for (const l of this.listeners) {
@@ -194,4 +259,22 @@ function fillMinutes(from: number, to: number, points: SeriesPoint[], missing: n
   const out: SeriesPoint[] = [];
   for (let t = from; t < to; t += MINUTE) out.push(byT.get(t) ?? { t, value: missing, volume: 0 });
   return out;
+}
+
+/** Minute rows summed into buckets of `width` ms (one row per bucket that has any), in time order. */
+function bucketRows(rows: readonly QoeRollupRow[], width: number): QoeRollupRow[] {
+  const out = new Map<number, QoeRollupRow>();
+  for (const r of rows) {
+    const t = Math.floor(r.t / width) * width;
+    const b = out.get(t);
+    if (!b) {
+      out.set(t, { ...r, t, startupHist: [...r.startupHist] });
+      continue;
+    }
+    // Every figure of a rollup row is a sum or a count, so a bucket is their sums (and the merged histogram).
+    for (const k of Object.keys(r) as Array<keyof QoeRollupRow>)
+      if (k !== 't' && typeof r[k] === 'number') (b[k] as number) += r[k] as number;
+    mergeHistogram(b.startupHist, r.startupHist);
+  }
+  return [...out.values()].sort((a, b) => a.t - b.t);
 }

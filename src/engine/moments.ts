@@ -4,6 +4,10 @@
 // in a row at the threshold, or one at twice the threshold. That is what keeps stationary noise quiet
 // (a 3σ minute comes by chance every few hundred minutes; two in a row, every few hundred thousand), together
 // with a long-run floor under the standard deviation, since a calm half hour would otherwise shrink it.
+// A level that moves and stays moved (a step, or a ramp from 20 to 35 viewers) is one moment, not a series: an
+// anomaly of the same kind within `mergeGap` points of a moment's end continues it, and a moment that lasts half
+// a baseline lets the baseline learn the new level, so it ends instead of firing again. A point is a minute by
+// default; a small app's series is judged over longer buckets (`bucketMs`, see moment-watch.ts).
 
 import type { StoredMoment } from '../store/index.ts';
 
@@ -28,6 +32,10 @@ export interface DetectorOptions {
   kinds: readonly MomentKind[];
   /** Smallest standard deviation used, in the metric's unit: a flat baseline must not turn any wiggle into an alarm. */
   minSd: number;
+  /** The width of one point in ms (one minute unless a small app is judged over longer buckets). */
+  bucketMs?: number;
+  /** An anomaly of the same kind at most this many points after a moment's end continues it (default 5). */
+  mergeGap?: number;
 }
 
 export interface DetectedMoment {
@@ -44,6 +52,10 @@ const MIN_HISTORY_FRACTION = 0.5;
 /** Moments in a series (points in time order, one per minute at most). */
 export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOptions): DetectedMoment[] {
   const found: DetectedMoment[] = [];
+  const bucket = opts.bucketMs ?? 60_000;
+  const mergeGapMs = (opts.mergeGap ?? 5) * bucket;
+  /** The last moment of each kind: a new anomaly soon after it is the same change going on. */
+  const lastOf = new Map<MomentKind, DetectedMoment>();
   const history: number[] = [];
   const minHistory = Math.max(5, Math.ceil(opts.baselineMinutes * MIN_HISTORY_FRACTION));
   type Pending = { kind: MomentKind; t: number; x: number; z: number; mean: number };
@@ -69,13 +81,21 @@ export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOpti
       if (volumeOk && z >= opts.zThreshold && opts.kinds.includes('spike')) kind = 'spike';
       else if (volumeOk && z <= -opts.zThreshold && opts.kinds.includes('drop')) kind = 'drop';
     }
+    if (kind !== null && (!current || current.kind !== kind)) {
+      const last = lastOf.get(kind);
+      // The same change still going on (a ramp, a level that wobbles back for a minute): not a new moment.
+      if (last && p.t - last.endedAt <= mergeGapMs) {
+        current = last;
+        pending = null;
+      }
+    }
     if (kind !== null && current && current.kind === kind) {
       // The moment goes on.
-      current.endedAt = p.t + 60_000;
+      current.endedAt = p.t + bucket;
       if (Math.abs(z) > Math.abs(current.zScore)) current.zScore = z;
       if (kind === 'spike' ? x > current.peakValue : x < current.peakValue) current.peakValue = x;
       // A level that holds for half a baseline is the new normal: let the baseline learn it, so the moment ends.
-      if (current.endedAt - current.startedAt > (opts.baselineMinutes / 2) * 60_000) {
+      if (current.endedAt - current.startedAt > (opts.baselineMinutes / 2) * bucket) {
         history.push(x);
         if (history.length > opts.baselineMinutes) history.shift();
       }
@@ -84,18 +104,19 @@ export function detectMoments(points: readonly SeriesPoint[], opts: DetectorOpti
     current = null;
     if (kind !== null) {
       const confirmed =
-        (pending && pending.kind === kind && pending.t >= p.t - 2 * 60_000) || Math.abs(z) >= 2 * opts.zThreshold;
+        (pending && pending.kind === kind && pending.t >= p.t - 2 * bucket) || Math.abs(z) >= 2 * opts.zThreshold;
       if (confirmed) {
         const start: Pending = pending && pending.kind === kind ? pending : { kind, t: p.t, x, z, mean };
         current = {
           kind,
           startedAt: start.t,
-          endedAt: p.t + 60_000,
+          endedAt: p.t + bucket,
           peakValue: kind === 'spike' ? Math.max(start.x, x) : Math.min(start.x, x),
           baseline: start.mean,
           zScore: Math.abs(start.z) > Math.abs(z) ? start.z : z,
         };
         found.push(current);
+        lastOf.set(kind, current);
         pending = null;
       } else pending = { kind, t: p.t, x, z, mean };
       continue;

@@ -110,18 +110,24 @@ function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
   });
 }
 
-/** The response for one built file: 304 when the client's copy is current, else the best encoding. */
-export function assetResponse(asset: WebAsset, request: Request): Response {
+/**
+ * The response for one built file: 304 when the client's copy is current, else the best encoding. `status` 404
+ * answers the dashboard's page for an unknown URL (its script draws "Page not found"): never cached, no 304.
+ */
+export function assetResponse(asset: WebAsset, request: Request, status: 200 | 404 = 200): Response {
   const headers = new Headers(SECURITY_HEADERS);
   headers.set('content-type', asset.type);
-  headers.set('cache-control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
   headers.set('vary', 'Accept-Encoding');
-  headers.set('etag', asset.etag);
-  if (etagMatches(request.headers.get('if-none-match'), asset.etag))
-    return new Response(null, { status: 304, headers });
+  if (status === 404) headers.set('cache-control', 'no-store');
+  else {
+    headers.set('cache-control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    headers.set('etag', asset.etag);
+    if (etagMatches(request.headers.get('if-none-match'), asset.etag))
+      return new Response(null, { status: 304, headers });
+  }
   const encoding = chooseEncoding(request.headers.get('accept-encoding'));
   const body = encoding === 'br' ? asset.brotli : encoding === 'gzip' ? asset.gzip : asset.identity;
   if (encoding) headers.set('content-encoding', encoding);
   headers.set('content-length', String(body.byteLength));
-  return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers });
+  return new Response(request.method === 'HEAD' ? null : body, { status, headers });
 }

@@ -93,3 +93,55 @@ describe('moments on a lasting change of level', () => {
     expect(found[0]!.endedAt).toBeLessThan(250 * MIN);
   });
 });
+
+describe('a sustained change is one moment, not a series', () => {
+  /** Viewers around `from` for an hour, then rising by one a minute to `to`, then staying there. */
+  function ramp(from: number, to: number, seed: number): SeriesPoint[] {
+    const g = gaussian(seed);
+    return Array.from({ length: 180 }, (_, i) => {
+      const level = i < 60 ? from : Math.min(to, from + (i - 60));
+      const value = Math.max(0, Math.round(level + 0.8 * g()));
+      return { t: i * MIN, value, volume: value };
+    });
+  }
+
+  test('a steady rise from 20 to 35 viewers in fifteen minutes, which then holds, is one spike', () => {
+    for (const seed of [11, 12, 13, 14, 15]) {
+      const found = detectMoments(ramp(20, 35, seed), OPTS);
+      expect(
+        found.map((m) => m.kind),
+        `seed ${seed}: ${JSON.stringify(found)}`,
+      ).toEqual(['spike']);
+      expect(found[0]!.startedAt).toBeGreaterThanOrEqual(60 * MIN);
+      expect(found[0]!.startedAt).toBeLessThan(75 * MIN);
+      expect(found[0]!.peakValue).toBeGreaterThanOrEqual(34);
+    }
+  });
+
+  test('a level that steps up and wobbles back below the threshold for a minute or two stays one moment', () => {
+    const series = noise(200, 500, 20, 16);
+    for (let i = 100; i < 200; i++)
+      series[i]!.value = series[i]!.volume = (i === 110 || i === 111 ? 520 : 650) + (i % 3);
+    const found = detectMoments(series, OPTS);
+    expect(found.map((m) => [m.kind, m.startedAt])).toEqual([['spike', 100 * MIN]]);
+  });
+
+  test('two incidents an hour apart are two moments', () => {
+    const series = noise(240, 500, 20, 17);
+    for (const start of [100, 170]) for (let i = start; i < start + 4; i++) series[i]!.value = series[i]!.volume = 650;
+    const found = detectMoments(series, OPTS);
+    expect(found.map((m) => [m.kind, m.startedAt])).toEqual([
+      ['spike', 100 * MIN],
+      ['spike', 170 * MIN],
+    ]);
+  });
+
+  test('over 15-minute buckets, times and the merge gap follow the bucket', () => {
+    const B = 15 * MIN;
+    const series = noise(100, 500, 20, 18).map((p, i) => ({ ...p, t: i * B }));
+    for (let i = 60; i < 63; i++) series[i]!.value = series[i]!.volume = 650;
+    series[65]!.value = series[65]!.volume = 650; // two quiet buckets, then the same change again
+    const found = detectMoments(series, { ...OPTS, bucketMs: B });
+    expect(found.map((m) => [m.kind, m.startedAt, m.endedAt])).toEqual([['spike', 60 * B, 66 * B]]);
+  });
+});

@@ -146,4 +146,30 @@ describe.skipIf(!ff)('signed playback', () => {
     expect('posterUrl' in (ready.data as object)).toBe(false);
     sock.close();
   });
+
+  test('a followed video that is deleted says "deleted" to its followers; the connection and its other topics stay', async () => {
+    const ticket = (await call(ts, 'POST', '/api/v1/ws-ticket', { token: admin })).json!.ticket;
+    const sock = await openSocket(`${ts.url.replace('http', 'ws')}/ws/live?ticket=${ticket}`);
+    const doomed = (await uploadFile(ts, admin, source, { title: 'doomed', appId: 'default' })).json.id;
+    sock.send({ type: 'subscribe', topic: `video:${doomed}` });
+    sock.send({ type: 'subscribe', topic: `video:${a}` });
+    await sock.next((m) => m.type === 'update' && m.topic === `video:${doomed}`, 10_000);
+    const before = sock.messages.length;
+    expect((await call(ts, 'DELETE', `/api/v1/videos/${doomed}`, { token: admin })).status).toBe(204);
+    const gone = await sock.next((m) => m.type === 'update' && m.topic === `video:${doomed}`, 10_000, before);
+    expect(gone.data).toEqual({ id: doomed, status: 'deleted' });
+    // Several intervals later (each re-authorises every subscription) the socket is still open and answers.
+    await ts.server.live.tick();
+    await ts.server.live.tick();
+    sock.send({ type: 'ping' });
+    await sock.next((m) => m.type === 'pong', 5_000);
+    // Someone who never saw the video's app is still refused it.
+    await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: 'elsewhere' } });
+    const stranger = await createUser(ts, admin, 'stranger@example.com', 'member', ['elsewhere']);
+    const t2 = (await call(ts, 'POST', '/api/v1/ws-ticket', { token: stranger.accessToken })).json!.ticket;
+    const other = await openSocket(`${ts.url.replace('http', 'ws')}/ws/live?ticket=${t2}`);
+    other.send({ type: 'subscribe', topic: `video:${doomed}` });
+    expect((await other.closed).code).toBe(4403);
+    sock.close();
+  });
 });

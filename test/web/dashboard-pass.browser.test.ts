@@ -148,7 +148,8 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     await page.goto(`${s.url}/moments?app=other-app&range=1h`);
     await expect.poll(() => page.locator('article.moment').count(), { timeout: 10_000 }).toBe(1);
     await page.goto(`${s.url}/moments?app=other-app&range=15m`);
-    await expect.poll(() => page.locator('.moments').textContent()).toContain('20 a minute');
+    await expect.poll(() => page.locator('.moments').textContent()).toContain('20 a minute by default');
+    expect(await page.locator('.moments').textContent()).toContain('5, 15 or 60-minute buckets');
     await page.goto(`${s.url}/overview?app=${mine}`);
     expect(browser.problems).toEqual([]);
   });
@@ -163,7 +164,7 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
         const rows = p.locator('.sessions tbody tr');
         await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(30);
         const first = rows.first();
-        expect(await first.locator('.content').textContent()).toBe('Big Buck Bunnycontent-00');
+        expect(await first.locator('.content').textContent()).toBe('Big Buck Bunny content-00');
         expect(await first.locator('.content small').textContent()).toBe('content-00');
         expect(await first.textContent()).toContain('2 min 5 s');
         expect(await p.locator('.sessions .badge.bad').count()).toBe(6);
@@ -250,10 +251,16 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
         expect(await p.locator('th[aria-sort="descending"]').textContent()).toContain('Impact');
         await expect
           .poll(() => rows.first().locator('td').first().textContent(), { timeout: 10_000 })
-          .toBe('Cosmos Laundromatcontent-09');
+          .toBe('Cosmos Laundromat content-09');
         // 10 sessions, 5 failed, against an app average of 11/40: about 2.3 failures too many.
         expect(await rows.first().locator('td').nth(1).textContent()).toBe('2.3');
         if (scheme === 'dark' && size.name === 'desktop') await browser.screenshot(p, 'pass-breakdowns-dark');
+        // The row opens the Overview filtered by it; the filter chip names the content by its title.
+        await rows.first().locator('td').nth(2).click();
+        await p.waitForURL(/\/overview\?/);
+        await expect
+          .poll(() => p.locator('.page-head .chip').textContent(), { timeout: 10_000 })
+          .toBe('Content: Cosmos Laundromat content-09 ×');
         await p.close();
       }
     expect(browser.problems).toEqual([]);
@@ -298,6 +305,13 @@ describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () 
     await notice.getByText('Connect with this key').click();
     await expect.poll(() => notice.getByLabel('curl example').textContent()).toContain(`X-API-Key: ${key}`);
     expect(await notice.getByLabel('session endpoint').textContent()).toMatch(/\/v1\/sessions$/);
+    // The browser SDK too: a script tag that loads, and the key filled in.
+    const snippet = (await notice.getByLabel('browser SDK snippet').textContent())!;
+    expect(snippet).toContain(`apiKey: '${key}'`);
+    const script = new URL(/src="([^"]+)"/.exec(snippet)![1]!);
+    const served = await fetch(`${s.url}${script.pathname}`);
+    expect(served.status).toBe(200);
+    expect(await served.text()).toContain('M3W');
 
     const row = page.locator('tbody tr', { hasText: 'tv-prod' });
     const prefix = (await row.locator('code').textContent())!.trim();

@@ -195,14 +195,16 @@ describe.skipIf(!needs('chromium'))('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     // The member's only app has no data yet: the empty state, for that app, and no way to make keys.
     await page.waitForURL(/\/welcome\?app=tv-app/);
-    await expect.poll(() => page.getByText('Ask an admin for an ingest key for this app.').count()).toBe(1);
+    await expect
+      .poll(() => page.getByText('Ask an admin for an ingest key for this app.').count(), { timeout: 10_000 })
+      .toBe(1);
     expect(await page.locator('.app-picker').count(), 'one app: no picker').toBe(0);
     await page.goto(`${s.url}/sessions?app=default`);
-    await expect.poll(() => page.getByRole('heading', { name: 'Sessions' }).count()).toBe(1);
-    await expect.poll(() => page.locator('main').textContent()).toContain('No sessions match.');
+    await expect.poll(() => page.getByRole('heading', { name: 'Sessions' }).count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator('main').textContent(), { timeout: 10_000 }).toContain('No sessions match.');
     await page.goto(`${s.url}/settings`);
     // Issue 18: a member's Settings is their own account (their apps, their password), not a dead end.
-    await expect.poll(() => page.getByRole('heading', { name: 'Your account' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('heading', { name: 'Your account' }).count(), { timeout: 10_000 }).toBe(1);
     expect(await page.getByRole('link', { name: 'API keys' }).count()).toBe(0);
 
     await page.getByRole('button', { name: 'Sign out' }).click();

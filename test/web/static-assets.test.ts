@@ -44,6 +44,10 @@ describe('dashboard pages', () => {
     '/moments',
     '/settings',
     '/settings/keys',
+    '/connect',
+    '/welcome',
+    '/live/news',
+    '/videos',
   ])('%s serves index.html, never cached, with the security headers', async (path) => {
     const res = await rawGet(path);
     expect(res.status).toBe(200);
@@ -61,11 +65,29 @@ describe('dashboard pages', () => {
     expect(html, 'no inline script').not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   });
 
-  test('an unknown path is the usual 404 envelope, not the dashboard', async () => {
+  test('an unknown path is the usual 404 envelope, not the dashboard, for an API client', async () => {
     for (const path of ['/no/such/route', '/api/v1/nothing', '/assets/missing-AAAA.js', '/settings/../../etc/passwd']) {
       const res = await rawGet(path);
       expect(res.status, path).toBe(404);
       expect(JSON.parse(res.body.toString()).error.code).toBe('NOT_FOUND');
+    }
+  });
+
+  test('a browser at an unknown URL gets the dashboard with status 404 (its "Page not found"); API paths stay JSON', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    for (const path of ['/no/such/route', '/overveiw', '/settings/nope/deeper']) {
+      const res = await rawGet(path, browser);
+      expect(res.status, path).toBe(404);
+      expect(res.headers['content-type'], path).toBe('text/html; charset=utf-8');
+      expect(res.headers['cache-control'], path).toBe('no-store');
+      expect(res.headers.etag, path).toBeUndefined();
+      expect(String(res.headers['content-security-policy'])).toContain("script-src 'self'");
+      expect(res.body.toString('utf8')).toContain(manifest.entry.js);
+    }
+    for (const path of ['/api/v1/nothing', '/v1/nothing', '/media/nothing', '/ws/nothing', '/assets/missing-AAAA.js']) {
+      const res = await rawGet(path, browser);
+      expect(res.status, path).toBe(404);
+      expect(JSON.parse(res.body.toString()).error.code, path).toBe('NOT_FOUND');
     }
   });
 

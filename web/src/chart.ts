@@ -54,6 +54,14 @@ function momentsPlugin(getSpans: () => Span[]): uPlot.Plugin {
   };
 }
 
+/** Indexes of values whose neighbours are both empty (a line cannot show them). */
+function isolatedPoints(ys: ReadonlyArray<number | null | undefined>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i++)
+    if (ys[i] !== null && ys[i] !== undefined && ys[i - 1] == null && ys[i + 1] == null) out.push(i);
+  return out;
+}
+
 /** Below this many sessions a bucket's percentage or percentile says little: it is drawn faded. */
 export const MIN_SESSIONS = 5;
 
@@ -134,7 +142,9 @@ export function timeChart(label: string, unit: Unit, opts: { height?: number } =
             return n === undefined ? fmt(v) : `${fmt(v)} (${fmtCount(n)} session${n === 1 ? '' : 's'})`;
           },
           spanGaps: false,
-          points: { show: false },
+          // A value between two empty buckets has no line to sit on (sparse data: a quiet app at 1 h): it is drawn
+          // as a dot, so the chart is not blank beside a figure that says 15.8 %.
+          points: { show: true, size: 5, filter: (u, sidx) => isolatedPoints(u.data[sidx] as Array<number | null>) },
         },
         {
           label: 'Previous period',

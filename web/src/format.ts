@@ -75,6 +75,34 @@ export function axisLabels(unit: Unit, ticks: number[]): string[] {
   if (unit === 'pct') return scaled(1, ' %');
   return max >= 1e6 ? scaled(1e6, 'M') : max >= 1e4 ? scaled(1e3, 'k') : scaled(1, '');
 }
+const nf2 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+
+/**
+ * One formatter for a whole column: the unit follows the column's largest value (as on a chart's axis), so
+ * "1 s" never sits beside "911 ms" (that one reads "0.91 s").
+ */
+export function columnFormatter(
+  unit: Unit,
+  values: Iterable<number | null | undefined>,
+): (n: number | null | undefined) => string {
+  let max = 0;
+  for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+  const fixed =
+    (div: number, suffix: string, f = nf) =>
+    (n: number | null | undefined) =>
+      n === null || n === undefined || Number.isNaN(n) ? '–' : `${f.format(n / div)} ${suffix}`;
+  if (unit === 'ms') return max >= 1000 ? fixed(1000, 's', nf2) : fixed(1, 'ms');
+  if (unit === 'bps')
+    return max >= 1e9
+      ? fixed(1e9, 'Gbit/s', nf2)
+      : max >= 1e6
+        ? fixed(1e6, 'Mbit/s', nf2)
+        : max >= 1e3
+          ? fixed(1e3, 'kbit/s', nf2)
+          : fixed(1, 'bit/s');
+  return formatters[unit];
+}
+
 export const formatters: Record<Unit, (n: number | null | undefined) => string> = {
   count: fmtCount,
   ms: fmtMs,

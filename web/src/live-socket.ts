@@ -9,6 +9,7 @@ const HEARTBEAT_MS = 15_000;
 export class LiveSocket {
   private ws: WebSocket | null = null;
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly refusedListeners = new Map<string, Set<() => void>>();
   private readonly statusListeners = new Set<(s: LiveStatus) => void>();
   private status: LiveStatus = 'connecting';
   private attempt = 0;
@@ -28,8 +29,12 @@ export class LiveSocket {
     this.connect();
   }
 
-  /** Listens to a topic (overview:<app>, active, stream:<channel>, moments); returns the unsubscribe. */
-  subscribe(topic: string, fn: Listener): () => void {
+  /**
+   * Listens to a topic (overview:<app>, active, stream:<channel>, moments, video:<id>); returns the unsubscribe.
+   * `onRefused` runs if the server refuses the topic (it closes with 4403 naming it: the thing is gone or no
+   * longer visible); the topic is then dropped, so reconnecting does not ask for it again and again.
+   */
+  subscribe(topic: string, fn: Listener, onRefused?: () => void): () => void {
     let set = this.listeners.get(topic);
     if (!set) {
       set = new Set();
@@ -37,13 +42,28 @@ export class LiveSocket {
       this.sendJson({ type: 'subscribe', topic });
     }
     set.add(fn);
+    if (onRefused) {
+      let refused = this.refusedListeners.get(topic);
+      if (!refused) this.refusedListeners.set(topic, (refused = new Set()));
+      refused.add(onRefused);
+    }
     return () => {
       set.delete(fn);
-      if (set.size === 0) {
+      if (onRefused) this.refusedListeners.get(topic)?.delete(onRefused);
+      if (set.size === 0 && this.listeners.get(topic) === set) {
         this.listeners.delete(topic);
+        this.refusedListeners.delete(topic);
         this.sendJson({ type: 'unsubscribe', topic });
       }
     };
+  }
+
+  /** The server refused a topic: forget it and tell who followed it. */
+  private refuse(topic: string): void {
+    const refused = this.refusedListeners.get(topic);
+    this.listeners.delete(topic);
+    this.refusedListeners.delete(topic);
+    for (const fn of refused ?? []) fn();
   }
 
   onStatus(fn: (s: LiveStatus) => void): () => void {
@@ -94,6 +114,15 @@ export class LiveSocket {
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
+      if (ev.code === 4403) {
+        // "not allowed to subscribe to <topic>" / "no longer allowed to follow <topic>": the other topics are
+        // fine, so reconnect at once without the refused one.
+        const topic = /(?:subscribe to|follow) (\S+)$/.exec(ev.reason)?.[1];
+        if (topic && this.listeners.has(topic)) {
+          this.refuse(topic);
+          this.attempt = 0;
+        }
+      }
       if (ev.code !== 4401) return this.reconnect();
       this.ws = null;
       this.setStatus('reconnecting');

@@ -24,26 +24,43 @@ import { momentsPage } from './pages/moments.ts';
 import { overviewPage } from './pages/overview.ts';
 import { sessionsPage } from './pages/sessions.ts';
 import { setupPage } from './pages/setup.ts';
-import { connectPage, welcomePage } from './pages/welcome.ts';
 
 const root = document.getElementById('app')!;
 
-const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean; hidden?: boolean }> = [
+/** The dashboard's pages; `sub` pages also answer one more path segment (/sessions/<id>, /settings/<tab>). */
+const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean; hidden?: boolean; sub?: boolean }> = [
   { path: '/overview', title: 'Overview', page: overviewPage },
-  { path: '/live', title: 'Live', page: livePage },
+  { path: '/live', title: 'Live', page: livePage, sub: true },
   { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
-  { path: '/sessions', title: 'Sessions', page: sessionsPage },
+  { path: '/sessions', title: 'Sessions', page: sessionsPage, sub: true },
   { path: '/moments', title: 'Moments', page: momentsPage },
   // Loaded on first visit: the video library (and its upload client) stays out of the dashboard's first load.
-  { path: '/videos', title: 'Videos', page: (ctx) => import('./pages/videos.ts').then((m) => m.videosPage(ctx)) },
+  {
+    path: '/videos',
+    title: 'Videos',
+    page: (ctx) => import('./pages/videos.ts').then((m) => m.videosPage(ctx)),
+    sub: true,
+  },
   // Loaded on first visit too: the admin screens stay out of the dashboard's first load.
   {
     path: '/settings',
     title: 'Settings',
     page: (ctx) => import('./pages/settings.ts').then((m) => m.settingsPage(ctx)),
+    sub: true,
   },
-  { path: '/welcome', title: 'Get started', page: welcomePage, hidden: true },
-  { path: '/connect', title: 'Connect', page: connectPage, hidden: true },
+  // Loaded on first visit (shared with Settings, which shows the same examples with a new key).
+  {
+    path: '/welcome',
+    title: 'Get started',
+    page: (ctx) => import('./pages/welcome.ts').then((m) => m.welcomePage(ctx)),
+    hidden: true,
+  },
+  {
+    path: '/connect',
+    title: 'Connect',
+    page: (ctx) => import('./pages/welcome.ts').then((m) => m.connectPage(ctx)),
+    hidden: true,
+  },
 ];
 
 let state: { me: Me; apps: App[]; live: LiveSocket } | null = null;
@@ -150,6 +167,53 @@ function shell(
   return { main, el };
 }
 
+/** A path the dashboard draws (the server answers any other with this page and status 404). */
+function isKnownPath(path: string): boolean {
+  return path === '/' || path === '/setup' || path === '/login' || pageAt(path) !== undefined;
+}
+
+function pageAt(path: string): (typeof PAGES)[number] | undefined {
+  return PAGES.find(
+    (p) => path === p.path || (p.sub && /^\/[^/]+$/.test(path.slice(p.path.length)) && path.startsWith(`${p.path}/`)),
+  );
+}
+
+/** "Page not found": what was asked for, and a way back. */
+function notFound(home: string, homeLabel: string): HTMLElement[] {
+  const asked = location.pathname + location.search;
+  return [
+    h('h1', { tabindex: '-1' }, 'Page not found'),
+    h(
+      'section',
+      { class: 'card not-found' },
+      h('p', {}, 'There is no page at ', h('code', {}, asked.length > 80 ? `${asked.slice(0, 80)}…` : asked), '.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'The link may be mistyped, or the page may have moved. Every page is in the navigation at the top.',
+      ),
+      h(
+        'p',
+        { class: 'actions' },
+        h('a', { class: 'button', href: home }, homeLabel),
+        ' ',
+        // Opened straight from a link elsewhere (a new tab), there is nowhere to go back to.
+        history.length > 1
+          ? h('button', { type: 'button', class: 'secondary', onclick: () => history.back() }, 'Go back')
+          : null,
+      ),
+    ),
+  ];
+}
+
+function notFoundStandalone(): void {
+  document.title = 'Page not found · m3w';
+  const body = notFound('/login', 'Sign in');
+  (body[1]!.querySelector('.muted') as HTMLElement).textContent =
+    'The link may be mistyped, or the page may have moved.';
+  replace(root, h('main', { id: 'main', class: 'standalone' }, ...body));
+}
+
 async function render(): Promise<void> {
   for (const fn of leave) fn();
   leave = [];
@@ -166,6 +230,8 @@ async function render(): Promise<void> {
         return setupPage(root, () => navigate('/', true));
       }
       if (!status.user) {
+        // An unknown URL says so, even signed out (and offers the sign-in rather than sending there).
+        if (!isKnownPath(path)) return notFoundStandalone();
         if (path !== '/login')
           history.replaceState(null, '', `/login?next=${encodeURIComponent(location.pathname + location.search)}`);
         document.title = 'Sign in · m3w';
@@ -184,9 +250,16 @@ async function render(): Promise<void> {
     const { me, apps, live } = state;
     const app = selectedApp(apps, me);
     if (path === '/') return navigate(`/overview${location.search}`, true);
-    const entry = PAGES.find((p) => path === p.path || path.startsWith(p.path + '/'));
+    const entry = pageAt(path);
     if (!entry) {
-      replace(root, h('p', { class: 'error' }, 'No such page. '), h('a', { href: '/overview' }, 'Go to the overview'));
+      document.title = 'Page not found · m3w';
+      const { main, el } = shell(me, apps, app, live, '');
+      replace(root, el);
+      replace(main, ...notFound(`/overview${app ? `?app=${encodeURIComponent(app)}` : ''}`, 'Go to the Overview'));
+      if (focusHeading) {
+        focusHeading = false;
+        main.querySelector('h1')?.focus({ preventScroll: true });
+      }
       return;
     }
     document.title = `${entry.title} · m3w`;

@@ -5,11 +5,12 @@ import { get, qs, type QoeBreakdown, type QoeBreakdownRow, type QoeSeries } from
 import { sparkline } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
-import { formatters, type Unit } from '../format.ts';
+import { columnFormatter, type Unit } from '../format.ts';
 import { contentCell, type SessionRow } from './sessions.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
-const DIMENSIONS: Array<[string, string]> = [
+/** The QoE dimensions a person can break down by, with their names on screen. */
+export const DIMENSIONS: Array<[string, string]> = [
   ['contentId', 'Content'],
   ['streamType', 'Stream type'],
   ['appVersion', 'App version'],
@@ -62,6 +63,13 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
       h('h1', {}, 'Breakdowns'),
       select,
       rangePicker(range, (p) => ctx.navigate(withParams(p))),
+    ),
+    // The Impact column's meaning said on the page (its header's tooltip does not reach a phone).
+    h(
+      'p',
+      { class: 'muted small' },
+      "Ranked by impact: failed sessions beyond the app's average failure rate, so the rows that cost the most " +
+        'come first. A row opens the Overview for it.',
     ),
     table,
   );
@@ -120,6 +128,16 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
         b,
       );
     };
+    // One unit per column (seconds or milliseconds, never both).
+    const columnFormats = new Map(
+      COLUMNS.map((c) => [
+        c.key,
+        columnFormatter(
+          c.unit,
+          rows.map((r) => field(r, c.key) as number | null),
+        ),
+      ]),
+    );
     replace(
       table,
       rows.length === 0
@@ -158,7 +176,9 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
                   'tr',
                   { class: 'clickable' },
                   h('td', {}, link),
-                  COLUMNS.map((c) => h('td', { class: 'num' }, formatters[c.unit](field(r, c.key) as number | null))),
+                  COLUMNS.map((c) =>
+                    h('td', { class: 'num' }, columnFormats.get(c.key)!(field(r, c.key) as number | null)),
+                  ),
                   h('td', {}, sparks.get(v) ?? ''),
                 );
                 tr.addEventListener('click', (ev) => {

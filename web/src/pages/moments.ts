@@ -44,9 +44,9 @@ function emptyState(app: string): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      'm3w marks a moment when a metric moves far from its usual level for a few minutes in a row. It only judges ' +
-        'minutes with enough sessions (20 a minute by default, the moments.minVolume setting), so on a quiet app ' +
-        'a burst of failures may not become a moment.',
+      'A moment is a metric far from its usual level for a few minutes (a change that lasts is one moment). ' +
+        'Judging needs enough sessions: 20 a minute by default (moments.minVolume). A quieter app is judged over ' +
+        '5, 15 or 60-minute buckets, so its moments appear when a bucket ends; below 20 sessions an hour, none do.',
     ),
     h('p', {}, h('a', { href: `/sessions${qs({ app, errorsOnly: true })}` }, 'See the failed sessions of this range')),
   );

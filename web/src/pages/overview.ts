@@ -8,9 +8,31 @@ import { h, replace } from '../dom.ts';
 import { formatters } from '../format.ts';
 import { METRICS, type Metric } from '../metrics.ts';
 import { forApp, momentChip, momentTitle } from '../moment-text.ts';
+import { DIMENSIONS } from './breakdowns.ts';
+import { contentCell, type SessionRow } from './sessions.ts';
 import { isShortRange, rangeFromParams, rangePicker, withParams, type TimeRange } from '../time-range.ts';
 
 export { METRICS };
+
+/** "Content: Big Buck Bunny content-03 ×": the filter in words, a content by its title (looked up), and its removal. */
+function filterChip(app: string, [dimension, value]: [string, string]): HTMLElement {
+  const shown = h('span', {}, value || '(none)');
+  if (dimension === 'contentId' && value)
+    void get<{ sessions: SessionRow[] }>(`/api/v1/sessions${qs({ app, contentId: value, limit: 1 })}`)
+      .then((r) => {
+        const title = r.sessions[0]?.contentTitle;
+        if (title) replace(shown, contentCell(title, value));
+      })
+      .catch(() => {});
+  return h(
+    'span',
+    { class: 'chip' },
+    `${DIMENSIONS.find((d) => d[0] === dimension)?.[1] ?? dimension}: `,
+    shown,
+    ' ',
+    h('a', { href: withParams({ dim: null, value: null }), 'aria-label': 'Remove filter' }, '×'),
+  );
+}
 
 function seriesUrl(app: string, metric: string, from: number, to: number, filter: [string, string] | null): string {
   // No step: the server picks minutes or hours to fit the range.
@@ -129,14 +151,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       'div',
       { class: 'page-head' },
       h('h1', {}, 'Overview'),
-      filter
-        ? h(
-            'span',
-            { class: 'chip' },
-            `${filter[0]} = ${filter[1]} `,
-            h('a', { href: withParams({ dim: null, value: null }), 'aria-label': 'Remove filter' }, '×'),
-          )
-        : null,
+      filter ? filterChip(app, filter) : null,
       rangePicker(range, (p) => ctx.navigate(withParams(p))),
     ),
     status,

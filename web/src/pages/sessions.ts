@@ -4,7 +4,17 @@
 import { ApiFailure, get, qs } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
-import { fmtBps, fmtCount, fmtDuration, fmtMs, fmtPct, fmtTime, fmtTimeShort } from '../format.ts';
+import {
+  columnFormatter,
+  fmtBps,
+  fmtCount,
+  fmtDuration,
+  fmtMs,
+  fmtPct,
+  fmtTime,
+  fmtTimeShort,
+  type Unit,
+} from '../format.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
 export interface SessionRow {
@@ -28,7 +38,14 @@ export interface SessionRow {
 /** A content as people know it: its title, the id in small text below (or the id alone). */
 export function contentCell(title: string | null | undefined, id: string | null | undefined): HTMLElement {
   if (!title) return h('span', { class: 'content' }, id ?? '–');
-  return h('span', { class: 'content' }, h('span', { class: 'title' }, title), id ? h('small', {}, id) : null);
+  // The space keeps "Sintel content-01" apart wherever the cell is not a flex row (Breakdowns, filter chips).
+  return h(
+    'span',
+    { class: 'content' },
+    h('span', { class: 'title' }, title),
+    id ? ' ' : null,
+    id ? h('small', {}, id) : null,
+  );
 }
 
 /** A field's value the way people read it, chosen by its name; anything else as it came. */
@@ -99,7 +116,9 @@ interface Column {
   key: keyof SessionRow | 'device';
   label: string;
   num?: boolean;
-  cell(s: SessionRow): HTMLElement | string;
+  cell(s: SessionRow, fmt?: (n: number | null | undefined) => string): HTMLElement | string;
+  /** A figure in `unit`: the column is formatted in one unit, chosen from the rows shown. */
+  figure?: { unit: Unit; of(s: SessionRow): number | null };
   /** The value rows sort by. */
   sortBy(s: SessionRow): number | string;
 }
@@ -123,7 +142,8 @@ const COLUMNS: Column[] = [
     key: 'startupTimeMs',
     label: 'Startup',
     num: true,
-    cell: (s) => fmtMs(s.startupTimeMs),
+    cell: (s, fmt = fmtMs) => fmt(s.startupTimeMs),
+    figure: { unit: 'ms', of: (s) => s.startupTimeMs },
     sortBy: (s) => s.startupTimeMs ?? -1,
   },
   {
@@ -137,7 +157,8 @@ const COLUMNS: Column[] = [
     key: 'meanVideoFormatBitrate',
     label: 'Bitrate',
     num: true,
-    cell: (s) => fmtBps(s.meanVideoFormatBitrate),
+    cell: (s, fmt = fmtBps) => fmt(s.meanVideoFormatBitrate),
+    figure: { unit: 'bps', of: (s) => s.meanVideoFormatBitrate },
     sortBy: (s) => s.meanVideoFormatBitrate ?? -1,
   },
   {
@@ -274,6 +295,9 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
         }),
       ),
     );
+    const fmts = new Map(
+      COLUMNS.filter((c) => c.figure).map((c) => [c.key, columnFormatter(c.figure!.unit, sorted.map(c.figure!.of))]),
+    );
     replace(
       tbody,
       sorted.map((s) => {
@@ -287,7 +311,7 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
           'tr',
           { class: `clickable${(s.errorCount ?? 0) > 0 ? ' has-error' : ''}` },
           h('td', { 'data-label': 'Session' }, link),
-          COLUMNS.map((c) => h('td', { class: c.num ? 'num' : '', 'data-label': c.label }, c.cell(s))),
+          COLUMNS.map((c) => h('td', { class: c.num ? 'num' : '', 'data-label': c.label }, c.cell(s, fmts.get(c.key)))),
         );
         // The whole row opens the session (the link inside keeps keyboard and middle-click use).
         tr.addEventListener('click', (ev) => {

@@ -372,13 +372,18 @@ async function listPage(ctx: PageContext): Promise<void> {
     if (entry.followed || settled(entry.video)) return;
     entry.followed = true;
     const id = entry.video.id;
-    entry.unsubscribe = live.subscribe(`video:${id}`, (data) => {
-      const e = rows.get(id);
-      if (!e) return;
-      // Deleted elsewhere (another tab, the API), or refused once uploaded (not a video): it leaves the list.
-      if ((data as { status?: string } | null)?.status === 'deleted') remove(id);
-      else update(mergeVideo(e.video, data));
-    });
+    entry.unsubscribe = live.subscribe(
+      `video:${id}`,
+      (data) => {
+        const e = rows.get(id);
+        if (!e) return;
+        // Deleted elsewhere (another tab, the API), or refused once uploaded (not a video): it leaves the list.
+        if ((data as { status?: string } | null)?.status === 'deleted') remove(id);
+        else update(mergeVideo(e.video, data));
+      },
+      // Refused by the server (gone, and m3w restarted since, or the app's grant was revoked): it leaves too.
+      () => remove(id),
+    );
   };
 
   const update = (v: Video) => {
@@ -562,20 +567,25 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
   let stop: (() => void) | null = null;
   const follow = () => {
     if (stop || settled(v)) return;
-    stop = live.subscribe(`video:${v.id}`, (data) => {
-      if ((data as { status?: string } | null)?.status === 'deleted')
-        return replace(
-          main,
-          h('p', { role: 'alert' }, 'This video was deleted. '),
-          h('a', { href: `/videos${qs({ app })}` }, 'All videos'),
-        );
-      v = mergeVideo(v, data);
-      drawFacts();
-      if (settled(v)) {
-        stop?.();
-        stop = null;
-      }
-    });
+    const gone = () =>
+      replace(
+        main,
+        h('p', { role: 'alert' }, 'This video was deleted. '),
+        h('a', { href: `/videos${qs({ app })}` }, 'All videos'),
+      );
+    stop = live.subscribe(
+      `video:${v.id}`,
+      (data) => {
+        if ((data as { status?: string } | null)?.status === 'deleted') return gone();
+        v = mergeVideo(v, data);
+        drawFacts();
+        if (settled(v)) {
+          stop?.();
+          stop = null;
+        }
+      },
+      gone,
+    );
   };
   ctx.onLeave(() => stop?.());
   follow();

@@ -20,7 +20,7 @@ export function serverBase(info: ServerInfo): string {
   return info.urls.find((u) => !/127\.0\.0\.1|localhost|\[::1\]/.test(u)) ?? info.urls[0] ?? location.origin;
 }
 
-/** The endpoint, curl line, Android SDK settings and webhook URL, filled in with `key`. */
+/** The endpoint, curl line, Android SDK settings, browser SDK snippet and webhook URL, filled in with `key`. */
 export function connectExamples(info: ServerInfo, key: string): HTMLElement[] {
   const base = serverBase(info);
   const session = JSON.stringify({
@@ -42,6 +42,16 @@ export function connectExamples(info: ServerInfo, key: string): HTMLElement[] {
     codeBlock(
       `Media3Watch.init(\n  context,\n  Media3WatchConfig(\n    endpoint = "${base}/v1/sessions",\n    apiKey = "${key}",\n  ),\n)`,
       'Android SDK configuration',
+    ),
+    h('h3', {}, 'Web player (any <video>, with or without hls.js)'),
+    codeBlock(
+      `<script src="${base}/sdk/m3w-web.js"></script>\n<script>\n  M3W.attach(document.querySelector('video'), {\n    auth: { apiKey: '${key}' },\n    endpoint: '${base}/v1/sessions',\n    contentId: 'episode-42', contentTitle: 'Episode 42',\n    // hls,  // your hls.js instance, if any: bitrates and fatal errors\n  });\n</script>`,
+      'browser SDK snippet',
+    ),
+    h(
+      'p',
+      { class: 'muted small' },
+      'A key used in web pages is public: give it only the ingest scope and list your site under its browser origins (Settings → API keys).',
     ),
     h('h3', {}, 'Media server webhook (Flussonic, Wowza, nginx-rtmp)'),
     codeBlock(`${info.webhookUrl}?key=${key}`, 'webhook URL'),
