@@ -17,7 +17,7 @@ const types = {
 
 export interface PostgresOptions {
   url: string;
-  /** Schema of m3w's tables, created if missing. */
+  /** Schema of m3w's tables, created if missing (by the migration run, under its lock). */
   schema: string;
   poolSize: number;
 }
@@ -54,7 +54,7 @@ export async function openPool(opts: PostgresOptions): Promise<pg.Pool> {
   // An idle connection that breaks (server restart) is dropped from the pool; the next query opens a new one.
   pool.on('error', () => {});
   try {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await pool.query('SELECT 1');
   } catch (err) {
     await pool.end().catch(() => {});
     throw new StoreError(`cannot open Postgres ${redactUrl(opts.url)}: ${(err as Error).message}`, { cause: err });

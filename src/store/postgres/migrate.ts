@@ -2,7 +2,7 @@
 // pg_advisory_xact_lock, so instances starting together take turns: the second finds everything applied.
 import type pg from 'pg';
 import { checkApplied, readMigrationFiles, type Migration, type MigrationReport } from '../migration-files.ts';
-import { transaction } from './database.ts';
+import { quoteIdent, transaction } from './database.ts';
 
 /** Key of the advisory lock migrations hold (any constant; "m3w:migrate"). */
 const MIGRATION_LOCK = 0x6d33_7701;
@@ -11,12 +11,16 @@ export function readPostgresMigrations(dir?: string): Migration[] {
   return readMigrationFiles('postgres', dir);
 }
 
+/** Creates `schema` if missing and applies pending migrations in it (the pool's search_path names it). */
 export async function migratePostgres(
   pool: pg.Pool,
+  schema: string,
   migrations: Migration[] = readPostgresMigrations(),
 ): Promise<MigrationReport> {
   return transaction(pool, 'migrate', async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // Under the lock: two instances creating the same new schema at once would otherwise collide.
+    await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
     const rows = (await c.query('SELECT version, name, checksum FROM schema_migrations')).rows as Array<{

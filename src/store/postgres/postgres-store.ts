@@ -1,10 +1,9 @@
 // The Postgres adapter (preview): the Store contract on a pooled `pg` connection, in one schema. Ingestion is
-// group-committed like SQLite's (session-ingest.ts); reads and rare writes go straight to the pool. Methods not
-// ported yet (the video library and rooms) throw a StoreError "not yet supported on Postgres: <method>".
+// group-committed like SQLite's (session-ingest.ts); reads and rare writes go straight to the pool. Not on
+// Postgres yet: backup() throws a StoreError "not yet supported on Postgres: backup" (pg_dump does that job).
 import type pg from 'pg';
 import type { IngestedSession, PlayEvent } from '../../ingest/index.ts';
 import type { MigrationReport } from '../migration-files.ts';
-import type { RoomStore } from '../room-types.ts';
 import {
   StoreError,
   type ApiKeyRecord,
@@ -28,12 +27,13 @@ import {
   type StreamRollupRow,
   type WriteBatchStats,
 } from '../types.ts';
-import type { VideoStore } from '../video-types.ts';
 import { PostgresAccountStore } from './account-store.ts';
 import { PostgresAnalytics } from './analytics.ts';
 import { openPool, q, redactUrl, transaction, type PostgresOptions } from './database.ts';
 import { migratePostgres } from './migrate.ts';
+import { PostgresRoomStore } from './room-store.ts';
 import { PostgresIngest } from './session-ingest.ts';
+import { PostgresVideoStore } from './video-store.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -69,53 +69,6 @@ const toApp = (r: { id: string; name: string; created_at: number }): App => ({
   createdAt: r.created_at,
 });
 
-/** What a method not ported to Postgres yet throws. */
-export function notOnPostgres(method: string): StoreError {
-  return new StoreError(`not yet supported on Postgres: ${method}`);
-}
-
-/** The video library's methods: not ported yet. */
-export const UNSUPPORTED_VIDEO_METHODS = [
-  'createVideo',
-  'getVideo',
-  'listVideos',
-  'renameVideo',
-  'queueVideo',
-  'deleteVideo',
-  'listRenditions',
-  'listVideoJobs',
-  'claimVideoJob',
-  'setVideoJobProgress',
-  'finishVideoJob',
-  'requeueRunningVideoJobs',
-  'retryFailedVideoJobs',
-  'listStaleUploads',
-  'listVideoIds',
-  'touchVideo',
-] as const satisfies ReadonlyArray<keyof VideoStore>;
-
-/** The rooms' methods: not ported yet. */
-export const UNSUPPORTED_ROOM_METHODS = [
-  'createRoom',
-  'getRoom',
-  'listRooms',
-  'updateRoom',
-  'deleteRoom',
-  'listRoomMembers',
-  'saveRoomMember',
-  'deleteRoomMember',
-  'addChat',
-  'recentChat',
-  'deleteChat',
-] as const satisfies ReadonlyArray<keyof RoomStore>;
-
-/** An object whose every listed method rejects with "not yet supported on Postgres: <part>.<method>". */
-function unsupported<T>(part: string, methods: readonly string[]): T {
-  return Object.fromEntries(
-    methods.map((m) => [m, () => Promise.reject(notOnPostgres(`${part}.${m}`))]),
-  ) as unknown as T;
-}
-
 const INSERT_KEY = `INSERT INTO api_keys (app_id, name, prefix, key_hash, scopes, created_at, rate_limit, allowed_origins)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`;
 const keyParams = (k: NewApiKey) => [
@@ -142,8 +95,8 @@ const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly accounts: PostgresAccountStore;
-  readonly videos: VideoStore = unsupported<VideoStore>('videos', UNSUPPORTED_VIDEO_METHODS);
-  readonly rooms: RoomStore = unsupported<RoomStore>('rooms', UNSUPPORTED_ROOM_METHODS);
+  readonly videos: PostgresVideoStore;
+  readonly rooms: PostgresRoomStore;
   private readonly ingest: PostgresIngest;
   private readonly analytics: PostgresAnalytics;
   private closed: Promise<void> | null = null;
@@ -155,6 +108,8 @@ export class PostgresStore implements Store {
     readonly location: string,
   ) {
     this.accounts = new PostgresAccountStore(pool);
+    this.videos = new PostgresVideoStore(pool);
+    this.rooms = new PostgresRoomStore(pool);
     this.analytics = new PostgresAnalytics(pool);
     this.ingest = new PostgresIngest(pool);
   }
@@ -163,7 +118,7 @@ export class PostgresStore implements Store {
   static async open(opts: PostgresOptions): Promise<PostgresStore> {
     const pool = await openPool(opts);
     try {
-      const report = await migratePostgres(pool);
+      const report = await migratePostgres(pool, opts.schema);
       return new PostgresStore(pool, report, `${redactUrl(opts.url)} (schema ${opts.schema})`);
     } catch (err) {
       await pool.end().catch(() => {});

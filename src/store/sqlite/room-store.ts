@@ -11,7 +11,7 @@ import type {
 } from '../room-types.ts';
 import { run } from './run-query.ts';
 
-interface RoomRow {
+export interface RoomRow {
   id: string;
   app_id: string;
   name: string;
@@ -31,7 +31,7 @@ interface RoomRow {
   updated_at: number;
 }
 
-const toRoom = (r: RoomRow): RoomRecord => ({
+export const toRoom = (r: RoomRow): RoomRecord => ({
   id: r.id,
   appId: r.app_id,
   name: r.name,
@@ -47,7 +47,7 @@ const toRoom = (r: RoomRow): RoomRecord => ({
   updatedAt: r.updated_at,
 });
 
-interface MemberRow {
+export interface MemberRow {
   room_id: string;
   app_id: string;
   id: string;
@@ -60,7 +60,7 @@ interface MemberRow {
   kicked: number;
 }
 
-const toMember = (r: MemberRow): RoomMemberRecord => ({
+export const toMember = (r: MemberRow): RoomMemberRecord => ({
   roomId: r.room_id,
   appId: r.app_id,
   id: r.id,
@@ -73,7 +73,7 @@ const toMember = (r: MemberRow): RoomMemberRecord => ({
   kicked: r.kicked === 1,
 });
 
-interface ChatRow {
+export interface ChatRow {
   id: number;
   room_id: string;
   member_id: string;
@@ -83,7 +83,7 @@ interface ChatRow {
   at: number;
 }
 
-const toChat = (r: ChatRow): ChatRecord => ({
+export const toChat = (r: ChatRow): ChatRecord => ({
   id: r.id,
   roomId: r.room_id,
   memberId: r.member_id,
