@@ -183,16 +183,33 @@ CREATE TABLE stream_dirty (
   minute BIGINT PRIMARY KEY
 );
 
--- Adds two sparse startup histograms: integer[] of (bucket, count) pairs, sorted by bucket, zero counts dropped.
+-- Adds two sparse startup histograms: integer[] of (bucket, count) pairs, sorted by bucket, zero counts dropped
+-- (a merge of the two sorted lists; called once per rollup row an ingest transaction updates).
 CREATE FUNCTION m3w_hist_add(a integer[], b integer[]) RETURNS integer[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(array_agg(x ORDER BY k, o), '{}'::integer[]) FROM (
-    SELECT k, sum(c)::integer AS c FROM (
-      SELECT a[2 * i - 1] AS k, a[2 * i] AS c FROM generate_series(1, coalesce(cardinality(a), 0) / 2) AS i
-      UNION ALL
-      SELECT b[2 * i - 1], b[2 * i] FROM generate_series(1, coalesce(cardinality(b), 0) / 2) AS i
-    ) AS pairs GROUP BY k HAVING sum(c) <> 0
-  ) AS summed, LATERAL unnest(ARRAY[k, c]) WITH ORDINALITY AS u(x, o)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  out integer[] := '{}';
+  i integer := 1;
+  j integer := 1;
+  na integer := coalesce(cardinality(a), 0);
+  nb integer := coalesce(cardinality(b), 0);
+  c integer;
+BEGIN
+  IF nb = 0 THEN RETURN coalesce(a, '{}'); END IF;
+  IF na = 0 THEN RETURN b; END IF;
+  WHILE i <= na OR j <= nb LOOP
+    IF j > nb OR (i <= na AND a[i] < b[j]) THEN
+      out := out || a[i] || a[i + 1]; i := i + 2;
+    ELSIF i > na OR b[j] < a[i] THEN
+      out := out || b[j] || b[j + 1]; j := j + 2;
+    ELSE
+      c := a[i + 1] + b[j + 1];
+      IF c <> 0 THEN out := out || a[i] || c; END IF;
+      i := i + 2; j := j + 2;
+    END IF;
+  END LOOP;
+  RETURN out;
+END
 $$;
 
 CREATE TABLE qoe_minutes (

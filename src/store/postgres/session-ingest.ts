@@ -212,8 +212,8 @@ export class PostgresIngest {
     }
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [INGEST_LOCK]);
+      // One round trip: the transaction and its turn (a constant, so no parameters are needed).
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${INGEST_LOCK})`);
       const qoe = new QoeDeltaAccumulator(QOE_LAYOUT);
       const rows = group.flatMap((p) => p.sessions ?? []);
       if (rows.length > 0) await this.writeSessions(client, rows, qoe);
