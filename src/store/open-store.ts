@@ -33,6 +33,13 @@ export async function openStore(config: StoreConfig): Promise<OpenedStore> {
   return SqliteStore.open({ file: config.databasePath, durability: config.durability });
 }
 
+/** Postgres: how many migrations the schema still lacks (connects, changes nothing). */
+export async function pendingMigrations(config: StoreConfig): Promise<number> {
+  if (config.postgresUrl === null) throw new Error('pendingMigrations is for Postgres');
+  const { countPendingPostgres } = await import('./postgres/migrate.ts');
+  return countPendingPostgres({ url: config.postgresUrl, schema: config.postgres.schema, poolSize: 1 });
+}
+
 /** Where the store lives, for messages: the SQLite file, or the Postgres database (password hidden) and schema. */
 export function storeLocation(config: StoreConfig): string {
   if (config.postgresUrl === null) return config.databasePath;

@@ -2,7 +2,7 @@
 // pg_advisory_xact_lock, so instances starting together take turns: the second finds everything applied.
 import type pg from 'pg';
 import { checkApplied, readMigrationFiles, type Migration, type MigrationReport } from '../migration-files.ts';
-import { quoteIdent, transaction } from './database.ts';
+import { openPool, quoteIdent, transaction, type PostgresOptions } from './database.ts';
 
 /** Key of the advisory lock migrations hold (any constant; "m3w:migrate"). */
 const MIGRATION_LOCK = 0x6d33_7701;
@@ -48,4 +48,24 @@ export async function migratePostgres(
     }
     return report;
   });
+}
+
+/** Migrations the schema still lacks; connects and reads only. */
+export async function countPendingPostgres(opts: PostgresOptions): Promise<number> {
+  const pool = await openPool(opts);
+  try {
+    const table = await pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
+      `${quoteIdent(opts.schema)}.schema_migrations`,
+    ]);
+    const files = readPostgresMigrations();
+    if (table.rows[0]!.t === null) return files.length;
+    const done = await pool.query<{ version: number; name: string; checksum: string }>(
+      `SELECT version, name, checksum FROM ${quoteIdent(opts.schema)}.schema_migrations`,
+    );
+    checkApplied(files, new Map(done.rows.map((r) => [r.version, r])));
+    const applied = new Set(done.rows.map((r) => r.version));
+    return files.filter((f) => !applied.has(f.version)).length;
+  } finally {
+    await pool.end();
+  }
 }
