@@ -487,6 +487,53 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     expect(await store.takeDirtyStreamMinute(Date.now())).toBeNull();
   });
 
+  test('play events in bulk: many ids per request, mixed with duplicates, late starts and repeated ids', async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `b${i}`);
+    const starts = ids.map((id, i) => play('play_started', id, { openedAt: T0 + i * 1000 }));
+    // Two requests arriving together (one group), then closes for most, a few closes of unknown ids.
+    const [first, second] = await Promise.all([
+      store.ingestPlayEvents('a1', starts.slice(0, 30), T0),
+      store.ingestPlayEvents('a1', starts.slice(30), T0),
+    ]);
+    expect([...first, ...second]).toEqual(ids.map(() => 'opened'));
+    const closes = [
+      ...ids.slice(0, 50).map((id, i) => play('play_closed', id, { closedAt: T0 + HOUR + i })),
+      play('play_closed', 'late-1', { openedAt: T0 + 2 * MIN, closedAt: T0 + 3 * MIN }),
+      play('play_started', 'b55'), // a duplicate start
+      play('play_started', 'fresh'),
+    ];
+    expect(await store.ingestPlayEvents('a1', closes, T0 + 1)).toEqual([
+      ...ids.slice(0, 50).map(() => 'closed'),
+      'closed',
+      'duplicate',
+      'opened',
+    ]);
+    // The late start of a close-first session, and one request naming an id twice (start and close, in order).
+    expect(
+      await store.ingestPlayEvents(
+        'a1',
+        [
+          play('play_started', 'late-1', { bytes: 9 }),
+          play('play_started', 'twice'),
+          play('play_closed', 'twice', { closedAt: T0 + 2 * HOUR }),
+          play('play_closed', 'b0'),
+        ],
+        T0 + 2,
+      ),
+    ).toEqual(['closed', 'opened', 'closed', 'duplicate']);
+    expect(await store.getPlaySession('a1', 'b7')).toMatchObject({
+      openedAt: T0 + 7000,
+      closedAt: T0 + HOUR + 7,
+      reason: 'client',
+      receivedAt: T0 + 1,
+    });
+    expect(await store.getPlaySession('a1', 'late-1')).toMatchObject({ startBytes: 9, closedAt: T0 + 3 * MIN });
+    expect(await store.getPlaySession('a1', 'twice')).toMatchObject({ closedAt: T0 + 2 * HOUR });
+    const open = (await store.listOpenPlaySessions()).map((p) => p.id).sort();
+    expect(open).toEqual([...ids.slice(50), 'fresh'].sort());
+    expect(await store.takeDirtyStreamMinute(Date.now())).toBe(T0);
+  });
+
   test('stream rollups: replace a window, series, rows at a bucket, values by watch time, apps', async () => {
     const row = (appId: string, dimension: string, value: string, t: number, watch: number): StreamRollupRow => ({
       appId,

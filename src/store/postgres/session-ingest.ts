@@ -117,6 +117,35 @@ const CLOSED_SQL = `INSERT INTO play_sessions AS p (${COMMON}, closed_at, close_
   WHERE p.closed_seen = 0
   RETURNING opened_at`;
 
+// The two usual cases for many events at once (see writePlays): new starts, and closes of open sessions.
+type StartField = (appId: string, e: PlayEvent, receivedAt: number) => unknown;
+const START_COLUMNS: StartField[] = [
+  (a) => a,
+  (_, e) => e.id,
+  (_, e) => e.server,
+  (_, e) => e.channel,
+  (_, e) => e.country,
+  (_, e) => e.protocol,
+  (_, e) => e.device,
+  (_, e) => e.userId,
+  (_, e) => e.userName,
+  (_, e) => e.address,
+  (_, e) => e.userAgent,
+  (_, e) => e.openedAt,
+  (_, e) => e.bytes,
+  (_, _e, r) => r,
+  (_, e) => e.raw,
+];
+const START_NEW_BULK_SQL = `INSERT INTO play_sessions (${COMMON}, start_bytes, received_at, start_event, started_seen)
+  SELECT *, 1 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[], $14::int8[], $15::text[])
+  ON CONFLICT (app_id, id) DO NOTHING RETURNING app_id, id`;
+const CLOSE_OPEN_BULK_SQL = `UPDATE play_sessions p SET closed_at = GREATEST(u.closed_at, p.opened_at), close_bytes = u.bytes,
+    reason = u.reason, closed_seen = 1, received_at = u.received_at, close_event = u.raw
+  FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[], $7::text[])
+    AS u(app_id, id, closed_at, bytes, reason, received_at, raw)
+  WHERE p.app_id = u.app_id AND p.id = u.id AND p.closed_seen = 0 RETURNING p.app_id, p.id`;
+
 const CODES: Record<PlayEventOutcome, number> = { duplicate: 0, opened: 1, closed: 2 };
 const OUTCOMES: readonly PlayEventOutcome[] = ['duplicate', 'opened', 'closed'];
 
@@ -217,21 +246,8 @@ export class PostgresIngest {
       const qoe = new QoeDeltaAccumulator(QOE_LAYOUT);
       const rows = group.flatMap((p) => p.sessions ?? []);
       if (rows.length > 0) await this.writeSessions(client, rows, qoe);
-      const outcomes: PlayEventOutcome[][] = [];
-      let dirty = Infinity;
-      for (const p of group) {
-        if (!p.plays) {
-          outcomes.push([]);
-          continue;
-        }
-        const codes: PlayEventOutcome[] = [];
-        for (const e of p.plays) {
-          const [code, affected] = await this.writePlay(client, p.appId, e, p.receivedAt);
-          codes.push(OUTCOMES[code]!);
-          if (code !== CODES.duplicate && affected < dirty) dirty = affected;
-        }
-        outcomes.push(codes);
-      }
+      const outcomes: PlayEventOutcome[][] = group.map((p) => new Array<PlayEventOutcome>(p.plays?.length ?? 0));
+      const dirty = await this.writePlays(client, group, outcomes);
       await this.persistQoe(client, qoe.deltas());
       const dirtyBefore = Math.floor((Date.now() + COMMIT_GRACE_MS) / MINUTE) * MINUTE;
       const dirtyMinute = Math.floor(dirty / MINUTE) * MINUTE;
@@ -282,6 +298,74 @@ export class PostgresIngest {
       for (let c = 0; c < SESSION_ROW_WIDTH; c++) columns[c]![i] = row[c];
     }
     await client.query(UPSERT_SESSIONS_SQL, columns);
+  }
+
+  /**
+   * Writes the group's play events, filling `outcomes`; returns the earliest minute they changed. When no play id
+   * occurs twice in the group, the events are independent of each other's order: the usual cases (a new start, a
+   * close of an open session) go in two statements for the whole group and only the rest one by one. Otherwise
+   * every event goes one by one, in order.
+   */
+  private async writePlays(
+    client: pg.PoolClient,
+    group: readonly Pending[],
+    outcomes: PlayEventOutcome[][],
+  ): Promise<number> {
+    let dirty = Infinity;
+    const events: Array<{ p: number; i: number; appId: string; e: PlayEvent; receivedAt: number }> = [];
+    const seen = new Set<string>();
+    let repeated = false;
+    for (let pi = 0; pi < group.length; pi++) {
+      const p = group[pi]!;
+      for (const [i, e] of (p.plays ?? []).entries()) {
+        const key = `${p.appId}\u0000${e.id}`;
+        if (seen.has(key)) repeated = true;
+        seen.add(key);
+        events.push({ p: pi, i, appId: p.appId, e, receivedAt: p.receivedAt });
+      }
+    }
+    if (events.length === 0) return dirty;
+    let rest = events;
+    if (!repeated && events.length > 1) {
+      const done = new Set<string>();
+      const starts = events.filter((x) => x.e.event === 'play_started');
+      if (starts.length > 0) {
+        const r = await client.query<{ app_id: string; id: string }>(START_NEW_BULK_SQL, [
+          ...START_COLUMNS.map((f) => starts.map((x) => f(x.appId, x.e, x.receivedAt))),
+        ]);
+        for (const row of r.rows) done.add(`${row.app_id}\u0000${row.id}`);
+      }
+      const closes = events.filter((x) => x.e.event === 'play_closed');
+      if (closes.length > 0) {
+        const r = await client.query<{ app_id: string; id: string }>(CLOSE_OPEN_BULK_SQL, [
+          closes.map((x) => x.appId),
+          closes.map((x) => x.e.id),
+          closes.map((x) => x.e.closedAt),
+          closes.map((x) => x.e.bytes),
+          closes.map((x) => x.e.reason),
+          closes.map((x) => x.receivedAt),
+          closes.map((x) => x.e.raw),
+        ]);
+        for (const row of r.rows) done.add(`${row.app_id}\u0000${row.id}`);
+      }
+      rest = [];
+      for (const x of events) {
+        if (!done.has(`${x.appId}\u0000${x.e.id}`)) {
+          rest.push(x);
+          continue;
+        }
+        const started = x.e.event === 'play_started';
+        outcomes[x.p]![x.i] = started ? 'opened' : 'closed';
+        const affected = started ? x.e.openedAt : x.e.closedAt!;
+        if (affected < dirty) dirty = affected;
+      }
+    }
+    for (const x of rest) {
+      const [code, affected] = await this.writePlay(client, x.appId, x.e, x.receivedAt);
+      outcomes[x.p]![x.i] = OUTCOMES[code]!;
+      if (code !== CODES.duplicate && affected < dirty) dirty = affected;
+    }
+    return dirty;
   }
 
   private async writePlay(
