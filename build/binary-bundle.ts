@@ -1,7 +1,7 @@
 // Stages what pkg puts into the executable's virtual filesystem, laid out as dist/ is: the command as one
 // CommonJS script (pkg's SEA bootstrap runs CommonJS; ESM would need the entry to be loaded through its
 // experimental vm loader), the writer thread as a second one beside it, the SQL migrations as files under
-// migrations/sqlite (every .sql the folder holds), the dashboard's built files under web/, and a package.json
+// migrations/sqlite and migrations/postgres (every .sql the folders hold), the dashboard's built files under web/, and a package.json
 // naming them for pkg. The better-sqlite3 addon is added per target (stageAddon). The code then finds each
 // file beside itself exactly as it does in dist/, through pkg's virtual fs.
 import { copyFileSync, cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -74,11 +74,13 @@ export async function stageApp(root: string, appDir: string, version: string): P
   for (const name of ['m3w.js', 'writer-worker.js']) asciiOnly(path.join(appDir, name));
 
   // Whatever the folder holds, so a new migration file needs no change here.
-  const migrations = path.join(appDir, 'migrations', 'sqlite');
-  mkdirSync(migrations, { recursive: true });
-  const source = path.join(root, 'migrations', 'sqlite');
-  for (const f of readdirSync(source).filter((name) => name.endsWith('.sql')))
-    cpSync(path.join(source, f), path.join(migrations, f));
+  for (const set of ['sqlite', 'postgres']) {
+    const migrations = path.join(appDir, 'migrations', set);
+    mkdirSync(migrations, { recursive: true });
+    const source = path.join(root, 'migrations', set);
+    for (const f of readdirSync(source).filter((name) => name.endsWith('.sql')))
+      cpSync(path.join(source, f), path.join(migrations, f));
+  }
 
   const manifest = path.join(appDir, 'package.json');
   writeFileSync(
@@ -89,7 +91,7 @@ export async function stageApp(root: string, appDir: string, version: string): P
       private: true,
       bin: 'm3w.js',
       // Neither is reached by a require() that pkg's walker could follow: it embeds them as listed.
-      pkg: { assets: ['writer-worker.js', 'migrations/sqlite/*.sql', 'web/**/*', ADDON] },
+      pkg: { assets: ['writer-worker.js', 'migrations/sqlite/*.sql', 'migrations/postgres/*.sql', 'web/**/*', ADDON] },
     }),
   );
   return manifest;

@@ -9,7 +9,7 @@ import { Accounts, ApiKeyAuthenticator, ensureBootstrap, TokenSigner, type Boots
 import type { ResolvedConfig } from './config/index.ts';
 import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
-import { acquireInstanceLock, ensurePrivateDir, PRIVATE_DIR_MODE, SqliteStore, type Store } from './store/index.ts';
+import { acquireInstanceLock, ensurePrivateDir, openStore, PRIVATE_DIR_MODE, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
 import type { HttpContext } from './http/context.ts';
 import { liveFeedOptions } from './http/live-feed-sources.ts';
@@ -58,9 +58,9 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   ensurePrivateDir(config.dataDirPath);
   mkdirSync(path.dirname(config.databasePath), { recursive: true, mode: PRIVATE_DIR_MODE });
   const lock = acquireInstanceLock(config.databasePath);
-  let store: SqliteStore;
+  let store: Store;
   try {
-    store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+    store = await openStore(config);
   } catch (err) {
     lock.release();
     throw err;

@@ -1,6 +1,7 @@
 // Who may call what: API keys and their scopes, and the token-bucket rate limits with their headers.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../src/auth/index.ts';
+import { sql } from './helpers/db.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 
 type Envelope = { error: { code: string; message: string } };
@@ -74,10 +75,7 @@ describe('API keys', () => {
   test('keys are stored only as hashes', async () => {
     const keys = await s.server.store.listApiKeys();
     expect(keys.length).toBeGreaterThan(0);
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(s.config.databasePath, { readonly: true });
-    const dump = JSON.stringify(db.prepare('SELECT * FROM api_keys').all());
-    db.close();
+    const dump = JSON.stringify(await sql(s.config, 'SELECT * FROM api_keys'));
     expect(dump).not.toContain(s.apiKey);
     expect(dump).toContain(s.apiKey.split('_').slice(0, 2).join('_')); // the prefix is visible
   });

@@ -2,7 +2,7 @@
 // detection, cookies with CSRF, brute-force limits, user administration and the audit log.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { sql } from './helpers/db.ts';
 import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -44,9 +44,7 @@ describe('first-run setup', () => {
   });
 
   test('an expired setup link is refused', async () => {
-    const db = new Database(ts.config.databasePath);
-    db.prepare('UPDATE setup_tokens SET expires_at = ?').run(Date.now() - 1);
-    db.close();
+    await sql(ts.config, 'UPDATE setup_tokens SET expires_at = ?', [Date.now() - 1]);
     const r = await call(ts, 'POST', '/api/v1/auth/setup', { body: { token: ts.server.setupToken, ...ADMIN } });
     expect(r.status).toBe(403);
     expect((await call(ts, 'GET', '/api/v1/auth/status')).json!.setupRequired).toBe(true);

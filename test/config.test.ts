@@ -106,6 +106,15 @@ describe('precedence', () => {
   });
 });
 
+test.each(['postgres://u@h/db', 'postgresql://u@h:5433/db?sslmode=disable'])(
+  'DATABASE_URL %s selects Postgres',
+  (url) => {
+    const c = loadConfig({ env: { DATABASE_URL: url, M3W_POSTGRES_SCHEMA: 'm3w_a' }, cwd: makeTempDir() });
+    expect(c.postgresUrl).toBe(url);
+    expect(c.postgres).toEqual({ schema: 'm3w_a', poolSize: 10 });
+  },
+);
+
 describe('bad configuration stops start-up with a message naming the key', () => {
   const dir = makeTempDir();
   test.each([
@@ -121,7 +130,8 @@ describe('bad configuration stops start-up with a message naming the key', () =>
     [{ RETENTION_DAYS: '-1' }, /^retentionDays /],
     [{ M3W_API_KEY: 'short' }, /^apiKey .*8 to 256 visible/],
     [{ M3W_DURABILITY: 'sometimes' }, /^durability .*"full" or "normal"/],
-    [{ DATABASE_URL: 'postgres://u@h/db' }, /^databaseUrl: Postgres is not supported/],
+    [{ M3W_POSTGRES_SCHEMA: 'Bad-Name' }, /^postgres\.schema .*lower-case SQL identifier/],
+    [{ M3W_POSTGRES_POOL_SIZE: '0' }, /^postgres\.poolSize .*from 1 to 1000/],
   ])('%o', (env, message) => {
     expect(() => loadConfig({ env: env as Record<string, string>, cwd: dir })).toThrow(message);
   });

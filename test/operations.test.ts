@@ -1,7 +1,7 @@
 // Operating m3w: health endpoints, Prometheus metrics that count what happened, the request log,
 // and an OpenAPI document that cannot fall out of step with the routes.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
+import { postSessions, sdkSession, startTestServer, TEST_STORE, type TestServer } from './helpers/server.ts';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -31,7 +31,7 @@ describe('health', () => {
     const body = (await (await fetch(`${s.url}/api/v1/health`)).json()) as Record<string, any>;
     expect(body.status).toBe('healthy');
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(body.database).toEqual({ kind: 'sqlite', status: 'ok' });
+    expect(body.database).toEqual({ kind: TEST_STORE, status: 'ok' });
     expect(body.disk.freeBytes).toBeGreaterThan(0);
     expect(typeof body.uptimeSec).toBe('number');
   });

@@ -1,8 +1,8 @@
 // POST /v1/sessions and GET /v1/sessions/:id as an SDK developer sees them: the exact SDK payload,
 // each validation rule, newer-wins upserts, all-or-nothing batches, gzip, and the size and type limits.
 import { gzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { sql } from './helpers/db.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 
 let s: TestServer;
@@ -18,13 +18,9 @@ async function readBack(id: string): Promise<Response> {
   return fetch(`${s.url}/v1/sessions/${encodeURIComponent(id)}`, { headers: { 'x-api-key': s.apiKey } });
 }
 
-function dbRow(id: string): Record<string, unknown> | undefined {
-  const db = new Database(s.config.databasePath, { readonly: true });
-  try {
-    return db.prepare('SELECT * FROM sessions WHERE session_id = ?').get(id) as Record<string, unknown> | undefined;
-  } finally {
-    db.close();
-  }
+/** The stored row, from the database whichever adapter the server uses. */
+async function dbRow(id: string): Promise<Record<string, unknown> | undefined> {
+  return (await sql(s.config, 'SELECT * FROM sessions WHERE session_id = ?', [id]))[0];
 }
 
 describe('the Android SDK payload', () => {
@@ -40,7 +36,7 @@ describe('the Android SDK payload', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'success', sessionId: id });
 
-    const row = dbRow(id)!;
+    const row = (await dbRow(id))!;
     expect(row).toMatchObject({
       app_id: 'default',
       timestamp: 1_732_000_000_000,
@@ -147,7 +143,10 @@ describe('validation names the field', () => {
       sessionDurationMs: 1,
     };
     expect((await postSessions(s.url, body, { key: s.apiKey })).status).toBe(200);
-    expect(dbRow(id)).toMatchObject({ startup_time_ms: null, session_start_ms: Date.parse('2023-12-31T18:30:00Z') });
+    expect(await dbRow(id)).toMatchObject({
+      startup_time_ms: null,
+      session_start_ms: Date.parse('2023-12-31T18:30:00Z'),
+    });
   });
 });
 
@@ -158,15 +157,13 @@ describe('idempotency on sessionId', () => {
       postSessions(s.url, sdkSession({ sessionId: id, timestamp, startupTimeMs }), { key: s.apiKey });
     expect((await post(2000, 100)).status).toBe(200);
     expect((await post(3000, 300)).status).toBe(200); // newer: replaces
-    expect(dbRow(id)).toMatchObject({ timestamp: 3000, startup_time_ms: 300 });
+    expect(await dbRow(id)).toMatchObject({ timestamp: 3000, startup_time_ms: 300 });
     const older = await post(1000, 999);
     expect(older.status).toBe(200); // acknowledged...
-    expect(dbRow(id)).toMatchObject({ timestamp: 3000, startup_time_ms: 300 }); // ...and ignored
+    expect(await dbRow(id)).toMatchObject({ timestamp: 3000, startup_time_ms: 300 }); // ...and ignored
     expect((await post(3000, 333)).status).toBe(200); // equal: a retry with the latest data wins
-    expect(dbRow(id)).toMatchObject({ timestamp: 3000, startup_time_ms: 333 });
-    const db = new Database(s.config.databasePath, { readonly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM sessions WHERE session_id = ?').get(id)).toEqual({ n: 1 });
-    db.close();
+    expect(await dbRow(id)).toMatchObject({ timestamp: 3000, startup_time_ms: 333 });
+    expect(await sql(s.config, 'SELECT count(*) AS n FROM sessions WHERE session_id = ?', [id])).toEqual([{ n: 1 }]);
   });
 });
 
@@ -180,7 +177,7 @@ describe('batches', () => {
     );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'success', accepted: 250 });
-    for (const id of [ids[0]!, ids[249]!]) expect(dbRow(id)).toBeDefined();
+    for (const id of [ids[0]!, ids[249]!]) expect(await dbRow(id)).toBeDefined();
   });
 
   test('one bad item rejects the whole batch and the error lists each bad index and field', async () => {
@@ -228,7 +225,7 @@ describe('transport', () => {
       headers: { 'content-encoding': 'gzip' },
     });
     expect(res.status).toBe(200);
-    expect(dbRow(id)).toBeDefined();
+    expect(await dbRow(id)).toBeDefined();
   });
 
   test('a body over 1 MiB is 413', async () => {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Accounts, AuthError, TokenSigner } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
-import { SqliteStore } from '../store/index.ts';
+import { openStore } from '../store/index.ts';
 import type { CliValues } from './options.ts';
 
 export async function runAdmin(config: ResolvedConfig, args: string[], values: CliValues): Promise<number> {
@@ -25,7 +25,7 @@ export async function runAdmin(config: ResolvedConfig, args: string[], values: C
   // reset-password without --password makes one up and prints it once.
   const generated = values.password ? null : randomBytes(12).toString('base64url');
   const password = values.password ?? generated!;
-  const store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  const store = await openStore(config);
   try {
     const accounts = new Accounts(store, new TokenSigner(config.dataDirPath));
     if (sub === 'create') {

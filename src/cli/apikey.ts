@@ -2,7 +2,7 @@
 // (a revoked key stops working there within 10 seconds, the server's key cache lifetime).
 import type { ResolvedConfig } from '../config/index.ts';
 import { createApiKey, DEFAULT_APP_ID, normalizeOrigins, normalizePrefix } from '../auth/index.ts';
-import { SCOPES, SqliteStore, type Scope } from '../store/index.ts';
+import { openStore, SCOPES, type Scope } from '../store/index.ts';
 import type { CliValues } from './options.ts';
 
 const APP_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -50,7 +50,7 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
     return 2;
   }
 
-  const store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  const store = await openStore(config);
   try {
     if (sub === 'create') {
       const appId = values.app ?? DEFAULT_APP_ID;

@@ -6,7 +6,7 @@ import {
   acquireInstanceLock,
   lockHolder,
   restoreSqliteBackup,
-  SqliteStore,
+  openStore,
   StoreError,
   type RestoreReport,
 } from '../store/index.ts';
@@ -17,11 +17,13 @@ export async function runBackup(config: ResolvedConfig, args: string[]): Promise
     return 2;
   }
   const destination = path.resolve(args[0]!);
+  if (config.postgresUrl !== null)
+    throw new StoreError('not yet supported on Postgres: backup (use pg_dump for a Postgres database)');
   if (existsSync(destination)) throw new StoreError(`${destination} already exists; choose a new file name`);
   if (!existsSync(config.databasePath))
     throw new StoreError(`there is no database at ${config.databasePath} to back up`);
   const started = performance.now();
-  const store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  const store = await openStore(config);
   try {
     await store.backup(destination);
     const sessions = await store.countSessions();
@@ -39,6 +41,8 @@ export async function runRestore(config: ResolvedConfig, args: string[]): Promis
     process.stderr.write('m3w: restore needs exactly one backup FILE\n');
     return 2;
   }
+  if (config.postgresUrl !== null)
+    throw new StoreError('not yet supported on Postgres: restore (use pg_restore for a Postgres database)');
   const source = path.resolve(args[0]!);
   const holder = lockHolder(config.databasePath);
   if (holder !== null)

@@ -4,6 +4,7 @@
 // journald it would stay there for anyone who can read logs, so the banner says how to make a key instead.
 import { networkInterfaces } from 'node:os';
 import type { ResolvedConfig } from '../config/index.ts';
+import { storeLocation } from '../store/index.ts';
 
 export function lanAddresses(): string[] {
   return Object.values(networkInterfaces())
@@ -49,7 +50,7 @@ export function banner(opts: BannerOptions): { text: string; openUrl: string } {
     `  m3w ${opts.version} is running`,
     '',
     ...urls.map((u, i) => `  ${i === 0 ? 'Local:  ' : 'Network:'} ${u}`),
-    `  Data:     ${config.databasePath}`,
+    `  Data:     ${storeLocation(config)}`,
     '',
   ];
   const setupUrl = opts.setupToken ? `${urls[0]}/setup#${opts.setupToken}` : null;

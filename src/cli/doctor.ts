@@ -4,7 +4,14 @@ import { existsSync, mkdirSync, rmSync, statfsSync, statSync, writeFileSync } fr
 import net from 'node:net';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/index.ts';
-import { databaseFiles, integrityProblem, lockHolder, looseModes } from '../store/index.ts';
+import {
+  databaseFiles,
+  integrityProblem,
+  lockHolder,
+  looseModes,
+  pendingMigrations,
+  storeLocation,
+} from '../store/index.ts';
 import { discoverFfmpeg, FFMPEG_INSTALL_HINT } from '../media/index.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
@@ -87,7 +94,19 @@ function checkPort(config: ResolvedConfig): Promise<Check> {
   });
 }
 
-function checkDatabase(config: ResolvedConfig): Check {
+async function checkDatabase(config: ResolvedConfig): Promise<Check> {
+  if (config.postgresUrl !== null) {
+    // Postgres: reachable, and how far its schema is migrated (nothing is changed).
+    try {
+      const pending = await pendingMigrations(config);
+      return {
+        level: 'ok',
+        what: `Postgres database ${storeLocation(config)} is reachable; ${pending === 0 ? 'its schema is up to date' : `${pending} migration${pending === 1 ? '' : 's'} to apply at the next start`}`,
+      };
+    } catch (err) {
+      return { level: 'fail', what: (err as Error).message };
+    }
+  }
   if (!existsSync(config.databasePath))
     return { level: 'ok', what: `no database yet at ${config.databasePath}; it is created on first start` };
   const problem = integrityProblem(config.databasePath);
@@ -125,7 +144,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<number> {
     checkModes(config),
     checkDisk(config),
     await checkPort(config),
-    checkDatabase(config),
+    await checkDatabase(config),
     await checkFfmpeg(config),
     checkClock(),
   ];

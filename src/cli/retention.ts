@@ -2,14 +2,15 @@
 // row. The server does the same daily at 02:00; this shows it ahead of time or runs it on demand.
 import type { ResolvedConfig } from '../config/index.ts';
 import { retentionCutoffs, runRetention } from '../engine/index.ts';
-import { SqliteStore, StoreError } from '../store/index.ts';
+import { openStore, StoreError } from '../store/index.ts';
 import { existsSync } from 'node:fs';
 
 const day = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 export async function runRetentionCommand(config: ResolvedConfig, dryRun: boolean): Promise<number> {
-  if (!existsSync(config.databasePath)) throw new StoreError(`there is no database at ${config.databasePath}`);
-  const store = await SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  if (config.postgresUrl === null && !existsSync(config.databasePath))
+    throw new StoreError(`there is no database at ${config.databasePath}`);
+  const store = await openStore(config);
   try {
     const report = await runRetention(store, retentionCutoffs(config, Date.now()), dryRun);
     const c = report.counts;

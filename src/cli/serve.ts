@@ -3,6 +3,7 @@
 import type { ResolvedConfig } from '../config/index.ts';
 import { createLogger } from '../observability/index.ts';
 import { startServer } from '../server.ts';
+import { storeLocation } from '../store/index.ts';
 import { VERSION } from '../version.ts';
 import { banner } from './banner.ts';
 import { desktopSession, openBrowser } from './open-browser.ts';
@@ -25,7 +26,10 @@ export async function runServe(config: ResolvedConfig): Promise<number> {
     interactive: process.stdout.isTTY === true,
   });
   process.stdout.write(shown.text);
-  logger.info({ port: running.port, host: config.host, database: config.databasePath, version: VERSION }, 'listening');
+  logger.info(
+    { port: running.port, host: config.host, database: storeLocation(config), version: VERSION },
+    'listening',
+  );
   if (config.openBrowser && desktopSession()) openBrowser(shown.openUrl);
 
   const signal = await stopRequested;

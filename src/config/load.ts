@@ -20,6 +20,8 @@ export const ENV_KEYS: Record<string, string> = {
   DATABASE_URL: 'databaseUrl',
   M3W_DATA_DIR: 'dataDir',
   M3W_DURABILITY: 'durability',
+  M3W_POSTGRES_SCHEMA: 'postgres.schema',
+  M3W_POSTGRES_POOL_SIZE: 'postgres.poolSize',
   RATE_LIMIT_REQUESTS: 'rateLimit.requests',
   RATE_LIMIT_WINDOW_SEC: 'rateLimit.windowSec',
   RETENTION_DAYS: 'retentionDays',
@@ -63,8 +65,10 @@ export interface LoadOptions {
 }
 
 export interface ResolvedConfig extends Config {
-  /** Absolute path of the SQLite database file. */
+  /** Absolute path of the SQLite database file (unused when `postgresUrl` is set). */
   databasePath: string;
+  /** The postgres:// URL when databaseUrl names a Postgres database, else null (SQLite). */
+  postgresUrl: string | null;
   /** Absolute data directory. */
   dataDirPath: string;
   /** The config file that was read, if any. */
@@ -141,10 +145,13 @@ function readConfigFile(file: string): Plain {
   return rest;
 }
 
+/** A postgres:// or postgresql:// URL: the Postgres adapter (preview). */
+export const isPostgresUrl = (url: string) => /^(postgres|postgresql):\/\//i.test(url);
+
 /** Turns DATABASE_URL forms (plain path, `sqlite:path`, `sqlite://path`, `file:path`) into a file path. */
 export function sqlitePathFromUrl(url: string): string {
   if (/^(postgres|postgresql):/i.test(url))
-    throw new ConfigError(`databaseUrl: Postgres is not supported by this build yet; use a SQLite path or sqlite: URL`);
+    throw new ConfigError(`databaseUrl: expected postgres://user@host:port/database, got "${url}"`);
   const m = /^(?:sqlite|file):(?:\/\/)?(.*)$/i.exec(url);
   const p = m ? m[1]! : url;
   if (p === '' || p.includes('?')) throw new ConfigError(`databaseUrl: expected a SQLite file path, got "${url}"`);
@@ -192,9 +199,10 @@ export function loadConfig(opts: LoadOptions = {}): ResolvedConfig {
   }
   const config = merged as Config;
   const dataDirPath = path.resolve(cwd, config.dataDir);
+  const postgresUrl = config.databaseUrl !== null && isPostgresUrl(config.databaseUrl) ? config.databaseUrl : null;
   const databasePath =
-    config.databaseUrl === null
+    config.databaseUrl === null || postgresUrl !== null
       ? path.join(dataDirPath, 'm3w.db')
       : path.resolve(cwd, sqlitePathFromUrl(config.databaseUrl));
-  return { ...config, dataDirPath, databasePath, configFile };
+  return { ...config, dataDirPath, databasePath, postgresUrl, configFile };
 }

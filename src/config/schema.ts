@@ -13,8 +13,16 @@ export const ConfigSchema = Type.Object(
     port: int(0, 65535),
     dataDir: Type.String({ minLength: 1, 'x-expected': 'a directory path' }),
     databaseUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
-      'x-expected': 'a SQLite file path or sqlite: URL, or null for <dataDir>/m3w.db',
+      'x-expected': 'a SQLite file path or sqlite: URL, a postgres:// URL, or null for <dataDir>/m3w.db',
     }),
+    // Postgres (preview): used when databaseUrl is a postgres:// or postgresql:// URL.
+    postgres: Type.Object(
+      {
+        schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', 'x-expected': 'a lower-case SQL identifier' }),
+        poolSize: int(1, 1000, ' (connections)'),
+      },
+      { additionalProperties: false, 'x-expected': 'an object {"schema": "public", "poolSize": n}' },
+    ),
     durability: expect(Type.Union([Type.Literal('full'), Type.Literal('normal')]), '"full" or "normal"'),
     apiKey: Type.Union([Type.String({ pattern: '^[\\x21-\\x7e]{8,256}$' }), Type.Null()], {
       'x-expected': 'a key of 8 to 256 visible ASCII characters, or null',
@@ -121,6 +129,7 @@ export const DEFAULT_CONFIG: Config = {
   dataDir: './m3w-data',
   databaseUrl: null,
   durability: 'full',
+  postgres: { schema: 'public', poolSize: 10 },
   apiKey: null,
   rateLimit: { requests: 600, windowSec: 60 },
   retentionDays: 90,

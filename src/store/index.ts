@@ -26,7 +26,8 @@ export {
   type UserWithHash,
 } from './account-types.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
-export type { MigrationReport } from './sqlite/migrate.ts';
+export type { MigrationReport } from './migration-files.ts';
+export { openStore, pendingMigrations, storeLocation, type OpenedStore, type StoreConfig } from './open-store.ts';
 export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';
 export { databaseFiles, ensurePrivateDir, looseModes, PRIVATE_DIR_MODE } from './private-files.ts';
 export { integrityProblem, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';

@@ -1,4 +1,4 @@
-// The Store contract: every adapter (SQLite now, Postgres later) implements this async interface and
+// The Store contract: every adapter (SQLite, and Postgres in preview) implements this async interface and
 // passes the same contract tests. Nothing outside src/store/ speaks SQL.
 import type { QoeRollupFigures } from '../tools/qoe-deltas.ts';
 import type { SessionDimensions } from '../tools/stream-dimensions.ts';
@@ -63,7 +63,7 @@ export interface WriteBatchStats {
 }
 
 export interface Store extends AnalyticsStore {
-  readonly kind: 'sqlite';
+  readonly kind: 'sqlite' | 'postgres';
   /**
    * Inserts or replaces sessions of one app: a stored session is replaced only by one whose timestamp is
    * greater than or equal to its own. Resolves once the rows are durably committed; requests that arrive

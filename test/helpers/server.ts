@@ -1,5 +1,7 @@
-// Starts a real m3w server in this process: a real SQLite file in a fresh temp dir, a real HTTP server on
-// an ephemeral port, and the log lines captured for inspection.
+// Starts a real m3w server in this process: a real SQLite file in a fresh temp dir (or, with TEST_STORE=postgres,
+// a Postgres schema of its own in TEST_DATABASE_URL), a real HTTP server on an ephemeral port, and the log lines
+// captured for inspection.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +28,19 @@ export function makeTempDir(prefix = 'm3w-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
+/** TEST_STORE=postgres: API suites run against Postgres (a schema per server directory, dropped on close). */
+export const TEST_STORE = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The store overrides of a test server in `dir`: none for SQLite; for Postgres, a schema named after the dir. */
+function storeOverrides(dir: string): Partial<Config> {
+  if (TEST_STORE !== 'postgres') return {};
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url)
+    throw new Error('TEST_STORE=postgres needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
+  const schema = `m3w_srv_${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`;
+  return { databaseUrl: url, postgres: { schema, poolSize: 4 } };
+}
+
 export async function startTestServer(
   overrides: Partial<Config> = {},
   dir = makeTempDir(),
@@ -34,7 +49,7 @@ export async function startTestServer(
   const config = loadConfig({
     env: {},
     cwd: dir,
-    overrides: { host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'info', ...overrides },
+    overrides: { host: '127.0.0.1', port: 0, dataDir: dir, logLevel: 'info', ...storeOverrides(dir), ...overrides },
   });
   const raw: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
@@ -64,6 +79,10 @@ export async function startTestServer(
       closed = true;
       await server.close();
       rmSync(dir, { recursive: true, force: true });
+      if (config.postgresUrl !== null && TEST_STORE === 'postgres') {
+        const { dropSchema } = await import('./stores.ts');
+        await dropSchema(config.postgres.schema);
+      }
     },
   };
 }

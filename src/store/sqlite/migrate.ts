@@ -1,58 +1,13 @@
 // Applies migrations/sqlite/NNNN_name.sql in order, each in its own transaction, recorded with a checksum.
 // An applied migration whose file changed, or one the database has but the files do not, stops start-up.
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
+import { readMigrationFiles, type Migration, type MigrationReport } from '../migration-files.ts';
 import { StoreError } from '../types.ts';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-  checksum: string;
-}
-
-/**
- * migrations/sqlite of the package this module belongs to: from the sources (src/store/sqlite), a bundle (dist),
- * or the executable, whose bundle and migrations sit together in pkg's virtual filesystem.
- */
-function findMigrationsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'migrations', 'sqlite');
-    if (existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new StoreError('cannot find the migrations/sqlite folder beside m3w');
-    dir = parent;
-  }
-}
-
-/** The migration files as name and SQL, read from `dir` or migrations/sqlite. */
-function migrationSources(dir: string | undefined): Array<{ name: string; sql: string }> {
-  const from = dir ?? findMigrationsDir();
-  const files = readdirSync(from)
-    .filter((f) => f.endsWith('.sql'))
-    .sort();
-  return files.map((name) => ({ name, sql: readFileSync(path.join(from, name), 'utf8') }));
-}
+export type { Migration, MigrationReport };
 
 export function readMigrations(dir?: string): Migration[] {
-  const seen = new Set<number>();
-  return migrationSources(dir).map(({ name: file, sql }) => {
-    const m = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
-    if (!m) throw new StoreError(`migration file ${file}: name must look like 0001_name.sql`);
-    const version = Number(m[1]);
-    if (seen.has(version)) throw new StoreError(`migration ${m[1]} appears twice`);
-    seen.add(version);
-    return { version, name: file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
-  });
-}
-
-export interface MigrationReport {
-  applied: string[];
-  alreadyApplied: number;
+  return readMigrationFiles('sqlite', dir);
 }
 
 export function migrate(db: Database.Database, migrations: Migration[] = readMigrations()): MigrationReport {

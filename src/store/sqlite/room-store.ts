@@ -13,7 +13,7 @@ import type {
 } from '../room-types.ts';
 import { run } from './run-query.ts';
 
-interface RoomRow {
+export interface RoomRow {
   id: string;
   app_id: string;
   name: string;
@@ -33,7 +33,7 @@ interface RoomRow {
   updated_at: number;
 }
 
-const toRoom = (r: RoomRow): RoomRecord => ({
+export const toRoom = (r: RoomRow): RoomRecord => ({
   id: r.id,
   appId: r.app_id,
   name: r.name,
@@ -49,7 +49,7 @@ const toRoom = (r: RoomRow): RoomRecord => ({
   updatedAt: r.updated_at,
 });
 
-interface MemberRow {
+export interface MemberRow {
   room_id: string;
   app_id: string;
   id: string;
@@ -62,7 +62,7 @@ interface MemberRow {
   kicked: number;
 }
 
-const toMember = (r: MemberRow): RoomMemberRecord => ({
+export const toMember = (r: MemberRow): RoomMemberRecord => ({
   roomId: r.room_id,
   appId: r.app_id,
   id: r.id,
@@ -75,7 +75,7 @@ const toMember = (r: MemberRow): RoomMemberRecord => ({
   kicked: r.kicked === 1,
 });
 
-interface ChatRow {
+export interface ChatRow {
   id: number;
   room_id: string;
   member_id: string;
@@ -85,7 +85,7 @@ interface ChatRow {
   at: number;
 }
 
-const toChat = (r: ChatRow): ChatRecord => ({
+export const toChat = (r: ChatRow): ChatRecord => ({
   id: r.id,
   roomId: r.room_id,
   memberId: r.member_id,

@@ -16,7 +16,7 @@ import type {
 } from '../video-types.ts';
 import { run } from './run-query.ts';
 
-interface VideoRow {
+export interface VideoRow {
   id: string;
   app_id: string;
   title: string;
@@ -32,7 +32,7 @@ interface VideoRow {
   updated_at: number;
 }
 
-const toVideo = (r: VideoRow): VideoRecord => ({
+export const toVideo = (r: VideoRow): VideoRecord => ({
   id: r.id,
   appId: r.app_id,
   title: r.title,
@@ -48,7 +48,7 @@ const toVideo = (r: VideoRow): VideoRecord => ({
   updatedAt: r.updated_at,
 });
 
-interface RenditionRow {
+export interface RenditionRow {
   video_id: string;
   app_id: string;
   height: number;
@@ -61,7 +61,7 @@ interface RenditionRow {
   codecs: string | null;
 }
 
-const toRendition = (r: RenditionRow): RenditionRecord => ({
+export const toRendition = (r: RenditionRow): RenditionRecord => ({
   videoId: r.video_id,
   appId: r.app_id,
   height: r.height,
@@ -74,7 +74,7 @@ const toRendition = (r: RenditionRow): RenditionRecord => ({
   codecs: r.codecs,
 });
 
-interface JobRow {
+export interface JobRow {
   id: number;
   app_id: string;
   video_id: string;
@@ -89,7 +89,7 @@ interface JobRow {
   updated_at: number;
 }
 
-const toJob = (r: JobRow): VideoJob => ({
+export const toJob = (r: JobRow): VideoJob => ({
   id: r.id,
   appId: r.app_id,
   videoId: r.video_id,
@@ -104,10 +104,10 @@ const toJob = (r: JobRow): VideoJob => ({
   updatedAt: r.updated_at,
 });
 
-const RENDITION_STATUS = { queued: 'queued', running: 'processing', done: 'ready', failed: 'failed' } as const;
+export const RENDITION_STATUS = { queued: 'queued', running: 'processing', done: 'ready', failed: 'failed' } as const;
 
 /** The video's status from its jobs: what a client sees. */
-function statusFromJobs(jobs: JobRow[]): { status: VideoStatus; error: string | null } {
+export function statusFromJobs(jobs: JobRow[]): { status: VideoStatus; error: string | null } {
   if (jobs.length === 0) return { status: 'uploading', error: null };
   const count = (s: JobRow['status']) => jobs.filter((j) => j.status === s).length;
   if (count('done') === jobs.length) return { status: 'ready', error: null };
