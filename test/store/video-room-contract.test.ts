@@ -294,4 +294,58 @@ describe.each(adapters())('video and room contract on %s', (adapter) => {
     await store.deleteApp('a2');
     expect(await r.getRoom('r3')).toBeNull();
   });
+
+  test('room minutes: two halves of a minute merge; rooms with figures; a deleted room keeps none', async () => {
+    const r = store.rooms;
+    await store.videos.createVideo({
+      id: 'v1',
+      appId: 'a1',
+      title: 't',
+      status: 'uploading',
+      uploadLength: null,
+      createdAt: T0,
+    });
+    await r.createRoom({
+      id: 'r1',
+      appId: 'a1',
+      name: 'n',
+      videoId: 'v1',
+      ownerUserId: 7,
+      locked: false,
+      createdAt: T0,
+    });
+    const minute = (o: Partial<Parameters<typeof r.addRoomMinute>[0]>) => ({
+      roomId: 'r1',
+      appId: 'a1',
+      minute: T0,
+      viewers: 3,
+      messages: 4,
+      uniqueChatters: 2,
+      topEmotes: [{ emote: ':hype:', count: 2 }],
+      sentiment: 1,
+      sentimentN: 2,
+      ...o,
+    });
+    await r.addRoomMinute(minute({}));
+    await r.addRoomMinute(minute({ viewers: 5, messages: 2, uniqueChatters: 1, sentiment: -2, sentimentN: 1 }));
+    await r.addRoomMinute(minute({ minute: T0 + 60_000, sentiment: null, sentimentN: 0, topEmotes: [] }));
+    const rows = await r.roomMinutes('r1', T0, T0 + 120_000);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toEqual(
+      minute({
+        viewers: 5,
+        messages: 6,
+        uniqueChatters: 2,
+        topEmotes: [{ emote: ':hype:', count: 4 }],
+        sentiment: 0,
+        sentimentN: 3,
+      }),
+    );
+    expect(rows[1]).toMatchObject({ minute: T0 + 60_000, sentiment: null });
+    expect(await r.roomsWithMinutes(T0, T0 + 60_000)).toEqual([{ roomId: 'r1', appId: 'a1' }]);
+    expect(await r.roomsWithMinutes(T0 + 120_000, T0 + 180_000)).toEqual([]);
+    await r.deleteRoom('r1');
+    await r.addRoomMinute(minute({ minute: T0 + 120_000 }));
+    expect(await r.roomMinutes('r1', T0, T0 + 180_000)).toEqual([]);
+  });
 });

@@ -1,8 +1,26 @@
 // The Postgres side of watch-party rooms (rooms with their playback state, members and chat): the SQLite
 // adapter's room-store.ts in Postgres spelling, sharing its row mapping.
 import type pg from 'pg';
-import type { ChatRecord, NewRoom, RoomMemberRecord, RoomPatch, RoomRecord, RoomStore } from '../room-types.ts';
-import { toChat, toMember, toRoom, type ChatRow, type MemberRow, type RoomRow } from '../sqlite/room-store.ts';
+import type {
+  ChatRecord,
+  NewRoom,
+  RoomMemberRecord,
+  RoomMinuteRecord,
+  RoomPatch,
+  RoomRecord,
+  RoomStore,
+} from '../room-types.ts';
+import {
+  type ChatRow,
+  type MemberRow,
+  type MinuteRow,
+  mergeMinutes,
+  type RoomRow,
+  toChat,
+  toMember,
+  toMinute,
+  toRoom,
+} from '../sqlite/room-store.ts';
 import { q, transaction } from './database.ts';
 
 const bool = (b: boolean) => (b ? 1 : 0);
@@ -131,5 +149,56 @@ export class PostgresRoomStore implements RoomStore {
       [roomId, messageId],
     );
     return (res.rowCount ?? 0) > 0;
+  }
+
+  async addRoomMinute(m: RoomMinuteRecord): Promise<void> {
+    await transaction(this.pool, 'addRoomMinute', async (c) => {
+      // The room row locked: a minute of a room deleted meanwhile gets no row, and two halves of one minute
+      // (a restart split it) merge instead of racing.
+      if ((await c.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [m.roomId])).rowCount === 0) return;
+      const before = (
+        await c.query<MinuteRow>('SELECT * FROM room_minutes WHERE room_id = $1 AND minute = $2', [m.roomId, m.minute])
+      ).rows[0];
+      const row = before ? mergeMinutes(toMinute(before), m) : m;
+      await c.query(
+        `INSERT INTO room_minutes (room_id, app_id, minute, viewers, messages, unique_chatters, top_emotes, sentiment,
+           sentiment_n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (room_id, minute) DO UPDATE SET viewers = excluded.viewers, messages = excluded.messages,
+           unique_chatters = excluded.unique_chatters, top_emotes = excluded.top_emotes, sentiment = excluded.sentiment,
+           sentiment_n = excluded.sentiment_n`,
+        [
+          row.roomId,
+          row.appId,
+          row.minute,
+          row.viewers,
+          row.messages,
+          row.uniqueChatters,
+          JSON.stringify(row.topEmotes),
+          row.sentiment,
+          row.sentimentN,
+        ],
+      );
+    });
+  }
+
+  async roomMinutes(roomId: string, from: number, to: number): Promise<RoomMinuteRecord[]> {
+    const res = await q<MinuteRow>(
+      this.pool,
+      'roomMinutes',
+      'SELECT * FROM room_minutes WHERE room_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute',
+      [roomId, from, to],
+    );
+    return res.rows.map(toMinute);
+  }
+
+  async roomsWithMinutes(from: number, to: number): Promise<Array<{ roomId: string; appId: string }>> {
+    const res = await q<{ room_id: string; app_id: string }>(
+      this.pool,
+      'roomsWithMinutes',
+      `SELECT room_id, app_id FROM room_minutes WHERE minute >= $1 AND minute < $2
+       GROUP BY room_id, app_id ORDER BY room_id COLLATE "C"`,
+      [from, to],
+    );
+    return res.rows.map((r) => ({ roomId: r.room_id, appId: r.app_id }));
   }
 }

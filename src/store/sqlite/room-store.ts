@@ -95,7 +95,7 @@ export const toChat = (r: ChatRow): ChatRecord => ({
   at: r.at,
 });
 
-interface MinuteRow {
+export interface MinuteRow {
   room_id: string;
   app_id: string;
   minute: number;
@@ -107,7 +107,7 @@ interface MinuteRow {
   sentiment_n: number;
 }
 
-const toMinute = (r: MinuteRow): RoomMinuteRecord => ({
+export const toMinute = (r: MinuteRow): RoomMinuteRecord => ({
   roomId: r.room_id,
   appId: r.app_id,
   minute: r.minute,
@@ -120,7 +120,7 @@ const toMinute = (r: MinuteRow): RoomMinuteRecord => ({
 });
 
 /** Two tallies of one minute as one (a restart split it). */
-function mergeMinutes(a: RoomMinuteRecord, b: RoomMinuteRecord): RoomMinuteRecord {
+export function mergeMinutes(a: RoomMinuteRecord, b: RoomMinuteRecord): RoomMinuteRecord {
   const emotes = new Map<string, number>();
   for (const e of [...a.topEmotes, ...b.topEmotes]) emotes.set(e.emote, (emotes.get(e.emote) ?? 0) + e.count);
   const n = a.sentimentN + b.sentimentN;
