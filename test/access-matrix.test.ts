@@ -136,6 +136,12 @@ const ROWS: Row[] = [
     allowed: READERS,
     request: async () => ({ path: '/api/v1/qoe/breakdown?app=default&dimension=country' }),
   },
+  {
+    method: 'GET',
+    path: '/api/v1/qoe/summary',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/qoe/summary?app=default' }),
+  },
   { method: 'GET', path: '/api/v1/me', allowed: USERS },
   {
     method: 'POST',
@@ -456,6 +462,7 @@ describe('access matrix: app A callers against app B streams', () => {
     '/api/v1/streams/bnews/metrics',
     '/api/v1/streams/bnews/moments',
     '/api/v1/stats/series?dimension=channel&value=bnews',
+    '/api/v1/qoe/summary',
   ];
   const withApp = (path: string, app: string) => `${path}${path.includes('?') ? '&' : '?'}app=${app}`;
 

@@ -13,7 +13,7 @@ import { type MinuteJobReport, minuteJob } from './minute-job.ts';
 import { MomentWatch } from './moment-watch.ts';
 import type { Moment } from './moments.ts';
 import type { QoeFigures, QoeMetric } from './qoe-metrics.ts';
-import { type QoePoint, qoeBreakdown, qoeSeries } from './qoe-reads.ts';
+import { type QoePoint, type QoeSummaryPeriod, qoeBreakdown, qoeSeries, qoeSummary } from './qoe-reads.ts';
 import { type RetentionReport, retentionCutoffs, runRetention } from './retention.ts';
 import { recomputeFromRaw } from './rollup-window.ts';
 
@@ -280,6 +280,20 @@ export class AnalyticsEngine {
     to: number,
   ): Promise<Array<{ value: string } & QoeFigures>> {
     return qoeBreakdown(this.store, step, appId, dimension, from, to);
+  }
+
+  /**
+   * Every QoE figure of [from, to) as one exact row, and of the period of equal length before it (percentiles
+   * from the merged histograms, bitrate weighted by play time while the raw sessions are kept).
+   */
+  qoeSummary(
+    appId: string,
+    filter: { dimension: string; value: string },
+    from: number,
+    to: number,
+    now = Date.now(),
+  ): Promise<{ current: QoeSummaryPeriod; previous: QoeSummaryPeriod }> {
+    return qoeSummary(this.store, appId, filter, from, to, retentionCutoffs(this.config, now).raw);
   }
 
   // ---- moments ----

@@ -36,6 +36,7 @@ export type {
   PlayEventOutcome,
   PlaySessionFacts,
   QoeRollupRow,
+  QoeWeightedBitrate,
   RetentionCounts,
   RetentionCutoffs,
   RollupStep,

@@ -223,6 +223,12 @@ export interface StreamRollupRow extends StreamFigures {
 
 export type RollupStep = 60_000 | 3_600_000;
 
+/** Sum of bitrate (bps) × play time (ms), and the play time, of raw sessions. */
+export interface QoeWeightedBitrate {
+  weightedSum: number;
+  playMs: number;
+}
+
 /** Sums, counts and the startup histogram of SDK sessions in one (app, dimension, value, bucket). */
 export type QoeRollupRow = QoeRollupFigures;
 
@@ -299,6 +305,17 @@ export interface AnalyticsStore {
     from: number,
     to: number,
   ): Promise<QoeRollupRow[]>;
+  /**
+   * Play-time-weighted bitrate of the raw SDK sessions of one app (dimension 'global' or one value of a QoE
+   * dimension) with timestamp in [from, to): sessions with both a bitrate and a play time count.
+   */
+  qoeWeightedBitrate(
+    appId: string,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+  ): Promise<QoeWeightedBitrate>;
   /** QoE rollups recomputed from the raw sessions of one app (tests and repair). */
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]>;
   getEngineState(key: string): Promise<number | null>;

@@ -20,6 +20,7 @@ import type {
   PlayEventOutcome,
   PlaySessionFacts,
   QoeRollupRow,
+  QoeWeightedBitrate,
   RetentionCounts,
   RetentionCutoffs,
   RollupStep,
@@ -28,6 +29,7 @@ import type {
   StreamRollupRow,
 } from '../types.ts';
 import { SqliteAnalytics } from './analytics-queries.ts';
+import { QOE_DIMENSIONS, type QoeDimension } from './qoe-rollup-writer.ts';
 import { OUTCOME_CODES, pushPlayRow } from './play-session-rows.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
@@ -418,6 +420,33 @@ export class SqliteStore implements Store {
     to: number,
   ): Promise<QoeRollupRow[]> {
     return run('qoeRows', () => this.analytics.qoeRows(step, appId, dimension, value, from, to));
+  }
+  private readonly weightedBitrate = new Map<string, Database.Statement>();
+  async qoeWeightedBitrate(
+    appId: string,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+  ): Promise<QoeWeightedBitrate> {
+    return run('qoeWeightedBitrate', () => {
+      const column = dimension === 'global' ? null : QOE_DIMENSIONS[dimension as QoeDimension];
+      if (column === undefined) throw new Error(`unknown QoE dimension ${dimension}`);
+      let st = this.weightedBitrate.get(dimension);
+      if (!st) {
+        st = this.db.prepare(
+          `SELECT coalesce(sum(CAST(mean_video_format_bitrate AS REAL) * play_time_ms), 0) AS weightedSum,
+                  coalesce(sum(play_time_ms), 0) AS playMs
+             FROM sessions
+            WHERE app_id = ? AND timestamp >= ? AND timestamp < ?
+              AND mean_video_format_bitrate IS NOT NULL AND play_time_ms > 0${column ? ` AND ${column} = ?` : ''}`,
+        );
+        this.weightedBitrate.set(dimension, st);
+      }
+      const args: unknown[] = [appId, from, to];
+      if (column) args.push(value);
+      return st.get(...args) as QoeWeightedBitrate;
+    });
   }
   async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {
     return run('recomputeQoeRows', () => this.analytics.recomputeQoeRows(step, appId, from, to));

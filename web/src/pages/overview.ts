@@ -33,26 +33,14 @@ async function allSeries(
   return new Map(list.map((s, i) => [METRICS[i]!.id, s.points]));
 }
 
-/**
- * The metric over a whole period from its series: counts add up; rates and means are averaged over the
- * buckets weighted by their sessions (exact for failure %, close for the others, whose own weights — play
- * time, bitrate samples, the startup histogram — stay on the server).
- */
-export function periodValue(metric: string, points: Point[], sessions: Point[]): number | null {
-  if (metric === 'sessions' || metric === 'dropped_frames') {
-    const values = points.map((p) => p.value).filter((v): v is number => v !== null);
-    return values.length ? values.reduce((a, b) => a + b, 0) : null;
-  }
-  const weight = new Map(sessions.map((p) => [p.t, p.value ?? 0]));
-  let sum = 0;
-  let total = 0;
-  for (const p of points) {
-    const n = weight.get(p.t) ?? 0;
-    if (p.value === null || n <= 0) continue;
-    sum += p.value * n;
-    total += n;
-  }
-  return total > 0 ? sum / total : null;
+/** One exact row per period from the server (percentiles merged from histograms, bitrate weighted by play time). */
+interface Summary {
+  current: Record<string, number | null>;
+  previous: Record<string, number | null>;
+}
+
+function summaryUrl(app: string, from: number, to: number, filter: [string, string] | null): string {
+  return `/api/v1/qoe/summary${qs({ app, from, to })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
 }
 
 function change(now: number | null, before: number | null, m: Metric): HTMLElement {
@@ -153,9 +141,10 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   const load = async (r: TimeRange) => {
     const span = r.to - r.from;
     try {
-      const [current, previous, moments] = await Promise.all([
+      const [current, previous, summary, moments] = await Promise.all([
         allSeries(app, r.from, r.to, filter),
         allSeries(app, r.from - span, r.from, filter),
+        get<Summary>(summaryUrl(app, r.from, r.to, filter)),
         get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) =>
           forApp(x.moments, app),
         ),
@@ -171,8 +160,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         });
         // Each chart shades the moments of its own metric (startup moments are found on p95).
         c.chart.setMoments(moments.filter((x) => x.metric === m.id).map((x) => ({ from: x.startedAt, to: x.endedAt })));
-        const now = periodValue(m.id, current.get(m.id)!, current.get('sessions')!);
-        const before = periodValue(m.id, previous.get(m.id)!, previous.get('sessions')!);
+        // The tiles are the exact figures of the period, not an average of the chart's buckets.
+        const now = summary.current[m.id] ?? null;
+        const before = summary.previous[m.id] ?? null;
         c.valueEl.textContent = formatters[m.unit](now);
         replace(c.deltaEl, change(now, before, m));
       }
