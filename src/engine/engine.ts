@@ -38,6 +38,7 @@ export class AnalyticsEngine {
   /** Opens admitted and being committed, not yet in the tracker: counted against the caps. */
   private readonly pending = { total: 0, perApp: new Map<string, number>() };
   private stopped = false;
+  private readonly afterMinute: Array<(now: number) => Promise<void>> = [];
 
   constructor(
     private readonly store: Store,
@@ -236,8 +237,29 @@ export class AnalyticsEngine {
     return this.exclusive(() => this.minuteJob(now));
   }
 
-  private minuteJob(now: number): Promise<MinuteJobReport> {
-    return minuteJob({ store: this.store, config: this.config, live: this.live, moments: this.moments }, now);
+  private async minuteJob(now: number): Promise<MinuteJobReport> {
+    const report = await minuteJob(
+      { store: this.store, config: this.config, live: this.live, moments: this.moments },
+      now,
+    );
+    // Listeners (alert rules) run after the rows and moments are written, with the job's clock; one that fails
+    // is logged and never fails the job.
+    for (const fn of this.afterMinute)
+      try {
+        await fn(now);
+      } catch (err) {
+        this.logger.error({ err }, 'after-minute listener failed');
+      }
+    return report;
+  }
+
+  /** Runs `fn(now)` after each minute job (alert evaluation); returns the unsubscribe function. */
+  onMinuteDone(fn: (now: number) => Promise<void>): () => void {
+    this.afterMinute.push(fn);
+    return () => {
+      const i = this.afterMinute.indexOf(fn);
+      if (i >= 0) this.afterMinute.splice(i, 1);
+    };
   }
 
   /** Rollup rows of [from, to) recomputed from the raw play_sessions rows alone (tests, repair). */

@@ -71,3 +71,22 @@ export type {
   RoomRecord,
   RoomStore,
 } from './room-types.ts';
+export {
+  ALERT_METRICS,
+  CHANNEL_TYPES,
+  type AlertEventRecord,
+  type AlertMetric,
+  type AlertRuleRecord,
+  type AlertRuleSettings,
+  type AlertState,
+  type AlertStore,
+  type AlertTransition,
+  type ChannelRecord,
+  type ChannelType,
+  type DeliveryAttempt,
+  type NewAlertRule,
+  type NewChannel,
+  type NewNotification,
+  type OutboxRecord,
+  type OutboxStatus,
+} from './alert-types.ts';

@@ -6,6 +6,7 @@ import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 import type { VideoStore } from './video-types.ts';
 import type { RoomStore } from './room-types.ts';
+import type { AlertStore } from './alert-types.ts';
 import type { StoredMoment } from './moment-types.ts';
 
 export type Scope = 'ingest' | 'read';
@@ -105,6 +106,8 @@ export interface Store extends AnalyticsStore {
   readonly videos: VideoStore;
   /** Watch-party rooms: playback state, members, chat. */
   readonly rooms: RoomStore;
+  /** Alerts: notification channels, rules and their state, history, the delivery outbox. */
+  readonly alerts: AlertStore;
 
   /** Throws when the database cannot be read. */
   ping(): Promise<void>;

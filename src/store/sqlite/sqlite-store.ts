@@ -41,6 +41,7 @@ import { SqliteAccountStore } from './account-store.ts';
 import { ensurePrivateFile, makePrivate } from '../private-files.ts';
 import { SqliteVideoStore } from './video-store.ts';
 import { SqliteRoomStore } from './room-store.ts';
+import { SqliteAlertStore } from './alert-store.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -89,6 +90,7 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly videos: SqliteVideoStore;
   readonly rooms: SqliteRoomStore;
+  readonly alerts: SqliteAlertStore;
   private readonly stmt;
   private readonly analytics: SqliteAnalytics;
 
@@ -119,6 +121,10 @@ export class SqliteStore implements Store {
         this.db.prepare('DELETE FROM play_sessions WHERE app_id = ?'),
         this.db.prepare('DELETE FROM stream_minutes WHERE app_id = ?'),
         this.db.prepare('DELETE FROM stream_hours WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM notification_outbox WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM alert_events WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM alert_rules WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM notification_channels WHERE app_id = ?'),
       ],
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
@@ -144,6 +150,7 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccountStore(this.db);
     this.videos = new SqliteVideoStore(this.db);
     this.rooms = new SqliteRoomStore(this.db);
+    this.alerts = new SqliteAlertStore(this.db);
     this.analytics = new SqliteAnalytics(this.db);
     this.writer = new GroupCommitter(opts.file, opts.durability);
   }
