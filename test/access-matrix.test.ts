@@ -150,6 +150,18 @@ const ROWS: Row[] = [
   },
   {
     method: 'GET',
+    path: '/api/v1/qoe/breakdown.csv',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/qoe/breakdown.csv?app=default&dimension=country' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/sessions.csv',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/sessions.csv?app=default' }),
+  },
+  {
+    method: 'GET',
     path: '/api/v1/qoe/summary',
     allowed: READERS,
     request: async () => ({ path: '/api/v1/qoe/summary?app=default' }),

@@ -2,6 +2,7 @@
 // The bucket filling and summing is the engine's; these parse, authorise and shape.
 import type { H3Event } from 'h3';
 import { QOE_METRICS, type QoeMetric } from '../../engine/index.ts';
+import { csvRow } from '../../tools/csv.ts';
 import { HOUR } from '../../tools/time-units.ts';
 import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -18,7 +19,7 @@ import {
 } from './analytics-query.ts';
 
 // Each route is built by a function (hoisted), so this table can open the module.
-export const qoeRoutes: RouteDef[] = [qoeTimeseries(), qoeBreakdown(), qoeSummary()];
+export const qoeRoutes: RouteDef[] = [qoeTimeseries(), qoeBreakdown(), qoeBreakdownCsv(), qoeSummary()];
 
 function qoeTimeseries(): RouteDef {
   return {
@@ -143,6 +144,46 @@ function summaryPeriod() {
       to: { type: 'integer' },
       bitrate_weighting: { type: 'string', enum: ['play_time', 'session'] },
       ...Object.fromEntries(QOE_METRICS.map((m) => [m, { type: ['number', 'null'] }])),
+    },
+  };
+}
+
+function qoeBreakdownCsv(): RouteDef {
+  return {
+    method: 'GET',
+    path: '/api/v1/qoe/breakdown.csv',
+    async handler(event, ctx) {
+      const principal = await requireReader(event, ctx);
+      const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
+      const dimension = queryParam(event, 'dimension');
+      if (dimension === undefined || !QOE_DIMENSION_NAMES.includes(dimension))
+        throw new ApiError('INVALID_SCHEMA', `dimension: expected one of ${QOE_DIMENSION_NAMES.join(', ')}`);
+      const { from, to, stepMs } = timeRange(event, 24 * HOUR);
+      const rows = await ctx.analytics.qoeBreakdown(stepMs, app, dimension, from, to);
+      let csv = csvRow([dimension, ...QOE_METRICS]);
+      for (const r of rows) csv += csvRow([r.value, ...QOE_METRICS.map((m) => r[m])]);
+      return new Response(csv, {
+        headers: {
+          'content-type': 'text/csv; charset=utf-8; header=present',
+          'content-disposition': `attachment; filename="qoe-${app}-${dimension}.csv"`,
+          'cache-control': 'no-store',
+        },
+      });
+    },
+    openapi: {
+      summary: 'The QoE breakdown as CSV: a row per value of the dimension, a column per metric',
+      description:
+        'RFC 4180 with a header row; text cells that a spreadsheet would run as a formula get a leading apostrophe.',
+      security: READ_SECURITY,
+      parameters: [
+        ...queryParameters({ app: QueryParams.app }),
+        { name: 'dimension', in: 'query', required: true, schema: { type: 'string', enum: QOE_DIMENSION_NAMES } },
+        ...RANGE_PARAMETERS,
+      ],
+      responses: {
+        '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+        ...READ_ERRORS,
+      },
     },
   };
 }
