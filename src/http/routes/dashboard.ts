@@ -8,7 +8,7 @@ import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.t
 
 /** The dashboard's client-side routes (web/src/router.ts): each serves index.html. */
 const PAGE =
-  /^\/(?:setup|login|welcome|overview|live|breakdowns|sessions(?:\/[^/]+)?|videos(?:\/[^/]+)?|moments|settings(?:\/[a-z]+)?)?\/?$/;
+  /^\/(?:setup|login|welcome|overview|live|breakdowns|sessions(?:\/[^/]+)?|videos(?:\/[^/]+)?|moments|alerts|settings(?:\/[a-z]+)?)?\/?$/;
 
 let loaded: WebAssets | undefined;
 

@@ -1,0 +1,98 @@
+// The Alerts page in a real Chromium: a channel added through the form answers "Send test" with the receiver's
+// answer, a rule added through the form fires after the minute job and shows as firing (on the page, in the
+// header, in the history); the Sessions and Breakdowns pages export the CSV they show.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ensureWebBuilt } from '../../build/web.ts';
+import { startHttpReceiver, type HttpReceiver } from '../alerts/receivers.ts';
+import { launchBrowser, setupAdminInPage, type TestBrowser } from '../helpers/browser.ts';
+import { needs } from '../helpers/requirements.ts';
+import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
+
+describe.skipIf(!needs('chromium'))('Alerts page in Chromium', () => {
+  let s: TestServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let hook: HttpReceiver;
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    s = await startTestServer({}, undefined, { analyticsSchedules: false });
+    hook = await startHttpReceiver();
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    await setupAdminInPage(page, s.url, s.server.setupToken!);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+    await hook?.close();
+  });
+
+  test('add a channel, send a test, add a rule that fires', async () => {
+    const now = Date.now();
+    const minute = Math.floor(now / 60_000) * 60_000;
+    const batch = Array.from({ length: 12 }, (_, i) =>
+      sdkSession({ sessionId: `ap-${i}`, timestamp: minute - 60_000 - i * 1000, errorCount: i % 2 }),
+    );
+    expect((await postSessions(s.url, batch, { key: s.apiKey })).status).toBe(200);
+
+    await page.goto(`${s.url}/alerts`);
+    await page.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+    const channelForm = page.getByRole('form', { name: 'New notification channel' });
+    await channelForm.getByLabel('Name').fill('ops hook');
+    await channelForm.getByLabel('URL').fill(`${hook.url}/hook`);
+    await channelForm.getByRole('button', { name: 'Add channel' }).click();
+    const row = page.locator('tr[data-channel]');
+    await row.waitFor();
+    await expect.poll(() => row.textContent()).toContain('ops hook');
+    await row.getByRole('button', { name: 'Send test' }).click();
+    await expect.poll(() => row.getByRole('status').textContent(), { timeout: 15_000 }).toBe('Delivered (200)');
+    expect(JSON.parse(hook.requests[0]!.body)).toMatchObject({ test: true });
+
+    const ruleForm = page.getByRole('form', { name: 'New alert rule' });
+    await ruleForm.getByLabel('Name').fill('Half failing');
+    await ruleForm.getByLabel('Threshold').fill('20');
+    await ruleForm.getByLabel('Minimum sessions').fill('5');
+    await ruleForm.getByRole('button', { name: 'Add rule' }).click();
+    const rule = page.locator('tr[data-rule]');
+    await expect.poll(() => rule.textContent()).toContain('Half failing');
+    expect(await rule.locator('.alert-state').textContent()).toBe('ok');
+
+    await s.server.analytics.runMinuteJob(now);
+    await expect.poll(() => hook.requests.length, { timeout: 15_000 }).toBe(2);
+    expect(JSON.parse(hook.requests[1]!.body).alert).toMatchObject({
+      name: 'Half failing',
+      state: 'firing',
+      value: 50,
+    });
+    await page.reload();
+    await expect.poll(() => page.locator('tr[data-rule] .alert-state').textContent()).toBe('firing');
+    expect(await page.locator('.firing-badge').textContent()).toBe('● 1 alert firing');
+    await expect
+      .poll(() => page.locator('table.history').textContent())
+      .toMatch(/Half failing.*firing.*ops hook: delivered/);
+    await browser.screenshot(page, 'alerts');
+    expect(browser.problems).toEqual([]);
+  });
+
+  test('Export CSV on the Sessions and Breakdowns pages downloads what the page shows', async () => {
+    await page.goto(`${s.url}/sessions?errorsOnly=true`);
+    const link = page.getByRole('link', { name: 'Export CSV' });
+    const href = (await link.getAttribute('href'))!;
+    expect(href).toMatch(/^\/api\/v1\/sessions\.csv\?app=default&from=\d+&to=\d+&errorsOnly=true$/);
+    const download = page.waitForEvent('download');
+    await link.click();
+    const file = await (await download).path();
+    const { readFileSync } = await import('node:fs');
+    const lines = readFileSync(file, 'utf8').trim().split('\r\n');
+    expect(lines[0]!.startsWith('sessionId,timestamp,')).toBe(true);
+    expect(lines).toHaveLength(1 + 6);
+    await page.goto(`${s.url}/breakdowns`);
+    const bd = page.getByRole('link', { name: 'Export CSV' });
+    expect(await bd.getAttribute('href')).toMatch(
+      /^\/api\/v1\/qoe\/breakdown\.csv\?app=default&from=\d+&to=\d+&dimension=contentId$/,
+    );
+    expect(browser.problems).toEqual([]);
+  });
+});
