@@ -73,6 +73,11 @@ describe.skipIf(!needs('chromium'))('Alerts page in Chromium', () => {
       .poll(() => page.locator('table.history').textContent())
       .toMatch(/Half failing.*firing.*ops hook: delivered/);
     await browser.screenshot(page, 'alerts');
+    // The Overview names the firing alert on the tile of its metric, and nowhere else.
+    await page.goto(`${s.url}/overview?range=1h`);
+    const tileAlert = page.locator('section.tile[aria-label="Playback failures"] .tile-alert');
+    await expect.poll(() => tileAlert.textContent(), { timeout: 10_000 }).toBe('● firing: Half failing');
+    expect(await page.locator('.tile-alert:not([hidden])').count()).toBe(1);
     expect(browser.problems).toEqual([]);
   });
 

@@ -39,6 +39,14 @@ interface Summary {
   previous: Record<string, number | null>;
 }
 
+interface FiringRule {
+  name: string;
+  metric: string;
+  state: string;
+  enabled: boolean;
+  filter: Record<string, string> | null;
+}
+
 function summaryUrl(app: string, from: number, to: number, filter: [string, string] | null): string {
   return `/api/v1/qoe/summary${qs({ app, from, to })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
 }
@@ -103,15 +111,27 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   const tiles = h('div', { class: 'tiles' });
   const strip = h('div', { class: 'moments-strip', 'aria-label': 'Moments in this range' });
   const status = h('p', { class: 'loading', role: 'status' }, 'Loading…');
-  const charts = new Map<string, { chart: TimeChart; valueEl: HTMLElement; deltaEl: HTMLElement }>();
+  const charts = new Map<
+    string,
+    { chart: TimeChart; valueEl: HTMLElement; deltaEl: HTMLElement; alertEl: HTMLElement }
+  >();
   for (const m of METRICS) {
     const chart = timeChart(m.label, m.unit);
     const valueEl = h('div', { class: 'tile-value', 'data-metric': m.id }, '…');
     const deltaEl = h('div', { class: 'tile-delta' });
+    const alertEl = h('a', { class: 'firing-badge tile-alert', href: `/alerts${qs({ app })}`, hidden: true });
     tiles.append(
-      h('section', { class: 'tile card', 'aria-label': m.label }, h('h2', {}, m.label), valueEl, deltaEl, chart.el),
+      h(
+        'section',
+        { class: 'tile card', 'aria-label': m.label },
+        h('h2', {}, m.label),
+        valueEl,
+        deltaEl,
+        alertEl,
+        chart.el,
+      ),
     );
-    charts.set(m.id, { chart, valueEl, deltaEl });
+    charts.set(m.id, { chart, valueEl, deltaEl, alertEl });
   }
   ctx.onLeave(() => {
     for (const c of charts.values()) c.chart.destroy();
@@ -141,14 +161,25 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   const load = async (r: TimeRange) => {
     const span = r.to - r.from;
     try {
-      const [current, previous, summary, moments] = await Promise.all([
+      const [current, previous, summary, moments, rules] = await Promise.all([
         allSeries(app, r.from, r.to, filter),
         allSeries(app, r.from - span, r.from, filter),
         get<Summary>(summaryUrl(app, r.from, r.to, filter)),
         get<{ moments: Moment[] }>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) =>
           forApp(x.moments, app),
         ),
+        get<{ rules: FiringRule[] }>(`/api/v1/alert-rules${qs({ app })}`).then(
+          (x) => x.rules,
+          () => [] as FiringRule[],
+        ),
       ]);
+      // A firing alert on a tile's metric (for this view's filter) is named on that tile.
+      const firing = rules.filter(
+        (x) =>
+          x.enabled &&
+          x.state === 'firing' &&
+          JSON.stringify(x.filter ?? null) === JSON.stringify(filter ? { [filter[0]]: filter[1] } : null),
+      );
       for (const m of METRICS) {
         const c = charts.get(m.id)!;
         // Rates and percentiles carry the sessions behind each point (thin buckets fade); every chart carries
@@ -164,6 +195,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         const now = summary.current[m.id] ?? null;
         const before = summary.previous[m.id] ?? null;
         c.valueEl.textContent = formatters[m.unit](now);
+        const alerting = firing.filter((x) => x.metric === m.id);
+        c.alertEl.hidden = alerting.length === 0;
+        c.alertEl.textContent = alerting.length ? `● firing: ${alerting.map((x) => x.name).join(', ')}` : '';
         replace(c.deltaEl, change(now, before, m));
       }
       replace(strip, momentStrip(moments, app));
