@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, setupAdmin } from '../helpers/accounts.ts';
+import { playStarted, postWebhook } from '../engine/webhook-helpers.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from './receivers.ts';
 
@@ -237,6 +238,37 @@ describe('other rule kinds', () => {
     expect(JSON.parse(hits('/moments')[1]!.body).alert).toMatchObject({ state: 'resolved', at: at(54) });
   });
 
+  test("a viewers rule watches one channel's concurrent viewers", async () => {
+    const id = await channel('webhook', { url: `${hook.url}/viewers` });
+    const r = await rule({
+      name: 'news audience',
+      metric: 'viewers',
+      op: 'above',
+      threshold: 2,
+      windowMinutes: 2,
+      channelIds: [id],
+      filter: { channel: 'news' },
+    });
+    // Three viewers on "news" from minute 80, one on another channel.
+    const plays = [
+      ...['v1', 'v2', 'v3'].map((p) => playStarted(p, at(80) + 5_000, { media: 'news' })),
+      playStarted('v4', at(80) + 5_000, { media: 'sport' }),
+    ];
+    expect((await postWebhook(ts.url, plays, ts.apiKey)).status).toBe(200);
+    await minute(80);
+    expect(hits('/viewers')).toHaveLength(0);
+    await minute(83);
+    await expect.poll(() => hits('/viewers').length, WAIT).toBe(1);
+    expect(JSON.parse(hits('/viewers')[0]!.body).alert).toMatchObject({
+      ruleId: r.id,
+      metric: 'viewers',
+      state: 'firing',
+      value: 3,
+      filter: { channel: 'news' },
+    });
+    expect(JSON.parse(hits('/viewers')[0]!.body).alert.url).toMatch(/\/live\?app=default$/);
+  });
+
   test('bad rules are refused with a message naming the field', async () => {
     const bad = async (body: Record<string, unknown>, field: RegExp) => {
       const r = await api('POST', '/api/v1/alert-rules', { appId: 'default', name: 'x', ...body });
@@ -386,6 +418,31 @@ describe('channels', () => {
       expect(test.json!.notification.attemptLog[0].error).toBe('no answer within 2 s');
     } finally {
       await hang.close();
+    }
+  });
+
+  test('at most maxInFlight notifications are sent at once', async () => {
+    const slow = await startHttpReceiver();
+    let most = 0;
+    const waiting: Array<() => void> = [];
+    slow.answer = (_req, res) => {
+      most = Math.max(most, slow.open());
+      waiting.push(() => res.end('ok'));
+    };
+    try {
+      const id = await channel('webhook', { url: `${slow.url}/slow` });
+      // Six test messages at once; the receiver holds each until the test lets it go.
+      const sent = Array.from({ length: 6 }, () => api('POST', `/api/v1/notification-channels/${id}/test`));
+      await expect.poll(() => slow.open(), WAIT).toBe(4);
+      while (slow.requests.length < 6) {
+        await expect.poll(() => waiting.length, WAIT).toBeGreaterThan(0);
+        waiting.shift()!();
+      }
+      for (const w of waiting.splice(0)) w();
+      for (const r of await Promise.all(sent)) expect(r.json!.notification.status).toBe('delivered');
+      expect(most).toBe(4);
+    } finally {
+      await slow.close();
     }
   });
 
