@@ -63,12 +63,14 @@ export interface QoeSummaryPeriod extends QoeFigures {
   to: number;
   /**
    * How bitrate_mean_bps is weighted: by play time (from the raw sessions), or per session (from the rollups)
-   * when the period reaches back past the raw sessions' retention.
+   * when the period reaches back past the raw sessions' retention or holds more than 100,000 sessions.
    */
   bitrate_weighting: 'play_time' | 'session';
 }
 
 const MINUTE_MS = 60_000;
+/** Beyond this many sessions in a period, the raw read would cost too much: bitrate is the rollups' per-session mean. */
+const RAW_BITRATE_MAX_SESSIONS = 100_000;
 const HOUR_MS = 3_600_000;
 
 /**
@@ -99,9 +101,11 @@ export async function qoeSummaryPeriod(
   const figures = deriveQoe(totals);
   let weighting: 'play_time' | 'session' = 'session';
   if (from >= rawKeptFrom) {
-    const w = await store.qoeWeightedBitrate(appId, filter.dimension, filter.value, from, to);
-    figures.bitrate_mean_bps = w.playMs > 0 ? Math.round(w.weightedSum / w.playMs) : null;
-    weighting = 'play_time';
+    const w = await store.qoeWeightedBitrate(appId, filter.dimension, filter.value, from, to, RAW_BITRATE_MAX_SESSIONS);
+    if (w) {
+      figures.bitrate_mean_bps = w.playMs > 0 ? Math.round(w.weightedSum / w.playMs) : null;
+      weighting = 'play_time';
+    }
   }
   return { from, to, ...figures, bitrate_weighting: weighting };
 }

@@ -310,7 +310,8 @@ export interface AnalyticsStore {
   ): Promise<QoeRollupRow[]>;
   /**
    * Play-time-weighted bitrate of the raw SDK sessions of one app (dimension 'global' or one value of a QoE
-   * dimension) with timestamp in [from, to): sessions with both a bitrate and a play time count.
+   * dimension) with timestamp in [from, to): sessions with both a bitrate and a play time count. Null when more
+   * than `maxSessions` sessions fall in the range (the read is bounded; the caller uses the rollups instead).
    */
   qoeWeightedBitrate(
     appId: string,
@@ -318,7 +319,8 @@ export interface AnalyticsStore {
     value: string,
     from: number,
     to: number,
-  ): Promise<QoeWeightedBitrate>;
+    maxSessions: number,
+  ): Promise<QoeWeightedBitrate | null>;
   /** QoE rollups recomputed from the raw sessions of one app (tests and repair). */
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]>;
   getEngineState(key: string): Promise<number | null>;

@@ -435,24 +435,29 @@ export class SqliteStore implements Store {
     value: string,
     from: number,
     to: number,
-  ): Promise<QoeWeightedBitrate> {
+    maxSessions: number,
+  ): Promise<QoeWeightedBitrate | null> {
     return run('qoeWeightedBitrate', () => {
       const column = dimension === 'global' ? null : QOE_DIMENSIONS[dimension as QoeDimension];
       if (column === undefined) throw new Error(`unknown QoE dimension ${dimension}`);
       let st = this.weightedBitrate.get(dimension);
       if (!st) {
+        // The inner LIMIT bounds the work: past maxSessions the caller falls back to the rollups.
         st = this.db.prepare(
-          `SELECT coalesce(sum(CAST(mean_video_format_bitrate AS REAL) * play_time_ms), 0) AS weightedSum,
-                  coalesce(sum(play_time_ms), 0) AS playMs
-             FROM sessions
-            WHERE app_id = ? AND timestamp >= ? AND timestamp < ?
-              AND mean_video_format_bitrate IS NOT NULL AND play_time_ms > 0${column ? ` AND ${column} = ?` : ''}`,
+          `SELECT count(*) AS n,
+                  coalesce(sum(CASE WHEN b IS NOT NULL AND p > 0 THEN CAST(b AS REAL) * p END), 0) AS weightedSum,
+                  coalesce(sum(CASE WHEN b IS NOT NULL AND p > 0 THEN p END), 0) AS playMs
+             FROM (SELECT mean_video_format_bitrate AS b, play_time_ms AS p FROM sessions
+                    WHERE app_id = ? AND timestamp >= ? AND timestamp < ?${column ? ` AND ${column} = ?` : ''}
+                    LIMIT ?)`,
         );
         this.weightedBitrate.set(dimension, st);
       }
       const args: unknown[] = [appId, from, to];
       if (column) args.push(value);
-      return st.get(...args) as QoeWeightedBitrate;
+      args.push(maxSessions + 1);
+      const r = st.get(...args) as { n: number; weightedSum: number; playMs: number };
+      return r.n > maxSessions ? null : { weightedSum: r.weightedSum, playMs: r.playMs };
     });
   }
   async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {
