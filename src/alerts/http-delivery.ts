@@ -39,13 +39,11 @@ export async function postNotification(
         url = next;
         continue;
       }
-      const text = await drain(res, limits.maxResponseBytes);
+      await drain(res, limits.maxResponseBytes);
       if (res.ok) return { ok: true, status: res.status };
-      return {
-        ok: false,
-        status: res.status,
-        error: `receiver answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
-      };
+      // The receiver's words are not repeated: the attempt log is shown to the app's users, and echoing what any
+      // URL answers would let them read internal services through m3w.
+      return { ok: false, status: res.status, error: `receiver answered ${res.status}` };
     }
   } catch (err) {
     if (controller.signal.aborted) return { ok: false, error: `no answer within ${limits.timeoutMs / 1000} s` };
@@ -56,21 +54,18 @@ export async function postNotification(
   }
 }
 
-/** Reads at most `max` bytes of the body (as text) and drops the rest. */
-async function drain(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
+/** Reads at most `max` bytes of the body and drops the rest. */
+async function drain(res: Response, max: number): Promise<void> {
+  if (!res.body) return;
   const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
   let size = 0;
   try {
     while (size < max) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
       size += value.byteLength;
     }
   } finally {
     await reader.cancel().catch(() => undefined);
   }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
