@@ -23,7 +23,15 @@ export interface EmailSettings {
   from: string;
   to: string[];
 }
-export type ChannelSettings = WebhookSettings | NtfySettings | EmailSettings;
+export type ChannelSettings = (WebhookSettings | NtfySettings | EmailSettings) & {
+  /** Set on channels an admin made: they may point at loopback, private and link-local addresses. */
+  internal?: boolean;
+};
+
+/** The host a channel's notifications go to (a URL's hostname, or the SMTP host). */
+export function targetHost(s: ChannelSettings): string {
+  return 'url' in s ? new URL(s.url).hostname : (s as EmailSettings).host;
+}
 
 export class SettingsError extends Error {}
 

@@ -2,6 +2,13 @@
 // ntfy, email) with settings sealed by the data directory's key, and the delivery outbox worker.
 export { AlertEvaluator, type EvaluationReport } from './alert-evaluator.ts';
 export { SecretBox } from './channel-secrets.ts';
-export { parseSettings, redactSettings, SettingsError, type ChannelSettings } from './channel-settings.ts';
+export {
+  parseSettings,
+  redactSettings,
+  SettingsError,
+  targetHost,
+  type ChannelSettings,
+} from './channel-settings.ts';
+export { assertPublicHost, isPrivateAddress, PrivateTargetError } from './private-targets.ts';
 export { alertSummary, type AlertBody, type OutboxPayload } from './notification-format.ts';
 export { NotificationOutbox, type OutboxOptions } from './outbox.ts';

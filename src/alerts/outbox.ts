@@ -5,7 +5,14 @@
 // start-up (at least once: receivers can recognise a repeat by X-M3W-Delivery).
 import type { Logger } from '../observability/index.ts';
 import type { ChannelRecord, OutboxRecord, Store } from '../store/index.ts';
-import type { ChannelSettings, EmailSettings, NtfySettings, WebhookSettings } from './channel-settings.ts';
+import {
+  type ChannelSettings,
+  type EmailSettings,
+  type NtfySettings,
+  targetHost,
+  type WebhookSettings,
+} from './channel-settings.ts';
+import { assertPublicHost, PrivateTargetError } from './private-targets.ts';
 import type { SecretBox } from './channel-secrets.ts';
 import { sendEmail } from './email-delivery.ts';
 import { type DeliveryResult, postNotification } from './http-delivery.ts';
@@ -131,6 +138,15 @@ export class NotificationOutbox {
       settings = this.box.open<ChannelSettings>(channel.sealed);
     } catch (err) {
       return { ok: false, error: `channel settings cannot be opened: ${(err as Error).message}` };
+    }
+    // A channel a member made may only reach public addresses, checked again now: its name may resolve elsewhere.
+    if (!settings.internal) {
+      try {
+        await assertPublicHost(targetHost(settings));
+      } catch (err) {
+        if (err instanceof PrivateTargetError) return { ok: false, error: err.message };
+        throw err;
+      }
     }
     const payload = JSON.parse(row.payload) as OutboxPayload;
     if (channel.type === 'email')

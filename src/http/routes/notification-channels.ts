@@ -3,7 +3,10 @@
 // and shown back with every secret hidden. Admins and members of the app manage them; read keys may list them.
 import { getRouterParam, type H3Event } from 'h3';
 import {
+  assertPublicHost,
   parseSettings,
+  PrivateTargetError,
+  targetHost,
   redactSettings,
   SettingsError,
   type ChannelSettings,
@@ -113,6 +116,16 @@ function create(): RouteDef {
         if (err instanceof SettingsError) throw new ApiError('INVALID_SCHEMA', err.message);
         throw err;
       }
+      // Only admins may point a channel inside the server's network (see src/alerts/private-targets.ts).
+      const admin = principal.kind === 'user' && principal.role === 'admin';
+      if (admin) settings.internal = true;
+      else
+        try {
+          await assertPublicHost(targetHost(settings));
+        } catch (err) {
+          if (err instanceof PrivateTargetError) throw new ApiError('FORBIDDEN', `config: ${err.message}`);
+          throw err;
+        }
       const channel = await ctx.store.alerts.createChannel({
         appId,
         name: body.name,
