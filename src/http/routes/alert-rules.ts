@@ -15,6 +15,8 @@ import { errorResponses, jsonContent as json, userBearer } from './openapi-share
 import { intQuery } from './route-params.ts';
 
 const readNewRule = bodyReader(NewAlertRuleBody);
+/** Rules an app may have: each is evaluated every minute over up to a day of sessions. */
+export const MAX_RULES_PER_APP = 100;
 const readPatch = bodyReader(AlertRulePatchBody);
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
 const appParam = { name: 'app', in: 'query', schema: { type: 'string' } };
@@ -122,6 +124,11 @@ function createRule(): RouteDef {
         throw new ApiError('INVALID_SCHEMA', 'threshold: required (a number) for a rule on a figure');
       const channelIds = [...new Set(body.channelIds ?? [])];
       await checkChannels(ctx, appId, channelIds);
+      if ((await ctx.store.alerts.listRules(appId)).length >= MAX_RULES_PER_APP)
+        throw new ApiError(
+          'FORBIDDEN',
+          `app ${appId} has ${MAX_RULES_PER_APP} alert rules, the most an app may have: delete or change one`,
+        );
       const rule = await ctx.store.alerts.createRule({
         appId,
         name: body.name,

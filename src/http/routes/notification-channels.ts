@@ -24,6 +24,8 @@ import { READ_SECURITY } from './analytics-openapi.ts';
 import { videoPrincipal } from './videos.ts';
 
 const readNewChannel = bodyReader(NewChannelBody);
+/** Channels an app may have. */
+export const MAX_CHANNELS_PER_APP = 50;
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
 
 // Each route is built by a function (hoisted), after the constants they use.
@@ -126,6 +128,11 @@ function create(): RouteDef {
           if (err instanceof PrivateTargetError) throw new ApiError('FORBIDDEN', `config: ${err.message}`);
           throw err;
         }
+      if ((await ctx.store.alerts.listChannels(appId)).length >= MAX_CHANNELS_PER_APP)
+        throw new ApiError(
+          'FORBIDDEN',
+          `app ${appId} has ${MAX_CHANNELS_PER_APP} notification channels, the most an app may have: delete one`,
+        );
       const channel = await ctx.store.alerts.createChannel({
         appId,
         name: body.name,
