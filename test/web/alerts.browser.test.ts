@@ -29,6 +29,19 @@ describe.skipIf(!needs('chromium'))('Alerts page in Chromium', () => {
     await hook?.close();
   });
 
+  test('the channel form shows only the fields of the chosen type', async () => {
+    await page.goto(`${s.url}/alerts`);
+    const form = page.getByRole('form', { name: 'New notification channel' });
+    await form.getByLabel('URL').waitFor();
+    expect(await form.getByLabel('SMTP host').isVisible()).toBe(false);
+    expect(await form.getByLabel('Access token').isVisible()).toBe(false);
+    expect(await form.getByLabel('HMAC secret').isVisible()).toBe(true);
+    await form.getByLabel('Type').selectOption('email');
+    expect(await form.getByLabel('SMTP host').isVisible()).toBe(true);
+    expect(await form.getByLabel('URL').isVisible()).toBe(false);
+    await form.getByLabel('Type').selectOption('webhook');
+  });
+
   test('add a channel, send a test, add a rule that fires', async () => {
     const now = Date.now();
     const minute = Math.floor(now / 60_000) * 60_000;
