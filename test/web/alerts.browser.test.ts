@@ -94,6 +94,18 @@ describe.skipIf(!needs('chromium'))('Alerts page in Chromium', () => {
     expect(browser.problems).toEqual([]);
   });
 
+  test('on a phone the page does not scroll sideways; the wide tables scroll in their own box', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.goto(`${s.url}/alerts`);
+      await page.locator('tr[data-rule]').waitFor();
+      await page.locator('tr[data-channel]').waitFor();
+      expect((await page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(390);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   test('Export CSV on the Sessions and Breakdowns pages downloads what the page shows', async () => {
     await page.goto(`${s.url}/sessions?errorsOnly=true`);
     const link = page.getByRole('link', { name: 'Export CSV' });
