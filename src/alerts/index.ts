@@ -10,5 +10,5 @@ export {
   type ChannelSettings,
 } from './channel-settings.ts';
 export { assertPublicHost, isPrivateAddress, PrivateTargetError } from './private-targets.ts';
-export { alertSummary, type AlertBody, type OutboxPayload } from './notification-format.ts';
+export { alertSummary, httpNotification, type AlertBody, type OutboxPayload } from './notification-format.ts';
 export { NotificationOutbox, type OutboxOptions } from './outbox.ts';

@@ -90,19 +90,22 @@ export function httpNotification(
         body,
       };
     }
-    case 'slack':
-      // Slack incoming webhooks: `text` (the notification's fallback) and Block Kit `blocks`.
+    case 'slack': {
+      // Slack incoming webhooks: `text` (the notification's fallback) and Block Kit `blocks`. Names and filter
+      // values are escaped: a rule named "<!channel>" or "<https://…|…>" must not ping everyone or make a link.
+      const rest = slackEscape(text.slice(title.length + 2));
       return {
         url: settings.url,
         headers: json,
         body: JSON.stringify({
-          text,
+          text: slackEscape(text),
           blocks: [
-            { type: 'section', text: { type: 'mrkdwn', text: `*${title}*\n${text.slice(title.length + 2)}` } },
+            { type: 'section', text: { type: 'mrkdwn', text: `*${slackEscape(title)}*\n${rest}` } },
             { type: 'context', elements: [{ type: 'mrkdwn', text: `<${a.url}|Open in m3w>` }] },
           ],
         }),
       };
+    }
     case 'discord':
       // Discord webhooks: `content` and/or `embeds` (title, description, url, color, timestamp).
       return {
@@ -110,6 +113,8 @@ export function httpNotification(
         headers: json,
         body: JSON.stringify({
           username: 'm3w',
+          // No @everyone, @here, role or user pings from a rule's name.
+          allowed_mentions: { parse: [] },
           content: title,
           embeds: [
             {
@@ -139,6 +144,11 @@ export function httpNotification(
       };
     }
   }
+}
+
+/** Slack's mrkdwn control characters as entities (https://api.slack.com/reference/surfaces/formatting#escaping). */
+function slackEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Header values must be ASCII: anything else becomes "?". */
