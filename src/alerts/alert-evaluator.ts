@@ -34,6 +34,11 @@ export class AlertEvaluator {
     private readonly onQueued: () => void,
   ) {}
 
+  /** The dashboard's address without a trailing slash, for links in notifications (never a request's Host). */
+  dashboardLink(): string {
+    return this.dashboardUrl().replace(/\/$/, '');
+  }
+
   /** Evaluates every enabled rule at `now` (the minute job's clock). */
   async evaluate(now: number): Promise<EvaluationReport> {
     const started = performance.now();

@@ -1,6 +1,7 @@
 // SSRF through notification channels: a member may only point a channel at public addresses (loopback, the cloud
 // metadata address, the LAN and names that resolve there answer 403), an admin may point one anywhere, and a
 // channel not made by an admin is checked again before each delivery.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SecretBox, isPrivateAddress } from '../../src/alerts/index.ts';
 import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
@@ -78,6 +79,28 @@ describe('private notification targets', () => {
     const t = await call(ts, 'POST', `/api/v1/notification-channels/${c.json!.id}/test`, { token: member });
     expect(t.json!.notification.status).toBe('delivered');
     expect(hook.requests).toHaveLength(1);
+  });
+
+  test("a test message links to the server's own address, whatever Host the caller sent", async () => {
+    const c = await call(ts, 'POST', '/api/v1/notification-channels', { token: admin, body: webhook(hook.url) });
+    const before = hook.requests.length;
+    const u = new URL(ts.url);
+    await new Promise<void>((done, fail) => {
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: 'POST',
+          path: `/api/v1/notification-channels/${c.json!.id}/test`,
+          headers: { host: 'evil.example', authorization: `Bearer ${member}` },
+        },
+        (res) => res.resume().on('end', done),
+      );
+      req.on('error', fail).end();
+    });
+    expect(hook.requests.length).toBe(before + 1);
+    const link = JSON.parse(hook.requests[before]!.body).alert.url as string;
+    expect(new URL(link).host).toBe(u.host);
   });
 
   test('a channel not made by an admin is refused at delivery when it points inside the network', async () => {

@@ -35,8 +35,9 @@ export async function writer(event: H3Event, ctx: HttpContext): Promise<Principa
   return videoPrincipal(await requireUser(event, ctx));
 }
 
-export function dashboardBase(event: H3Event, ctx: HttpContext): string {
-  return (ctx.config.publicUrl ?? event.url.origin).replace(/\/$/, '');
+/** Where links in messages point: publicUrl or where the server listens, as for real alerts (not the Host header). */
+export function dashboardBase(ctx: HttpContext): string {
+  return ctx.alerts.evaluator.dashboardLink();
 }
 
 export function numericId(event: H3Event, what: string): number {
@@ -195,7 +196,7 @@ function sendTest(): RouteDef {
           threshold: 0,
           windowMinutes: 5,
           at,
-          url: `${dashboardBase(event, ctx)}/alerts?app=${encodeURIComponent(channel.appId)}`,
+          url: `${dashboardBase(ctx)}/alerts?app=${encodeURIComponent(channel.appId)}`,
           op: 'above',
           filter: null,
         },
