@@ -103,6 +103,26 @@ describe('private notification targets', () => {
     expect(new URL(link).host).toBe(u.host);
   });
 
+  test('one test message per app at a time: a slow receiver cannot be made to hold every delivery slot', async () => {
+    const c = await call(ts, 'POST', '/api/v1/notification-channels', { token: admin, body: webhook(hook.url) });
+    const held: Array<() => void> = [];
+    hook.answer = (_req, res) => held.push(() => res.end('ok'));
+    try {
+      const first = call(ts, 'POST', `/api/v1/notification-channels/${c.json!.id}/test`, { token: member });
+      await expect.poll(() => held.length, { timeout: 15_000 }).toBe(1);
+      const second = await call(ts, 'POST', `/api/v1/notification-channels/${c.json!.id}/test`, { token: member });
+      expect(second.status).toBe(409);
+      expect(second.json!.error.message).toMatch(/still being sent/);
+      held.shift()!();
+      expect((await first).json!.notification.status).toBe('delivered');
+    } finally {
+      hook.answer = (_req, res) => res.end('ok');
+      for (const release of held) release();
+    }
+    const third = await call(ts, 'POST', `/api/v1/notification-channels/${c.json!.id}/test`, { token: member });
+    expect(third.json!.notification.status).toBe('delivered');
+  });
+
   test('a channel not made by an admin is refused at delivery when it points inside the network', async () => {
     // As if its name had resolved to a public address when it was made: the settings carry no admin mark.
     const box = SecretBox.forDataDir(ts.dir);

@@ -27,6 +27,11 @@ const readNewChannel = bodyReader(NewChannelBody);
 /** Channels an app may have. */
 export const MAX_CHANNELS_PER_APP = 50;
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
+/**
+ * Apps with a test message being sent: one at a time per app, so a member repeating "Send test" against a slow
+ * receiver cannot fill the outbox's few delivery slots and hold up real alerts.
+ */
+const testingByServer = new WeakMap<HttpContext, Set<string>>();
 
 // Each route is built by a function (hoisted), after the constants they use.
 export const channelRoutes: RouteDef[] = [list(), create(), remove(), sendTest()];
@@ -183,40 +188,19 @@ function sendTest(): RouteDef {
     async handler(event, ctx) {
       const principal = await writer(event, ctx);
       const channel = await visibleChannel(event, ctx, principal);
-      const at = Date.now();
-      const payload: OutboxPayload = {
-        test: true,
-        alert: {
-          ruleId: 0,
-          name: 'Test notification',
-          appId: channel.appId,
-          state: 'firing',
-          metric: 'playback_failure_pct',
-          value: 0,
-          threshold: 0,
-          windowMinutes: 5,
-          at,
-          url: `${dashboardBase(ctx)}/alerts?app=${encodeURIComponent(channel.appId)}`,
-          op: 'above',
-          filter: null,
-        },
-      };
-      const queued = await ctx.store.alerts.enqueueNotification({
-        appId: channel.appId,
-        channelId: channel.id,
-        payload: JSON.stringify(payload),
-        at,
-      });
-      ctx.alerts.outbox.wake();
-      // Answer with the outcome of the one attempt (bounded by the delivery timeout).
-      const deadline = Date.now() + ctx.config.notifications.timeoutSeconds * 1000 + 5_000;
-      let n: OutboxRecord | null = queued;
-      while (Date.now() < deadline) {
-        n = await ctx.store.alerts.getNotification(queued.id);
-        if (!n || n.attempts > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
+      let testing = testingByServer.get(ctx);
+      if (!testing) testingByServer.set(ctx, (testing = new Set()));
+      if (testing.has(channel.appId))
+        throw new ApiError(
+          'NOT_READY',
+          `a test message of app ${channel.appId} is still being sent: try again shortly`,
+        );
+      testing.add(channel.appId);
+      try {
+        return { notification: notificationView(await sendTestMessage(ctx, channel)) };
+      } finally {
+        testing.delete(channel.appId);
       }
-      return { notification: notificationView(n ?? queued) };
     },
     openapi: {
       summary: 'Send a test message to a channel and answer with how the receiver took it (not retried)',
@@ -227,8 +211,46 @@ function sendTest(): RouteDef {
           description: 'The attempt',
           content: json({ type: 'object', required: ['notification'], properties: { notification: Notification } }),
         },
-        ...errorResponses(401, 403, 404, 503),
+        ...errorResponses(401, 403, 404, 409, 503),
       },
     },
   };
+}
+
+/** Queues a test message to `channel` and waits for its one attempt (bounded by the delivery timeout). */
+async function sendTestMessage(ctx: HttpContext, channel: ChannelRecord): Promise<OutboxRecord> {
+  const at = Date.now();
+  const payload: OutboxPayload = {
+    test: true,
+    alert: {
+      ruleId: 0,
+      name: 'Test notification',
+      appId: channel.appId,
+      state: 'firing',
+      metric: 'playback_failure_pct',
+      value: 0,
+      threshold: 0,
+      windowMinutes: 5,
+      at,
+      url: `${dashboardBase(ctx)}/alerts?app=${encodeURIComponent(channel.appId)}`,
+      op: 'above',
+      filter: null,
+    },
+  };
+  const queued = await ctx.store.alerts.enqueueNotification({
+    appId: channel.appId,
+    channelId: channel.id,
+    payload: JSON.stringify(payload),
+    at,
+  });
+  ctx.alerts.outbox.wake();
+  // Answer with the outcome of the one attempt (bounded by the delivery timeout).
+  const deadline = Date.now() + ctx.config.notifications.timeoutSeconds * 1000 + 5_000;
+  let n: OutboxRecord | null = queued;
+  while (Date.now() < deadline) {
+    n = await ctx.store.alerts.getNotification(queued.id);
+    if (!n || n.attempts > 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return n ?? queued;
 }
