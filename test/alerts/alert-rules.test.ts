@@ -432,8 +432,33 @@ describe('channels', () => {
     };
     try {
       const id = await channel('webhook', { url: `${slow.url}/slow` });
-      // Six test messages at once; the receiver holds each until the test lets it go.
-      const sent = Array.from({ length: 6 }, () => api('POST', `/api/v1/notification-channels/${id}/test`));
+      // Six notifications at once (five queued in the store, one test message that wakes the outbox; an app sends
+      // one test at a time); the receiver holds each until the test lets it go.
+      const alert = {
+        ruleId: 0,
+        name: 'queued',
+        appId: 'default',
+        state: 'firing',
+        metric: 'sessions',
+        value: 1,
+        threshold: 0,
+        windowMinutes: 5,
+        at: Date.now(),
+        url: ts.url,
+        op: 'above',
+        filter: null,
+      };
+      const queued = [];
+      for (let i = 0; i < 5; i++)
+        queued.push(
+          await ts.server.store.alerts.enqueueNotification({
+            appId: 'default',
+            channelId: id,
+            payload: JSON.stringify({ alert }),
+            at: Date.now(),
+          }),
+        );
+      const sent = [api('POST', `/api/v1/notification-channels/${id}/test`)];
       await expect.poll(() => slow.open(), WAIT).toBe(4);
       while (slow.requests.length < 6) {
         await expect.poll(() => waiting.length, WAIT).toBeGreaterThan(0);
@@ -441,6 +466,10 @@ describe('channels', () => {
       }
       for (const w of waiting.splice(0)) w();
       for (const r of await Promise.all(sent)) expect(r.json!.notification.status).toBe('delivered');
+      for (const q of queued)
+        await expect
+          .poll(async () => (await ts.server.store.alerts.getNotification(q.id))?.status, WAIT)
+          .toBe('delivered');
       expect(most).toBe(4);
     } finally {
       await slow.close();
