@@ -11,4 +11,5 @@ export {
 } from './channel-settings.ts';
 export { assertPublicHost, isPrivateAddress, PrivateTargetError } from './private-targets.ts';
 export { alertSummary, httpNotification, type AlertBody, type OutboxPayload } from './notification-format.ts';
+export { postNotification } from './http-delivery.ts';
 export { NotificationOutbox, type OutboxOptions } from './outbox.ts';

@@ -156,6 +156,7 @@ export class NotificationOutbox {
       {
         timeoutMs: this.opts.timeoutMs,
         maxResponseBytes: this.opts.maxResponseBytes,
+        publicOnly: !settings.internal,
       },
     );
   }

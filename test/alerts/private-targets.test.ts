@@ -3,7 +3,7 @@
 // channel not made by an admin is checked again before each delivery.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SecretBox, isPrivateAddress } from '../../src/alerts/index.ts';
+import { SecretBox, isPrivateAddress, postNotification } from '../../src/alerts/index.ts';
 import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { startHttpReceiver, type HttpReceiver } from './receivers.ts';
@@ -121,6 +121,17 @@ describe('private notification targets', () => {
     }
     const third = await call(ts, 'POST', `/api/v1/notification-channels/${c.json!.id}/test`, { token: member });
     expect(third.json!.notification.status).toBe('delivered');
+  });
+
+  test('the address is checked when connecting: a name resolving inside the network is refused', async () => {
+    const before = hook.requests.length;
+    const target = { url: hook.url.replace('127.0.0.1', 'localhost'), headers: {}, body: '{}' };
+    const refused = await postNotification(target, { timeoutMs: 5000, maxResponseBytes: 1024, publicOnly: true });
+    expect(refused.ok).toBe(false);
+    expect(refused.error).toMatch(/resolves to a loopback, private or link-local address/);
+    expect(hook.requests.length).toBe(before);
+    const allowed = await postNotification(target, { timeoutMs: 5000, maxResponseBytes: 1024 });
+    expect(allowed).toEqual({ ok: true, status: 200 });
   });
 
   test('a channel not made by an admin is refused at delivery when it points inside the network', async () => {
