@@ -19,6 +19,7 @@ import { AnalyticsEngine } from './engine/index.ts';
 import { VideoLibrary } from './media/index.ts';
 import { afinnScorer, createRoomHub, type RoomHub } from './rooms/index.ts';
 import { identifyRoomMember } from './http/routes/rooms.ts';
+import { AlertEvaluator, NotificationOutbox, SecretBox } from './alerts/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -77,6 +78,26 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
   // Restores the open play sessions before the first request can ask how many there are.
   const analytics = new AnalyticsEngine(store, config, logger);
+  // Alert rules are evaluated after each minute job; their notifications go out through the outbox, never
+  // inside the job. Rows a crash left pending are delivered after the restart.
+  const box = SecretBox.forDataDir(config.dataDirPath);
+  const outbox = new NotificationOutbox(store, box, logger, {
+    retryDelaysMs: config.notifications.retrySeconds.map((s) => s * 1000),
+    timeoutMs: config.notifications.timeoutSeconds * 1000,
+    maxInFlight: config.notifications.maxInFlight,
+    maxResponseBytes: config.notifications.maxResponseBytes,
+  });
+  let dashboardUrl = config.publicUrl ?? `http://127.0.0.1:${config.port}`;
+  const evaluator = new AlertEvaluator(
+    store,
+    () => dashboardUrl,
+    () => outbox.wake(),
+  );
+  analytics.onMinuteDone(async (now) => {
+    const report = await evaluator.evaluate(now);
+    for (const t of report.transitions) logger.info(t, `alert rule ${t.state}`);
+  });
+  await outbox.start();
   await analytics.start({ schedules: opts.analyticsSchedules ?? true });
   // Re-queues jobs a crash interrupted and starts the transcode workers; ffmpeg is looked for in the background.
   const media = new VideoLibrary(store, config, logger);
@@ -121,6 +142,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     analytics,
     media,
     rooms,
+    alerts: { box, outbox, evaluator },
   };
   const httpApp = createHttpApp(ctx);
   // Open WebSockets lose what a revoked grant, a disabled user or an ended login took away at once.
@@ -147,6 +169,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     rooms.close();
     await media.stop();
     await analytics.stop();
+    await outbox.stop();
     await store.close();
     await keys.stop();
     limiter.stop();
@@ -164,6 +187,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   }
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  if (!config.publicUrl) dashboardUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -187,6 +211,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       await media.stop();
       // Last snapshot of the live tracker, while the store is still open.
       await analytics.stop();
+      await outbox.stop();
       await store.close();
       lock.release();
     })());

@@ -77,6 +77,18 @@ async function freshKey(app = 'default'): Promise<string> {
     .prefix;
 }
 
+// A receiver nobody listens on: test messages to it fail at once (connection refused), which is all these rows need.
+const CHANNEL_BODY = { name: 'hook', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } };
+const RULE_BODY = { name: 'failures', metric: 'playback_failure_pct', op: 'above', threshold: 5, windowMinutes: 5 };
+async function freshChannel(app = 'default'): Promise<number> {
+  return (
+    await call(ts, 'POST', '/api/v1/notification-channels', { token: admin, body: { appId: app, ...CHANNEL_BODY } })
+  ).json!.id;
+}
+async function freshRule(app = 'default'): Promise<number> {
+  return (await call(ts, 'POST', '/api/v1/alert-rules', { token: admin, body: { appId: app, ...RULE_BODY } })).json!.id;
+}
+
 const USERS: Caller[] = ['admin', 'member'];
 const ADMIN_ONLY: Caller[] = ['admin'];
 const READERS: Caller[] = ['admin', 'member', 'readKey'];
@@ -135,6 +147,72 @@ const ROWS: Row[] = [
     path: '/api/v1/qoe/breakdown',
     allowed: READERS,
     request: async () => ({ path: '/api/v1/qoe/breakdown?app=default&dimension=country' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/qoe/breakdown.csv',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/qoe/breakdown.csv?app=default&dimension=country' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/sessions.csv',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/sessions.csv?app=default' }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/qoe/summary',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/qoe/summary?app=default' }),
+  },
+  // Alerts: notification channels and rules (users of the app write, read keys read) and the history.
+  { method: 'GET', path: '/api/v1/notification-channels', allowed: READERS },
+  {
+    method: 'POST',
+    path: '/api/v1/notification-channels',
+    allowed: USERS,
+    // A public address (TEST-NET-3, never contacted): only admins may point a channel inside the network.
+    request: async () => ({
+      body: { appId: 'default', ...CHANNEL_BODY, config: { url: 'https://203.0.113.9/hook' } },
+    }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/notification-channels/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/notification-channels/${await freshChannel()}` }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/notification-channels/:id/test',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/notification-channels/${await freshChannel()}/test` }),
+  },
+  { method: 'GET', path: '/api/v1/alert-rules', allowed: READERS },
+  {
+    method: 'POST',
+    path: '/api/v1/alert-rules',
+    allowed: USERS,
+    request: async () => ({ body: { appId: 'default', ...RULE_BODY } }),
+  },
+  {
+    method: 'PATCH',
+    path: '/api/v1/alert-rules/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/alert-rules/${await freshRule()}`, body: { threshold: 7 } }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/alert-rules/:id',
+    allowed: USERS,
+    request: async () => ({ path: `/api/v1/alert-rules/${await freshRule()}` }),
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/alerts',
+    allowed: READERS,
+    request: async () => ({ path: '/api/v1/alerts?app=default' }),
   },
   { method: 'GET', path: '/api/v1/me', allowed: USERS },
   {
@@ -457,6 +535,7 @@ describe('access matrix: app A callers against app B streams', () => {
     '/api/v1/streams/bnews/metrics',
     '/api/v1/streams/bnews/moments',
     '/api/v1/stats/series?dimension=channel&value=bnews',
+    '/api/v1/qoe/summary',
   ];
   const withApp = (path: string, app: string) => `${path}${path.includes('?') ? '&' : '?'}app=${app}`;
 
@@ -535,5 +614,56 @@ describe('access matrix: app A callers against app B streams', () => {
     );
     expect(await own.json()).toMatchObject({ accepted: 1 });
     expect((await call(ts, 'GET', '/stats/active', { key: readB })).json!.total).toBe(1);
+  });
+});
+
+// Alerts across apps: app A's member and read key never see, change or test app B's rules and channels (404, as
+// for ones that do not exist), and cannot point A's rules at B's channels.
+describe('access matrix: app A callers against app B alerts', () => {
+  const B = 'matrix-alerts-b';
+  let channelB: number;
+  let ruleB: number;
+  beforeAll(async () => {
+    await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: B } });
+    channelB = await freshChannel(B);
+    ruleB = await freshRule(B);
+  });
+
+  test("B's rules, channels and history answer 404 to A's callers", async () => {
+    for (const opts of [{ key: tokens.readKey }, { token: tokens.member }]) {
+      for (const path of [
+        `/api/v1/alert-rules?app=${B}`,
+        `/api/v1/notification-channels?app=${B}`,
+        `/api/v1/alerts?app=${B}`,
+      ]) {
+        const r = await call(ts, 'GET', path, opts);
+        expect(r.status, path).toBe(404);
+      }
+    }
+    const m = { token: tokens.member };
+    expect((await call(ts, 'PATCH', `/api/v1/alert-rules/${ruleB}`, { ...m, body: { threshold: 1 } })).status).toBe(
+      404,
+    );
+    expect((await call(ts, 'DELETE', `/api/v1/alert-rules/${ruleB}`, m)).status).toBe(404);
+    expect((await call(ts, 'DELETE', `/api/v1/notification-channels/${channelB}`, m)).status).toBe(404);
+    expect((await call(ts, 'POST', `/api/v1/notification-channels/${channelB}/test`, m)).status).toBe(404);
+    expect((await call(ts, 'POST', '/api/v1/alert-rules', { ...m, body: { appId: B, ...RULE_BODY } })).status).toBe(
+      404,
+    );
+    expect(
+      (await call(ts, 'POST', '/api/v1/notification-channels', { ...m, body: { appId: B, ...CHANNEL_BODY } })).status,
+    ).toBe(404);
+    // A rule of A cannot send to B's channel.
+    const cross = await call(ts, 'POST', '/api/v1/alert-rules', {
+      ...m,
+      body: { appId: 'default', ...RULE_BODY, channelIds: [channelB] },
+    });
+    expect(cross.status).toBe(400);
+    expect(cross.json!.error.message).toMatch(/channelIds/);
+    // Nothing of B's changed, and A's lists hold nothing of B's.
+    const own = await call(ts, 'GET', '/api/v1/alert-rules?app=default', { key: tokens.readKey });
+    expect(own.json!.rules.some((r: { id: number }) => r.id === ruleB)).toBe(false);
+    const rulesB = await call(ts, 'GET', `/api/v1/alert-rules?app=${B}`, { token: admin });
+    expect(rulesB.json!.rules).toEqual([expect.objectContaining({ id: ruleB, threshold: 5 })]);
   });
 });

@@ -69,6 +69,24 @@ export const ConfigSchema = Type.Object(
         'x-expected': 'an object {"baselineMinutes": n, "zThreshold": n, "minVolume": n}',
       },
     ),
+    // Alert notifications: retry delays after each failed attempt (then given up), per-attempt timeout, how
+    // many are sent at once, and how much of a receiver's answer is read.
+    notifications: Type.Object(
+      {
+        retrySeconds: Type.Array(Type.Integer({ minimum: 1, maximum: 86_400 }), {
+          minItems: 0,
+          maxItems: 10,
+          'x-expected': 'a list of up to 10 delays in seconds, e.g. [60, 300, 1800]',
+        }),
+        timeoutSeconds: int(1, 120, ' (seconds)'),
+        maxInFlight: int(1, 64),
+        maxResponseBytes: int(1024, 16 * 1024 * 1024, ' (bytes)'),
+      },
+      {
+        additionalProperties: false,
+        'x-expected': 'an object {"retrySeconds": [n…], "timeoutSeconds": n, "maxInFlight": n, "maxResponseBytes": n}',
+      },
+    ),
     // Dashboard live feed
     liveIntervalMs: int(250, 60_000, ' (milliseconds)'),
     // Accounts
@@ -146,6 +164,7 @@ export const DEFAULT_CONFIG: Config = {
   minuteRollupDays: 14,
   hourlyRollupDays: 1095,
   moments: { baselineMinutes: 30, zThreshold: 3, minVolume: 20 },
+  notifications: { retrySeconds: [60, 300, 1800], timeoutSeconds: 10, maxInFlight: 4, maxResponseBytes: 65_536 },
   liveIntervalMs: 1500,
   keyRotationGraceHours: 24,
   openBrowser: true,

@@ -13,7 +13,7 @@ import { type MinuteJobReport, minuteJob } from './minute-job.ts';
 import { MomentWatch } from './moment-watch.ts';
 import type { Moment } from './moments.ts';
 import type { QoeFigures, QoeMetric } from './qoe-metrics.ts';
-import { type QoePoint, qoeBreakdown, qoeSeries } from './qoe-reads.ts';
+import { type QoePoint, type QoeSummaryPeriod, qoeBreakdown, qoeSeries, qoeSummary } from './qoe-reads.ts';
 import { type RetentionReport, retentionCutoffs, runRetention } from './retention.ts';
 import { recomputeFromRaw } from './rollup-window.ts';
 
@@ -38,6 +38,7 @@ export class AnalyticsEngine {
   /** Opens admitted and being committed, not yet in the tracker: counted against the caps. */
   private readonly pending = { total: 0, perApp: new Map<string, number>() };
   private stopped = false;
+  private readonly afterMinute: Array<(now: number) => Promise<void>> = [];
 
   constructor(
     private readonly store: Store,
@@ -233,8 +234,29 @@ export class AnalyticsEngine {
     return this.exclusive(() => this.minuteJob(now));
   }
 
-  private minuteJob(now: number): Promise<MinuteJobReport> {
-    return minuteJob({ store: this.store, config: this.config, live: this.live, moments: this.moments }, now);
+  private async minuteJob(now: number): Promise<MinuteJobReport> {
+    const report = await minuteJob(
+      { store: this.store, config: this.config, live: this.live, moments: this.moments },
+      now,
+    );
+    // Listeners (alert rules) run after the rows and moments are written, with the job's clock; one that fails
+    // is logged and never fails the job.
+    for (const fn of this.afterMinute)
+      try {
+        await fn(now);
+      } catch (err) {
+        this.logger.error({ err }, 'after-minute listener failed');
+      }
+    return report;
+  }
+
+  /** Runs `fn(now)` after each minute job (alert evaluation); returns the unsubscribe function. */
+  onMinuteDone(fn: (now: number) => Promise<void>): () => void {
+    this.afterMinute.push(fn);
+    return () => {
+      const i = this.afterMinute.indexOf(fn);
+      if (i >= 0) this.afterMinute.splice(i, 1);
+    };
   }
 
   /** Rollup rows of [from, to) recomputed from the raw play_sessions rows alone (tests, repair). */
@@ -277,6 +299,20 @@ export class AnalyticsEngine {
     to: number,
   ): Promise<Array<{ value: string } & QoeFigures>> {
     return qoeBreakdown(this.store, step, appId, dimension, from, to);
+  }
+
+  /**
+   * Every QoE figure of [from, to) as one exact row, and of the period of equal length before it (percentiles
+   * from the merged histograms, bitrate weighted by play time while the raw sessions are kept).
+   */
+  qoeSummary(
+    appId: string,
+    filter: { dimension: string; value: string },
+    from: number,
+    to: number,
+    now = Date.now(),
+  ): Promise<{ current: QoeSummaryPeriod; previous: QoeSummaryPeriod }> {
+    return qoeSummary(this.store, appId, filter, from, to, retentionCutoffs(this.config, now).raw);
   }
 
   // ---- moments ----

@@ -9,7 +9,7 @@
 //                                                             bandwidth = totalBytes * 8 / 60) of the last hour
 export { AnalyticsEngine, type EngineOptions, type PlayIngestOutcome } from './engine.ts';
 export type { MinuteJobReport } from './minute-job.ts';
-export type { QoePoint } from './qoe-reads.ts';
+export { qoeSummaryPeriod, type QoePoint, type QoeSummaryPeriod } from './qoe-reads.ts';
 export {
   detectMoments,
   type DetectedMoment,

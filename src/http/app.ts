@@ -23,6 +23,8 @@ import { videoRoutes, videoSchemas } from './routes/videos.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { playbackRoutes } from './routes/playback.ts';
 import { roomRoutes } from './routes/rooms.ts';
+import { channelRoutes } from './routes/notification-channels.ts';
+import { alertRoutes } from './routes/alert-rules.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNLOGGED_ROUTES = new Set(['/health']);
@@ -41,6 +43,8 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...streamRoutes,
     ...momentRoutes,
     ...qoeRoutes,
+    ...channelRoutes,
+    ...alertRoutes,
     ...authRoutes,
     ...userRoutes,
     ...appRoutes,

@@ -8,6 +8,7 @@ import type { LiveHub } from '../ws/index.ts';
 import type { AnalyticsEngine } from '../engine/index.ts';
 import type { VideoLibrary } from '../media/index.ts';
 import type { RoomHub } from '../rooms/index.ts';
+import type { AlertEvaluator, NotificationOutbox, SecretBox } from '../alerts/index.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -28,6 +29,8 @@ export interface HttpContext {
   media: VideoLibrary;
   /** Watch-party rooms: the sync WebSocket and its loaded rooms. */
   rooms: RoomHub;
+  /** Alerts: the key that seals channel settings, the delivery outbox, the rule evaluator. */
+  alerts: { box: SecretBox; outbox: NotificationOutbox; evaluator: AlertEvaluator };
 }
 
 /** Per-request state kept on event.context. */

@@ -6,6 +6,7 @@ import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 import type { VideoStore } from './video-types.ts';
 import type { RoomStore } from './room-types.ts';
+import type { AlertStore } from './alert-types.ts';
 import type { StoredMoment } from './moment-types.ts';
 
 export type Scope = 'ingest' | 'read';
@@ -105,6 +106,8 @@ export interface Store extends AnalyticsStore {
   readonly videos: VideoStore;
   /** Watch-party rooms: playback state, members, chat. */
   readonly rooms: RoomStore;
+  /** Alerts: notification channels, rules and their state, history, the delivery outbox. */
+  readonly alerts: AlertStore;
 
   /** Throws when the database cannot be read. */
   ping(): Promise<void>;
@@ -223,6 +226,12 @@ export interface StreamRollupRow extends StreamFigures {
 
 export type RollupStep = 60_000 | 3_600_000;
 
+/** Sum of bitrate (bps) × play time (ms), and the play time, of raw sessions. */
+export interface QoeWeightedBitrate {
+  weightedSum: number;
+  playMs: number;
+}
+
 /** Sums, counts and the startup histogram of SDK sessions in one (app, dimension, value, bucket). */
 export type QoeRollupRow = QoeRollupFigures;
 
@@ -299,6 +308,19 @@ export interface AnalyticsStore {
     from: number,
     to: number,
   ): Promise<QoeRollupRow[]>;
+  /**
+   * Play-time-weighted bitrate of the raw SDK sessions of one app (dimension 'global' or one value of a QoE
+   * dimension) with timestamp in [from, to): sessions with both a bitrate and a play time count. Null when more
+   * than `maxSessions` sessions fall in the range (the read is bounded; the caller uses the rollups instead).
+   */
+  qoeWeightedBitrate(
+    appId: string,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+    maxSessions: number,
+  ): Promise<QoeWeightedBitrate | null>;
   /** QoE rollups recomputed from the raw sessions of one app (tests and repair). */
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]>;
   getEngineState(key: string): Promise<number | null>;

@@ -29,7 +29,13 @@ export async function call(ts: TestServer, method: string, path: string, opts: C
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
   });
   const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, any>) : null, headers: res.headers };
+  let json: Record<string, any> | null = null;
+  try {
+    json = text ? (JSON.parse(text) as Record<string, any>) : null;
+  } catch {
+    // Not JSON (a CSV export): callers read `text`.
+  }
+  return { status: res.status, json, text, headers: res.headers };
 }
 
 export async function setupAdmin(ts: TestServer, admin = ADMIN): Promise<Tokens> {

@@ -34,6 +34,8 @@ const PAGES: Array<{ path: string; title: string; page: Page; admin?: boolean; h
   { path: '/breakdowns', title: 'Breakdowns', page: breakdownsPage },
   { path: '/sessions', title: 'Sessions', page: sessionsPage, sub: true },
   { path: '/moments', title: 'Moments', page: momentsPage },
+  // Loaded on first visit: rules, channels and history.
+  { path: '/alerts', title: 'Alerts', page: (ctx) => import('./pages/alerts.ts').then((m) => m.alertsPage(ctx)) },
   // Loaded on first visit: the video library (and its upload client) stays out of the dashboard's first load.
   {
     path: '/videos',
@@ -103,6 +105,24 @@ function statusBadge(live: LiveSocket): HTMLElement {
   return el;
 }
 
+/** "1 alert firing" in the header while a rule of the app fires; links to the Alerts page. */
+function firingBadge(app: string): HTMLElement {
+  const el = h('a', { class: 'firing-badge', href: `/alerts?app=${encodeURIComponent(app)}`, hidden: true });
+  if (!app) return el;
+  get<{ rules: Array<{ state: string; enabled: boolean; name: string }> }>(
+    `/api/v1/alert-rules?app=${encodeURIComponent(app)}`,
+  )
+    .then(({ rules }) => {
+      const firing = rules.filter((r) => r.enabled && r.state === 'firing');
+      if (firing.length === 0) return;
+      el.hidden = false;
+      el.textContent = `● ${firing.length} alert${firing.length > 1 ? 's' : ''} firing`;
+      el.title = firing.map((r) => r.name).join(', ');
+    })
+    .catch(() => {});
+  return el;
+}
+
 function shell(
   me: Me,
   apps: App[],
@@ -144,6 +164,7 @@ function shell(
     h('a', { class: 'brand', href: '/overview' }, 'm3w'),
     apps.length > 1 ? picker : null,
     statusBadge(live),
+    firingBadge(app),
     menu,
     h(
       'div',
@@ -320,6 +341,8 @@ whenSignedOut(signedOut);
 document.addEventListener('click', (ev) => {
   const a = (ev.target as Element | null)?.closest?.('a');
   if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
+  // A download (Export CSV) is the browser's to fetch.
+  if (a.hasAttribute('download')) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || (url.hash && url.pathname === location.pathname)) return;
   ev.preventDefault();

@@ -10,7 +10,7 @@ import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.t
 
 /** The dashboard's client-side routes (PAGES in web/src/main.ts): each serves index.html. */
 const PAGE =
-  /^\/(?:setup|login|welcome|connect|overview|live(?:\/[^/]+)?|breakdowns|sessions(?:\/[^/]+)?|videos(?:\/[^/]+)?|moments|settings(?:\/[a-z]+)?)?\/?$/;
+  /^\/(?:setup|login|welcome|connect|overview|live(?:\/[^/]+)?|breakdowns|sessions(?:\/[^/]+)?|videos(?:\/[^/]+)?|moments|alerts|settings(?:\/[a-z]+)?)?\/?$/;
 
 /** Paths that belong to the API whatever the client accepts: a wrong one is always JSON. */
 const API_PATH = /^\/(?:api|v1|ws|media)(?:\/|$)/;

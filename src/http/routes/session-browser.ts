@@ -1,8 +1,9 @@
 // The sessions page's API, for people (a signed-in user or a read key): recent sessions of an app with filters
 // and keyset paging, and one session with every field and its raw payload. Another app's session is a 404.
-import { getQuery, getRouterParam } from 'h3';
+import { getQuery, getRouterParam, type H3Event } from 'h3';
+import { csvRow } from '../../tools/csv.ts';
 import type { SessionListQuery } from '../../store/index.ts';
-import type { RouteDef } from '../context.ts';
+import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
 import { errorResponses } from './openapi-shared.ts';
@@ -34,30 +35,41 @@ function decodeCursor(cursor: string): { timestamp: number; id: number } {
   return { timestamp: Number(m[1]), id: Number(m[2]) };
 }
 
+/** The Sessions page's filters (app, from, to, contentId, content, errorsOnly, device, q), checked. */
+async function sessionFilters(event: H3Event, ctx: HttpContext): Promise<{ q: Query; query: SessionListQuery }> {
+  const principal = await requireReader(event, ctx);
+  const q = getQuery(event) as Query;
+  const appId = await resolveApp(ctx, principal, text(q, 'app', 64));
+  const errorsOnly = text(q, 'errorsOnly', 5);
+  if (errorsOnly !== undefined && errorsOnly !== 'true' && errorsOnly !== 'false')
+    throw new ApiError('INVALID_SCHEMA', 'errorsOnly: true or false');
+  const from = integer(q, 'from', 0, 8_640_000_000_000_000);
+  const to = integer(q, 'to', 0, 8_640_000_000_000_000);
+  if (from !== undefined && to !== undefined && to <= from)
+    throw new ApiError('INVALID_SCHEMA', 'to: must be after from');
+  const query: SessionListQuery = {
+    appId,
+    from,
+    to,
+    contentId: text(q, 'contentId', 256),
+    content: text(q, 'content', 256),
+    errorsOnly: errorsOnly === 'true',
+    device: text(q, 'device', 128),
+    sessionIdPrefix: text(q, 'q', 128),
+    limit: 50,
+  };
+  return { q, query };
+}
+
 const listSessions: RouteDef = {
   method: 'GET',
   path: '/api/v1/sessions',
   async handler(event, ctx) {
-    const principal = await requireReader(event, ctx);
-    const q = getQuery(event) as Query;
-    const appId = await resolveApp(ctx, principal, text(q, 'app', 64));
-    const errorsOnly = text(q, 'errorsOnly', 5);
-    if (errorsOnly !== undefined && errorsOnly !== 'true' && errorsOnly !== 'false')
-      throw new ApiError('INVALID_SCHEMA', 'errorsOnly: true or false');
-    const from = integer(q, 'from', 0, 8_640_000_000_000_000);
-    const to = integer(q, 'to', 0, 8_640_000_000_000_000);
-    if (from !== undefined && to !== undefined && to <= from)
-      throw new ApiError('INVALID_SCHEMA', 'to: must be after from');
+    const { q, query: filters } = await sessionFilters(event, ctx);
+    const appId = filters.appId;
     const cursor = text(q, 'cursor', 64);
     const query: SessionListQuery = {
-      appId,
-      from,
-      to,
-      contentId: text(q, 'contentId', 256),
-      content: text(q, 'content', 256),
-      errorsOnly: errorsOnly === 'true',
-      device: text(q, 'device', 128),
-      sessionIdPrefix: text(q, 'q', 128),
+      ...filters,
       limit: integer(q, 'limit', 1, 200) ?? 50,
       after: cursor === undefined ? undefined : decodeCursor(cursor),
     };
@@ -175,4 +187,89 @@ const getSessionDetail: RouteDef = {
   },
 };
 
-export const sessionBrowserRoutes: RouteDef[] = [listSessions, getSessionDetail];
+/** The CSV columns, in order: the Sessions page's fields. */
+const CSV_COLUMNS = [
+  'sessionId',
+  'timestamp',
+  'time',
+  'receivedAt',
+  'sessionDurationMs',
+  'contentId',
+  'contentTitle',
+  'streamType',
+  'playerName',
+  'appVersion',
+  'deviceModel',
+  'os',
+  'osVersion',
+  'country',
+  'cdn',
+  'startupTimeMs',
+  'rebufferTimeMs',
+  'rebufferRatio',
+  'playTimeMs',
+  'totalDroppedFrames',
+  'meanVideoFormatBitrate',
+  'errorCount',
+  'errorCode',
+] as const;
+const CSV_PAGE = 1000;
+
+const sessionsCsv: RouteDef = {
+  method: 'GET',
+  path: '/api/v1/sessions.csv',
+  async handler(event, ctx) {
+    const { query } = await sessionFilters(event, ctx);
+    // Streamed a page at a time (keyset paging), so any number of sessions goes out in bounded memory and the
+    // event loop serves others between pages.
+    let after: SessionListQuery['after'];
+    let header = true;
+    let done = false;
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (header) {
+          header = false;
+          controller.enqueue(encoder.encode(csvRow(CSV_COLUMNS)));
+          return;
+        }
+        if (done) return controller.close();
+        const page = await ctx.store.listSessions({ ...query, limit: CSV_PAGE, after });
+        let out = '';
+        for (const s of page.sessions) {
+          const row = s as unknown as Record<string, string | number | null>;
+          out += csvRow(CSV_COLUMNS.map((c) => (c === 'time' ? new Date(s.timestamp).toISOString() : row[c])));
+        }
+        const last = page.sessions.at(-1);
+        if (!page.hasMore || !last) done = true;
+        else after = { timestamp: last.timestamp, id: last.id };
+        if (out) controller.enqueue(encoder.encode(out));
+        if (done) controller.close();
+      },
+    });
+    return new Response(body, {
+      headers: {
+        'content-type': 'text/csv; charset=utf-8; header=present',
+        'content-disposition': `attachment; filename="sessions-${query.appId}.csv"`,
+        'cache-control': 'no-store',
+      },
+    });
+  },
+  openapi: {
+    summary: "An app's sessions as CSV (the Sessions page's filters; every matching session, newest first, streamed)",
+    description:
+      'RFC 4180 with a header row; a text cell starting with =, +, -, @, tab or CR gets a leading apostrophe so spreadsheets do not run it as a formula.',
+    security: [{ apiKey: [] }],
+    parameters: ['app', 'from', 'to', 'contentId', 'content', 'errorsOnly', 'device', 'q'].map((name) => ({
+      name,
+      in: 'query',
+      schema: { type: ['from', 'to'].includes(name) ? 'integer' : name === 'errorsOnly' ? 'boolean' : 'string' },
+    })),
+    responses: {
+      '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+      ...errorResponses(400, 401, 403, 404, 429, 503),
+    },
+  },
+};
+
+export const sessionBrowserRoutes: RouteDef[] = [listSessions, sessionsCsv, getSessionDetail];

@@ -13,6 +13,7 @@ import {
   type PlayEventOutcome,
   type PlaySessionFacts,
   type QoeRollupRow,
+  type QoeWeightedBitrate,
   type RetentionCounts,
   type RetentionCutoffs,
   type RollupStep,
@@ -27,7 +28,9 @@ import {
   type StreamRollupRow,
   type WriteBatchStats,
 } from '../types.ts';
+import { QOE_DIMENSIONS, type QoeDimension } from '../sqlite/qoe-rollup-writer.ts';
 import { PostgresAccountStore } from './account-store.ts';
+import { PostgresAlertStore } from './alert-store.ts';
 import { PostgresAnalytics } from './analytics.ts';
 import { openPool, q, redactUrl, transaction, type PostgresOptions } from './database.ts';
 import { migratePostgres } from './migrate.ts';
@@ -97,6 +100,7 @@ export class PostgresStore implements Store {
   readonly accounts: PostgresAccountStore;
   readonly videos: PostgresVideoStore;
   readonly rooms: PostgresRoomStore;
+  readonly alerts: PostgresAlertStore;
   private readonly ingest: PostgresIngest;
   private readonly analytics: PostgresAnalytics;
   private closed: Promise<void> | null = null;
@@ -110,6 +114,7 @@ export class PostgresStore implements Store {
     this.accounts = new PostgresAccountStore(pool);
     this.videos = new PostgresVideoStore(pool);
     this.rooms = new PostgresRoomStore(pool);
+    this.alerts = new PostgresAlertStore(pool);
     this.analytics = new PostgresAnalytics(pool);
     this.ingest = new PostgresIngest(pool);
   }
@@ -405,6 +410,31 @@ export class PostgresStore implements Store {
   }
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {
     return this.analytics.recomputeQoeRows(step, appId, from, to);
+  }
+  async qoeWeightedBitrate(
+    appId: string,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+    maxSessions: number,
+  ): Promise<QoeWeightedBitrate | null> {
+    const column = dimension === 'global' ? null : QOE_DIMENSIONS[dimension as QoeDimension];
+    if (column === undefined) throw new StoreError(`unknown QoE dimension ${dimension}`);
+    // The inner LIMIT bounds the work: past maxSessions the caller falls back to the rollups.
+    const r = await q<{ n: number; weighted_sum: number; play_ms: number }>(
+      this.pool,
+      'qoeWeightedBitrate',
+      `SELECT count(*) AS n,
+              coalesce(sum(CASE WHEN b IS NOT NULL AND p > 0 THEN b::double precision * p END), 0) AS weighted_sum,
+              coalesce(sum(CASE WHEN b IS NOT NULL AND p > 0 THEN p END), 0) AS play_ms
+         FROM (SELECT mean_video_format_bitrate AS b, play_time_ms AS p FROM sessions
+                WHERE app_id = $1 AND timestamp >= $2 AND timestamp < $3${column ? ` AND ${column} = $5` : ''}
+                LIMIT $4) AS s`,
+      column ? [appId, from, to, maxSessions + 1, value] : [appId, from, to, maxSessions + 1],
+    );
+    const row = r.rows[0]!;
+    return Number(row.n) > maxSessions ? null : { weightedSum: Number(row.weighted_sum), playMs: Number(row.play_ms) };
   }
   getEngineState(key: string): Promise<number | null> {
     return this.analytics.getEngineState(key);

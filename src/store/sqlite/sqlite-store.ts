@@ -20,6 +20,7 @@ import type {
   PlayEventOutcome,
   PlaySessionFacts,
   QoeRollupRow,
+  QoeWeightedBitrate,
   RetentionCounts,
   RetentionCutoffs,
   RollupStep,
@@ -28,6 +29,7 @@ import type {
   StreamRollupRow,
 } from '../types.ts';
 import { SqliteAnalytics } from './analytics-queries.ts';
+import { QOE_DIMENSIONS, type QoeDimension } from './qoe-rollup-writer.ts';
 import { OUTCOME_CODES, pushPlayRow } from './play-session-rows.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
@@ -39,6 +41,7 @@ import { SqliteAccountStore } from './account-store.ts';
 import { ensurePrivateFile, makePrivate } from '../private-files.ts';
 import { SqliteVideoStore } from './video-store.ts';
 import { SqliteRoomStore } from './room-store.ts';
+import { SqliteAlertStore } from './alert-store.ts';
 
 interface ApiKeyRow {
   id: number;
@@ -87,6 +90,7 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   readonly videos: SqliteVideoStore;
   readonly rooms: SqliteRoomStore;
+  readonly alerts: SqliteAlertStore;
   private readonly stmt;
   private readonly analytics: SqliteAnalytics;
 
@@ -118,6 +122,10 @@ export class SqliteStore implements Store {
         this.db.prepare('DELETE FROM stream_minutes WHERE app_id = ?'),
         this.db.prepare('DELETE FROM stream_hours WHERE app_id = ?'),
         this.db.prepare('DELETE FROM room_minutes WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM notification_outbox WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM alert_events WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM alert_rules WHERE app_id = ?'),
+        this.db.prepare('DELETE FROM notification_channels WHERE app_id = ?'),
       ],
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
@@ -143,6 +151,7 @@ export class SqliteStore implements Store {
     this.accounts = new SqliteAccountStore(this.db);
     this.videos = new SqliteVideoStore(this.db);
     this.rooms = new SqliteRoomStore(this.db);
+    this.alerts = new SqliteAlertStore(this.db);
     this.analytics = new SqliteAnalytics(this.db);
     this.writer = new GroupCommitter(opts.file, opts.durability);
   }
@@ -419,6 +428,38 @@ export class SqliteStore implements Store {
     to: number,
   ): Promise<QoeRollupRow[]> {
     return run('qoeRows', () => this.analytics.qoeRows(step, appId, dimension, value, from, to));
+  }
+  private readonly weightedBitrate = new Map<string, Database.Statement>();
+  async qoeWeightedBitrate(
+    appId: string,
+    dimension: string,
+    value: string,
+    from: number,
+    to: number,
+    maxSessions: number,
+  ): Promise<QoeWeightedBitrate | null> {
+    return run('qoeWeightedBitrate', () => {
+      const column = dimension === 'global' ? null : QOE_DIMENSIONS[dimension as QoeDimension];
+      if (column === undefined) throw new Error(`unknown QoE dimension ${dimension}`);
+      let st = this.weightedBitrate.get(dimension);
+      if (!st) {
+        // The inner LIMIT bounds the work: past maxSessions the caller falls back to the rollups.
+        st = this.db.prepare(
+          `SELECT count(*) AS n,
+                  coalesce(sum(CASE WHEN b IS NOT NULL AND p > 0 THEN CAST(b AS REAL) * p END), 0) AS weightedSum,
+                  coalesce(sum(CASE WHEN b IS NOT NULL AND p > 0 THEN p END), 0) AS playMs
+             FROM (SELECT mean_video_format_bitrate AS b, play_time_ms AS p FROM sessions
+                    WHERE app_id = ? AND timestamp >= ? AND timestamp < ?${column ? ` AND ${column} = ?` : ''}
+                    LIMIT ?)`,
+        );
+        this.weightedBitrate.set(dimension, st);
+      }
+      const args: unknown[] = [appId, from, to];
+      if (column) args.push(value);
+      args.push(maxSessions + 1);
+      const r = st.get(...args) as { n: number; weightedSum: number; playMs: number };
+      return r.n > maxSessions ? null : { weightedSum: r.weightedSum, playMs: r.playMs };
+    });
   }
   async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {
     return run('recomputeQoeRows', () => this.analytics.recomputeQoeRows(step, appId, from, to));

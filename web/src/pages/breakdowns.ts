@@ -63,6 +63,15 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
       h('h1', {}, 'Breakdowns'),
       select,
       rangePicker(range, (p) => ctx.navigate(withParams(p))),
+      h(
+        'a',
+        {
+          class: 'button secondary export-csv',
+          download: '',
+          href: `/api/v1/qoe/breakdown.csv${qs({ app, from: range.from, to: range.to, dimension })}`,
+        },
+        'Export CSV',
+      ),
     ),
     // The Impact column's meaning said on the page (its header's tooltip does not reach a phone).
     h(

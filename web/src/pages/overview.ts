@@ -49,26 +49,22 @@ async function allSeries(
   return new Map(list.map((s, i) => [METRICS[i]!.id, s.points]));
 }
 
-/**
- * The metric over a whole period from its series: counts add up; rates and means are averaged over the
- * buckets weighted by their sessions (exact for failure %, close for the others, whose own weights — play
- * time, bitrate samples, the startup histogram — stay on the server).
- */
-export function periodValue(metric: string, points: Point[], sessions: Point[]): number | null {
-  if (metric === 'sessions' || metric === 'dropped_frames') {
-    const values = points.map((p) => p.value).filter((v): v is number => v !== null);
-    return values.length ? values.reduce((a, b) => a + b, 0) : null;
-  }
-  const weight = new Map(sessions.map((p) => [p.t, p.value ?? 0]));
-  let sum = 0;
-  let total = 0;
-  for (const p of points) {
-    const n = weight.get(p.t) ?? 0;
-    if (p.value === null || n <= 0) continue;
-    sum += p.value * n;
-    total += n;
-  }
-  return total > 0 ? sum / total : null;
+/** One exact row per period from the server (percentiles merged from histograms, bitrate weighted by play time). */
+interface Summary {
+  current: Record<string, number | null>;
+  previous: Record<string, number | null>;
+}
+
+interface FiringRule {
+  name: string;
+  metric: string;
+  state: string;
+  enabled: boolean;
+  filter: Record<string, string> | null;
+}
+
+function summaryUrl(app: string, from: number, to: number, filter: [string, string] | null): string {
+  return `/api/v1/qoe/summary${qs({ app, from, to })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
 }
 
 function change(now: number | null, before: number | null, m: Metric): HTMLElement {
@@ -131,15 +127,27 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   const tiles = h('div', { class: 'tiles' });
   const strip = h('div', { class: 'moments-strip', 'aria-label': 'Moments in this range' });
   const status = h('p', { class: 'loading', role: 'status' }, 'Loading…');
-  const charts = new Map<string, { chart: TimeChart; valueEl: HTMLElement; deltaEl: HTMLElement }>();
+  const charts = new Map<
+    string,
+    { chart: TimeChart; valueEl: HTMLElement; deltaEl: HTMLElement; alertEl: HTMLElement }
+  >();
   for (const m of METRICS) {
     const chart = timeChart(m.label, m.unit);
     const valueEl = h('div', { class: 'tile-value', 'data-metric': m.id }, '…');
     const deltaEl = h('div', { class: 'tile-delta' });
+    const alertEl = h('a', { class: 'firing-badge tile-alert', href: `/alerts${qs({ app })}`, hidden: true });
     tiles.append(
-      h('section', { class: 'tile card', 'aria-label': m.label }, h('h2', {}, m.label), valueEl, deltaEl, chart.el),
+      h(
+        'section',
+        { class: 'tile card', 'aria-label': m.label },
+        h('h2', {}, m.label),
+        valueEl,
+        deltaEl,
+        alertEl,
+        chart.el,
+      ),
     );
-    charts.set(m.id, { chart, valueEl, deltaEl });
+    charts.set(m.id, { chart, valueEl, deltaEl, alertEl });
   }
   ctx.onLeave(() => {
     for (const c of charts.values()) c.chart.destroy();
@@ -162,11 +170,23 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   const load = async (r: TimeRange) => {
     const span = r.to - r.from;
     try {
-      const [current, previous, moments] = await Promise.all([
+      const [current, previous, summary, moments, rules] = await Promise.all([
         allSeries(app, r.from, r.to, filter),
         allSeries(app, r.from - span, r.from, filter),
+        get<Summary>(summaryUrl(app, r.from, r.to, filter)),
         get<MomentList>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) => forApp(x.moments, app)),
+        get<{ rules: FiringRule[] }>(`/api/v1/alert-rules${qs({ app })}`).then(
+          (x) => x.rules,
+          () => [] as FiringRule[],
+        ),
       ]);
+      // A firing alert on a tile's metric (for this view's filter) is named on that tile.
+      const firing = rules.filter(
+        (x) =>
+          x.enabled &&
+          x.state === 'firing' &&
+          JSON.stringify(x.filter ?? null) === JSON.stringify(filter ? { [filter[0]]: filter[1] } : null),
+      );
       for (const m of METRICS) {
         const c = charts.get(m.id)!;
         // Rates and percentiles carry the sessions behind each point (thin buckets fade); every chart carries
@@ -178,9 +198,13 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         });
         // Each chart shades the moments of its own metric (startup moments are found on p95).
         c.chart.setMoments(moments.filter((x) => x.metric === m.id).map((x) => ({ from: x.startedAt, to: x.endedAt })));
-        const now = periodValue(m.id, current.get(m.id)!, current.get('sessions')!);
-        const before = periodValue(m.id, previous.get(m.id)!, previous.get('sessions')!);
+        // The tiles are the exact figures of the period, not an average of the chart's buckets.
+        const now = summary.current[m.id] ?? null;
+        const before = summary.previous[m.id] ?? null;
         c.valueEl.textContent = formatters[m.unit](now);
+        const alerting = firing.filter((x) => x.metric === m.id);
+        c.alertEl.hidden = alerting.length === 0;
+        c.alertEl.textContent = alerting.length ? `● firing: ${alerting.map((x) => x.name).join(', ')}` : '';
         replace(c.deltaEl, change(now, before, m));
       }
       replace(strip, momentStrip(moments, app));

@@ -246,6 +246,15 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
       { class: 'page-head' },
       h('h1', {}, 'Sessions'),
       rangePicker(range, (p) => ctx.navigate(withParams(p))),
+      h(
+        'a',
+        {
+          class: 'button secondary export-csv',
+          download: '',
+          href: `/api/v1/sessions.csv${qs({ app, from: params.get('q') ? null : range.from, to: params.get('q') ? null : range.to, q: params.get('q'), contentId: params.get('contentId'), content: params.get('content'), device: params.get('device'), errorsOnly: params.get('errorsOnly') === 'true' })}`,
+        },
+        'Export CSV',
+      ),
     ),
     form,
     list,
