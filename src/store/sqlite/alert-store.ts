@@ -1,6 +1,7 @@
 // The SQLite side of alerts: notification channels, rules with their state, the transition history and the
 // delivery outbox. A transition (rule state, history row, one outbox row per channel) commits as one
-// transaction, so a notification is queued exactly when its transition is recorded.
+// transaction, so a notification is queued exactly when its transition is recorded. The row mappers are shared
+// with the Postgres adapter (postgres/alert-store.ts).
 import type Database from 'better-sqlite3';
 import type {
   AlertEventRecord,
@@ -20,7 +21,7 @@ import type {
 } from '../alert-types.ts';
 import { run } from './run-query.ts';
 
-interface ChannelRow {
+export interface ChannelRow {
   id: number;
   app_id: string;
   name: string;
@@ -28,7 +29,7 @@ interface ChannelRow {
   sealed: string;
   created_at: number;
 }
-const toChannel = (r: ChannelRow): ChannelRecord => ({
+export const toChannel = (r: ChannelRow): ChannelRecord => ({
   id: r.id,
   appId: r.app_id,
   name: r.name,
@@ -37,7 +38,7 @@ const toChannel = (r: ChannelRow): ChannelRecord => ({
   createdAt: r.created_at,
 });
 
-interface RuleRow {
+export interface RuleRow {
   id: number;
   app_id: string;
   name: string;
@@ -59,7 +60,7 @@ interface RuleRow {
   created_at: number;
   updated_at: number;
 }
-const toRule = (r: RuleRow): AlertRuleRecord => ({
+export const toRule = (r: RuleRow): AlertRuleRecord => ({
   id: r.id,
   appId: r.app_id,
   name: r.name,
@@ -81,7 +82,7 @@ const toRule = (r: RuleRow): AlertRuleRecord => ({
   updatedAt: r.updated_at,
 });
 
-interface EventRow {
+export interface EventRow {
   id: number;
   app_id: string;
   rule_id: number;
@@ -92,7 +93,7 @@ interface EventRow {
   threshold: number;
   at: number;
 }
-const toEvent = (r: EventRow): AlertEventRecord => ({
+export const toEvent = (r: EventRow): AlertEventRecord => ({
   id: r.id,
   appId: r.app_id,
   ruleId: r.rule_id,
@@ -104,7 +105,7 @@ const toEvent = (r: EventRow): AlertEventRecord => ({
   at: r.at,
 });
 
-interface OutboxRow {
+export interface OutboxRow {
   id: number;
   app_id: string;
   event_id: number | null;
@@ -117,7 +118,7 @@ interface OutboxRow {
   delivered_at: number | null;
   created_at: number;
 }
-const toOutbox = (r: OutboxRow): OutboxRecord => ({
+export const toOutbox = (r: OutboxRow): OutboxRecord => ({
   id: r.id,
   appId: r.app_id,
   eventId: r.event_id,
@@ -131,7 +132,7 @@ const toOutbox = (r: OutboxRow): OutboxRecord => ({
   createdAt: r.created_at,
 });
 
-const RULE_COLUMNS: Record<keyof AlertRuleSettings, string> = {
+export const RULE_COLUMNS: Record<keyof AlertRuleSettings, string> = {
   name: 'name',
   metric: 'metric',
   op: 'op',
