@@ -146,6 +146,31 @@ describe.each(adapters())('AlertStore (%s)', (adapter) => {
     expect(await store.alerts.completeNotification(n.id, { at: now, ok: false }, null)).toBeNull();
   });
 
+  test('claimers running at once each take different rows, and together take every due row once', async () => {
+    const c = await store.alerts.createChannel({
+      appId: 'a1',
+      name: 'cc',
+      type: 'webhook',
+      sealed: 'v1:x',
+      createdAt: T,
+    });
+    const now = T + 7_200_000;
+    for (const row of await store.alerts.claimDueNotifications(now, 100))
+      await store.alerts.completeNotification(row.id, { at: now, ok: true }, null);
+    const queued: number[] = [];
+    for (let i = 0; i < 24; i++)
+      queued.push(
+        (await store.alerts.enqueueNotification({ appId: 'a1', channelId: c.id, payload: '{}', at: now })).id,
+      );
+    const batches = await Promise.all(Array.from({ length: 4 }, () => store.alerts.claimDueNotifications(now, 6)));
+    const rest = await store.alerts.claimDueNotifications(now, 100);
+    const claimed = [...batches.flat(), ...rest];
+    expect(claimed.every((x) => x.status === 'sending')).toBe(true);
+    expect(claimed.map((x) => x.id).sort((a, b) => a - b)).toEqual(queued);
+    expect(await store.alerts.claimDueNotifications(now, 100)).toEqual([]);
+    for (const id of queued) await store.alerts.completeNotification(id, { at: now, ok: true }, null);
+  });
+
   test('deleting an app deletes its channels, rules, history and outbox rows, and nothing of other apps', async () => {
     const before = await store.alerts.listChannels('a1');
     expect(before.length).toBeGreaterThan(0);
