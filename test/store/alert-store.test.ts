@@ -146,6 +146,36 @@ describe.each(adapters())('AlertStore (%s)', (adapter) => {
     expect(await store.alerts.completeNotification(n.id, { at: now, ok: false }, null)).toBeNull();
   });
 
+  test('two evaluators recording the same transition at once: one writes it, the other writes nothing', async () => {
+    const c = await store.alerts.createChannel({
+      appId: 'a1',
+      name: 'race',
+      type: 'webhook',
+      sealed: 'v1:x',
+      createdAt: T,
+    });
+    const r = await newRule('a1', [c.id]);
+    const at = T + 120_000;
+    const results = await Promise.all(
+      [0, 1, 2].map(() =>
+        store.alerts.recordTransition({
+          ruleId: r.id,
+          from: 'ok',
+          to: 'firing',
+          value: 9,
+          at,
+          channelIds: [c.id],
+          payload: (e) => JSON.stringify({ event: e.id }),
+        }),
+      ),
+    );
+    expect(results.filter((e) => e !== null)).toHaveLength(1);
+    const history = await store.alerts.listEvents('a1', 10, r.id);
+    expect(history).toHaveLength(1);
+    expect(history[0]!.notifications).toHaveLength(1);
+    expect(await store.alerts.getRule(r.id)).toMatchObject({ state: 'firing', stateSince: at });
+  });
+
   test('claimers running at once each take different rows, and together take every due row once', async () => {
     const c = await store.alerts.createChannel({
       appId: 'a1',
