@@ -3,9 +3,11 @@
 // the server's RSS. The server runs here, the members in a worker thread (their own event loop); both share
 // the machine's cores, so the figures include the clients' work. Targets: p99 ≤ 100 ms (100 × 10),
 // ≤ 250 ms (1 × 1,000).
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { call, setupAdmin } from '../helpers/accounts.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { reportTargets, target } from './targets.ts';
 
 const ROUNDS = { command: 20, chat: 4 };
 
@@ -14,7 +16,7 @@ function pct(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function scenario(label: string, roomCount: number, members: number, target: number): Promise<boolean> {
+async function scenario(label: string, roomCount: number, members: number, limit: number): Promise<boolean> {
   const ts = await startTestServer({ logLevel: 'warn', rateLimit: { requests: 1_000_000_000, windowSec: 60 } });
   try {
     const admin = (await setupAdmin(ts)).accessToken;
@@ -60,15 +62,24 @@ async function scenario(label: string, roomCount: number, members: number, targe
     const p99 = pct(commands, 99);
     console.log(
       `${label}: ${roomCount * members} members connected in ${(connectMs / 1000).toFixed(1)} s; ` +
-        `command to the last member p50 ${pct(commands, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (target ≤ ${target}); ` +
+        `command to the last member p50 ${pct(commands, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (target ≤ ${limit}); ` +
         `chat fan-out p50 ${pct(chats, 50).toFixed(1)} ms, p99 ${pct(chats, 99).toFixed(1)} ms; ` +
         `RSS (server and members) ${rss.toFixed(0)} MB`,
     );
-    return p99 <= target;
+    return target(`rooms ${label}: command p99 ≤ ${limit} ms`, `${p99.toFixed(1)} ms`, p99 <= limit) === true;
   } finally {
     await ts.close();
   }
 }
 
-const ok = [await scenario('100 rooms × 10', 100, 10, 100), await scenario('1 room × 1,000', 1, 1000, 250)];
-process.exit(ok.every(Boolean) ? 0 : 1);
+/** Both scenarios, each checked against its target (part of `npm run bench`). */
+export async function roomsBench(): Promise<void> {
+  await scenario('100 rooms × 10', 100, 10, 100);
+  await scenario('1 room × 1,000', 1, 1000, 250);
+}
+
+// `npm run bench:rooms` runs this file alone.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await roomsBench();
+  reportTargets();
+}

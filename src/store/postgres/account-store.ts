@@ -9,48 +9,13 @@ import type {
   NewAuthSession,
   NewUser,
   RefreshTokenState,
-  Role,
   SetupOutcome,
   User,
   UserPatch,
   UserWithHash,
 } from '../account-types.ts';
+import { type SessionRow, toSession, toUser, toUserWithHash, type UserRow } from '../sqlite/account-store.ts';
 import { isUniqueViolation, q, transaction } from './database.ts';
-
-interface UserRow {
-  id: number;
-  email: string;
-  password_hash: string;
-  role: Role;
-  disabled_at: number | null;
-  created_at: number;
-  password_changed_at: number;
-}
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  email: r.email,
-  role: r.role,
-  disabledAt: r.disabled_at,
-  createdAt: r.created_at,
-  passwordChangedAt: r.password_changed_at,
-});
-const toUserWithHash = (r: UserRow): UserWithHash => ({ ...toUser(r), passwordHash: r.password_hash });
-
-interface SessionRow {
-  id: string;
-  user_id: number;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-const toSession = (r: SessionRow): AuthSession => ({
-  id: r.id,
-  userId: r.user_id,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-});
 
 const INSERT_USER =
   'INSERT INTO users (email, password_hash, role, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5) RETURNING *';

@@ -15,6 +15,7 @@ import type {
 import { STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import { qoeRowsFromSessions } from '../sqlite/qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from '../sqlite/session-rows.ts';
+import { type MomentRow, QOE_TABLE, STREAM_FIGURES, STREAM_TABLE, toMoment } from '../sqlite/analytics-queries.ts';
 import { q, qRows, transaction } from './database.ts';
 
 const FACTS =
@@ -50,10 +51,6 @@ const toFacts = (r: FactsRow): PlaySessionFacts => ({
   closeBytes: r.close_bytes,
 });
 
-const STREAM_TABLE = { 60000: ['stream_minutes', 'minute'], 3600000: ['stream_hours', 'hour'] } as const;
-const QOE_TABLE = { 60000: ['qoe_minutes', 'minute'], 3600000: ['qoe_hours', 'hour'] } as const;
-const STREAM_FIGURES =
-  'sessions_started, sessions_closed, total_bytes, watch_time_seconds, unique_users, peak_concurrent';
 const streamSelect = (t: string) => `SELECT app_id, dimension, value, ${t} AS t, ${STREAM_FIGURES}`;
 interface StreamRaw {
   app_id: string;
@@ -81,35 +78,6 @@ const toStream = (r: StreamRaw): StreamRollupRow => ({
 });
 const QOE_FIGURES =
   'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
-
-interface MomentRow {
-  id: number;
-  app_id: string | null;
-  kind: 'spike' | 'drop';
-  metric: string;
-  dimension: string;
-  value: string;
-  started_at: number;
-  ended_at: number;
-  peak_value: number;
-  baseline: number;
-  z_score: number;
-  threshold: number;
-}
-const toMoment = (r: MomentRow): StoredMoment => ({
-  id: r.id,
-  appId: r.app_id,
-  kind: r.kind,
-  metric: r.metric,
-  dimension: r.dimension,
-  value: r.value,
-  startedAt: r.started_at,
-  endedAt: r.ended_at,
-  peakValue: r.peak_value,
-  baseline: r.baseline,
-  zScore: r.z_score,
-  threshold: r.threshold,
-});
 
 export class PostgresAnalytics {
   constructor(private readonly pool: pg.Pool) {}

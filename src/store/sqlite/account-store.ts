@@ -17,7 +17,7 @@ import type {
 } from '../account-types.ts';
 import { run } from './run-query.ts';
 
-interface UserRow {
+export interface UserRow {
   id: number;
   email: string;
   password_hash: string;
@@ -27,7 +27,7 @@ interface UserRow {
   password_changed_at: number;
 }
 
-const toUser = (r: UserRow): User => ({
+export const toUser = (r: UserRow): User => ({
   id: r.id,
   email: r.email,
   role: r.role,
@@ -35,16 +35,16 @@ const toUser = (r: UserRow): User => ({
   createdAt: r.created_at,
   passwordChangedAt: r.password_changed_at,
 });
-const toUserWithHash = (r: UserRow): UserWithHash => ({ ...toUser(r), passwordHash: r.password_hash });
+export const toUserWithHash = (r: UserRow): UserWithHash => ({ ...toUser(r), passwordHash: r.password_hash });
 
-interface SessionRow {
+export interface SessionRow {
   id: string;
   user_id: number;
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
 }
-const toSession = (r: SessionRow): AuthSession => ({
+export const toSession = (r: SessionRow): AuthSession => ({
   id: r.id,
   userId: r.user_id,
   createdAt: r.created_at,

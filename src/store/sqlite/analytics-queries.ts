@@ -50,9 +50,9 @@ const toFacts = (r: FactsRow): PlaySessionFacts => ({
   closeBytes: r[12],
 });
 
-const STREAM_TABLE = { 60000: ['stream_minutes', 'minute'], 3600000: ['stream_hours', 'hour'] } as const;
-const QOE_TABLE = { 60000: ['qoe_minutes', 'minute'], 3600000: ['qoe_hours', 'hour'] } as const;
-const STREAM_FIGURES =
+export const STREAM_TABLE = { 60000: ['stream_minutes', 'minute'], 3600000: ['stream_hours', 'hour'] } as const;
+export const QOE_TABLE = { 60000: ['qoe_minutes', 'minute'], 3600000: ['qoe_hours', 'hour'] } as const;
+export const STREAM_FIGURES =
   'sessions_started, sessions_closed, total_bytes, watch_time_seconds, unique_users, peak_concurrent';
 type StreamRaw = [string, string, string, number, number, number, number, number, number, number];
 const toStream = (r: StreamRaw): StreamRollupRow => ({
@@ -70,7 +70,7 @@ const toStream = (r: StreamRaw): StreamRollupRow => ({
 const QOE_FIGURES =
   'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
 
-interface MomentRow {
+export interface MomentRow {
   id: number;
   app_id: string | null;
   kind: 'spike' | 'drop';
@@ -84,7 +84,7 @@ interface MomentRow {
   z_score: number;
   threshold: number;
 }
-const toMoment = (r: MomentRow): StoredMoment => ({
+export const toMoment = (r: MomentRow): StoredMoment => ({
   id: r.id,
   appId: r.app_id,
   kind: r.kind,
