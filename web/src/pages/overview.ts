@@ -14,6 +14,8 @@ import { isShortRange, rangeFromParams, rangePicker, withParams, type TimeRange 
 
 export { METRICS };
 
+const REFETCH_GAP_MS = 10_000;
+
 /** "Content: Big Buck Bunny content-03 ×": the filter in words, a content by its title (looked up), and its removal. */
 function filterChip(app: string, [dimension, value]: [string, string]): HTMLElement {
   const shown = h('span', {}, value || '(none)');
@@ -223,13 +225,26 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   await load(range);
 
   if (isShortRange(range)) {
+    // A change is drawn at once after a quiet spell, then at most every REFETCH_GAP_MS: a load is ~17 reads, and
+    // with sessions arriving all the time one per live tick would spend a user's whole rate limit (600 a minute).
     let pending = false;
+    let lastLiveLoad = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const stop = ctx.live.subscribe(`overview:${app}`, () => {
       if (pending) return;
       pending = true;
-      range = rangeFromParams(params, '24h');
-      void load(range).finally(() => (pending = false));
+      timer = setTimeout(
+        () => {
+          range = rangeFromParams(params, '24h');
+          lastLiveLoad = Date.now();
+          void load(range).finally(() => (pending = false));
+        },
+        Math.max(0, lastLiveLoad + REFETCH_GAP_MS - Date.now()),
+      );
     });
-    ctx.onLeave(stop);
+    ctx.onLeave(() => {
+      stop();
+      clearTimeout(timer);
+    });
   }
 }
