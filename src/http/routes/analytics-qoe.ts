@@ -4,7 +4,7 @@ import type { H3Event } from 'h3';
 import { QOE_METRICS, type QoeMetric } from '../../engine/index.ts';
 import { csvRow } from '../../tools/csv.ts';
 import { HOUR } from '../../tools/time-units.ts';
-import type { RouteDef } from '../context.ts';
+import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
 import { QoeBreakdown, type QoeMetricName, QoeSeries } from '../wire/analytics.ts';
@@ -62,19 +62,24 @@ function qoeTimeseries(): RouteDef {
   };
 }
 
+/** The breakdown both the JSON and the CSV route answer: the caller's app, one dimension, a time range. */
+async function readBreakdown(event: H3Event, ctx: HttpContext) {
+  const principal = await requireReader(event, ctx);
+  const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
+  const dimension = queryParam(event, 'dimension');
+  if (dimension === undefined || !QOE_DIMENSION_NAMES.includes(dimension))
+    throw new ApiError('INVALID_SCHEMA', `dimension: expected one of ${QOE_DIMENSION_NAMES.join(', ')}`);
+  const { from, to, stepMs } = timeRange(event, 24 * HOUR);
+  const rows = await ctx.analytics.qoeBreakdown(stepMs, app, dimension, from, to);
+  return { app, dimension, from, to, rows };
+}
+
 function qoeBreakdown(): RouteDef {
   return {
     method: 'GET',
     path: '/api/v1/qoe/breakdown',
     async handler(event, ctx) {
-      const principal = await requireReader(event, ctx);
-      const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
-      const dimension = queryParam(event, 'dimension');
-      if (dimension === undefined || !QOE_DIMENSION_NAMES.includes(dimension))
-        throw new ApiError('INVALID_SCHEMA', `dimension: expected one of ${QOE_DIMENSION_NAMES.join(', ')}`);
-      const { from, to, stepMs } = timeRange(event, 24 * HOUR);
-      const rows = await ctx.analytics.qoeBreakdown(stepMs, app, dimension, from, to);
-      return { app, dimension, from, to, rows } satisfies QoeBreakdown;
+      return (await readBreakdown(event, ctx)) satisfies QoeBreakdown;
     },
     openapi: {
       summary: 'Every QoE metric per value of one dimension over a time range',
@@ -122,13 +127,7 @@ function qoeBreakdownCsv(): RouteDef {
     method: 'GET',
     path: '/api/v1/qoe/breakdown.csv',
     async handler(event, ctx) {
-      const principal = await requireReader(event, ctx);
-      const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
-      const dimension = queryParam(event, 'dimension');
-      if (dimension === undefined || !QOE_DIMENSION_NAMES.includes(dimension))
-        throw new ApiError('INVALID_SCHEMA', `dimension: expected one of ${QOE_DIMENSION_NAMES.join(', ')}`);
-      const { from, to, stepMs } = timeRange(event, 24 * HOUR);
-      const rows = await ctx.analytics.qoeBreakdown(stepMs, app, dimension, from, to);
+      const { app, dimension, rows } = await readBreakdown(event, ctx);
       let csv = csvRow([dimension, ...QOE_METRICS]);
       for (const r of rows) csv += csvRow([r.value, ...QOE_METRICS.map((m) => r[m])]);
       return new Response(csv, {
