@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from 'h3';
 import { Accounts, ApiKeyAuthenticator, ensureBootstrap, TokenSigner, type Bootstrap } from './auth/index.ts';
 import type { ResolvedConfig } from './config/index.ts';
-import { createHttpApp, TokenBucketLimiter, type HttpApp } from './http/index.ts';
+import { createHttpApp, INGEST_BUDGET_BYTES, IngestBudget, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { acquireInstanceLock, ensurePrivateDir, openStore, PRIVATE_DIR_MODE, type Store } from './store/index.ts';
 import { VERSION } from './version.ts';
@@ -134,6 +134,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     keys,
     accounts,
     limiter,
+    ingestBudget: new IngestBudget(INGEST_BUDGET_BYTES),
     metrics,
     logger,
     version: VERSION,

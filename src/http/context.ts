@@ -9,6 +9,7 @@ import type { AnalyticsEngine } from '../engine/index.ts';
 import type { VideoLibrary } from '../media/index.ts';
 import type { RoomHub } from '../rooms/index.ts';
 import type { AlertEvaluator, NotificationOutbox, SecretBox } from '../alerts/index.ts';
+import type { IngestBudget } from './ingest-budget.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
@@ -17,6 +18,8 @@ export interface HttpContext {
   keys: ApiKeyAuthenticator;
   accounts: Accounts;
   limiter: TokenBucketLimiter;
+  /** Request-body bytes the ingestion routes may hold at once (see ingest-budget.ts). */
+  ingestBudget: IngestBudget;
   metrics: Metrics;
   logger: Logger;
   version: string;

@@ -4,6 +4,7 @@ import { SessionSummarySchema, validateSessionBody, type FieldIssue } from '../.
 import type { RouteDef } from '../context.ts';
 import { allowKeyOrigin, allowOwnOrigin, sessionsPreflight } from '../cors.ts';
 import { ApiError } from '../errors.ts';
+import { withIngestBudget } from '../ingest-budget.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
 import {
@@ -36,11 +37,14 @@ const postSessions: RouteDef = {
       allowKeyOrigin(event, key); // browsers on other sites: only from the origins the key allows
       appId = key.appId;
     }
-    const body = await readJsonBody(event, ctx.config.maxBodyBytes);
-    const result = validateSessionBody(body, ctx.config.maxBatchSize);
-    if (!result.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(result.issues), result.issues);
-    if (playback) checkPlaybackSessions(playback, result.sessions);
-    await ctx.store.upsertSessions(appId, result.sessions, Date.now());
+    const result = await withIngestBudget(event, ctx.ingestBudget, ctx.config.maxBodyBytes, async () => {
+      const body = await readJsonBody(event, ctx.config.maxBodyBytes);
+      const valid = validateSessionBody(body, ctx.config.maxBatchSize);
+      if (!valid.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(valid.issues), valid.issues);
+      if (playback) checkPlaybackSessions(playback, valid.sessions);
+      await ctx.store.upsertSessions(appId, valid.sessions, Date.now());
+      return valid;
+    });
     ctx.metrics.sessionsIngested.inc(result.sessions.length);
     return result.batch
       ? { status: 'success', accepted: result.sessions.length }

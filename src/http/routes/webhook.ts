@@ -5,6 +5,7 @@
 import { validateWebhookBody, WebhookEventSchema } from '../../ingest/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { withIngestBudget } from '../ingest-budget.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
 import { errorResponses } from './openapi-shared.ts';
@@ -41,13 +42,15 @@ const postWebhook: RouteDef = {
   path: '/api/webhook',
   async handler(event, ctx) {
     const key = await requireApiKey(event, ctx, ['ingest'], { allowQueryKey: true });
-    const body = await readJsonBody(event, ctx.config.maxBodyBytes);
-    const parsed = validateWebhookBody(body, Date.now(), ctx.config.maxBatchSize);
-    if (typeof parsed === 'string')
-      throw new ApiError(parsed.startsWith('expected at most') ? 'PAYLOAD_TOO_LARGE' : 'INVALID_SCHEMA', parsed);
-    if (parsed.rejected.length > 0) ctx.metrics.playEventsRejected.inc({ reason: 'invalid' }, parsed.rejected.length);
-    takeEventBudget(ctx, key.appId, parsed.events.length);
-    const outcomes = await ctx.analytics.ingestPlayEvents(key.appId, parsed.events, Date.now());
+    const { parsed, outcomes } = await withIngestBudget(event, ctx.ingestBudget, ctx.config.maxBodyBytes, async () => {
+      const body = await readJsonBody(event, ctx.config.maxBodyBytes);
+      const parsed = validateWebhookBody(body, Date.now(), ctx.config.maxBatchSize);
+      if (typeof parsed === 'string')
+        throw new ApiError(parsed.startsWith('expected at most') ? 'PAYLOAD_TOO_LARGE' : 'INVALID_SCHEMA', parsed);
+      if (parsed.rejected.length > 0) ctx.metrics.playEventsRejected.inc({ reason: 'invalid' }, parsed.rejected.length);
+      takeEventBudget(ctx, key.appId, parsed.events.length);
+      return { parsed, outcomes: await ctx.analytics.ingestPlayEvents(key.appId, parsed.events, Date.now()) };
+    });
     let duplicates = 0;
     let accepted = 0;
     const rejected = [...parsed.rejected];

@@ -1,0 +1,82 @@
+// The ingestion routes' byte budget: at most its limit of request bodies held at once, first come first
+// served, a body larger than the whole budget still admitted alone, every exit path releasing its share;
+// and through a real server, many large batches at once (some gzipped, some refused) all answered correctly.
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { IngestBudget } from '../src/http/ingest-budget.ts';
+import { sql } from './helpers/db.ts';
+import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('IngestBudget', () => {
+  test('admits up to its limit, then first come first served as shares are released', async () => {
+    const budget = new IngestBudget(100);
+    const order: string[] = [];
+    const a = await budget.acquire(60);
+    const b = await budget.acquire(40);
+    expect(budget.held).toBe(100);
+    const c = budget.acquire(30).then((release) => (order.push('c'), release));
+    // d is small enough to fit after a's release, but waits its turn behind c.
+    const d = budget.acquire(10).then((release) => (order.push('d'), release));
+    await settle();
+    expect(order).toEqual([]);
+    b();
+    await settle();
+    expect(order).toEqual(['c', 'd']);
+    expect(budget.held).toBe(100);
+    a();
+    (await c)();
+    (await d)();
+    expect(budget.held).toBe(0);
+  });
+
+  test('a body larger than the whole budget waits for the others, then runs alone', async () => {
+    const budget = new IngestBudget(100);
+    const small = await budget.acquire(10);
+    let admitted = false;
+    const big = budget.acquire(5_000).then((release) => ((admitted = true), release));
+    await settle();
+    expect(admitted).toBe(false);
+    small();
+    const release = await big;
+    expect(budget.held).toBe(100);
+    release();
+    release(); // a second release changes nothing
+    expect(budget.held).toBe(0);
+  });
+});
+
+describe('through the server', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ rateLimit: { requests: 10_000, windowSec: 60 } });
+  });
+  afterAll(() => s.close());
+
+  test('24 batches of 800 sessions at once (~12 MB, three times the budget), gzipped and refused ones among them: each answered right', async () => {
+    const run = `budget-${Date.now()}`;
+    const batch = (r: number) =>
+      Array.from({ length: 800 }, (_, i) =>
+        sdkSession({ sessionId: `${run}-${r}-${i}`, contentTitle: 'x'.repeat(300), custom: { r, i } }),
+      );
+    const requests = Array.from({ length: 24 }, (_, r) => {
+      if (r % 8 === 7) return postSessions(s.url, '{"not": "a session"', { key: s.apiKey }); // malformed
+      if (r % 4 === 1)
+        return postSessions(s.url, gzipSync(JSON.stringify(batch(r))), {
+          key: s.apiKey,
+          headers: { 'content-encoding': 'gzip' },
+        });
+      return postSessions(s.url, batch(r), { key: s.apiKey });
+    });
+    const responses = await Promise.all(requests);
+    const statuses = responses.map((res) => res.status);
+    const expected = Array.from({ length: 24 }, (_, r) => (r % 8 === 7 ? 400 : 200));
+    expect(statuses).toEqual(expected);
+    const stored = await sql(s.config, 'SELECT count(*) AS n FROM sessions WHERE session_id LIKE ?', [`${run}-%`]);
+    expect(Number(stored[0]!.n)).toBe(21 * 800);
+    // Nothing is left holding the budget: one more small post goes straight through.
+    const after = await postSessions(s.url, sdkSession({ sessionId: `${run}-after` }), { key: s.apiKey });
+    expect(after.status).toBe(200);
+  }, 60_000);
+});
