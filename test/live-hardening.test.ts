@@ -53,6 +53,17 @@ describe('open WebSockets are re-authorised', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  test('a revoked grant closes a legacy /ws/live/{streamId} follower with 4403 at once', async () => {
+    const tokens = await createUser(s, admin, 'legacy-grant@example.com', 'member', ['default']);
+    const ticket = (await call(s, 'POST', '/api/v1/ws-ticket', { token: tokens.accessToken })).json!.ticket as string;
+    const c = await open(`${ws}/ws/live/news?ticket=${encodeURIComponent(ticket)}`);
+    await c.next((m) => m.type === 'welcome');
+    expect((await call(s, 'DELETE', `/api/v1/users/${tokens.user.id}/apps/default`, { token: admin })).status).toBe(
+      204,
+    );
+    expect((await c.closed).code).toBe(4403);
+  });
+
   test('a disabled user is closed with 4401', async () => {
     const { c, tokens } = await memberSocket('disabled@example.com');
     await call(s, 'PATCH', `/api/v1/users/${tokens.user.id}`, { token: admin, body: { disabled: true } });
