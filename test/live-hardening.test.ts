@@ -6,7 +6,7 @@ import { createApiKey } from '../src/auth/index.ts';
 import { call, createUser, setupAdmin } from './helpers/accounts.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { openSocket, type TestSocket } from './helpers/ws-client.ts';
-import { playStarted, postWebhook } from './engine/webhook-helpers.ts';
+import { playClosed, playStarted, postWebhook } from './engine/webhook-helpers.ts';
 
 const sockets: TestSocket[] = [];
 const open = async (url: string, headers: Record<string, string> = {}) => {
@@ -51,6 +51,17 @@ describe('open WebSockets are re-authorised', () => {
     expect((await c.closed).code).toBe(4403);
     // At once, not at the next periodic re-check (60 s here); a loaded machine gets room to answer the DELETE.
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  test('a revoked grant closes a legacy /ws/live/{streamId} follower with 4403 at once', async () => {
+    const tokens = await createUser(s, admin, 'legacy-grant@example.com', 'member', ['default']);
+    const ticket = (await call(s, 'POST', '/api/v1/ws-ticket', { token: tokens.accessToken })).json!.ticket as string;
+    const c = await open(`${ws}/ws/live/news?ticket=${encodeURIComponent(ticket)}`);
+    await c.next((m) => m.type === 'welcome');
+    expect((await call(s, 'DELETE', `/api/v1/users/${tokens.user.id}/apps/default`, { token: admin })).status).toBe(
+      204,
+    );
+    expect((await c.closed).code).toBe(4403);
   });
 
   test('a disabled user is closed with 4401', async () => {
@@ -101,6 +112,35 @@ describe('topic names and origins', () => {
     c.send({ type: 'ping' });
     await c.next((m) => m.type === 'pong');
     expect(s.logText()).not.toMatch(/is not a function/);
+  });
+
+  test('channels named like Object.prototype members have 0 viewers, not the prototype (topic, legacy feed, list)', async () => {
+    // "constructor" closed within the last complete minute (so /api/v1/streams lists it from its rollup row, with
+    // nobody watching it now); "__proto__" open now; "hasOwnProperty" never seen.
+    const lastMinute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const events = [
+      playClosed('proto-closed', lastMinute + 1000, lastMinute + 2000, { media: 'constructor' }),
+      playStarted('proto-open', Date.now(), { media: '__proto__' }),
+    ];
+    expect(await (await postWebhook(s.url, events, s.apiKey)).json()).toMatchObject({ accepted: 2 });
+    await s.server.analytics.runMinuteJob(Date.now() + 120_000);
+    const c = await open(`${ws}/ws/live`, { 'x-api-key': readKey });
+    for (const [channel, viewers] of [
+      ['constructor', 0],
+      ['hasOwnProperty', 0],
+      ['__proto__', 1],
+    ] as const) {
+      const topic = `stream:default:${channel}`;
+      c.send({ type: 'subscribe', topic });
+      expect((await c.next((m) => m.type === 'update' && m.topic === topic)).data, topic).toMatchObject({ viewers });
+    }
+    const legacy = await open(`${ws}/ws/live/constructor`, { 'x-api-key': readKey });
+    expect(await legacy.next((m) => m.type === 'metrics')).toMatchObject({ streamId: 'constructor', viewers: 0 });
+    const list = await call(s, 'GET', '/api/v1/streams', { key: readKey });
+    expect(list.json!.streams).toEqual([
+      expect.objectContaining({ channel: '__proto__', viewers: 1 }),
+      expect.objectContaining({ channel: 'constructor', viewers: 0 }),
+    ]);
   });
 
   test('a cookie upgrade from a foreign Origin is refused (4401); same origin and tickets work', async () => {

@@ -208,3 +208,82 @@ test('migration 0006 carries play sessions, stream rollups and stream moments in
   expect(db.prepare("SELECT count(*) FROM apps WHERE id = 'default'").pluck().get()).toBe(1);
   db.close();
 });
+
+describe('stream moments are per app', () => {
+  // App B's viewers of "big" spike at minutes 42-43; app A has the same channel name, steady. The minute job on
+  // a simulated clock finds B's spike: it is B's, listed and pushed to B's readers only.
+  const MIN = 60_000;
+  const t0 = Math.floor(Date.now() / MIN) * MIN - 50 * MIN;
+  let t: TestServer;
+  const read = { a: '', b: '' };
+  beforeAll(async () => {
+    t = await startTestServer({ liveIntervalMs: 250, rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
+    const store = t.server.store;
+    for (const app of ['mo-a', 'mo-b']) await store.ensureApp(app, app, Date.now());
+    const ingest = {
+      a: (await createApiKey(store, { appId: 'mo-a', name: 'ia', scopes: ['ingest'] })).key,
+      b: (await createApiKey(store, { appId: 'mo-b', name: 'ib', scopes: ['ingest'] })).key,
+    };
+    read.a = (await createApiKey(store, { appId: 'mo-a', name: 'ra', scopes: ['read'] })).key;
+    read.b = (await createApiKey(store, { appId: 'mo-b', name: 'rb', scopes: ['read'] })).key;
+    await t.server.analytics.runMinuteJob(t0);
+    for (const app of ['a', 'b'] as const) {
+      const events: Record<string, unknown>[] = [];
+      for (let m = 0; m < 45; m++) {
+        const n = app === 'b' && (m === 42 || m === 43) ? 200 : 25 + ((m * 7) % 11);
+        for (let i = 0; i < n; i++) {
+          const opened = t0 + m * MIN + 1_000 + i;
+          events.push(playClosed(`${app}-${m}-${i}`, opened, opened + 50_000, { media: 'big', user_id: `u${i}` }));
+        }
+      }
+      for (let b = 0; b < events.length; b += 500)
+        expect((await postWebhook(t.url, events.slice(b, b + 500), ingest[app])).status).toBe(200);
+    }
+  });
+  afterAll(() => t?.close());
+
+  test("B's viewer spike is B's: listed and pushed to B's readers, never to A's", async () => {
+    const live = t.url.replace('http', 'ws');
+    const subscribers = { a: await open(`${live}/ws/live`, { 'x-api-key': read.a }) };
+    const b = await open(`${live}/ws/live`, { 'x-api-key': read.b });
+    for (const c of [subscribers.a, b]) {
+      c.send({ type: 'subscribe', topic: 'moments' });
+      await c.next((m) => m.type === 'subscribed');
+    }
+    await t.server.analytics.runMinuteJob(t0 + 46 * MIN);
+    type Listed = { appId: string; metric: string; dimension: string; value: string; startedAt: number };
+    const viewerSpike = (m: Record<string, unknown>) =>
+      m.type === 'moment' && (m.moment as Listed).metric === 'concurrent_viewers';
+    // The positive control: B hears its spike (global and channel "big"), with B's app id.
+    const pushed = (await b.next(viewerSpike, 5000)).moment as Listed;
+    expect(pushed).toMatchObject({ appId: 'mo-b', startedAt: t0 + 42 * MIN });
+    const range = `from=${t0}&to=${t0 + 60 * MIN}`;
+    const listed = async (path: string, key: string) =>
+      (await call(t, 'GET', `${path}${path.includes('?') ? '&' : '?'}${range}`, { key })).json!.moments as Listed[];
+    const ofB = await listed('/api/v1/streams/big/moments', read.b);
+    expect(ofB.map((m) => [m.appId, m.dimension, m.value, m.startedAt])).toContainEqual([
+      'mo-b',
+      'channel',
+      'big',
+      t0 + 42 * MIN,
+    ]);
+    expect((await listed('/api/v1/moments?metric=concurrent_viewers', read.b)).length).toBeGreaterThanOrEqual(2);
+    // A, with the same channel name and steady viewers, has no moment of its own and sees none of B's.
+    expect(await listed('/api/v1/streams/big/moments', read.a)).toEqual([]);
+    expect(await listed('/api/v1/moments?metric=concurrent_viewers', read.a)).toEqual([]);
+    const stored = await t.server.store.listMoments({
+      from: t0,
+      to: t0 + 60 * MIN,
+      metric: 'concurrent_viewers',
+      limit: 100,
+    });
+    expect(new Set(stored.map((m) => m.appId))).toEqual(new Set(['mo-b']));
+    // After a round trip, A's socket has heard no viewer moment.
+    const mark = subscribers.a.messages.length;
+    subscribers.a.send({ type: 'ping' });
+    await subscribers.a.next((m) => m.type === 'pong', 2000, mark);
+    expect(subscribers.a.messages.filter(viewerSpike)).toEqual([]);
+  });
+});

@@ -18,7 +18,11 @@ import { isRoomStream, recentRoomMoments, roomLiveFigures, roomOfStream, visible
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
 export interface LiveEngineSource {
-  live: { counts(appId: string): ActiveCounts };
+  live: {
+    counts(appId: string): ActiveCounts;
+    /** Open sessions of one app's dimension value (0 when none). */
+    countOf(appId: string, dim: 'channel', value: string): number;
+  };
   onMoment(listener: (moment: { appId: string | null; dimension: string; value: string }) => void): () => void;
   recentSeries(
     appId: string,
@@ -96,7 +100,8 @@ async function channelFigures(engine: LiveEngineSource, stream: string): Promise
   const [app, channel] = splitStream(stream);
   const last = (await engine.recentSeries(app, 'channel', channel, 2)).at(-1);
   return {
-    viewers: engine.live.counts(app).by_channel[channel] ?? 0,
+    // Looked up in the tracker's map: a channel named "constructor" or "__proto__" must not read Object.prototype.
+    viewers: engine.live.countOf(app, 'channel', channel),
     minute: last
       ? {
           t: last.t,

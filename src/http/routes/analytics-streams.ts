@@ -61,11 +61,12 @@ function listStreams(): RouteDef {
       const app = await streamApp(event, ctx);
       const { limit, offset } = paging(event, 100, 500);
       const lastMinute = Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE;
-      const live = ctx.analytics.live.counts(app).by_channel;
+      // A Map, not the object: a channel named "constructor" or "__proto__" must not read Object.prototype.
+      const live = new Map(Object.entries(ctx.analytics.live.counts(app).by_channel));
       const last = new Map((await ctx.store.streamRowsAt(60_000, app, 'channel', lastMinute)).map((r) => [r.value, r]));
-      const channels = [...new Set([...Object.keys(live), ...last.keys()])].sort(
+      const channels = [...new Set([...live.keys(), ...last.keys()])].sort(
         (a, b) =>
-          (live[b] ?? 0) - (live[a] ?? 0) ||
+          (live.get(b) ?? 0) - (live.get(a) ?? 0) ||
           (last.get(b)?.watchTimeSeconds ?? 0) - (last.get(a)?.watchTimeSeconds ?? 0) ||
           a.localeCompare(b),
       );
@@ -76,7 +77,7 @@ function listStreams(): RouteDef {
         minute: lastMinute,
         streams: channels.slice(offset, offset + limit).map((channel) => ({
           channel,
-          viewers: live[channel] ?? 0,
+          viewers: live.get(channel) ?? 0,
           last_minute: figures(last.get(channel), MINUTE),
         })),
       } satisfies StreamList;
