@@ -75,6 +75,8 @@ interface PeerState<P> {
   /** The `stream` topic argument a legacy connection follows, and the stream id it asked for. */
   legacyStream?: string;
   legacyName?: string;
+  /** Re-checks of this peer's access begun so far: a subscribe whose own check overlapped one checks again. */
+  accessChecks: number;
 }
 
 export interface LiveHealth {
@@ -164,7 +166,15 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       );
       return;
     }
-    if (!(await def.authorize(arg, s.principal))) {
+    // A re-check that began while this one awaited may have run before the topic was added: check again
+    // (with the principal it refreshed) until none overlapped, so a revoked grant never lets one through.
+    let allowed: boolean;
+    let checks: number;
+    do {
+      checks = s.accessChecks;
+      allowed = await def.authorize(arg, s.principal);
+    } while (allowed && checks !== s.accessChecks);
+    if (!allowed) {
       // Refused outright, as the protocol promises: a client that asks for what it may not see is misconfigured.
       s.peer.close(4403, `not allowed to subscribe to ${topic}`.slice(0, 120));
       return;
@@ -272,6 +282,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
 
   /** Closes a peer that may no longer see what it follows: 4401 when it may not connect at all, else 4403. */
   async function reauthorizePeer(s: PeerState<P>): Promise<void> {
+    s.accessChecks++;
     if (opts.refresh) {
       const fresh = await opts.refresh(s.principal);
       if (fresh === null) {
@@ -380,6 +391,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
           topics: new Set(),
           outbox: new PeerOutbox(peer, { maxBufferedBytes: maxBuffered, onDropped: () => peers.delete(s), onError }),
           lastHeard: Date.now(),
+          accessChecks: 0,
           window: { start: 0, count: 0 },
         };
         if (legacy) {

@@ -138,7 +138,12 @@ export async function livePage(ctx: PageContext): Promise<void> {
 
   const stop = live.subscribe(`active:${ctx.app}`, (data) => {
     const a = data as ActiveCounts;
-    const total = channel ? (a.by_channel?.[channel] ?? 0) : a.total;
+    // Own keys only: a channel named "constructor" must not read Object.prototype.
+    const total = channel
+      ? a.by_channel && Object.hasOwn(a.by_channel, channel)
+        ? a.by_channel[channel]!
+        : 0
+      : a.total;
     now.textContent = fmtCount(total);
     // The current minute follows the live count, so the line moves with the number.
     const minute = Math.floor(Date.now() / 60_000) * 60_000;
