@@ -7,7 +7,7 @@ import type { ApiKeyRecord } from '../store/index.ts';
 import type { HttpContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { requireApiKey } from './require-api-key.ts';
-import { ACCESS_COOKIE, authenticateUser } from './require-user.ts';
+import { ACCESS_COOKIE, authenticateUser, type Caller } from './require-user.ts';
 
 export type Principal =
   | {
@@ -125,3 +125,12 @@ export function sameOrigin(ctx: HttpContext, request: Request): boolean {
   const publicUrl = ctx.config.publicUrl;
   return publicUrl !== null && new URL(publicUrl).host === host;
 }
+
+/** A signed-in caller as a principal: what the app checks (canSeeApp, resolveApp) take. */
+export const callerPrincipal = (c: Caller): Principal => ({
+  kind: 'user',
+  userId: c.user.id,
+  email: c.user.email,
+  role: c.user.role,
+  apps: c.apps,
+});

@@ -7,12 +7,13 @@ import { QOE_DIMENSIONS, type AlertRuleRecord, type AlertRuleSettings } from '..
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
-import { canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
+import { callerPrincipal, canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
+import { requireUser } from '../require-user.ts';
 import { AlertEvent, AlertRule, AlertRulePatchBody, NewAlertRuleBody } from '../wire/alerts.ts';
 import { READ_SECURITY } from './analytics-openapi.ts';
-import { notificationView, numericId, writer } from './notification-channels.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { intQuery } from './route-params.ts';
+import { notificationView } from './alert-views.ts';
+import { intQuery, numericId } from './route-params.ts';
 
 const readNewRule = bodyReader(NewAlertRuleBody);
 /** Rules an app may have: each is evaluated every minute over up to a day of sessions. */
@@ -117,7 +118,7 @@ function createRule(): RouteDef {
     method: 'POST',
     path: '/api/v1/alert-rules',
     async handler(event, ctx) {
-      const principal = await writer(event, ctx);
+      const principal = await callerPrincipal(await requireUser(event, ctx));
       const body = await readNewRule(event);
       const appId = await resolveApp(ctx, principal, body.appId);
       if (body.threshold === undefined && body.metric !== 'moment')
@@ -163,7 +164,7 @@ function patchRule(): RouteDef {
     method: 'PATCH',
     path: '/api/v1/alert-rules/:id',
     async handler(event, ctx) {
-      const principal = await writer(event, ctx);
+      const principal = await callerPrincipal(await requireUser(event, ctx));
       const rule = await visibleRule(event, ctx, principal);
       const body = await readPatch(event);
       const metric = body.metric ?? rule.metric;
@@ -199,7 +200,7 @@ function deleteRule(): RouteDef {
     method: 'DELETE',
     path: '/api/v1/alert-rules/:id',
     async handler(event, ctx) {
-      const principal = await writer(event, ctx);
+      const principal = await callerPrincipal(await requireUser(event, ctx));
       const rule = await visibleRule(event, ctx, principal);
       await ctx.store.alerts.deleteRule(rule.id);
       event.res.status = 204;

@@ -7,9 +7,8 @@ import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { actorOf, requireUser } from '../require-user.ts';
 import { AuditPage, AuditQuery, GuestToken, GuestTokenBody } from '../wire/audit.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { canSeeApp } from '../require-access.ts';
+import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import type { Caller } from '../require-user.ts';
-import { videoPrincipal } from './videos.ts';
 
 const readGuestTokenBody = bodyReader(GuestTokenBody);
 const readAuditQuery = queryReader(AuditQuery);
@@ -80,6 +79,6 @@ async function requireVisibleResource(ctx: HttpContext, caller: Caller, resource
       : kind === 'video'
         ? (await ctx.media.get(id))?.appId
         : undefined;
-  if (appId === undefined || !canSeeApp(videoPrincipal(caller), appId))
+  if (appId === undefined || !canSeeApp(callerPrincipal(caller), appId))
     throw new ApiError('NOT_FOUND', `resource: no ${kind === 'video' ? 'video' : 'room'} ${JSON.stringify(id)}`);
 }

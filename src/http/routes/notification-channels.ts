@@ -1,7 +1,7 @@
 // Notification channels: GET/POST /api/v1/notification-channels, DELETE /api/v1/notification-channels/{id},
 // POST /api/v1/notification-channels/{id}/test. Settings are checked per type, sealed before they are stored
 // and shown back with every secret hidden. Admins and members of the app manage them; read keys may list them.
-import { getRouterParam, type H3Event } from 'h3';
+import type { H3Event } from 'h3';
 import {
   assertPublicHost,
   parseSettings,
@@ -16,12 +16,13 @@ import type { ChannelRecord, OutboxRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
-import { canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
+import { callerPrincipal, canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
 import { Channel, NewChannelBody, Notification } from '../wire/alerts.ts';
+import { notificationView } from './alert-views.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
+import { numericId } from './route-params.ts';
 import { READ_SECURITY } from './analytics-openapi.ts';
-import { videoPrincipal } from './videos.ts';
 
 const readNewChannel = bodyReader(NewChannelBody);
 /** Channels an app may have. */
@@ -36,19 +37,9 @@ const testingByServer = new WeakMap<HttpContext, Set<string>>();
 // Each route is built by a function (hoisted), after the constants they use.
 export const channelRoutes: RouteDef[] = [list(), create(), remove(), sendTest()];
 
-export async function writer(event: H3Event, ctx: HttpContext): Promise<Principal> {
-  return videoPrincipal(await requireUser(event, ctx));
-}
-
 /** Where links in messages point: publicUrl or where the server listens, as for real alerts (not the Host header). */
 export function dashboardBase(ctx: HttpContext): string {
   return ctx.alerts.evaluator.dashboardLink();
-}
-
-export function numericId(event: H3Event, what: string): number {
-  const raw = getRouterParam(event, 'id') ?? '';
-  if (!/^[1-9]\d{0,14}$/.test(raw)) throw new ApiError('NOT_FOUND', `no ${what} ${JSON.stringify(raw.slice(0, 40))}`);
-  return Number(raw);
 }
 
 /** The channel of the path when the caller sees its app; 404 otherwise. */
@@ -67,18 +58,6 @@ export function channelView(ctx: HttpContext, c: ChannelRecord) {
     config = { error: 'the settings cannot be opened with this data directory’s alerts.key' };
   }
   return { id: c.id, appId: c.appId, name: c.name, type: c.type, config, createdAt: c.createdAt };
-}
-
-export function notificationView(n: OutboxRecord) {
-  return {
-    id: n.id,
-    channelId: n.channelId,
-    status: n.status,
-    attempts: n.attempts,
-    attemptLog: n.attemptLog,
-    nextAttemptAt: n.nextAttemptAt,
-    deliveredAt: n.deliveredAt,
-  };
 }
 
 function list(): RouteDef {
@@ -114,7 +93,7 @@ function create(): RouteDef {
     method: 'POST',
     path: '/api/v1/notification-channels',
     async handler(event, ctx) {
-      const principal = await writer(event, ctx);
+      const principal = await callerPrincipal(await requireUser(event, ctx));
       const body = await readNewChannel(event);
       const appId = await resolveApp(ctx, principal, body.appId);
       let settings: ChannelSettings;
@@ -166,7 +145,7 @@ function remove(): RouteDef {
     method: 'DELETE',
     path: '/api/v1/notification-channels/:id',
     async handler(event, ctx) {
-      const principal = await writer(event, ctx);
+      const principal = await callerPrincipal(await requireUser(event, ctx));
       const channel = await visibleChannel(event, ctx, principal);
       await ctx.store.alerts.deleteChannel(channel.id);
       event.res.status = 204;
@@ -186,7 +165,7 @@ function sendTest(): RouteDef {
     method: 'POST',
     path: '/api/v1/notification-channels/:id/test',
     async handler(event, ctx) {
-      const principal = await writer(event, ctx);
+      const principal = await callerPrincipal(await requireUser(event, ctx));
       const channel = await visibleChannel(event, ctx, principal);
       let testing = testingByServer.get(ctx);
       if (!testing) testingByServer.set(ctx, (testing = new Set()));

@@ -13,11 +13,11 @@ import { VIDEO_ID } from '../../media/index.ts';
 import type { VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { canSeeApp } from '../require-access.ts';
+import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import { authenticateUser } from '../require-user.ts';
 import { PlaybackGrant } from '../wire/playback.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
-import { signerFor, videoPrincipal } from './videos.ts';
+import { signerFor } from '../sign-media.ts';
 
 const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
 const NO_CACHE = 'no-store';
@@ -58,7 +58,7 @@ const grant: RouteDef = {
       if (!caller)
         throw new ApiError('UNAUTHORIZED', 'sign in, or send a guest token for this video as Authorization: Bearer');
       video = VIDEO_ID.test(id) ? await ctx.media.get(id) : null;
-      if (!video || !canSeeApp(videoPrincipal(caller), video.appId)) throw notFound();
+      if (!video || !canSeeApp(callerPrincipal(caller), video.appId)) throw notFound();
       viewer = `u.${caller.sessionId}`;
     }
     const sign = signerFor(ctx, viewer, expiresAt);

@@ -20,6 +20,7 @@ import {
   RoomUpdateBody,
 } from '../wire/rooms.ts';
 import {
+  callerPrincipal,
   canSeeApp,
   principalFromUpgrade,
   refreshUserPrincipal,
@@ -32,7 +33,7 @@ import { userBearer } from './openapi-shared.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.ts';
 import { intQuery } from './route-params.ts';
-import { signerFor, videoPrincipal } from './videos.ts';
+import { signerFor } from '../sign-media.ts';
 
 const readNewRoom = bodyReader(NewRoomBody);
 const readRoomUpdate = bodyReader(RoomUpdateBody);
@@ -85,7 +86,7 @@ async function usableVideo(
 
 const caller = async (event: H3Event, ctx: HttpContext): Promise<[Caller, Principal]> => {
   const c = await requireUser(event, ctx);
-  return [c, videoPrincipal(c)];
+  return [c, callerPrincipal(c)];
 };
 
 const create: RouteDef = {
@@ -284,7 +285,7 @@ const playback: RouteDef = {
       const user = await authenticateUser(event, ctx);
       if (!user)
         throw new ApiError('UNAUTHORIZED', 'sign in, or send an invite token for this room as Authorization: Bearer');
-      room = await visibleRoom(event, ctx, videoPrincipal(user));
+      room = await visibleRoom(event, ctx, callerPrincipal(user));
       viewer = `u.${user.sessionId}`;
     }
     const video = room.videoId ? await ctx.media.get(room.videoId) : null;

@@ -1,4 +1,4 @@
-// Path and query parameters shared by the account routes, validated once.
+// Path and query parameters shared by the route modules, validated once.
 import { getRouterParam, type H3Event } from 'h3';
 import { ApiError } from '../errors.ts';
 import { APP_ID } from '../wire/apps.ts';
@@ -25,5 +25,12 @@ export function intQuery(event: H3Event, name: string, min: number, max: number)
       'INVALID_SCHEMA',
       `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`,
     );
+  return Number(raw);
+}
+
+/** A positive integer id in the path (channels, rules); anything else is a 404 naming what was asked for. */
+export function numericId(event: H3Event, what: string): number {
+  const raw = getRouterParam(event, 'id') ?? '';
+  if (!/^[1-9]\d{0,14}$/.test(raw)) throw new ApiError('NOT_FOUND', `no ${what} ${JSON.stringify(raw.slice(0, 40))}`);
   return Number(raw);
 }

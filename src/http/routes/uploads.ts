@@ -11,10 +11,9 @@ import { getRouterParam, type H3Event } from 'h3';
 import { cleanTitle, ensureRoom, titleFromFilename, UNTITLED, VIDEO_ID } from '../../media/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError, errorEnvelope, toApiError, type ErrorCode } from '../errors.ts';
-import { canSeeApp, resolveApp, type Principal } from '../require-access.ts';
+import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
 import { errorResponses, userBearer } from './openapi-shared.ts';
-import { videoPrincipal } from './videos.ts';
 
 const PATH = '/api/v1/uploads';
 const DISK_CHECK_EVERY = 8 * 1024 * 1024;
@@ -186,7 +185,7 @@ const create: RouteDef = {
     // Our store has no concatenation; @tus/server would answer 501, which reads as our own failure.
     if (event.req.headers.has('upload-concat'))
       throw new ApiError('INVALID_SCHEMA', 'Upload-Concat: the tus concatenation extension is not supported');
-    const principal = videoPrincipal(caller);
+    const principal = callerPrincipal(caller);
     const req = diskChecked(event.req, ctx);
     creating.set(req, {
       principal,
@@ -213,7 +212,7 @@ const resumeOps = (method: 'HEAD' | 'PATCH' | 'DELETE', summary: string, ok: str
   path: `${PATH}/:id`,
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const id = await ownUpload(event, ctx, videoPrincipal(caller));
+    const id = await ownUpload(event, ctx, callerPrincipal(caller));
     const res = await delegate(event, ctx, method === 'PATCH' ? diskChecked(event.req, ctx) : event.req);
     // Termination: the video that was being uploaded goes with its bytes.
     if (method === 'DELETE' && res.status === 204) await ctx.media.remove(id);

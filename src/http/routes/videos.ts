@@ -3,12 +3,13 @@
 // video's app; another app's video answers 404.
 import { getRouterParam, type H3Event } from 'h3';
 import Type from 'typebox';
-import { VIDEO_ID, type SignPath, type VideoView } from '../../media/index.ts';
+import { VIDEO_ID, type VideoView } from '../../media/index.ts';
 import type { VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { readJsonObject } from '../read-json-body.ts';
-import { canSeeApp, resolveApp, type Principal } from '../require-access.ts';
+import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../require-access.ts';
+import { userSigner } from '../sign-media.ts';
 import { requireUser, type Caller } from '../require-user.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { intQuery } from './route-params.ts';
@@ -58,23 +59,6 @@ export const videoSchemas = { Video: VideoSchema, VideoList: VideoListSchema };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const videoRef = { $ref: '#/components/schemas/Video' };
 
-const principalOf = (c: Caller): Principal => ({
-  kind: 'user',
-  userId: c.user.id,
-  email: c.user.email,
-  role: c.user.role,
-  apps: c.apps,
-});
-
-/** Signs media paths for this caller: their login is the viewer the URLs die with. */
-export function signerFor(ctx: HttpContext, viewer: string, expiresAt: number): SignPath {
-  return (pathname) => ctx.media.signer.sign(pathname, expiresAt, viewer);
-}
-
-export function userSigner(ctx: HttpContext, caller: Caller): SignPath {
-  return signerFor(ctx, `u.${caller.sessionId}`, Date.now() + ctx.config.playbackUrlTtlSeconds * 1000);
-}
-
 /** The video named by the path, when the caller's apps include its app; 404 otherwise. */
 export async function visibleVideo(event: H3Event, ctx: HttpContext, principal: Principal): Promise<VideoRecord> {
   const id = getRouterParam(event, 'id') ?? '';
@@ -92,7 +76,7 @@ const upload: RouteDef = {
   path: '/api/v1/videos',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const principal = principalOf(caller);
+    const principal = callerPrincipal(caller);
     const length = event.req.headers.get('content-length');
     const video = await ctx.media.uploadMultipart(
       event.req.body,
@@ -137,7 +121,7 @@ const list: RouteDef = {
   path: '/api/v1/videos',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const appId = await resolveApp(ctx, principalOf(caller), event.url.searchParams.get('app') ?? undefined);
+    const appId = await resolveApp(ctx, callerPrincipal(caller), event.url.searchParams.get('app') ?? undefined);
     const limit = intQuery(event, 'limit', 1, 200) ?? 50;
     const raw = event.url.searchParams.get('before');
     let before: { createdAt: number; id: string } | undefined;
@@ -173,7 +157,7 @@ const get: RouteDef = {
   path: '/api/v1/videos/:id',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    return view(ctx, caller, await visibleVideo(event, ctx, principalOf(caller)));
+    return view(ctx, caller, await visibleVideo(event, ctx, callerPrincipal(caller)));
   },
   openapi: {
     summary: "A video's status, transcode progress and renditions (live: WebSocket topic video:<id>)",
@@ -188,7 +172,7 @@ const patch: RouteDef = {
   path: '/api/v1/videos/:id',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const video = await visibleVideo(event, ctx, principalOf(caller));
+    const video = await visibleVideo(event, ctx, callerPrincipal(caller));
     const body = await readJsonObject(event);
     const unknown = Object.keys(body).filter((k) => k !== 'title');
     if (unknown.length > 0) throw new ApiError('INVALID_SCHEMA', `${unknown[0]}: only title can be changed`);
@@ -217,7 +201,7 @@ const remove: RouteDef = {
   path: '/api/v1/videos/:id',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const video = await visibleVideo(event, ctx, principalOf(caller));
+    const video = await visibleVideo(event, ctx, callerPrincipal(caller));
     await ctx.media.remove(video.id);
     event.res.status = 204;
     return null;
@@ -235,7 +219,7 @@ const retry: RouteDef = {
   path: '/api/v1/videos/:id/retry',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const video = await visibleVideo(event, ctx, principalOf(caller));
+    const video = await visibleVideo(event, ctx, callerPrincipal(caller));
     const retried = await ctx.media.retry(video.id);
     return { retried, video: await view(ctx, caller, (await ctx.media.get(video.id)) ?? video) };
   },
@@ -258,4 +242,3 @@ const retry: RouteDef = {
 };
 
 export const videoRoutes: RouteDef[] = [upload, list, get, patch, remove, retry];
-export { principalOf as videoPrincipal };
