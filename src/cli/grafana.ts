@@ -1,7 +1,7 @@
 // m3w grafana export --out DIR: writes Grafana provisioning (DIR/datasources/m3w.yaml, DIR/dashboards/m3w.yaml
 // and DIR/dashboards/m3w.json) for the database the configuration names: on Postgres Grafana reads the rollup
 // tables itself; on SQLite (one process owns the file) it reads the read API with a `read` key.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hashApiKey } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
@@ -53,9 +53,14 @@ async function checkReadKey(config: ResolvedConfig, key: string): Promise<string
   }
 }
 
-function writePrivate(file: string, text: string): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, text, { mode: 0o600 });
+/**
+ * Grafana runs as its own user, so the files must be readable by it: world-readable when they hold no secret
+ * (a password or key is left to Grafana's environment), private (0600, for the operator to chown) when they do.
+ */
+function writeFor(file: string, text: string, secret: boolean): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  chmodSync(file, secret ? 0o600 : 0o644);
 }
 
 export async function runGrafana(config: ResolvedConfig, args: string[], values: CliValues): Promise<number> {
@@ -74,7 +79,8 @@ export async function runGrafana(config: ResolvedConfig, args: string[], values:
       provisioning = postgresProvisioning(target, dashboardsPath);
       notes = [
         `Data source: Grafana's PostgreSQL data source on ${target.host}/${target.database} as ${target.user}, tables in schema ${target.schema}.`,
-        `The password is not written: set ${DB_PASSWORD_ENV} in Grafana's environment (a role that may only SELECT is enough).`,
+        `The password is not written: set ${DB_PASSWORD_ENV} in Grafana's environment. A role that may only read is enough:`,
+        `  GRANT USAGE ON SCHEMA "${target.schema}" TO ${target.user}; GRANT SELECT ON "${target.schema}".apps, "${target.schema}".qoe_minutes, "${target.schema}".qoe_hours TO ${target.user};`,
       ];
     } else {
       if (values['db-user'] !== undefined)
@@ -95,7 +101,7 @@ export async function runGrafana(config: ResolvedConfig, args: string[], values:
         `Data source: the Infinity plugin (grafana-cli plugins install yesoreyeram-infinity-datasource) on ${baseUrl}.`,
         key === null
           ? `The read key is not written: set ${READ_KEY_ENV} in Grafana's environment to a key with the read scope (m3w apikey create --name grafana --scope read).`
-          : `The read key for app "${app}" is written in datasources/m3w.yaml (mode 0600): keep that file private.`,
+          : `The read key for app "${app}" is written in datasources/m3w.yaml (mode 0600): chown it to Grafana's user, and keep it private.`,
       ];
     }
   } catch (err) {
@@ -104,6 +110,7 @@ export async function runGrafana(config: ResolvedConfig, args: string[], values:
     return 2;
   }
   const dir = path.resolve(values.out);
+  const secret = config.postgresUrl === null && values.key !== undefined;
   const files: Array<[string, string]> = [
     [
       path.join(dir, 'datasources', 'm3w.yaml'),
@@ -116,7 +123,7 @@ export async function runGrafana(config: ResolvedConfig, args: string[], values:
     [path.join(dir, 'dashboards', 'm3w.json'), `${JSON.stringify(provisioning.dashboard, null, 2)}\n`],
   ];
   for (const [file, text] of files) {
-    writePrivate(file, text);
+    writeFor(file, text, secret && file.endsWith(path.join('datasources', 'm3w.yaml')));
     out.write(`wrote ${file}\n`);
   }
   for (const n of notes) out.write(`${n}\n`);
