@@ -91,9 +91,9 @@ export function grafanaPanelSql(schema: string, app = `'\${app}'`) {
     series: {
       sessions: `${series}\nSELECT ${time}, sum(sessions) AS "Sessions" FROM bucketed GROUP BY t ORDER BY t`,
       startupMs: `${series}${quantile('bucketed', 0.95, 't')}
-SELECT ${time}, sum(startup_sum) / nullif(sum(startup_count), 0) AS "Startup (mean)",
-  (SELECT ${BUCKET_VALUE('p.bin')} FROM picked p WHERE p.t = b.t) AS "Startup (p95)"
-FROM bucketed b GROUP BY t ORDER BY t`,
+SELECT ${time}, mean AS "Startup (mean)", ${BUCKET_VALUE('bin')} AS "Startup (p95)"
+FROM (SELECT t, sum(startup_sum) / nullif(sum(startup_count), 0) AS mean FROM bucketed GROUP BY t) means
+LEFT JOIN picked USING (t) ORDER BY t`,
       failureAndRebufferPct: `${series}
 SELECT ${time}, 100.0 * sum(sessions_with_errors) / nullif(sum(sessions), 0) AS "Playback failures",
   100.0 * sum(rebuffer_sum) / nullif(sum(play_sum) + sum(rebuffer_sum), 0) AS "Rebuffering"
