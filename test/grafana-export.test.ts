@@ -397,6 +397,10 @@ describe.skipIf(!needs('pyyaml'))('m3w grafana export on SQLite (Infinity over t
       expect(readYaml(path.join(other, 'datasources', 'm3w.yaml')).datasources[0].secureJsonData).toEqual({
         httpHeaderValue1: `\${M3W_GRAFANA_READ_KEY}`,
       });
+      expect(statSync(path.join(other, 'datasources', 'm3w.yaml')).mode & 0o777).toBe(0o644);
+      // Written again with the key, the file that was readable by all is private before the key goes in.
+      expect(m3w('--out', other, '--key', readKey).status).toBe(0);
+      expect(statSync(path.join(other, 'datasources', 'm3w.yaml')).mode & 0o777).toBe(0o600);
       const ingestOnly = m3w('--out', other, '--key', s.apiKey);
       expect(ingestOnly.status).toBe(2);
       expect(ingestOnly.stderr).toMatch(/--key: m3w_[0-9a-f]+ has scopes ingest; the dashboard needs read/);

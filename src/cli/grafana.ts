@@ -58,9 +58,12 @@ async function checkReadKey(config: ResolvedConfig, key: string): Promise<string
  * (a password or key is left to Grafana's environment), private (0600, for the operator to chown) when they do.
  */
 function writeFor(file: string, text: string, secret: boolean): void {
+  const mode = secret ? 0o600 : 0o644;
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, text);
-  chmodSync(file, secret ? 0o600 : 0o644);
+  // A file written before keeps its mode: tighten it before a key goes in, not after.
+  if (existsSync(file)) chmodSync(file, mode);
+  writeFileSync(file, text, { mode });
+  chmodSync(file, mode);
 }
 
 export async function runGrafana(config: ResolvedConfig, args: string[], values: CliValues): Promise<number> {
@@ -80,7 +83,7 @@ export async function runGrafana(config: ResolvedConfig, args: string[], values:
       notes = [
         `Data source: Grafana's PostgreSQL data source on ${target.host}/${target.database} as ${target.user}, tables in schema ${target.schema}.`,
         `The password is not written: set ${DB_PASSWORD_ENV} in Grafana's environment. A role that may only read is enough:`,
-        `  GRANT USAGE ON SCHEMA "${target.schema}" TO ${target.user}; GRANT SELECT ON "${target.schema}".apps, "${target.schema}".qoe_minutes, "${target.schema}".qoe_hours TO ${target.user};`,
+        `  GRANT USAGE ON SCHEMA "${target.schema}" TO "${target.user}"; GRANT SELECT ON "${target.schema}".apps, "${target.schema}".qoe_minutes, "${target.schema}".qoe_hours TO "${target.user}";`,
       ];
     } else {
       if (values['db-user'] !== undefined)
