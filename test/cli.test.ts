@@ -24,6 +24,7 @@ test('--help lists the commands', () => {
     'restore',
     'doctor',
     'service install',
+    'grafana export',
     '--port',
   ])
     expect(h.stdout).toContain(word);

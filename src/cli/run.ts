@@ -27,6 +27,9 @@ Commands:
   service install [--user m3w] [--data-dir /var/lib/m3w] [--dry-run]
                              Run m3w under systemd as a dedicated user (--dry-run prints the unit)
   service uninstall          Stop and remove the systemd service (data is kept)
+  grafana export --out DIR [--key KEY] [--url URL] [--db-user USER] [--grafana-dir DIR]
+                             Write Grafana provisioning (data source + QoE dashboard) into DIR: on Postgres,
+                             SQL over the rollup tables; on SQLite, the read API (Infinity plugin, a read KEY)
 
 Options (override m3w.config.json and the environment):
   --config PATH              Config file (default: ./m3w.config.json if present)
@@ -100,6 +103,8 @@ export async function main(argv: string[]): Promise<number> {
           configFrom(values),
           values['dry-run'] ?? false,
         );
+      case 'grafana':
+        return await (await import('./grafana.ts')).runGrafana(configFrom(values), rest, values);
       case 'service':
         return await (await import('./service.ts')).runService(rest, {
           user: values.user,

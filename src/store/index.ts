@@ -93,3 +93,4 @@ export {
   type OutboxRecord,
   type OutboxStatus,
 } from './alert-types.ts';
+export { grafanaPanelSql, type GrafanaPanelSql } from './postgres/grafana-queries.ts';

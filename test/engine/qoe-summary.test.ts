@@ -118,6 +118,20 @@ describe('QoE summary of a period', () => {
     expectMatches(body.previous!, inside(from - (to - from), from), 'previous');
   });
 
+  test('a period longer than six hours keeps its ragged start: only whole minutes, not whole hours', async () => {
+    const from = base + 13 * MIN;
+    const to = base + 6 * HOUR + 47 * MIN;
+    const { status, body } = await summary(`from=${from}&to=${to}`);
+    expect(status).toBe(200);
+    expect(body.current).toMatchObject({ from, to });
+    expect(body.previous).toMatchObject({ from: from - (to - from), to: from });
+    expectMatches(
+      body.current!,
+      sent.filter((w) => (w.timestamp as number) >= from && (w.timestamp as number) < to),
+      'over six hours',
+    );
+  });
+
   test('a filter narrows both periods to one dimension value', async () => {
     const from = base + 4 * HOUR + 5 * MIN;
     const to = base + 6 * HOUR + 59 * MIN;

@@ -1,4 +1,4 @@
-// What a suite needs from the machine (Chromium, the built binaries, qemu, ffmpeg, PostgreSQL, strace), checked
+// What a suite needs from the machine (Chromium, the built binaries, qemu, ffmpeg, PostgreSQL, strace, PyYAML), checked
 // in one place: on a developer's machine a missing one skips the suite and says so; with M3W_REQUIRE_ALL=1 (set
 // by .ci/run) it fails the suite instead, naming what is missing, so CI can never pass by skipping.
 import { spawnSync } from 'node:child_process';
@@ -74,6 +74,11 @@ const KNOWN = {
     why: `needs ${QEMU} (apt-get install qemu-user-static) and ${ARM64_LIBC} (libc6-arm64-cross)`,
   }),
   strace: () => ({ available: runs('strace', ['-V']), why: 'strace does not run (apt-get install strace)' }),
+  // An independent YAML reader for files m3w writes (Grafana provisioning); Node has none built in.
+  pyyaml: () => ({
+    available: runs('python3', ['-c', 'import yaml']),
+    why: 'python3 -c "import yaml" fails (apt-get install python3-yaml)',
+  }),
 } satisfies Record<string, () => { available: boolean; why: string }>;
 
 export type Requirement = keyof typeof KNOWN;

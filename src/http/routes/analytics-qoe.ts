@@ -11,6 +11,7 @@ import { QoeBreakdown, type QoeMetricName, QoeSeries } from '../wire/analytics.t
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   oneOf,
+  periodRange,
   QOE_DIMENSION_NAMES,
   QueryParams,
   queryParam,
@@ -164,7 +165,8 @@ function qoeSummary(): RouteDef {
       const principal = await requireReader(event, ctx);
       const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
       const filter = qoeFilter(event);
-      const { from, to } = timeRange(event, 24 * HOUR);
+      // Not timeRange: a series' start is aligned to its step (an hour beyond 6 hours), a period's only to the minute.
+      const { from, to } = periodRange(event, 24 * HOUR);
       const { current, previous } = await ctx.analytics.qoeSummary(app, filter, from, to);
       return {
         app,

@@ -114,12 +114,21 @@ export interface TimeRange {
   stepMs: 60_000 | 3_600_000;
 }
 
-/** from / to (epoch ms) and step (60 or 3600 seconds), defaulting to the last `defaultSpanMs` and a step fit for the span. */
-export function timeRange(event: H3Event, defaultSpanMs: number, now = Date.now()): TimeRange {
+/**
+ * from / to (epoch ms) as given, defaulting to the last `defaultSpanMs`: for a period answered as one row, which
+ * the engine takes to whole minutes (a series' start is also aligned to its step: timeRange).
+ */
+export function periodRange(event: H3Event, defaultSpanMs: number, now = Date.now()): { from: number; to: number } {
   const to = integer(event, 'to', QueryParams.to) ?? now;
   const from = integer(event, 'from', QueryParams.from) ?? to - defaultSpanMs;
   if (from >= to) throw new ApiError('INVALID_SCHEMA', `from: must be before to (got from=${from}, to=${to})`);
   if (to - from > MAX_RANGE_MS) throw new ApiError('INVALID_SCHEMA', 'from: the range may span at most three years');
+  return { from, to };
+}
+
+/** from / to (epoch ms) and step (60 or 3600 seconds), defaulting to the last `defaultSpanMs` and a step fit for the span. */
+export function timeRange(event: H3Event, defaultSpanMs: number, now = Date.now()): TimeRange {
+  const { from, to } = periodRange(event, defaultSpanMs, now);
   const stepRaw = queryParam(event, 'step');
   let stepMs: 60_000 | 3_600_000;
   if (stepRaw === undefined) stepMs = to - from <= MINUTE_STEP_UP_TO_MS ? 60_000 : 3_600_000;
