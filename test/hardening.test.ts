@@ -155,9 +155,11 @@ describe('request log', () => {
     const longPath = `/long/${'p'.repeat(15_000)}`;
     const r = await fetch(ts.url + longPath, { headers: { 'user-agent': 'U'.repeat(800) } });
     expect(r.status).toBe(404);
-    await new Promise((res) => setTimeout(res, 50));
+    // The log is written asynchronously: wait for this request's line rather than a fixed time.
+    await expect
+      .poll(() => requestLines().some((l) => String(l.path).startsWith('/long/')), { timeout: 5000 })
+      .toBe(true);
     const line = requestLines().find((l) => String(l.path).startsWith('/long/'));
-    expect(line).toBeDefined();
     expect(JSON.stringify(line).length).toBeLessThan(1000);
     expect(String(line!.ua)).toMatch(/^U{256}…\(800 chars\)$/);
   });
@@ -165,7 +167,17 @@ describe('request log', () => {
   test('a flood of rejected requests is sampled, and the log says how many were left out', async () => {
     const before = requestLines().length;
     for (let i = 0; i < 250; i++) await fetch(`${ts.url}/flood/${i}`, { method: 'DELETE' });
-    await new Promise((res) => setTimeout(res, 50));
+    // Then one request that is always logged (a success): once its line is written, so are the flood's.
+    expect((await call(ts, 'GET', '/api/v1/me', { token: admin.accessToken })).status).toBe(200);
+    await expect
+      .poll(
+        () =>
+          requestLines()
+            .slice(before)
+            .some((l) => l.route === '/api/v1/me'),
+        { timeout: 5000 },
+      )
+      .toBe(true);
     const flood = requestLines()
       .slice(before)
       .filter((l) => String(l.path).startsWith('/flood/'));
@@ -176,7 +188,15 @@ describe('request log', () => {
     // Successful requests are never sampled.
     const beforeOk = requestLines().length;
     for (let i = 0; i < 20; i++) await call(ts, 'GET', '/api/v1/me', { token: admin.accessToken });
-    await new Promise((res) => setTimeout(res, 50));
+    await expect
+      .poll(
+        () =>
+          requestLines()
+            .slice(beforeOk)
+            .filter((l) => l.route === '/api/v1/me').length,
+        { timeout: 5000 },
+      )
+      .toBeGreaterThanOrEqual(20);
     expect(
       requestLines()
         .slice(beforeOk)
