@@ -129,18 +129,24 @@ describe('API keys in paths', () => {
     });
     const key = created.json!.key as string;
     const chosen = 'my-chosen-secret-key-123';
+    const requestIds: string[] = [];
     for (const [method, p] of [
       ['POST', `/api/v1/apps/default/keys/${key}/rotate`],
       ['DELETE', `/api/v1/apps/default/keys/${key}`],
       ['POST', `/api/v1/apps/default/keys/${chosen}/rotate`],
     ] as const) {
-      const r = await call(ts, method, p, { token: admin.accessToken });
+      const requestId = `whole-key-${randomUUID()}`;
+      requestIds.push(requestId);
+      const r = await call(ts, method, p, { token: admin.accessToken, headers: { 'x-request-id': requestId } });
       expect(r.status, p).toBe(400);
       expect(r.json!.error.code).toBe('INVALID_SCHEMA');
       expect(JSON.stringify(r.json)).not.toContain(key.slice(13));
       expect(JSON.stringify(r.json)).not.toContain(chosen);
     }
     await ts.server.logger.flush(); // every line of the refused calls is in, so their absence means something
+    // The control: each refused call's own request line is there, with its 400.
+    for (const requestId of requestIds)
+      expect(ts.logs.filter((l) => l.reqId === requestId).map((l) => l.status)).toEqual([400]);
     expect(ts.logText()).not.toContain(key.slice(13));
     expect(ts.logText()).not.toContain(chosen);
     // The public prefix still works, and the key was not rotated or revoked by the refused calls.
