@@ -78,11 +78,6 @@ const KNOWN = {
 
 export type Requirement = keyof typeof KNOWN;
 
-/** Whether a requirement is met, for a test that checks either case (no skip, no failure). */
-export function has(name: Requirement): boolean {
-  return KNOWN[name]().available;
-}
-
 /**
  * Whether a requirement is met, for a test that checks more when it is (e.g. adds the video pages to a sweep):
  * under M3W_REQUIRE_ALL=1 a missing one fails the suite like needs(); elsewhere it says what is left out.
