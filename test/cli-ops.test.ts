@@ -6,11 +6,11 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { runCli, runCliAsync, spawnServer } from './helpers/child.ts';
-import { has, needs } from './helpers/requirements.ts';
+import { checksMoreWith } from './helpers/requirements.ts';
 import { makeTempDir, sdkSession } from './helpers/server.ts';
 
-// In CI ffmpeg must be there (needs fails without it); elsewhere doctor is checked for whichever case holds.
-const HAS_FFMPEG = process.env.M3W_REQUIRE_ALL === '1' ? needs('ffmpeg') : has('ffmpeg');
+// In CI ffmpeg must be there (checksMoreWith fails without it); elsewhere doctor is checked for whichever case holds.
+const HAS_FFMPEG = checksMoreWith('ffmpeg');
 
 const KEY = 'ops-test-key-0123456789abcdef';
 const env = { M3W_API_KEY: KEY, RATE_LIMIT_REQUESTS: '1000000' };

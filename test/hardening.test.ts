@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ensureWebBuilt } from '../build/web.ts';
 import { ADMIN, CookieClient, call, setupAdmin, type Tokens } from './helpers/accounts.ts';
 import { runCli, spawnServer } from './helpers/child.ts';
 import { makeTempDir, postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
@@ -16,6 +17,7 @@ import { openSocket } from './helpers/ws-client.ts';
 let ts: TestServer;
 let admin: Tokens;
 beforeAll(async () => {
+  await ensureWebBuilt(); // the HTML pages' headers are checked too, so the dashboard must be there
   ts = await startTestServer();
   admin = await setupAdmin(ts);
 });
@@ -102,8 +104,9 @@ describe('security headers', () => {
     ];
     for (const r of responses) expectHeaders(r.headers, false);
     const page = await fetch(`${ts.url}/login`);
-    if (page.headers.get('content-type')?.startsWith('text/html')) expectHeaders(page.headers, true);
-    else expectHeaders(page.headers, false); // a checkout without the built dashboard answers a 404 envelope
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expectHeaders(page.headers, true);
   });
 });
 
@@ -126,18 +129,24 @@ describe('API keys in paths', () => {
     });
     const key = created.json!.key as string;
     const chosen = 'my-chosen-secret-key-123';
+    const requestIds: string[] = [];
     for (const [method, p] of [
       ['POST', `/api/v1/apps/default/keys/${key}/rotate`],
       ['DELETE', `/api/v1/apps/default/keys/${key}`],
       ['POST', `/api/v1/apps/default/keys/${chosen}/rotate`],
     ] as const) {
-      const r = await call(ts, method, p, { token: admin.accessToken });
+      const requestId = `whole-key-${randomUUID()}`;
+      requestIds.push(requestId);
+      const r = await call(ts, method, p, { token: admin.accessToken, headers: { 'x-request-id': requestId } });
       expect(r.status, p).toBe(400);
       expect(r.json!.error.code).toBe('INVALID_SCHEMA');
       expect(JSON.stringify(r.json)).not.toContain(key.slice(13));
       expect(JSON.stringify(r.json)).not.toContain(chosen);
     }
     await ts.server.logger.flush(); // every line of the refused calls is in, so their absence means something
+    // The control: each refused call's own request line is there, with its 400.
+    for (const requestId of requestIds)
+      expect(ts.logs.filter((l) => l.reqId === requestId).map((l) => l.status)).toEqual([400]);
     expect(ts.logText()).not.toContain(key.slice(13));
     expect(ts.logText()).not.toContain(chosen);
     // The public prefix still works, and the key was not rotated or revoked by the refused calls.
@@ -155,9 +164,11 @@ describe('request log', () => {
     const longPath = `/long/${'p'.repeat(15_000)}`;
     const r = await fetch(ts.url + longPath, { headers: { 'user-agent': 'U'.repeat(800) } });
     expect(r.status).toBe(404);
-    await new Promise((res) => setTimeout(res, 50));
+    // The log is written asynchronously: wait for this request's line rather than a fixed time.
+    await expect
+      .poll(() => requestLines().some((l) => String(l.path).startsWith('/long/')), { timeout: 5000 })
+      .toBe(true);
     const line = requestLines().find((l) => String(l.path).startsWith('/long/'));
-    expect(line).toBeDefined();
     expect(JSON.stringify(line).length).toBeLessThan(1000);
     expect(String(line!.ua)).toMatch(/^U{256}…\(800 chars\)$/);
   });
@@ -165,7 +176,17 @@ describe('request log', () => {
   test('a flood of rejected requests is sampled, and the log says how many were left out', async () => {
     const before = requestLines().length;
     for (let i = 0; i < 250; i++) await fetch(`${ts.url}/flood/${i}`, { method: 'DELETE' });
-    await new Promise((res) => setTimeout(res, 50));
+    // Then one request that is always logged (a success): once its line is written, so are the flood's.
+    expect((await call(ts, 'GET', '/api/v1/me', { token: admin.accessToken })).status).toBe(200);
+    await expect
+      .poll(
+        () =>
+          requestLines()
+            .slice(before)
+            .some((l) => l.route === '/api/v1/me'),
+        { timeout: 5000 },
+      )
+      .toBe(true);
     const flood = requestLines()
       .slice(before)
       .filter((l) => String(l.path).startsWith('/flood/'));
@@ -176,7 +197,15 @@ describe('request log', () => {
     // Successful requests are never sampled.
     const beforeOk = requestLines().length;
     for (let i = 0; i < 20; i++) await call(ts, 'GET', '/api/v1/me', { token: admin.accessToken });
-    await new Promise((res) => setTimeout(res, 50));
+    await expect
+      .poll(
+        () =>
+          requestLines()
+            .slice(beforeOk)
+            .filter((l) => l.route === '/api/v1/me').length,
+        { timeout: 5000 },
+      )
+      .toBeGreaterThanOrEqual(20);
     expect(
       requestLines()
         .slice(beforeOk)

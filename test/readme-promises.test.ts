@@ -1,8 +1,8 @@
 // Promises the README makes that no other test checked: a login ends after 30 days (refreshing does not
-// extend it), at most 16 password checks run at once, the last active admin cannot be disabled, cookies are
-// Secure behind a trusted proxy that says https, a rotated key stops when its grace period ends, `apikey
-// revoke` reaches a running server within 10 s, `admin reset-password` ends the user's logins, and retention
-// runs at start-up when its last run is over a day old.
+// extend it), at most 16 password checks run at once, the last active admin cannot be disabled, demoted or
+// deleted, cookies are Secure behind a trusted proxy that says https, a rotated key stops when its grace period
+// ends, `apikey revoke` reaches a running server within 10 s, `admin reset-password` ends the user's logins,
+// and retention runs at start-up when its last run is over a day old.
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { ADMIN, call, login, setupAdmin } from './helpers/accounts.ts';
@@ -104,7 +104,7 @@ describe('at most 16 password checks run at once', () => {
 });
 
 describe('the last active admin', () => {
-  test('cannot be disabled (another admin can)', async () => {
+  test('cannot be disabled, demoted or deleted (another admin can be disabled)', async () => {
     const ts = await startTestServer();
     try {
       const admin = await setupAdmin(ts);
@@ -122,7 +122,19 @@ describe('the last active admin', () => {
       const refused = await disable(admin.user.id);
       expect(refused.status).toBe(403);
       expect(refused.json!.error.message).toMatch(/only active admin/);
-      expect((await call(ts, 'GET', '/api/v1/me', { token: admin.accessToken })).status).toBe(200);
+      // Nor demoted, nor deleted (the README names all three).
+      const demote = await call(ts, 'PATCH', `/api/v1/users/${admin.user.id}`, {
+        token: admin.accessToken,
+        body: { role: 'member' },
+      });
+      expect(demote.status).toBe(403);
+      expect(demote.json!.error.message).toMatch(/only active admin/);
+      const del = await call(ts, 'DELETE', `/api/v1/users/${admin.user.id}`, { token: admin.accessToken });
+      expect(del.status).toBe(403);
+      expect(del.json!.error.message).toMatch(/only active admin/);
+      const me = await call(ts, 'GET', '/api/v1/me', { token: admin.accessToken });
+      expect(me.status).toBe(200);
+      expect(me.json!.role).toBe('admin');
     } finally {
       await ts.close();
     }

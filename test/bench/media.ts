@@ -3,6 +3,7 @@
 //       (m3w itself and its ffmpeg)
 //   (b) segment serving: GET of signed segment URLs through m3w against plain node:http streaming the same files
 // m3w runs as a child process (`m3w serve`), the floor too; autocannon runs here. Bounded and self-stopping.
+// Exits non-zero when the segment target (≥ 0.7× the floor) is missed or a request is answered other than 2xx.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { openAsBlob } from 'node:fs';
@@ -14,6 +15,7 @@ import autocannon from 'autocannon';
 import { findFfmpeg, makeVideo } from '../media/media-helpers.ts';
 import { runCli } from '../helpers/child.ts';
 import { rssBytes, startM3w } from './servers.ts';
+import { reportTargets, target } from './targets.ts';
 
 const SOURCE = { width: 1920, height: 1080, seconds: 20 };
 const LOAD_SEC = 6;
@@ -184,9 +186,21 @@ async function main(): Promise<void> {
         `| m3w /media (signed) | ${fmt(m.reqPerSec)} | ${fmt(m.mbPerSec)} | ${m.non2xx} |\n` +
         `\nm3w / floor: ${fmt(m.mbPerSec / f.mbPerSec, 2)} (target ≥ 0.7)`,
     );
+    const ratio = m.mbPerSec / f.mbPerSec;
+    target('segments: m3w /media ≥ 0.7× plain node:http (MB/s)', fmt(ratio, 2), ratio >= 0.7);
+    target(
+      'segments: every request answered 2xx, m3w and floor',
+      `non-2xx ${m.non2xx} / ${f.non2xx}`,
+      m.non2xx === 0 && f.non2xx === 0,
+    );
   } finally {
     for (const c of cleanups) await c();
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // A missed target, or a failed check, makes the run exit non-zero (targets.ts).
+  reportTargets();
+}

@@ -2,16 +2,16 @@
 // — and applies them from inside itself on a new database. Runs only once `npm run build` has produced
 // dist/m3w-linux-x64.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
+import { BINARY_X64 as X64, needs } from '../helpers/requirements.ts';
 
-const X64 = fileURLToPath(new URL('../../dist/m3w-linux-x64', import.meta.url));
 const MIGRATIONS = fileURLToPath(new URL('../../migrations/sqlite/', import.meta.url));
-const canRun = existsSync(X64) && process.platform === 'linux' && process.arch === 'x64';
-if (!canRun) console.warn('test/binary/migrations: skipped, dist/m3w-linux-x64 is not built (npm run build)');
+// Under M3W_REQUIRE_ALL=1 (CI, which builds the binary) a missing one fails the file instead of skipping it.
+const canRun = needs('binary-x64');
 
 const dirs: string[] = [];
 afterAll(() => {

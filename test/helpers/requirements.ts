@@ -83,9 +83,16 @@ const KNOWN = {
 
 export type Requirement = keyof typeof KNOWN;
 
-/** Whether a requirement is met, for a test that checks either case (no skip, no failure). */
-export function has(name: Requirement): boolean {
-  return KNOWN[name]().available;
+/**
+ * Whether a requirement is met, for a test that checks more when it is (e.g. adds the video pages to a sweep):
+ * under M3W_REQUIRE_ALL=1 a missing one fails the suite like needs(); elsewhere it says what is left out.
+ */
+export function checksMoreWith(name: Requirement): boolean {
+  const { available, why } = KNOWN[name]();
+  if (available) return true;
+  if (REQUIRE_ALL) throw new MissingRequirement(`M3W_REQUIRE_ALL=1 but ${name} is missing: ${why}`);
+  console.warn(`checked less (${name} missing): ${why}`);
+  return false;
 }
 
 /** True when every named requirement is met; see requireOrSkip for what happens when one is not. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { discoverFfmpeg, type FfmpegInfo } from '../../src/media/index.ts';
 import { call } from '../helpers/accounts.ts';
+import { requireOrSkip } from '../helpers/requirements.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 const run = promisify(execFile);
@@ -13,11 +14,12 @@ const run = promisify(execFile);
 /** ffmpeg for the tests: M3W_TEST_FFMPEG (e.g. the @ffmpeg-installer binary, for a second run) or the usual search. */
 export async function findFfmpeg(): Promise<FfmpegInfo | null> {
   const info = await discoverFfmpeg({ ffmpegPath: process.env.M3W_TEST_FFMPEG || null, encoder: 'libx264' });
-  if (!info) {
-    const message = 'ffmpeg/ffprobe not found: the video-library tests are skipped (install ffmpeg to run them)';
-    if (process.env.M3W_REQUIRE_ALL) throw new Error(message);
-    console.warn(message);
-  }
+  // Through the one requirement switch: under M3W_REQUIRE_ALL=1 (CI) a missing ffmpeg fails the suite.
+  requireOrSkip(
+    'ffmpeg',
+    info !== null,
+    `no ffmpeg/ffprobe with libx264 found${process.env.M3W_TEST_FFMPEG ? ` at M3W_TEST_FFMPEG=${process.env.M3W_TEST_FFMPEG}` : ''} (install ffmpeg)`,
+  );
   return info;
 }
 

@@ -130,15 +130,21 @@ describe('/ws/live/{streamId} (the older Telemetra feed)', () => {
       c.next((m) => m.type === 'metrics' && m.streamId === 'legacy-news' && m.viewers === n, 5000, from);
     await viewers(0);
     const openedAt = Date.now();
-    const started = ['lw-1', 'lw-2'].map((id) => playStarted(id, openedAt, { media: 'legacy-news' }));
+    // Committed in one request with a viewer of another channel, who must not be counted here.
+    const started = [
+      ...['lw-1', 'lw-2'].map((id) => playStarted(id, openedAt, { media: 'legacy-news' })),
+      playStarted('lw-other', openedAt, { media: 'legacy-sports' }),
+    ];
     expect((await postWebhook(s.url, started, s.apiKey)).status).toBe(200);
     await viewers(2);
     const mark = c.messages.length;
     const closed = playClosed('lw-1', openedAt, Date.now(), { media: 'legacy-news' });
     expect((await postWebhook(s.url, closed, s.apiKey)).status).toBe(200);
     await viewers(1, mark);
-    // Another channel's viewers are not this one's.
-    expect(c.messages.filter((m) => m.type === 'metrics').every((m) => m.streamId === 'legacy-news')).toBe(true);
+    // Another channel's viewer was never counted in this one's figures, nor its messages sent here.
+    const metrics = c.messages.filter((m) => m.type === 'metrics');
+    expect(metrics.every((m) => m.streamId === 'legacy-news')).toBe(true);
+    expect(Math.max(...metrics.map((m) => Number(m.viewers)))).toBe(2);
   });
 });
 
