@@ -59,7 +59,15 @@ export async function runImport(config: ResolvedConfig, args: string[], values: 
       let stored = 0;
       const problems: string[] = [];
       let refused = 0;
-      for await (const rows of source.batches()) {
+      // The next batch is fetched from the Kotlin database while this one is written.
+      const batches = source.batches();
+      let pending = batches.next();
+      for (;;) {
+        const fetched = await pending;
+        if (fetched.done) break;
+        const rows = fetched.value;
+        pending = batches.next();
+        pending.catch(() => {}); // awaited on the next turn; a write that throws first must not leave it unhandled
         const sessions: IngestedSession[] = [];
         for (const row of rows) {
           const result = validateSessionSummary(row.summary);

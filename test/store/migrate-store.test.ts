@@ -192,6 +192,12 @@ describe.skipIf(!needs('postgres'))('m3w migrate-store', () => {
     };
     const ingestKey = sqliteServer.apiKey;
     const before = await answers(sqliteServer);
+    const whileRunning = await runCliAsync(['migrate-store', '--to', TEST_DATABASE_URL, '--schema', schema], {
+      cwd: dir,
+      env: { M3W_DATA_DIR: dir },
+    });
+    expect(whileRunning.status).toBe(1);
+    expect(whileRunning.stderr).toMatch(/an m3w server \(pid \d+\) is running on .*m3w\.db; stop it before moving/);
     await sqliteServer.server.close();
     const sqliteFingerprint = fingerprint(file);
 
