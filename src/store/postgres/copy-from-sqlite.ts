@@ -15,6 +15,8 @@ import { migratePostgres } from './migrate.ts';
 
 /** The target's bookkeeping table: one row per source table, with the key the copy has reached. */
 const PROGRESS_TABLE = 'm3w_store_move';
+/** First key of the advisory lock a copy holds on its target schema ("m3w:move"; the second is the schema's hash). */
+const MOVE_LOCK = 0x6d33_7702;
 
 export interface CopyToPostgresOptions {
   /** The SQLite m3w database (opened read-only). */
@@ -239,13 +241,25 @@ export async function copySqliteToPostgres(opts: CopyToPostgresOptions): Promise
   quoteIdent(schema);
   const db = openSource(opts.sqliteFile);
   let pool: pg.Pool | null = null;
+  let lockConnection: pg.PoolClient | null = null;
   try {
     // One read transaction for the whole run: every table is read from the same snapshot.
     db.exec('BEGIN');
     const tables = sourceTables(db);
     const identity = sourceIdentity(opts.sqliteFile, db);
-    pool = await openPool({ url: opts.url, schema, poolSize: 2 });
+    pool = await openPool({ url: opts.url, schema, poolSize: 3 });
     const where = `${redactUrl(opts.url)} (schema ${schema})`;
+    // Held by a connection of its own for the whole run: two copies into one schema would collide batch by batch.
+    lockConnection = await pool.connect();
+    const locked = await lockConnection.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+      MOVE_LOCK,
+      schema,
+    ]);
+    if (!locked.rows[0]!.ok) {
+      lockConnection.release();
+      lockConnection = null;
+      throw new StoreError(`another migrate-store is copying into ${where}; let it finish (or stop it) first`);
+    }
 
     let existing = await targetColumns(pool, schema);
     let resumed = false;
@@ -352,6 +366,8 @@ export async function copySqliteToPostgres(opts: CopyToPostgresOptions): Promise
   } finally {
     if (db.inTransaction) db.exec('COMMIT');
     db.close();
+    // Ending the connection ends its session, and with it the advisory lock.
+    lockConnection?.release(true);
     await pool?.end().catch(() => {});
   }
 }
