@@ -248,6 +248,21 @@ describe.skipIf(!needs('postgres'))('m3w import media3watch', () => {
         },
       );
       expect(none.stderr).toMatch(/has no sessions table/);
+      const m3wSchema = testSchemaName();
+      await (
+        await openStore({
+          databasePath: '/nonexistent/m3w.db',
+          durability: 'full',
+          postgresUrl: TEST_DATABASE_URL,
+          postgres: { schema: m3wSchema, poolSize: 1 },
+        })
+      ).close();
+      const m3wTable = await runCliAsync(
+        ['import', 'media3watch', '--from', TEST_DATABASE_URL, '--from-schema', m3wSchema, '--app', 'x'],
+        { cwd: dir, env: { M3W_DATA_DIR: dir } },
+      );
+      await dropSchema(m3wSchema);
+      expect(m3wTable.stderr).toMatch(/sessions is an m3w table, not the Media3Watch backend's/);
       const noApp = await runCliAsync(['import', 'media3watch', '--from', TEST_DATABASE_URL], { cwd: dir });
       expect(noApp.status).toBe(2);
       expect(noApp.stderr).toMatch(/needs --app ID/);

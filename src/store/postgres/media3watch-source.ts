@@ -98,6 +98,10 @@ export async function openMedia3WatchSource(opts: Media3WatchSourceOptions): Pro
       throw new StoreError(
         `${where}: sessions is not the Media3Watch backend's table (no column ${missing.join(', ')})`,
       );
+    if (present.has('app_id') && present.has('payload'))
+      throw new StoreError(
+        `${where}: sessions is an m3w table, not the Media3Watch backend's; name its schema with --from-schema`,
+      );
     const read = COLUMNS.filter(([c]) => present.has(c));
     const known = new Set(['id', 'created_at', ...COLUMNS.map(([c]) => c)]);
     const ignoredColumns = [...present].filter((c) => !known.has(c)).sort();
