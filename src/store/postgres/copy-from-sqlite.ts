@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { lockHolder } from '../instance-lock.ts';
 import { checkApplied, readMigrationFiles } from '../migration-files.ts';
 import { StoreError } from '../types.ts';
-import { openPool, quoteIdent, redactUrl } from './database.ts';
+import { openPool, quoteIdent, redactUrl, transaction } from './database.ts';
 import { migratePostgres } from './migrate.ts';
 
 /** The target's bookkeeping table: one row per source table, with the key the copy has reached. */
@@ -298,16 +298,17 @@ export async function copySqliteToPostgres(opts: CopyToPostgresOptions): Promise
     }
     const ordered = await copyOrder(pool, schema, tables);
 
-    if (!resumed) {
-      await pool.query(`CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (
+    // The progress table appears with its rows, in one transaction: it always names its source. ON CONFLICT: a
+    // resumed run lists only the tables an earlier one did not.
+    await transaction(pool, 'migrate-store', async (c) => {
+      await c.query(`CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (
         table_name TEXT PRIMARY KEY, source TEXT NOT NULL, last_key TEXT, copied BIGINT NOT NULL DEFAULT 0,
         done BOOLEAN NOT NULL DEFAULT false)`);
-    }
-    // Tables the progress table does not list yet (a new run, or one that stopped while listing them).
-    await pool.query(
-      `INSERT INTO ${PROGRESS_TABLE} (table_name, source) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
-      [ordered.map((t) => t.name), identity],
-    );
+      await c.query(
+        `INSERT INTO ${PROGRESS_TABLE} (table_name, source) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
+        [ordered.map((t) => t.name), identity],
+      );
+    });
     const progress = new Map<string, Progress>();
     for (const r of (
       await pool.query<{ table_name: string; last_key: string | null; copied: number; done: boolean }>(
