@@ -24,6 +24,11 @@ Commands:
   restore FILE               Replace the database with a backup (refused while a server runs on it)
   doctor                     Check data directory, disk, port, database integrity, ffmpeg and clock
   retention [--dry-run]      Delete what is past its retention now (--dry-run: only print what would go)
+  migrate-store --to postgres://… [--schema NAME] [--from FILE]
+                             Copy the SQLite database (or FILE) into an empty Postgres schema (resumable; the
+                             SQLite file is left as it is); NAME defaults to postgres.schema
+  import media3watch --from postgres://… --app APP [--from-schema NAME]
+                             Import the Kotlin Media3Watch backend's sessions table into APP (re-runnable)
   service install [--user m3w] [--data-dir /var/lib/m3w] [--dry-run]
                              Run m3w under systemd as a dedicated user (--dry-run prints the unit)
   service uninstall          Stop and remove the systemd service (data is kept)
@@ -105,6 +110,10 @@ export async function main(argv: string[]): Promise<number> {
         );
       case 'grafana':
         return await (await import('./grafana.ts')).runGrafana(configFrom(values), rest, values);
+      case 'migrate-store':
+        return await (await import('./migrate-store.ts')).runMigrateStore(configFrom(values), rest, values);
+      case 'import':
+        return await (await import('./import-media3watch.ts')).runImport(configFrom(values), rest, values);
       case 'service':
         return await (await import('./service.ts')).runService(rest, {
           user: values.user,

@@ -1,5 +1,11 @@
 // Ingestion: validation and normalisation of what SDKs and media servers send.
-export { SessionSummarySchema, type SessionSummary, type IngestedSession } from './session-summary.ts';
+export {
+  SessionSummarySchema,
+  validateSessionSummary,
+  type SessionSummary,
+  type IngestedSession,
+  type ValidationResult,
+} from './session-summary.ts';
 export { validateSessionBody, type SessionBody } from './session-body.ts';
 export type { FieldIssue } from '../tools/field-issues.ts';
 export { classifyUserAgent, DEVICE_CLASSES, type DeviceClass } from './user-agent.ts';

@@ -28,6 +28,16 @@ export {
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export type { MigrationReport } from './migration-files.ts';
 export { openStore, pendingMigrations, storeLocation, type OpenedStore, type StoreConfig } from './open-store.ts';
+export {
+  copySqliteToPostgres,
+  openMedia3WatchSource,
+  type CopyProgress,
+  type CopyReport,
+  type CopyToPostgresOptions,
+  type Media3WatchRow,
+  type Media3WatchSource,
+  type TableCount,
+} from './move-data.ts';
 export { acquireInstanceLock, lockHolder, type InstanceLock } from './instance-lock.ts';
 export { databaseFiles, ensurePrivateDir, looseModes, PRIVATE_DIR_MODE } from './private-files.ts';
 export { integrityProblem, restoreSqliteBackup, type RestoreReport } from './sqlite/restore.ts';
