@@ -1,5 +1,5 @@
-// The transcode queue when ffmpeg misbehaves: a stalled ffmpeg (SIGSTOP: no progress) is killed by the watchdog
-// after stallSeconds and retried; a job that fails three times fails the video with ffmpeg's last error lines,
+// The transcode queue when ffmpeg misbehaves: ffmpeg runs at nice 10; a stalled ffmpeg (SIGSTOP: no progress) is
+// killed by the watchdog after stallSeconds and retried; a job that fails three times fails the video with ffmpeg's last error lines,
 // and POST /api/v1/videos/{id}/retry runs only the failed jobs again.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, renameSync } from 'node:fs';
@@ -37,7 +37,7 @@ describe.skipIf(!ff)('transcode watchdog and retries', () => {
     await ts?.close();
   });
 
-  test('a stalled ffmpeg is killed after stallSeconds and the job retried to completion', async () => {
+  test('ffmpeg runs at nice 10; a stalled one is killed after stallSeconds and the job retried to completion', async () => {
     const up = await uploadFile(ts, admin, source);
     let stopped: number[] = [];
     const until = Date.now() + 20_000;
@@ -46,6 +46,9 @@ describe.skipIf(!ff)('transcode watchdog and retries', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(stopped.length).toBeGreaterThan(0);
+    // ffmpeg runs at low priority (nice 10), so a transcode never starves the server on a small machine.
+    for (const pid of stopped)
+      expect(execFileSync('ps', ['-o', 'ni=', '-p', String(pid)], { encoding: 'utf8' }).trim()).toBe('10');
     for (const pid of stopped) process.kill(pid, 'SIGSTOP');
     const v = await waitForVideo(ts, admin, up.json.id);
     expect(v.status, JSON.stringify(v)).toBe('ready');
