@@ -1,8 +1,11 @@
 // A video's way from upload to playback: multipart upload, the HLS ladder (heights, bandwidths, codecs, valid to
-// ffprobe), remux of an H.264/AAC source's top rendition, progressive publish, poster, sprite and thumbnails track,
-// signed playlists and segments with Range, and the files' modes.
+// ffprobe; 4 s segments, a keyframe every 2 s, AAC stereo audio), remux of an H.264/AAC source's top rendition,
+// progressive publish, poster, sprite and thumbnails track, signed playlists and segments with Range, and the
+// files' modes.
+import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FfmpegInfo } from '../../src/media/index.ts';
 import { call, setupAdmin } from '../helpers/accounts.ts';
@@ -10,6 +13,7 @@ import { makeTempDir, startTestServer, type TestServer } from '../helpers/server
 import { ffprobeJson, findFfmpeg, MEDIA_CONFIG, makeVideo, uploadFile, waitForVideo } from './media-helpers.ts';
 
 const ff: FfmpegInfo | null = await findFfmpeg();
+const run = promisify(execFile);
 
 describe.skipIf(!ff)('upload → HLS ladder → playback', () => {
   let ts: TestServer;
@@ -137,6 +141,59 @@ describe.skipIf(!ff)('upload → HLS ladder → playback', () => {
     const grant = await call(ts, 'POST', `/api/v1/videos/${id}/playback`, { token: admin });
     const full = await (await fetch(grant.json!.url)).text();
     expect(full.match(/#EXT-X-STREAM-INF/g)).toHaveLength(3);
+  });
+
+  test('4 s segments with a keyframe every 2 s whatever the source has; 5.1 audio becomes AAC stereo', async () => {
+    // MPEG-4 Part 2 with one keyframe in 12 s and six-channel AAC: nothing can be copied.
+    const file = await makeVideo(ff!.ffmpeg.path, work, 'gop', {
+      width: 320,
+      height: 240,
+      seconds: 10,
+      video: ['-c:v', 'mpeg4', '-q:v', '5', '-g', '300'],
+      audio: ['-c:a', 'aac', '-ac', '6', '-b:a', '192k'],
+    });
+    const up = await uploadFile(ts, admin, file, { title: 'GOP' });
+    expect(up.status, JSON.stringify(up.json)).toBe(202);
+    const v = await waitForVideo(ts, admin, up.json.id);
+    expect(v.status, JSON.stringify(v)).toBe('ready');
+    expect(v.renditions.map((r: any) => r.height)).toEqual([240]);
+    const grant = await call(ts, 'POST', `/api/v1/videos/${up.json.id}/playback`, { token: admin });
+    const master = await (await fetch(grant.json!.url)).text();
+    const playlistUrl = new URL(master.split('\n').find((l) => l.includes('/240p/index.m3u8'))!, ts.url).toString();
+    const playlist = await (await fetch(playlistUrl)).text();
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
+    expect(durations).toHaveLength(3);
+    expect(durations[0]).toBeCloseTo(4, 1);
+    expect(durations[1]).toBeCloseTo(4, 1);
+    expect(durations[2]).toBeCloseTo(2, 1);
+
+    const { stdout } = await run(ff!.ffprobe.path, [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time,flags',
+      '-of',
+      'csv=p=0',
+      playlistUrl,
+    ]);
+    const packets = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','))
+      .map(([t, flags]) => ({ t: Number(t), key: flags!.startsWith('K') }));
+    const start = Math.min(...packets.map((p) => p.t));
+    const keys = packets
+      .filter((p) => p.key)
+      .map((p) => Math.round((p.t - start) * 100) / 100)
+      .sort((a, b) => a - b);
+    expect(keys).toEqual([0, 2, 4, 6, 8]);
+
+    const probed = await ffprobeJson(ff!.ffprobe.path, playlistUrl);
+    const audio = probed.streams.find((s: any) => s.codec_type === 'audio');
+    expect(audio).toMatchObject({ codec_name: 'aac', channels: 2 });
+    expect(v.renditions[0].codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
   });
 
   test('files under the data directory are private: directories 0700, files 0600; no client filename is a path', () => {
