@@ -321,6 +321,20 @@ export class VideoLibrary {
     return existed;
   }
 
+  /**
+   * An app is being deleted (`deleteRows` removes its rows, videos included): its ffmpeg runs are stopped and the
+   * files of its videos and uploads in progress removed now, not at the next start.
+   */
+  async removeApp(appId: string, deleteRows: () => Promise<void>): Promise<void> {
+    const ids = await this.store.videos.listVideoIds(appId);
+    await deleteRows();
+    for (const id of ids) {
+      this.runner.cancelVideo(id);
+      await this.paths.removeVideo(id);
+      this.changed(id);
+    }
+  }
+
   async retry(id: string): Promise<number> {
     const n = await this.store.videos.retryFailedVideoJobs(id, Date.now());
     if (n > 0) {

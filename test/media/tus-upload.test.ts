@@ -1,6 +1,6 @@
 // Resumable uploads with the tus 1.0 protocol, driven by tus-js-client (what Uppy uses): creation with metadata,
-// a resume after an interrupted PATCH, termination, and the protocol's refusals.
-import { readFileSync, readdirSync } from 'node:fs';
+// a resume after an interrupted PATCH, termination, an app deleted with its uploads, and the protocol's refusals.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
@@ -125,6 +125,28 @@ describe.skipIf(!ff)('tus uploads', () => {
     expect(firstOffset).toBeGreaterThanOrEqual(offset);
     const v = await waitForVideo(ts, admin, idOf(url));
     expect(v).toMatchObject({ title: 'Resumed', status: 'ready' });
+  });
+
+  test('deleting an app removes the files of its videos and of its uploads in progress at once', async () => {
+    expect((await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: 'short-lived' } })).status).toBe(201);
+    const { upload, done } = tusUpload(ts, admin, video, { metadata: { title: 'Ready', appId: 'short-lived' } });
+    upload.start();
+    await done;
+    const readyId = idOf(upload.url);
+    expect(await waitForVideo(ts, admin, readyId)).toMatchObject({ appId: 'short-lived', status: 'ready' });
+    const create = await fetch(`${ts.url}/api/v1/uploads?app=short-lived`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'tus-resumable': '1.0.0', 'upload-length': String(video.length) },
+    });
+    const url = new URL(create.headers.get('location')!, ts.url).toString();
+    await interruptedPatch(url, admin, 0, video, 1000);
+    const uploads = path.join(ts.dir, 'media', 'uploads');
+    expect(readdirSync(uploads).length).toBeGreaterThan(0);
+    expect(existsSync(path.join(ts.dir, 'media', 'videos', readyId))).toBe(true);
+
+    expect((await call(ts, 'DELETE', '/api/v1/apps/short-lived', { token: admin })).status).toBe(204);
+    expect(existsSync(path.join(ts.dir, 'media', 'videos', readyId))).toBe(false);
+    expect(readdirSync(uploads)).toEqual([]);
   });
 
   test('termination deletes the upload, its bytes and its video', async () => {
