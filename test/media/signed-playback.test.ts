@@ -57,6 +57,17 @@ describe.skipIf(!ff)('signed playback', () => {
     }
   });
 
+  test('a grant lives playbackUrlTtlSeconds (2 h by default), and every URL in its playlists expires with it', async () => {
+    const before = Date.now();
+    const g = (await grant(a, admin)).json!;
+    expect(g.expiresAt).toBeGreaterThanOrEqual(before + 7_200_000);
+    expect(g.expiresAt).toBeLessThanOrEqual(Date.now() + 7_200_000);
+    expect(g.qoe.expiresAt).toBe(g.expiresAt);
+    expect(new URL(g.url).searchParams.get('e')).toBe(String(g.expiresAt));
+    const seg = await segmentOf(g.url);
+    expect(seg.searchParams.get('e')).toBe(String(g.expiresAt));
+  });
+
   test('an expired URL: 403 saying so', async () => {
     const viewer = new URL((await grant(a, admin)).json!.url).searchParams.get('v')!;
     const expired = ts.server.media.signer.sign(`/media/${a}/master.m3u8`, Date.now() - 1, viewer);
