@@ -1,10 +1,12 @@
 // kill -9 in the middle of a transcode (m3w and its ffmpeg, as in a power cut), then a restart on the same data:
 // the interrupted job is re-queued, its partial files are removed, the video finishes with every rendition
 // complete, and nothing is left half-published. And no upload is lost: a tus upload cut by a kill -9 resumes
-// after the restart, and one whose last bytes were written just before the crash is queued at start-up.
+// after the restart, and one whose last bytes were written just before the crash is queued at start-up (one
+// abandoned for over 24 h is removed then).
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, openAsBlob, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { FfmpegInfo } from '../../src/media/index.ts';
 import { runCli, spawnServer, type ServerProcess } from '../helpers/child.ts';
@@ -130,7 +132,7 @@ describe.skipIf(!ff)('a crash during tus uploads', () => {
     for (const s of servers) s.proc.kill('SIGKILL');
   });
 
-  test('kill -9, restart: a half-sent upload resumes where it stopped; one fully written but not queued is queued', async () => {
+  test('kill -9, restart: a half-sent upload resumes where it stopped; one fully written but not queued is queued; one abandoned for a day goes', async () => {
     const dir = makeTempDir('m3w-crash-tus-');
     writeFileSync(
       path.join(dir, 'm3w.config.json'),
@@ -174,8 +176,15 @@ describe.skipIf(!ff)('a crash during tus uploads', () => {
     expect((await patch(first.url, resumed, 0, bytes.subarray(0, half))).status).toBe(204);
     const finished = await create(first.url, 'Finished before the crash');
     expect((await patch(first.url, finished, 0, bytes.subarray(0, half))).status).toBe(204);
+    const abandoned = await create(first.url, 'Abandoned');
+    expect((await patch(first.url, abandoned, 0, bytes.subarray(0, half))).status).toBe(204);
     first.proc.kill('SIGKILL');
     await first.exited;
+    // The third one last received bytes 25 hours ago: abandoned, it goes at the next start.
+    const abandonedId = abandoned.split('/').pop()!;
+    const db = new Database(path.join(dir, 'm3w.db'));
+    db.prepare('UPDATE videos SET updated_at = ? WHERE id = ?').run(Date.now() - 25 * 3_600_000, abandonedId);
+    db.close();
     // The crash came after the store wrote the last bytes of the second upload, before it could be queued.
     const finishedId = finished.split('/').pop()!;
     appendFileSync(path.join(dir, 'media', 'uploads', finishedId), bytes.subarray(half));
@@ -184,6 +193,7 @@ describe.skipIf(!ff)('a crash during tus uploads', () => {
     servers.push(second);
     token = await login(second.url);
     const resumedId = resumed.split('/').pop()!;
+    expect((await status(second.url, token, abandonedId)).error.code).toBe('NOT_FOUND');
     expect(await status(second.url, token, resumedId)).toMatchObject({
       status: 'uploading',
       title: 'Resumed after a crash',
