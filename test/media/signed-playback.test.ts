@@ -1,4 +1,4 @@
-// Who may play what: signed URLs (tampered, expired, another video's path, unsigned, a signed-out viewer, a
+// Who may play what: signed URLs (tampered, expired, another video's path, unsigned, a signed-out or disabled viewer, a
 // deleted video → 403), guest tokens for one video, the player's QoE credential on POST /v1/sessions (its app and
 // video only), and the live topic video:<id> (progress for those who see the app, 4403 for others).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -76,7 +76,7 @@ describe.skipIf(!ff)('signed playback', () => {
     expect(((await r.json()) as any).error.message).toMatch(/expired/);
   });
 
-  test("signing out ends the viewer's URLs; deleting the video ends everyone's", async () => {
+  test("signing out or being disabled ends the viewer's URLs; deleting the video ends everyone's", async () => {
     const member = await createUser(ts, admin, 'viewer@example.com', 'member', ['default']);
     const g = (await grant(a, member.accessToken)).json!;
     const seg = await segmentOf(g.url);
@@ -88,6 +88,22 @@ describe.skipIf(!ff)('signed playback', () => {
     await new Promise((r) => setTimeout(r, 1100));
     expect((await fetch(seg)).status).toBe(403);
     expect((await fetch(g.url)).status).toBe(403);
+
+    // An admin disabling a viewer ends their URLs the same way.
+    const other = await createUser(ts, admin, 'disabled-viewer@example.com', 'member', ['default']);
+    const og = (await grant(a, other.accessToken)).json!;
+    const oseg = await segmentOf(og.url);
+    expect((await fetch(oseg)).status).toBe(200);
+    const disabled = await call(ts, 'PATCH', `/api/v1/users/${other.user.id}`, {
+      token: admin,
+      body: { disabled: true },
+    });
+    expect(disabled.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const refused = await fetch(oseg);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as any).error.message).toMatch(/sign-in .* has ended/);
+    expect((await fetch(og.url)).status).toBe(403);
 
     const toDelete = (await uploadFile(ts, admin, source, { title: 'gone', appId: 'default' })).json.id;
     await waitForVideo(ts, admin, toDelete);
