@@ -1,7 +1,7 @@
 // The ladder a source gets, as the issue sets it: 1080p, 720p, 480p, 360p, 240p at or below the source's height,
 // the source's own height always kept; video bitrate from bits per pixel (0.10 at 1080p rising to 0.15 at 360p)
 // and never above the source's bitrate + 30 %; the top rendition remuxed when the source is already H.264
-// (8-bit 4:2:0) with AAC or no audio, encoded otherwise.
+// (8-bit 4:2:0, a keyframe at least every 2 s) with AAC or no audio, encoded otherwise.
 import { describe, expect, test } from 'vitest';
 import { bitsPerPixel, canRemux, planLadder } from '../../src/media/rendition-ladder.ts';
 import type { SourceInfo } from '../../src/media/probe-source.ts';
@@ -16,6 +16,7 @@ const source = (over: Partial<SourceInfo>): SourceInfo => ({
   videoBitrate: null,
   audio: { codec: 'aac', channels: 2, profile: 'LC' },
   formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  keyframeGapSec: 2,
   ...over,
 });
 
@@ -65,7 +66,7 @@ describe('the rendition ladder', () => {
     expect(ladder.slice(1).map((r) => r.videoBitrate)).toEqual([780_000, 780_000, 780_000]);
   });
 
-  test('remux only what players take as is: H.264 8-bit 4:2:0 up to 60 fps, with AAC or no audio', () => {
+  test('remux only what players take as is: H.264 8-bit 4:2:0 up to 60 fps, keyframes ≤ 2 s apart, AAC or no audio', () => {
     expect(canRemux(source({}))).toBe(true);
     expect(canRemux(source({ audio: null }))).toBe(true);
     expect(canRemux(source({ pixFmt: 'yuvj420p' }))).toBe(true);
@@ -74,6 +75,10 @@ describe('the rendition ladder', () => {
     expect(canRemux(source({ pixFmt: 'yuv444p' }))).toBe(false);
     expect(canRemux(source({ fps: 120 }))).toBe(false);
     expect(canRemux(source({ audio: { codec: 'mp3', channels: 2, profile: null } }))).toBe(false);
+    // A copy is cut at the source's keyframes: further apart than 2 s (or unknown), 4 s segments are impossible.
+    expect(canRemux(source({ keyframeGapSec: 2.002 }))).toBe(true);
+    expect(canRemux(source({ keyframeGapSec: 4 }))).toBe(false);
+    expect(canRemux(source({ keyframeGapSec: null }))).toBe(false);
     expect(planLadder(source({ audio: { codec: 'opus', channels: 2, profile: null } })).at(-1)!.mode).toBe('encode');
   });
 });

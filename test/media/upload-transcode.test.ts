@@ -143,16 +143,9 @@ describe.skipIf(!ff)('upload → HLS ladder → playback', () => {
     expect(full.match(/#EXT-X-STREAM-INF/g)).toHaveLength(3);
   });
 
-  test('4 s segments with a keyframe every 2 s whatever the source has; 5.1 audio becomes AAC stereo', async () => {
-    // MPEG-4 Part 2 with one keyframe in 12 s and six-channel AAC: nothing can be copied.
-    const file = await makeVideo(ff!.ffmpeg.path, work, 'gop', {
-      width: 320,
-      height: 240,
-      seconds: 10,
-      video: ['-c:v', 'mpeg4', '-q:v', '5', '-g', '300'],
-      audio: ['-c:a', 'aac', '-ac', '6', '-b:a', '192k'],
-    });
-    const up = await uploadFile(ts, admin, file, { title: 'GOP' });
+  /** The one rendition of a 10 s 320x240 upload: its segment durations and keyframe times (from 0), its JSON. */
+  async function onlyRendition(file: string) {
+    const up = await uploadFile(ts, admin, file, {});
     expect(up.status, JSON.stringify(up.json)).toBe(202);
     const v = await waitForVideo(ts, admin, up.json.id);
     expect(v.status, JSON.stringify(v)).toBe('ready');
@@ -161,12 +154,7 @@ describe.skipIf(!ff)('upload → HLS ladder → playback', () => {
     const master = await (await fetch(grant.json!.url)).text();
     const playlistUrl = new URL(master.split('\n').find((l) => l.includes('/240p/index.m3u8'))!, ts.url).toString();
     const playlist = await (await fetch(playlistUrl)).text();
-    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
-    expect(durations).toHaveLength(3);
-    expect(durations[0]).toBeCloseTo(4, 1);
-    expect(durations[1]).toBeCloseTo(4, 1);
-    expect(durations[2]).toBeCloseTo(2, 1);
-
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Math.round(Number(m[1]) * 10) / 10);
     const { stdout } = await run(ff!.ffprobe.path, [
       '-v',
       'error',
@@ -184,16 +172,43 @@ describe.skipIf(!ff)('upload → HLS ladder → playback', () => {
       .map((l) => l.split(','))
       .map(([t, flags]) => ({ t: Number(t), key: flags!.startsWith('K') }));
     const start = Math.min(...packets.map((p) => p.t));
-    const keys = packets
+    const keyframes = packets
       .filter((p) => p.key)
       .map((p) => Math.round((p.t - start) * 100) / 100)
       .sort((a, b) => a - b);
-    expect(keys).toEqual([0, 2, 4, 6, 8]);
-
     const probed = await ffprobeJson(ff!.ffprobe.path, playlistUrl);
-    const audio = probed.streams.find((s: any) => s.codec_type === 'audio');
+    const mode = (await ts.server.store.videos.listRenditions(up.json.id))[0]!.mode;
+    return { v, durations, keyframes, probed, mode };
+  }
+
+  test('4 s segments with a keyframe every 2 s whatever the source has; 5.1 audio becomes AAC stereo', async () => {
+    // MPEG-4 Part 2 with one keyframe in 12 s and six-channel AAC: nothing can be copied.
+    const file = await makeVideo(ff!.ffmpeg.path, work, 'gop', {
+      width: 320,
+      height: 240,
+      seconds: 10,
+      video: ['-c:v', 'mpeg4', '-q:v', '5', '-g', '300'],
+      audio: ['-c:a', 'aac', '-ac', '6', '-b:a', '192k'],
+    });
+    const r = await onlyRendition(file);
+    expect(r.durations).toEqual([4, 4, 2]);
+    expect(r.keyframes).toEqual([0, 2, 4, 6, 8]);
+    const audio = r.probed.streams.find((s: any) => s.codec_type === 'audio');
     expect(audio).toMatchObject({ codec_name: 'aac', channels: 2 });
-    expect(v.renditions[0].codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+    expect(r.v.renditions[0].codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+  });
+
+  test('an H.264/AAC source with a keyframe only every 10 s is encoded, not remuxed into 10 s segments', async () => {
+    const file = await makeVideo(ff!.ffmpeg.path, work, 'longgop', {
+      width: 320,
+      height: 240,
+      seconds: 10,
+      video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '250', '-sc_threshold', '0'],
+    });
+    const r = await onlyRendition(file);
+    expect(r.mode).toBe('encode');
+    expect(r.durations).toEqual([4, 4, 2]);
+    expect(r.keyframes).toEqual([0, 2, 4, 6, 8]);
   });
 
   test('files under the data directory are private: directories 0700, files 0600; no client filename is a path', () => {
