@@ -68,6 +68,30 @@ describe.skipIf(!ff)('signed playback', () => {
     expect(seg.searchParams.get('e')).toBe(String(g.expiresAt));
   });
 
+  test('players on other origins: the preflight allows Range, playlists and segments allow any origin', async () => {
+    const g = (await grant(a, admin)).json!;
+    const seg = await segmentOf(g.url);
+    const pre = await fetch(seg, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://blog.example.org',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'range',
+      },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toMatch(/GET/);
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/range/i);
+    const cross = { headers: { origin: 'https://blog.example.org', range: 'bytes=0-99' } };
+    const part = await fetch(seg, cross);
+    expect(part.status).toBe(206);
+    expect(part.headers.get('access-control-allow-origin')).toBe('*');
+    expect(part.headers.get('access-control-expose-headers')).toMatch(/content-range/);
+    const master = await fetch(g.url, { headers: { origin: 'https://blog.example.org' } });
+    expect(master.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   test('an expired URL: 403 saying so', async () => {
     const viewer = new URL((await grant(a, admin)).json!.url).searchParams.get('v')!;
     const expired = ts.server.media.signer.sign(`/media/${a}/master.m3u8`, Date.now() - 1, viewer);
