@@ -1,6 +1,7 @@
-// Who may play what: signed URLs (tampered, expired, another video's path, unsigned, a signed-out or disabled viewer, a
-// deleted video → 403), guest tokens for one video, the player's QoE credential on POST /v1/sessions (its app and
-// video only), and the live topic video:<id> (progress for those who see the app, 4403 for others).
+// Who may play what: signed URLs (tampered, expired, another video's path, unsigned, a signed-out or disabled
+// viewer, a revoked guest token, a deleted video → 403), guest tokens for one video, the player's QoE credential
+// on POST /v1/sessions (its app and video only), and the live topic video:<id> (progress for those who see the
+// app, 4403 for others).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FfmpegInfo } from '../../src/media/index.ts';
 import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
@@ -152,6 +153,47 @@ describe.skipIf(!ff)('signed playback', () => {
     const viaQuery = await call(ts, 'POST', `/api/v1/videos/${a}/playback?token=${guest.token}`);
     expect(viaQuery.status).toBe(200);
     expect((await grant(b, guest.token)).status).toBe(401);
+  });
+
+  test("revoking a guest token ends its URLs within a second and its grants at once; only the video's app may", async () => {
+    const issue = async () =>
+      (await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin, body: { resource: `video:${a}` } })).json!
+        .token as string;
+    const [revoked, kept] = [await issue(), await issue()];
+    const g = (await grant(a, revoked)).json!;
+    const seg = await segmentOf(g.url);
+    const keptSeg = await segmentOf((await grant(a, kept)).json!.url);
+    expect((await fetch(seg)).status).toBe(200);
+
+    await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: 'revokers' } });
+    const stranger = await createUser(ts, admin, 'revoker@example.com', 'member', ['revokers']);
+    const refused = await call(ts, 'POST', '/api/v1/guest-tokens/revoke', {
+      token: stranger.accessToken,
+      body: { token: revoked },
+    });
+    expect(refused.status).toBe(404);
+    const junk = await call(ts, 'POST', '/api/v1/guest-tokens/revoke', { token: admin, body: { token: 'nonsense' } });
+    expect(junk.status).toBe(400);
+
+    const member = await createUser(ts, admin, 'guest-host@example.com', 'member', ['default']);
+    const r = await call(ts, 'POST', '/api/v1/guest-tokens/revoke', {
+      token: member.accessToken,
+      body: { token: revoked },
+    });
+    expect(r.status).toBe(204);
+    expect((await grant(a, revoked)).status).toBe(401);
+    await new Promise((res) => setTimeout(res, 1100));
+    const gone = await fetch(seg);
+    expect(gone.status).toBe(403);
+    expect(((await gone.json()) as any).error.message).toMatch(/revoked/);
+    expect((await fetch(g.url)).status).toBe(403);
+    // Another guest token for the same video is untouched; revoking twice is harmless.
+    expect((await fetch(keptSeg)).status).toBe(200);
+    expect(
+      (await call(ts, 'POST', '/api/v1/guest-tokens/revoke', { token: admin, body: { token: revoked } })).status,
+    ).toBe(204);
+    const audit = await call(ts, 'GET', '/api/v1/audit', { token: admin });
+    expect(JSON.stringify(audit.json)).toContain('guest_token_revoked');
   });
 
   test('a member of another app: 404 for the video, its playback and its live topic', async () => {
