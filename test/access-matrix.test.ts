@@ -313,6 +313,16 @@ const ROWS: Row[] = [
     allowed: USERS,
     request: async () => ({ body: { resource: `room:${await matrixRoom()}` } }),
   },
+  {
+    method: 'POST',
+    path: '/api/v1/guest-tokens/revoke',
+    allowed: USERS,
+    request: async () => {
+      const resource = `room:${await matrixRoom()}`;
+      const issued = await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin, body: { resource } });
+      return { body: { token: issued.json!.token } };
+    },
+  },
   // Dashboard
   {
     method: 'GET',

@@ -264,6 +264,7 @@ describe('the schemas are the OpenAPI entries', () => {
       ['post', '/api/v1/apps/{id}/keys/{prefix}/rotate', null, '201', 'NewApiKey'],
       ['get', '/api/v1/audit', null, '200', 'AuditPage'],
       ['post', '/api/v1/guest-tokens', 'GuestTokenBody', '201', 'GuestToken'],
+      ['post', '/api/v1/guest-tokens/revoke', 'GuestTokenRevokeBody', '204', ''],
       ['get', '/health', null, '200', 'Health'],
       ['get', '/api/v1/health', null, '200', 'HealthDetails'],
       ['get', '/api/v1/server-info', null, '200', 'ServerInfo'],

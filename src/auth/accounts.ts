@@ -6,7 +6,8 @@ import type { ApiKeyRecord, NewAuditEntry, Role, Store, User, UserWithHash } fro
 import { AuthError } from './errors.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { hashPassword, passwordProblem, verifyAgainstNothing, verifyPassword } from './passwords.ts';
-import { ACCESS_TTL_SEC, type TokenSigner } from './tokens.ts';
+import { type GuestAction, guestMay, guestTokenId } from './guest-tokens.ts';
+import { ACCESS_TTL_SEC, type GuestClaims, type TokenSigner } from './tokens.ts';
 
 export const REFRESH_TTL_MS = 30 * 24 * 3600_000;
 export const SETUP_TTL_MS = 3600_000;
@@ -265,6 +266,28 @@ export class Accounts {
   async authenticate(accessToken: string): Promise<SignedInUser | null> {
     const claims = await this.signer.verifyAccess(accessToken);
     return claims ? this.signedIn(claims.userId, claims.sessionId) : null;
+  }
+
+  /** The guest behind `token` when it may do `action` on `resource` and has not been revoked; null otherwise. */
+  async guest(token: string, action: GuestAction, resource: string): Promise<GuestClaims | null> {
+    const claims = await guestMay(this.signer, token, action, resource);
+    if (!claims) return null;
+    return (await this.store.accounts.isGuestTokenRevoked(guestTokenId(token))) ? null : claims;
+  }
+
+  /** Whether the guest token with this id (see guestTokenId) was revoked. */
+  guestTokenRevoked(tokenId: string): Promise<boolean> {
+    return this.store.accounts.isGuestTokenRevoked(tokenId);
+  }
+
+  /** What a guest token grants, when it is a valid, unexpired token of this server (revoked or not). */
+  guestTokenClaims(token: string): Promise<GuestClaims | null> {
+    return this.signer.verifyGuest(token);
+  }
+
+  /** Revokes a guest token at once (after the caller's access check on `claims.resource`). */
+  async revokeGuestToken(token: string, claims: GuestClaims): Promise<void> {
+    await this.store.accounts.revokeGuestToken(guestTokenId(token), claims.resource, claims.expiresAt, Date.now());
   }
 
   /** A ticket opens one WebSocket: a copy seen in a log or a proxy cannot open another within its minute. */

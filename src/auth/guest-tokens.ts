@@ -1,5 +1,6 @@
 // Guest tokens: short-lived signed tokens that let someone without an account act as a `guest` on one
 // resource (a watch-party room, a video), under a display name. Rooms and playback ask `guestMay`.
+import { createHash } from 'node:crypto';
 import { AuthError } from './errors.ts';
 import type { GuestClaims, TokenSigner } from './tokens.ts';
 
@@ -49,4 +50,12 @@ export async function guestMay(
   if (!GUEST_ACTIONS.includes(action)) return null;
   const claims = await signer.verifyGuest(token);
   return claims && claims.resource === resource ? claims : null;
+}
+
+/**
+ * A guest token's id: the first 22 characters of the base64url SHA-256 of the token. Its signed playback URLs
+ * carry it (viewer `g.<id>`) and a revocation is stored under it; the token itself is never stored.
+ */
+export function guestTokenId(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 22);
 }

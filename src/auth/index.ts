@@ -26,7 +26,14 @@ export {
   type SignedInUser,
 } from './accounts.ts';
 export { AuthError, type AuthErrorCode } from './errors.ts';
-export { GUEST_ACTIONS, GUEST_MAX_TTL_SEC, guestMay, issueGuestToken, type GuestAction } from './guest-tokens.ts';
+export {
+  GUEST_ACTIONS,
+  GUEST_MAX_TTL_SEC,
+  guestMay,
+  guestTokenId,
+  issueGuestToken,
+  type GuestAction,
+} from './guest-tokens.ts';
 export { LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 export { PASSWORD_MIN } from './passwords.ts';
 export { ACCESS_TTL_SEC, KEY_FILE, TokenSigner, type GuestClaims } from './tokens.ts';

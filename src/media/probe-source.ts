@@ -15,6 +15,11 @@ export interface SourceInfo {
   videoBitrate: number | null;
   audio: { codec: string; channels: number; profile: string | null } | null;
   formatName: string;
+  /**
+   * The longest stretch without a keyframe in the first 30 s, in seconds: measured for H.264 sources only (whether
+   * their top rendition can be remuxed and still cut into 4 s segments); null otherwise or when unknown.
+   */
+  keyframeGapSec: number | null;
 }
 
 const MAX_SIDE = 8192;
@@ -55,6 +60,31 @@ function ffprobeJson(ffprobe: string, file: string): Promise<{ ok: boolean; json
         resolve({ ok: !err, json, stderr: String(stderr) });
       },
     );
+  });
+}
+
+/** The longest gap between keyframes of the first video stream over its first 30 s (the tail included). */
+function keyframeGap(ffprobe: string, file: string): Promise<number | null> {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+30'];
+  args.push('-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', ...sourceInput(file));
+  return new Promise((resolve) => {
+    execFile(ffprobe, args, { timeout: 60_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout) => {
+      if (err) return resolve(null);
+      const keys: number[] = [];
+      let last = Number.NEGATIVE_INFINITY;
+      for (const line of String(stdout).split('\n')) {
+        const [t, flags] = line.trim().split(',');
+        const pts = Number(t);
+        if (!t || !Number.isFinite(pts)) continue;
+        last = Math.max(last, pts);
+        if (flags?.startsWith('K')) keys.push(pts);
+      }
+      if (keys.length === 0) return resolve(null);
+      keys.sort((a, b) => a - b);
+      let gap = last - keys.at(-1)!;
+      for (let i = 1; i < keys.length; i++) gap = Math.max(gap, keys[i]! - keys[i - 1]!);
+      resolve(Math.round(gap * 1000) / 1000);
+    });
   });
 }
 
@@ -101,17 +131,19 @@ export async function probeSource(ffprobe: string, file: string, maxDurationHour
   const fps = rate(video.avg_frame_rate) || rate(video.r_frame_rate) || 30;
   const audio = streams.find((s) => s.codec_type === 'audio');
   const bitrate = Number(video.bit_rate);
+  const videoCodec = video.codec_name ?? 'unknown';
   return {
     durationMs: Math.round(seconds * 1000),
     width,
     height,
     fps: Math.min(fps, 120),
-    videoCodec: video.codec_name ?? 'unknown',
+    videoCodec,
     pixFmt: video.pix_fmt ?? null,
     videoBitrate: Number.isFinite(bitrate) && bitrate > 0 ? bitrate : null,
     audio: audio
       ? { codec: audio.codec_name ?? 'unknown', channels: audio.channels ?? 2, profile: audio.profile ?? null }
       : null,
     formatName: data.format.format_name ?? 'unknown',
+    keyframeGapSec: videoCodec === 'h264' ? await keyframeGap(ffprobe, file) : null,
   };
 }

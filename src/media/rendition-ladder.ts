@@ -1,6 +1,7 @@
 // Which renditions a source gets and at what bitrate: the standard heights at or below the source's (its own
 // height always kept), bits per pixel from about 0.10 at 1080p to 0.15 at 360p, never above the source's
-// bitrate + 30 %, and a remux of the top rendition when the source is already H.264 that players take as is.
+// bitrate + 30 %, and a remux of the top rendition when the source is already H.264 that players take as is
+// (with keyframes close enough together for 4 s segments).
 import type { SourceInfo } from './probe-source.ts';
 
 export const LADDER_HEIGHTS = [1080, 720, 480, 360, 240] as const;
@@ -21,12 +22,23 @@ export function bitsPerPixel(height: number): number {
 
 const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
 
-/** The source can be copied into HLS fMP4 as is: H.264 in 8-bit 4:2:0, at most 60 fps, audio AAC or none. */
+/**
+ * A copy can only cut segments at the source's keyframes: with one at least every 2 s (the encoder's GOP, plus a
+ * frame or two of slack) the copied rendition keeps the 4 s segments and 2 s keyframes of the encoded ones.
+ */
+export const MAX_REMUX_KEYFRAME_GAP_SEC = 2.1;
+
+/**
+ * The source can be copied into HLS fMP4 as is: H.264 in 8-bit 4:2:0, at most 60 fps, a keyframe at least every
+ * 2 s, audio AAC or none.
+ */
 export function canRemux(src: SourceInfo): boolean {
   return (
     src.videoCodec === 'h264' &&
     (src.pixFmt === 'yuv420p' || src.pixFmt === 'yuvj420p') &&
     src.fps <= 60 &&
+    typeof src.keyframeGapSec === 'number' &&
+    src.keyframeGapSec <= MAX_REMUX_KEYFRAME_GAP_SEC &&
     (src.audio === null || src.audio.codec === 'aac')
   );
 }

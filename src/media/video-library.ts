@@ -163,14 +163,15 @@ export class VideoLibrary {
     const known = new Set(await this.store.videos.listVideoIds());
     for (const name of await readdir(this.paths.videos))
       if (!known.has(name)) await rm(path.join(this.paths.videos, name), { recursive: true, force: true });
-    // A tus upload that finished just before the crash, before its video was queued.
+    // A tus upload that finished just before the crash, before its video was queued (finished like any other, so
+    // its tus metadata file goes too).
     for (const v of await this.store.videos.listStaleUploads(now + 1)) {
       const size = await stat(this.paths.tusFile(v.id)).then(
         (s) => s.size,
         () => -1,
       );
       if (v.uploadLength !== null && size === v.uploadLength)
-        await this.acceptSource(v, this.paths.tusFile(v.id)).catch((err) =>
+        await this.finishUpload(v.id).catch((err) =>
           this.log.warn({ videoId: v.id, err: (err as Error).message }, 'finished upload refused after restart'),
         );
     }
@@ -318,6 +319,20 @@ export class VideoLibrary {
     await this.paths.removeVideo(id);
     this.changed(id);
     return existed;
+  }
+
+  /**
+   * An app is being deleted (`deleteRows` removes its rows, videos included): its ffmpeg runs are stopped and the
+   * files of its videos and uploads in progress removed now, not at the next start.
+   */
+  async removeApp(appId: string, deleteRows: () => Promise<void>): Promise<void> {
+    const ids = await this.store.videos.listVideoIds(appId);
+    await deleteRows();
+    for (const id of ids) {
+      this.runner.cancelVideo(id);
+      await this.paths.removeVideo(id);
+      this.changed(id);
+    }
   }
 
   async retry(id: string): Promise<number> {

@@ -98,6 +98,13 @@ export interface AccountStore {
   /** Revokes every active session of a user except `keep`; returns how many were revoked. */
   revokeUserSessions(userId: number, at: number, keep?: string): Promise<number>;
 
+  /**
+   * Revokes a guest token (by its id) until `expiresAt`, its own expiry; rows of tokens expired by `at` are
+   * purged in the same call.
+   */
+  revokeGuestToken(tokenId: string, resource: string, expiresAt: number, at: number): Promise<void>;
+  isGuestTokenRevoked(tokenId: string): Promise<boolean>;
+
   /** Replaces any unused setup token: only the newest link works. */
   putSetupToken(tokenHash: string, createdAt: number, expiresAt: number): Promise<void>;
   /**

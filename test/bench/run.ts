@@ -8,7 +8,8 @@
 // Each server runs in its own child process; autocannon runs here. Prints figures per scenario, checks that
 // the database holds exactly the sessions acknowledged, and ends with a markdown table for the README. Exits
 // non-zero when a target is missed or a check fails (test/bench/targets.ts). BENCH_ONLY=ingest skips the
-// live-feed, analytics and watch-party (rooms.ts) parts; BENCH_STORED_SESSIONS=0 skips (b') and (c').
+// live-feed, analytics, watch-party (rooms.ts) and video-library (media.ts) parts; BENCH_STORED_SESSIONS=0
+// skips (b') and (c').
 // Client and server share the machine's cores, so absolute figures are noisy; ratios within a run are what to watch.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,7 @@ import { liveChildren, peakRssBytes, rssBytes, startFloor, startM3w, type Server
 import { liveFeedBench } from './live-feed.ts';
 import { runAnalyticsBench } from './analytics.ts';
 import { roomsBench } from './rooms.ts';
+import { mediaBench } from './media.ts';
 import { reportTargets, target } from './targets.ts';
 import { type Measured, writerAgainstFloor } from './session-writer-micro.ts';
 import { seedSessions } from './seed-sessions.ts';
@@ -393,6 +395,7 @@ async function main(): Promise<void> {
     await liveFeedBench();
     await runAnalyticsBench();
     await roomsBench();
+    await mediaBench();
   }
   console.log(
     `load average (1 / 5 / 15 min) at the end: ${os

@@ -108,8 +108,9 @@ describe.skipIf(!needs('ffmpeg'))('attacks on the video library', () => {
 });
 
 // A tus PATCH sent without Content-Length (chunked) was checked against the free-disk margin only once, with 0
-// bytes announced: uploads created together could then fill the disk past minFreeDiskBytes.
-describe.skipIf(!needs('ffmpeg'))('tus uploads keep the free-disk margin while bytes arrive', () => {
+// bytes announced: uploads created together could then fill the disk past minFreeDiskBytes. A chunked multipart
+// upload is checked the same way while it is written.
+describe.skipIf(!needs('ffmpeg'))('uploads keep the free-disk margin while bytes arrive', () => {
   let ts: TestServer;
   let admin: string;
   const MB = 1024 * 1024;
@@ -164,5 +165,49 @@ describe.skipIf(!needs('ffmpeg'))('tus uploads keep the free-disk margin while b
     const head = await tus('HEAD', url, {});
     expect(Number(head.headers.get('upload-offset'))).toBeLessThan(30 * MB);
     expect((await tus('DELETE', url, {})).status).toBe(204);
+  }, 60_000);
+
+  test('a chunked multipart upload that would eat into the margin is stopped with 507, and nothing is kept', async () => {
+    const boundary = 'm3wmarginboundary';
+    const head = Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="big.mp4"\r\n` +
+        'content-type: video/mp4\r\n\r\n',
+    );
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    let sent = -1;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent < 0) {
+          sent = 0;
+          return c.enqueue(new Uint8Array(head));
+        }
+        if (sent >= 30 * MB) {
+          c.enqueue(new Uint8Array(tail));
+          return c.close();
+        }
+        sent += MB;
+        c.enqueue(new Uint8Array(MB));
+      },
+    });
+    // 12 MB above the margin: the check before accepting passes (no length announced), the bytes must not.
+    const s = statfsSync(ts.dir);
+    ts.config.minFreeDiskBytes = s.bavail * s.bsize - 12 * MB;
+    try {
+      const res = await fetch(`${ts.url}/api/v1/videos?app=default`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      const answer = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status, JSON.stringify(answer)).toBe(507);
+      expect(answer.error.code).toBe('INSUFFICIENT_STORAGE');
+      expect(answer.error.message).toMatch(/bytes free/);
+    } finally {
+      ts.config.minFreeDiskBytes = 0;
+    }
+    expect(readdirSync(path.join(ts.dir, 'media', 'uploads'))).toEqual([]);
+    const list = await call(ts, 'GET', '/api/v1/videos?app=default', { token: admin });
+    expect(list.json!.videos).toEqual([]);
   }, 60_000);
 });

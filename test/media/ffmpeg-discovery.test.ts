@@ -1,12 +1,13 @@
 // Finding ffmpeg: the promised order (configured path, beside the executable, ffmpeg-static, @ffmpeg-installer,
 // PATH), a configured path that is wrong reported rather than replaced, test encodes before an encoder is trusted,
 // and m3w without ffmpeg: it starts, uploads answer 503 FFMPEG_UNAVAILABLE naming how to install it, health says so.
-import { symlinkSync } from 'node:fs';
+import { chmodSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { discoverFfmpeg, type FfmpegInfo } from '../../src/media/index.ts';
 import { toolCandidates } from '../../src/media/ffmpeg-discovery.ts';
 import { call, setupAdmin } from '../helpers/accounts.ts';
+import { runCli } from '../helpers/child.ts';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.ts';
 import { findFfmpeg } from './media-helpers.ts';
 
@@ -52,6 +53,80 @@ describe('where ffmpeg is looked for', () => {
       expect(info.encoder).toBe(info.workingEncoders[0]);
     },
   );
+});
+
+/**
+ * The real ffmpeg behind a script that also lists h264_v4l2m2m in `-encoders`, as a Raspberry Pi 5's ffmpeg does
+ * on a board that has no such encoder: everything else (version, test encodes) is the real ffmpeg's answer.
+ */
+function ffmpegListingV4l2(real: FfmpegInfo): string {
+  const dir = makeTempDir('m3w-pi5-ffmpeg-');
+  const ffmpeg = path.join(dir, 'ffmpeg');
+  writeFileSync(
+    ffmpeg,
+    [
+      '#!/bin/sh',
+      'for a in "$@"; do',
+      '  if [ "$a" = "-encoders" ]; then',
+      `    "${real.ffmpeg.path}" "$@" || exit $?`,
+      "    echo ' V..... h264_v4l2m2m         V4L2 mem2mem H.264 encoder wrapper (codec h264)'",
+      '    exit 0',
+      '  fi',
+      'done',
+      `exec "${real.ffmpeg.path}" "$@"`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(ffmpeg, 0o755);
+  symlinkSync(real.ffprobe.path, path.join(dir, 'ffprobe'));
+  return ffmpeg;
+}
+
+// Only where no V4L2 device exists could h264_v4l2m2m never work (on a Raspberry Pi 4 it really does).
+const noV4l2 = !readdirSync('/dev').some((n) => n.startsWith('video'));
+
+describe.skipIf(!ff || !noV4l2)('an encoder ffmpeg lists but the machine does not have (a Raspberry Pi 5)', () => {
+  let fake: string;
+  beforeAll(() => {
+    fake = ffmpegListingV4l2(ff!);
+  });
+
+  test('is not trusted: its test encode fails, libx264 is used; transcode.encoder overrides the choice', async () => {
+    const info = (await discoverFfmpeg({ ffmpegPath: fake, encoder: 'auto' }))!;
+    expect(info.ffmpeg).toMatchObject({ path: fake, source: 'config' });
+    expect(info.brokenEncoders).toContain('h264_v4l2m2m');
+    expect(info.workingEncoders).not.toContain('h264_v4l2m2m');
+    expect(info.workingEncoders).toContain('libx264');
+    expect(info.encoder).toBe('libx264');
+    // A configured encoder is used as configured (the owner knows their machine), whatever the test encodes say.
+    const forced = (await discoverFfmpeg({ ffmpegPath: fake, encoder: 'h264_v4l2m2m' }))!;
+    expect(forced.encoder).toBe('h264_v4l2m2m');
+  });
+
+  test('/api/v1/health and m3w doctor say which ffmpeg, its version, the encoders that work and those that do not', async () => {
+    const ts = await startTestServer({ ffmpegPath: fake, minFreeDiskBytes: 0 });
+    try {
+      const h = await call(ts, 'GET', '/api/v1/health');
+      expect(h.json!.ffmpeg).toMatchObject({
+        available: true,
+        path: fake,
+        source: 'config',
+        version: ff!.ffmpeg.version,
+        encoder: 'libx264',
+      });
+      expect(h.json!.ffmpeg.workingEncoders).toContain('libx264');
+      expect(h.json!.ffmpeg.brokenEncoders).toContain('h264_v4l2m2m');
+    } finally {
+      await ts.close();
+    }
+    const r = runCli(['doctor', '--port', '0'], { cwd: makeTempDir(), env: { M3W_FFMPEG: fake } });
+    const line = r.stdout.split('\n').find((l) => /ffmpeg/.test(l)) ?? '';
+    expect(line).toMatch(
+      new RegExp(`^ok +ffmpeg ${ff!.ffmpeg.version.replace(/[.+]/g, '\\$&')} at ${fake} \\(config\\)`),
+    );
+    expect(line).toMatch(/H\.264 encoders that work: [^;]*libx264/);
+    expect(line).toMatch(/transcoding with libx264; listed but not working: [^;]*h264_v4l2m2m/);
+  });
 });
 
 describe('m3w without ffmpeg', () => {

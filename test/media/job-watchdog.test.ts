@@ -1,8 +1,9 @@
-// The transcode queue when ffmpeg misbehaves: a stalled ffmpeg (SIGSTOP: no progress) is killed by the watchdog
-// after stallSeconds and retried; a job that fails three times fails the video with ffmpeg's last error lines,
-// and POST /api/v1/videos/{id}/retry runs only the failed jobs again.
+// The transcode queue when ffmpeg misbehaves: ffmpeg runs at nice 10; a stalled ffmpeg (SIGSTOP: no progress) is
+// killed by the watchdog after stallSeconds and retried; a job that fails three times fails the video with
+// ffmpeg's last error lines, and POST /api/v1/videos/{id}/retry runs only the failed jobs again; deleting a video
+// kills its ffmpeg.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FfmpegInfo } from '../../src/media/index.ts';
@@ -37,7 +38,7 @@ describe.skipIf(!ff)('transcode watchdog and retries', () => {
     await ts?.close();
   });
 
-  test('a stalled ffmpeg is killed after stallSeconds and the job retried to completion', async () => {
+  test('ffmpeg runs at nice 10; a stalled one is killed after stallSeconds and the job retried to completion', async () => {
     const up = await uploadFile(ts, admin, source);
     let stopped: number[] = [];
     const until = Date.now() + 20_000;
@@ -46,6 +47,9 @@ describe.skipIf(!ff)('transcode watchdog and retries', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(stopped.length).toBeGreaterThan(0);
+    // ffmpeg runs at low priority (nice 10), so a transcode never starves the server on a small machine.
+    for (const pid of stopped)
+      expect(execFileSync('ps', ['-o', 'ni=', '-p', String(pid)], { encoding: 'utf8' }).trim()).toBe('10');
     for (const pid of stopped) process.kill(pid, 'SIGSTOP');
     const v = await waitForVideo(ts, admin, up.json.id);
     expect(v.status, JSON.stringify(v)).toBe('ready');
@@ -55,6 +59,29 @@ describe.skipIf(!ff)('transcode watchdog and retries', () => {
     expect(stalls.length).toBeGreaterThan(0);
     const jobs = await ts.server.store.videos.listVideoJobs(up.json.id);
     expect(jobs.some((j) => j.attempts === 2)).toBe(true);
+  });
+
+  test('deleting a video while its ffmpeg runs stops that ffmpeg at once and leaves no file of it', async () => {
+    const up = await uploadFile(ts, admin, source, { title: 'deleted mid-transcode' });
+    const id = up.json.id as string;
+    let running: number[] = [];
+    const until = Date.now() + 20_000;
+    while (running.length === 0 && Date.now() < until) {
+      running = ffmpegChildren();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(running.length).toBeGreaterThan(0);
+    // Stopped, it cannot die of its folder being removed, and the watchdog (2 s here) is not due yet: only the
+    // delete itself can end it this fast.
+    for (const pid of running) process.kill(pid, 'SIGSTOP');
+    expect((await call(ts, 'DELETE', `/api/v1/videos/${id}`, { token: admin })).status).toBe(204);
+    await expect.poll(() => ffmpegChildren().length, { timeout: 800, interval: 20 }).toBe(0);
+    // Nothing is published late, and no job of the deleted video is started again.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(ffmpegChildren()).toEqual([]);
+    expect(existsSync(path.join(ts.dir, 'media', 'videos', id))).toBe(false);
+    expect(readdirSync(path.join(ts.dir, 'media', 'uploads'))).toEqual([]);
+    expect(await ts.server.store.videos.listVideoJobs(id)).toEqual([]);
   });
 
   test("three failures fail the video with ffmpeg's error; retry runs only the failed jobs", async () => {

@@ -1,6 +1,7 @@
-// Who may play what: signed URLs (tampered, expired, another video's path, unsigned, a signed-out viewer, a
-// deleted video → 403), guest tokens for one video, the player's QoE credential on POST /v1/sessions (its app and
-// video only), and the live topic video:<id> (progress for those who see the app, 4403 for others).
+// Who may play what: signed URLs (tampered, expired, another video's path, unsigned, a signed-out or disabled
+// viewer, a revoked guest token, a deleted video → 403), guest tokens for one video, the player's QoE credential
+// on POST /v1/sessions (its app and video only), and the live topic video:<id> (progress for those who see the
+// app, 4403 for others).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FfmpegInfo } from '../../src/media/index.ts';
 import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
@@ -57,6 +58,41 @@ describe.skipIf(!ff)('signed playback', () => {
     }
   });
 
+  test('a grant lives playbackUrlTtlSeconds (2 h by default), and every URL in its playlists expires with it', async () => {
+    const before = Date.now();
+    const g = (await grant(a, admin)).json!;
+    expect(g.expiresAt).toBeGreaterThanOrEqual(before + 7_200_000);
+    expect(g.expiresAt).toBeLessThanOrEqual(Date.now() + 7_200_000);
+    expect(g.qoe.expiresAt).toBe(g.expiresAt);
+    expect(new URL(g.url).searchParams.get('e')).toBe(String(g.expiresAt));
+    const seg = await segmentOf(g.url);
+    expect(seg.searchParams.get('e')).toBe(String(g.expiresAt));
+  });
+
+  test('players on other origins: the preflight allows Range, playlists and segments allow any origin', async () => {
+    const g = (await grant(a, admin)).json!;
+    const seg = await segmentOf(g.url);
+    const pre = await fetch(seg, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://blog.example.org',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'range',
+      },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toMatch(/GET/);
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/range/i);
+    const cross = { headers: { origin: 'https://blog.example.org', range: 'bytes=0-99' } };
+    const part = await fetch(seg, cross);
+    expect(part.status).toBe(206);
+    expect(part.headers.get('access-control-allow-origin')).toBe('*');
+    expect(part.headers.get('access-control-expose-headers')).toMatch(/content-range/);
+    const master = await fetch(g.url, { headers: { origin: 'https://blog.example.org' } });
+    expect(master.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   test('an expired URL: 403 saying so', async () => {
     const viewer = new URL((await grant(a, admin)).json!.url).searchParams.get('v')!;
     const expired = ts.server.media.signer.sign(`/media/${a}/master.m3u8`, Date.now() - 1, viewer);
@@ -65,7 +101,7 @@ describe.skipIf(!ff)('signed playback', () => {
     expect(((await r.json()) as any).error.message).toMatch(/expired/);
   });
 
-  test("signing out ends the viewer's URLs; deleting the video ends everyone's", async () => {
+  test("signing out or being disabled ends the viewer's URLs; deleting the video ends everyone's", async () => {
     const member = await createUser(ts, admin, 'viewer@example.com', 'member', ['default']);
     const g = (await grant(a, member.accessToken)).json!;
     const seg = await segmentOf(g.url);
@@ -77,6 +113,22 @@ describe.skipIf(!ff)('signed playback', () => {
     await new Promise((r) => setTimeout(r, 1100));
     expect((await fetch(seg)).status).toBe(403);
     expect((await fetch(g.url)).status).toBe(403);
+
+    // An admin disabling a viewer ends their URLs the same way.
+    const other = await createUser(ts, admin, 'disabled-viewer@example.com', 'member', ['default']);
+    const og = (await grant(a, other.accessToken)).json!;
+    const oseg = await segmentOf(og.url);
+    expect((await fetch(oseg)).status).toBe(200);
+    const disabled = await call(ts, 'PATCH', `/api/v1/users/${other.user.id}`, {
+      token: admin,
+      body: { disabled: true },
+    });
+    expect(disabled.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const refused = await fetch(oseg);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as any).error.message).toMatch(/sign-in .* has ended/);
+    expect((await fetch(og.url)).status).toBe(403);
 
     const toDelete = (await uploadFile(ts, admin, source, { title: 'gone', appId: 'default' })).json.id;
     await waitForVideo(ts, admin, toDelete);
@@ -101,6 +153,47 @@ describe.skipIf(!ff)('signed playback', () => {
     const viaQuery = await call(ts, 'POST', `/api/v1/videos/${a}/playback?token=${guest.token}`);
     expect(viaQuery.status).toBe(200);
     expect((await grant(b, guest.token)).status).toBe(401);
+  });
+
+  test("revoking a guest token ends its URLs within a second and its grants at once; only the video's app may", async () => {
+    const issue = async () =>
+      (await call(ts, 'POST', '/api/v1/guest-tokens', { token: admin, body: { resource: `video:${a}` } })).json!
+        .token as string;
+    const [revoked, kept] = [await issue(), await issue()];
+    const g = (await grant(a, revoked)).json!;
+    const seg = await segmentOf(g.url);
+    const keptSeg = await segmentOf((await grant(a, kept)).json!.url);
+    expect((await fetch(seg)).status).toBe(200);
+
+    await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: 'revokers' } });
+    const stranger = await createUser(ts, admin, 'revoker@example.com', 'member', ['revokers']);
+    const refused = await call(ts, 'POST', '/api/v1/guest-tokens/revoke', {
+      token: stranger.accessToken,
+      body: { token: revoked },
+    });
+    expect(refused.status).toBe(404);
+    const junk = await call(ts, 'POST', '/api/v1/guest-tokens/revoke', { token: admin, body: { token: 'nonsense' } });
+    expect(junk.status).toBe(400);
+
+    const member = await createUser(ts, admin, 'guest-host@example.com', 'member', ['default']);
+    const r = await call(ts, 'POST', '/api/v1/guest-tokens/revoke', {
+      token: member.accessToken,
+      body: { token: revoked },
+    });
+    expect(r.status).toBe(204);
+    expect((await grant(a, revoked)).status).toBe(401);
+    await new Promise((res) => setTimeout(res, 1100));
+    const gone = await fetch(seg);
+    expect(gone.status).toBe(403);
+    expect(((await gone.json()) as any).error.message).toMatch(/revoked/);
+    expect((await fetch(g.url)).status).toBe(403);
+    // Another guest token for the same video is untouched; revoking twice is harmless.
+    expect((await fetch(keptSeg)).status).toBe(200);
+    expect(
+      (await call(ts, 'POST', '/api/v1/guest-tokens/revoke', { token: admin, body: { token: revoked } })).status,
+    ).toBe(204);
+    const audit = await call(ts, 'GET', '/api/v1/audit', { token: admin });
+    expect(JSON.stringify(audit.json)).toContain('guest_token_revoked');
   });
 
   test('a member of another app: 404 for the video, its playback and its live topic', async () => {

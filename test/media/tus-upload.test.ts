@@ -1,14 +1,15 @@
 // Resumable uploads with the tus 1.0 protocol, driven by tus-js-client (what Uppy uses): creation with metadata,
-// a resume after an interrupted PATCH, termination, and the protocol's refusals.
-import { readFileSync, readdirSync } from 'node:fs';
+// a resume after an interrupted PATCH, termination, uploads by a member of the app, an app deleted with its
+// uploads, and the protocol's refusals.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FfmpegInfo } from '../../src/media/index.ts';
-import { call, setupAdmin } from '../helpers/accounts.ts';
+import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
 import { makeTempDir, startTestServer, type TestServer } from '../helpers/server.ts';
-import { findFfmpeg, MEDIA_CONFIG, makeVideo, waitForVideo } from './media-helpers.ts';
+import { findFfmpeg, MEDIA_CONFIG, makeVideo, uploadFile, waitForVideo } from './media-helpers.ts';
 
 const ff: FfmpegInfo | null = await findFfmpeg();
 
@@ -125,6 +126,51 @@ describe.skipIf(!ff)('tus uploads', () => {
     expect(firstOffset).toBeGreaterThanOrEqual(offset);
     const v = await waitForVideo(ts, admin, idOf(url));
     expect(v).toMatchObject({ title: 'Resumed', status: 'ready' });
+  });
+
+  test('a member granted an app uploads to it, by tus (?app=) and multipart (appId field); the videos are that app’s', async () => {
+    expect((await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: 'shop' } })).status).toBe(201);
+    const member = (await createUser(ts, admin, 'uploader@example.com', 'member', ['shop'])).accessToken;
+    const { upload, done } = tusUpload(ts, member, video, {
+      endpoint: `${ts.url}/api/v1/uploads?app=shop`,
+      metadata: { title: 'By a member' },
+    });
+    upload.start();
+    await done;
+    expect(await waitForVideo(ts, member, idOf(upload.url))).toMatchObject({ appId: 'shop', status: 'ready' });
+    const file = path.join(makeTempDir('m3w-member-'), 'clip.mp4');
+    writeFileSync(file, video);
+    const multipart = await uploadFile(ts, member, file, { appId: 'shop', title: 'Also by a member' });
+    expect(multipart.status, JSON.stringify(multipart.json)).toBe(202);
+    expect(multipart.json).toMatchObject({ appId: 'shop', status: 'queued' });
+    const list = await call(ts, 'GET', '/api/v1/videos?app=shop', { token: member });
+    expect(list.json!.videos.map((v: any) => v.title).sort()).toEqual(['Also by a member', 'By a member']);
+    // Its app goes, with the second video perhaps still transcoding: nothing of either is left behind.
+    expect((await call(ts, 'DELETE', '/api/v1/apps/shop', { token: admin })).status).toBe(204);
+    for (const v of list.json!.videos)
+      expect(existsSync(path.join(ts.dir, 'media', 'videos', v.id)), v.title).toBe(false);
+  });
+
+  test('deleting an app removes the files of its videos and of its uploads in progress at once', async () => {
+    expect((await call(ts, 'POST', '/api/v1/apps', { token: admin, body: { id: 'short-lived' } })).status).toBe(201);
+    const { upload, done } = tusUpload(ts, admin, video, { metadata: { title: 'Ready', appId: 'short-lived' } });
+    upload.start();
+    await done;
+    const readyId = idOf(upload.url);
+    expect(await waitForVideo(ts, admin, readyId)).toMatchObject({ appId: 'short-lived', status: 'ready' });
+    const create = await fetch(`${ts.url}/api/v1/uploads?app=short-lived`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'tus-resumable': '1.0.0', 'upload-length': String(video.length) },
+    });
+    const url = new URL(create.headers.get('location')!, ts.url).toString();
+    await interruptedPatch(url, admin, 0, video, 1000);
+    const uploads = path.join(ts.dir, 'media', 'uploads');
+    expect(readdirSync(uploads).length).toBeGreaterThan(0);
+    expect(existsSync(path.join(ts.dir, 'media', 'videos', readyId))).toBe(true);
+
+    expect((await call(ts, 'DELETE', '/api/v1/apps/short-lived', { token: admin })).status).toBe(204);
+    expect(existsSync(path.join(ts.dir, 'media', 'videos', readyId))).toBe(false);
+    expect(readdirSync(uploads)).toEqual([]);
   });
 
   test('termination deletes the upload, its bytes and its video', async () => {

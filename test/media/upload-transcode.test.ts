@@ -1,8 +1,11 @@
-// A video's way from upload to playback: multipart upload, the HLS ladder (heights, bandwidths, codecs, valid to
-// ffprobe), remux of an H.264/AAC source's top rendition, progressive publish, poster, sprite and thumbnails track,
-// signed playlists and segments with Range, and the files' modes.
+// A video's way from upload to playback: multipart upload (streamed to disk), the HLS ladder (heights,
+// bandwidths, codecs, valid to ffprobe; 4 s segments, a keyframe every 2 s, AAC stereo audio), remux of an
+// H.264/AAC source's top rendition, progressive publish, poster, sprite and thumbnails track, signed playlists
+// and segments with Range, and the files' modes.
+import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { FfmpegInfo } from '../../src/media/index.ts';
 import { call, setupAdmin } from '../helpers/accounts.ts';
@@ -10,6 +13,7 @@ import { makeTempDir, startTestServer, type TestServer } from '../helpers/server
 import { ffprobeJson, findFfmpeg, MEDIA_CONFIG, makeVideo, uploadFile, waitForVideo } from './media-helpers.ts';
 
 const ff: FfmpegInfo | null = await findFfmpeg();
+const run = promisify(execFile);
 
 describe.skipIf(!ff)('upload → HLS ladder → playback', () => {
   let ts: TestServer;
@@ -138,6 +142,117 @@ describe.skipIf(!ff)('upload → HLS ladder → playback', () => {
     const full = await (await fetch(grant.json!.url)).text();
     expect(full.match(/#EXT-X-STREAM-INF/g)).toHaveLength(3);
   });
+
+  /** The one rendition of a 10 s 320x240 upload: its segment durations and keyframe times (from 0), its JSON. */
+  async function onlyRendition(file: string) {
+    const up = await uploadFile(ts, admin, file, {});
+    expect(up.status, JSON.stringify(up.json)).toBe(202);
+    const v = await waitForVideo(ts, admin, up.json.id);
+    expect(v.status, JSON.stringify(v)).toBe('ready');
+    expect(v.renditions.map((r: any) => r.height)).toEqual([240]);
+    const grant = await call(ts, 'POST', `/api/v1/videos/${up.json.id}/playback`, { token: admin });
+    const master = await (await fetch(grant.json!.url)).text();
+    const playlistUrl = new URL(master.split('\n').find((l) => l.includes('/240p/index.m3u8'))!, ts.url).toString();
+    const playlist = await (await fetch(playlistUrl)).text();
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Math.round(Number(m[1]) * 10) / 10);
+    const { stdout } = await run(ff!.ffprobe.path, [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time,flags',
+      '-of',
+      'csv=p=0',
+      playlistUrl,
+    ]);
+    const packets = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(','))
+      .map(([t, flags]) => ({ t: Number(t), key: flags!.startsWith('K') }));
+    const start = Math.min(...packets.map((p) => p.t));
+    const keyframes = packets
+      .filter((p) => p.key)
+      .map((p) => Math.round((p.t - start) * 100) / 100)
+      .sort((a, b) => a - b);
+    const probed = await ffprobeJson(ff!.ffprobe.path, playlistUrl);
+    const mode = (await ts.server.store.videos.listRenditions(up.json.id))[0]!.mode;
+    return { v, durations, keyframes, probed, mode };
+  }
+
+  test('4 s segments with a keyframe every 2 s whatever the source has; 5.1 audio becomes AAC stereo', async () => {
+    // MPEG-4 Part 2 with one keyframe in 12 s and six-channel AAC: nothing can be copied.
+    const file = await makeVideo(ff!.ffmpeg.path, work, 'gop', {
+      width: 320,
+      height: 240,
+      seconds: 10,
+      video: ['-c:v', 'mpeg4', '-q:v', '5', '-g', '300'],
+      audio: ['-c:a', 'aac', '-ac', '6', '-b:a', '192k'],
+    });
+    const r = await onlyRendition(file);
+    expect(r.durations).toEqual([4, 4, 2]);
+    expect(r.keyframes).toEqual([0, 2, 4, 6, 8]);
+    const audio = r.probed.streams.find((s: any) => s.codec_type === 'audio');
+    expect(audio).toMatchObject({ codec_name: 'aac', channels: 2 });
+    expect(r.v.renditions[0].codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+  });
+
+  test('an H.264/AAC source with a keyframe only every 10 s is encoded, not remuxed into 10 s segments', async () => {
+    const file = await makeVideo(ff!.ffmpeg.path, work, 'longgop', {
+      width: 320,
+      height: 240,
+      seconds: 10,
+      video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '250', '-sc_threshold', '0'],
+    });
+    const r = await onlyRendition(file);
+    expect(r.mode).toBe('encode');
+    expect(r.durations).toEqual([4, 4, 2]);
+    expect(r.keyframes).toEqual([0, 2, 4, 6, 8]);
+  });
+
+  test('a multipart body is streamed to disk, never held in memory: 300 MB raise the RSS by far less', async () => {
+    const MB = 1024 * 1024;
+    const boundary = 'm3wstreamboundary';
+    const head = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="big.mp4"\r\n\r\n`;
+    let sent = -1;
+    const chunk = new Uint8Array(MB);
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent < 0) {
+          sent = 0;
+          return c.enqueue(new TextEncoder().encode(head));
+        }
+        if (sent >= 300 * MB) {
+          c.enqueue(new TextEncoder().encode(`\r\n--${boundary}--\r\n`));
+          return c.close();
+        }
+        sent += MB;
+        c.enqueue(chunk);
+      },
+    });
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
+    try {
+      const res = await fetch(`${ts.url}/api/v1/videos?app=default`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      // Zeros are no video: refused once written and probed, and deleted.
+      expect(res.status).toBe(415);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(sent).toBe(300 * MB);
+    expect(peak - before, `RSS grew ${Math.round((peak - before) / MB)} MB`).toBeLessThan(120 * MB);
+    expect(readdirSync(path.join(ts.dir, 'media', 'uploads'))).toEqual([]);
+  }, 120_000);
 
   test('files under the data directory are private: directories 0700, files 0600; no client filename is a path', () => {
     const root = path.join(ts.dir, 'media');

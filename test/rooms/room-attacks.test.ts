@@ -157,6 +157,24 @@ describe('access taken away while connected', () => {
     expect((await late.closed).code).toBe(4404);
   });
 
+  test('a guest is closed (4401) when the invite is revoked, and cannot come back with it', async () => {
+    const room = await freshRoom();
+    const token = await inviteToken(room, 'revoked guest');
+    const guest = track(await joinAsGuest(room, token));
+    const stays = track(await joinAsGuest(room, await inviteToken(room, 'kept guest')));
+    const r = await call(f.ts, 'POST', '/api/v1/guest-tokens/revoke', { token: f.admin, body: { token } });
+    expect(r.status).toBe(204);
+    const closed = await guest.closed;
+    expect(closed.code).toBe(4401);
+    expect(closed.reason).toMatch(/revoked/);
+    const again = track(await RoomClient.open(wsUrl(f.ts, room.roomId, `?token=${token}`)));
+    expect((await again.closed).code).toBe(4401);
+    expect((await call(f.ts, 'POST', `/api/v1/rooms/${room.roomId}/playback`, { token })).status).toBe(401);
+    const o = stays.mark();
+    stays.send({ type: 'chat', text: 'still here' });
+    await stays.after(o, 'chat', (m) => m.text === 'still here');
+  });
+
   test('a guest is closed (4401) when the invite expires, and cannot come back with it', async () => {
     const room = await freshRoom();
     const token = await f.ts.server.accounts.signer.signGuest(`room:${room.roomId}`, 'brief', 2);

@@ -226,7 +226,7 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     expect(await a.userApps(m.id)).toEqual([]);
   });
 
-  test('accounts: logins rotate refresh tokens once, revocation, setup token, audit paging', async () => {
+  test('accounts: logins rotate refresh tokens once, revocation, guest token revocation, setup token, audit paging', async () => {
     const a = store.accounts;
     const u = (await a.insertUser({ email: 'a@x.io', passwordHash: 'h', role: 'member', createdAt: T0 }))!;
     const login = (id: string) =>
@@ -255,6 +255,18 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     expect((await a.getAuthSession('s1'))?.revokedAt).toBeNull();
     expect((await a.getAuthSession('s3'))?.revokedAt).toBe(T0 + 30);
     expect(await a.revokeUserSessions(u.id, T0 + 31)).toBe(1);
+
+    // Guest tokens: revoked until they expire; revoking twice is harmless; expired rows go with the next revocation.
+    expect(await a.isGuestTokenRevoked('g1')).toBe(false);
+    await a.revokeGuestToken('g1', 'video:v1', T0 + HOUR, T0);
+    await a.revokeGuestToken('g1', 'video:v1', T0 + HOUR, T0 + 1);
+    await a.revokeGuestToken('g2', 'room:r1', T0 + 2 * HOUR, T0 + 2);
+    expect(await a.isGuestTokenRevoked('g1')).toBe(true);
+    expect(await a.isGuestTokenRevoked('g2')).toBe(true);
+    expect(await a.isGuestTokenRevoked('g3')).toBe(false);
+    await a.revokeGuestToken('g3', 'room:r1', T0 + 3 * HOUR, T0 + HOUR);
+    expect(await a.isGuestTokenRevoked('g1')).toBe(false);
+    expect(await a.isGuestTokenRevoked('g2')).toBe(true);
 
     // Setup: only the newest token works, once; an expired one does not.
     const admin = { email: 'root@x.io', passwordHash: 'h', role: 'admin' as const, createdAt: T0 };

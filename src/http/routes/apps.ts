@@ -168,7 +168,10 @@ export const appRoutes: RouteDef[] = [
       const app = await visibleApp(event, ctx, caller);
       if (app.id === DEFAULT_APP_ID)
         throw new ApiError('INVALID_SCHEMA', 'the default app receives M3W_API_KEY and cannot be deleted');
-      await ctx.store.deleteApp(app.id);
+      // Its videos' rows go with it; their files and running transcodes are stopped with them.
+      await ctx.media.removeApp(app.id, async () => {
+        await ctx.store.deleteApp(app.id);
+      });
       ctx.keys.forget();
       // Its open plays leave the live tracker, and live sockets following it are closed.
       ctx.analytics.forgetApp(app.id);

@@ -5,12 +5,13 @@ import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { AuditPage, AuditQuery, GuestToken, GuestTokenBody } from '../wire/audit.ts';
+import { AuditPage, AuditQuery, GuestToken, GuestTokenBody, GuestTokenRevokeBody } from '../wire/audit.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import type { Caller } from '../require-user.ts';
 
 const readGuestTokenBody = bodyReader(GuestTokenBody);
+const readGuestTokenRevokeBody = bodyReader(GuestTokenRevokeBody);
 const readAuditQuery = queryReader(AuditQuery);
 
 export const auditRoutes: RouteDef[] = [
@@ -63,6 +64,34 @@ export const auditRoutes: RouteDef[] = [
         '201': { description: 'Token', content: json(GuestToken) },
         ...errorResponses(400, 401, 403, 404, 415),
       },
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/guest-tokens/revoke',
+    async handler(event, ctx) {
+      const caller = await requireUser(event, ctx);
+      const { token } = await readGuestTokenRevokeBody(event);
+      const claims = await ctx.accounts.guestTokenClaims(token);
+      if (!claims) throw new ApiError('INVALID_SCHEMA', 'token: not a valid, unexpired guest token of this server');
+      await requireVisibleResource(ctx, caller, claims.resource);
+      await ctx.accounts.revokeGuestToken(token, claims);
+      // A guest in a room with it is closed now, not at the next heartbeat.
+      void ctx.rooms.reauthorize();
+      await ctx.accounts.audit('guest_token_revoked', actorOf(event, ctx, caller), claims.resource, {
+        displayName: claims.name,
+        expiresAt: claims.expiresAt,
+      });
+      event.res.status = 204;
+      return null;
+    },
+    openapi: {
+      summary: 'Revoke a guest token at once (admin or member who sees its room or video)',
+      security: userBearer,
+      requestBody: { required: true, content: json(GuestTokenRevokeBody) },
+      description:
+        'The token stops working everywhere within a second: new playback grants and invites are refused, and the signed playback URLs it was given answer 403. Revoking twice is harmless; a token for another app’s room or video answers 404.',
+      responses: { '204': { description: 'Revoked' }, ...errorResponses(400, 401, 403, 404, 415) },
     },
   },
 ];

@@ -6,9 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { getRouterParam, HTTPResponse, type H3Event } from 'h3';
-import { guestMay } from '../../auth/index.ts';
+import { guestTokenId } from '../../auth/index.ts';
 import { VIDEO_ID } from '../../media/index.ts';
 import type { VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
@@ -47,11 +46,11 @@ const grant: RouteDef = {
     let expiresAt = Date.now() + ctx.config.playbackUrlTtlSeconds * 1000;
     const token = presentedToken(event);
     // A guest token for this video (the embed page), else a signed-in user of the video's app.
-    const guest = token && VIDEO_ID.test(id) ? await guestMay(ctx.accounts.signer, token, 'view', `video:${id}`) : null;
+    const guest = token && VIDEO_ID.test(id) ? await ctx.accounts.guest(token, 'view', `video:${id}`) : null;
     if (guest) {
       video = await ctx.media.get(id);
       if (!video) throw notFound();
-      viewer = `g.${createHash('sha256').update(token!).digest('base64url').slice(0, 22)}`;
+      viewer = `g.${guestTokenId(token!)}`;
       expiresAt = Math.min(expiresAt, guest.expiresAt);
     } else {
       const caller = await authenticateUser(event, ctx);
@@ -88,19 +87,26 @@ const grant: RouteDef = {
   },
 };
 
-/** Whether the login a URL was signed for is still signed in (cached briefly: segments come in bursts). */
+/**
+ * Whether the viewer a URL was signed for may still play: the login still signed in, or the guest token not
+ * revoked (cached briefly: segments come in bursts).
+ */
 const loginCache = new WeakMap<HttpContext, Map<string, { ok: boolean; at: number }>>();
 async function viewerActive(ctx: HttpContext, viewer: string): Promise<boolean> {
-  if (!viewer.startsWith('u.')) return viewer.startsWith('g.');
+  if (!viewer.startsWith('u.') && !viewer.startsWith('g.')) return false;
   let cache = loginCache.get(ctx);
   if (!cache) loginCache.set(ctx, (cache = new Map()));
   const hit = cache.get(viewer);
   if (hit && Date.now() - hit.at < 1000) return hit.ok;
-  const session = await ctx.store.accounts.getAuthSession(viewer.slice(2));
-  let ok = session !== null && session.revokedAt === null && session.expiresAt > Date.now();
-  if (ok) {
-    const user = await ctx.store.accounts.getUser(session!.userId);
-    ok = user !== null && user.disabledAt === null;
+  let ok: boolean;
+  if (viewer.startsWith('g.')) ok = !(await ctx.accounts.guestTokenRevoked(viewer.slice(2)));
+  else {
+    const session = await ctx.store.accounts.getAuthSession(viewer.slice(2));
+    ok = session !== null && session.revokedAt === null && session.expiresAt > Date.now();
+    if (ok) {
+      const user = await ctx.store.accounts.getUser(session!.userId);
+      ok = user !== null && user.disabledAt === null;
+    }
   }
   if (cache.size > 10_000) cache.clear();
   cache.set(viewer, { ok, at: Date.now() });
@@ -121,7 +127,12 @@ async function checkSigned(event: H3Event, ctx: HttpContext) {
           : 'this media URL has a bad signature (changed, or for another video)',
     );
   if (!(await viewerActive(ctx, check.viewer)))
-    throw new ApiError('FORBIDDEN', 'the sign-in this playback URL was made for has ended');
+    throw new ApiError(
+      'FORBIDDEN',
+      check.viewer.startsWith('g.')
+        ? 'the guest token this playback URL was made for has been revoked'
+        : 'the sign-in this playback URL was made for has ended',
+    );
   const video = VIDEO_ID.test(id) ? await ctx.media.get(id) : null;
   if (!video) throw new ApiError('FORBIDDEN', 'this video no longer exists');
   return { video, sign: signerFor(ctx, check.viewer, check.expiresAt) };

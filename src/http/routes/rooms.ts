@@ -4,7 +4,7 @@
 // room answers 404.
 import { createHash, randomBytes } from 'node:crypto';
 import { defineWebSocketHandler, getRouterParam, type H3Event } from 'h3';
-import { guestMay, issueGuestToken } from '../../auth/index.ts';
+import { guestTokenId, issueGuestToken } from '../../auth/index.ts';
 import { positionAt, ROOM_ID, type Identified } from '../../rooms/index.ts';
 import type { RoomRecord, VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
@@ -272,7 +272,7 @@ const playback: RouteDef = {
     const id = getRouterParam(event, 'id') ?? '';
     const notFound = () => new ApiError('NOT_FOUND', `no room ${JSON.stringify(id.slice(0, 64))}`);
     const token = presentedToken(event);
-    const guest = token && ROOM_ID.test(id) ? await guestMay(ctx.accounts.signer, token, 'view', `room:${id}`) : null;
+    const guest = token && ROOM_ID.test(id) ? await ctx.accounts.guest(token, 'view', `room:${id}`) : null;
     let room: RoomRecord | null;
     let viewer: string;
     let expiresAt = Date.now() + ctx.config.playbackUrlTtlSeconds * 1000;
@@ -324,14 +324,21 @@ export async function identifyRoomMember(ctx: HttpContext, request: Request, roo
   const url = new URL(request.url);
   const token = url.searchParams.get('token');
   if (token !== null) {
-    const guest = token.length <= 4096 ? await guestMay(ctx.accounts.signer, token, 'join', `room:${room.id}`) : null;
+    const guest = token.length <= 4096 ? await ctx.accounts.guest(token, 'join', `room:${room.id}`) : null;
     if (!guest) return { refused: 4401, reason: 'the invite is invalid, expired or for another room' };
+    const tokenId = guestTokenId(token);
     return {
       identity: guestIdentity(token),
       userId: null,
       name: guest.name,
       kind: 'guest',
       expiresAt: guest.expiresAt,
+      // While connected: a revoked invite closes the socket.
+      async recheck() {
+        return (await ctx.accounts.guestTokenRevoked(tokenId))
+          ? { refused: 4401, reason: 'your invite was revoked' }
+          : { kind: 'guest' as const };
+      },
     };
   }
   const usesCookie =
@@ -364,7 +371,7 @@ const socket: RouteDef = {
   openapi: {
     summary: 'Watch-party sync (WebSocket): timed play/pause/seek, clock sync, presence, chat, moderation',
     description:
-      'Authenticated by the session cookie (same origin only), a ticket (?ticket= from POST /api/v1/ws-ticket) or an invite (?token=<guest token for room:<id>>). JSON text frames of at most 4 KiB; every server message has type and serverTime (epoch ms). Client: hello {clientTime}, ping {clientTime}, pong {serverTime}, play|pause|seek {position}, rate {rate}, state {position, paused, buffering, bufferedAheadMs, droppedFrames}, chat {text}, kick|host {memberId}, lock {locked}, chat-delete {messageId}, chat-enabled {enabled}, wait-for-buffering {enabled}. Server: welcome {memberId, role, room, members, chat, state, heartbeatMs}, command {action, position, paused, rate, at, by, seq} (apply at server time `at`), members {members, hostMemberId}, room {room}, chat {id, memberId, name, text, videoPosition, at}, chat-deleted {messageId}, stats {current, previous} (host and admins: the room chat figures per minute), ping {serverTime} (answer pong), pong {clientTime}, error {code, message}, bye {reason}. Close codes: 4401 not authenticated (or the invite expired, the account was disabled or the login ended while connected), 4403 removed or cross-site, 4404 no such room (or deleted, or access to its app revoked), 4408 heartbeats ignored, 4409 replaced by a newer connection, 4429 flooding or room full, 1009 frame over 16 KiB, 1012 server restarting (reconnect). See the README for the timing rules.',
+      'Authenticated by the session cookie (same origin only), a ticket (?ticket= from POST /api/v1/ws-ticket) or an invite (?token=<guest token for room:<id>>). JSON text frames of at most 4 KiB; every server message has type and serverTime (epoch ms). Client: hello {clientTime}, ping {clientTime}, pong {serverTime}, play|pause|seek {position}, rate {rate}, state {position, paused, buffering, bufferedAheadMs, droppedFrames}, chat {text}, kick|host {memberId}, lock {locked}, chat-delete {messageId}, chat-enabled {enabled}, wait-for-buffering {enabled}. Server: welcome {memberId, role, room, members, chat, state, heartbeatMs}, command {action, position, paused, rate, at, by, seq} (apply at server time `at`), members {members, hostMemberId}, room {room}, chat {id, memberId, name, text, videoPosition, at}, chat-deleted {messageId}, stats {current, previous} (host and admins: the room chat figures per minute), ping {serverTime} (answer pong), pong {clientTime}, error {code, message}, bye {reason}. Close codes: 4401 not authenticated (or the invite expired or was revoked, the account was disabled or the login ended while connected), 4403 removed or cross-site, 4404 no such room (or deleted, or access to its app revoked), 4408 heartbeats ignored, 4409 replaced by a newer connection, 4429 flooding or room full, 1009 frame over 16 KiB, 1012 server restarting (reconnect). See the README for the timing rules.',
     parameters: [idParam],
     responses: {
       '101': { description: 'Switching Protocols: the room; refusals are close codes (see above)' },

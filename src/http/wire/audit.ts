@@ -79,3 +79,16 @@ export const GuestToken = Type.Object(
   { $id: 'GuestToken' },
 );
 export type GuestToken = Type.Static<typeof GuestToken>;
+
+export const GuestTokenRevokeBody = Type.Object(
+  {
+    token: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'The guest token to revoke, as it was issued',
+      'x-expected': 'a guest token issued by this server',
+    }),
+  },
+  { $id: 'GuestTokenRevokeBody' },
+);
+export type GuestTokenRevokeBody = Type.Static<typeof GuestTokenRevokeBody>;

@@ -177,6 +177,23 @@ export class PostgresAccountStore implements AccountStore {
     return r.rowCount ?? 0;
   }
 
+  async revokeGuestToken(tokenId: string, resource: string, expiresAt: number, at: number): Promise<void> {
+    await transaction(this.pool, 'revokeGuestToken', async (c) => {
+      await c.query('DELETE FROM revoked_guest_tokens WHERE expires_at <= $1', [at]);
+      await c.query(
+        'INSERT INTO revoked_guest_tokens (token_id, resource, expires_at, revoked_at) VALUES ($1, $2, $3, $4) ON CONFLICT (token_id) DO NOTHING',
+        [tokenId, resource, expiresAt, at],
+      );
+    });
+  }
+
+  async isGuestTokenRevoked(tokenId: string): Promise<boolean> {
+    const r = await q(this.pool, 'isGuestTokenRevoked', 'SELECT 1 FROM revoked_guest_tokens WHERE token_id = $1', [
+      tokenId,
+    ]);
+    return r.rows.length > 0;
+  }
+
   async putSetupToken(tokenHash: string, createdAt: number, expiresAt: number): Promise<void> {
     await transaction(this.pool, 'putSetupToken', async (c) => {
       await c.query('DELETE FROM setup_tokens WHERE used_at IS NULL');

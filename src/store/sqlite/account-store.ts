@@ -71,6 +71,11 @@ export class SqliteAccountStore implements AccountStore {
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.stmt = {
+      purgeRevokedGuests: p('DELETE FROM revoked_guest_tokens WHERE expires_at <= ?'),
+      revokeGuest: p(
+        'INSERT INTO revoked_guest_tokens (token_id, resource, expires_at, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING',
+      ),
+      guestRevoked: p('SELECT 1 FROM revoked_guest_tokens WHERE token_id = ?').pluck(),
       countAdmins: p("SELECT count(*) FROM users WHERE role = 'admin'").pluck(),
       insertUser: p(
         'INSERT INTO users (email, password_hash, role, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?) RETURNING *',
@@ -213,6 +218,19 @@ export class SqliteAccountStore implements AccountStore {
 
   async revokeUserSessions(userId: number, at: number, keep?: string): Promise<number> {
     return run('revokeUserSessions', () => this.stmt.revokeUserSessions.run(at, userId, keep ?? null).changes);
+  }
+
+  async revokeGuestToken(tokenId: string, resource: string, expiresAt: number, at: number): Promise<void> {
+    run('revokeGuestToken', () =>
+      this.db.transaction(() => {
+        this.stmt.purgeRevokedGuests.run(at);
+        this.stmt.revokeGuest.run(tokenId, resource, expiresAt, at);
+      })(),
+    );
+  }
+
+  async isGuestTokenRevoked(tokenId: string): Promise<boolean> {
+    return run('isGuestTokenRevoked', () => this.stmt.guestRevoked.get(tokenId) !== undefined);
   }
 
   async putSetupToken(tokenHash: string, createdAt: number, expiresAt: number): Promise<void> {

@@ -398,6 +398,7 @@ const ACTIONS: Record<string, string> = {
   key_revoked: 'Revoked key',
   key_rotated: 'Rotated key',
   guest_token_issued: 'Issued guest token',
+  guest_token_revoked: 'Revoked guest token',
 };
 const actionLabel = (a: string) => ACTIONS[a] ?? a.replace(/_/g, ' ');
 
