@@ -52,6 +52,8 @@ export class QoeDeltaAccumulator {
   private byApp = new Map<string, Array<Map<string, Map<number, QoeDelta>>>>();
   private readonly summed: number[];
   private readonly slotsPerStep: number;
+  /** Keys (distinct deltas) held. */
+  size = 0;
 
   constructor(private readonly layout: QoeSourceLayout) {
     this.summed = [layout.startup, layout.rebuffer, layout.play, layout.dropped, layout.seeks, layout.bitrate];
@@ -67,11 +69,7 @@ export class QoeDeltaAccumulator {
     const bucket = typeof startup === 'number' ? startupBucket(startup) : -1;
     const errors = row[L.errors] as number | null;
     const failed = typeof errors === 'number' && errors > 0 ? sign : 0;
-    let slots = this.byApp.get(appId);
-    if (!slots) {
-      slots = Array.from({ length: 2 * this.slotsPerStep }, () => new Map<string, Map<number, QoeDelta>>());
-      this.byApp.set(appId, slots);
-    }
+    const slots = this.slotsOf(appId);
     for (let si = 0; si < 2; si++) {
       const step = QOE_STEPS[si]!;
       const t = Math.floor(ts / step) * step;
@@ -84,6 +82,59 @@ export class QoeDeltaAccumulator {
           this.addTo(slots[base + 1 + d]!, step, appId, dim, v, t, row, sign, failed, bucket);
       }
     }
+  }
+
+  private slotsOf(appId: string): Array<Map<string, Map<number, QoeDelta>>> {
+    let slots = this.byApp.get(appId);
+    if (!slots) {
+      slots = Array.from({ length: 2 * this.slotsPerStep }, () => new Map<string, Map<number, QoeDelta>>());
+      this.byApp.set(appId, slots);
+    }
+    return slots;
+  }
+
+  /**
+   * Adds every delta of `other` into this one (figures summed, histograms merged); `other` is left as it was.
+   * Both must have the same layout.
+   */
+  mergeFrom(other: QoeDeltaAccumulator): void {
+    for (const [appId, from] of other.byApp) {
+      const into = this.slotsOf(appId);
+      for (let s = 0; s < from.length; s++) {
+        const slot = into[s]!;
+        for (const [value, fromByTime] of from[s]!) {
+          let byTime = slot.get(value);
+          if (!byTime) slot.set(value, (byTime = new Map()));
+          for (const [t, src] of fromByTime) {
+            const d = byTime.get(t);
+            if (!d) {
+              byTime.set(t, { ...src, figures: src.figures.slice(), hist: src.hist.slice() });
+              this.size++;
+              continue;
+            }
+            const f = d.figures;
+            const g = src.figures;
+            for (let k = 0; k < QOE_FIGURES; k++) f[k]! += g[k]!;
+            const h = d.hist;
+            const sh = src.hist;
+            for (let j = 0; j < sh.length; j += 2) {
+              let i = 0;
+              while (i < h.length && h[i] !== sh[j]) i += 2;
+              if (i < h.length) h[i + 1]! += sh[j + 1]!;
+              else h.push(sh[j]!, sh[j + 1]!);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Forgets every delta of one app (its rows were deleted with it). */
+  dropApp(appId: string): void {
+    const slots = this.byApp.get(appId);
+    if (!slots) return;
+    for (const slot of slots) for (const byTime of slot.values()) this.size -= byTime.size;
+    this.byApp.delete(appId);
   }
 
   private addTo(
@@ -104,6 +155,7 @@ export class QoeDeltaAccumulator {
     if (!d) {
       d = { step, appId, dimension, value, t, figures: new Array<number>(QOE_FIGURES).fill(0), hist: [] };
       byTime.set(t, d);
+      this.size++;
     }
     const f = d.figures;
     f[F_SESSIONS]! += sign;
@@ -135,6 +187,7 @@ export class QoeDeltaAccumulator {
   /** Starts a new group (after the deltas were written, or when the transaction rolled back). */
   clear(): void {
     this.byApp.clear();
+    this.size = 0;
   }
 }
 

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, test } from 'vitest';
 import { validateSessionSummary } from '../../src/ingest/index.ts';
@@ -241,6 +242,50 @@ describe.skipIf(!needs('postgres'))('m3w migrate-store', () => {
       await pgServer.server.close();
     }
   }, 90_000);
+
+  test('a file a crash left with rollup rows to recompute (qoe_dirty marks) is refused until m3w has started on it', async () => {
+    const dir = makeTempDir('m3w-move-dirty-');
+    dirs.push(dir);
+    const file = path.join(dir, 'm3w.db');
+    const schema = testSchemaName();
+    schemas.push(schema);
+    const opts = {
+      databasePath: file,
+      durability: 'normal' as const,
+      postgresUrl: null,
+      postgres: { schema: 'public', poolSize: 1 },
+    };
+    let store = await openStore(opts);
+    await store.ensureApp('default', 'Default app', Date.now());
+    const r = validateSessionSummary(sdkSession({ sessionId: 'dirty-1', timestamp: Date.now() }));
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    await store.upsertSessions('default', [r.session], Date.now());
+    await store.close();
+    // What a kill -9 leaves when the writer had rollup deltas in memory: the rows are wrong, the mark says so.
+    const db = new Database(file);
+    db.prepare(
+      "UPDATE qoe_minutes SET sessions = sessions + 5 WHERE app_id = 'default' AND dimension = 'global'",
+    ).run();
+    db.prepare(
+      "INSERT INTO qoe_dirty (app_id, minute) SELECT app_id, minute FROM qoe_minutes WHERE dimension = 'global'",
+    ).run();
+    db.close();
+    const args = ['migrate-store', '--to', TEST_DATABASE_URL, '--schema', schema];
+    const refused = await runCliAsync(args, { cwd: dir, env: { M3W_DATA_DIR: dir } });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/was not shut down cleanly: some QoE rollup rows need recomputing/);
+    expect(await tableExists(schema, 'sessions')).toBe(false);
+    // A start recomputes the marked rows; then the move goes through with the right figures.
+    store = await openStore(opts);
+    expect(
+      (await store.qoeRows(60_000, 'default', 'global', '', 0, Date.now() + MINUTE)).map((x) => x.sessions),
+    ).toEqual([1]);
+    await store.close();
+    const moved = await runCliAsync(args, { cwd: dir, env: { M3W_DATA_DIR: dir } });
+    expect(moved.stderr).toBe('');
+    expect(moved.status).toBe(0);
+    expect(await count(schema, 'sessions')).toBe(1);
+  }, 60_000);
 
   test('a copy killed half-way resumes where it stopped; a non-empty schema and another database are refused', async () => {
     const dir = makeTempDir('m3w-move-resume-');

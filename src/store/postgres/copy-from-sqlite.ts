@@ -107,6 +107,12 @@ function openSource(file: string): Database.Database {
       throw new StoreError(
         `${file} lacks ${missing.length} migration(s) of this m3w (${missing[0]!.name}…); run "m3w migrate" on it first`,
       );
+    // Marks of QoE rollup deltas a crash lost (SQLite only: the session writer keeps deltas in memory for a
+    // moment); m3w recomputes those rollup rows when it next starts on the file.
+    if (db.prepare('SELECT 1 FROM qoe_dirty LIMIT 1').get())
+      throw new StoreError(
+        `${file} was not shut down cleanly: some QoE rollup rows need recomputing; start m3w on it once and stop it, then move it`,
+      );
     return db;
   } catch (err) {
     db.close();
@@ -118,7 +124,7 @@ function sourceTables(db: Database.Database): SourceTable[] {
   const names = (
     db
       .prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations', 'qoe_dirty') ORDER BY name",
       )
       .all() as Array<{ name: string }>
   ).map((r) => r.name);

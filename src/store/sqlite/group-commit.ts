@@ -5,7 +5,13 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StoreError, type WriteBatchStats } from '../types.ts';
-import { REQUEST_PLAYS, REQUEST_SESSIONS, type WriteRequest, type WriteResult } from './session-writer.ts';
+import {
+  type ControlMessage,
+  REQUEST_PLAYS,
+  REQUEST_SESSIONS,
+  type WriteRequest,
+  type WriteResult,
+} from './session-writer.ts';
 import type { Durability } from './open-database.ts';
 
 /**
@@ -55,6 +61,13 @@ export class GroupCommitter {
   private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
   private listeners: Array<(stats: WriteBatchStats) => void> = [];
+  /** Control requests (not writes) posted to the writer and not yet answered, by number. */
+  private controls = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  private controlSeq = 0;
+  /** A group was answered with rollup deltas still pending since the last flushRollups was posted. */
+  private rollupsPending = false;
+  /** The last flushRollups posted: it covers every group answered before it was posted. */
+  private lastRollupFlush: Promise<void> = Promise.resolve();
 
   constructor(file: string, durability: Durability) {
     this.worker = startWorker(file, durability);
@@ -62,9 +75,15 @@ export class GroupCommitter {
       this.worker.once('message', () => resolve());
       this.worker.once('error', reject);
     });
-    this.worker.on('message', (msg: WriteResult | { ready: true } | { closed: true }) => {
-      if ('seq' in msg) this.onResult(msg);
-    });
+    this.worker.on(
+      'message',
+      (
+        msg: WriteResult | { ready: true } | { closed: true } | { control: number; value?: unknown; error?: string },
+      ) => {
+        if ('seq' in msg) this.onResult(msg);
+        else if ('control' in msg) this.onControl(msg);
+      },
+    );
     this.worker.on('error', (err) => this.fail(new StoreError(`session writer failed: ${err.message}`)));
     this.worker.on('exit', (code) => {
       if (!this.closing) this.fail(new StoreError(`session writer exited (code ${code})`));
@@ -102,6 +121,50 @@ export class GroupCommitter {
     });
   }
 
+  /**
+   * Resolves once the QoE rollup deltas of every group answered so far are in the rollup tables: the writer
+   * keeps them in memory for a few hundred milliseconds, so every read of the rollups asks first. Immediate
+   * when no answered group left any pending, and shared by the reads that follow until another does.
+   */
+  flushRollups(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.rollupsPending && !this.closing) {
+      this.rollupsPending = false;
+      this.lastRollupFlush = this.control({ control: 0, op: 'flushRollups' }).then(
+        () => undefined,
+        (err: Error) => {
+          // Still pending in the writer: the next read asks again.
+          this.rollupsPending = true;
+          throw err;
+        },
+      );
+    }
+    return this.lastRollupFlush;
+  }
+
+  /** Deletes an app and everything it owns, in the writer thread (so its pending rollup deltas go with it). */
+  async deleteApp(appId: string): Promise<boolean> {
+    return (await this.control({ control: 0, op: 'deleteApp', appId })) as boolean;
+  }
+
+  private control(msg: ControlMessage): Promise<unknown> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closing) return Promise.reject(new StoreError('the store is closing'));
+    msg.control = ++this.controlSeq;
+    return new Promise((resolve, reject) => {
+      this.controls.set(msg.control, { resolve, reject });
+      this.worker.postMessage(msg);
+    });
+  }
+
+  private onControl(msg: { control: number; value?: unknown; error?: string }): void {
+    const waiter = this.controls.get(msg.control);
+    if (!waiter) return;
+    this.controls.delete(msg.control);
+    if (msg.error !== undefined) waiter.reject(new StoreError(msg.error));
+    else waiter.resolve(msg.value);
+  }
+
   private scheduleFlush(): void {
     if (this.inFlight.length >= MAX_IN_FLIGHT || this.flushScheduled) return;
     this.flushScheduled = true;
@@ -136,6 +199,8 @@ export class GroupCommitter {
   private onResult(result: WriteResult): void {
     const group = this.inFlight.shift();
     if (!group) return;
+    // Before any request of the group is answered: a read that follows its answer must flush.
+    if (result.pending) this.rollupsPending = true;
     let sessions = 0;
     let playOffset = 0;
     group.forEach((p, i) => {
@@ -153,6 +218,8 @@ export class GroupCommitter {
   private fail(err: Error): void {
     this.failed = err;
     for (const p of [...this.inFlight.flat(), ...this.queue]) p.reject(err);
+    for (const c of this.controls.values()) c.reject(err);
+    this.controls.clear();
     this.inFlight = [];
     this.queue = [];
     this.queuedValues = [];

@@ -7,11 +7,12 @@ import {
   F_SESSIONS,
   qoeRowsFromSessions as rowsFrom,
   type QoeDelta,
+  type QoeRollupFigures,
   type QoeSourceLayout,
 } from '../../tools/qoe-deltas.ts';
-import { addPairs, encodePairs } from '../../tools/startup-histogram.ts';
+import { addPairs, encodeHistogram, encodePairs } from '../../tools/startup-histogram.ts';
 import type { QoeRollupRow, RollupStep } from '../types.ts';
-import { SESSION_OFFSET, type SessionColumn } from './session-rows.ts';
+import { SESSION_COLUMNS, SESSION_OFFSET, type SessionColumn } from './session-rows.ts';
 
 /** SessionSummary fields the QoE rollups are broken down by, with their column. */
 export const QOE_DIMENSIONS = {
@@ -78,6 +79,11 @@ export class QoeRollupWriter {
         deleteEmpty: db.prepare(
           `DELETE FROM ${table} WHERE app_id = ? AND dimension = ? AND value = ? AND ${tcol} = ? AND sessions <= 0`,
         ),
+        // Per dimension, so the (app_id, dimension, time) index finds the bucket's rows.
+        deleteBucket: db.prepare(`DELETE FROM ${table} WHERE app_id = ? AND dimension = ? AND ${tcol} = ?`),
+        insert: db.prepare(
+          `INSERT INTO ${table} (app_id, dimension, value, ${tcol}, ${COLUMNS}) VALUES (${new Array(19).fill('?').join(', ')})`,
+        ),
       };
     };
     this.stmts = { 60000: forStep(60_000), 3600000: forStep(3_600_000) };
@@ -117,9 +123,81 @@ export class QoeRollupWriter {
       if (f[F_SESSIONS]! <= 0) s.deleteEmpty.run(d.appId, d.dimension, d.value, d.t);
     }
   }
+
+  /**
+   * Replaces every row of one app's bucket (a minute or an hour) with rows computed from scratch (inside the
+   * caller's transaction): crash recovery of deltas that were pending when the process died.
+   */
+  replaceBucket(step: RollupStep, appId: string, t: number, rows: readonly QoeRollupFigures[]): void {
+    const s = this.stmts[step];
+    for (const dimension of DIMENSION_NAMES) s.deleteBucket.run(appId, dimension, t);
+    for (const r of rows)
+      s.insert.run(
+        r.appId,
+        r.dimension,
+        r.value,
+        r.t,
+        r.sessions,
+        r.sessionsWithErrors,
+        r.startupSum,
+        r.startupCount,
+        r.rebufferSum,
+        r.rebufferCount,
+        r.playSum,
+        r.playCount,
+        r.droppedSum,
+        r.droppedCount,
+        r.seeksSum,
+        r.seeksCount,
+        r.bitrateSum,
+        r.bitrateCount,
+        encodeHistogram(r.startupHist),
+      );
+  }
 }
+
+const DIMENSION_NAMES = ['global', ...Object.keys(QOE_DIMENSIONS)];
 
 /** Rollup rows computed from scratch out of session rows (SESSION_COLUMNS order): the reference the incremental path must equal. */
 export function qoeRowsFromSessions(rows: Iterable<ArrayLike<unknown>>, step: RollupStep): QoeRollupRow[] {
   return rowsFrom(rows, QOE_LAYOUT, step);
+}
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+/**
+ * Recomputes from the sessions table the QoE minute rows, and their hour rows, of every (app, minute) marked in
+ * qoe_dirty, then clears the marks, in one transaction: the marks a crash left over deltas the session writer
+ * held in memory. The writer runs it at start-up, before it takes any request; a backup runs it on its copy.
+ * Returns the number of marks.
+ */
+export function recoverMarkedRollups(db: Database.Database, rollups: QoeRollupWriter): number {
+  const marks = db.prepare('SELECT app_id, minute FROM qoe_dirty').raw().all() as Array<[string, number]>;
+  if (marks.length === 0) return 0;
+  const sessions = db
+    .prepare(
+      `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')}
+         FROM sessions WHERE app_id = ? AND timestamp >= ? AND timestamp < ?`,
+    )
+    .raw();
+  const recompute = (step: RollupStep, appId: string, t: number) =>
+    rollups.replaceBucket(
+      step,
+      appId,
+      t,
+      qoeRowsFromSessions(sessions.iterate(appId, t, t + step) as Iterable<unknown[]>, step),
+    );
+  db.transaction(() => {
+    const hours = new Map<string, [string, number]>();
+    for (const [appId, minute] of marks) {
+      recompute(MINUTE, appId, minute);
+      const hour = Math.floor(minute / HOUR) * HOUR;
+      hours.set(`${appId}\u0000${hour}`, [appId, hour]);
+    }
+    // An hour row is the sum over all of its minutes' sessions: recomputed whole, not patched.
+    for (const [appId, hour] of hours.values()) recompute(HOUR, appId, hour);
+    db.prepare('DELETE FROM qoe_dirty').run();
+  })();
+  return marks.length;
 }

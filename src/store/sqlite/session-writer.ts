@@ -1,6 +1,11 @@
 // Owns the write connection for ingestion (SDK sessions and webhook play events) and commits groups of
-// requests in one transaction each, QoE rollups included. Runs inside the writer thread, so an fsync never
-// blocks the HTTP event loop.
+// requests in one transaction each. Runs inside the writer thread, so an fsync never blocks the HTTP event loop.
+// QoE rollups: each group's deltas are summed in memory and kept pending across groups (a group of 25 single
+// sessions touches ~150 rollup keys, mostly the same ones as the group before), then written together in the
+// transaction of a later group, or in their own when the writer is idle or a reader asks (flushRollups). Each
+// group that leaves deltas pending marks their (app, minute) buckets in qoe_dirty in its own transaction; the
+// transaction that writes the deltas deletes the marks, and marks found at start-up (a crash lost the pending
+// deltas) have their minute and hour rows recomputed from the sessions table (recoverQoeRollups).
 import type Database from 'better-sqlite3';
 import { openDatabase, type Durability } from './open-database.ts';
 import {
@@ -17,7 +22,7 @@ import {
   startedParams,
 } from './play-session-rows.ts';
 import { QoeDeltaAccumulator } from '../../tools/qoe-deltas.ts';
-import { QOE_LAYOUT, QoeRollupWriter } from './qoe-rollup-writer.ts';
+import { QOE_LAYOUT, QoeRollupWriter, recoverMarkedRollups } from './qoe-rollup-writer.ts';
 import {
   INSERT_NEW_SESSION_SQL,
   SESSION_COLUMNS,
@@ -48,9 +53,44 @@ export interface WriteResult {
   /** One code per play event (0 duplicate, 1 opened, 2 closed), in order; 0 for failed requests. */
   outcomes: number[];
   durationMs: number;
+  /** QoE rollup deltas are pending after this group: a reader must ask for them to be written first. */
+  pending: boolean;
 }
 
+/** A request to the writer thread that is not a write: answered with { control, value } or { control, error }. */
+export type ControlMessage =
+  | { control: number; op: 'flushRollups' }
+  | { control: number; op: 'deleteApp'; appId: string };
+
+/** Rows an app owns without a foreign key (rollups, moments, play sessions); sessions, keys and grants cascade. */
+const APP_ROW_TABLES = [
+  'qoe_minutes',
+  'qoe_hours',
+  'qoe_dirty',
+  'moments',
+  'play_sessions',
+  'stream_minutes',
+  'stream_hours',
+  'room_minutes',
+  'notification_outbox',
+  'alert_events',
+  'alert_rules',
+  'notification_channels',
+];
+
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
+/** Pending rollup deltas are written by the first group to commit once they are this old... */
+const PERSIST_AFTER_MS = 500;
+/** ...or once they hold this many keys (bounds the writer's memory under batches of many distinct values). */
+const PERSIST_KEYS = 10_000;
+/**
+ * Deltas of hours that began earlier than this before the pending set started are written in their own
+ * group's transaction, never left pending: crash recovery recomputes a marked hour from the sessions table,
+ * which holds all of that hour's sessions only while none of them can have been deleted by retention (raw
+ * sessions are kept at least one day).
+ */
+const PEND_WITHIN_MS = 23 * HOUR;
 /**
  * An event for a minute that ended less than this long ago also marks it for recomputation: the minute job
  * may already be reading while this transaction commits.
@@ -71,9 +111,26 @@ export class SessionWriter {
   private readonly startNew: Database.Statement;
   private readonly closeOpen: Database.Statement;
   private readonly markDirty: Database.Statement;
-  /** The group's rollup deltas, computed here and persisted once at the end of its transaction. */
-  private readonly qoe = new QoeDeltaAccumulator(QOE_LAYOUT);
+  private readonly markPending: Database.Statement;
+  private readonly clearMarks: Database.Statement;
+  /** This group's rollup deltas of recent hours: pending after its commit. */
+  private group = new QoeDeltaAccumulator(QOE_LAYOUT);
+  /** This group's deltas of older hours: written in its own transaction. */
+  private readonly immediate = new QoeDeltaAccumulator(QOE_LAYOUT);
+  /** Deltas of committed groups not yet written to the rollup tables. */
+  private pending = new QoeDeltaAccumulator(QOE_LAYOUT);
+  /** When `pending` got its first delta (performance.now()). */
+  private pendingSince = 0;
+  /** Sessions of hours from this one on have their deltas kept pending; fixed while anything is pending. */
+  private pendFrom = 0;
+  /** (app, minute) marks in qoe_dirty, committed, covering `pending`. */
+  private readonly marked = new Set<string>();
+  /** This group's marks not yet in `marked`, and whether its transaction wrote `pending`. */
+  private readonly groupMarks = new Map<string, [string, number]>();
+  private lastMark = '';
+  private persistedInGroup = false;
   private readonly rollups: QoeRollupWriter;
+  private readonly deleteAppTx: (appId: string) => boolean;
   private readonly writeRange: (req: WriteRequest, from: number, to: number, outcomes: number[]) => void;
 
   constructor(file: string, durability: Durability) {
@@ -86,7 +143,15 @@ export class SessionWriter {
     this.startNew = this.db.prepare(INSERT_NEW_STARTED_SQL);
     this.closeOpen = this.db.prepare(CLOSE_OPEN_SQL);
     this.markDirty = this.db.prepare('INSERT OR IGNORE INTO stream_dirty (minute) VALUES (?)');
+    this.markPending = this.db.prepare('INSERT OR IGNORE INTO qoe_dirty (app_id, minute) VALUES (?, ?)');
+    this.clearMarks = this.db.prepare('DELETE FROM qoe_dirty');
     this.rollups = new QoeRollupWriter(this.db);
+    const appRows = APP_ROW_TABLES.map((t) => this.db.prepare(`DELETE FROM ${t} WHERE app_id = ?`));
+    const deleteApp = this.db.prepare('DELETE FROM apps WHERE id = ?');
+    this.deleteAppTx = this.db.transaction((appId: string) => {
+      for (const st of appRows) st.run(appId);
+      return deleteApp.run(appId).changes > 0;
+    });
     const row = new Array<unknown>(SESSION_ROW_WIDTH);
     const startedRow = new Array<unknown>(STARTED_PARAMS);
     const closedRow = new Array<unknown>(CLOSED_PARAMS);
@@ -113,10 +178,10 @@ export class SessionWriter {
                 const old = this.selectOld.get(row[S.app_id], row[S.session_id]) as unknown[];
                 // An older summary is ignored, as by the upsert.
                 if ((row[S.timestamp] as number) < (old[S.timestamp] as number)) continue;
-                this.qoe.add(old, -1);
+                this.contribute(old, -1);
                 this.upsert.run(row);
               }
-              this.qoe.add(row, 1);
+              this.contribute(row, 1);
             }
             sessionBase += n;
           } else {
@@ -161,10 +226,8 @@ export class SessionWriter {
             playBase += n;
           }
         }
-        this.rollups.persist(this.qoe.deltas());
-        this.qoe.clear();
+        this.endGroup();
       } catch (err) {
-        this.qoe.clear();
         // Requests are retried in order, so nothing after this one has an outcome yet.
         outcomes.fill(0, playStart);
         throw err;
@@ -196,14 +259,94 @@ export class SessionWriter {
         done.run();
         return total;
       }
+      const qoe = new QoeDeltaAccumulator(QOE_LAYOUT);
       this.db.transaction(() => {
-        for (const r of batch) this.qoe.add(r.slice(1), 1);
-        this.rollups.persist(this.qoe.deltas());
-        this.qoe.clear();
+        for (const r of batch) qoe.add(r.slice(1), 1);
+        this.rollups.persist(qoe.deltas());
         setState.run((batch.at(-1)![0] as number) + 1);
       })();
       total += batch.length;
     }
+  }
+
+  /**
+   * Recomputes from the sessions table the QoE minute rows, and their hour rows, of every bucket still marked
+   * in qoe_dirty: marks left by a crash that lost pending deltas. Runs before the writer takes any request.
+   * Returns the number of marks.
+   */
+  recoverQoeRollups(): number {
+    return recoverMarkedRollups(this.db, this.rollups);
+  }
+
+  /** Adds (1) or takes away (-1) one session's contribution to the rollups, in this group. */
+  private contribute(row: ArrayLike<unknown>, sign: 1 | -1): void {
+    const ts = row[S.timestamp] as number;
+    if (ts < this.pendFrom) {
+      this.immediate.add(row, sign);
+      return;
+    }
+    this.group.add(row, sign);
+    const appId = row[S.app_id] as string;
+    const minute = Math.floor(ts / MINUTE) * MINUTE;
+    const key = `${appId}\u0000${minute}`;
+    if (key === this.lastMark) return;
+    this.lastMark = key;
+    if (!this.marked.has(key)) this.groupMarks.set(key, [appId, minute]);
+  }
+
+  /**
+   * The end of a group's transaction: writes its deltas of older hours, and either writes everything pending
+   * with its own deltas (and clears the marks), or marks the buckets its deltas leave pending.
+   */
+  private endGroup(): void {
+    if (this.immediate.size > 0) this.rollups.persist(this.immediate.deltas());
+    const held = this.pending.size + this.group.size;
+    if ((this.pending.size > 0 && performance.now() - this.pendingSince >= PERSIST_AFTER_MS) || held >= PERSIST_KEYS) {
+      // Into the group, not into `pending`: should this transaction roll back, `pending` is still intact.
+      this.group.mergeFrom(this.pending);
+      this.rollups.persist(this.group.deltas());
+      this.clearMarks.run();
+      this.persistedInGroup = true;
+      return;
+    }
+    for (const [appId, minute] of this.groupMarks.values()) this.markPending.run(appId, minute);
+  }
+
+  /** Starts a group: before its transaction. */
+  private beginGroup(): void {
+    this.group.clear();
+    this.immediate.clear();
+    this.groupMarks.clear();
+    this.lastMark = '';
+    this.persistedInGroup = false;
+    if (this.pending.size === 0) this.pendFrom = Math.floor((Date.now() - PEND_WITHIN_MS) / HOUR) * HOUR;
+  }
+
+  /** After a group's transaction committed. */
+  private commitGroup(): void {
+    if (this.persistedInGroup) {
+      this.pending.clear();
+      this.marked.clear();
+    } else if (this.group.size > 0) {
+      if (this.pending.size === 0) {
+        // Swap rather than copy: the group's deltas become the pending set.
+        const empty = this.pending;
+        this.pending = this.group;
+        this.group = empty;
+        this.pendingSince = performance.now();
+      } else this.pending.mergeFrom(this.group);
+      for (const key of this.groupMarks.keys()) this.marked.add(key);
+    }
+    this.group.clear();
+    this.immediate.clear();
+    this.groupMarks.clear();
+  }
+
+  /** One transaction over requests [from, to), with the rollup bookkeeping around it. */
+  private writeGroup(req: WriteRequest, from: number, to: number, outcomes: number[]): void {
+    this.beginGroup();
+    this.writeRange(req, from, to, outcomes);
+    this.commitGroup();
   }
 
   write(req: WriteRequest): WriteResult {
@@ -212,7 +355,7 @@ export class SessionWriter {
     let outcomes = new Array<number>(playCount).fill(0);
     let errors: Array<string | null>;
     try {
-      this.writeRange(req, 0, req.counts.length, outcomes);
+      this.writeGroup(req, 0, req.counts.length, outcomes);
       errors = req.counts.map(() => null);
     } catch {
       // One request's failure must not fail the others it was grouped with: retry each on its own.
@@ -220,17 +363,56 @@ export class SessionWriter {
       errors = [];
       for (let r = 0; r < req.counts.length; r++) {
         try {
-          this.writeRange(req, r, r + 1, outcomes);
+          this.writeGroup(req, r, r + 1, outcomes);
           errors.push(null);
         } catch (err) {
           errors.push((err as Error).message);
         }
       }
     }
-    return { seq: req.seq, errors, outcomes, durationMs: performance.now() - started };
+    return {
+      seq: req.seq,
+      errors,
+      outcomes,
+      durationMs: performance.now() - started,
+      pending: this.pending.size > 0,
+    };
+  }
+
+  /** Whether rollup deltas are waiting to be written. */
+  hasPendingRollups(): boolean {
+    return this.pending.size > 0 || this.marked.size > 0;
+  }
+
+  /** Writes the pending rollup deltas in a transaction of their own (idle writer, a reader asking, closing). */
+  flushRollups(): void {
+    if (!this.hasPendingRollups()) return;
+    this.db.transaction(() => {
+      this.rollups.persist(this.pending.deltas());
+      this.clearMarks.run();
+    })();
+    this.pending.clear();
+    this.marked.clear();
+  }
+
+  /**
+   * Deletes an app and everything it owns, here so that no group commits between the deletion and the
+   * dropping of the app's pending rollup deltas (which would otherwise write its rows back).
+   */
+  deleteApp(appId: string): boolean {
+    const deleted = this.deleteAppTx(appId);
+    this.pending.dropApp(appId);
+    const prefix = `${appId}\u0000`;
+    for (const key of this.marked) if (key.startsWith(prefix)) this.marked.delete(key);
+    return deleted;
   }
 
   close(): void {
-    this.db.close();
+    try {
+      this.flushRollups();
+    } finally {
+      // Should that fail, the marks stay: the next start recomputes their rows.
+      this.db.close();
+    }
   }
 }

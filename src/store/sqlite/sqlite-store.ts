@@ -29,7 +29,7 @@ import type {
   StreamRollupRow,
 } from '../types.ts';
 import { SqliteAnalytics } from './analytics-queries.ts';
-import { QOE_DIMENSIONS, type QoeDimension } from './qoe-rollup-writer.ts';
+import { QOE_DIMENSIONS, QoeRollupWriter, recoverMarkedRollups, type QoeDimension } from './qoe-rollup-writer.ts';
 import { OUTCOME_CODES, pushPlayRow } from './play-session-rows.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
@@ -112,21 +112,6 @@ export class SqliteStore implements Store {
         'INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
       ),
       renameApp: this.db.prepare('UPDATE apps SET name = ? WHERE id = ? RETURNING id, name, created_at'),
-      deleteApp: this.db.prepare('DELETE FROM apps WHERE id = ?'),
-      // Rows keyed by app without a foreign key (rollups, moments, play sessions); sessions, keys and grants cascade.
-      deleteAppRows: [
-        this.db.prepare('DELETE FROM qoe_minutes WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM qoe_hours WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM moments WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM play_sessions WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM stream_minutes WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM stream_hours WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM room_minutes WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM notification_outbox WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM alert_events WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM alert_rules WHERE app_id = ?'),
-        this.db.prepare('DELETE FROM notification_channels WHERE app_id = ?'),
-      ],
       getApp: this.db.prepare('SELECT id, name, created_at FROM apps WHERE id = ?'),
       listApps: this.db.prepare('SELECT id, name, created_at FROM apps ORDER BY created_at, id'),
       insertKey: this.db.prepare(
@@ -215,14 +200,12 @@ export class SqliteStore implements Store {
     return r ? toApp(r) : null;
   }
 
-  /** Deletes the app and everything it owns in one transaction, so an app created later with the same id starts empty. */
+  /**
+   * Deletes the app and everything it owns in one transaction, so an app created later with the same id starts
+   * empty. The writer thread runs it, between two groups, and drops the app's pending rollup deltas with it.
+   */
   async deleteApp(id: string): Promise<boolean> {
-    return run('deleteApp', () =>
-      this.db.transaction(() => {
-        for (const statement of this.stmt.deleteAppRows) statement.run(id);
-        return this.stmt.deleteApp.run(id).changes > 0;
-      })(),
-    );
+    return this.writer.deleteApp(id);
   }
 
   async getApp(id: string): Promise<App | null> {
@@ -326,6 +309,9 @@ export class SqliteStore implements Store {
       // must not leave -wal/-shm files beside it.
       const copy = new Database(destination);
       try {
+        // The copy holds the marks of rollup deltas the writer had not yet written (its sessions are in
+        // the copy, the deltas were only in memory): recompute those rows so the copy is whole on its own.
+        recoverMarkedRollups(copy, new QoeRollupWriter(copy));
         copy.pragma('journal_mode = DELETE');
       } finally {
         copy.close();
@@ -427,6 +413,7 @@ export class SqliteStore implements Store {
     from: number,
     to: number,
   ): Promise<QoeRollupRow[]> {
+    await this.writer.flushRollups();
     return run('qoeRows', () => this.analytics.qoeRows(step, appId, dimension, value, from, to));
   }
   private readonly weightedBitrate = new Map<string, Database.Statement>();
@@ -477,9 +464,12 @@ export class SqliteStore implements Store {
     return run('listMoments', () => this.analytics.listMoments(query));
   }
   async countExpired(cutoffs: RetentionCutoffs): Promise<RetentionCounts> {
+    await this.writer.flushRollups();
     return run('countExpired', () => this.analytics.countExpired(cutoffs));
   }
   async deleteExpired(cutoffs: RetentionCutoffs, batch: number): Promise<RetentionCounts> {
+    // The rollups' pending deltas first: deleted rows must not come back with deltas written after.
+    await this.writer.flushRollups();
     return run('deleteExpired', () => this.analytics.deleteExpired(cutoffs, batch));
   }
   async releaseFreePages(pages: number): Promise<void> {
