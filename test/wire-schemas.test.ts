@@ -1,4 +1,4 @@
-// The account, app, key, user, audit, guest-token, analytics, room and playback wire formats: each TypeBox schema validates its request body
+// The account, app, key, user, audit, guest-token, analytics, room, playback and session wire formats: each TypeBox schema validates its request body
 // (a 400 that names every wrong field, never echoing a secret), is the /openapi.json entry, and keeps the rules
 // of the part behind it. The dashboard imports these types rather than copying them, without pulling in server code.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import * as analytics from '../src/http/wire/analytics.ts';
 import * as apps from '../src/http/wire/apps.ts';
 import * as audit from '../src/http/wire/audit.ts';
 import * as server from '../src/http/wire/server.ts';
+import * as sessions from '../src/http/wire/sessions.ts';
 import * as users from '../src/http/wire/users.ts';
 import { ROLES, SCOPES } from '../src/store/index.ts';
 import { call, setupAdmin, type Tokens } from './helpers/accounts.ts';
@@ -278,6 +279,11 @@ describe('the schemas are the OpenAPI entries', () => {
       ['post', '/api/v1/videos/{id}/playback', null, '200', 'PlaybackGrant'],
       ['post', '/api/v1/rooms/{id}/playback', null, '200', 'RoomPlaybackGrant'],
       ['post', '/api/v1/rooms/{id}/invites', 'RoomInviteBody', '201', 'RoomInvite'],
+      ['post', '/v1/sessions', null, '200', 'SessionAccepted'],
+      ['get', '/v1/sessions/{sessionId}', null, '200', 'StoredSession'],
+      ['get', '/api/v1/sessions', null, '200', 'SessionPage'],
+      ['get', '/api/v1/sessions/{sessionId}', null, '200', 'SessionDetail'],
+      ['post', '/api/webhook', null, '200', 'WebhookAnswer'],
     ];
     for (const [method, p, body, status, answer] of expected) {
       expect(bodyRef(doc, method, p), `${method} ${p} body`).toBe(body ? `#/components/schemas/${body}` : undefined);
@@ -356,6 +362,36 @@ describe('the answers fit their schemas', () => {
     fits(analytics.QoeBreakdown, breakdown, '/api/v1/qoe/breakdown');
     fits(analytics.MomentList, await get(`/api/v1/moments?from=${from}`), '/api/v1/moments');
     fits(analytics.ChannelMoments, await get(`/api/v1/streams/news/moments?app=default&from=${from}`), 'moments');
+  });
+
+  test('every session answer is what its wire schema says', async () => {
+    // The SessionSummary references are checked as objects here: that schema is the ingest part's own.
+    const withSummary = (schema: TSchema) =>
+      JSON.parse(
+        JSON.stringify(schema).replaceAll('{"$ref":"#/components/schemas/SessionSummary"}', '{"type":"object"}'),
+      );
+    const one = await postSessions(ts.url, sdkSession({ sessionId: 'wire-session-1' }), { key: ts.apiKey });
+    fits(sessions.SessionAccepted, await one.json(), 'POST /v1/sessions');
+    const batch = await postSessions(ts.url, [sdkSession({ sessionId: 'wire-session-2' })], { key: ts.apiKey });
+    fits(sessions.SessionAccepted, await batch.json(), 'POST /v1/sessions batch');
+    const stored = await fetch(`${ts.url}/v1/sessions/wire-session-1`, { headers: { 'x-api-key': ts.apiKey } });
+    fits(withSummary(sessions.StoredSession), await stored.json(), 'GET /v1/sessions/{id}');
+    const page = await call(ts, 'GET', '/api/v1/sessions?app=default', { token: admin.accessToken });
+    expect(page.json!.sessions.length).toBeGreaterThan(0);
+    fits(sessions.SessionPage, page.json, 'GET /api/v1/sessions');
+    const detail = await call(ts, 'GET', '/api/v1/sessions/wire-session-1?app=default', { token: admin.accessToken });
+    fits(withSummary(sessions.SessionDetail), detail.json, 'GET /api/v1/sessions/{id}');
+    const hook = await fetch(`${ts.url}/api/webhook`, {
+      method: 'POST',
+      headers: { 'x-api-key': ts.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { event: 'play_started', id: 'wire-play-1', time: new Date().toISOString(), media: 'ch1' },
+        { event: 'nope' },
+      ]),
+    });
+    const answer = await hook.json();
+    expect(answer.rejected.length).toBe(1);
+    fits(sessions.WebhookAnswer, answer, 'POST /api/webhook');
   });
 
   test("the audit log's query is read by its schema: a bad value is a 400 naming it, the default applies", async () => {

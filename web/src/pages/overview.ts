@@ -1,7 +1,16 @@
 // Overview of one app's playback quality: a tile per metric with its change against the previous period of the
 // same length, a uPlot series under each, the moments of the range shaded on the charts and listed in a strip,
 // and live mode on short ranges (refetched when the live feed says the app's data changed).
-import { ApiFailure, get, qs, type Moment, type MomentList, type Point, type QoeSeries } from '../api.ts';
+import {
+  ApiFailure,
+  get,
+  qs,
+  type Moment,
+  type MomentList,
+  type Point,
+  type QoeSeries,
+  type SessionPage,
+} from '../api.ts';
 import { timeChart, type TimeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
@@ -9,7 +18,7 @@ import { formatters } from '../format.ts';
 import { METRICS, type Metric } from '../metrics.ts';
 import { forApp, momentChip, momentTitle } from '../moment-text.ts';
 import { DIMENSIONS } from './breakdowns.ts';
-import { contentCell, type SessionRow } from './sessions.ts';
+import { contentCell } from './sessions.ts';
 import { isShortRange, rangeFromParams, rangePicker, withParams, type TimeRange } from '../time-range.ts';
 
 export { METRICS };
@@ -20,7 +29,7 @@ const REFETCH_GAP_MS = 10_000;
 function filterChip(app: string, [dimension, value]: [string, string]): HTMLElement {
   const shown = h('span', {}, value || '(none)');
   if (dimension === 'contentId' && value)
-    void get<{ sessions: SessionRow[] }>(`/api/v1/sessions${qs({ app, contentId: value, limit: 1 })}`)
+    void get<Pick<SessionPage, 'sessions'>>(`/api/v1/sessions${qs({ app, contentId: value, limit: 1 })}`)
       .then((r) => {
         const title = r.sessions[0]?.contentTitle;
         if (title) replace(shown, contentCell(title, value));
