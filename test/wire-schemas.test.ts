@@ -284,6 +284,10 @@ describe('the schemas are the OpenAPI entries', () => {
       ['get', '/api/v1/sessions', null, '200', 'SessionPage'],
       ['get', '/api/v1/sessions/{sessionId}', null, '200', 'SessionDetail'],
       ['post', '/api/webhook', null, '200', 'WebhookAnswer'],
+      ['get', '/api/v1/videos', null, '200', 'VideoList'],
+      ['get', '/api/v1/videos/{id}', null, '200', 'Video'],
+      ['patch', '/api/v1/videos/{id}', 'VideoRenameBody', '200', 'Video'],
+      ['post', '/api/v1/videos/{id}/retry', null, '200', 'VideoRetryAnswer'],
     ];
     for (const [method, p, body, status, answer] of expected) {
       expect(bodyRef(doc, method, p), `${method} ${p} body`).toBe(body ? `#/components/schemas/${body}` : undefined);
@@ -389,7 +393,7 @@ describe('the answers fit their schemas', () => {
         { event: 'nope' },
       ]),
     });
-    const answer = await hook.json();
+    const answer = (await hook.json()) as { rejected: unknown[] };
     expect(answer.rejected.length).toBe(1);
     fits(sessions.WebhookAnswer, answer, 'POST /api/webhook');
   });

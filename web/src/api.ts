@@ -111,6 +111,7 @@ export type { PlaybackGrant } from '../../src/http/wire/playback.ts';
 export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/http/wire/rooms.ts';
 export type { ServerInfo } from '../../src/http/wire/server.ts';
 export type { SessionDetail, SessionPage, SessionRow } from '../../src/http/wire/sessions.ts';
+export type { Rendition, Video, VideoList, VideoRetryAnswer } from '../../src/http/wire/videos.ts';
 export type { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../src/http/wire/users.ts';
 export type {
   ActiveCounts,
