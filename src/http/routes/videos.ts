@@ -11,8 +11,7 @@ import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../requi
 import { userSigner } from '../sign-media.ts';
 import { requireUser, type Caller } from '../require-user.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { intQuery } from './route-params.ts';
-import { queryParametersOf } from '../read-validated-query.ts';
+import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import {
   Video,
   VideoList,
@@ -22,6 +21,7 @@ import {
   VideoUploadForm,
 } from '../wire/videos.ts';
 
+const readListQuery = queryReader(VideoListParams);
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** The video named by the path, when the caller's apps include its app; 404 otherwise. */
@@ -71,9 +71,8 @@ const list: RouteDef = {
   path: '/api/v1/videos',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const appId = await resolveApp(ctx, callerPrincipal(caller), event.url.searchParams.get('app') ?? undefined);
-    const limit = intQuery(event, 'limit', 1, 200) ?? 50;
-    const raw = event.url.searchParams.get('before');
+    const { app, limit = 50, before: raw } = readListQuery(event); // the reader fills in limit's default
+    const appId = await resolveApp(ctx, callerPrincipal(caller), app);
     let before: { createdAt: number; id: string } | undefined;
     if (raw) {
       const m = /^(\d{1,15})\.([A-Za-z0-9_-]{8,64})$/.exec(raw);
@@ -85,7 +84,7 @@ const list: RouteDef = {
     return {
       videos: await Promise.all(page.videos.map((v) => view(ctx, caller, v))),
       next: page.hasMore && last ? `${last.createdAt}.${last.id}` : null,
-    };
+    } satisfies VideoList;
   },
   openapi: {
     summary: "An app's videos, newest first, a page at a time",
