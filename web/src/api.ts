@@ -109,6 +109,15 @@ export type {
 export type { AuditEntry, AuditPage } from '../../src/http/wire/audit.ts';
 export type { PlaybackGrant } from '../../src/http/wire/playback.ts';
 export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/http/wire/rooms.ts';
+export type {
+  ChatMessage,
+  MemberPresence,
+  MinuteFigures,
+  RoomCommand,
+  RoomServerMessage,
+  RoomStats,
+  RoomView,
+} from '../../src/http/wire/room-socket.ts';
 export type { ServerInfo } from '../../src/http/wire/server.ts';
 export type { SessionDetail, SessionPage, SessionRow } from '../../src/http/wire/sessions.ts';
 export type { Rendition, Video, VideoList, VideoRetryAnswer } from '../../src/http/wire/videos.ts';
