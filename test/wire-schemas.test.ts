@@ -288,6 +288,10 @@ describe('the schemas are the OpenAPI entries', () => {
       ['get', '/api/v1/videos/{id}', null, '200', 'Video'],
       ['patch', '/api/v1/videos/{id}', 'VideoRenameBody', '200', 'Video'],
       ['post', '/api/v1/videos/{id}/retry', null, '200', 'VideoRetryAnswer'],
+      ['get', '/api/v1/alert-rules', null, '200', 'AlertRuleList'],
+      ['get', '/api/v1/alerts', null, '200', 'AlertEventList'],
+      ['get', '/api/v1/notification-channels', null, '200', 'NotificationChannelList'],
+      ['post', '/api/v1/notification-channels/{id}/test', null, '200', 'ChannelTestAnswer'],
     ];
     for (const [method, p, body, status, answer] of expected) {
       expect(bodyRef(doc, method, p), `${method} ${p} body`).toBe(body ? `#/components/schemas/${body}` : undefined);

@@ -106,6 +106,16 @@ export type {
   NewApiKeyBody,
   NewAppBody,
 } from '../../src/http/wire/apps.ts';
+export type {
+  AlertEvent,
+  AlertEventList,
+  AlertRule,
+  AlertRuleList,
+  Channel as NotificationChannel,
+  ChannelList as NotificationChannelList,
+  ChannelTestAnswer,
+  Notification as AlertNotification,
+} from '../../src/http/wire/alerts.ts';
 export type { AuditEntry, AuditPage } from '../../src/http/wire/audit.ts';
 export type { PlaybackGrant } from '../../src/http/wire/playback.ts';
 export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/http/wire/rooms.ts';

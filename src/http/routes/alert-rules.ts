@@ -9,7 +9,7 @@ import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { callerPrincipal, canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { AlertEvent, AlertRule, AlertRulePatchBody, NewAlertRuleBody } from '../wire/alerts.ts';
+import { AlertEventList, AlertRule, AlertRuleList, AlertRulePatchBody, NewAlertRuleBody } from '../wire/alerts.ts';
 import { READ_SECURITY } from './analytics-openapi.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { notificationView } from './alert-views.ts';
@@ -92,7 +92,7 @@ function listRules(): RouteDef {
     async handler(event, ctx) {
       const principal = await requireReader(event, ctx);
       const app = await resolveApp(ctx, principal, event.url.searchParams.get('app') ?? undefined);
-      return { rules: (await ctx.store.alerts.listRules(app)).map(ruleView) };
+      return { rules: (await ctx.store.alerts.listRules(app)).map(ruleView) } satisfies AlertRuleList;
     },
     openapi: {
       summary: "An app's alert rules with their state",
@@ -101,11 +101,7 @@ function listRules(): RouteDef {
       responses: {
         '200': {
           description: 'Rules',
-          content: json({
-            type: 'object',
-            required: ['rules'],
-            properties: { rules: { type: 'array', items: AlertRule } },
-          }),
+          content: json(AlertRuleList),
         },
         ...errorResponses(400, 401, 403, 404, 503),
       },
@@ -225,7 +221,9 @@ function history(): RouteDef {
       const limit = intQuery(event, 'limit', 1, 500) ?? 100;
       const ruleId = intQuery(event, 'rule', 1, Number.MAX_SAFE_INTEGER);
       const events = await ctx.store.alerts.listEvents(app, limit, ruleId);
-      return { alerts: events.map((e) => ({ ...e, notifications: e.notifications.map(notificationView) })) };
+      return {
+        alerts: events.map((e) => ({ ...e, notifications: e.notifications.map(notificationView) })),
+      } satisfies AlertEventList;
     },
     openapi: {
       summary: 'Alert history, newest first: each firing and resolution with its value and notification attempts',
@@ -238,11 +236,7 @@ function history(): RouteDef {
       responses: {
         '200': {
           description: 'History',
-          content: json({
-            type: 'object',
-            required: ['alerts'],
-            properties: { alerts: { type: 'array', items: AlertEvent } },
-          }),
+          content: json(AlertEventList),
         },
         ...errorResponses(400, 401, 403, 404, 503),
       },
