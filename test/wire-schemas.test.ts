@@ -274,6 +274,7 @@ describe('the schemas are the OpenAPI entries', () => {
       ['get', '/api/v1/stats/series', null, '200', 'StreamSeries'],
       ['get', '/api/v1/qoe/timeseries', null, '200', 'QoeSeries'],
       ['get', '/api/v1/qoe/breakdown', null, '200', 'QoeBreakdown'],
+      ['get', '/api/v1/qoe/summary', null, '200', 'QoeSummary'],
       ['get', '/api/v1/moments', null, '200', 'MomentList'],
       ['get', '/api/v1/streams/{channel}/moments', null, '200', 'ChannelMoments'],
       ['post', '/api/v1/videos/{id}/playback', null, '200', 'PlaybackGrant'],
@@ -368,6 +369,9 @@ describe('the answers fit their schemas', () => {
     const breakdown = await get(`/api/v1/qoe/breakdown?app=default&dimension=country&from=${from}`);
     expect(breakdown!.rows.map((r: { value: string }) => r.value)).toEqual(['DE', 'FR']);
     fits(analytics.QoeBreakdown, breakdown, '/api/v1/qoe/breakdown');
+    const summary = await get(`/api/v1/qoe/summary?app=default&from=${from}&filter[country]=DE`);
+    expect(summary!.current.sessions).toBe(2);
+    fits(analytics.QoeSummary, summary, '/api/v1/qoe/summary');
     fits(analytics.MomentList, await get(`/api/v1/moments?from=${from}`), '/api/v1/moments');
     fits(analytics.ChannelMoments, await get(`/api/v1/streams/news/moments?app=default&from=${from}`), 'moments');
   });

@@ -141,6 +141,8 @@ export type {
   QoeBreakdownRow,
   QoePoint as Point,
   QoeSeries,
+  QoeSummary,
+  QoeSummaryPeriod,
   StreamPoint,
   StreamSeries,
 } from '../../src/http/wire/analytics.ts';
