@@ -14,6 +14,8 @@ import * as accounts from '../src/http/wire/accounts.ts';
 import * as analytics from '../src/http/wire/analytics.ts';
 import * as apps from '../src/http/wire/apps.ts';
 import * as audit from '../src/http/wire/audit.ts';
+import { ERROR_STATUS } from '../src/http/errors.ts';
+import * as errors from '../src/http/wire/errors.ts';
 import * as server from '../src/http/wire/server.ts';
 import * as sessions from '../src/http/wire/sessions.ts';
 import * as users from '../src/http/wire/users.ts';
@@ -275,6 +277,7 @@ describe('the schemas are the OpenAPI entries', () => {
       ['get', '/api/v1/qoe/timeseries', null, '200', 'QoeSeries'],
       ['get', '/api/v1/qoe/breakdown', null, '200', 'QoeBreakdown'],
       ['get', '/api/v1/qoe/summary', null, '200', 'QoeSummary'],
+      ['get', '/ws/live/health', null, '200', 'LiveFeedHealth'],
       ['get', '/api/v1/moments', null, '200', 'MomentList'],
       ['get', '/api/v1/streams/{channel}/moments', null, '200', 'ChannelMoments'],
       ['post', '/api/v1/videos/{id}/playback', null, '200', 'PlaybackGrant'],
@@ -318,6 +321,7 @@ describe('the schemas are the OpenAPI entries', () => {
       audit.GuestTokenBody,
       audit.AuditEntry,
       server.ServerInfo,
+      errors.ErrorEnvelope,
     ])
       expect(doc.components.schemas[(schema as { $id?: string }).$id!]).toEqual(asPublished(schema));
     const list = doc.components.schemas.AppList as { properties: { apps: { items: unknown } } };
@@ -443,6 +447,7 @@ describe('one set of rules', () => {
     expect([...accounts.ROLE_NAMES]).toEqual([...ROLES]);
     expect([...apps.SCOPE_NAMES]).toEqual([...SCOPES]);
     expect([...analytics.QOE_METRIC_NAMES]).toEqual([...QOE_METRICS]);
+    expect([...errors.ERROR_CODES].sort()).toEqual(Object.keys(ERROR_STATUS).sort());
     expect(audit.GUEST_TOKEN_RULES).toEqual({
       resource: GUEST_RESOURCE,
       defaultTtlSec: GUEST_DEFAULT_TTL_SEC,

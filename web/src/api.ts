@@ -1,5 +1,7 @@
 // Calls to m3w's API with the session cookies: the CSRF header on every state-changing call, one refresh and
 // retry on a 401, and the error envelope turned into an ApiFailure with a message a person can read.
+import type { ErrorEnvelope } from '../../src/http/wire/errors.ts';
+
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
@@ -48,10 +50,8 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-/** The error envelope of a refused request, as far as the dashboard reads it. */
-export interface ApiError {
-  error?: { code?: string; message?: string };
-}
+/** The error envelope of a refused request, read warily: a proxy's error page may carry none of it. */
+export type ApiError = { error?: Partial<ErrorEnvelope['error']> };
 
 async function failure(res: Response): Promise<ApiFailure> {
   try {

@@ -166,3 +166,10 @@ export type AlertEventList = Type.Static<typeof AlertEventList>;
 /** POST /api/v1/notification-channels/{id}/test: how the receiver took the test message. */
 export const ChannelTestAnswer = Type.Object({ notification: Notification }, { $id: 'ChannelTestAnswer' });
 export type ChannelTestAnswer = Type.Static<typeof ChannelTestAnswer>;
+
+/** GET /api/v1/alerts's query. */
+export const AlertHistoryParams = Type.Object({
+  app: Type.Optional(Type.String({ description: 'App id; may be omitted when the caller sees exactly one app' })),
+  rule: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'one rule only' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+});
