@@ -116,7 +116,7 @@ export type {
   ChannelTestAnswer,
   Notification as AlertNotification,
 } from '../../src/http/wire/alerts.ts';
-export type { AuditEntry, AuditPage } from '../../src/http/wire/audit.ts';
+export type { AuditEntry, AuditPage, GuestToken, GuestTokenBody } from '../../src/http/wire/audit.ts';
 export type { PlaybackGrant } from '../../src/http/wire/playback.ts';
 export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/http/wire/rooms.ts';
 export type {

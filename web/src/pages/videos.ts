@@ -3,7 +3,7 @@
 // frame, so hls.js never enters the dashboard's bundle), renames it, shares an embed code and links to its QoE
 // sessions. When the server has no ffmpeg, the page says how to install it instead of offering a form.
 import './videos.css';
-import { ApiFailure, api, get, qs, type Rendition, refreshSession, type Video } from '../api.ts';
+import { ApiFailure, api, type GuestToken, get, qs, type Rendition, refreshSession, type Video } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 import { fmtTime } from '../format.ts';
@@ -638,7 +638,7 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
   const embedButton = h('button', { type: 'button', class: 'secondary' }, 'Create an embed code (valid 7 days)');
   embedButton.addEventListener('click', async () => {
     try {
-      const t = await api<{ token: string; expiresAt: number }>('POST', '/api/v1/guest-tokens', {
+      const t = await api<GuestToken>('POST', '/api/v1/guest-tokens', {
         resource: `video:${v.id}`,
         ttlSeconds: 7 * 24 * 3600,
       });
