@@ -1,4 +1,4 @@
-// The account, app, key, user, audit, guest-token, analytics, room and playback wire formats: each TypeBox schema validates its request body
+// The account, app, key, user, audit, guest-token, analytics, room, playback and session wire formats: each TypeBox schema validates its request body
 // (a 400 that names every wrong field, never echoing a secret), is the /openapi.json entry, and keeps the rules
 // of the part behind it. The dashboard imports these types rather than copying them, without pulling in server code.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,7 +14,10 @@ import * as accounts from '../src/http/wire/accounts.ts';
 import * as analytics from '../src/http/wire/analytics.ts';
 import * as apps from '../src/http/wire/apps.ts';
 import * as audit from '../src/http/wire/audit.ts';
+import { ERROR_STATUS } from '../src/http/errors.ts';
+import * as errors from '../src/http/wire/errors.ts';
 import * as server from '../src/http/wire/server.ts';
+import * as sessions from '../src/http/wire/sessions.ts';
 import * as users from '../src/http/wire/users.ts';
 import { ROLES, SCOPES } from '../src/store/index.ts';
 import { call, setupAdmin, type Tokens } from './helpers/accounts.ts';
@@ -274,11 +277,26 @@ describe('the schemas are the OpenAPI entries', () => {
       ['get', '/api/v1/stats/series', null, '200', 'StreamSeries'],
       ['get', '/api/v1/qoe/timeseries', null, '200', 'QoeSeries'],
       ['get', '/api/v1/qoe/breakdown', null, '200', 'QoeBreakdown'],
+      ['get', '/api/v1/qoe/summary', null, '200', 'QoeSummary'],
+      ['get', '/ws/live/health', null, '200', 'LiveFeedHealth'],
       ['get', '/api/v1/moments', null, '200', 'MomentList'],
       ['get', '/api/v1/streams/{channel}/moments', null, '200', 'ChannelMoments'],
       ['post', '/api/v1/videos/{id}/playback', null, '200', 'PlaybackGrant'],
       ['post', '/api/v1/rooms/{id}/playback', null, '200', 'RoomPlaybackGrant'],
       ['post', '/api/v1/rooms/{id}/invites', 'RoomInviteBody', '201', 'RoomInvite'],
+      ['post', '/v1/sessions', null, '200', 'SessionAccepted'],
+      ['get', '/v1/sessions/{sessionId}', null, '200', 'StoredSession'],
+      ['get', '/api/v1/sessions', null, '200', 'SessionPage'],
+      ['get', '/api/v1/sessions/{sessionId}', null, '200', 'SessionDetail'],
+      ['post', '/api/webhook', null, '200', 'WebhookAnswer'],
+      ['get', '/api/v1/videos', null, '200', 'VideoList'],
+      ['get', '/api/v1/videos/{id}', null, '200', 'Video'],
+      ['patch', '/api/v1/videos/{id}', 'VideoRenameBody', '200', 'Video'],
+      ['post', '/api/v1/videos/{id}/retry', null, '200', 'VideoRetryAnswer'],
+      ['get', '/api/v1/alert-rules', null, '200', 'AlertRuleList'],
+      ['get', '/api/v1/alerts', null, '200', 'AlertEventList'],
+      ['get', '/api/v1/notification-channels', null, '200', 'NotificationChannelList'],
+      ['post', '/api/v1/notification-channels/{id}/test', null, '200', 'ChannelTestAnswer'],
     ];
     for (const [method, p, body, status, answer] of expected) {
       expect(bodyRef(doc, method, p), `${method} ${p} body`).toBe(body ? `#/components/schemas/${body}` : undefined);
@@ -304,6 +322,7 @@ describe('the schemas are the OpenAPI entries', () => {
       audit.GuestTokenBody,
       audit.AuditEntry,
       server.ServerInfo,
+      errors.ErrorEnvelope,
     ])
       expect(doc.components.schemas[(schema as { $id?: string }).$id!]).toEqual(asPublished(schema));
     const list = doc.components.schemas.AppList as { properties: { apps: { items: unknown } } };
@@ -355,8 +374,41 @@ describe('the answers fit their schemas', () => {
     const breakdown = await get(`/api/v1/qoe/breakdown?app=default&dimension=country&from=${from}`);
     expect(breakdown!.rows.map((r: { value: string }) => r.value)).toEqual(['DE', 'FR']);
     fits(analytics.QoeBreakdown, breakdown, '/api/v1/qoe/breakdown');
+    const summary = await get(`/api/v1/qoe/summary?app=default&from=${from}&filter[country]=DE`);
+    expect(summary!.current.sessions).toBe(2);
+    fits(analytics.QoeSummary, summary, '/api/v1/qoe/summary');
     fits(analytics.MomentList, await get(`/api/v1/moments?from=${from}`), '/api/v1/moments');
     fits(analytics.ChannelMoments, await get(`/api/v1/streams/news/moments?app=default&from=${from}`), 'moments');
+  });
+
+  test('every session answer is what its wire schema says', async () => {
+    // The SessionSummary references are checked as objects here: that schema is the ingest part's own.
+    const withSummary = (schema: TSchema) =>
+      JSON.parse(
+        JSON.stringify(schema).replaceAll('{"$ref":"#/components/schemas/SessionSummary"}', '{"type":"object"}'),
+      );
+    const one = await postSessions(ts.url, sdkSession({ sessionId: 'wire-session-1' }), { key: ts.apiKey });
+    fits(sessions.SessionAccepted, await one.json(), 'POST /v1/sessions');
+    const batch = await postSessions(ts.url, [sdkSession({ sessionId: 'wire-session-2' })], { key: ts.apiKey });
+    fits(sessions.SessionAccepted, await batch.json(), 'POST /v1/sessions batch');
+    const stored = await fetch(`${ts.url}/v1/sessions/wire-session-1`, { headers: { 'x-api-key': ts.apiKey } });
+    fits(withSummary(sessions.StoredSession), await stored.json(), 'GET /v1/sessions/{id}');
+    const page = await call(ts, 'GET', '/api/v1/sessions?app=default', { token: admin.accessToken });
+    expect(page.json!.sessions.length).toBeGreaterThan(0);
+    fits(sessions.SessionPage, page.json, 'GET /api/v1/sessions');
+    const detail = await call(ts, 'GET', '/api/v1/sessions/wire-session-1?app=default', { token: admin.accessToken });
+    fits(withSummary(sessions.SessionDetail), detail.json, 'GET /api/v1/sessions/{id}');
+    const hook = await fetch(`${ts.url}/api/webhook`, {
+      method: 'POST',
+      headers: { 'x-api-key': ts.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { event: 'play_started', id: 'wire-play-1', time: new Date().toISOString(), media: 'ch1' },
+        { event: 'nope' },
+      ]),
+    });
+    const answer = (await hook.json()) as { rejected: unknown[] };
+    expect(answer.rejected.length).toBe(1);
+    fits(sessions.WebhookAnswer, answer, 'POST /api/webhook');
   });
 
   test("the audit log's query is read by its schema: a bad value is a 400 naming it, the default applies", async () => {
@@ -396,6 +448,7 @@ describe('one set of rules', () => {
     expect([...accounts.ROLE_NAMES]).toEqual([...ROLES]);
     expect([...apps.SCOPE_NAMES]).toEqual([...SCOPES]);
     expect([...analytics.QOE_METRIC_NAMES]).toEqual([...QOE_METRICS]);
+    expect([...errors.ERROR_CODES].sort()).toEqual(Object.keys(ERROR_STATUS).sort());
     expect(audit.GUEST_TOKEN_RULES).toEqual({
       resource: GUEST_RESOURCE,
       defaultTtlSec: GUEST_DEFAULT_TTL_SEC,

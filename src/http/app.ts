@@ -19,7 +19,7 @@ import { momentRoutes } from './routes/analytics-moments.ts';
 import { qoeRoutes } from './routes/analytics-qoe.ts';
 import { streamRoutes } from './routes/analytics-streams.ts';
 import { webhookRoutes, webhookSchemas } from './routes/webhook.ts';
-import { videoRoutes, videoSchemas } from './routes/videos.ts';
+import { videoRoutes } from './routes/videos.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { playbackRoutes } from './routes/playback.ts';
 import { roomRoutes } from './routes/rooms.ts';
@@ -66,7 +66,6 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
   const openapi = buildOpenApi(routes, ctx.version, {
     ...sessionSchemas,
     ...webhookSchemas,
-    ...videoSchemas,
   });
 
   const rejections = new RejectionSampler();

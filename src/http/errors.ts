@@ -24,11 +24,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-export interface ErrorDetail {
-  index?: number;
-  field: string;
-  message: string;
-}
+import type { ErrorDetail } from './wire/errors.ts';
+
+export type { ErrorDetail };
 
 /** An error meant for the client: its message is safe to show and names what to fix. */
 export class ApiError extends Error {

@@ -1,7 +1,7 @@
 // Builds the OpenAPI 3.1 document from the route table, so a route cannot exist without its description.
 // Wire schemas that name themselves ($id) become components and are referenced by name wherever routes use them.
 import type { RouteDef } from './context.ts';
-import { ErrorEnvelopeSchema } from './routes/openapi-shared.ts';
+import { ErrorEnvelope } from './wire/errors.ts';
 
 const COMPONENT_NAME = /^[A-Z][A-Za-z0-9]*$/;
 
@@ -25,6 +25,7 @@ export function buildOpenApi(
   schemas: Record<string, unknown>,
 ): Record<string, unknown> {
   const named = new Map<string, unknown>();
+  hoistNamed(ErrorEnvelope, named); // every error response refers to it
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     if ('notInApi' in r.openapi) continue;
@@ -51,7 +52,7 @@ export function buildOpenApi(
         },
         apiKeyQuery: { type: 'apiKey', in: 'query', name: 'key' },
       },
-      schemas: { Error: ErrorEnvelopeSchema, ...schemas, ...Object.fromEntries(named) },
+      schemas: { ...schemas, ...Object.fromEntries(named) },
     },
   };
 }

@@ -47,12 +47,17 @@ export function queryReader<T extends TObject>(schema: T) {
 
 /** The OpenAPI query parameters of a query schema; required are those its object requires. */
 export function queryParametersOf(schema: TObject) {
+  return parametersOf(schema, 'query');
+}
+
+/** The OpenAPI parameters of an object schema, in the query or in the headers. */
+export function parametersOf(schema: TObject, where: 'query' | 'header') {
   const required = new Set((schema as TObject & { required?: string[] }).required ?? []);
   return Object.entries(schema.properties as Record<string, TSchema & ParamSchema>).map(([name, s]) => {
     const { description, 'x-expected': _expected, ...rest } = s;
     return {
       name,
-      in: 'query',
+      in: where,
       required: required.has(name),
       schema: JSON.parse(JSON.stringify(rest)) as Record<string, unknown>,
       ...(description ? { description } : {}),

@@ -1,6 +1,8 @@
 // The legacy Telemetra protocol on /ws/live/{streamId}: after a welcome, one {"type":"metrics","streamId",…,
 // "moments"} message every interval, whether or not it changed (that API promised a steady tick). Clients of
-// it never speak; they are kept alive by protocol pings alone.
+// it never speak; they are kept alive by protocol pings alone. The hub (live-hub.ts) accepts the connection and
+// authenticates it; what follows — which stream it may watch, its welcome, its ticks — is this module's.
+import type { Peer } from 'crossws';
 import type { PeerOutbox } from './peer-outbox.ts';
 
 export interface LegacyStream {
@@ -10,11 +12,59 @@ export interface LegacyStream {
   recentMoments?(stream: string): unknown[] | Promise<unknown[]>;
 }
 
-/** A connected legacy client: the stream it watches (topic argument and the id it asked for) and its outbox. */
+/**
+ * A connected client as this protocol sees it: the stream it watches (the `stream` topic argument and the id it
+ * asked for; both unset on a /ws/live peer), its outbox, and when it was last heard from.
+ */
 export interface LegacyPeer {
+  peer: Peer;
   legacyStream?: string;
   legacyName?: string;
   outbox: PeerOutbox;
+  lastHeard: number;
+}
+
+/** What opening a legacy connection needs from the hub. */
+export interface LegacyOpen<P> {
+  intervalMs: number;
+  /** The hub's `stream` topic, whose authorize() has the last word on the resolved argument. */
+  stream?: { authorize(arg: string, principal: P): boolean | Promise<boolean> };
+  /** The `stream` topic argument a stream id maps to for this caller, or null when it may not watch it. */
+  legacyTopic?(streamId: string, request: Request, principal: P): Promise<string | null>;
+  /** Adds the peer to the hub's peers (only once it may watch its stream). */
+  admit(): void;
+}
+
+/** Whether a hub peer speaks this protocol. */
+export const isLegacyPeer = (s: LegacyPeer): boolean => s.legacyStream !== undefined;
+
+/** The topics a legacy peer follows, for re-authorisation. */
+export const legacyFollows = (s: LegacyPeer): string[] => [`stream:${s.legacyStream}`];
+
+/** A legacy client spoke: whatever it says is ignored, but it is alive. */
+export function legacyHeard(s: LegacyPeer): void {
+  s.lastHeard = Date.now();
+}
+
+/**
+ * Opens an authenticated legacy connection: resolves the stream of its URL for the principal, closes it 4403 when
+ * it may not watch that stream, and otherwise admits it to the hub and sends its welcome.
+ */
+export function openLegacyPeer<P>(s: LegacyPeer & { principal: P }, o: LegacyOpen<P>): void {
+  const { peer, principal } = s;
+  const streamId = legacyStreamId(peer.request.url);
+  const resolve = async (): Promise<string | null> => {
+    const arg = o.legacyTopic ? await o.legacyTopic(streamId, peer.request as Request, principal) : streamId;
+    if (arg === null) return null;
+    return !o.stream || (await o.stream.authorize(arg, principal)) ? arg : null;
+  };
+  void resolve().then((arg) => {
+    if (arg === null) return peer.close(4403, `not allowed to watch stream ${streamId}`.slice(0, 120));
+    s.legacyStream = arg;
+    s.legacyName = streamId;
+    o.admit();
+    s.outbox.sendNow(legacyWelcome(streamId, o.intervalMs));
+  });
 }
 
 /** The stream id of a legacy connection: the last path segment of its URL, decoded. */

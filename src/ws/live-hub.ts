@@ -21,7 +21,15 @@
 // Legacy Telemetra clients (/ws/live/{streamId}) speak the protocol of legacy-stream.ts; every peer's sending
 // goes through its PeerOutbox (peer-outbox.ts).
 import type { Hooks, Peer } from 'crossws';
-import { type LegacyStream, legacyStreamId, legacyTick, legacyWelcome } from './legacy-stream.ts';
+import {
+  isLegacyPeer,
+  legacyFollows,
+  legacyHeard,
+  type LegacyPeer,
+  type LegacyStream,
+  legacyTick,
+  openLegacyPeer,
+} from './legacy-stream.ts';
 import { PeerOutbox } from './peer-outbox.ts';
 
 export interface LiveTopic<P> {
@@ -63,18 +71,12 @@ export interface LiveHubOptions<P> {
   onError?(err: unknown, where: string): void;
 }
 
-interface PeerState<P> {
-  peer: Peer;
+/** A connected peer; its outbox sends replies now, updates in one slot per topic while the socket is backed up. */
+interface PeerState<P> extends LegacyPeer {
   principal: P;
   topics: Set<string>;
-  /** Replies now, updates in one slot per topic (and one per moment) while the socket is backed up. */
-  outbox: PeerOutbox;
-  lastHeard: number;
   /** Client messages in the current one-second window. */
   window: { start: number; count: number };
-  /** The `stream` topic argument a legacy connection follows, and the stream id it asked for. */
-  legacyStream?: string;
-  legacyName?: string;
   /** Re-checks of this peer's access begun so far: a subscribe whose own check overlapped one checks again. */
   accessChecks: number;
 }
@@ -292,7 +294,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       }
       s.principal = fresh;
     }
-    const follows = s.legacyStream !== undefined ? [`stream:${s.legacyStream}`] : [...s.topics];
+    const follows = isLegacyPeer(s) ? legacyFollows(s) : [...s.topics];
     for (const topic of follows) {
       const [prefix, arg] = split(topic);
       const def = topicDef(prefix);
@@ -361,7 +363,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     const text = `{"type":"ping","t":${Date.now()}}`;
     for (const s of peers) {
       s.peer.ping('m3w');
-      if (s.legacyStream === undefined) sendNow(s, text);
+      if (!isLegacyPeer(s)) sendNow(s, text);
     }
   }, heartbeatMs);
   heartbeat.unref();
@@ -395,22 +397,14 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
           window: { start: 0, count: 0 },
         };
         if (legacy) {
-          const streamId = legacyStreamId(peer.request.url);
-          const stream = topicDef('stream');
-          const resolve = async (): Promise<string | null> => {
-            const arg = opts.legacyTopic
-              ? await opts.legacyTopic(streamId, peer.request as Request, principal)
-              : streamId;
-            if (arg === null) return null;
-            return !stream || (await stream.authorize(arg, principal)) ? arg : null;
-          };
-          void resolve().then((arg) => {
-            if (arg === null) return peer.close(4403, `not allowed to watch stream ${streamId}`.slice(0, 120));
-            s.legacyStream = arg;
-            s.legacyName = streamId;
-            peer.context[CONTEXT_KEY] = s;
-            peers.add(s);
-            sendNow(s, legacyWelcome(streamId, opts.intervalMs));
+          openLegacyPeer(s, {
+            intervalMs: opts.intervalMs,
+            stream: topicDef('stream'),
+            legacyTopic: opts.legacyTopic,
+            admit() {
+              peer.context[CONTEXT_KEY] = s;
+              peers.add(s);
+            },
           });
           return;
         }
@@ -429,10 +423,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       async message(peer, message) {
         const s = stateOf(peer);
         if (!s) return;
-        if (s.legacyStream !== undefined) {
-          s.lastHeard = Date.now();
-          return;
-        }
+        if (isLegacyPeer(s)) return legacyHeard(s);
         await onMessage(s, message.text()).catch((err) => onError(err, 'message'));
       },
       pong(peer) {
@@ -461,7 +452,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       const topics: Record<string, number> = {};
       let legacyConnections = 0;
       for (const s of peers) {
-        if (s.legacyStream !== undefined) legacyConnections++;
+        if (isLegacyPeer(s)) legacyConnections++;
         for (const t of s.topics) {
           const kind = split(t)[0];
           topics[kind] = (topics[kind] ?? 0) + 1;

@@ -2,7 +2,9 @@
 // viewer, a revoked guest token, a deleted video → 403), guest tokens for one video, the player's QoE credential
 // on POST /v1/sessions (its app and video only), and the live topic video:<id> (progress for those who see the
 // app, 4403 for others).
+import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SignedMediaParams } from '../../src/http/wire/playback.ts';
 import type { FfmpegInfo } from '../../src/media/index.ts';
 import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
 import { makeTempDir, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -43,6 +45,9 @@ describe.skipIf(!ff)('signed playback', () => {
     const g = (await grant(a, admin)).json!;
     const seg = await segmentOf(g.url);
     expect((await fetch(seg)).status).toBe(200);
+    // The query every signed URL carries is the one /openapi.json documents (SignedMediaParams).
+    for (const url of [new URL(g.url), seg])
+      expect(Compile(SignedMediaParams).Check(Object.fromEntries(url.searchParams)), url.search).toBe(true);
     const tamperedSig = new URL(seg);
     const s = tamperedSig.searchParams.get('s')!;
     tamperedSig.searchParams.set('s', (s[0] === 'A' ? 'B' : 'A') + s.slice(1));

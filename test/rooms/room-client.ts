@@ -1,8 +1,19 @@
 // A watch-party member for tests: a real WebSocket client (ws) whose clock runs `offsetMs` off the real one and
 // whose every frame, both ways, is held back `latencyMs` — the simulated clocks and networks of the protocol
 // tests. It answers the server's pings like a player would and estimates the server clock from its own pings.
+import { Compile } from 'typebox/compile';
 import WebSocket from 'ws';
+import { RoomServerMessage } from '../../src/http/wire/room-socket.ts';
 import { ClockEstimator } from '../../web/src/clock-estimator.ts';
+
+// Every message a test member receives must be what the room page is typed to read: a message that does not fit
+// its wire schema fails the test run (an unhandled error), whichever test it came up in.
+const serverMessage = Compile(RoomServerMessage);
+function checkWire(m: unknown): void {
+  if (serverMessage.Check(m)) return;
+  const errors = [...serverMessage.Errors(m)].map((e) => `${e.instancePath} ${e.message}`).slice(0, 5);
+  throw new Error(`room message does not fit RoomServerMessage: ${JSON.stringify(m).slice(0, 300)}: ${errors}`);
+}
 
 export type Msg = Record<string, any>;
 
@@ -61,6 +72,7 @@ export class RoomClient {
   }
 
   private receive(m: Msg): void {
+    checkWire(m);
     this.messages.push(m);
     this.receivedAt.push(this.now());
     if (m.type === 'ping' && this.opts.answerPings) this.send({ type: 'pong', serverTime: m.serverTime });

@@ -5,14 +5,11 @@
 import './player.css';
 import Hls from 'hls.js/light';
 import type { PlaybackGrant as Playback } from '../../src/http/wire/playback.ts';
+import type { Video } from '../../src/http/wire/videos.ts';
 import { attach, type Reporter, type ReporterAuth } from '../sdk/m3w-web.ts';
 
-interface VideoInfo {
-  appId?: string;
-  title?: string;
-  posterUrl?: string | null;
-  renditions?: Array<{ height: number; bandwidth: number }>;
-}
+/** What the player reads of GET /api/v1/videos/{id} (a guest may not read it: then nothing). */
+type VideoInfo = Partial<Pick<Video, 'appId' | 'title' | 'posterUrl' | 'renditions'>>;
 
 class PlaybackRefused extends Error {
   constructor(

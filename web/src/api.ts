@@ -1,5 +1,7 @@
 // Calls to m3w's API with the session cookies: the CSRF header on every state-changing call, one refresh and
 // retry on a 401, and the error envelope turned into an ApiFailure with a message a person can read.
+import type { ErrorEnvelope } from '../../src/http/wire/errors.ts';
+
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
@@ -48,10 +50,8 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-/** The error envelope of a refused request, as far as the dashboard reads it. */
-export interface ApiError {
-  error?: { code?: string; message?: string };
-}
+/** The error envelope of a refused request, read warily: a proxy's error page may carry none of it. */
+export type ApiError = { error?: Partial<ErrorEnvelope['error']> };
 
 async function failure(res: Response): Promise<ApiFailure> {
   try {
@@ -106,10 +106,31 @@ export type {
   NewApiKeyBody,
   NewAppBody,
 } from '../../src/http/wire/apps.ts';
-export type { AuditEntry, AuditPage } from '../../src/http/wire/audit.ts';
+export type {
+  AlertEvent,
+  AlertEventList,
+  AlertRule,
+  AlertRuleList,
+  Channel as NotificationChannel,
+  ChannelList as NotificationChannelList,
+  ChannelTestAnswer,
+  Notification as AlertNotification,
+} from '../../src/http/wire/alerts.ts';
+export type { AuditEntry, AuditPage, GuestToken, GuestTokenBody } from '../../src/http/wire/audit.ts';
 export type { PlaybackGrant } from '../../src/http/wire/playback.ts';
 export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/http/wire/rooms.ts';
+export type {
+  ChatMessage,
+  MemberPresence,
+  MinuteFigures,
+  RoomCommand,
+  RoomServerMessage,
+  RoomStats,
+  RoomView,
+} from '../../src/http/wire/room-socket.ts';
 export type { ServerInfo } from '../../src/http/wire/server.ts';
+export type { SessionDetail, SessionPage, SessionRow } from '../../src/http/wire/sessions.ts';
+export type { Rendition, Video, VideoList, VideoRetryAnswer } from '../../src/http/wire/videos.ts';
 export type { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../src/http/wire/users.ts';
 export type {
   ActiveCounts,
@@ -120,6 +141,8 @@ export type {
   QoeBreakdownRow,
   QoePoint as Point,
   QoeSeries,
+  QoeSummary,
+  QoeSummaryPeriod,
   StreamPoint,
   StreamSeries,
 } from '../../src/http/wire/analytics.ts';

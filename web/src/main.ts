@@ -9,6 +9,7 @@ import {
   refreshSession,
   SignedOut,
   whenSignedOut,
+  type AlertRuleList,
   type App,
   type AppList,
   type AuthStatus,
@@ -109,9 +110,7 @@ function statusBadge(live: LiveSocket): HTMLElement {
 function firingBadge(app: string): HTMLElement {
   const el = h('a', { class: 'firing-badge', href: `/alerts?app=${encodeURIComponent(app)}`, hidden: true });
   if (!app) return el;
-  get<{ rules: Array<{ state: string; enabled: boolean; name: string }> }>(
-    `/api/v1/alert-rules?app=${encodeURIComponent(app)}`,
-  )
+  get<AlertRuleList>(`/api/v1/alert-rules?app=${encodeURIComponent(app)}`)
     .then(({ rules }) => {
       const firing = rules.filter((r) => r.enabled && r.state === 'firing');
       if (firing.length === 0) return;

@@ -7,15 +7,24 @@ import { QOE_DIMENSIONS, type AlertRuleRecord, type AlertRuleSettings } from '..
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
+import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { callerPrincipal, canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { AlertEvent, AlertRule, AlertRulePatchBody, NewAlertRuleBody } from '../wire/alerts.ts';
+import {
+  AlertEventList,
+  AlertHistoryParams,
+  AlertRule,
+  AlertRuleList,
+  AlertRulePatchBody,
+  NewAlertRuleBody,
+} from '../wire/alerts.ts';
 import { READ_SECURITY } from './analytics-openapi.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { notificationView } from './alert-views.ts';
-import { intQuery, numericId } from './route-params.ts';
+import { numericId } from './route-params.ts';
 
 const readNewRule = bodyReader(NewAlertRuleBody);
+const readHistoryQuery = queryReader(AlertHistoryParams);
 /** Rules an app may have: each is evaluated every minute over up to a day of sessions. */
 export const MAX_RULES_PER_APP = 100;
 const readPatch = bodyReader(AlertRulePatchBody);
@@ -92,7 +101,7 @@ function listRules(): RouteDef {
     async handler(event, ctx) {
       const principal = await requireReader(event, ctx);
       const app = await resolveApp(ctx, principal, event.url.searchParams.get('app') ?? undefined);
-      return { rules: (await ctx.store.alerts.listRules(app)).map(ruleView) };
+      return { rules: (await ctx.store.alerts.listRules(app)).map(ruleView) } satisfies AlertRuleList;
     },
     openapi: {
       summary: "An app's alert rules with their state",
@@ -101,11 +110,7 @@ function listRules(): RouteDef {
       responses: {
         '200': {
           description: 'Rules',
-          content: json({
-            type: 'object',
-            required: ['rules'],
-            properties: { rules: { type: 'array', items: AlertRule } },
-          }),
+          content: json(AlertRuleList),
         },
         ...errorResponses(400, 401, 403, 404, 503),
       },
@@ -221,28 +226,21 @@ function history(): RouteDef {
     path: '/api/v1/alerts',
     async handler(event, ctx) {
       const principal = await requireReader(event, ctx);
-      const app = await resolveApp(ctx, principal, event.url.searchParams.get('app') ?? undefined);
-      const limit = intQuery(event, 'limit', 1, 500) ?? 100;
-      const ruleId = intQuery(event, 'rule', 1, Number.MAX_SAFE_INTEGER);
+      const { app: appId, limit = 100, rule: ruleId } = readHistoryQuery(event); // limit's default: filled in
+      const app = await resolveApp(ctx, principal, appId);
       const events = await ctx.store.alerts.listEvents(app, limit, ruleId);
-      return { alerts: events.map((e) => ({ ...e, notifications: e.notifications.map(notificationView) })) };
+      return {
+        alerts: events.map((e) => ({ ...e, notifications: e.notifications.map(notificationView) })),
+      } satisfies AlertEventList;
     },
     openapi: {
       summary: 'Alert history, newest first: each firing and resolution with its value and notification attempts',
       security: READ_SECURITY,
-      parameters: [
-        appParam,
-        { name: 'rule', in: 'query', schema: { type: 'integer' } },
-        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
-      ],
+      parameters: [...queryParametersOf(AlertHistoryParams)],
       responses: {
         '200': {
           description: 'History',
-          content: json({
-            type: 'object',
-            required: ['alerts'],
-            properties: { alerts: { type: 'array', items: AlertEvent } },
-          }),
+          content: json(AlertEventList),
         },
         ...errorResponses(400, 401, 403, 404, 503),
       },

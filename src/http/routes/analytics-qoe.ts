@@ -7,7 +7,7 @@ import { HOUR } from '../../tools/time-units.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
-import { QoeBreakdown, type QoeMetricName, QoeSeries } from '../wire/analytics.ts';
+import { QoeBreakdown, type QoeMetricName, QoeSeries, QoeSummary } from '../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   oneOf,
@@ -110,19 +110,6 @@ function filterParameter() {
   };
 }
 
-function summaryPeriod() {
-  return {
-    type: 'object',
-    required: ['from', 'to', 'bitrate_weighting', ...QOE_METRICS],
-    properties: {
-      from: { type: 'integer' },
-      to: { type: 'integer' },
-      bitrate_weighting: { type: 'string', enum: ['play_time', 'session'] },
-      ...Object.fromEntries(QOE_METRICS.map((m) => [m, { type: ['number', 'null'] }])),
-    },
-  };
-}
-
 function qoeBreakdownCsv(): RouteDef {
   return {
     method: 'GET',
@@ -173,7 +160,7 @@ function qoeSummary(): RouteDef {
         ...(filter.dimension !== 'global' ? { filter: { [filter.dimension]: filter.value } } : {}),
         current,
         previous,
-      };
+      } satisfies QoeSummary;
     },
     openapi: {
       summary:
@@ -184,16 +171,7 @@ function qoeSummary(): RouteDef {
       security: READ_SECURITY,
       parameters: [...queryParameters({ app: QueryParams.app }), filterParameter(), ...RANGE_PARAMETERS.slice(0, 2)],
       responses: {
-        '200': json({
-          type: 'object',
-          required: ['app', 'current', 'previous'],
-          properties: {
-            app: { type: 'string' },
-            filter: { type: 'object' },
-            current: summaryPeriod(),
-            previous: summaryPeriod(),
-          },
-        }),
+        '200': json(QoeSummary),
         ...READ_ERRORS,
       },
     },

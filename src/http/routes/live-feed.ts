@@ -2,6 +2,8 @@
 // health. The WebSocket protocol itself is described in src/ws/live-hub.ts.
 import { defineWebSocketHandler } from 'h3';
 import type { RouteDef } from '../context.ts';
+import { LiveFeedHealth } from '../wire/server.ts';
+import { jsonContent } from './openapi-shared.ts';
 
 const upgradeResponses = {
   '101': {
@@ -38,25 +40,13 @@ const legacyFeed: RouteDef = {
 const liveHealth: RouteDef = {
   method: 'GET',
   path: '/ws/live/health',
-  handler: (_event, ctx) => ctx.live.health(),
+  handler: (_event, ctx): LiveFeedHealth => ctx.live.health(),
   openapi: {
     summary: 'Live feed connections: open connections and subscribers per topic kind',
     responses: {
       '200': {
         description: 'Counts',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['connections', 'legacyConnections', 'topics'],
-              properties: {
-                connections: { type: 'integer' },
-                legacyConnections: { type: 'integer' },
-                topics: { type: 'object', additionalProperties: { type: 'integer' } },
-              },
-            },
-          },
-        },
+        content: jsonContent(LiveFeedHealth),
       },
     },
   },

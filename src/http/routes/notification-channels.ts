@@ -18,7 +18,7 @@ import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { callerPrincipal, canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { Channel, NewChannelBody, Notification } from '../wire/alerts.ts';
+import { Channel, ChannelList, ChannelTestAnswer, NewChannelBody } from '../wire/alerts.ts';
 import { notificationView } from './alert-views.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { numericId } from './route-params.ts';
@@ -67,7 +67,9 @@ function list(): RouteDef {
     async handler(event, ctx) {
       const principal = await requireReader(event, ctx);
       const app = await resolveApp(ctx, principal, event.url.searchParams.get('app') ?? undefined);
-      return { channels: (await ctx.store.alerts.listChannels(app)).map((c) => channelView(ctx, c)) };
+      return {
+        channels: (await ctx.store.alerts.listChannels(app)).map((c) => channelView(ctx, c)),
+      } satisfies ChannelList;
     },
     openapi: {
       summary: "An app's notification channels (secrets hidden)",
@@ -76,11 +78,7 @@ function list(): RouteDef {
       responses: {
         '200': {
           description: 'Channels',
-          content: json({
-            type: 'object',
-            required: ['channels'],
-            properties: { channels: { type: 'array', items: Channel } },
-          }),
+          content: json(ChannelList),
         },
         ...errorResponses(400, 401, 403, 404, 503),
       },
@@ -176,7 +174,7 @@ function sendTest(): RouteDef {
         );
       testing.add(channel.appId);
       try {
-        return { notification: notificationView(await sendTestMessage(ctx, channel)) };
+        return { notification: notificationView(await sendTestMessage(ctx, channel)) } satisfies ChannelTestAnswer;
       } finally {
         testing.delete(channel.appId);
       }
@@ -188,7 +186,7 @@ function sendTest(): RouteDef {
       responses: {
         '200': {
           description: 'The attempt',
-          content: json({ type: 'object', required: ['notification'], properties: { notification: Notification } }),
+          content: json(ChannelTestAnswer),
         },
         ...errorResponses(401, 403, 404, 409, 503),
       },

@@ -1,4 +1,4 @@
-// Shared OpenAPI pieces: the error envelope, the standard error responses and the security requirements.
+// Shared OpenAPI pieces: the standard error responses (the envelope is wire/errors.ts) and the security requirements.
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (INVALID_SCHEMA); the message names the field',
   401: 'Not authenticated: missing, unknown or revoked API key (INVALID_API_KEY), or no valid sign-in (UNAUTHORIZED)',
@@ -10,47 +10,6 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'Database unavailable (DATABASE_ERROR), or ffmpeg not installed for video routes (FFMPEG_UNAVAILABLE)',
   409: 'The video has no playable rendition yet (NOT_READY)',
   507: 'Not enough free disk for the upload (INSUFFICIENT_STORAGE); the message has the numbers',
-};
-
-export const ErrorEnvelopeSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message', 'timestamp'],
-      properties: {
-        code: {
-          type: 'string',
-          enum: [
-            'INVALID_API_KEY',
-            'UNAUTHORIZED',
-            'FORBIDDEN',
-            'NOT_FOUND',
-            'INVALID_SCHEMA',
-            'PAYLOAD_TOO_LARGE',
-            'UNSUPPORTED_MEDIA_TYPE',
-            'RATE_LIMIT_EXCEEDED',
-            'DATABASE_ERROR',
-            'INTERNAL_ERROR',
-            'NOT_READY',
-            'FFMPEG_UNAVAILABLE',
-            'INSUFFICIENT_STORAGE',
-          ],
-        },
-        message: { type: 'string' },
-        timestamp: { type: 'integer', description: 'epoch ms' },
-        details: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['field', 'message'],
-            properties: { index: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } },
-          },
-        },
-      },
-    },
-  },
 };
 
 export function errorResponses(...statuses: number[]): Record<string, unknown> {

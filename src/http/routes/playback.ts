@@ -14,7 +14,8 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import { authenticateUser } from '../require-user.ts';
-import { PlaybackGrant } from '../wire/playback.ts';
+import { queryParametersOf } from '../read-validated-query.ts';
+import { PlaybackGrant, PlaybackGrantParams, SignedMediaParams } from '../wire/playback.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { signerFor } from '../sign-media.ts';
 
@@ -24,6 +25,7 @@ const CORS = {
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'content-length, content-range, accept-ranges',
 };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const RENDITION_DIR = /^\d{2,4}p$/;
 const RENDITION_FILE = /^(init\.mp4|seg_\d{5,6}\.m4s)$/;
 const THUMB_FILE = /^(poster\.jpg|sprite\.jpg)$/;
@@ -79,7 +81,7 @@ const grant: RouteDef = {
     description:
       "Members and admins of the video's app, or the holder of a guest token for video:<id> (Authorization: Bearer, or ?token=). The URL and every URL in the playlists it leads to are signed for this viewer and expire together (playbackUrlTtlSeconds, 2 h by default, never after a guest token). The QoE token lets a player POST /v1/sessions for this video only (contentId = the video id).",
     security: [{ bearer: [] }, { cookie: [] }],
-    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    parameters: [idParam, ...queryParametersOf(PlaybackGrantParams)],
     responses: {
       '200': { description: 'Granted', content: json(PlaybackGrant) },
       ...errorResponses(401, 403, 404, 409, 503),
@@ -194,7 +196,7 @@ const master: RouteDef = {
   },
   openapi: {
     summary: 'Master playlist of a video (signed URL from POST /api/v1/videos/{id}/playback)',
-    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+    parameters: [idParam, ...queryParametersOf(SignedMediaParams)],
     responses: {
       '200': { description: 'HLS master playlist', content: { 'application/vnd.apple.mpegurl': {} } },
       ...errorResponses(403, 409),
@@ -231,7 +233,10 @@ const file: RouteDef = {
     summary: 'A rendition playlist, init or media segment, poster, sprite or thumbnails track (signed URLs only)',
     description:
       'Segments support Range and are cached for a year (immutable); playlists are generated per request and not cached. CORS allows any origin (the signature is the credential).',
-    parameters: ['id', 'dir', 'file'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    parameters: [
+      ...['id', 'dir', 'file'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+      ...queryParametersOf(SignedMediaParams),
+    ],
     responses: {
       '200': { description: 'The file' },
       '206': { description: 'Part of the file (Range)' },

@@ -10,12 +10,14 @@ import type { RoomRecord, VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
+import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import {
   NewRoomBody,
   Room,
   RoomInvite,
   RoomInviteBody,
   RoomList,
+  RoomListParams,
   RoomPlaybackGrant,
   RoomUpdateBody,
 } from '../wire/rooms.ts';
@@ -32,9 +34,9 @@ import { ACCESS_COOKIE, actorOf, authenticateUser, requireUser, type Caller } fr
 import { userBearer } from './openapi-shared.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.ts';
-import { intQuery } from './route-params.ts';
 import { signerFor } from '../sign-media.ts';
 
+const readListQuery = queryReader(RoomListParams);
 const readNewRoom = bodyReader(NewRoomBody);
 const readRoomUpdate = bodyReader(RoomUpdateBody);
 const readInvite = bodyReader(RoomInviteBody);
@@ -124,18 +126,15 @@ const list: RouteDef = {
   path: '/api/v1/rooms',
   async handler(event, ctx) {
     const [, principal] = await caller(event, ctx);
-    const appId = await resolveApp(ctx, principal, event.url.searchParams.get('app') ?? undefined);
-    const limit = intQuery(event, 'limit', 1, 200) ?? 100;
+    const { app, limit = 100 } = readListQuery(event); // the schema's default: the reader fills it in
+    const appId = await resolveApp(ctx, principal, app);
     const rooms = await ctx.store.rooms.listRooms(appId, limit);
-    return { rooms: rooms.map((r) => view(event, ctx, r)) };
+    return { rooms: rooms.map((r) => view(event, ctx, r)) } satisfies RoomList;
   },
   openapi: {
     summary: "An app's rooms, newest first",
     security: userBearer,
-    parameters: [
-      { name: 'app', in: 'query', schema: { type: 'string' } },
-      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 100 } },
-    ],
+    parameters: queryParametersOf(RoomListParams),
     responses: {
       '200': {
         description: 'Rooms',

@@ -2,6 +2,7 @@
 import { getRouterParam, type H3Event } from 'h3';
 import { ApiError } from '../errors.ts';
 import { APP_ID } from '../wire/apps.ts';
+import { SESSION_ID_LENGTH } from '../wire/sessions.ts';
 
 export function userIdParam(event: H3Event): number {
   const raw = getRouterParam(event, 'id') ?? '';
@@ -33,4 +34,13 @@ export function numericId(event: H3Event, what: string): number {
   const raw = getRouterParam(event, 'id') ?? '';
   if (!/^[1-9]\d{0,14}$/.test(raw)) throw new ApiError('NOT_FOUND', `no ${what} ${JSON.stringify(raw.slice(0, 40))}`);
   return Number(raw);
+}
+
+/** The sessionId in the path (sessionIdParam in the OpenAPI entry), 1 to 128 characters. */
+export function sessionIdOf(event: H3Event): string {
+  const sessionId = getRouterParam(event, 'sessionId', { decode: true }) ?? '';
+  const { min, max } = SESSION_ID_LENGTH;
+  if (sessionId.length < min || sessionId.length > max)
+    throw new ApiError('INVALID_SCHEMA', `sessionId must be ${min} to ${max} characters`);
+  return sessionId;
 }

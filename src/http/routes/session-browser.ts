@@ -1,26 +1,50 @@
 // The sessions page's API, for people (a signed-in user or a read key): recent sessions of an app with filters
 // and keyset paging, and one session with every field and its raw payload. Another app's session is a 404.
-import { getQuery, getRouterParam, type H3Event } from 'h3';
+import { getQuery, type H3Event } from 'h3';
+import Type from 'typebox';
 import { csvRow } from '../../tools/csv.ts';
 import type { SessionListQuery } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { queryParametersOf } from '../read-validated-query.ts';
+import {
+  SessionDetail,
+  SessionFilters,
+  SessionListParams,
+  SessionPage,
+  type SessionRow,
+  sessionIdParam,
+} from '../wire/sessions.ts';
+import { errorResponses, jsonContent as json } from './openapi-shared.ts';
+import { sessionIdOf } from './route-params.ts';
+
+/** GET /api/v1/sessions/{sessionId}'s query: the app. */
+const SessionDetailParams = Type.Object({ app: SessionFilters.properties.app });
 
 type Query = Record<string, unknown>;
+interface ParamSpec {
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  default?: number;
+}
+/** Each parameter's limits, from its wire schema. */
+const PARAMS = SessionListParams.properties as unknown as Record<keyof typeof SessionListParams.properties, ParamSpec>;
 
-function text(q: Query, name: string, max: number): string | undefined {
+function text(q: Query, name: keyof typeof PARAMS): string | undefined {
   const v = q[name];
+  const max = PARAMS[name].maxLength ?? 20;
   if (v === undefined || v === '') return undefined;
   if (typeof v !== 'string') throw new ApiError('INVALID_SCHEMA', `${name}: give it once`);
   if (v.length > max) throw new ApiError('INVALID_SCHEMA', `${name}: at most ${max} characters`);
   return v;
 }
 
-function integer(q: Query, name: string, min: number, max: number): number | undefined {
-  const v = text(q, name, 20);
+function integer(q: Query, name: 'from' | 'to' | 'limit'): number | undefined {
+  const v = text(q, name);
   if (v === undefined) return undefined;
+  const { minimum: min = 0, maximum: max = Number.MAX_SAFE_INTEGER } = PARAMS[name];
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max)
     throw new ApiError('INVALID_SCHEMA', `${name}: an integer from ${min} to ${max}`);
@@ -39,23 +63,23 @@ function decodeCursor(cursor: string): { timestamp: number; id: number } {
 async function sessionFilters(event: H3Event, ctx: HttpContext): Promise<{ q: Query; query: SessionListQuery }> {
   const principal = await requireReader(event, ctx);
   const q = getQuery(event) as Query;
-  const appId = await resolveApp(ctx, principal, text(q, 'app', 64));
-  const errorsOnly = text(q, 'errorsOnly', 5);
+  const appId = await resolveApp(ctx, principal, text(q, 'app'));
+  const errorsOnly = text(q, 'errorsOnly');
   if (errorsOnly !== undefined && errorsOnly !== 'true' && errorsOnly !== 'false')
     throw new ApiError('INVALID_SCHEMA', 'errorsOnly: true or false');
-  const from = integer(q, 'from', 0, 8_640_000_000_000_000);
-  const to = integer(q, 'to', 0, 8_640_000_000_000_000);
+  const from = integer(q, 'from');
+  const to = integer(q, 'to');
   if (from !== undefined && to !== undefined && to <= from)
     throw new ApiError('INVALID_SCHEMA', 'to: must be after from');
   const query: SessionListQuery = {
     appId,
     from,
     to,
-    contentId: text(q, 'contentId', 256),
-    content: text(q, 'content', 256),
+    contentId: text(q, 'contentId'),
+    content: text(q, 'content'),
     errorsOnly: errorsOnly === 'true',
-    device: text(q, 'device', 128),
-    sessionIdPrefix: text(q, 'q', 128),
+    device: text(q, 'device'),
+    sessionIdPrefix: text(q, 'q'),
     limit: 50,
   };
   return { q, query };
@@ -67,70 +91,26 @@ const listSessions: RouteDef = {
   async handler(event, ctx) {
     const { q, query: filters } = await sessionFilters(event, ctx);
     const appId = filters.appId;
-    const cursor = text(q, 'cursor', 64);
+    const cursor = text(q, 'cursor');
     const query: SessionListQuery = {
       ...filters,
-      limit: integer(q, 'limit', 1, 200) ?? 50,
+      limit: integer(q, 'limit') ?? (PARAMS.limit.default as number),
       after: cursor === undefined ? undefined : decodeCursor(cursor),
     };
     const page = await ctx.store.listSessions(query);
     const last = page.sessions.at(-1);
     return {
       app: appId,
-      sessions: page.sessions.map(({ id: _rowId, ...rest }) => rest),
+      sessions: page.sessions.map(({ id: _rowId, ...rest }): SessionRow => rest),
       nextCursor: page.hasMore && last ? encodeCursor(last.timestamp, last.id) : null,
-    };
+    } satisfies SessionPage;
   },
   openapi: {
     summary: "An app's sessions, newest first, with filters (for the dashboard and for SDK integration checks)",
     security: [{ apiKey: [] }],
-    parameters: [
-      {
-        name: 'app',
-        in: 'query',
-        schema: { type: 'string' },
-        description: 'App id; may be omitted when the caller sees exactly one app',
-      },
-      { name: 'from', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp ≥ from (epoch ms)' },
-      { name: 'to', in: 'query', schema: { type: 'integer' }, description: 'Session timestamp < to (epoch ms)' },
-      { name: 'contentId', in: 'query', schema: { type: 'string' } },
-      {
-        name: 'content',
-        in: 'query',
-        schema: { type: 'string' },
-        description: "Part of the content's title or id, case-insensitive",
-      },
-      { name: 'errorsOnly', in: 'query', schema: { type: 'boolean' } },
-      {
-        name: 'device',
-        in: 'query',
-        schema: { type: 'string' },
-        description: 'Part of the device model, case-insensitive',
-      },
-      { name: 'q', in: 'query', schema: { type: 'string' }, description: 'Start of a sessionId' },
-      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-      { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'nextCursor of the previous page' },
-    ],
+    parameters: queryParametersOf(SessionListParams),
     responses: {
-      '200': {
-        description: 'A page of sessions',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['app', 'sessions', 'nextCursor'],
-              properties: {
-                app: { type: 'string' },
-                sessions: {
-                  type: 'array',
-                  items: { type: 'object', required: ['sessionId', 'timestamp', 'receivedAt'] },
-                },
-                nextCursor: { type: ['string', 'null'] },
-              },
-            },
-          },
-        },
-      },
+      '200': { description: 'A page of sessions', content: json(SessionPage) },
       ...errorResponses(400, 401, 403, 404, 429, 503),
     },
   },
@@ -141,10 +121,8 @@ const getSessionDetail: RouteDef = {
   path: '/api/v1/sessions/:sessionId',
   async handler(event, ctx) {
     const principal = await requireReader(event, ctx);
-    const appId = await resolveApp(ctx, principal, text(getQuery(event) as Query, 'app', 64));
-    const sessionId = getRouterParam(event, 'sessionId', { decode: true }) ?? '';
-    if (sessionId.length < 1 || sessionId.length > 128)
-      throw new ApiError('INVALID_SCHEMA', 'sessionId must be 1 to 128 characters');
+    const appId = await resolveApp(ctx, principal, text(getQuery(event) as Query, 'app'));
+    const sessionId = sessionIdOf(event);
     const stored = await ctx.store.getSession(appId, sessionId);
     if (!stored)
       throw new ApiError('NOT_FOUND', `no session ${JSON.stringify(sessionId)} in app ${JSON.stringify(appId)}`);
@@ -154,34 +132,14 @@ const getSessionDetail: RouteDef = {
       timestamp: stored.timestamp,
       receivedAt: stored.receivedAt,
       payload: JSON.parse(stored.payload) as Record<string, unknown>,
-    };
+    } satisfies SessionDetail;
   },
   openapi: {
     summary: 'One session of an app: its fields and the raw payload as the SDK sent it',
     security: [{ apiKey: [] }],
-    parameters: [
-      { name: 'sessionId', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 } },
-      { name: 'app', in: 'query', schema: { type: 'string' } },
-    ],
+    parameters: [sessionIdParam, ...queryParametersOf(SessionDetailParams)],
     responses: {
-      '200': {
-        description: 'The session',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['app', 'sessionId', 'timestamp', 'receivedAt', 'payload'],
-              properties: {
-                app: { type: 'string' },
-                sessionId: { type: 'string' },
-                timestamp: { type: 'integer' },
-                receivedAt: { type: 'integer' },
-                payload: { $ref: '#/components/schemas/SessionSummary' },
-              },
-            },
-          },
-        },
-      },
+      '200': { description: 'The session', content: json(SessionDetail) },
       ...errorResponses(400, 401, 403, 404, 429, 503),
     },
   },
@@ -260,11 +218,7 @@ const sessionsCsv: RouteDef = {
     description:
       'RFC 4180 with a header row; a text cell starting with =, +, -, @, tab or CR gets a leading apostrophe so spreadsheets do not run it as a formula.',
     security: [{ apiKey: [] }],
-    parameters: ['app', 'from', 'to', 'contentId', 'content', 'errorsOnly', 'device', 'q'].map((name) => ({
-      name,
-      in: 'query',
-      schema: { type: ['from', 'to'].includes(name) ? 'integer' : name === 'errorsOnly' ? 'boolean' : 'string' },
-    })),
+    parameters: queryParametersOf(SessionFilters),
     responses: {
       '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
       ...errorResponses(400, 401, 403, 404, 429, 503),

@@ -1,5 +1,4 @@
 // POST /v1/sessions (one SessionSummary or a batch) and GET /v1/sessions/:sessionId.
-import { getRouterParam } from 'h3';
 import { SessionSummarySchema, validateSessionBody, type FieldIssue } from '../../ingest/index.ts';
 import type { RouteDef } from '../context.ts';
 import { allowKeyOrigin, allowOwnOrigin, sessionsPreflight } from '../cors.ts';
@@ -12,7 +11,9 @@ import {
   hasPlaybackCredential,
   requirePlaybackCredential,
 } from '../require-playback-credential.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { SessionAccepted, SessionIngestBody, StoredSession, sessionIdParam } from '../wire/sessions.ts';
+import { errorResponses, jsonContent as json } from './openapi-shared.ts';
+import { sessionIdOf } from './route-params.ts';
 
 function describeIssues(issues: FieldIssue[]): string {
   const shown = issues
@@ -46,50 +47,19 @@ const postSessions: RouteDef = {
       return valid;
     });
     ctx.metrics.sessionsIngested.inc(result.sessions.length);
-    return result.batch
+    const answer: SessionAccepted = result.batch
       ? { status: 'success', accepted: result.sessions.length }
       : { status: 'success', sessionId: result.sessions[0]!.summary.sessionId };
+    return answer;
   },
   openapi: {
     summary: 'Ingest one playback session summary, or a batch of up to 1000',
     description:
       "Idempotent on sessionId per app: a repeat replaces the stored session when its timestamp is greater than or equal to the stored one; an older one is acknowledged and ignored. A 200 means the data is committed to disk. A batch is validated as a whole: one bad item rejects all, and the error lists each bad item. Content-Encoding: gzip is accepted; the limit (1 MiB by default) applies after decompression. The built-in player authenticates with the playback credential of POST /api/v1/videos/{id}/playback (Authorization: Bearer m3wp.…) instead of a key: into that video's app only, and only sessions whose contentId is the video id (403 otherwise). Browser pages on other sites may call it (CORS) only from the origins their key allows (allowedOrigins); another Origin is a 403 FORBIDDEN naming it. Requests without an Origin header are not affected.",
     security: [{ apiKey: [] }, { bearer: [] }],
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            oneOf: [
-              { $ref: '#/components/schemas/SessionSummary' },
-              { type: 'array', minItems: 1, maxItems: 1000, items: { $ref: '#/components/schemas/SessionSummary' } },
-            ],
-          },
-        },
-      },
-    },
+    requestBody: { required: true, content: json(SessionIngestBody) },
     responses: {
-      '200': {
-        description: 'Committed',
-        content: {
-          'application/json': {
-            schema: {
-              oneOf: [
-                {
-                  type: 'object',
-                  required: ['status', 'sessionId'],
-                  properties: { status: { const: 'success' }, sessionId: { type: 'string' } },
-                },
-                {
-                  type: 'object',
-                  required: ['status', 'accepted'],
-                  properties: { status: { const: 'success' }, accepted: { type: 'integer' } },
-                },
-              ],
-            },
-          },
-        },
-      },
+      '200': { description: 'Committed', content: json(SessionAccepted) },
       ...errorResponses(400, 401, 403, 413, 415, 429, 503),
     },
   },
@@ -100,9 +70,7 @@ const getSession: RouteDef = {
   path: '/v1/sessions/:sessionId',
   async handler(event, ctx) {
     const key = await requireApiKey(event, ctx, ['ingest', 'read']);
-    const sessionId = getRouterParam(event, 'sessionId', { decode: true }) ?? '';
-    if (sessionId.length < 1 || sessionId.length > 128)
-      throw new ApiError('INVALID_SCHEMA', 'sessionId must be 1 to 128 characters');
+    const sessionId = sessionIdOf(event);
     const stored = await ctx.store.getSession(key.appId, sessionId);
     if (!stored) throw new ApiError('NOT_FOUND', `no session ${JSON.stringify(sessionId)} in this app`);
     return { ...(JSON.parse(stored.payload) as Record<string, unknown>), receivedAt: stored.receivedAt };
@@ -110,22 +78,11 @@ const getSession: RouteDef = {
   openapi: {
     summary: "Read back a stored session of the key's app (to check that an SDK integration works)",
     security: [{ apiKey: [] }],
-    parameters: [
-      { name: 'sessionId', in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 128 } },
-    ],
+    parameters: [sessionIdParam],
     responses: {
       '200': {
         description: 'The session as sent, plus receivedAt (epoch ms of the last accepted write)',
-        content: {
-          'application/json': {
-            schema: {
-              allOf: [
-                { $ref: '#/components/schemas/SessionSummary' },
-                { type: 'object', required: ['receivedAt'], properties: { receivedAt: { type: 'integer' } } },
-              ],
-            },
-          },
-        },
+        content: json(StoredSession),
       },
       ...errorResponses(400, 401, 403, 404, 429, 503),
     },

@@ -2,7 +2,6 @@
 // GET/PATCH/DELETE /api/v1/videos/{id}, POST /api/v1/videos/{id}/retry. Admins and members with access to the
 // video's app; another app's video answers 404.
 import { getRouterParam, type H3Event } from 'h3';
-import Type from 'typebox';
 import { VIDEO_ID, type VideoView } from '../../media/index.ts';
 import type { VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
@@ -12,52 +11,18 @@ import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../requi
 import { userSigner } from '../sign-media.ts';
 import { requireUser, type Caller } from '../require-user.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { intQuery } from './route-params.ts';
+import { queryParametersOf, queryReader } from '../read-validated-query.ts';
+import {
+  Video,
+  VideoList,
+  VideoListParams,
+  VideoRenameBody,
+  VideoRetryAnswer,
+  VideoUploadForm,
+} from '../wire/videos.ts';
 
-export const VideoSchema = Type.Object({
-  id: Type.String(),
-  appId: Type.String(),
-  title: Type.String(),
-  status: Type.Union([
-    Type.Literal('uploading'),
-    Type.Literal('queued'),
-    Type.Literal('processing'),
-    Type.Literal('ready'),
-    Type.Literal('failed'),
-  ]),
-  progress: Type.Number({ minimum: 0, maximum: 1 }),
-  error: Type.Optional(Type.String({ description: "why it failed: ffmpeg's last error lines" })),
-  durationMs: Type.Union([Type.Integer(), Type.Null()]),
-  width: Type.Union([Type.Integer(), Type.Null()]),
-  height: Type.Union([Type.Integer(), Type.Null()]),
-  renditions: Type.Array(
-    Type.Object({
-      height: Type.Integer(),
-      bandwidth: Type.Union([Type.Integer(), Type.Null()], { description: 'measured peak bits/s, once ready' }),
-      codecs: Type.Union([Type.String(), Type.Null()]),
-      status: Type.Union([
-        Type.Literal('queued'),
-        Type.Literal('processing'),
-        Type.Literal('ready'),
-        Type.Literal('failed'),
-      ]),
-    }),
-  ),
-  posterUrl: Type.Union([Type.String(), Type.Null()], { description: 'signed for the caller; null until made' }),
-  createdAt: Type.Integer({ description: 'epoch ms' }),
-});
-export const VideoListSchema = {
-  type: 'object',
-  required: ['videos', 'next'],
-  properties: {
-    videos: { type: 'array', items: { $ref: '#/components/schemas/Video' } },
-    next: { type: ['string', 'null'], description: 'pass as ?before= for the next page' },
-  },
-};
-export const videoSchemas = { Video: VideoSchema, VideoList: VideoListSchema };
-
+const readListQuery = queryReader(VideoListParams);
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-const videoRef = { $ref: '#/components/schemas/Video' };
 
 /** The video named by the path, when the caller's apps include its app; 404 otherwise. */
 export async function visibleVideo(event: H3Event, ctx: HttpContext, principal: Principal): Promise<VideoRecord> {
@@ -93,24 +58,9 @@ const upload: RouteDef = {
       'The file is streamed to disk and checked with ffprobe before a job is queued; a file that is no usable video is refused and its bytes deleted. For large files or unreliable networks use the resumable tus endpoint /api/v1/uploads.',
     security: userBearer,
     parameters: [{ name: 'app', in: 'query', schema: { type: 'string' }, description: 'or the appId form field' }],
-    requestBody: {
-      required: true,
-      content: {
-        'multipart/form-data': {
-          schema: {
-            type: 'object',
-            required: ['file'],
-            properties: {
-              file: { type: 'string', format: 'binary' },
-              title: { type: 'string', maxLength: 200 },
-              appId: { type: 'string' },
-            },
-          },
-        },
-      },
-    },
+    requestBody: { required: true, content: { 'multipart/form-data': { schema: VideoUploadForm } } },
     responses: {
-      '202': { description: 'Accepted and queued', content: json(videoRef) },
+      '202': { description: 'Accepted and queued', content: json(Video) },
       ...errorResponses(400, 401, 403, 404, 413, 415, 503, 507),
     },
   },
@@ -121,9 +71,8 @@ const list: RouteDef = {
   path: '/api/v1/videos',
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
-    const appId = await resolveApp(ctx, callerPrincipal(caller), event.url.searchParams.get('app') ?? undefined);
-    const limit = intQuery(event, 'limit', 1, 200) ?? 50;
-    const raw = event.url.searchParams.get('before');
+    const { app, limit = 50, before: raw } = readListQuery(event); // the reader fills in limit's default
+    const appId = await resolveApp(ctx, callerPrincipal(caller), app);
     let before: { createdAt: number; id: string } | undefined;
     if (raw) {
       const m = /^(\d{1,15})\.([A-Za-z0-9_-]{8,64})$/.exec(raw);
@@ -135,18 +84,14 @@ const list: RouteDef = {
     return {
       videos: await Promise.all(page.videos.map((v) => view(ctx, caller, v))),
       next: page.hasMore && last ? `${last.createdAt}.${last.id}` : null,
-    };
+    } satisfies VideoList;
   },
   openapi: {
     summary: "An app's videos, newest first, a page at a time",
     security: userBearer,
-    parameters: [
-      { name: 'app', in: 'query', schema: { type: 'string' } },
-      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-      { name: 'before', in: 'query', schema: { type: 'string' } },
-    ],
+    parameters: queryParametersOf(VideoListParams),
     responses: {
-      '200': { description: 'A page of videos', content: json({ $ref: '#/components/schemas/VideoList' }) },
+      '200': { description: 'A page of videos', content: json(VideoList) },
       ...errorResponses(400, 401, 403, 404, 503),
     },
   },
@@ -163,7 +108,7 @@ const get: RouteDef = {
     summary: "A video's status, transcode progress and renditions (live: WebSocket topic video:<id>)",
     security: userBearer,
     parameters: [idParam],
-    responses: { '200': { description: 'The video', content: json(videoRef) }, ...errorResponses(401, 403, 404, 503) },
+    responses: { '200': { description: 'The video', content: json(Video) }, ...errorResponses(401, 403, 404, 503) },
   },
 };
 
@@ -185,12 +130,9 @@ const patch: RouteDef = {
     summary: 'Rename a video ({title})',
     security: userBearer,
     parameters: [idParam],
-    requestBody: {
-      required: true,
-      content: json({ type: 'object', required: ['title'], properties: { title: { type: 'string', maxLength: 200 } } }),
-    },
+    requestBody: { required: true, content: json(VideoRenameBody) },
     responses: {
-      '200': { description: 'Renamed', content: json(videoRef) },
+      '200': { description: 'Renamed', content: json(Video) },
       ...errorResponses(400, 401, 403, 404, 503),
     },
   },
@@ -230,11 +172,7 @@ const retry: RouteDef = {
     responses: {
       '200': {
         description: 'How many jobs went back to the queue, and the video',
-        content: json({
-          type: 'object',
-          required: ['retried', 'video'],
-          properties: { retried: { type: 'integer' }, video: videoRef },
-        }),
+        content: json(VideoRetryAnswer),
       },
       ...errorResponses(401, 403, 404, 503),
     },

@@ -8,7 +8,8 @@ import { ApiError } from '../errors.ts';
 import { withIngestBudget } from '../ingest-budget.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
-import { errorResponses } from './openapi-shared.ts';
+import { WebhookAnswer, WebhookBody } from '../wire/sessions.ts';
+import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 
 /** Per-app event budgets: a token bucket of webhookEventsPerMinute that refills over a minute. */
 const budgets = new WeakMap<HttpContext, Map<string, { tokens: number; at: number }>>();
@@ -62,7 +63,7 @@ const postWebhook: RouteDef = {
       } else accepted++;
     });
     rejected.sort((a, b) => a.index - b.index);
-    return { accepted, duplicates, rejected };
+    return { accepted, duplicates, rejected } satisfies WebhookAnswer;
   },
   openapi: {
     summary: 'Ingest play_started / play_closed events from a streaming server (Flussonic, Wowza style)',
@@ -78,42 +79,11 @@ const postWebhook: RouteDef = {
         description: 'API key, when X-API-Key cannot be sent',
       },
     ],
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            oneOf: [
-              { $ref: '#/components/schemas/WebhookEvent' },
-              { type: 'array', items: { $ref: '#/components/schemas/WebhookEvent' } },
-            ],
-          },
-        },
-      },
-    },
+    requestBody: { required: true, content: json(WebhookBody) },
     responses: {
       '200': {
         description: 'Accepted events are committed; duplicates were already stored; rejected ones name their problem',
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              required: ['accepted', 'duplicates', 'rejected'],
-              properties: {
-                accepted: { type: 'integer' },
-                duplicates: { type: 'integer' },
-                rejected: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    required: ['index', 'error'],
-                    properties: { index: { type: 'integer' }, error: { type: 'string' } },
-                  },
-                },
-              },
-            },
-          },
-        },
+        content: json(WebhookAnswer),
       },
       ...errorResponses(400, 401, 403, 413, 415, 429, 503),
     },

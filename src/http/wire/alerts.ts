@@ -146,3 +146,30 @@ export const AlertEvent = Type.Object(
   },
   { $id: 'AlertEvent' },
 );
+export type Channel = Type.Static<typeof Channel>;
+export type AlertRule = Type.Static<typeof AlertRule>;
+export type Notification = Type.Static<typeof Notification>;
+export type AlertEvent = Type.Static<typeof AlertEvent>;
+
+export const ChannelList = Type.Object({ channels: Type.Array(Channel) }, { $id: 'NotificationChannelList' });
+export type ChannelList = Type.Static<typeof ChannelList>;
+
+export const AlertRuleList = Type.Object({ rules: Type.Array(AlertRule) }, { $id: 'AlertRuleList' });
+export type AlertRuleList = Type.Static<typeof AlertRuleList>;
+
+export const AlertEventList = Type.Object(
+  { alerts: Type.Array(AlertEvent, { description: 'newest first' }) },
+  { $id: 'AlertEventList' },
+);
+export type AlertEventList = Type.Static<typeof AlertEventList>;
+
+/** POST /api/v1/notification-channels/{id}/test: how the receiver took the test message. */
+export const ChannelTestAnswer = Type.Object({ notification: Notification }, { $id: 'ChannelTestAnswer' });
+export type ChannelTestAnswer = Type.Static<typeof ChannelTestAnswer>;
+
+/** GET /api/v1/alerts's query. */
+export const AlertHistoryParams = Type.Object({
+  app: Type.Optional(Type.String({ description: 'App id; may be omitted when the caller sees exactly one app' })),
+  rule: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'one rule only' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+});

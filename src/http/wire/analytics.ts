@@ -155,6 +155,35 @@ export const QoeBreakdown = Type.Object(
 );
 export type QoeBreakdown = Type.Static<typeof QoeBreakdown>;
 
+/** One period of GET /api/v1/qoe/summary: every QoE figure as one exact row. */
+export const QoeSummaryPeriod = Type.Object(
+  {
+    from: epochMs('Start of the period, whole minutes'),
+    to: epochMs('End of the period, whole minutes'),
+    bitrate_weighting: Type.Enum(['play_time', 'session'] as const),
+    ...(Object.fromEntries(QOE_METRIC_NAMES.map((m) => [m, figureOrNull])) as Record<
+      QoeMetricName,
+      typeof figureOrNull
+    >),
+  },
+  { $id: 'QoeSummaryPeriod' },
+);
+export type QoeSummaryPeriod = Type.Static<typeof QoeSummaryPeriod>;
+
+/** GET /api/v1/qoe/summary: the period asked for and the one of equal length before it. */
+export const QoeSummary = Type.Object(
+  {
+    app: Type.String(),
+    filter: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'the filter[dimension]=value asked for' }),
+    ),
+    current: QoeSummaryPeriod,
+    previous: QoeSummaryPeriod,
+  },
+  { $id: 'QoeSummary' },
+);
+export type QoeSummary = Type.Static<typeof QoeSummary>;
+
 /** An anomaly the analytics engine found: a spike or drop in one metric of one dimension value. */
 export const Moment = Type.Object(
   {

@@ -69,6 +69,13 @@ export const Room = Type.Object(
 export type Room = Type.Static<typeof Room>;
 
 export const RoomList = Type.Object({ rooms: Type.Array(Room) }, { $id: 'RoomList' });
+export type RoomList = Type.Static<typeof RoomList>;
+
+/** GET /api/v1/rooms's query. */
+export const RoomListParams = Type.Object({
+  app: Type.Optional(Type.String({ description: 'App id; may be omitted when the caller sees exactly one app' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100 })),
+});
 
 export const RoomInvite = Type.Object(
   {

@@ -51,3 +51,14 @@ export const ServerInfo = Type.Object(
   { $id: 'ServerInfo' },
 );
 export type ServerInfo = Type.Static<typeof ServerInfo>;
+
+/** GET /ws/live/health: the live feed's open connections and subscribers per topic kind. */
+export const LiveFeedHealth = Type.Object(
+  {
+    connections: Type.Integer(),
+    legacyConnections: Type.Integer({ description: 'clients of /ws/live/{streamId}' }),
+    topics: Type.Record(Type.String(), Type.Integer(), { description: 'subscribers per topic kind' }),
+  },
+  { $id: 'LiveFeedHealth' },
+);
+export type LiveFeedHealth = Type.Static<typeof LiveFeedHealth>;

@@ -1,59 +1,26 @@
 // Alerts: the app's rules with their state (add, pause, delete), the notification channels with a "Send test"
 // button that shows how the receiver answered, and the history of firings and resolutions with each
 // notification's delivery.
-import { api, get, qs } from '../api.ts';
+import {
+  type AlertNotification,
+  type AlertEventList,
+  type AlertRule,
+  type AlertRuleList,
+  api,
+  type ChannelTestAnswer,
+  get,
+  type NotificationChannel,
+  type NotificationChannelList,
+  qs,
+} from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { actionsHeader, h, labelCells, replace } from '../dom.ts';
 import { formatters } from '../format.ts';
 import { metricInfo } from '../metrics.ts';
 import { field, onSubmit } from './form-helpers.ts';
 
-interface Channel {
-  id: number;
-  name: string;
-  type: string;
-  config: Record<string, unknown>;
-}
-interface Rule {
-  id: number;
-  name: string;
-  metric: string;
-  op: 'above' | 'below';
-  threshold: number;
-  windowMinutes: number;
-  minSessions: number;
-  cooldownMinutes: number;
-  channelIds: number[];
-  filter: Record<string, string> | null;
-  enabled: boolean;
-  state: 'ok' | 'firing' | 'resolved';
-  stateSince: number | null;
-  lastValue: number | null;
-  lastEvaluatedAt: number | null;
-}
-interface Attempt {
-  at: number;
-  ok: boolean;
-  status?: number;
-  error?: string;
-}
-interface Notification {
-  id: number;
-  channelId: number;
-  status: string;
-  attempts: number;
-  attemptLog: Attempt[];
-}
-interface AlertEvent {
-  id: number;
-  ruleName: string;
-  metric: string;
-  state: 'firing' | 'resolved';
-  value: number | null;
-  threshold: number;
-  at: number;
-  notifications: Notification[];
-}
+type Channel = NotificationChannel;
+type Rule = AlertRule;
 
 const METRIC_CHOICES: Array<[string, string]> = [
   ['playback_failure_pct', 'Playback failures %'],
@@ -79,7 +46,7 @@ function condition(r: Rule): string {
   return `${label} ${r.op} ${figure(r.metric, r.threshold)} over ${r.windowMinutes} min${where}`;
 }
 
-function delivery(n: Notification, channels: Map<number, Channel>): string {
+function delivery(n: AlertNotification, channels: Map<number, Channel>): string {
   const name = channels.get(n.channelId)?.name ?? `channel ${n.channelId}`;
   const last = n.attemptLog.at(-1);
   if (n.status === 'delivered') return `${name}: delivered`;
@@ -111,9 +78,9 @@ export async function alertsPage(ctx: PageContext): Promise<void> {
   let channels: Channel[] = [];
   const load = async () => {
     const [c, r, e] = await Promise.all([
-      get<{ channels: Channel[] }>(`/api/v1/notification-channels${qs({ app })}`),
-      get<{ rules: Rule[] }>(`/api/v1/alert-rules${qs({ app })}`),
-      get<{ alerts: AlertEvent[] }>(`/api/v1/alerts${qs({ app, limit: 50 })}`),
+      get<NotificationChannelList>(`/api/v1/notification-channels${qs({ app })}`),
+      get<AlertRuleList>(`/api/v1/alert-rules${qs({ app })}`),
+      get<AlertEventList>(`/api/v1/alerts${qs({ app, limit: 50 })}`),
     ]);
     channels = c.channels;
     const byId = new Map(channels.map((x) => [x.id, x]));
@@ -206,9 +173,8 @@ export async function alertsPage(ctx: PageContext): Promise<void> {
                     result.className = 'muted';
                     result.textContent = 'Sending…';
                     try {
-                      const n = (
-                        await api<{ notification: Notification }>('POST', `/api/v1/notification-channels/${c.id}/test`)
-                      ).notification;
+                      const n = (await api<ChannelTestAnswer>('POST', `/api/v1/notification-channels/${c.id}/test`))
+                        .notification;
                       const last = n.attemptLog.at(-1);
                       result.className = n.status === 'delivered' ? 'ok' : 'error';
                       result.textContent =

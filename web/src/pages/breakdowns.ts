@@ -1,12 +1,12 @@
 // Breakdowns: the QoE metrics of one app split by a dimension, in a sortable table with a sparkline of sessions
 // per row, ranked by impact (sessions × how much worse than the app's average, as failed sessions above it),
 // contents shown by title; a row opens the Overview filtered by that value.
-import { get, qs, type QoeBreakdown, type QoeBreakdownRow, type QoeSeries } from '../api.ts';
+import { get, qs, type QoeBreakdown, type QoeBreakdownRow, type QoeSeries, type SessionPage } from '../api.ts';
 import { sparkline } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { columnFormatter, type Unit } from '../format.ts';
-import { contentCell, type SessionRow } from './sessions.ts';
+import { contentCell } from './sessions.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
 
 /** The QoE dimensions a person can break down by, with their names on screen. */
@@ -214,7 +214,9 @@ export async function breakdownsPage(ctx: PageContext): Promise<void> {
         sparks.set(v, sparkline(s.points, `${v} sessions`));
         if (dimension === 'contentId' && v) {
           // The title travels with the sessions: the newest one of this content names it.
-          const one = await get<{ sessions: SessionRow[] }>(`/api/v1/sessions${qs({ app, contentId: v, limit: 1 })}`);
+          const one = await get<Pick<SessionPage, 'sessions'>>(
+            `/api/v1/sessions${qs({ app, contentId: v, limit: 1 })}`,
+          );
           const title = one.sessions[0]?.contentTitle;
           if (title) titles.set(v, title);
         }

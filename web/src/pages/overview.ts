@@ -1,7 +1,20 @@
 // Overview of one app's playback quality: a tile per metric with its change against the previous period of the
 // same length, a uPlot series under each, the moments of the range shaded on the charts and listed in a strip,
 // and live mode on short ranges (refetched when the live feed says the app's data changed).
-import { ApiFailure, get, qs, type Moment, type MomentList, type Point, type QoeSeries } from '../api.ts';
+import {
+  ApiFailure,
+  get,
+  qs,
+  type Moment,
+  type MomentList,
+  type Point,
+  type QoeSeries,
+  type SessionPage,
+  type QoeSummary,
+  type QoeSummaryPeriod,
+  type AlertRule,
+  type AlertRuleList,
+} from '../api.ts';
 import { timeChart, type TimeChart } from '../chart.ts';
 import type { PageContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
@@ -9,7 +22,7 @@ import { formatters } from '../format.ts';
 import { METRICS, type Metric } from '../metrics.ts';
 import { forApp, momentChip, momentTitle } from '../moment-text.ts';
 import { DIMENSIONS } from './breakdowns.ts';
-import { contentCell, type SessionRow } from './sessions.ts';
+import { contentCell } from './sessions.ts';
 import { isShortRange, rangeFromParams, rangePicker, withParams, type TimeRange } from '../time-range.ts';
 
 export { METRICS };
@@ -20,7 +33,7 @@ const REFETCH_GAP_MS = 10_000;
 function filterChip(app: string, [dimension, value]: [string, string]): HTMLElement {
   const shown = h('span', {}, value || '(none)');
   if (dimension === 'contentId' && value)
-    void get<{ sessions: SessionRow[] }>(`/api/v1/sessions${qs({ app, contentId: value, limit: 1 })}`)
+    void get<Pick<SessionPage, 'sessions'>>(`/api/v1/sessions${qs({ app, contentId: value, limit: 1 })}`)
       .then((r) => {
         const title = r.sessions[0]?.contentTitle;
         if (title) replace(shown, contentCell(title, value));
@@ -51,19 +64,9 @@ async function allSeries(
   return new Map(list.map((s, i) => [METRICS[i]!.id, s.points]));
 }
 
-/** One exact row per period from the server (percentiles merged from histograms, bitrate weighted by play time). */
-interface Summary {
-  current: Record<string, number | null>;
-  previous: Record<string, number | null>;
-}
-
-interface FiringRule {
-  name: string;
-  metric: string;
-  state: string;
-  enabled: boolean;
-  filter: Record<string, string> | null;
-}
+/** A period's figure for a tile: the room metrics (chat_*) have none in the QoE summary. */
+const figureOf = (p: QoeSummaryPeriod, id: string): number | null =>
+  (p as unknown as Partial<Record<string, number | null>>)[id] ?? null;
 
 function summaryUrl(app: string, from: number, to: number, filter: [string, string] | null): string {
   return `/api/v1/qoe/summary${qs({ app, from, to })}${filter ? `&filter[${encodeURIComponent(filter[0])}]=${encodeURIComponent(filter[1])}` : ''}`;
@@ -175,11 +178,11 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
       const [current, previous, summary, moments, rules] = await Promise.all([
         allSeries(app, r.from, r.to, filter),
         allSeries(app, r.from - span, r.from, filter),
-        get<Summary>(summaryUrl(app, r.from, r.to, filter)),
+        get<QoeSummary>(summaryUrl(app, r.from, r.to, filter)),
         get<MomentList>(`/api/v1/moments${qs({ from: r.from, to: r.to })}`).then((x) => forApp(x.moments, app)),
-        get<{ rules: FiringRule[] }>(`/api/v1/alert-rules${qs({ app })}`).then(
+        get<AlertRuleList>(`/api/v1/alert-rules${qs({ app })}`).then(
           (x) => x.rules,
-          () => [] as FiringRule[],
+          () => [] as AlertRule[],
         ),
       ]);
       // A firing alert on a tile's metric (for this view's filter) is named on that tile.
@@ -201,8 +204,8 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
         // Each chart shades the moments of its own metric (startup moments are found on p95).
         c.chart.setMoments(moments.filter((x) => x.metric === m.id).map((x) => ({ from: x.startedAt, to: x.endedAt })));
         // The tiles are the exact figures of the period, not an average of the chart's buckets.
-        const now = summary.current[m.id] ?? null;
-        const before = summary.previous[m.id] ?? null;
+        const now = figureOf(summary.current, m.id);
+        const before = figureOf(summary.previous, m.id);
         c.valueEl.textContent = formatters[m.unit](now);
         const alerting = firing.filter((x) => x.metric === m.id);
         c.alertEl.hidden = alerting.length === 0;

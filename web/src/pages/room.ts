@@ -4,30 +4,28 @@
 // a seek that allows for this browser's own start-up delay) — members with RTT and drift, chat linked to video
 // positions, host controls and an invite button. Loaded on demand, so hls.js never weighs on the dashboard.
 import Hls from 'hls.js/light';
-import type { ApiError, RoomInvite, RoomPlaybackGrant } from '../api.ts';
+import type {
+  ApiError,
+  ChatMessage,
+  MemberPresence,
+  MinuteFigures,
+  RoomCommand,
+  RoomInvite,
+  RoomPlaybackGrant,
+  RoomServerMessage,
+  RoomStats,
+  RoomView,
+} from '../api.ts';
 import { ClockEstimator } from '../clock-estimator.ts';
 import { attach, type Reporter } from '../../sdk/m3w-web.ts';
 import { h, replace } from '../dom.ts';
 import './room.css';
 
-// Server messages are told apart by `type`; their fields are read as the protocol (README) defines them.
-// biome-ignore lint/suspicious/noExplicitAny: one loose type for the protocol's dozen message shapes
-type Msg = Record<string, any>;
-interface Timeline {
-  position: number;
-  paused: boolean;
-  rate: number;
-  at: number;
-}
-interface Member {
-  id: string;
-  name: string;
-  role: string;
-  connected: boolean;
-  rttMs: number | null;
-  driftMs: number | null;
-  buffering: boolean;
-}
+// What this page sends: the client messages of the protocol (checked by the server's room-protocol.ts).
+type Outgoing = { type: string } & Record<string, unknown>;
+/** The shared timeline: `position` seconds into the video at server time `at`. */
+type Timeline = Pick<RoomCommand, 'position' | 'paused' | 'rate' | 'at'>;
+type Member = MemberPresence;
 
 const positionAt = (s: Timeline, t: number) =>
   s.paused || t <= s.at ? s.position : s.position + ((t - s.at) / 1000) * s.rate;
@@ -160,8 +158,8 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
   const estimator = new ClockEstimator();
   const serverNow = () => estimator.toServer(Date.now());
   let timeline: Timeline = { position: 0, paused: true, rate: 1, at: 0 };
-  let me = { id: '', role: 'guest' };
-  let room: Msg = {};
+  let me: { id: string; role: string } = { id: '', role: 'guest' };
+  let room: Partial<RoomView> = {};
   let ws: WebSocket | null = null;
   /** Our own start-up delay after a seek (s), measured each time: a catch-up seek lands this far ahead. */
   let startupDelay = 0.3;
@@ -170,7 +168,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
   let stalledSince: number | null = null;
   let applyTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const send = (m: Msg) => ws?.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
+  const send = (m: Outgoing) => ws?.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m));
   const canControl = () => !room.locked || me.role === 'host' || me.role === 'admin';
 
   function seekTo(position: number): void {
@@ -209,7 +207,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
   }
   setInterval(correct, 100);
 
-  function apply(cmd: Msg): void {
+  function apply(cmd: Timeline): void {
     timeline = { position: cmd.position, paused: cmd.paused, rate: cmd.rate, at: cmd.at };
     clearTimeout(applyTimer);
     const wait = estimator.toClient(cmd.at) - Date.now();
@@ -299,13 +297,13 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
   }
 
   /** The room's chat figures for the host: this minute so far and the last complete one. */
-  function drawStats(m: Msg): void {
+  function drawStats(m: RoomStats): void {
     const mod = me.role === 'host' || me.role === 'admin';
     statsEl.hidden = !mod;
     if (!mod) return;
-    const line = (f: Msg | null) => {
+    const line = (f: MinuteFigures | null) => {
       if (!f) return 'nobody';
-      const emotes = (f.topEmotes as Array<{ emote: string; count: number }>)
+      const emotes = f.topEmotes
         .slice(0, 3)
         .map((e) => `${e.emote} ${e.count}`)
         .join(' ');
@@ -322,7 +320,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
     );
   }
 
-  function addChat(c: Msg): void {
+  function addChat(c: ChatMessage): void {
     const at = new Date(c.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
     const jump = h('button', { type: 'button', class: 'link', title: 'Go to this moment' }, fmt(c.videoPosition));
     jump.addEventListener('click', () => canControl() && send({ type: 'seek', position: c.videoPosition }));
@@ -332,7 +330,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
     chatList.scrollTop = chatList.scrollHeight;
   }
 
-  function onMessage(m: Msg): void {
+  function onMessage(m: RoomServerMessage): void {
     switch (m.type) {
       case 'welcome':
         me = { id: m.memberId, role: m.role };
@@ -356,7 +354,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
         void loadVideo(m.room.videoId);
         break;
       case 'members': {
-        const mine = (m.members as Member[]).find((x) => x.id === me.id);
+        const mine = m.members.find((x) => x.id === me.id);
         if (mine) me.role = mine.role;
         drawMembers(m.members);
         drawHostControls();
@@ -419,7 +417,7 @@ export async function roomPage(root: HTMLElement, roomId: string): Promise<void>
       clearTimeout(pingTimer);
       pingLoop();
     };
-    ws.onmessage = (e) => onMessage(JSON.parse(String(e.data)) as Msg);
+    ws.onmessage = (e) => onMessage(JSON.parse(String(e.data)) as RoomServerMessage);
     ws.onclose = (e) => {
       clearTimeout(pingTimer);
       // Refusals are final; anything else (a restart, a network blip) reconnects, keeping our place for 60 s.

@@ -1,7 +1,7 @@
 // Sessions: the most recent sessions of an app with filters (time, content title or id, device, errors only),
 // search by sessionId, a table that fits (short times, titles, an error badge, sortable, whole rows clickable;
 // cards on a phone), and a detail view with readable fields and the raw payload as the SDK sent it.
-import { ApiFailure, get, qs } from '../api.ts';
+import { ApiFailure, get, qs, type SessionDetail, type SessionPage, type SessionRow } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 import {
@@ -16,24 +16,6 @@ import {
   type Unit,
 } from '../format.ts';
 import { rangeFromParams, rangePicker, withParams } from '../time-range.ts';
-
-export interface SessionRow {
-  sessionId: string;
-  timestamp: number;
-  receivedAt: number;
-  contentId: string | null;
-  contentTitle: string | null;
-  deviceModel: string | null;
-  os: string | null;
-  country: string | null;
-  errorCount: number | null;
-  errorCode: string | null;
-  startupTimeMs: number | null;
-  rebufferRatio: number | null;
-  meanVideoFormatBitrate: number | null;
-  sessionDurationMs: number;
-  playTimeMs: number | null;
-}
 
 /** A content as people know it: its title, the id in small text below (or the id alone). */
 export function contentCell(title: string | null | undefined, id: string | null | undefined): HTMLElement {
@@ -65,9 +47,7 @@ async function detail(ctx: PageContext, sessionId: string): Promise<void> {
   const { main, app } = ctx;
   replace(main, h('p', { class: 'loading' }, 'Loading…'));
   try {
-    const s = await get<{ sessionId: string; receivedAt: number; payload: Record<string, unknown> }>(
-      `/api/v1/sessions/${encodeURIComponent(sessionId)}${qs({ app })}`,
-    );
+    const s = await get<SessionDetail>(`/api/v1/sessions/${encodeURIComponent(sessionId)}${qs({ app })}`);
     const raw = JSON.stringify(s.payload, null, 2);
     const title = typeof s.payload.contentTitle === 'string' ? s.payload.contentTitle : null;
     replace(
@@ -336,7 +316,7 @@ export async function sessionsPage(ctx: PageContext): Promise<void> {
   const contentFilter = params.get('content');
   const page = async () => {
     const searching = params.get('q');
-    const res = await get<{ sessions: SessionRow[]; nextCursor: string | null }>(
+    const res = await get<SessionPage>(
       // A search by sessionId looks at every session: the one being looked for may be older than the range.
       `/api/v1/sessions${qs({ app, from: searching ? null : range.from, to: searching ? null : range.to, q: searching, contentId: params.get('contentId'), content: contentFilter, device: params.get('device'), errorsOnly: params.get('errorsOnly') === 'true', limit: 50, cursor })}`,
     );

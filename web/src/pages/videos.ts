@@ -3,32 +3,13 @@
 // frame, so hls.js never enters the dashboard's bundle), renames it, shares an embed code and links to its QoE
 // sessions. When the server has no ffmpeg, the page says how to install it instead of offering a form.
 import './videos.css';
-import { ApiFailure, api, get, qs, refreshSession } from '../api.ts';
+import { ApiFailure, api, type GuestToken, get, qs, type Rendition, refreshSession, type Video } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 import { fmtTime } from '../format.ts';
 
-export type VideoStatus = 'uploading' | 'queued' | 'processing' | 'ready' | 'failed';
-export interface Rendition {
-  height: number;
-  bandwidth: number;
-  codecs: string;
-  status: string;
-}
-export interface Video {
-  id: string;
-  appId: string;
-  title: string;
-  status: VideoStatus;
-  progress: number;
-  error?: string | null;
-  durationMs: number | null;
-  width: number | null;
-  height: number | null;
-  renditions: Rendition[];
-  posterUrl: string | null;
-  createdAt: number;
-}
+export type VideoStatus = Video['status'];
+export type { Rendition, Video };
 
 /** A page of the list: `next` goes back as ?before= for the following page. */
 interface VideoPage {
@@ -87,7 +68,7 @@ type RetryAnswer = Partial<Video> & { retried?: number; video?: Video };
 export function retriedVideo(before: Video, res: RetryAnswer | undefined): Video {
   if (res?.video && typeof res.video === 'object') return res.video;
   if (res && typeof res.id === 'string') return res as Video;
-  return { ...before, status: 'queued', error: null };
+  return { ...before, status: 'queued', error: undefined };
 }
 
 /** The title a file gets when none is typed: its name without the extension ("Summer trip.mp4" → "Summer trip"). */
@@ -115,7 +96,7 @@ function renditionChips(v: Video): HTMLElement {
         'span',
         {
           class: `chip rendition rendition-${r.status}`,
-          title: `${r.height}p · ${Math.round(r.bandwidth / 1000)} kbit/s · ${r.codecs} · ${r.status}`,
+          title: `${r.height}p · ${Math.round((r.bandwidth ?? 0) / 1000)} kbit/s · ${r.codecs} · ${r.status}`,
         },
         `${r.height}p`,
         r.status === 'ready' ? ' ✓' : r.status === 'failed' ? ' ✕' : ' …',
@@ -657,7 +638,7 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
   const embedButton = h('button', { type: 'button', class: 'secondary' }, 'Create an embed code (valid 7 days)');
   embedButton.addEventListener('click', async () => {
     try {
-      const t = await api<{ token: string; expiresAt: number }>('POST', '/api/v1/guest-tokens', {
+      const t = await api<GuestToken>('POST', '/api/v1/guest-tokens', {
         resource: `video:${v.id}`,
         ttlSeconds: 7 * 24 * 3600,
       });
