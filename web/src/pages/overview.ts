@@ -233,7 +233,14 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     let pending = false;
     let lastLiveLoad = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // The first message is the topic's state as we subscribe: what the page has just loaded. Counted as a change,
+    // it would start the gap, and a real change within 10 s of opening the page would wait for its end.
+    let initial = true;
     const stop = ctx.live.subscribe(`overview:${app}`, () => {
+      if (initial) {
+        initial = false;
+        return;
+      }
       if (pending) return;
       pending = true;
       timer = setTimeout(
