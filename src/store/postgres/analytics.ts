@@ -3,6 +3,8 @@
 import type pg from 'pg';
 import type {
   MomentQuery,
+  MomentWatchQuery,
+  MomentWatchRows,
   PlaySessionFacts,
   QoeRollupRow,
   RetentionCounts,
@@ -17,6 +19,7 @@ import { qoeRowsFromSessions } from '../sqlite/qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from '../sqlite/session-rows.ts';
 import { type MomentRow, QOE_TABLE, STREAM_FIGURES, STREAM_TABLE, toMoment } from '../sqlite/analytics-queries.ts';
 import { q, qRows, transaction } from './database.ts';
+import { type MinuteRow, toMinute } from '../sqlite/room-store.ts';
 
 const FACTS =
   'app_id, id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
@@ -78,6 +81,79 @@ const toStream = (r: StreamRaw): StreamRollupRow => ({
 });
 const QOE_FIGURES =
   'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
+
+/** A QoE rollup row as Postgres answers it (the histogram as [bucket, count, …] pairs). */
+const toQoe = (x: Record<string, unknown>): QoeRollupRow => {
+  const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
+  const pairs = x.startup_hist as number[];
+  for (let i = 0; i + 1 < pairs.length; i += 2)
+    if (pairs[i]! >= 0 && pairs[i]! < STARTUP_BUCKETS) hist[pairs[i]!]! += pairs[i + 1]!;
+  return {
+    appId: x.app_id as string,
+    dimension: x.dimension as string,
+    value: x.value as string,
+    t: x.t as number,
+    sessions: x.sessions as number,
+    sessionsWithErrors: x.sessions_with_errors as number,
+    startupSum: x.startup_sum as number,
+    startupCount: x.startup_count as number,
+    rebufferSum: x.rebuffer_sum as number,
+    rebufferCount: x.rebuffer_count as number,
+    playSum: x.play_sum as number,
+    playCount: x.play_count as number,
+    droppedSum: x.dropped_sum as number,
+    droppedCount: x.dropped_count as number,
+    seeksSum: x.seeks_sum as number,
+    seeksCount: x.seeks_count as number,
+    bitrateSum: x.bitrate_sum as number,
+    bitrateCount: x.bitrate_count as number,
+    startupHist: hist,
+  };
+};
+
+/**
+ * The moment watch's reads (AnalyticsStore.momentWatchRows) as one statement, one round trip: the SQLite
+ * adapter's three queries (analytics-queries.ts), each answered as a JSON array of its rows.
+ * $1 from, $2 to, $3 windowFrom, $4 qoeHistoryFrom, $5 maxValues, $6 minVolume.
+ */
+const WATCH_ROWS = `
+  WITH seen AS (
+    SELECT DISTINCT app_id FROM stream_minutes WHERE dimension = 'global' AND minute >= $3 AND minute < $2
+  ), ch AS (
+    SELECT m.app_id, m.value,
+      row_number() OVER (PARTITION BY m.app_id ORDER BY sum(m.watch_time_seconds) DESC, m.value COLLATE "C") AS rank
+    FROM seen JOIN stream_minutes m ON m.app_id = seen.app_id AND m.dimension = 'channel'
+    WHERE m.minute >= $1 AND m.minute < $2 GROUP BY m.app_id, m.value
+  ), st AS (
+    SELECT app_id, dimension, value, minute AS t, ${STREAM_FIGURES}, 0::bigint AS rank FROM stream_minutes
+      WHERE dimension = 'global' AND minute >= $3 AND minute < $2
+    UNION ALL
+    SELECT s.app_id, s.dimension, s.value, s.minute, ${STREAM_FIGURES.replace(/(\w+)/g, 's.$1')}, ch.rank
+      FROM ch JOIN stream_minutes s ON s.app_id = ch.app_id AND s.dimension = 'channel' AND s.value = ch.value
+      WHERE ch.rank <= $5 AND s.minute >= $3 AND s.minute < $2
+  ), ct AS (
+    SELECT q.app_id, q.value,
+      row_number() OVER (PARTITION BY q.app_id ORDER BY min(q.minute), q.value COLLATE "C") AS rank
+    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'contentId'
+    WHERE q.minute >= $1 AND q.minute < $2 AND q.sessions >= $6::float8 GROUP BY q.app_id, q.value
+  ), qo AS (
+    SELECT q.app_id, q.dimension, q.value, q.minute AS t, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, 0::bigint AS rank
+      FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
+      WHERE q.minute >= $4 AND q.minute < $2
+    UNION ALL
+    SELECT q.app_id, q.dimension, q.value, q.minute, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, ct.rank
+      FROM ct JOIN qoe_minutes q ON q.app_id = ct.app_id AND q.dimension = 'contentId' AND q.value = ct.value
+      WHERE ct.rank <= $5 AND q.minute >= $3 AND q.minute < $2
+  ), r AS (
+    SELECT room_id FROM room_minutes WHERE minute >= $3 AND minute < $2
+    GROUP BY room_id ORDER BY room_id COLLATE "C" LIMIT $5
+  ), ro AS (
+    SELECT m.* FROM r JOIN room_minutes m ON m.room_id = r.room_id WHERE m.minute >= $3 AND m.minute < $2
+  )
+  SELECT
+    (SELECT coalesce(json_agg(st ORDER BY st.app_id COLLATE "C", st.rank, st.t), '[]') FROM st) AS stream,
+    (SELECT coalesce(json_agg(qo ORDER BY qo.app_id COLLATE "C", qo.rank, qo.t), '[]') FROM qo) AS qoe,
+    (SELECT coalesce(json_agg(ro ORDER BY ro.room_id COLLATE "C", ro.minute), '[]') FROM ro) AS rooms`;
 
 export class PostgresAnalytics {
   constructor(private readonly pool: pg.Pool) {}
@@ -260,33 +336,18 @@ export class PostgresAnalytics {
        WHERE app_id = $1 AND dimension = $2 AND ($3::text IS NULL OR value = $3) AND ${t} >= $4 AND ${t} < $5 ORDER BY ${t}`,
       [appId, dimension, value, from, to],
     );
-    return r.rows.map((x) => {
-      const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
-      const pairs = x.startup_hist as number[];
-      for (let i = 0; i + 1 < pairs.length; i += 2)
-        if (pairs[i]! >= 0 && pairs[i]! < STARTUP_BUCKETS) hist[pairs[i]!]! += pairs[i + 1]!;
-      return {
-        appId: x.app_id as string,
-        dimension: x.dimension as string,
-        value: x.value as string,
-        t: x.t as number,
-        sessions: x.sessions as number,
-        sessionsWithErrors: x.sessions_with_errors as number,
-        startupSum: x.startup_sum as number,
-        startupCount: x.startup_count as number,
-        rebufferSum: x.rebuffer_sum as number,
-        rebufferCount: x.rebuffer_count as number,
-        playSum: x.play_sum as number,
-        playCount: x.play_count as number,
-        droppedSum: x.dropped_sum as number,
-        droppedCount: x.dropped_count as number,
-        seeksSum: x.seeks_sum as number,
-        seeksCount: x.seeks_count as number,
-        bitrateSum: x.bitrate_sum as number,
-        bitrateCount: x.bitrate_count as number,
-        startupHist: hist,
-      };
-    });
+    return r.rows.map(toQoe);
+  }
+
+  async momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows> {
+    const r = await q<{ stream: StreamRaw[]; qoe: Record<string, unknown>[]; rooms: MinuteRow[] }>(
+      this.pool,
+      'momentWatchRows',
+      WATCH_ROWS,
+      [query.from, query.to, query.windowFrom, query.qoeHistoryFrom, query.maxValues, query.minVolume],
+    );
+    const row = r.rows[0]!;
+    return { stream: row.stream.map(toStream), qoe: row.qoe.map(toQoe), rooms: row.rooms.map(toMinute) };
   }
 
   async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {

@@ -4,6 +4,8 @@
 import type Database from 'better-sqlite3';
 import type {
   MomentQuery,
+  MomentWatchQuery,
+  MomentWatchRows,
   PlaySessionFacts,
   QoeRollupRow,
   RetentionCounts,
@@ -16,6 +18,7 @@ import type {
 import { addEncodedHistogram, STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import { QOE_DIMENSIONS, qoeRowsFromSessions } from './qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from './session-rows.ts';
+import { type MinuteRow, toMinute } from './room-store.ts';
 
 const FACTS =
   'app_id, id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
@@ -69,6 +72,75 @@ const toStream = (r: StreamRaw): StreamRollupRow => ({
 });
 const QOE_FIGURES =
   'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
+
+/** A QoE rollup row read raw (app_id, dimension, value, t, QOE_FIGURES…). */
+const toQoe = (r: unknown[]): QoeRollupRow => {
+  const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
+  addEncodedHistogram(hist, r[18] as Buffer | null);
+  return {
+    appId: r[0] as string,
+    dimension: r[1] as string,
+    value: r[2] as string,
+    t: r[3] as number,
+    sessions: r[4] as number,
+    sessionsWithErrors: r[5] as number,
+    startupSum: r[6] as number,
+    startupCount: r[7] as number,
+    rebufferSum: r[8] as number,
+    rebufferCount: r[9] as number,
+    playSum: r[10] as number,
+    playCount: r[11] as number,
+    droppedSum: r[12] as number,
+    droppedCount: r[13] as number,
+    seeksSum: r[14] as number,
+    seeksCount: r[15] as number,
+    bitrateSum: r[16] as number,
+    bitrateCount: r[17] as number,
+    startupHist: hist,
+  };
+};
+
+/**
+ * The moment watch's reads (see AnalyticsStore.momentWatchRows); the Postgres adapter runs the same three as one
+ * statement. Named parameters: windowFrom, from, to, qoeHistoryFrom, maxValues, minVolume.
+ */
+const WATCH_STREAM = `
+  WITH seen AS (
+    SELECT DISTINCT app_id FROM stream_minutes WHERE dimension = 'global' AND minute >= @windowFrom AND minute < @to
+  ), ch AS (
+    SELECT m.app_id, m.value,
+      row_number() OVER (PARTITION BY m.app_id ORDER BY sum(m.watch_time_seconds) DESC, m.value) AS rank
+    FROM seen JOIN stream_minutes m ON m.app_id = seen.app_id AND m.dimension = 'channel'
+    WHERE m.minute >= @from AND m.minute < @to GROUP BY m.app_id, m.value
+  )
+  SELECT app_id, dimension, value, minute, ${STREAM_FIGURES}, 0 AS rank FROM stream_minutes
+    WHERE dimension = 'global' AND minute >= @windowFrom AND minute < @to
+  UNION ALL
+  SELECT s.app_id, s.dimension, s.value, s.minute, ${STREAM_FIGURES.replace(/(\w+)/g, 's.$1')}, ch.rank
+    FROM ch JOIN stream_minutes s ON s.app_id = ch.app_id AND s.dimension = 'channel' AND s.value = ch.value
+    WHERE ch.rank <= @maxValues AND s.minute >= @windowFrom AND s.minute < @to
+  ORDER BY 1, 11, 4`;
+const WATCH_QOE = `
+  WITH ct AS (
+    SELECT q.app_id, q.value, row_number() OVER (PARTITION BY q.app_id ORDER BY min(q.minute), q.value) AS rank
+    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'contentId'
+    WHERE q.minute >= @from AND q.minute < @to AND q.sessions >= @minVolume GROUP BY q.app_id, q.value
+  )
+  SELECT q.app_id, q.dimension, q.value, q.minute, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, 0 AS rank
+    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
+    WHERE q.minute >= @qoeHistoryFrom AND q.minute < @to
+  UNION ALL
+  SELECT q.app_id, q.dimension, q.value, q.minute, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, ct.rank
+    FROM ct JOIN qoe_minutes q ON q.app_id = ct.app_id AND q.dimension = 'contentId' AND q.value = ct.value
+    WHERE ct.rank <= @maxValues AND q.minute >= @windowFrom AND q.minute < @to
+  ORDER BY 1, 20, 4`;
+const WATCH_ROOMS = `
+  WITH r AS (
+    SELECT room_id FROM room_minutes WHERE minute >= @windowFrom AND minute < @to
+    GROUP BY room_id ORDER BY room_id LIMIT @maxValues
+  )
+  SELECT m.* FROM r JOIN room_minutes m ON m.room_id = r.room_id
+    WHERE m.minute >= @windowFrom AND m.minute < @to ORDER BY m.room_id, m.minute`;
 
 export interface MomentRow {
   id: number;
@@ -166,6 +238,9 @@ export class SqliteAnalytics {
           `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE app_id = ? AND timestamp >= ? AND timestamp < ?`,
         )
         .raw(),
+      watchStream: db.prepare(WATCH_STREAM).raw(),
+      watchQoe: db.prepare(WATCH_QOE).raw(),
+      watchRooms: db.prepare(WATCH_ROOMS),
       getState: db.prepare('SELECT value FROM engine_state WHERE key = ?').pluck(),
       setState: db.prepare(
         'INSERT INTO engine_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -326,31 +401,16 @@ export class SqliteAnalytics {
     const raw = (
       value === null ? q.all.all(appId, dimension, from, to) : q.one.all(appId, dimension, value, from, to)
     ) as unknown[][];
-    return raw.map((r) => {
-      const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
-      addEncodedHistogram(hist, r[18] as Buffer | null);
-      return {
-        appId: r[0] as string,
-        dimension: r[1] as string,
-        value: r[2] as string,
-        t: r[3] as number,
-        sessions: r[4] as number,
-        sessionsWithErrors: r[5] as number,
-        startupSum: r[6] as number,
-        startupCount: r[7] as number,
-        rebufferSum: r[8] as number,
-        rebufferCount: r[9] as number,
-        playSum: r[10] as number,
-        playCount: r[11] as number,
-        droppedSum: r[12] as number,
-        droppedCount: r[13] as number,
-        seeksSum: r[14] as number,
-        seeksCount: r[15] as number,
-        bitrateSum: r[16] as number,
-        bitrateCount: r[17] as number,
-        startupHist: hist,
-      };
-    });
+    return raw.map(toQoe);
+  }
+
+  momentWatchRows(query: MomentWatchQuery): MomentWatchRows {
+    const p = { ...query };
+    return this.db.transaction(() => ({
+      stream: (this.s.watchStream.all(p) as StreamRaw[]).map(toStream),
+      qoe: (this.s.watchQoe.all(p) as unknown[][]).map(toQoe),
+      rooms: (this.s.watchRooms.all(p) as MinuteRow[]).map(toMinute),
+    }))();
   }
 
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): QoeRollupRow[] {
