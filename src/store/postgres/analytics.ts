@@ -113,9 +113,13 @@ const toQoe = (x: Record<string, unknown>): QoeRollupRow => {
 
 /**
  * The moment watch's reads (AnalyticsStore.momentWatchRows) as one statement, one round trip: the SQLite
- * adapter's three queries (analytics-queries.ts), each answered as a JSON array of its rows.
+ * adapter's three queries (analytics-queries.ts) as one UNION ALL of rows of one shape — kind (0 stream, 1 QoE,
+ * 2 room minute), app_id, dimension, value (a room minute: its room id), t, rank, the figures as n1…n14, the QoE
+ * histogram, a room minute's emotes — in the order of the three answers. (Rows, not one JSON value: building
+ * JSON of thousands of rows cost more than the reads.)
  * $1 from, $2 to, $3 windowFrom, $4 qoeHistoryFrom, $5 maxValues, $6 minVolume.
  */
+const nulls = (n: number, type = '') => Array.from({ length: n }, () => `NULL${type}`).join(', ');
 const WATCH_ROWS = `
   WITH seen AS (
     SELECT DISTINCT app_id FROM stream_minutes WHERE dimension = 'global' AND minute >= $3 AND minute < $2
@@ -124,36 +128,48 @@ const WATCH_ROWS = `
       row_number() OVER (PARTITION BY m.app_id ORDER BY sum(m.watch_time_seconds) DESC, m.value COLLATE "C") AS rank
     FROM seen JOIN stream_minutes m ON m.app_id = seen.app_id AND m.dimension = 'channel'
     WHERE m.minute >= $1 AND m.minute < $2 GROUP BY m.app_id, m.value
-  ), st AS (
-    SELECT app_id, dimension, value, minute AS t, ${STREAM_FIGURES}, 0::bigint AS rank FROM stream_minutes
-      WHERE dimension = 'global' AND minute >= $3 AND minute < $2
-    UNION ALL
-    SELECT s.app_id, s.dimension, s.value, s.minute, ${STREAM_FIGURES.replace(/(\w+)/g, 's.$1')}, ch.rank
-      FROM ch JOIN stream_minutes s ON s.app_id = ch.app_id AND s.dimension = 'channel' AND s.value = ch.value
-      WHERE ch.rank <= $5 AND s.minute >= $3 AND s.minute < $2
   ), ct AS (
     SELECT q.app_id, q.value,
       row_number() OVER (PARTITION BY q.app_id ORDER BY min(q.minute), q.value COLLATE "C") AS rank
     FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'contentId'
     WHERE q.minute >= $1 AND q.minute < $2 AND q.sessions >= $6::float8 GROUP BY q.app_id, q.value
-  ), qo AS (
-    SELECT q.app_id, q.dimension, q.value, q.minute AS t, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, 0::bigint AS rank
-      FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
-      WHERE q.minute >= $4 AND q.minute < $2
-    UNION ALL
-    SELECT q.app_id, q.dimension, q.value, q.minute, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, ct.rank
-      FROM ct JOIN qoe_minutes q ON q.app_id = ct.app_id AND q.dimension = 'contentId' AND q.value = ct.value
-      WHERE ct.rank <= $5 AND q.minute >= $3 AND q.minute < $2
   ), r AS (
     SELECT room_id FROM room_minutes WHERE minute >= $3 AND minute < $2
     GROUP BY room_id ORDER BY room_id COLLATE "C" LIMIT $5
-  ), ro AS (
-    SELECT m.* FROM r JOIN room_minutes m ON m.room_id = r.room_id WHERE m.minute >= $3 AND m.minute < $2
   )
-  SELECT
-    (SELECT coalesce(json_agg(st ORDER BY st.app_id COLLATE "C", st.rank, st.t), '[]') FROM st) AS stream,
-    (SELECT coalesce(json_agg(qo ORDER BY qo.app_id COLLATE "C", qo.rank, qo.t), '[]') FROM qo) AS qoe,
-    (SELECT coalesce(json_agg(ro ORDER BY ro.room_id COLLATE "C", ro.minute), '[]') FROM ro) AS rooms`;
+  SELECT 0 AS kind, app_id COLLATE "C" AS k, app_id, dimension, value, minute AS t, 0::bigint AS rank,
+      ${STREAM_FIGURES.replace(/(\w+)/g, '$1::float8')}, ${nulls(8, '::float8')}, NULL::integer[], NULL::text
+    FROM stream_minutes WHERE dimension = 'global' AND minute >= $3 AND minute < $2
+  UNION ALL
+  SELECT 0, s.app_id, s.app_id, s.dimension, s.value, s.minute, ch.rank,
+      ${STREAM_FIGURES.replace(/(\w+)/g, 's.$1')}, ${nulls(8)}, NULL, NULL
+    FROM ch JOIN stream_minutes s ON s.app_id = ch.app_id AND s.dimension = 'channel' AND s.value = ch.value
+    WHERE ch.rank <= $5 AND s.minute >= $3 AND s.minute < $2
+  UNION ALL
+  SELECT 1, q.app_id, q.app_id, q.dimension, q.value, q.minute, 0, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, NULL
+    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
+    WHERE q.minute >= $4 AND q.minute < $2
+  UNION ALL
+  SELECT 1, q.app_id, q.app_id, q.dimension, q.value, q.minute, ct.rank, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, NULL
+    FROM ct JOIN qoe_minutes q ON q.app_id = ct.app_id AND q.dimension = 'contentId' AND q.value = ct.value
+    WHERE ct.rank <= $5 AND q.minute >= $3 AND q.minute < $2
+  UNION ALL
+  SELECT 2, m.room_id, m.app_id, 'room', m.room_id, m.minute, 0,
+      m.viewers, m.messages, m.unique_chatters, m.sentiment, m.sentiment_n, ${nulls(9)}, NULL, m.top_emotes
+    FROM r JOIN room_minutes m ON m.room_id = r.room_id WHERE m.minute >= $3 AND m.minute < $2
+  ORDER BY kind, k, rank, t`;
+
+/** One row of WATCH_ROWS (n1…n14: the figures of its kind, in the column order of their table). */
+interface WatchRaw {
+  kind: number;
+  app_id: string;
+  dimension: string;
+  value: string;
+  t: number;
+  n: Array<number | null>;
+  startup_hist: number[] | null;
+  top_emotes: string | null;
+}
 
 export class PostgresAnalytics {
   constructor(private readonly pool: pg.Pool) {}
@@ -340,14 +356,54 @@ export class PostgresAnalytics {
   }
 
   async momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows> {
-    const r = await q<{ stream: StreamRaw[]; qoe: Record<string, unknown>[]; rooms: MinuteRow[] }>(
-      this.pool,
-      'momentWatchRows',
-      WATCH_ROWS,
-      [query.from, query.to, query.windowFrom, query.qoeHistoryFrom, query.maxValues, query.minVolume],
-    );
-    const row = r.rows[0]!;
-    return { stream: row.stream.map(toStream), qoe: row.qoe.map(toQoe), rooms: row.rooms.map(toMinute) };
+    const r = await this.pool.query({
+      text: WATCH_ROWS,
+      values: [query.from, query.to, query.windowFrom, query.qoeHistoryFrom, query.maxValues, query.minVolume],
+      rowMode: 'array',
+    });
+    const out: MomentWatchRows = { stream: [], qoe: [], rooms: [] };
+    for (const row of r.rows as unknown[][]) {
+      const [kind, , appId, dimension, value, t] = row as [number, string, string, string, string, number];
+      const n = (i: number) => row[7 + i] as number;
+      if (kind === 0)
+        out.stream.push(
+          toStream({
+            app_id: appId,
+            dimension,
+            value,
+            t,
+            sessions_started: n(0),
+            sessions_closed: n(1),
+            total_bytes: n(2),
+            watch_time_seconds: n(3),
+            unique_users: n(4),
+            peak_concurrent: n(5),
+          }),
+        );
+      else if (kind === 1) {
+        const x: Record<string, unknown> = { app_id: appId, dimension, value, t, startup_hist: row[21] };
+        QOE_FIGURES.split(', ')
+          .slice(0, 14)
+          .forEach((c, i) => {
+            x[c] = n(i);
+          });
+        out.qoe.push(toQoe(x));
+      } else
+        out.rooms.push(
+          toMinute({
+            room_id: value,
+            app_id: appId,
+            minute: t,
+            viewers: n(0),
+            messages: n(1),
+            unique_chatters: n(2),
+            sentiment: row[10] as number | null,
+            sentiment_n: n(4),
+            top_emotes: row[22] as string,
+          }),
+        );
+    }
+    return out;
   }
 
   async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {

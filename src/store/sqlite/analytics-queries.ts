@@ -101,46 +101,21 @@ const toQoe = (r: unknown[]): QoeRollupRow => {
 };
 
 /**
- * The moment watch's reads (see AnalyticsStore.momentWatchRows); the Postgres adapter runs the same three as one
- * statement. Named parameters: windowFrom, from, to, qoeHistoryFrom, maxValues, minVolume.
+ * The moment watch's reads (see AnalyticsStore.momentWatchRows). On SQLite a read costs no round trip, so the
+ * batch is the per-series reads (each on its primary key) in one read transaction; the Postgres adapter answers
+ * the same in one statement.
  */
-const WATCH_STREAM = `
-  WITH seen AS (
-    SELECT DISTINCT app_id FROM stream_minutes WHERE dimension = 'global' AND minute >= @windowFrom AND minute < @to
-  ), ch AS (
-    SELECT m.app_id, m.value,
-      row_number() OVER (PARTITION BY m.app_id ORDER BY sum(m.watch_time_seconds) DESC, m.value) AS rank
-    FROM seen JOIN stream_minutes m ON m.app_id = seen.app_id AND m.dimension = 'channel'
-    WHERE m.minute >= @from AND m.minute < @to GROUP BY m.app_id, m.value
-  )
-  SELECT app_id, dimension, value, minute, ${STREAM_FIGURES}, 0 AS rank FROM stream_minutes
-    WHERE dimension = 'global' AND minute >= @windowFrom AND minute < @to
-  UNION ALL
-  SELECT s.app_id, s.dimension, s.value, s.minute, ${STREAM_FIGURES.replace(/(\w+)/g, 's.$1')}, ch.rank
-    FROM ch JOIN stream_minutes s ON s.app_id = ch.app_id AND s.dimension = 'channel' AND s.value = ch.value
-    WHERE ch.rank <= @maxValues AND s.minute >= @windowFrom AND s.minute < @to
-  ORDER BY 1, 11, 4`;
-const WATCH_QOE = `
-  WITH ct AS (
-    SELECT q.app_id, q.value, row_number() OVER (PARTITION BY q.app_id ORDER BY min(q.minute), q.value) AS rank
-    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'contentId'
-    WHERE q.minute >= @from AND q.minute < @to AND q.sessions >= @minVolume GROUP BY q.app_id, q.value
-  )
-  SELECT q.app_id, q.dimension, q.value, q.minute, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, 0 AS rank
-    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
-    WHERE q.minute >= @qoeHistoryFrom AND q.minute < @to
-  UNION ALL
-  SELECT q.app_id, q.dimension, q.value, q.minute, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, ct.rank
-    FROM ct JOIN qoe_minutes q ON q.app_id = ct.app_id AND q.dimension = 'contentId' AND q.value = ct.value
-    WHERE ct.rank <= @maxValues AND q.minute >= @windowFrom AND q.minute < @to
-  ORDER BY 1, 20, 4`;
-const WATCH_ROOMS = `
-  WITH r AS (
-    SELECT room_id FROM room_minutes WHERE minute >= @windowFrom AND minute < @to
-    GROUP BY room_id ORDER BY room_id LIMIT @maxValues
-  )
-  SELECT m.* FROM r JOIN room_minutes m ON m.room_id = r.room_id
-    WHERE m.minute >= @windowFrom AND m.minute < @to ORDER BY m.room_id, m.minute`;
+const WATCH = {
+  streamApps: `SELECT DISTINCT app_id FROM stream_minutes WHERE dimension = 'global' AND minute >= ? AND minute < ?
+    ORDER BY app_id`,
+  channels: `SELECT value FROM stream_minutes WHERE app_id = ? AND dimension = 'channel' AND minute >= ? AND minute < ?
+    GROUP BY value ORDER BY sum(watch_time_seconds) DESC, value LIMIT ?`,
+  qoeApps: 'SELECT id FROM apps ORDER BY id',
+  contents: `SELECT value FROM qoe_minutes WHERE app_id = ? AND dimension = 'contentId' AND minute >= ? AND minute < ?
+    AND sessions >= ? GROUP BY value ORDER BY min(minute), value LIMIT ?`,
+  rooms: `SELECT room_id FROM room_minutes WHERE minute >= ? AND minute < ? GROUP BY room_id ORDER BY room_id LIMIT ?`,
+  roomMinutes: 'SELECT * FROM room_minutes WHERE room_id = ? AND minute >= ? AND minute < ? ORDER BY minute',
+};
 
 export interface MomentRow {
   id: number;
@@ -238,9 +213,14 @@ export class SqliteAnalytics {
           `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE app_id = ? AND timestamp >= ? AND timestamp < ?`,
         )
         .raw(),
-      watchStream: db.prepare(WATCH_STREAM).raw(),
-      watchQoe: db.prepare(WATCH_QOE).raw(),
-      watchRooms: db.prepare(WATCH_ROOMS),
+      watch: {
+        streamApps: db.prepare(WATCH.streamApps).pluck(),
+        channels: db.prepare(WATCH.channels).pluck(),
+        qoeApps: db.prepare(WATCH.qoeApps).pluck(),
+        contents: db.prepare(WATCH.contents).pluck(),
+        rooms: db.prepare(WATCH.rooms).pluck(),
+        roomMinutes: db.prepare(WATCH.roomMinutes),
+      },
       getState: db.prepare('SELECT value FROM engine_state WHERE key = ?').pluck(),
       setState: db.prepare(
         'INSERT INTO engine_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -405,12 +385,27 @@ export class SqliteAnalytics {
   }
 
   momentWatchRows(query: MomentWatchQuery): MomentWatchRows {
-    const p = { ...query };
-    return this.db.transaction(() => ({
-      stream: (this.s.watchStream.all(p) as StreamRaw[]).map(toStream),
-      qoe: (this.s.watchQoe.all(p) as unknown[][]).map(toQoe),
-      rooms: (this.s.watchRooms.all(p) as MinuteRow[]).map(toMinute),
-    }))();
+    const { windowFrom, from, to, qoeHistoryFrom, maxValues, minVolume } = query;
+    const w = this.s.watch;
+    const stream = this.s.stream[60_000].series;
+    const qoe = this.s.qoe[60_000].one;
+    return this.db.transaction(() => {
+      const out: MomentWatchRows = { stream: [], qoe: [], rooms: [] };
+      for (const app of w.streamApps.all(windowFrom, to) as string[]) {
+        const series = (dimension: string, value: string) =>
+          out.stream.push(...(stream.all(app, dimension, value, windowFrom, to) as StreamRaw[]).map(toStream));
+        series('global', '');
+        for (const ch of w.channels.all(app, from, to, maxValues) as string[]) series('channel', ch);
+      }
+      for (const app of w.qoeApps.all() as string[]) {
+        out.qoe.push(...(qoe.all(app, 'global', '', qoeHistoryFrom, to) as unknown[][]).map(toQoe));
+        for (const c of w.contents.all(app, from, to, minVolume, maxValues) as string[])
+          out.qoe.push(...(qoe.all(app, 'contentId', c, windowFrom, to) as unknown[][]).map(toQoe));
+      }
+      for (const room of w.rooms.all(windowFrom, to, maxValues) as string[])
+        out.rooms.push(...(w.roomMinutes.all(room, windowFrom, to) as MinuteRow[]).map(toMinute));
+      return out;
+    })();
   }
 
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): QoeRollupRow[] {
