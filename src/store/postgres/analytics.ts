@@ -19,7 +19,7 @@ import { qoeRowsFromSessions } from '../sqlite/qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from '../sqlite/session-rows.ts';
 import { type MomentRow, QOE_TABLE, STREAM_FIGURES, STREAM_TABLE, toMoment } from '../sqlite/analytics-queries.ts';
 import { q, qRows, transaction } from './database.ts';
-import { type MinuteRow, toMinute } from '../sqlite/room-store.ts';
+import { toMinute } from '../sqlite/room-store.ts';
 
 const FACTS =
   'app_id, id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
@@ -158,18 +158,6 @@ const WATCH_ROWS = `
       m.viewers, m.messages, m.unique_chatters, m.sentiment, m.sentiment_n, ${nulls(9)}, NULL, m.top_emotes
     FROM r JOIN room_minutes m ON m.room_id = r.room_id WHERE m.minute >= $3 AND m.minute < $2
   ORDER BY kind, k, rank, t`;
-
-/** One row of WATCH_ROWS (n1…n14: the figures of its kind, in the column order of their table). */
-interface WatchRaw {
-  kind: number;
-  app_id: string;
-  dimension: string;
-  value: string;
-  t: number;
-  n: Array<number | null>;
-  startup_hist: number[] | null;
-  top_emotes: string | null;
-}
 
 export class PostgresAnalytics {
   constructor(private readonly pool: pg.Pool) {}
