@@ -76,6 +76,7 @@ export class MomentWatch {
     const m = this.config.moments;
     const windowFrom = from - (m.baselineMinutes + 5) * MINUTE;
     // A small app's coarsest buckets (an hour) reach back furthest: (baseline + 5) buckets before the last end.
+    // (Only small apps' series are read back that far: the store tells them apart as bucketFor does.)
     const hour = 60 * MINUTE;
     const coarseBaseline = this.detectorOptions(['spike'], 0, 60).baselineMinutes;
     const qoeHistoryFrom = Math.min(
@@ -87,6 +88,7 @@ export class MomentWatch {
       windowFrom,
       from,
       to,
+      trafficFrom: to - TRAFFIC_LOOKBACK,
       qoeHistoryFrom,
       maxValues: MAX_CHANNELS_WATCHED,
       minVolume: m.minVolume,

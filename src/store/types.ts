@@ -255,7 +255,13 @@ export interface MomentWatchQuery {
   /** Start of the minutes looked at (channels and contents are picked by their figures here). */
   from: number;
   to: number;
-  /** Start of every app's 'global' QoE history (its usual traffic, and a small app's coarse buckets). */
+  /**
+   * Start of the traffic look-back: every app's 'global' QoE series is read from min(windowFrom, trafficFrom).
+   * A small app — fewer than minVolume sessions a minute there (its sessions over the span from its first minute
+   * there to `to`, one minute at least) — has it read from qoeHistoryFrom instead (its coarse buckets).
+   */
+  trafficFrom: number;
+  /** Start of a small app's 'global' QoE history (see trafficFrom). */
   qoeHistoryFrom: number;
   /** Channels (per app), contents (per app) and rooms (in all) at most. */
   maxValues: number;
@@ -271,7 +277,7 @@ export interface MomentWatchRows {
    */
   stream: StreamRollupRow[];
   /**
-   * Minute QoE rows: every app's 'global' series in [qoeHistoryFrom, to), then in [windowFrom, to) its first
+   * Minute QoE rows: every app's 'global' series (from trafficFrom or qoeHistoryFrom, see there), then in [windowFrom, to) its first
    * `maxValues` contents that had a minute of minVolume sessions in [from, to) (by that minute, then value);
    * by app id, series, minute.
    */

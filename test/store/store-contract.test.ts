@@ -578,7 +578,8 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     const wf = T0; // baseline window start
     const from = T0 + 30 * MIN;
     const to = T0 + 32 * MIN;
-    const history = T0 - 3 * HOUR;
+    const traffic = to - 3 * HOUR; // T0 - 148 minutes
+    const history = T0 - 6 * HOUR;
     const row = (appId: string, dimension: string, value: string, t: number, watch: number): StreamRollupRow => ({
       appId,
       dimension,
@@ -604,12 +605,14 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
       row('a2', 'global', '', T0 + MIN, 1),
       row('a2', 'channel', 'x', T0 + 31 * MIN, 1),
     ]);
-    // QoE: a1 has history hours back, a content with enough sessions in a minute of [from, to), one without.
+    // QoE: a1 is small (under minVolume sessions a minute since `traffic`): its global series reaches back to
+    // `history`; a2 is not: from `traffic` only. Contents: those with a minute of minVolume sessions in [from, to).
     const at = (t: number, n: number, over: Record<string, unknown>) =>
       Array.from({ length: n }, (_, i) => ({ sessionId: `${t}-${i}-${JSON.stringify(over)}`, timestamp: t, ...over }));
     await store.upsertSessions(
       'a1',
       sessions(
+        ...at(T0 - 5 * HOUR, 1, { contentId: 'older' }),
         ...at(T0 - 2 * HOUR, 1, { contentId: 'old' }),
         ...at(T0 + 5 * MIN, 3, { contentId: 'c1' }),
         ...at(T0 + 31 * MIN, 3, { contentId: 'c1', startupTimeMs: 1234 }),
@@ -619,7 +622,15 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
       ),
       T0,
     );
-    await store.upsertSessions('a2', sessions(...at(T0 + 30 * MIN, 2, { contentId: 'z' })), T0);
+    await store.upsertSessions(
+      'a2',
+      sessions(
+        ...at(T0 - 4 * HOUR, 9, { contentId: 'z' }), // before `traffic`: not read
+        ...at(T0 + 30 * MIN, 2, { contentId: 'z' }),
+        ...at(T0 + 31 * MIN, 4, { contentId: 'y' }), // 6 sessions over 2 minutes: 3 a minute
+      ),
+      T0,
+    );
     // Rooms: four with minutes in the window, the first three by id are read (maxValues); minutes outside it are not.
     await store.videos.createVideo({
       id: 'v1',
@@ -662,6 +673,7 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
       windowFrom: wf,
       from,
       to,
+      trafficFrom: traffic,
       qoeHistoryFrom: history,
       maxValues: 3,
       minVolume: 2,
@@ -683,11 +695,17 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
       ...(await qoe('a1', 'global', '', history)),
       ...(await qoe('a1', 'contentId', 'c0', wf)), // its qualifying minute comes first
       ...(await qoe('a1', 'contentId', 'c1', wf)),
-      ...(await qoe('a2', 'global', '', history)),
-      ...(await qoe('a2', 'contentId', 'z', wf)),
+      ...(await qoe('a2', 'global', '', traffic)),
+      ...(await qoe('a2', 'contentId', 'z', wf)), // its minute of minVolume sessions comes first
+      ...(await qoe('a2', 'contentId', 'y', wf)),
     ];
     expect(read.qoe).toEqual(expectedQoe);
+    expect(read.qoe.filter((r) => r.dimension === 'global' && r.appId === 'a2').map((r) => r.t)).toEqual([
+      T0 + 30 * MIN,
+      T0 + 31 * MIN,
+    ]);
     expect(read.qoe.filter((r) => r.dimension === 'global' && r.appId === 'a1').map((r) => r.t)).toEqual([
+      T0 - 5 * HOUR,
       T0 - 2 * HOUR,
       T0 + 5 * MIN,
       T0 + 30 * MIN,
@@ -708,7 +726,8 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
         windowFrom: T0 + 100 * HOUR,
         from: T0 + 101 * HOUR,
         to: T0 + 102 * HOUR,
-        qoeHistoryFrom: T0 + 100 * HOUR,
+        trafficFrom: T0 + 99 * HOUR,
+        qoeHistoryFrom: T0 + 90 * HOUR,
         maxValues: 3,
         minVolume: 2,
       }),

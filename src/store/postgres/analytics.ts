@@ -117,7 +117,7 @@ const toQoe = (x: Record<string, unknown>): QoeRollupRow => {
  * 2 room minute), app_id, dimension, value (a room minute: its room id), t, rank, the figures as n1…n14, the QoE
  * histogram, a room minute's emotes — in the order of the three answers. (Rows, not one JSON value: building
  * JSON of thousands of rows cost more than the reads.)
- * $1 from, $2 to, $3 windowFrom, $4 qoeHistoryFrom, $5 maxValues, $6 minVolume.
+ * $1 from, $2 to, $3 windowFrom, $4 qoeHistoryFrom, $5 maxValues, $6 minVolume, $7 trafficFrom.
  */
 const nulls = (n: number, type = '') => Array.from({ length: n }, () => `NULL${type}`).join(', ');
 const WATCH_ROWS = `
@@ -133,6 +133,13 @@ const WATCH_ROWS = `
       row_number() OVER (PARTITION BY q.app_id ORDER BY min(q.minute), q.value COLLATE "C") AS rank
     FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'contentId'
     WHERE q.minute >= $1 AND q.minute < $2 AND q.sessions >= $6::float8 GROUP BY q.app_id, q.value
+  ), small AS (
+    SELECT q.app_id FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
+    WHERE q.minute >= $7 AND q.minute < $2 GROUP BY q.app_id
+    HAVING sum(q.sessions)::float8 / greatest(1, ($2::float8 - min(q.minute)) / 60000) < $6::float8
+  ), since AS (
+    SELECT a.id AS app_id, CASE WHEN a.id IN (SELECT app_id FROM small) THEN $4 ELSE least($3, $7) END AS since
+    FROM apps a
   ), r AS (
     SELECT room_id FROM room_minutes WHERE minute >= $3 AND minute < $2
     GROUP BY room_id ORDER BY room_id COLLATE "C" LIMIT $5
@@ -147,8 +154,8 @@ const WATCH_ROWS = `
     WHERE ch.rank <= $5 AND s.minute >= $3 AND s.minute < $2
   UNION ALL
   SELECT 1, q.app_id, q.app_id, q.dimension, q.value, q.minute, 0, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, NULL
-    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
-    WHERE q.minute >= $4 AND q.minute < $2
+    FROM since a JOIN qoe_minutes q ON q.app_id = a.app_id AND q.dimension = 'global'
+    WHERE q.minute >= a.since AND q.minute < $2
   UNION ALL
   SELECT 1, q.app_id, q.app_id, q.dimension, q.value, q.minute, ct.rank, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, NULL
     FROM ct JOIN qoe_minutes q ON q.app_id = ct.app_id AND q.dimension = 'contentId' AND q.value = ct.value
@@ -346,7 +353,15 @@ export class PostgresAnalytics {
   async momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows> {
     const r = await this.pool.query({
       text: WATCH_ROWS,
-      values: [query.from, query.to, query.windowFrom, query.qoeHistoryFrom, query.maxValues, query.minVolume],
+      values: [
+        query.from,
+        query.to,
+        query.windowFrom,
+        query.qoeHistoryFrom,
+        query.maxValues,
+        query.minVolume,
+        query.trafficFrom,
+      ],
       rowMode: 'array',
     });
     const out: MomentWatchRows = { stream: [], qoe: [], rooms: [] };

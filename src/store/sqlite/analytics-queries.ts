@@ -385,7 +385,7 @@ export class SqliteAnalytics {
   }
 
   momentWatchRows(query: MomentWatchQuery): MomentWatchRows {
-    const { windowFrom, from, to, qoeHistoryFrom, maxValues, minVolume } = query;
+    const { windowFrom, from, to, trafficFrom, qoeHistoryFrom, maxValues, minVolume } = query;
     const w = this.s.watch;
     const stream = this.s.stream[60_000].series;
     const qoe = this.s.qoe[60_000].one;
@@ -398,7 +398,12 @@ export class SqliteAnalytics {
         for (const ch of w.channels.all(app, from, to, maxValues) as string[]) series('channel', ch);
       }
       for (const app of w.qoeApps.all() as string[]) {
-        out.qoe.push(...(qoe.all(app, 'global', '', qoeHistoryFrom, to) as unknown[][]).map(toQoe));
+        const recent = qoe.all(app, 'global', '', trafficFrom, to) as unknown[][];
+        const sessions = recent.reduce((n, r) => n + (r[4] as number), 0);
+        const small =
+          recent.length > 0 && sessions / Math.max(1, (to - (recent[0]![3] as number)) / 60_000) < minVolume;
+        const since = small ? qoeHistoryFrom : Math.min(windowFrom, trafficFrom);
+        out.qoe.push(...(qoe.all(app, 'global', '', since, to) as unknown[][]).map(toQoe));
         for (const c of w.contents.all(app, from, to, minVolume, maxValues) as string[])
           out.qoe.push(...(qoe.all(app, 'contentId', c, windowFrom, to) as unknown[][]).map(toQoe));
       }
