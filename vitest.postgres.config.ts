@@ -9,6 +9,10 @@
 //   engine units (moments, user-agent, room-session), the kill -9 suites (alert-crash, webhook-crash,
 //   crash-durability) and durability-settings, which test the SQLite file's fsyncs and WAL;
 // - test/engine/qoe-backfill.test.ts: a SQLite upgrade path (SqliteStore on an old file);
+// - test/engine/rollup-replay.test.ts: passes on Postgres, but its ~500 minute jobs over 20,000 sessions take
+//   6.5 min there on a loaded 2-core machine, as long as the rest of this pass; the queries it drives are the
+//   ones minute-job, streams-api and the contract suite run here. Run it by hand when the rollups change:
+//   TEST_STORE=postgres TEST_DATABASE_URL=… npx vitest run test/engine/rollup-replay.test.ts
 // - the browser, media and binary suites (test/web, test/media, test/binary): run once, in `npm test`.
 // A test inside a listed suite that concerns the SQLite file itself skips here through sqliteOnly()
 // (test/helpers/server.ts), which prints why.
@@ -30,7 +34,6 @@ export const POSTGRES_SUITES = [
   'test/engine/qoe-summary.test.ts',
   'test/engine/qoe.test.ts',
   'test/engine/retention.test.ts',
-  'test/engine/rollup-replay.test.ts',
   'test/engine/stale.test.ts',
   'test/engine/streams-api.test.ts',
   'test/engine/webhook.test.ts',
