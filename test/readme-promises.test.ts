@@ -3,23 +3,13 @@
 // deleted, cookies are Secure behind a trusted proxy that says https, a rotated key stops when its grace period
 // ends, `apikey revoke` reaches a running server within 10 s, `admin reset-password` ends the user's logins,
 // and retention runs at start-up when its last run is over a day old.
-import Database from 'better-sqlite3';
+import { sql } from './helpers/db.ts';
 import { describe, expect, test } from 'vitest';
 import { ADMIN, call, login, setupAdmin } from './helpers/accounts.ts';
 import { runCli, runCliAsync, spawnServer } from './helpers/child.ts';
 import { makeTempDir, postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
 
 const DAY = 86_400_000;
-
-/** A second connection to the server's database file: what time passing (or another process) would change. */
-function withDatabase<T>(ts: TestServer, fn: (db: Database.Database) => T): T {
-  const db = new Database(ts.config.databasePath);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
 
 const claims = (accessToken: string) =>
   JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { sid: string };
@@ -31,26 +21,21 @@ describe('a login lasts at most 30 days', () => {
       await setupAdmin(ts);
       const t = await login(ts, ADMIN.email, ADMIN.password);
       const { sid } = claims(t.accessToken);
-      const session = () =>
-        withDatabase(
-          ts,
-          (db) =>
-            db.prepare('SELECT created_at, expires_at FROM auth_sessions WHERE id = ?').get(sid) as {
-              created_at: number;
-              expires_at: number;
-            },
-        );
-      const signedIn = session();
+      // A second connection to the server's database: what time passing (or another process) would change.
+      const session = async () =>
+        (await sql(ts.config, 'SELECT created_at, expires_at FROM auth_sessions WHERE id = ?', [sid]))[0] as {
+          created_at: number;
+          expires_at: number;
+        };
+      const signedIn = await session();
       expect(signedIn.expires_at - signedIn.created_at).toBe(30 * DAY);
       const refreshed = await call(ts, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: t.refreshToken } });
       expect(refreshed.status).toBe(200);
-      expect(session()).toEqual(signedIn);
+      expect(await session()).toEqual(signedIn);
       expect((await call(ts, 'GET', '/api/v1/me', { token: refreshed.json!.accessToken })).status).toBe(200);
 
       // Thirty days later (the end moved to just now): neither the refresh token nor the access token works.
-      withDatabase(ts, (db) =>
-        db.prepare('UPDATE auth_sessions SET expires_at = ? WHERE id = ?').run(Date.now() - 1, sid),
-      );
+      await sql(ts.config, 'UPDATE auth_sessions SET expires_at = ? WHERE id = ?', [Date.now() - 1, sid]);
       expect((await call(ts, 'GET', '/api/v1/me', { token: refreshed.json!.accessToken })).status).toBe(401);
       const late = await call(ts, 'POST', '/api/v1/auth/refresh', {
         body: { refreshToken: refreshed.json!.refreshToken },
@@ -194,15 +179,12 @@ describe('a rotated key', () => {
         token: admin.accessToken,
       });
       expect(rotated.status).toBe(201);
-      const expiresAt = () =>
-        withDatabase(
-          ts,
-          (db) => db.prepare('SELECT expires_at FROM api_keys WHERE prefix = ?').pluck().get(prefix) as number,
-        );
-      expect(Math.abs(expiresAt() - (rotatedAt + 24 * 3_600_000))).toBeLessThan(60_000);
+      const expiresAt = async () =>
+        (await sql(ts.config, 'SELECT expires_at FROM api_keys WHERE prefix = ?', [prefix]))[0]!.expires_at as number;
+      expect(Math.abs((await expiresAt()) - (rotatedAt + 24 * 3_600_000))).toBeLessThan(60_000);
       // Let the grace period run out 1.5 s from now instead of in 24 hours.
       const end = Date.now() + 1500;
-      withDatabase(ts, (db) => db.prepare('UPDATE api_keys SET expires_at = ? WHERE prefix = ?').run(end, prefix));
+      await sql(ts.config, 'UPDATE api_keys SET expires_at = ? WHERE prefix = ?', [end, prefix]);
       expect(await ingest(old)).toBe(200); // within the grace period (and now cached by the server)
       await expect.poll(() => ingest(old), { timeout: 5000, interval: 100 }).toBe(401);
       expect(Date.now()).toBeGreaterThanOrEqual(end);

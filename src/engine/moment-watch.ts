@@ -8,7 +8,7 @@
 // 5, 15 or 60-minute buckets that usually holds minVolume sessions, once per completed bucket.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { QoeRollupRow, Store } from '../store/index.ts';
+import type { QoeRollupRow, RoomMinuteRecord, Store } from '../store/index.ts';
 import { MINUTE } from '../tools/time-units.ts';
 import { type DetectorOptions, detectMoments, type Moment, type SeriesPoint } from './moments.ts';
 import { mergeHistogram } from '../tools/startup-histogram.ts';
@@ -55,11 +55,11 @@ export class MomentWatch {
   }
 
   /**
-   * The bucket (minutes) an app's QoE is judged over: 1 when its usual minute holds minVolume sessions, else the
-   * smallest coarse bucket that does (60 at most).
+   * The bucket (minutes) an app's QoE is judged over (its 'global' rows, which reach back TRAFFIC_LOOKBACK at
+   * least): 1 when its usual minute holds minVolume sessions, else the smallest coarse bucket that does (60 at most).
    */
-  private async bucketFor(appId: string, to: number): Promise<number> {
-    const rows = await this.store.qoeRows(60_000, appId, 'global', '', to - TRAFFIC_LOOKBACK, to);
+  private bucketFor(global: readonly QoeRollupRow[], to: number): number {
+    const rows = global.filter((r) => r.t >= to - TRAFFIC_LOOKBACK);
     if (rows.length === 0) return 1;
     const sessions = rows.reduce((a, r) => a + r.sessions, 0);
     const span = Math.max(1, (to - rows[0]!.t) / MINUTE);
@@ -68,11 +68,37 @@ export class MomentWatch {
     return SMALL_APP_BUCKETS.find((b) => perMinute * b >= this.config.moments.minVolume) ?? 60;
   }
 
-  /** Looks at minutes [from, to) of the watched series and stores / publishes moments that touch them. */
+  /**
+   * Looks at minutes [from, to) of the watched series and stores / publishes moments that touch them. Every
+   * series comes from one read (Store.momentWatchRows): on Postgres a read per series cost a round trip each.
+   */
   async detect(from: number, to: number): Promise<void> {
-    const windowFrom = from - (this.config.moments.baselineMinutes + 5) * MINUTE;
-    const viewers = async (appId: string, dimension: string, value: string) => {
-      const rows = await this.store.streamSeries(60_000, appId, dimension, value, windowFrom, to);
+    const m = this.config.moments;
+    const windowFrom = from - (m.baselineMinutes + 5) * MINUTE;
+    // A small app's coarsest buckets (an hour) reach back furthest: (baseline + 5) buckets before the last end.
+    // (Only small apps' series are read back that far: the store tells them apart as bucketFor does.)
+    const hour = 60 * MINUTE;
+    const coarseBaseline = this.detectorOptions(['spike'], 0, 60).baselineMinutes;
+    const qoeHistoryFrom = Math.min(
+      windowFrom,
+      to - TRAFFIC_LOOKBACK,
+      Math.floor(to / hour) * hour - (coarseBaseline + 5) * hour,
+    );
+    const read = await this.store.momentWatchRows({
+      windowFrom,
+      from,
+      to,
+      trafficFrom: to - TRAFFIC_LOOKBACK,
+      qoeHistoryFrom,
+      maxValues: MAX_CHANNELS_WATCHED,
+      minVolume: m.minVolume,
+    });
+
+    // Viewers per app ('global') and per channel (the busiest seen in the minutes looked at; a long tail of tiny
+    // channels is not worth a look). Apps with stream figures in the baseline window: a drop to nobody leaves
+    // the new minutes without rows.
+    for (const rows of runs(read.stream, (r) => `${r.appId}\u0000${r.dimension}\u0000${r.value}`)) {
+      const { appId, dimension, value } = rows[0]!;
       const points = fillMinutes(
         windowFrom,
         to,
@@ -88,29 +114,21 @@ export class MomentWatch {
         value,
         appId,
       );
-    };
-    // Apps with stream figures in the baseline window (a drop to nobody leaves the new minutes without rows).
-    for (const appId of await this.store.streamApps(windowFrom, to)) {
-      await viewers(appId, 'global', '');
-      // Channels seen in the minutes looked at, busiest first; a long tail of tiny channels is not worth a look.
-      const channels = await this.store.streamValues(appId, 'channel', from, to);
-      for (const channel of channels.slice(0, MAX_CHANNELS_WATCHED)) await viewers(appId, 'channel', channel);
     }
 
-    await this.detectRooms(from, windowFrom, to);
+    await this.detectRooms(read.rooms, from, windowFrom, to);
 
-    for (const app of await this.store.listApps()) {
-      const bucket = await this.bucketFor(app.id, to);
+    // QoE per app, and per content (those with a minute of minVolume sessions in the minutes looked at).
+    for (const appRows of runs(read.qoe, (r) => r.appId)) {
+      const appId = appRows[0]!.appId;
+      const global = appRows.filter((r) => r.dimension === 'global');
+      const bucket = this.bucketFor(global, to);
       if (bucket === 1) {
-        const series = async (dimension: string, value: string) => {
-          const rows = await this.store.qoeRows(60_000, app.id, dimension, value, windowFrom, to);
-          await this.recordQoe(rows, 1, from, dimension, value, app.id);
-        };
-        await series('global', '');
-        const contents = new Set<string>();
-        for (const c of await this.store.qoeRows(60_000, app.id, 'contentId', null, from, to))
-          if (c.sessions >= this.config.moments.minVolume) contents.add(c.value);
-        for (const content of [...contents].slice(0, MAX_CHANNELS_WATCHED)) await series('contentId', content);
+        const recent = global.filter((r) => r.t >= windowFrom);
+        if (recent.length > 0) await this.recordQoe(recent, 1, from, 'global', '', appId);
+        const contents = appRows.filter((r) => r.dimension === 'contentId');
+        for (const rows of runs(contents, (r) => r.value))
+          await this.recordQoe(rows, 1, from, 'contentId', rows[0]!.value, appId);
         continue;
       }
       // A small app: judged once per completed bucket, over buckets of `bucket` minutes (the app as a whole).
@@ -119,8 +137,8 @@ export class MomentWatch {
       if (lastEnd < from) continue; // no bucket completed in these minutes
       const baseline = this.detectorOptions(['spike'], 0, bucket).baselineMinutes;
       const coarseFrom = lastEnd - (baseline + 5) * width;
-      const rows = await this.store.qoeRows(60_000, app.id, 'global', '', coarseFrom, lastEnd);
-      await this.recordQoe(bucketRows(rows, width), bucket, from, 'global', '', app.id);
+      const rows = global.filter((r) => r.t >= coarseFrom && r.t < lastEnd);
+      await this.recordQoe(bucketRows(rows, width), bucket, from, 'global', '', appId);
     }
   }
 
@@ -128,10 +146,14 @@ export class MomentWatch {
    * Watch-party rooms: a spike in chat messages, or a drop in chat sentiment (when scored). A room's minute is
    * stored a moment after it ends, possibly after this run: the minute before `from` is looked at again.
    */
-  private async detectRooms(from: number, windowFrom: number, to: number): Promise<void> {
-    const rooms = await this.store.rooms.roomsWithMinutes(windowFrom, to);
-    for (const { roomId, appId } of rooms.slice(0, MAX_CHANNELS_WATCHED)) {
-      const rows = await this.store.rooms.roomMinutes(roomId, windowFrom, to);
+  private async detectRooms(
+    minutes: readonly RoomMinuteRecord[],
+    from: number,
+    windowFrom: number,
+    to: number,
+  ): Promise<void> {
+    for (const rows of runs(minutes, (r) => r.roomId)) {
+      const { roomId, appId } = rows[0]!;
       const chat = fillMinutes(
         windowFrom,
         to,
@@ -277,4 +299,17 @@ function bucketRows(rows: readonly QoeRollupRow[], width: number): QoeRollupRow[
     mergeHistogram(b.startupHist, r.startupHist);
   }
   return [...out.values()].sort((a, b) => a.t - b.t);
+}
+
+/** Rows grouped into runs of the same key (the rows come sorted by it), in order. */
+function runs<T>(rows: readonly T[], key: (r: T) => string): T[][] {
+  const out: T[][] = [];
+  let last: string | undefined;
+  for (const r of rows) {
+    const k = key(r);
+    if (out.length === 0 || k !== last) out.push([]);
+    out[out.length - 1]!.push(r);
+    last = k;
+  }
+  return out;
 }

@@ -153,6 +153,11 @@ export class RoomSession {
   readonly id: string;
   private room: RoomRecord;
   private readonly members = new Map<string, LiveMember>();
+  /**
+   * Each member's frames are applied one after another, in the order they came: a chat line waits for its row
+   * (a round trip on Postgres), and the member's next frames (more lines, a ping) must not overtake it.
+   */
+  private readonly inbox = new Map<string, Promise<void>>();
   private chat: ChatRecord[];
   private readonly now: () => number;
   readonly heartbeatMs: number;
@@ -481,7 +486,16 @@ export class RoomSession {
           'RATE_LIMIT_EXCEEDED',
           `at most ${PROTOCOL_LIMITS.maxControlPerSecond} control messages per second; this one was dropped`,
         );
-      await this.apply(m, msg, t);
+      const run = (this.inbox.get(memberId) ?? Promise.resolve()).then(() => this.apply(m, msg, t));
+      const tail = run.then(
+        () => {},
+        () => {},
+      );
+      this.inbox.set(memberId, tail);
+      void tail.then(() => {
+        if (this.inbox.get(memberId) === tail) this.inbox.delete(memberId);
+      });
+      await run;
     } catch (err) {
       if (err instanceof ProtocolError) return this.error(m, err.code, err.message);
       throw err;

@@ -44,6 +44,8 @@ export { integrityProblem, restoreSqliteBackup, type RestoreReport } from './sql
 export type {
   AnalyticsStore,
   MomentQuery,
+  MomentWatchQuery,
+  MomentWatchRows,
   PlayEventOutcome,
   PlaySessionFacts,
   QoeRollupRow,

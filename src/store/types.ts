@@ -5,7 +5,7 @@ import type { SessionDimensions } from '../tools/stream-dimensions.ts';
 import type { IngestedSession, PlayEvent } from '../ingest/index.ts';
 import type { AccountStore } from './account-types.ts';
 import type { VideoStore } from './video-types.ts';
-import type { RoomStore } from './room-types.ts';
+import type { RoomMinuteRecord, RoomStore } from './room-types.ts';
 import type { AlertStore } from './alert-types.ts';
 import type { StoredMoment } from './moment-types.ts';
 
@@ -248,6 +248,44 @@ export interface MomentQuery {
   limit: number;
 }
 
+/** What the moment watch reads for one run (minutes [from, to)), all at once: see AnalyticsStore.momentWatchRows. */
+export interface MomentWatchQuery {
+  /** Start of the baseline window (minute rows of the watched series from here). */
+  windowFrom: number;
+  /** Start of the minutes looked at (channels and contents are picked by their figures here). */
+  from: number;
+  to: number;
+  /**
+   * Start of the traffic look-back: every app's 'global' QoE series is read from min(windowFrom, trafficFrom).
+   * A small app — fewer than minVolume sessions a minute there (its sessions over the span from its first minute
+   * there to `to`, one minute at least) — has it read from qoeHistoryFrom instead (its coarse buckets).
+   */
+  trafficFrom: number;
+  /** Start of a small app's 'global' QoE history (see trafficFrom). */
+  qoeHistoryFrom: number;
+  /** Channels (per app), contents (per app) and rooms (in all) at most. */
+  maxValues: number;
+  /** A content is watched when one of its minutes in [from, to) holds at least this many sessions. */
+  minVolume: number;
+}
+
+/** The series the moment watch judges, each series' rows together, in time order. */
+export interface MomentWatchRows {
+  /**
+   * Minute stream rows in [windowFrom, to): the 'global' series of every app that has one there, then that app's
+   * busiest `maxValues` channels seen in [from, to) (by watch time there, then value); by app id, series, minute.
+   */
+  stream: StreamRollupRow[];
+  /**
+   * Minute QoE rows: every app's 'global' series (from trafficFrom or qoeHistoryFrom, see there), then in [windowFrom, to) its first
+   * `maxValues` contents that had a minute of minVolume sessions in [from, to) (by that minute, then value);
+   * by app id, series, minute.
+   */
+  qoe: QoeRollupRow[];
+  /** Room minutes in [windowFrom, to) of the first `maxValues` rooms (by id) that have any; by room, minute. */
+  rooms: RoomMinuteRecord[];
+}
+
 /** Cut-offs (epoch ms): rows older than these go. */
 export interface RetentionCutoffs {
   /** Raw SDK sessions and raw play sessions (closed ones). */
@@ -300,6 +338,11 @@ export interface AnalyticsStore {
   streamValues(appId: string, dimension: string, from: number, to: number): Promise<string[]>;
   /** Apps with stream rollup minutes in [from, to). */
   streamApps(from: number, to: number): Promise<string[]>;
+  /**
+   * Everything the moment watch reads for one run, in one read (one statement on Postgres, where a read per
+   * series would cost a round trip each).
+   */
+  momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows>;
   qoeRows(
     step: RollupStep,
     appId: string,

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, setupAdmin } from '../helpers/accounts.ts';
 import { playStarted, postWebhook } from '../engine/webhook-helpers.ts';
-import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
+import { sql } from '../helpers/db.ts';
+import { postSessions, sdkSession, startTestServer, TEST_STORE, type TestServer } from '../helpers/server.ts';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from './receivers.ts';
 
 const MIN = 60_000;
@@ -321,15 +322,26 @@ describe('channels', () => {
     const listed = JSON.stringify((await api('GET', '/api/v1/notification-channels?app=default')).json);
     expect(listed).not.toContain(token);
     expect(listed).not.toContain('signing-key-never-shown');
-    // The database file and its WAL together: the channel is in one of them (its name, stored plainly, is the
-    // control that the bytes searched are the ones written), its secrets in neither.
-    const bytes = [ts.config.databasePath, `${ts.config.databasePath}-wal`]
-      .filter((file) => existsSync(file))
-      .map((file) => readFileSync(file).toString('latin1'))
-      .join('');
-    expect(bytes).toContain('sealed-channel-7f3e');
-    expect(bytes).not.toContain(token);
-    expect(bytes).not.toContain('signing-key-never-shown');
+    // The stored row (either adapter): the channel's name is there plainly (the control that the bytes searched
+    // are the ones written), its secrets are not.
+    const rows = await sql(ts.config, 'SELECT * FROM notification_channels WHERE name = ?', ['sealed-channel-7f3e']);
+    expect(rows.length).toBe(1);
+    const stored = Object.values(rows[0]!)
+      .map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v)))
+      .join('|');
+    expect(stored).toContain('sealed-channel-7f3e');
+    expect(stored).not.toContain(token);
+    expect(stored).not.toContain('signing-key-never-shown');
+    // On SQLite, the database file and its WAL together: the channel is in one of them, its secrets in neither.
+    if (TEST_STORE === 'sqlite') {
+      const bytes = [ts.config.databasePath, `${ts.config.databasePath}-wal`]
+        .filter((file) => existsSync(file))
+        .map((file) => readFileSync(file).toString('latin1'))
+        .join('');
+      expect(bytes).toContain('sealed-channel-7f3e');
+      expect(bytes).not.toContain(token);
+      expect(bytes).not.toContain('signing-key-never-shown');
+    }
     expect(readFileSync(path.join(ts.dir, 'alerts.key'), 'utf8').length).toBeGreaterThan(40);
   });
 

@@ -2,7 +2,7 @@
 // retention (raw sessions, minute rows, hourly rows) and keeps the rest.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/child.ts';
-import { postSessions, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';
+import { postSessions, sdkSession, startTestServer, storeEnv, type TestServer } from '../helpers/server.ts';
 import { playClosed, postWebhook } from './webhook-helpers.ts';
 
 const DAY = 86_400_000;
@@ -64,7 +64,7 @@ describe('retention', () => {
   });
   afterAll(() => s.close());
 
-  const dryRun = () => runCli(['retention', '--dry-run', '--data-dir', s.dir], { cwd: s.dir });
+  const dryRun = () => runCli(['retention', '--dry-run', '--data-dir', s.dir], { cwd: s.dir, env: storeEnv(s) });
 
   test('--dry-run prints what would go and deletes nothing', async () => {
     const r = dryRun();

@@ -31,6 +31,17 @@ export function makeTempDir(prefix = 'm3w-test-'): string {
 /** TEST_STORE=postgres: API suites run against Postgres (a schema per server directory, dropped on close). */
 export const TEST_STORE = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
+/**
+ * The one switch for tests of the SQLite file itself (its durability, WAL, file backup/restore): true on SQLite;
+ * under TEST_STORE=postgres false, after printing what is skipped and why (these tests have no Postgres
+ * counterpart, so they never fail CI's Postgres pass by skipping). Use as `test.skipIf(!sqliteOnly('…'))(…)`.
+ */
+export function sqliteOnly(why: string): boolean {
+  if (TEST_STORE !== 'postgres') return true;
+  console.warn(`skipped under TEST_STORE=postgres (SQLite only): ${why}`);
+  return false;
+}
+
 /** The store overrides of a test server in `dir`: none for SQLite; for Postgres, a schema named after the dir. */
 function storeOverrides(dir: string): Partial<Config> {
   if (TEST_STORE !== 'postgres') return {};
@@ -39,6 +50,15 @@ function storeOverrides(dir: string): Partial<Config> {
     throw new Error('TEST_STORE=postgres needs TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
   const schema = `m3w_srv_${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`;
   return { databaseUrl: url, postgres: { schema, poolSize: 4 } };
+}
+
+/**
+ * The environment an `m3w` child process needs to open a test server's database: none on SQLite (--data-dir
+ * finds the file); under TEST_STORE=postgres, DATABASE_URL and M3W_POSTGRES_SCHEMA naming the server's schema.
+ */
+export function storeEnv(ts: { config: ResolvedConfig }): Record<string, string> {
+  if (ts.config.postgresUrl === null) return {};
+  return { DATABASE_URL: ts.config.postgresUrl, M3W_POSTGRES_SCHEMA: ts.config.postgres.schema };
 }
 
 export async function startTestServer(

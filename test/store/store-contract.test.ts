@@ -586,6 +586,166 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     expect(await store.streamSeries(MIN, 'a1', 'channel', 'film', T0, T0 + HOUR)).toEqual([]);
   });
 
+  test('moment watch rows: every watched series in one read, equal to the per-series reads', async () => {
+    const wf = T0; // baseline window start
+    const from = T0 + 30 * MIN;
+    const to = T0 + 32 * MIN;
+    const traffic = to - 3 * HOUR; // T0 - 148 minutes
+    const history = T0 - 6 * HOUR;
+    const row = (appId: string, dimension: string, value: string, t: number, watch: number): StreamRollupRow => ({
+      appId,
+      dimension,
+      value,
+      t,
+      sessionsStarted: 1,
+      sessionsClosed: 0,
+      totalBytes: 10,
+      watchTimeSeconds: watch,
+      uniqueUsers: 1,
+      peakConcurrent: 2,
+    });
+    await store.replaceStreamRollups(MIN, T0 - HOUR, to, [
+      row('a1', 'global', '', T0 - MIN, 1), // before the window
+      row('a1', 'global', '', T0 + 5 * MIN, 3),
+      row('a1', 'global', '', T0 + 31 * MIN, 4),
+      row('a1', 'channel', 'sport', T0 + 10 * MIN, 1),
+      row('a1', 'channel', 'sport', T0 + 30 * MIN, 50), // busiest in [from, to)
+      row('a1', 'channel', 'news', T0 + 31 * MIN, 5),
+      row('a1', 'channel', 'arts', T0 + 31 * MIN, 5), // ties with news: by value
+      row('a1', 'channel', 'tiny', T0 + 31 * MIN, 1), // beyond maxValues
+      row('a1', 'channel', 'film', T0 + 10 * MIN, 90), // not seen in [from, to)
+      row('a2', 'global', '', T0 + MIN, 1),
+      row('a2', 'channel', 'x', T0 + 31 * MIN, 1),
+    ]);
+    // QoE: a1 is small (under minVolume sessions a minute since `traffic`): its global series reaches back to
+    // `history`; a2 is not: from `traffic` only. Contents: those with a minute of minVolume sessions in [from, to).
+    const at = (t: number, n: number, over: Record<string, unknown>) =>
+      Array.from({ length: n }, (_, i) => ({ sessionId: `${t}-${i}-${JSON.stringify(over)}`, timestamp: t, ...over }));
+    await store.upsertSessions(
+      'a1',
+      sessions(
+        ...at(T0 - 5 * HOUR, 1, { contentId: 'older' }),
+        ...at(T0 - 2 * HOUR, 1, { contentId: 'old' }),
+        ...at(T0 + 5 * MIN, 3, { contentId: 'c1' }),
+        ...at(T0 + 31 * MIN, 3, { contentId: 'c1', startupTimeMs: 1234 }),
+        ...at(T0 + 30 * MIN, 2, { contentId: 'c0' }),
+        ...at(T0 + 31 * MIN, 1, { contentId: 'c2' }), // below minVolume
+        ...at(T0 + 33 * MIN, 5, { contentId: 'c3' }), // after `to`
+      ),
+      T0,
+    );
+    await store.upsertSessions(
+      'a2',
+      sessions(
+        ...at(T0 - 4 * HOUR, 9, { contentId: 'z' }), // before `traffic`: not read
+        ...at(T0 + 30 * MIN, 2, { contentId: 'z' }),
+        ...at(T0 + 31 * MIN, 4, { contentId: 'y' }), // 6 sessions over 2 minutes: 3 a minute
+      ),
+      T0,
+    );
+    // Rooms: four with minutes in the window, the first three by id are read (maxValues); minutes outside it are not.
+    await store.videos.createVideo({
+      id: 'v1',
+      appId: 'a1',
+      title: 't',
+      status: 'uploading',
+      uploadLength: null,
+      createdAt: T0,
+    });
+    for (const id of ['r3', 'r1', 'r4', 'r2'])
+      await store.rooms.createRoom({
+        id,
+        appId: 'a1',
+        name: id,
+        videoId: 'v1',
+        ownerUserId: 7,
+        locked: false,
+        createdAt: T0,
+      });
+    const minute = (roomId: string, t: number, sentiment: number | null) => ({
+      roomId,
+      appId: 'a1',
+      minute: t,
+      viewers: 3,
+      messages: 4,
+      uniqueChatters: 2,
+      topEmotes: [{ emote: ':hype:', count: 2 }],
+      sentiment,
+      sentimentN: sentiment === null ? 0 : 2,
+    });
+    await store.rooms.addRoomMinute(minute('r1', T0 - MIN, 1));
+    await store.rooms.addRoomMinute(minute('r1', T0 + 31 * MIN, -0.5));
+    await store.rooms.addRoomMinute(minute('r1', T0 + 2 * MIN, null));
+    await store.rooms.addRoomMinute(minute('r2', T0 + 3 * MIN, 0.25));
+    await store.rooms.addRoomMinute(minute('r3', T0 + 3 * MIN, 1));
+    await store.rooms.addRoomMinute(minute('r3', to, 1));
+    await store.rooms.addRoomMinute(minute('r4', T0 + 4 * MIN, 1));
+
+    const read = await store.momentWatchRows({
+      windowFrom: wf,
+      from,
+      to,
+      trafficFrom: traffic,
+      qoeHistoryFrom: history,
+      maxValues: 3,
+      minVolume: 2,
+    });
+    const series = (app: string, dim: string, value: string) => store.streamSeries(MIN, app, dim, value, wf, to);
+    expect(read.stream).toEqual([
+      ...(await series('a1', 'global', '')),
+      ...(await series('a1', 'channel', 'sport')),
+      ...(await series('a1', 'channel', 'arts')),
+      ...(await series('a1', 'channel', 'news')),
+      ...(await series('a2', 'global', '')),
+      ...(await series('a2', 'channel', 'x')),
+    ]);
+    expect(read.stream.map((r) => r.t).filter((t) => t < wf || t >= to)).toEqual([]);
+    expect(read.stream.length).toBe(8);
+    const qoe = (app: string, dim: string, value: string, since: number) =>
+      store.qoeRows(MIN, app, dim, value, since, to);
+    const expectedQoe = [
+      ...(await qoe('a1', 'global', '', history)),
+      ...(await qoe('a1', 'contentId', 'c0', wf)), // its qualifying minute comes first
+      ...(await qoe('a1', 'contentId', 'c1', wf)),
+      ...(await qoe('a2', 'global', '', traffic)),
+      ...(await qoe('a2', 'contentId', 'z', wf)), // its minute of minVolume sessions comes first
+      ...(await qoe('a2', 'contentId', 'y', wf)),
+    ];
+    expect(read.qoe).toEqual(expectedQoe);
+    expect(read.qoe.filter((r) => r.dimension === 'global' && r.appId === 'a2').map((r) => r.t)).toEqual([
+      T0 + 30 * MIN,
+      T0 + 31 * MIN,
+    ]);
+    expect(read.qoe.filter((r) => r.dimension === 'global' && r.appId === 'a1').map((r) => r.t)).toEqual([
+      T0 - 5 * HOUR,
+      T0 - 2 * HOUR,
+      T0 + 5 * MIN,
+      T0 + 30 * MIN,
+      T0 + 31 * MIN,
+    ]);
+    expect(read.qoe.find((r) => r.value === 'c1' && r.t === T0 + 31 * MIN)?.startupHist.reduce((a, b) => a + b)).toBe(
+      3,
+    );
+    expect(read.rooms).toEqual([
+      ...(await store.rooms.roomMinutes('r1', wf, to)),
+      ...(await store.rooms.roomMinutes('r2', wf, to)),
+      ...(await store.rooms.roomMinutes('r3', wf, to)),
+    ]);
+    expect(read.rooms.map((r) => `${r.roomId}@${(r.minute - T0) / MIN}`)).toEqual(['r1@2', 'r1@31', 'r2@3', 'r3@3']);
+    // Nothing in the window: empty, not an error.
+    expect(
+      await store.momentWatchRows({
+        windowFrom: T0 + 100 * HOUR,
+        from: T0 + 101 * HOUR,
+        to: T0 + 102 * HOUR,
+        trafficFrom: T0 + 99 * HOUR,
+        qoeHistoryFrom: T0 + 90 * HOUR,
+        maxValues: 3,
+        minVolume: 2,
+      }),
+    ).toEqual({ stream: [], qoe: [], rooms: [] });
+  });
+
   test('engine state and moments', async () => {
     expect(await store.getEngineState('rollup.last')).toBeNull();
     await store.setEngineState('rollup.last', T0);

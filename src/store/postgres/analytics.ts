@@ -3,6 +3,8 @@
 import type pg from 'pg';
 import type {
   MomentQuery,
+  MomentWatchQuery,
+  MomentWatchRows,
   PlaySessionFacts,
   QoeRollupRow,
   RetentionCounts,
@@ -17,6 +19,7 @@ import { qoeRowsFromSessions } from '../sqlite/qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from '../sqlite/session-rows.ts';
 import { type MomentRow, QOE_TABLE, STREAM_FIGURES, STREAM_TABLE, toMoment } from '../sqlite/analytics-queries.ts';
 import { q, qRows, transaction } from './database.ts';
+import { toMinute } from '../sqlite/room-store.ts';
 
 const FACTS =
   'app_id, id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
@@ -78,6 +81,90 @@ const toStream = (r: StreamRaw): StreamRollupRow => ({
 });
 const QOE_FIGURES =
   'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
+
+/** A QoE rollup row as Postgres answers it (the histogram as [bucket, count, …] pairs). */
+const toQoe = (x: Record<string, unknown>): QoeRollupRow => {
+  const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
+  const pairs = x.startup_hist as number[];
+  for (let i = 0; i + 1 < pairs.length; i += 2)
+    if (pairs[i]! >= 0 && pairs[i]! < STARTUP_BUCKETS) hist[pairs[i]!]! += pairs[i + 1]!;
+  return {
+    appId: x.app_id as string,
+    dimension: x.dimension as string,
+    value: x.value as string,
+    t: x.t as number,
+    sessions: x.sessions as number,
+    sessionsWithErrors: x.sessions_with_errors as number,
+    startupSum: x.startup_sum as number,
+    startupCount: x.startup_count as number,
+    rebufferSum: x.rebuffer_sum as number,
+    rebufferCount: x.rebuffer_count as number,
+    playSum: x.play_sum as number,
+    playCount: x.play_count as number,
+    droppedSum: x.dropped_sum as number,
+    droppedCount: x.dropped_count as number,
+    seeksSum: x.seeks_sum as number,
+    seeksCount: x.seeks_count as number,
+    bitrateSum: x.bitrate_sum as number,
+    bitrateCount: x.bitrate_count as number,
+    startupHist: hist,
+  };
+};
+
+/**
+ * The moment watch's reads (AnalyticsStore.momentWatchRows) as one statement, one round trip: the SQLite
+ * adapter's three queries (analytics-queries.ts) as one UNION ALL of rows of one shape — kind (0 stream, 1 QoE,
+ * 2 room minute), app_id, dimension, value (a room minute: its room id), t, rank, the figures as n1…n14, the QoE
+ * histogram, a room minute's emotes — in the order of the three answers. (Rows, not one JSON value: building
+ * JSON of thousands of rows cost more than the reads.)
+ * $1 from, $2 to, $3 windowFrom, $4 qoeHistoryFrom, $5 maxValues, $6 minVolume, $7 trafficFrom.
+ */
+const nulls = (n: number, type = '') => Array.from({ length: n }, () => `NULL${type}`).join(', ');
+const WATCH_ROWS = `
+  WITH seen AS (
+    SELECT DISTINCT app_id FROM stream_minutes WHERE dimension = 'global' AND minute >= $3 AND minute < $2
+  ), ch AS (
+    SELECT m.app_id, m.value,
+      row_number() OVER (PARTITION BY m.app_id ORDER BY sum(m.watch_time_seconds) DESC, m.value COLLATE "C") AS rank
+    FROM seen JOIN stream_minutes m ON m.app_id = seen.app_id AND m.dimension = 'channel'
+    WHERE m.minute >= $1 AND m.minute < $2 GROUP BY m.app_id, m.value
+  ), ct AS (
+    SELECT q.app_id, q.value,
+      row_number() OVER (PARTITION BY q.app_id ORDER BY min(q.minute), q.value COLLATE "C") AS rank
+    FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'contentId'
+    WHERE q.minute >= $1 AND q.minute < $2 AND q.sessions >= $6::float8 GROUP BY q.app_id, q.value
+  ), small AS (
+    SELECT q.app_id FROM apps a JOIN qoe_minutes q ON q.app_id = a.id AND q.dimension = 'global'
+    WHERE q.minute >= $7 AND q.minute < $2 GROUP BY q.app_id
+    HAVING sum(q.sessions)::float8 / greatest(1, ($2::float8 - min(q.minute)) / 60000) < $6::float8
+  ), since AS (
+    SELECT a.id AS app_id, CASE WHEN a.id IN (SELECT app_id FROM small) THEN $4 ELSE least($3, $7) END AS since
+    FROM apps a
+  ), r AS (
+    SELECT room_id FROM room_minutes WHERE minute >= $3 AND minute < $2
+    GROUP BY room_id ORDER BY room_id COLLATE "C" LIMIT $5
+  )
+  SELECT 0 AS kind, app_id COLLATE "C" AS k, app_id, dimension, value, minute AS t, 0::bigint AS rank,
+      ${STREAM_FIGURES.replace(/(\w+)/g, '$1::float8')}, ${nulls(8, '::float8')}, NULL::integer[], NULL::text
+    FROM stream_minutes WHERE dimension = 'global' AND minute >= $3 AND minute < $2
+  UNION ALL
+  SELECT 0, s.app_id, s.app_id, s.dimension, s.value, s.minute, ch.rank,
+      ${STREAM_FIGURES.replace(/(\w+)/g, 's.$1')}, ${nulls(8)}, NULL, NULL
+    FROM ch JOIN stream_minutes s ON s.app_id = ch.app_id AND s.dimension = 'channel' AND s.value = ch.value
+    WHERE ch.rank <= $5 AND s.minute >= $3 AND s.minute < $2
+  UNION ALL
+  SELECT 1, q.app_id, q.app_id, q.dimension, q.value, q.minute, 0, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, NULL
+    FROM since a JOIN qoe_minutes q ON q.app_id = a.app_id AND q.dimension = 'global'
+    WHERE q.minute >= a.since AND q.minute < $2
+  UNION ALL
+  SELECT 1, q.app_id, q.app_id, q.dimension, q.value, q.minute, ct.rank, ${QOE_FIGURES.replace(/(\w+)/g, 'q.$1')}, NULL
+    FROM ct JOIN qoe_minutes q ON q.app_id = ct.app_id AND q.dimension = 'contentId' AND q.value = ct.value
+    WHERE ct.rank <= $5 AND q.minute >= $3 AND q.minute < $2
+  UNION ALL
+  SELECT 2, m.room_id, m.app_id, 'room', m.room_id, m.minute, 0,
+      m.viewers, m.messages, m.unique_chatters, m.sentiment, m.sentiment_n, ${nulls(9)}, NULL, m.top_emotes
+    FROM r JOIN room_minutes m ON m.room_id = r.room_id WHERE m.minute >= $3 AND m.minute < $2
+  ORDER BY kind, k, rank, t`;
 
 export class PostgresAnalytics {
   constructor(private readonly pool: pg.Pool) {}
@@ -260,33 +347,66 @@ export class PostgresAnalytics {
        WHERE app_id = $1 AND dimension = $2 AND ($3::text IS NULL OR value = $3) AND ${t} >= $4 AND ${t} < $5 ORDER BY ${t}`,
       [appId, dimension, value, from, to],
     );
-    return r.rows.map((x) => {
-      const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
-      const pairs = x.startup_hist as number[];
-      for (let i = 0; i + 1 < pairs.length; i += 2)
-        if (pairs[i]! >= 0 && pairs[i]! < STARTUP_BUCKETS) hist[pairs[i]!]! += pairs[i + 1]!;
-      return {
-        appId: x.app_id as string,
-        dimension: x.dimension as string,
-        value: x.value as string,
-        t: x.t as number,
-        sessions: x.sessions as number,
-        sessionsWithErrors: x.sessions_with_errors as number,
-        startupSum: x.startup_sum as number,
-        startupCount: x.startup_count as number,
-        rebufferSum: x.rebuffer_sum as number,
-        rebufferCount: x.rebuffer_count as number,
-        playSum: x.play_sum as number,
-        playCount: x.play_count as number,
-        droppedSum: x.dropped_sum as number,
-        droppedCount: x.dropped_count as number,
-        seeksSum: x.seeks_sum as number,
-        seeksCount: x.seeks_count as number,
-        bitrateSum: x.bitrate_sum as number,
-        bitrateCount: x.bitrate_count as number,
-        startupHist: hist,
-      };
+    return r.rows.map(toQoe);
+  }
+
+  async momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows> {
+    const r = await this.pool.query({
+      text: WATCH_ROWS,
+      values: [
+        query.from,
+        query.to,
+        query.windowFrom,
+        query.qoeHistoryFrom,
+        query.maxValues,
+        query.minVolume,
+        query.trafficFrom,
+      ],
+      rowMode: 'array',
     });
+    const out: MomentWatchRows = { stream: [], qoe: [], rooms: [] };
+    for (const row of r.rows as unknown[][]) {
+      const [kind, , appId, dimension, value, t] = row as [number, string, string, string, string, number];
+      const n = (i: number) => row[7 + i] as number;
+      if (kind === 0)
+        out.stream.push(
+          toStream({
+            app_id: appId,
+            dimension,
+            value,
+            t,
+            sessions_started: n(0),
+            sessions_closed: n(1),
+            total_bytes: n(2),
+            watch_time_seconds: n(3),
+            unique_users: n(4),
+            peak_concurrent: n(5),
+          }),
+        );
+      else if (kind === 1) {
+        const x: Record<string, unknown> = { app_id: appId, dimension, value, t, startup_hist: row[21] };
+        QOE_FIGURES.split(', ')
+          .slice(0, 14)
+          .forEach((c, i) => {
+            x[c] = n(i);
+          });
+        out.qoe.push(toQoe(x));
+      } else
+        out.rooms.push(
+          toMinute({
+            room_id: value,
+            app_id: appId,
+            minute: t,
+            viewers: n(0),
+            messages: n(1),
+            unique_chatters: n(2),
+            sentiment: row[10] as number | null,
+            sentiment_n: n(4),
+            top_emotes: row[22] as string,
+          }),
+        );
+    }
+    return out;
   }
 
   async recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): Promise<QoeRollupRow[]> {

@@ -9,6 +9,8 @@ import {
   type ApiKeyRecord,
   type App,
   type MomentQuery,
+  type MomentWatchQuery,
+  type MomentWatchRows,
   type NewApiKey,
   type PlayEventOutcome,
   type PlaySessionFacts,
@@ -397,6 +399,9 @@ export class PostgresStore implements Store {
   }
   streamApps(from: number, to: number): Promise<string[]> {
     return this.analytics.streamApps(from, to);
+  }
+  momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows> {
+    return this.analytics.momentWatchRows(query);
   }
   qoeRows(
     step: RollupStep,

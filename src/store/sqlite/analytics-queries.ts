@@ -4,6 +4,8 @@
 import type Database from 'better-sqlite3';
 import type {
   MomentQuery,
+  MomentWatchQuery,
+  MomentWatchRows,
   PlaySessionFacts,
   QoeRollupRow,
   RetentionCounts,
@@ -16,6 +18,7 @@ import type {
 import { addEncodedHistogram, STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import { QOE_DIMENSIONS, qoeRowsFromSessions } from './qoe-rollup-writer.ts';
 import { SESSION_COLUMNS } from './session-rows.ts';
+import { type MinuteRow, toMinute } from './room-store.ts';
 
 const FACTS =
   'app_id, id, server, channel, country, protocol, device, user_id, address, opened_at, closed_at, start_bytes, close_bytes';
@@ -69,6 +72,50 @@ const toStream = (r: StreamRaw): StreamRollupRow => ({
 });
 const QOE_FIGURES =
   'sessions, sessions_with_errors, startup_sum, startup_count, rebuffer_sum, rebuffer_count, play_sum, play_count, dropped_sum, dropped_count, seeks_sum, seeks_count, bitrate_sum, bitrate_count, startup_hist';
+
+/** A QoE rollup row read raw (app_id, dimension, value, t, QOE_FIGURES…). */
+const toQoe = (r: unknown[]): QoeRollupRow => {
+  const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
+  addEncodedHistogram(hist, r[18] as Buffer | null);
+  return {
+    appId: r[0] as string,
+    dimension: r[1] as string,
+    value: r[2] as string,
+    t: r[3] as number,
+    sessions: r[4] as number,
+    sessionsWithErrors: r[5] as number,
+    startupSum: r[6] as number,
+    startupCount: r[7] as number,
+    rebufferSum: r[8] as number,
+    rebufferCount: r[9] as number,
+    playSum: r[10] as number,
+    playCount: r[11] as number,
+    droppedSum: r[12] as number,
+    droppedCount: r[13] as number,
+    seeksSum: r[14] as number,
+    seeksCount: r[15] as number,
+    bitrateSum: r[16] as number,
+    bitrateCount: r[17] as number,
+    startupHist: hist,
+  };
+};
+
+/**
+ * The moment watch's reads (see AnalyticsStore.momentWatchRows). On SQLite a read costs no round trip, so the
+ * batch is the per-series reads (each on its primary key) in one read transaction; the Postgres adapter answers
+ * the same in one statement.
+ */
+const WATCH = {
+  streamApps: `SELECT DISTINCT app_id FROM stream_minutes WHERE dimension = 'global' AND minute >= ? AND minute < ?
+    ORDER BY app_id`,
+  channels: `SELECT value FROM stream_minutes WHERE app_id = ? AND dimension = 'channel' AND minute >= ? AND minute < ?
+    GROUP BY value ORDER BY sum(watch_time_seconds) DESC, value LIMIT ?`,
+  qoeApps: 'SELECT id FROM apps ORDER BY id',
+  contents: `SELECT value FROM qoe_minutes WHERE app_id = ? AND dimension = 'contentId' AND minute >= ? AND minute < ?
+    AND sessions >= ? GROUP BY value ORDER BY min(minute), value LIMIT ?`,
+  rooms: `SELECT room_id FROM room_minutes WHERE minute >= ? AND minute < ? GROUP BY room_id ORDER BY room_id LIMIT ?`,
+  roomMinutes: 'SELECT * FROM room_minutes WHERE room_id = ? AND minute >= ? AND minute < ? ORDER BY minute',
+};
 
 export interface MomentRow {
   id: number;
@@ -166,6 +213,14 @@ export class SqliteAnalytics {
           `SELECT ${SESSION_COLUMNS.map((c) => (c === 'payload' || c === 'custom' ? 'NULL' : c)).join(', ')} FROM sessions WHERE app_id = ? AND timestamp >= ? AND timestamp < ?`,
         )
         .raw(),
+      watch: {
+        streamApps: db.prepare(WATCH.streamApps).pluck(),
+        channels: db.prepare(WATCH.channels).pluck(),
+        qoeApps: db.prepare(WATCH.qoeApps).pluck(),
+        contents: db.prepare(WATCH.contents).pluck(),
+        rooms: db.prepare(WATCH.rooms).pluck(),
+        roomMinutes: db.prepare(WATCH.roomMinutes),
+      },
       getState: db.prepare('SELECT value FROM engine_state WHERE key = ?').pluck(),
       setState: db.prepare(
         'INSERT INTO engine_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -326,31 +381,36 @@ export class SqliteAnalytics {
     const raw = (
       value === null ? q.all.all(appId, dimension, from, to) : q.one.all(appId, dimension, value, from, to)
     ) as unknown[][];
-    return raw.map((r) => {
-      const hist = new Array<number>(STARTUP_BUCKETS).fill(0);
-      addEncodedHistogram(hist, r[18] as Buffer | null);
-      return {
-        appId: r[0] as string,
-        dimension: r[1] as string,
-        value: r[2] as string,
-        t: r[3] as number,
-        sessions: r[4] as number,
-        sessionsWithErrors: r[5] as number,
-        startupSum: r[6] as number,
-        startupCount: r[7] as number,
-        rebufferSum: r[8] as number,
-        rebufferCount: r[9] as number,
-        playSum: r[10] as number,
-        playCount: r[11] as number,
-        droppedSum: r[12] as number,
-        droppedCount: r[13] as number,
-        seeksSum: r[14] as number,
-        seeksCount: r[15] as number,
-        bitrateSum: r[16] as number,
-        bitrateCount: r[17] as number,
-        startupHist: hist,
-      };
-    });
+    return raw.map(toQoe);
+  }
+
+  momentWatchRows(query: MomentWatchQuery): MomentWatchRows {
+    const { windowFrom, from, to, trafficFrom, qoeHistoryFrom, maxValues, minVolume } = query;
+    const w = this.s.watch;
+    const stream = this.s.stream[60_000].series;
+    const qoe = this.s.qoe[60_000].one;
+    return this.db.transaction(() => {
+      const out: MomentWatchRows = { stream: [], qoe: [], rooms: [] };
+      for (const app of w.streamApps.all(windowFrom, to) as string[]) {
+        const series = (dimension: string, value: string) =>
+          out.stream.push(...(stream.all(app, dimension, value, windowFrom, to) as StreamRaw[]).map(toStream));
+        series('global', '');
+        for (const ch of w.channels.all(app, from, to, maxValues) as string[]) series('channel', ch);
+      }
+      for (const app of w.qoeApps.all() as string[]) {
+        const recent = qoe.all(app, 'global', '', trafficFrom, to) as unknown[][];
+        const sessions = recent.reduce((n, r) => n + (r[4] as number), 0);
+        const small =
+          recent.length > 0 && sessions / Math.max(1, (to - (recent[0]![3] as number)) / 60_000) < minVolume;
+        const since = small ? qoeHistoryFrom : Math.min(windowFrom, trafficFrom);
+        out.qoe.push(...(qoe.all(app, 'global', '', since, to) as unknown[][]).map(toQoe));
+        for (const c of w.contents.all(app, from, to, minVolume, maxValues) as string[])
+          out.qoe.push(...(qoe.all(app, 'contentId', c, windowFrom, to) as unknown[][]).map(toQoe));
+      }
+      for (const room of w.rooms.all(windowFrom, to, maxValues) as string[])
+        out.rooms.push(...(w.roomMinutes.all(room, windowFrom, to) as MinuteRow[]).map(toMinute));
+      return out;
+    })();
   }
 
   recomputeQoeRows(step: RollupStep, appId: string, from: number, to: number): QoeRollupRow[] {

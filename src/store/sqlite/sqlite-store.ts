@@ -17,6 +17,8 @@ import {
 import type { PlayEvent } from '../../ingest/index.ts';
 import type {
   MomentQuery,
+  MomentWatchQuery,
+  MomentWatchRows,
   PlayEventOutcome,
   PlaySessionFacts,
   QoeRollupRow,
@@ -404,6 +406,9 @@ export class SqliteStore implements Store {
   }
   async streamApps(from: number, to: number): Promise<string[]> {
     return run('streamApps', () => this.analytics.streamApps(from, to));
+  }
+  async momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows> {
+    return run('momentWatchRows', () => this.analytics.momentWatchRows(query));
   }
   async qoeRows(
     step: RollupStep,
