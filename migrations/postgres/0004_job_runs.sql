@@ -16,3 +16,7 @@ CREATE INDEX job_runs_unfinished ON job_runs(job, bucket) WHERE finished_at IS N
 -- A dirty minute taken by a minute job stays (taken) until the job has written its rows, so a run that dies in
 -- between leaves it for the next one; a new event for that minute clears the flag again.
 ALTER TABLE stream_dirty ADD COLUMN taken BOOLEAN NOT NULL DEFAULT false;
+
+-- Transcode jobs: which instance runs a job, so an instance puts back only its own at start-up and shutdown, and
+-- the others adopt a job whose instance stopped giving it progress (it died).
+ALTER TABLE video_jobs ADD COLUMN claimed_by TEXT;

@@ -118,12 +118,13 @@ export class PostgresStore implements Store {
     readonly location: string,
   ) {
     this.accounts = new PostgresAccountStore(pool);
-    this.videos = new PostgresVideoStore(pool);
+    const instanceId = newInstanceId();
+    this.videos = new PostgresVideoStore(pool, instanceId);
     this.rooms = new PostgresRoomStore(pool);
     this.alerts = new PostgresAlertStore(pool);
     this.analytics = new PostgresAnalytics(pool);
     this.ingest = new PostgresIngest(pool);
-    this.jobRuns = new PostgresJobRuns(pool, newInstanceId());
+    this.jobRuns = new PostgresJobRuns(pool, instanceId);
   }
 
   /** Who this process's job claims name (host:pid:random). */
