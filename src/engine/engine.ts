@@ -69,7 +69,11 @@ export class AnalyticsEngine {
     this.tasks.push(everyMinute(() => this.background(minute)));
     this.tasks.push(dailyAt(2, () => this.background(retention)));
     this.syncTimer = setInterval(
-      () => this.background(() => this.singleton(JOBS.staleSessions, syncMs, (now) => this.syncNow(now))),
+      () =>
+        this.background(async () => {
+          await this.singleton(JOBS.staleSessions, syncMs, (now) => this.syncNow(now));
+          this.forgetStaleElsewhere(Date.now());
+        }),
       syncMs,
     );
     this.syncTimer.unref();
@@ -263,6 +267,15 @@ export class AnalyticsEngine {
       this.logger.info({ closed: closed.length }, 'stale play sessions closed');
     }
     await this.snapshot(now);
+  }
+
+  /**
+   * Several instances: a play this process took in may have been closed through another instance (or by another's
+   * reaper), which this tracker never hears of; past staleSessionHours it goes from the tracker in any case.
+   */
+  private forgetStaleElsewhere(now: number): void {
+    if (!this.store.sharedByInstances) return;
+    for (const s of this.live.openedBefore(now - this.config.staleSessionHours * HOUR)) this.live.close(s.appId, s.id);
   }
 
   private async snapshot(now = Date.now()): Promise<void> {

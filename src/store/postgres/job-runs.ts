@@ -11,6 +11,8 @@ import { q, transaction } from './database.ts';
 
 /** First key of the claim lock ("m3w:jobs"); the second is the hash of schema and job name. */
 const JOB_LOCK_CLASS = 0x6d33_7702;
+/** Finished runs are kept this long (for operators and tests), then pruned by the job's next claims. */
+const KEEP_FINISHED_MS = 7 * 24 * 3_600_000;
 /** The database clock in epoch ms (the transaction's start). */
 const DB_NOW = '(floor(extract(epoch from now()) * 1000))::int8';
 
@@ -56,6 +58,10 @@ export class PostgresJobRuns {
          WHERE job = $3 AND bucket < $4 AND finished_at IS NULL AND claimed_at < $5 RETURNING bucket`,
         [this.instanceId, now, job, bucket, staleBefore],
       );
+      await c.query('DELETE FROM job_runs WHERE job = $1 AND bucket < $2 AND finished_at IS NOT NULL', [
+        job,
+        bucket - KEEP_FINISHED_MS,
+      ]);
       return { job, bucket, now, redone: redone.rows.map((r) => r.bucket).sort((a, b) => a - b) };
     });
   }
