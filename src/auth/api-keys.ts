@@ -136,14 +136,19 @@ export async function ensureBootstrap(store: Store, configuredKey: string | null
   if (configuredKey !== null) {
     const hash = hashApiKey(configuredKey);
     if (!(await store.findApiKeyByHash(hash)))
-      await store.insertApiKey({
-        appId: DEFAULT_APP_ID,
-        name: 'M3W_API_KEY',
-        prefix: prefixForChosenKey(configuredKey),
-        keyHash: hash,
-        scopes: ['ingest'],
-        createdAt: now,
-      });
+      await store
+        .insertApiKey({
+          appId: DEFAULT_APP_ID,
+          name: 'M3W_API_KEY',
+          prefix: prefixForChosenKey(configuredKey),
+          keyHash: hash,
+          scopes: ['ingest'],
+          createdAt: now,
+        })
+        .catch(async (err: unknown) => {
+          // Several instances starting together on one Postgres schema: another one inserted it first.
+          if (!(await store.findApiKeyByHash(hash))) throw err;
+        });
     return { createdKey: null };
   }
   if ((await store.listApiKeys()).length > 0) return { createdKey: null };

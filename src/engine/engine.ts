@@ -1,12 +1,13 @@
 // The analytics engine inside the m3w process: its schedule and lifecycle. It owns the live tracker, takes
 // play events in (committed, then applied to the tracker), and runs the minute job, the session sync and
-// retention on wall-clock schedules, one job at a time. The work itself lives in minute-job.ts,
-// rollup-window.ts and moment-watch.ts.
+// retention on wall-clock schedules, one job at a time. Each scheduled run first claims its bucket from the store
+// (singleton jobs: with several instances on one Postgres schema exactly one runs each bucket; SQLite always
+// grants). The work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { PlayEvent } from '../ingest/index.ts';
 import { LiveTracker } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
+import type { JobClaim, PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
 import { dailyAt, everyMinute, type ScheduledJob } from '../tools/wall-clock-schedule.ts';
 import { type MinuteJobReport, minuteJob } from './minute-job.ts';
@@ -23,6 +24,12 @@ export type PlayIngestOutcome = PlayEventOutcome | { rejected: 'open_plays_cap' 
 const STATE_RETENTION = 'retention.last_run';
 const STATE_SNAPSHOT_AT = 'live.snapshot_at';
 const STATE_SNAPSHOT_OPEN = 'live.snapshot_open';
+
+/** Singleton jobs, as named in job_runs. The minute job also rolls up complete hours, finds moments and evaluates
+ * alert rules: each step reads the rows the one before wrote, so they are one claim. */
+export const JOBS = { minute: 'minute', staleSessions: 'stale-sessions', retention: 'retention' } as const;
+/** A claim not renewed for this long belongs to an instance that died; a live run renews it every third of it. */
+export const JOB_LEASE_MS = 30_000;
 
 export interface EngineOptions {
   /** Schedules off: tests and benchmarks drive the jobs themselves. */
@@ -56,18 +63,25 @@ export class AnalyticsEngine {
     this.logger.info({ open: open.length, lastSnapshotOpen: snapshot }, 'live sessions restored');
     if (opts.schedules === false) return;
     // Jobs never overlap: background() runs one at a time.
-    this.tasks.push(everyMinute(() => this.background(() => this.minuteJob(Date.now()))));
-    this.tasks.push(dailyAt(2, () => this.background(() => this.retention(false, Date.now()))));
+    const minute = () => this.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
+    const retention = () => this.singleton(JOBS.retention, 24 * HOUR, (now) => this.retention(false, now));
+    const syncMs = this.config.sessionSyncIntervalSeconds * 1000;
+    this.tasks.push(everyMinute(() => this.background(minute)));
+    this.tasks.push(dailyAt(2, () => this.background(retention)));
     this.syncTimer = setInterval(
-      () => this.background(() => this.syncNow(Date.now())),
-      this.config.sessionSyncIntervalSeconds * 1000,
+      () =>
+        this.background(async () => {
+          await this.singleton(JOBS.staleSessions, syncMs, (now) => this.syncNow(now));
+          this.forgetStaleElsewhere(Date.now());
+        }),
+      syncMs,
     );
     this.syncTimer.unref();
     // Catch up now rather than at the next whole minute, and run retention if the last one is over a day old.
-    this.background(() => this.minuteJob(Date.now()));
+    this.background(minute);
     this.background(async () => {
       const last = await this.store.getEngineState(STATE_RETENTION);
-      if (last === null || Date.now() - last > 24 * HOUR) await this.retention(false, Date.now());
+      if (last === null || Date.now() - last > 24 * HOUR) await retention();
     });
   }
 
@@ -96,6 +110,39 @@ export class AnalyticsEngine {
       return await p;
     } finally {
       if (this.running === p) this.running = null;
+    }
+  }
+
+  /**
+   * Runs a scheduled job if this instance wins its current bucket (else another instance has it: nothing to do),
+   * with the claim's clock; the claim is renewed while the job runs and finished after it. A job that fails
+   * leaves its claim unfinished: past the lease, the next run (on any instance) redoes it.
+   */
+  private async singleton<T>(job: string, widthMs: number, run: (now: number) => Promise<T>): Promise<T | null> {
+    const claim = await this.store.claimJobRun(job, { widthMs, leaseMs: JOB_LEASE_MS, now: Date.now() });
+    if (!claim) return null;
+    if (claim.redone.length > 0)
+      this.logger.warn({ job, buckets: claim.redone }, 'redoing job runs an instance left unfinished');
+    const renewal = setInterval(() => void this.renew(claim), JOB_LEASE_MS / 3);
+    renewal.unref();
+    let result: T;
+    try {
+      result = await run(claim.now);
+    } finally {
+      clearInterval(renewal);
+    }
+    if (!(await this.store.finishJobRun(claim)))
+      this.logger.warn({ job, bucket: claim.bucket }, 'job run outlived its lease: another instance took it over');
+    else this.logger.debug({ job, bucket: claim.bucket, redone: claim.redone }, 'job run finished');
+    return result;
+  }
+
+  private async renew(claim: JobClaim): Promise<void> {
+    try {
+      if (!(await this.store.renewJobRun(claim)))
+        this.logger.warn({ job: claim.job, bucket: claim.bucket }, 'job claim lost to another instance');
+    } catch (err) {
+      this.logger.warn({ err, job: claim.job }, 'job claim renewal failed');
     }
   }
 
@@ -207,7 +254,11 @@ export class AnalyticsEngine {
   }
 
   private async syncNow(now: number): Promise<void> {
-    const stale = this.live.openedBefore(now - this.config.staleSessionHours * HOUR);
+    const cutoff = now - this.config.staleSessionHours * HOUR;
+    // Several instances: plays another one took in are only in the database.
+    const stale = this.store.sharedByInstances
+      ? await this.store.openPlaySessionsBefore(cutoff)
+      : this.live.openedBefore(cutoff);
     if (stale.length > 0) {
       const closed = await this.store.closeStalePlaySessions(stale, now);
       for (const s of closed) this.live.close(s.appId, s.id);
@@ -216,6 +267,15 @@ export class AnalyticsEngine {
       this.logger.info({ closed: closed.length }, 'stale play sessions closed');
     }
     await this.snapshot(now);
+  }
+
+  /**
+   * Several instances: a play this process took in may have been closed through another instance (or by another's
+   * reaper), which this tracker never hears of; past staleSessionHours it goes from the tracker in any case.
+   */
+  private forgetStaleElsewhere(now: number): void {
+    if (!this.store.sharedByInstances) return;
+    for (const s of this.live.openedBefore(now - this.config.staleSessionHours * HOUR)) this.live.close(s.appId, s.id);
   }
 
   private async snapshot(now = Date.now()): Promise<void> {

@@ -2,7 +2,7 @@
 // minutes that late events touched, then the hours those minutes complete or change, then hands the new
 // minutes to the moment watch.
 import type { ResolvedConfig } from '../config/index.ts';
-import type { LiveTracker } from '../live/index.ts';
+import { LiveTracker } from '../live/index.ts';
 import type { Store } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
 import type { MomentWatch } from './moment-watch.ts';
@@ -48,10 +48,14 @@ export async function minuteJob(
   let minutes = 0;
   let hours = 0;
   if (from < target) {
+    // With several instances on one database this process's tracker holds only the plays it took in: count the
+    // open plays the database holds instead (read after the dirty minutes were taken, so an event committed later
+    // marks its minute again).
+    const open = store.sharedByInstances ? await trackerFromStore(store) : live;
     // Hour-sized windows keep memory bounded when catching up a long gap.
     for (let w = from; w < target; w = Math.min(target, Math.floor(w / HOUR) * HOUR + HOUR)) {
       const wEnd = Math.min(target, Math.floor(w / HOUR) * HOUR + HOUR);
-      const rows = await rollupWindow(store, live, 60_000, w, wEnd, timer);
+      const rows = await rollupWindow(store, open, 60_000, w, wEnd, timer);
       timer.mark('minute rollup');
       await store.replaceStreamRollups(60_000, w, wEnd, rows);
       timer.mark('minute rows written');
@@ -59,10 +63,12 @@ export async function minuteJob(
       await yieldToLoop();
       timer.reset();
     }
+    // The dirty minutes taken above are written now; an adapter that kept them for a crashed run forgets them.
+    await store.settleDirtyStreamMinutes();
     await store.setEngineState(STATE_NEXT_MINUTE, target);
     // Hours that are complete and were touched.
     for (let h = Math.floor(from / HOUR) * HOUR; h + HOUR <= target; h += HOUR) {
-      const rows = await rollupWindow(store, live, 3_600_000, h, h + HOUR, timer);
+      const rows = await rollupWindow(store, open, 3_600_000, h, h + HOUR, timer);
       timer.mark('hour rollup');
       await store.replaceStreamRollups(3_600_000, h, h + HOUR, rows);
       timer.mark('hour rows written');
@@ -83,4 +89,11 @@ export async function minuteJob(
     longestSliceMs: timer.longest,
     longestSliceAt: timer.longestAt,
   };
+}
+
+/** A tracker holding every open play of the database (every instance's), for one run of the job. */
+async function trackerFromStore(store: Store): Promise<LiveTracker> {
+  const tracker = new LiveTracker();
+  for (const s of await store.listOpenPlaySessions()) tracker.open(s);
+  return tracker;
 }

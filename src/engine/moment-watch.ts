@@ -215,7 +215,8 @@ export class MomentWatch {
       const key = `${appId}\u0000${metric}\u0000${dimension}\u0000${value}\u0000${d.kind}`;
       const sameChange = (m: Moment | undefined): m is Moment =>
         !!m && m.kind === d.kind && d.startedAt <= m.endedAt + gapMs && d.endedAt >= m.startedAt;
-      let known = this.openMoments.get(key);
+      // With several instances the last run may have been another's: its rows, not this cache, are current.
+      let known = this.store.sharedByInstances ? undefined : this.openMoments.get(key);
       if (!sameChange(known)) {
         // Found by an earlier run (before a restart, or over a window that started elsewhere): continue that row.
         known = (

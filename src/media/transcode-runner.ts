@@ -14,6 +14,10 @@ import type { SourceInfo } from './probe-source.ts';
 import { planSprite, posterArgs, renditionArgs, spriteArgs } from './transcode-args.ts';
 
 export const MAX_ATTEMPTS = 3;
+/** Several instances: a running job nobody touched for this long belongs to a dead instance and is re-queued. */
+export const ABANDONED_JOB_MS = 60_000;
+/** Several instances: a running job is touched this often (progress saved) to show its instance is alive. */
+const HEARTBEAT_MS = 15_000;
 /** ffmpeg runs at this nice value, so transcoding never starves the server (or a Raspberry Pi's desktop). */
 const NICE = 10;
 const STDERR_LINES = 8;
@@ -49,6 +53,7 @@ export class TranscodeRunner {
   private wake: (() => void) | null = null;
   private stopped = false;
   private loops: Promise<void>[] = [];
+  private lastAdoption = 0;
 
   constructor(private readonly o: RunnerOptions) {}
 
@@ -88,10 +93,20 @@ export class TranscodeRunner {
     await Promise.all(this.loops);
   }
 
+  /** Several instances: jobs a dead instance left running go back to the queue, looked for twice a lease. */
+  private async adoptAbandoned(): Promise<void> {
+    const now = Date.now();
+    if (!this.o.store.sharedByInstances || now - this.lastAdoption < ABANDONED_JOB_MS / 2) return;
+    this.lastAdoption = now;
+    const jobs = await this.o.store.videos.requeueAbandonedVideoJobs(now - ABANDONED_JOB_MS, now);
+    if (jobs.length > 0) this.o.log('info', 'abandoned transcode jobs re-queued', { jobs: jobs.map((j) => j.id) });
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopped) {
       let job: VideoJob | null = null;
       try {
+        await this.adoptAbandoned();
         job = await this.o.store.videos.claimVideoJob(Date.now());
       } catch (err) {
         this.o.log('warn', 'transcode queue unavailable', { err });
@@ -116,6 +131,14 @@ export class TranscodeRunner {
     this.running.set(job.id, r);
     const name = job.kind === 'rendition' ? `${job.height}p` : 'thumbs';
     const partial = this.o.paths.partialDir(job.videoId, name);
+    // Several instances: keep the job visibly alive (ffmpeg's progress alone pauses between steps).
+    const heartbeat = this.o.store.sharedByInstances
+      ? setInterval(
+          () => void this.o.store.videos.setVideoJobProgress(job.id, r.progress, Date.now()).catch(() => {}),
+          HEARTBEAT_MS,
+        )
+      : null;
+    heartbeat?.unref();
     try {
       const ff = await this.o.ffmpeg();
       if (!ff) throw new Error('ffmpeg is not available');
@@ -177,6 +200,7 @@ export class TranscodeRunner {
           .catch(() => {});
       }
     } finally {
+      if (heartbeat) clearInterval(heartbeat);
       this.running.delete(job.id);
       this.o.changed(job.videoId);
     }

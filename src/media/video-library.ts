@@ -14,7 +14,7 @@ import { multipartBoundary, receiveMultipart } from './multipart-upload.ts';
 import { probeSource, type SourceInfo } from './probe-source.ts';
 import { planLadder } from './rendition-ladder.ts';
 import type { SpritePlan } from './transcode-args.ts';
-import { TranscodeRunner } from './transcode-runner.ts';
+import { ABANDONED_JOB_MS, TranscodeRunner } from './transcode-runner.ts';
 import { UrlSigner } from './url-signer.ts';
 
 export interface MediaConfig {
@@ -149,23 +149,37 @@ export class VideoLibrary {
     await this.runner.stop();
   }
 
-  /** After a crash: jobs left running go back to the queue without their partial files; dead uploads go. */
+  /**
+   * After a crash: jobs left running go back to the queue without their partial files; dead uploads go. With
+   * several instances sharing the database and mediaDir, the others are working meanwhile: only this instance's
+   * jobs and those a dead instance abandoned are re-queued, and files are removed only once they are old enough
+   * that no live instance can be writing them.
+   */
   private async recover(): Promise<void> {
     const now = Date.now();
+    const shared = this.store.sharedByInstances;
     const requeued = await this.store.videos.requeueRunningVideoJobs(now);
     for (const j of requeued) await this.paths.removePartials(j.videoId);
+    // A dead instance's partial folders stay: other jobs of the same video may be running elsewhere.
+    requeued.push(...(await this.store.videos.requeueAbandonedVideoJobs(now - ABANDONED_JOB_MS, now)));
     if (requeued.length > 0) this.log.info({ jobs: requeued.length }, 'interrupted transcode jobs re-queued');
+    const settled = async (file: string) => !shared || (await stat(file)).mtimeMs < now - STALE_UPLOAD_MS;
     // Multipart uploads cannot resume: a .part file is an interrupted one.
-    for (const name of await readdir(this.paths.uploads))
-      if (name.endsWith('.part')) await rm(path.join(this.paths.uploads, name), { force: true });
+    for (const name of await readdir(this.paths.uploads)) {
+      const file = path.join(this.paths.uploads, name);
+      if (name.endsWith('.part') && (await settled(file).catch(() => false))) await rm(file, { force: true });
+    }
     for (const v of await this.store.videos.listStaleUploads(now - STALE_UPLOAD_MS)) await this.remove(v.id);
     // Folders whose video row is gone (its app was deleted, or a crash between the two deletes).
     const known = new Set(await this.store.videos.listVideoIds());
-    for (const name of await readdir(this.paths.videos))
-      if (!known.has(name)) await rm(path.join(this.paths.videos, name), { recursive: true, force: true });
+    for (const name of await readdir(this.paths.videos)) {
+      const dir = path.join(this.paths.videos, name);
+      if (!known.has(name) && (await settled(dir).catch(() => false))) await rm(dir, { recursive: true, force: true });
+    }
     // A tus upload that finished just before the crash, before its video was queued (finished like any other, so
-    // its tus metadata file goes too).
-    for (const v of await this.store.videos.listStaleUploads(now + 1)) {
+    // its tus metadata file goes too; with several instances: one untouched for a while, not one another instance
+    // is accepting right now).
+    for (const v of await this.store.videos.listStaleUploads(shared ? now - ABANDONED_JOB_MS : now + 1)) {
       const size = await stat(this.paths.tusFile(v.id)).then(
         (s) => s.size,
         () => -1,

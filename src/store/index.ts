@@ -10,7 +10,7 @@ export {
   type StoredSession,
   type WriteBatchStats,
 } from './types.ts';
-export type { SessionListItem, SessionListPage, SessionListQuery } from './types.ts';
+export type { JobClaim, JobClaimRequest, SessionListItem, SessionListPage, SessionListQuery } from './types.ts';
 export {
   ROLES,
   type AccountStore,

@@ -63,7 +63,7 @@ export interface WriteBatchStats {
   durationMs: number;
 }
 
-export interface Store extends AnalyticsStore {
+export interface Store extends AnalyticsStore, JobRunStore {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Inserts or replaces sessions of one app: a stored session is replaced only by one whose timestamp is
@@ -320,8 +320,14 @@ export interface AnalyticsStore {
     sessions: ReadonlyArray<{ appId: string; id: string }>,
     closedAt: number,
   ): Promise<Array<{ appId: string; id: string }>>;
-  /** Earliest minute whose rollup an event may have changed after it was computed, and forgets it. */
+  /**
+   * Earliest minute before `upTo` whose rollup an event may have changed after it was computed. SQLite forgets
+   * it here; an adapter shared by several instances keeps it until settleDirtyStreamMinutes(), so a run that dies
+   * before writing its rows leaves it for the next run.
+   */
   takeDirtyStreamMinute(upTo: number): Promise<number | null>;
+  /** Forgets the minutes takeDirtyStreamMinute returned (after their rows are written); new marks stay. */
+  settleDirtyStreamMinutes(): Promise<void>;
   /** Replaces every stream rollup row (of every app) with t in [from, to) of this step by `rows`. */
   replaceStreamRollups(step: RollupStep, from: number, to: number, rows: readonly StreamRollupRow[]): Promise<void>;
   streamSeries(
@@ -377,4 +383,46 @@ export interface AnalyticsStore {
   deleteExpired(cutoffs: RetentionCutoffs, batch: number): Promise<RetentionCounts>;
   /** Returns up to `pages` free pages to the operating system. */
   releaseFreePages(pages: number): Promise<void>;
+}
+
+// ---- Singleton jobs: one run per bucket across instances ----
+
+/** What a job run asks for: its bucket width, how long a claim lasts without renewal, and this process's clock. */
+export interface JobClaimRequest {
+  widthMs: number;
+  leaseMs: number;
+  /**
+   * This process's clock (epoch ms). Used only where no shared clock exists (SQLite, one process); an adapter
+   * shared by several instances takes the bucket and the run's clock from the database (`now()`).
+   */
+  now: number;
+}
+
+/** A granted run of a singleton job. */
+export interface JobClaim {
+  job: string;
+  /** Start of the claimed bucket (epoch ms): floor(clock / widthMs) * widthMs. */
+  bucket: number;
+  /** The clock the run uses (the database's on a shared adapter). */
+  now: number;
+  /** Earlier buckets of the job that an instance claimed and never finished (past the lease): this run redoes them. */
+  redone: number[];
+}
+
+export interface JobRunStore {
+  /**
+   * True when other m3w processes may write this database at the same time (Postgres): the engine then reads
+   * open plays from the database rather than from its own live tracker, and guards its singleton jobs by claims.
+   */
+  readonly sharedByInstances: boolean;
+  /**
+   * Claims the current bucket of `job` for this instance, or null when another instance has it (running, or
+   * finished) or is claiming the job right now. A claim unfinished past its lease (its instance died) is taken
+   * over. SQLite (one process, guarded by the instance lock) always grants.
+   */
+  claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null>;
+  /** Extends a running claim's lease; false when another instance took it over meanwhile. */
+  renewJobRun(claim: JobClaim): Promise<boolean>;
+  /** Marks the claimed bucket (and the ones it redid) finished; false when another instance took it over. */
+  finishJobRun(claim: JobClaim): Promise<boolean>;
 }

@@ -104,8 +104,17 @@ export interface VideoStore {
   setVideoJobProgress(jobId: number, progress: number, now: number): Promise<void>;
   /** Ends the running attempt of a job and recomputes its video's status. */
   finishVideoJob(jobId: number, outcome: JobOutcome, now: number): Promise<VideoJob | null>;
-  /** Jobs left running by a crash go back to the queue (at start-up); returns them. */
+  /**
+   * This instance's running jobs go back to the queue (at start-up after a crash, at shutdown); returns them. On
+   * SQLite (one process) that is every running job; where several instances share the database, only the jobs this
+   * one claimed (another's are running).
+   */
   requeueRunningVideoJobs(now: number): Promise<VideoJob[]>;
+  /**
+   * Running jobs of another instance that were last touched (claimed or given progress) before `staleBefore` go
+   * back to the queue: their instance died. Returns them; always none on SQLite (one process).
+   */
+  requeueAbandonedVideoJobs(staleBefore: number, now: number): Promise<VideoJob[]>;
   /** Failed jobs of a video go back to the queue with fresh attempts; returns how many. */
   retryFailedVideoJobs(videoId: string, now: number): Promise<number>;
   /** Videos still uploading that were last touched before `before` (abandoned uploads). */

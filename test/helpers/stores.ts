@@ -18,6 +18,8 @@ export interface OpenedTestStore {
   cleanup(): Promise<void>;
   /** Opens the same database again (after store.close()). */
   reopen(): Promise<OpenedStore>;
+  /** Opens the same database once more alongside this one (another instance on it); the caller closes it. */
+  another(): Promise<OpenedStore>;
 }
 
 /** A fresh, unique schema name for one test store. */
@@ -50,6 +52,7 @@ export async function openTestStore(adapter: AdapterName): Promise<OpenedTestSto
         return store;
       },
       reopen: async () => (store = await openStore(config)),
+      another: () => openStore(config),
       cleanup: async () => {
         await store.close().catch(() => {});
         rmSync(dir, { recursive: true, force: true });
@@ -69,6 +72,7 @@ export async function openTestStore(adapter: AdapterName): Promise<OpenedTestSto
       return store;
     },
     reopen: async () => (store = await openStore(config)),
+    another: () => openStore(config),
     cleanup: async () => {
       await store.close().catch(() => {});
       await dropSchema(schema);

@@ -75,6 +75,50 @@ describe.each(adapters())('video and room contract on %s', (adapter) => {
     expect(await v.listVideoIds()).not.toContain('v4');
   });
 
+  test("transcode jobs with instances: each puts back only its own; a dead one's are adopted once stale", async () => {
+    await store.videos.createVideo({
+      id: 'v1',
+      appId: 'a1',
+      title: 't',
+      status: 'uploading',
+      uploadLength: null,
+      createdAt: T0,
+    });
+    await store.videos.queueVideo('v1', probed, ladder, T0 + 10);
+    // A second store on the same database: another instance on Postgres. On SQLite the instance lock allows one
+    // process, so every running job is that process's and none is ever abandoned.
+    const other = await t.another();
+    try {
+      const mine = (await store.videos.claimVideoJob(T0 + 20))!;
+      const theirs = (await other.videos.claimVideoJob(T0 + 20))!;
+      expect(mine.id).not.toBe(theirs.id);
+      if (store.sharedByInstances) {
+        // Shutting down (or restarting) puts back this instance's job only: the other one is still running it.
+        expect((await store.videos.requeueRunningVideoJobs(T0 + 30)).map((j) => j.id)).toEqual([mine.id]);
+        // Touched recently: not abandoned. Then its instance goes silent past the lease: adopted, once.
+        await other.videos.setVideoJobProgress(theirs.id, 0.5, T0 + 40);
+        expect(await store.videos.requeueAbandonedVideoJobs(T0 + 40, T0 + 50)).toEqual([]);
+        expect((await store.videos.requeueAbandonedVideoJobs(T0 + 41, T0 + 50)).map((j) => j.id)).toEqual([theirs.id]);
+        expect(await store.videos.requeueAbandonedVideoJobs(T0 + 100, T0 + 100)).toEqual([]);
+        // Its own running job is never "abandoned" in its own eyes.
+        const again = (await other.videos.claimVideoJob(T0 + 60))!;
+        expect(await other.videos.requeueAbandonedVideoJobs(T0 + 1_000, T0 + 1_000)).toEqual([]);
+        expect((await store.videos.requeueAbandonedVideoJobs(T0 + 1_000, T0 + 1_000)).map((j) => j.id)).toEqual([
+          again.id,
+        ]);
+      } else {
+        // One process: every running job is its own.
+        expect(await store.videos.requeueAbandonedVideoJobs(T0 + 1_000, T0 + 1_000)).toEqual([]);
+        expect((await store.videos.requeueRunningVideoJobs(T0 + 30)).map((j) => j.id).sort()).toEqual(
+          [mine.id, theirs.id].sort(),
+        );
+      }
+      expect((await store.videos.listVideoJobs('v1')).every((j) => j.status === 'queued')).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('videos: queueing plans renditions and jobs; claiming, progress, finishing and retries drive the status', async () => {
     const v = store.videos;
     await v.createVideo({ id: 'v1', appId: 'a1', title: 't', status: 'uploading', uploadLength: null, createdAt: T0 });

@@ -233,14 +233,24 @@ export class PostgresAnalytics {
     return sessions.filter((s) => closed.has(`${s.appId}\u0000${s.id}`)).map((s) => ({ appId: s.appId, id: s.id }));
   }
 
+  /**
+   * Marks the dirty minutes before `upTo` taken rather than deleting them: they go in settleDirtyStreamMinutes(),
+   * once the rows are written, so a minute job that dies in between leaves them to the next run (on any instance).
+   * Minutes a dead run had taken are taken again here.
+   */
   async takeDirtyStreamMinute(upTo: number): Promise<number | null> {
-    const r = await q<{ minute: number }>(
+    const r = await q<{ minute: number | null }>(
       this.pool,
       'takeDirtyStreamMinute',
-      'DELETE FROM stream_dirty WHERE minute < $1 RETURNING minute',
+      'WITH t AS (UPDATE stream_dirty SET taken = true WHERE minute < $1 RETURNING minute) SELECT min(minute) AS minute FROM t',
       [upTo],
     );
-    return r.rows.length === 0 ? null : Math.min(...r.rows.map((x) => x.minute));
+    return r.rows[0]?.minute ?? null;
+  }
+
+  /** Forgets the taken minutes; one an event marked again since (taken reset by the ingest) stays. */
+  async settleDirtyStreamMinutes(): Promise<void> {
+    await q(this.pool, 'settleDirtyStreamMinutes', 'DELETE FROM stream_dirty WHERE taken');
   }
 
   async replaceStreamRollups(

@@ -8,6 +8,8 @@ import {
   StoreError,
   type ApiKeyRecord,
   type App,
+  type JobClaim,
+  type JobClaimRequest,
   type MomentQuery,
   type MomentWatchQuery,
   type MomentWatchRows,
@@ -35,6 +37,7 @@ import { PostgresAccountStore } from './account-store.ts';
 import { PostgresAlertStore } from './alert-store.ts';
 import { PostgresAnalytics } from './analytics.ts';
 import { openPool, q, redactUrl, transaction, type PostgresOptions } from './database.ts';
+import { newInstanceId, PostgresJobRuns } from './job-runs.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresRoomStore } from './room-store.ts';
 import { PostgresIngest } from './session-ingest.ts';
@@ -105,6 +108,9 @@ export class PostgresStore implements Store {
   readonly alerts: PostgresAlertStore;
   private readonly ingest: PostgresIngest;
   private readonly analytics: PostgresAnalytics;
+  private readonly jobRuns: PostgresJobRuns;
+  /** Other m3w processes may share the schema: the engine claims its singleton jobs (job_runs). */
+  readonly sharedByInstances = true;
   private closed: Promise<void> | null = null;
 
   private constructor(
@@ -114,11 +120,18 @@ export class PostgresStore implements Store {
     readonly location: string,
   ) {
     this.accounts = new PostgresAccountStore(pool);
-    this.videos = new PostgresVideoStore(pool);
+    const instanceId = newInstanceId();
+    this.videos = new PostgresVideoStore(pool, instanceId);
     this.rooms = new PostgresRoomStore(pool);
     this.alerts = new PostgresAlertStore(pool);
     this.analytics = new PostgresAnalytics(pool);
     this.ingest = new PostgresIngest(pool);
+    this.jobRuns = new PostgresJobRuns(pool, instanceId);
+  }
+
+  /** Who this process's job claims name (host:pid:random). */
+  get instanceId(): string {
+    return this.jobRuns.instanceId;
   }
 
   /** Connects, creates the schema if missing and applies pending migrations. */
@@ -377,6 +390,18 @@ export class PostgresStore implements Store {
   }
   takeDirtyStreamMinute(upTo: number): Promise<number | null> {
     return this.analytics.takeDirtyStreamMinute(upTo);
+  }
+  settleDirtyStreamMinutes(): Promise<void> {
+    return this.analytics.settleDirtyStreamMinutes();
+  }
+  claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null> {
+    return this.jobRuns.claim(job, request);
+  }
+  renewJobRun(claim: JobClaim): Promise<boolean> {
+    return this.jobRuns.renew(claim);
+  }
+  finishJobRun(claim: JobClaim): Promise<boolean> {
+    return this.jobRuns.finish(claim);
   }
   replaceStreamRollups(step: RollupStep, from: number, to: number, rows: readonly StreamRollupRow[]): Promise<void> {
     return this.analytics.replaceStreamRollups(step, from, to, rows);

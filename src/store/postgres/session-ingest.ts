@@ -252,7 +252,10 @@ export class PostgresIngest {
       const dirtyBefore = Math.floor((Date.now() + COMMIT_GRACE_MS) / MINUTE) * MINUTE;
       const dirtyMinute = Math.floor(dirty / MINUTE) * MINUTE;
       if (dirtyMinute < dirtyBefore)
-        await client.query('INSERT INTO stream_dirty (minute) VALUES ($1) ON CONFLICT DO NOTHING', [dirtyMinute]);
+        await client.query(
+          'INSERT INTO stream_dirty (minute) VALUES ($1) ON CONFLICT (minute) DO UPDATE SET taken = false',
+          [dirtyMinute],
+        );
       await client.query('COMMIT');
       return outcomes;
     } catch (err) {

@@ -27,7 +27,11 @@ import type {
 import { q, transaction, type Queryable } from './database.ts';
 
 export class PostgresVideoStore implements VideoStore {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** Names this instance's claims (video_jobs.claimed_by), as in job_runs. */
+    private readonly instanceId: string,
+  ) {}
 
   /** Recomputes a video's status from its jobs, in the caller's transaction. */
   private async refreshStatus(c: Queryable, videoId: string, now: number): Promise<void> {
@@ -173,9 +177,10 @@ export class PostgresVideoStore implements VideoStore {
       if (!next) return null;
       const job = (
         await c.query<JobRow>(
-          `UPDATE video_jobs SET status = 'running', attempts = attempts + 1, progress = 0, updated_at = $1
+          `UPDATE video_jobs SET status = 'running', attempts = attempts + 1, progress = 0, updated_at = $1,
+             claimed_by = $3
            WHERE id = $2 AND status = 'queued' RETURNING *`,
-          [now, next.id],
+          [now, next.id, this.instanceId],
         )
       ).rows[0]!;
       await this.syncRendition(c, job);
@@ -217,10 +222,29 @@ export class PostgresVideoStore implements VideoStore {
     });
   }
 
-  async requeueRunningVideoJobs(now: number): Promise<VideoJob[]> {
-    return transaction(this.pool, 'requeueRunningVideoJobs', async (c) => {
-      const rows = (await c.query<JobRow>("SELECT * FROM video_jobs WHERE status = 'running' ORDER BY id FOR UPDATE"))
-        .rows;
+  /** This instance's running jobs only: other instances' are running. */
+  requeueRunningVideoJobs(now: number): Promise<VideoJob[]> {
+    return this.requeue('requeueRunningVideoJobs', 'claimed_by = $1', [this.instanceId], now);
+  }
+
+  /** Another instance's running jobs it stopped touching (it died); claims from before claimed_by count too. */
+  requeueAbandonedVideoJobs(staleBefore: number, now: number): Promise<VideoJob[]> {
+    return this.requeue(
+      'requeueAbandonedVideoJobs',
+      'claimed_by IS DISTINCT FROM $1 AND updated_at < $2',
+      [this.instanceId, staleBefore],
+      now,
+    );
+  }
+
+  private async requeue(operation: string, which: string, params: unknown[], now: number): Promise<VideoJob[]> {
+    return transaction(this.pool, operation, async (c) => {
+      const rows = (
+        await c.query<JobRow>(
+          `SELECT * FROM video_jobs WHERE status = 'running' AND ${which} ORDER BY id FOR UPDATE SKIP LOCKED`,
+          params,
+        )
+      ).rows;
       for (const r of rows) {
         await c.query("UPDATE video_jobs SET status = 'queued', progress = 0, updated_at = $1 WHERE id = $2", [
           now,

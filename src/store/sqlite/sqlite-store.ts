@@ -10,6 +10,8 @@ import {
   type Scope,
   type SessionListPage,
   type SessionListQuery,
+  type JobClaim,
+  type JobClaimRequest,
   type Store,
   type StoredSession,
   type WriteBatchStats,
@@ -379,6 +381,21 @@ export class SqliteStore implements Store {
   }
   async takeDirtyStreamMinute(upTo: number): Promise<number | null> {
     return run('takeDirtyStreamMinute', () => this.analytics.takeDirtyStreamMinute(upTo));
+  }
+  /** The take forgot them already (one process). */
+  async settleDirtyStreamMinutes(): Promise<void> {}
+
+  // ---- Singleton jobs: one process, guarded by the instance lock, so every claim is granted ----
+
+  readonly sharedByInstances = false;
+  async claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null> {
+    return { job, bucket: Math.floor(request.now / request.widthMs) * request.widthMs, now: request.now, redone: [] };
+  }
+  async renewJobRun(_claim: JobClaim): Promise<boolean> {
+    return true;
+  }
+  async finishJobRun(_claim: JobClaim): Promise<boolean> {
+    return true;
   }
   async replaceStreamRollups(
     step: RollupStep,

@@ -311,6 +311,11 @@ export class SqliteVideoStore implements VideoStore {
     );
   }
 
+  /** One process: a running job is this process's, never abandoned by another. */
+  async requeueAbandonedVideoJobs(_staleBefore: number, _now: number): Promise<VideoJob[]> {
+    return [];
+  }
+
   async retryFailedVideoJobs(videoId: string, now: number): Promise<number> {
     return run('retryFailedVideoJobs', () =>
       this.db.transaction(() => {
