@@ -1,6 +1,8 @@
 // The ingestion routes' byte budget: at most its limit of request bodies held at once, first come first
 // served, a body larger than the whole budget still admitted alone, every exit path releasing its share;
-// and through a real server, many large batches at once (some gzipped, some refused) all answered correctly.
+// and through a real server, many large batches at once (some gzipped, some refused) all answered correctly, and
+// clients trickling large bodies in never stall anyone else's ingestion.
+import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { IngestBudget } from '../src/http/ingest-budget.ts';
@@ -79,4 +81,36 @@ describe('through the server', () => {
     const after = await postSessions(s.url, sdkSession({ sessionId: `${run}-after` }), { key: s.apiKey });
     expect(after.status).toBe(200);
   }, 60_000);
+
+  test('ten clients trickling in 1 MB bodies (2.5 times the budget) do not hold up a normal post', async () => {
+    const url = new URL(s.url);
+    const slow = await Promise.all(
+      Array.from(
+        { length: 10 },
+        () =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const socket = net.connect(Number(url.port), url.hostname, () => {
+              socket.write(
+                `POST /v1/sessions HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n` +
+                  `X-API-Key: ${s.apiKey}\r\nContent-Length: 1000000\r\n\r\n[{"sessionId":"slow",`,
+              );
+              resolve(socket);
+            });
+            socket.on('error', reject);
+          }),
+      ),
+    );
+    try {
+      // Positive control for the setup: the slow requests are past authentication and reading their bodies.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = performance.now();
+      const res = await postSessions(s.url, sdkSession({ sessionId: `budget-fast-${Date.now()}` }), {
+        key: s.apiKey,
+      });
+      expect(res.status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(3_000);
+    } finally {
+      for (const socket of slow) socket.destroy();
+    }
+  }, 30_000);
 });

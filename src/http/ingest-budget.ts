@@ -1,9 +1,8 @@
-// Bounds how many request-body bytes the ingestion routes hold at once, from reading the body until its
-// rows are committed. Without it, every connection's batch is read and parsed into memory while the writer
-// is busy with earlier ones: 16 connections of 1,000-session batches took m3w from 97 MB to ~350 MB. Past the
-// budget a request waits before its body is read, so its bytes stay in socket buffers and TCP slows the
-// sender; the writer still always has the next group queued. First come, first served: nobody starves.
-import type { H3Event } from 'h3';
+// Bounds how much the ingestion routes parse and hold at once, from parsing a body until its rows are committed.
+// Without it, every connection's batch is parsed into objects and rows while the writer is busy with earlier ones:
+// 16 connections of 1,000-session batches took m3w from 97 MB to ~350 MB. A body is read first, without the budget
+// (its raw text is small beside what parsing makes of it, and a client trickling its body in must not hold the
+// budget and stall everyone else's ingestion); past the budget, parsing waits, first come first served.
 
 /** Four 1 MiB bodies: enough to keep the writer's next group queued while one commits. */
 export const INGEST_BUDGET_BYTES = 4 * 1024 * 1024;
@@ -43,25 +42,9 @@ export class IngestBudget {
   }
 }
 
-/**
- * What a request's body will hold in memory at most: its declared length, or the body limit when it is
- * compressed (the limit applies after decompression) or sent without a length.
- */
-export function bodyCharge(event: H3Event, maxBodyBytes: number): number {
-  const encoding = event.req.headers.get('content-encoding');
-  const declared = Number(event.req.headers.get('content-length') ?? NaN);
-  if (encoding && encoding.trim().toLowerCase() !== 'identity') return maxBodyBytes;
-  return Number.isFinite(declared) && declared >= 0 ? Math.min(declared, maxBodyBytes) : maxBodyBytes;
-}
-
-/** Runs `work` (read the body, validate, commit) holding the request's share of the ingestion budget. */
-export async function withIngestBudget<T>(
-  event: H3Event,
-  budget: IngestBudget,
-  maxBodyBytes: number,
-  work: () => Promise<T>,
-): Promise<T> {
-  const release = await budget.acquire(bodyCharge(event, maxBodyBytes));
+/** Runs `work` (parse, validate, commit a body of `bytes`) holding that share of the ingestion budget. */
+export async function withIngestBudget<T>(budget: IngestBudget, bytes: number, work: () => Promise<T>): Promise<T> {
+  const release = await budget.acquire(bytes);
   try {
     return await work();
   } finally {

@@ -48,6 +48,11 @@ function collect(stream: NodeJS.ReadableStream, maxBytes: number, tooLarge: () =
 
 /** Parses the body as JSON. Malformed JSON, a wrong type or encoding, or an oversized body become ApiErrors. */
 export async function readJsonBody(event: H3Event, maxBytes: number): Promise<unknown> {
+  return parseJsonText(await readJsonText(event, maxBytes));
+}
+
+/** The body as text, checked like readJsonBody's but not parsed yet (the ingestion routes parse under their budget). */
+export async function readJsonText(event: H3Event, maxBytes: number): Promise<string> {
   const contentType = event.req.headers.get('content-type');
   if (!contentType || !JSON_TYPE.test(contentType.trim()))
     throw new ApiError(
@@ -90,12 +95,15 @@ export async function readJsonBody(event: H3Event, maxBytes: number): Promise<un
     buffer = await collect(req, maxBytes, tooLarge);
   }
   if (buffer.length === 0) throw new ApiError('INVALID_SCHEMA', 'request body is empty; expected JSON');
-  let text: string;
   try {
-    text = utf8.decode(buffer);
+    return utf8.decode(buffer);
   } catch {
     throw new ApiError('INVALID_SCHEMA', 'request body is not valid UTF-8');
   }
+}
+
+/** JSON.parse with the error a client can act on. */
+export function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {

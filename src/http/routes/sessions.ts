@@ -4,7 +4,7 @@ import type { RouteDef } from '../context.ts';
 import { allowKeyOrigin, allowOwnOrigin, sessionsPreflight } from '../cors.ts';
 import { ApiError } from '../errors.ts';
 import { withIngestBudget } from '../ingest-budget.ts';
-import { readJsonBody } from '../read-json-body.ts';
+import { parseJsonText, readJsonText } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
 import {
   checkPlaybackSessions,
@@ -38,9 +38,9 @@ const postSessions: RouteDef = {
       allowKeyOrigin(event, key); // browsers on other sites: only from the origins the key allows
       appId = key.appId;
     }
-    const result = await withIngestBudget(event, ctx.ingestBudget, ctx.config.maxBodyBytes, async () => {
-      const body = await readJsonBody(event, ctx.config.maxBodyBytes);
-      const valid = validateSessionBody(body, ctx.config.maxBatchSize);
+    const text = await readJsonText(event, ctx.config.maxBodyBytes);
+    const result = await withIngestBudget(ctx.ingestBudget, text.length, async () => {
+      const valid = validateSessionBody(parseJsonText(text), ctx.config.maxBatchSize);
       if (!valid.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(valid.issues), valid.issues);
       if (playback) checkPlaybackSessions(playback, valid.sessions);
       await ctx.store.upsertSessions(appId, valid.sessions, Date.now());

@@ -6,7 +6,7 @@ import { validateWebhookBody, WebhookEventSchema } from '../../ingest/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { withIngestBudget } from '../ingest-budget.ts';
-import { readJsonBody } from '../read-json-body.ts';
+import { parseJsonText, readJsonText } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
 import { WebhookAnswer, WebhookBody } from '../wire/sessions.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
@@ -43,9 +43,9 @@ const postWebhook: RouteDef = {
   path: '/api/webhook',
   async handler(event, ctx) {
     const key = await requireApiKey(event, ctx, ['ingest'], { allowQueryKey: true });
-    const { parsed, outcomes } = await withIngestBudget(event, ctx.ingestBudget, ctx.config.maxBodyBytes, async () => {
-      const body = await readJsonBody(event, ctx.config.maxBodyBytes);
-      const parsed = validateWebhookBody(body, Date.now(), ctx.config.maxBatchSize);
+    const text = await readJsonText(event, ctx.config.maxBodyBytes);
+    const { parsed, outcomes } = await withIngestBudget(ctx.ingestBudget, text.length, async () => {
+      const parsed = validateWebhookBody(parseJsonText(text), Date.now(), ctx.config.maxBatchSize);
       if (typeof parsed === 'string')
         throw new ApiError(parsed.startsWith('expected at most') ? 'PAYLOAD_TOO_LARGE' : 'INVALID_SCHEMA', parsed);
       if (parsed.rejected.length > 0) ctx.metrics.playEventsRejected.inc({ reason: 'invalid' }, parsed.rejected.length);
