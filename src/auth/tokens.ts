@@ -41,6 +41,20 @@ function loadOrCreateKey(file: string): KeyObject {
   return privateKey;
 }
 
+/**
+ * Whether each part of a compact JWT is canonical base64url. The decoder ignores the spare bits of a part's last
+ * character, so one signed token has several spellings that all verify; a revoked guest token is known by the
+ * hash of its text (guestTokenId), so another spelling of it would get past the revocation. Only the spelling
+ * we issued is accepted.
+ */
+function canonicalJwt(token: string): boolean {
+  const parts = token.split('.');
+  return (
+    parts.length === 3 &&
+    parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p) && Buffer.from(p, 'base64url').toString('base64url') === p)
+  );
+}
+
 /** The user and login a verified access token or ticket speaks for. */
 function loginClaims(p: JWTPayload | null): AccessClaims | null {
   if (!p || typeof p.sid !== 'string' || typeof p.role !== 'string' || !/^\d+$/.test(p.sub ?? '')) return null;
@@ -69,7 +83,7 @@ export class TokenSigner {
   }
 
   private async verify(token: string, audience: Audience): Promise<JWTPayload | null> {
-    if (token.length > 4096) return null;
+    if (token.length > 4096 || !canonicalJwt(token)) return null;
     try {
       // jose checks exp only when present: a token without it would never expire, so both are required.
       const { payload } = await jwtVerify(token, this.publicKey, {
