@@ -113,3 +113,20 @@ export function clearSessionCookies(event: H3Event, ctx: HttpContext): void {
   deleteCookie(event, REFRESH_COOKIE, { ...base, path: REFRESH_PATH });
   deleteCookie(event, CSRF_COOKIE, { ...base, httpOnly: false, path: '/' });
 }
+
+/**
+ * Throws 401 naming why when `token` is a guest token of this server that may not be used for `resource`
+ * (revoked, or for another room or video): tried as a sign-in it would read "the access token is invalid or
+ * expired; refresh it or sign in again", which a guest cannot act on. Returns when it is no guest token at all.
+ */
+export async function refuseUnusableGuestToken(
+  ctx: HttpContext,
+  token: string | null,
+  resource: string,
+): Promise<void> {
+  const claims = token ? await ctx.accounts.guestTokenClaims(token) : null;
+  if (!claims) return;
+  if (claims.resource !== resource)
+    throw new ApiError('UNAUTHORIZED', `this guest token is for ${claims.resource}, not ${resource}`);
+  throw new ApiError('UNAUTHORIZED', 'this guest token was revoked; ask whoever shared it for a new one');
+}

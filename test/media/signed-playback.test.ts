@@ -157,7 +157,9 @@ describe.skipIf(!ff)('signed playback', () => {
     expect((await fetch(await segmentOf(g.json!.url))).status).toBe(200);
     const viaQuery = await call(ts, 'POST', `/api/v1/videos/${a}/playback?token=${guest.token}`);
     expect(viaQuery.status).toBe(200);
-    expect((await grant(b, guest.token)).status).toBe(401);
+    const elsewhere = await grant(b, guest.token);
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.json!.error.message).toBe(`this guest token is for video:${a}, not video:${b}`);
   });
 
   test("revoking a guest token ends its URLs within a second and its grants at once; only the video's app may", async () => {
@@ -186,7 +188,9 @@ describe.skipIf(!ff)('signed playback', () => {
       body: { token: revoked },
     });
     expect(r.status).toBe(204);
-    expect((await grant(a, revoked)).status).toBe(401);
+    const refusedGrant = await grant(a, revoked);
+    expect(refusedGrant.status).toBe(401);
+    expect(refusedGrant.json!.error.message).toMatch(/guest token was revoked/);
     // The same signed token spelled otherwise (spare bits of the signature's last character) is still revoked.
     expect((await grant(a, respelled(revoked))).status).toBe(401);
     expect((await call(ts, 'POST', `/api/v1/videos/${a}/playback?token=${respelled(revoked)}`)).status).toBe(401);

@@ -13,7 +13,7 @@ import type { VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';
-import { authenticateUser } from '../require-user.ts';
+import { authenticateUser, refuseUnusableGuestToken } from '../require-user.ts';
 import { queryParametersOf } from '../read-validated-query.ts';
 import { PlaybackGrant, PlaybackGrantParams, SignedMediaParams } from '../wire/playback.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
@@ -55,9 +55,16 @@ const grant: RouteDef = {
       viewer = `g.${guestTokenId(token!)}`;
       expiresAt = Math.min(expiresAt, guest.expiresAt);
     } else {
-      const caller = await authenticateUser(event, ctx);
-      if (!caller)
+      // A guest token that may not be used here is refused naming why (a signed-in user goes on as a user).
+      const refuse = () => refuseUnusableGuestToken(ctx, token, `video:${id}`);
+      const caller = await authenticateUser(event, ctx).catch(async (err: unknown) => {
+        await refuse();
+        throw err;
+      });
+      if (!caller) {
+        await refuse();
         throw new ApiError('UNAUTHORIZED', 'sign in, or send a guest token for this video as Authorization: Bearer');
+      }
       video = VIDEO_ID.test(id) ? await ctx.media.get(id) : null;
       if (!video || !canSeeApp(callerPrincipal(caller), video.appId)) throw notFound();
       viewer = `u.${caller.sessionId}`;

@@ -30,7 +30,14 @@ import {
   sameOrigin,
   type Principal,
 } from '../require-access.ts';
-import { ACCESS_COOKIE, actorOf, authenticateUser, requireUser, type Caller } from '../require-user.ts';
+import {
+  ACCESS_COOKIE,
+  actorOf,
+  authenticateUser,
+  refuseUnusableGuestToken,
+  requireUser,
+  type Caller,
+} from '../require-user.ts';
 import { userBearer } from './openapi-shared.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.ts';
@@ -281,9 +288,16 @@ const playback: RouteDef = {
       viewer = guestIdentity(token!).replace(':', '.');
       expiresAt = Math.min(expiresAt, guest.expiresAt);
     } else {
-      const user = await authenticateUser(event, ctx);
-      if (!user)
+      // A guest token that may not be used here is refused naming why (a signed-in user goes on as a user).
+      const refuse = () => refuseUnusableGuestToken(ctx, token, `room:${id}`);
+      const user = await authenticateUser(event, ctx).catch(async (err: unknown) => {
+        await refuse();
+        throw err;
+      });
+      if (!user) {
+        await refuse();
         throw new ApiError('UNAUTHORIZED', 'sign in, or send an invite token for this room as Authorization: Bearer');
+      }
       room = await visibleRoom(event, ctx, callerPrincipal(user));
       viewer = `u.${user.sessionId}`;
     }
