@@ -183,11 +183,14 @@ describe.skipIf(!ff)('signed playback', () => {
     expect(junk.status).toBe(400);
 
     const member = await createUser(ts, admin, 'guest-host@example.com', 'member', ['default']);
+    expect((await fetch(seg)).status).toBe(200); // just checked: the server remembers it for a second
     const r = await call(ts, 'POST', '/api/v1/guest-tokens/revoke', {
       token: member.accessToken,
       body: { token: revoked },
     });
     expect(r.status).toBe(204);
+    // On the instance that revoked it, at once.
+    expect((await fetch(seg)).status).toBe(403);
     const refusedGrant = await grant(a, revoked);
     expect(refusedGrant.status).toBe(401);
     expect(refusedGrant.json!.error.message).toMatch(/guest token was revoked/);

@@ -1,5 +1,5 @@
 // The audit log (admins) and guest tokens (admins and members).
-import { issueGuestToken } from '../../auth/index.ts';
+import { guestTokenId, issueGuestToken } from '../../auth/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
@@ -7,6 +7,7 @@ import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { actorOf, requireUser } from '../require-user.ts';
 import { AuditPage, AuditQuery, GuestToken, GuestTokenBody, GuestTokenRevokeBody } from '../wire/audit.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
+import { forgetViewer } from './playback.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import type { Caller } from '../require-user.ts';
 
@@ -76,6 +77,7 @@ export const auditRoutes: RouteDef[] = [
       if (!claims) throw new ApiError('INVALID_SCHEMA', 'token: not a valid, unexpired guest token of this server');
       await requireVisibleResource(ctx, caller, claims.resource);
       await ctx.accounts.revokeGuestToken(token, claims);
+      forgetViewer(ctx, `g.${guestTokenId(token)}`); // its playback URLs answer 403 from the next request
       // A guest in a room with it is closed now, not at the next heartbeat.
       void ctx.rooms.reauthorize();
       await ctx.accounts.audit('guest_token_revoked', actorOf(event, ctx, caller), claims.resource, {

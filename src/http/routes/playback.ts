@@ -122,6 +122,14 @@ async function viewerActive(ctx: HttpContext, viewer: string): Promise<boolean> 
   return ok;
 }
 
+/**
+ * Forgets what viewerActive remembers of `viewer` (`g.<guestTokenId>` or `u.<session id>`): a revocation on this
+ * instance stops its URLs with the next request, not up to a second later (other instances: within a second).
+ */
+export function forgetViewer(ctx: HttpContext, viewer: string): void {
+  loginCache.get(ctx)?.delete(viewer);
+}
+
 /** Checks the signature of this request's URL; answers the video and the signer for URLs inside playlists. */
 async function checkSigned(event: H3Event, ctx: HttpContext) {
   const id = getRouterParam(event, 'id') ?? '';
