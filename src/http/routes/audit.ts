@@ -7,7 +7,7 @@ import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { actorOf, requireUser } from '../require-user.ts';
 import { AuditPage, AuditQuery, GuestToken, GuestTokenBody, GuestTokenRevokeBody } from '../wire/audit.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { forgetViewer } from './playback.ts';
+import { forgetViewer } from '../viewer-active.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import type { Caller } from '../require-user.ts';
 

@@ -18,6 +18,7 @@ import { queryParametersOf } from '../read-validated-query.ts';
 import { PlaybackGrant, PlaybackGrantParams, SignedMediaParams } from '../wire/playback.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { signerFor } from '../sign-media.ts';
+import { viewerActive } from '../viewer-active.ts';
 
 const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
 const NO_CACHE = 'no-store';
@@ -95,40 +96,6 @@ const grant: RouteDef = {
     },
   },
 };
-
-/**
- * Whether the viewer a URL was signed for may still play: the login still signed in, or the guest token not
- * revoked (cached briefly: segments come in bursts).
- */
-const loginCache = new WeakMap<HttpContext, Map<string, { ok: boolean; at: number }>>();
-async function viewerActive(ctx: HttpContext, viewer: string): Promise<boolean> {
-  if (!viewer.startsWith('u.') && !viewer.startsWith('g.')) return false;
-  let cache = loginCache.get(ctx);
-  if (!cache) loginCache.set(ctx, (cache = new Map()));
-  const hit = cache.get(viewer);
-  if (hit && Date.now() - hit.at < 1000) return hit.ok;
-  let ok: boolean;
-  if (viewer.startsWith('g.')) ok = !(await ctx.accounts.guestTokenRevoked(viewer.slice(2)));
-  else {
-    const session = await ctx.store.accounts.getAuthSession(viewer.slice(2));
-    ok = session !== null && session.revokedAt === null && session.expiresAt > Date.now();
-    if (ok) {
-      const user = await ctx.store.accounts.getUser(session!.userId);
-      ok = user !== null && user.disabledAt === null;
-    }
-  }
-  if (cache.size > 10_000) cache.clear();
-  cache.set(viewer, { ok, at: Date.now() });
-  return ok;
-}
-
-/**
- * Forgets what viewerActive remembers of `viewer` (`g.<guestTokenId>` or `u.<session id>`): a revocation on this
- * instance stops its URLs with the next request, not up to a second later (other instances: within a second).
- */
-export function forgetViewer(ctx: HttpContext, viewer: string): void {
-  loginCache.get(ctx)?.delete(viewer);
-}
 
 /** Checks the signature of this request's URL; answers the video and the signer for URLs inside playlists. */
 async function checkSigned(event: H3Event, ctx: HttpContext) {
