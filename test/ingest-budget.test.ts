@@ -113,4 +113,38 @@ describe('through the server', () => {
       for (const socket of slow) socket.destroy();
     }
   }, 30_000);
+
+  test('a client that hangs up halfway through its body is a 4xx in the metrics and the log, not a 500', async () => {
+    const url = new URL(s.url);
+    const count = async (status: number) => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('http_server_requests_total{') &&
+            l.includes('route="/v1/sessions"') &&
+            l.includes(`status="${status}"`),
+        );
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const [before500, before400] = [await count(500), await count(400)];
+    for (let i = 0; i < 3; i++)
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(url.port), url.hostname, () => {
+          socket.write(
+            `POST /v1/sessions HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\n` +
+              `X-API-Key: ${s.apiKey}\r\nContent-Length: 5000\r\n\r\n[{"sessionId":"gone",`,
+          );
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 100);
+        });
+        socket.on('error', reject);
+      });
+    // Positive control: the three hung-up requests were counted, as 400s, so no 500 is not for want of a look.
+    await expect.poll(() => count(400)).toBe(before400 + 3);
+    expect(await count(500)).toBe(before500);
+  }, 30_000);
 });

@@ -14,8 +14,18 @@ function nodeRequest(event: H3Event): IncomingMessage {
   return req as IncomingMessage;
 }
 
+/** The client hung up before its whole body arrived (nobody reads the answer; it keeps the log at 4xx). */
+const hungUp = () => new ApiError('INVALID_SCHEMA', 'the request body ended early: the client closed the connection');
+
 function collect(stream: NodeJS.ReadableStream, maxBytes: number, tooLarge: () => ApiError): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // A request that waited (for the ingestion budget) may be gone already: its 'error' and 'close' were
+    // emitted before anyone listened, so waiting for 'end' would hang and hold the budget for good.
+    const readable = stream as NodeJS.ReadableStream & { destroyed?: boolean; readableEnded?: boolean };
+    if (readable.destroyed && !readable.readableEnded) {
+      reject(hungUp());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -33,16 +43,22 @@ function collect(stream: NodeJS.ReadableStream, maxBytes: number, tooLarge: () =
     };
     const onError = (err: Error) => {
       cleanup();
-      reject(err);
+      reject((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? hungUp() : err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(hungUp());
     };
     const cleanup = () => {
       stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('error', onError);
+      stream.off('close', onClose);
     };
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);
+    stream.on('close', onClose);
   });
 }
 
