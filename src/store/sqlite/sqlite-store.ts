@@ -425,6 +425,8 @@ export class SqliteStore implements Store {
     return run('streamApps', () => this.analytics.streamApps(from, to));
   }
   async momentWatchRows(query: MomentWatchQuery): Promise<MomentWatchRows> {
+    // It reads the QoE rollups too: the writer's pending deltas first, as for qoeRows.
+    await this.writer.flushRollups();
     return run('momentWatchRows', () => this.analytics.momentWatchRows(query));
   }
   async qoeRows(

@@ -130,7 +130,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   let range = rangeFromParams(params, '24h');
 
   const tiles = h('div', { class: 'tiles' });
-  const strip = h('div', { class: 'moments-strip', 'aria-label': 'Moments in this range' });
+  const strip = h('div', { class: 'moments-strip', role: 'region', 'aria-label': 'Moments in this range' });
   const status = h('p', { class: 'loading', role: 'status' }, 'Loading…');
   const charts = new Map<
     string,
