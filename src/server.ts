@@ -61,7 +61,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const lock = acquireInstanceLock(config.databasePath);
   let store: Store;
   try {
-    store = await openStore(config);
+    store = await openStore(config, { owner: true });
   } catch (err) {
     lock.release();
     throw err;

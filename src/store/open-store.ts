@@ -19,8 +19,11 @@ export type OpenedStore = Store & {
   readonly migrations: MigrationReport;
 };
 
-/** Opens (creating and migrating as needed) the store the configuration names. */
-export async function openStore(config: StoreConfig): Promise<OpenedStore> {
+/**
+ * Opens (creating and migrating as needed) the store the configuration names. `owner`: the caller is the server
+ * holding the instance lock (on SQLite it then repairs what a crash left; CLI commands leave that to it).
+ */
+export async function openStore(config: StoreConfig, opts: { owner?: boolean } = {}): Promise<OpenedStore> {
   if (config.postgresUrl !== null) {
     // Loaded only when asked for, so a SQLite deployment never loads the pg driver.
     const { PostgresStore } = await import('./postgres/postgres-store.ts');
@@ -30,7 +33,7 @@ export async function openStore(config: StoreConfig): Promise<OpenedStore> {
       poolSize: config.postgres.poolSize,
     });
   }
-  return SqliteStore.open({ file: config.databasePath, durability: config.durability });
+  return SqliteStore.open({ file: config.databasePath, durability: config.durability, owner: opts.owner });
 }
 
 /** Postgres: how many migrations the schema still lacks (connects, changes nothing). */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../../src/auth/index.ts';
+import { SqliteStore } from '../../src/store/index.ts';
 import { spawnServer, type ServerProcess } from '../helpers/child.ts';
 import { prng } from '../helpers/prng.ts';
 import {
@@ -364,4 +365,39 @@ describe('QoE reads right after ingestion', () => {
     expect(rows.map((r) => r.sessions)).toEqual([1]);
     expect(await store.qoeRows(60_000, app, 'country', 'DE', now - DAY, now + HOUR)).toEqual([]);
   });
+});
+
+describe.skipIf(TEST_STORE !== 'sqlite')('a second process on the database (SQLite)', () => {
+  test('a CLI command opening the store beside the running server leaves the server’s pending rollups alone', async () => {
+    const s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
+    try {
+      const now = Date.now();
+      const from = Math.floor((now - HOUR) / MIN) * MIN;
+      const to = Math.ceil((now + MIN) / MIN) * MIN;
+      // Steady ingestion, so the server's writer always holds deltas not yet written (and marked)...
+      let sent = 0;
+      let ingesting = true;
+      const ingestion = (async () => {
+        while (ingesting) {
+          const batch = Array.from({ length: 20 }, () => sdkSession({ sessionId: `beside-${sent++}`, timestamp: now }));
+          expect((await postSessions(s.url, batch, { key: s.apiKey })).status).toBe(200);
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // ...while what `m3w apikey create` or `m3w grafana export` does happens beside it, three times.
+      for (let i = 0; i < 3; i++) {
+        const cli = await SqliteStore.open({ file: s.config.databasePath, durability: 'full' });
+        await cli.close();
+      }
+      ingesting = false;
+      await ingestion;
+      const rows = await s.server.store.qoeRows(60_000, 'default', 'global', '', from, to);
+      expect(sent).toBeGreaterThan(100);
+      expect(rows.reduce((a, r) => a + r.sessions, 0)).toBe(sent);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 });

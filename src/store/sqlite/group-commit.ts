@@ -33,8 +33,8 @@ interface Pending {
  * executable it is the writer-worker.js beside us. A path, not a URL: pkg runs a worker from its virtual
  * filesystem only when handed a path string.
  */
-function startWorker(file: string, durability: Durability): Worker {
-  const workerData = { file, durability };
+function startWorker(file: string, durability: Durability, owner: boolean): Worker {
+  const workerData = { file, durability, owner };
   // The writer holds one group at a time: a small young generation keeps its memory flat under load.
   const resourceLimits = { maxYoungGenerationSizeMb: 8 };
   const entry = new URL(`./writer-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -69,8 +69,9 @@ export class GroupCommitter {
   /** The last flushRollups posted: it covers every group answered before it was posted. */
   private lastRollupFlush: Promise<void> = Promise.resolve();
 
-  constructor(file: string, durability: Durability) {
-    this.worker = startWorker(file, durability);
+  /** `owner`: this process is the server holding the instance lock (see SqliteStoreOptions.owner). */
+  constructor(file: string, durability: Durability, owner = false) {
+    this.worker = startWorker(file, durability, owner);
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', () => resolve());
       this.worker.once('error', reject);

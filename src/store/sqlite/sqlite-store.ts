@@ -84,6 +84,11 @@ const toApp = (r: { id: string; name: string; created_at: number }): App => ({
 export interface SqliteStoreOptions {
   file: string;
   durability: Durability;
+  /**
+   * This process is the server that holds the instance lock: its writer repairs the QoE rollups a crash left
+   * marked. Other processes (CLI commands beside a running server) must not.
+   */
+  owner?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -142,7 +147,7 @@ export class SqliteStore implements Store {
     this.rooms = new SqliteRoomStore(this.db);
     this.alerts = new SqliteAlertStore(this.db);
     this.analytics = new SqliteAnalytics(this.db);
-    this.writer = new GroupCommitter(opts.file, opts.durability);
+    this.writer = new GroupCommitter(opts.file, opts.durability, opts.owner ?? false);
   }
 
   /** Opens (creating if needed) and migrates the database, then starts the writer thread. */

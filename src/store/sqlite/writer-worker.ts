@@ -5,11 +5,13 @@ import { type ControlMessage, SessionWriter, type WriteRequest } from './session
 /** Pending QoE rollup deltas are written in a transaction of their own once no group came for this long. */
 const IDLE_FLUSH_MS = 250;
 
-const { file, durability } = workerData as { file: string; durability: 'full' | 'normal' };
+const { file, durability, owner } = workerData as { file: string; durability: 'full' | 'normal'; owner: boolean };
 const writer = new SessionWriter(file, durability);
 // Before `ready`: the store does not open, and no request is written, until the rollups are whole again
-// (buckets whose deltas a crash lost) and older sessions are rolled up.
-writer.recoverQoeRollups();
+// (buckets whose deltas a crash lost) and older sessions are rolled up. Only in the server that owns the data:
+// a CLI command opening the database beside a running server would find that server's marks (its deltas still
+// pending in memory) and recompute those rows, and the server's own flush would then add its deltas twice.
+if (owner) writer.recoverQoeRollups();
 writer.backfillQoeRollups();
 const port = parentPort!;
 
