@@ -14,9 +14,6 @@
 //   ones minute-job, streams-api and the contract suite run here. Run it by hand when the rollups change:
 //   TEST_STORE=postgres TEST_DATABASE_URL=… npx vitest run test/engine/rollup-replay.test.ts
 // - the browser, media and binary suites (test/web, test/media, test/binary): run once, in `npm test`;
-// - test/access.test.ts and test/ingest-budget.test.ts: OPEN BUG on Postgres. Under this pass's parallel load
-//   each has counted fewer stored sessions than were acknowledged with a 200 (1 of 5; 16,000 of 16,800), and not
-//   reproducibly when run alone. Until it is understood, they run on SQLite only; see the session note.
 // A test inside a listed suite that concerns the SQLite file itself skips here through sqliteOnly()
 // (test/helpers/server.ts), which prints why.
 import { existsSync } from 'node:fs';
@@ -24,6 +21,7 @@ import { defineConfig } from 'vitest/config';
 
 export const POSTGRES_SUITES = [
   'test/access-matrix.test.ts',
+  'test/access.test.ts',
   'test/accounts.test.ts',
   'test/alerts/alert-rules.test.ts',
   'test/alerts/limits.test.ts',
@@ -42,6 +40,7 @@ export const POSTGRES_SUITES = [
   'test/grafana-export.test.ts',
   'test/hardening.test.ts',
   'test/hostile-bodies.test.ts',
+  'test/ingest-budget.test.ts',
   'test/live-hardening.test.ts',
   'test/operations.test.ts',
   'test/readme-promises.test.ts',

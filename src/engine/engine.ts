@@ -42,6 +42,7 @@ export class AnalyticsEngine {
   private tasks: ScheduledJob[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  private startup: Promise<void> = Promise.resolve();
   /** Opens admitted and being committed, not yet in the tracker: counted against the caps. */
   private readonly pending = { total: 0, perApp: new Map<string, number>() };
   private stopped = false;
@@ -78,11 +79,22 @@ export class AnalyticsEngine {
     );
     this.syncTimer.unref();
     // Catch up now rather than at the next whole minute, and run retention if the last one is over a day old.
-    this.background(minute);
-    this.background(async () => {
-      const last = await this.store.getEngineState(STATE_RETENTION);
-      if (last === null || Date.now() - last > 24 * HOUR) await retention();
-    });
+    this.startup = Promise.all([
+      this.background(minute),
+      this.background(async () => {
+        const last = await this.store.getEngineState(STATE_RETENTION);
+        if (last === null || Date.now() - last > 24 * HOUR) await retention();
+      }),
+    ]).then(() => {});
+  }
+
+  /**
+   * Resolves once the start-up catch-up (the minute job, and retention when the last run is over a day old) has
+   * run, failed or not. Tests wait for it: retention deleting old fixture sessions just after they were
+   * acknowledged would look like lost writes.
+   */
+  caughtUp(): Promise<void> {
+    return this.startup;
   }
 
   /** Stops the schedules, waits for a running job, and takes a last snapshot. */
@@ -146,10 +158,13 @@ export class AnalyticsEngine {
     }
   }
 
-  /** For timers: a failed job is logged, never thrown into the scheduler. */
-  private background(job: () => Promise<unknown>): void {
-    if (this.stopped) return;
-    this.exclusive(job).catch((err: unknown) => this.logger.error({ err }, 'analytics job failed'));
+  /** For timers: a failed job is logged, never thrown into the scheduler. Resolves when the job is over. */
+  private background(job: () => Promise<unknown>): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return this.exclusive(job).then(
+      () => {},
+      (err: unknown) => this.logger.error({ err }, 'analytics job failed'),
+    );
   }
 
   // ---- live ----
