@@ -39,7 +39,9 @@ export async function launchBrowser(): Promise<TestBrowser> {
   const problems: string[] = [];
   const watch = (page: Page) => {
     page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console error on ${page.url()}: ${msg.text()}`);
+      // The location names the resource a "Failed to load resource" message is about; page.url() only the page.
+      if (msg.type() === 'error')
+        problems.push(`console error on ${page.url()} (from ${msg.location().url || 'the page'}): ${msg.text()}`);
     });
     page.on('pageerror', (err) => problems.push(`uncaught on ${page.url()}: ${err.message}`));
   };
