@@ -151,14 +151,8 @@ export async function ensureBootstrap(store: Store, configuredKey: string | null
         });
     return { createdKey: null };
   }
-  if ((await store.listApiKeys()).length > 0) return { createdKey: null };
-  const { key } = await createApiKey(store, {
-    appId: DEFAULT_APP_ID,
-    name: 'default ingest key',
-    scopes: ['ingest'],
-    now,
-  });
-  return { createdKey: key };
+  const { key, row } = newKeyRow({ appId: DEFAULT_APP_ID, name: 'default ingest key', scopes: ['ingest'], now });
+  return { createdKey: (await store.insertFirstApiKey(row)) ? key : null };
 }
 
 /**

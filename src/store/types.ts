@@ -84,6 +84,11 @@ export interface Store extends AnalyticsStore, JobRunStore {
   deleteApp(id: string): Promise<boolean>;
 
   insertApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
+  /**
+   * Inserts the key only if the store holds no key at all (revoked ones included), atomically, so instances
+   * starting together on one database create one first key between them. Null when keys already existed.
+   */
+  insertFirstApiKey(key: NewApiKey): Promise<ApiKeyRecord | null>;
   /** A key with this hash that is neither revoked nor expired at `now`, or null. */
   findApiKeyByHash(keyHash: string, now?: number): Promise<ApiKeyRecord | null>;
   getApiKey(prefix: string): Promise<ApiKeyRecord | null>;

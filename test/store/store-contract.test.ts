@@ -106,6 +106,22 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     expect(await store.getApp('missing')).toBeNull();
   });
 
+  test('the first key is created once, even by instances starting together', async () => {
+    // On SQLite another instance cannot open the file (instance lock): the second store here is the same one.
+    const other = adapter === 'postgres' ? await t.another() : store;
+    try {
+      const firsts = await Promise.all(
+        ['f1', 'f2', 'f3', 'f4'].map((p, i) => (i % 2 ? other : store).insertFirstApiKey(key('a1', p))),
+      );
+      expect(firsts.filter((k) => k !== null)).toHaveLength(1);
+      expect(await store.listApiKeys()).toHaveLength(1);
+      await store.revokeApiKey(firsts.find((k) => k !== null)!.prefix, T0);
+      expect(await store.insertFirstApiKey(key('a1', 'f5')), 'a revoked key still counts').toBeNull();
+    } finally {
+      if (other !== store) await other.close();
+    }
+  });
+
   test('deleting an app removes everything it owns, and only that', async () => {
     await store.insertApiKey(key('a1', 'k1'));
     await store.insertApiKey(key('a2', 'k2'));

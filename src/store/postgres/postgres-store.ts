@@ -242,6 +242,16 @@ export class PostgresStore implements Store {
     return toApiKey((await q<ApiKeyRow>(this.pool, 'insertApiKey', INSERT_KEY, keyParams(k))).rows[0]!);
   }
 
+  async insertFirstApiKey(k: NewApiKey): Promise<ApiKeyRecord | null> {
+    // The table lock (it conflicts with itself and with inserts) makes instances starting together take turns,
+    // so the second sees the first one's key.
+    return transaction(this.pool, 'insertFirstApiKey', async (c) => {
+      await c.query('LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE');
+      if ((await c.query('SELECT 1 FROM api_keys LIMIT 1')).rowCount !== 0) return null;
+      return toApiKey((await c.query<ApiKeyRow>(INSERT_KEY, keyParams(k))).rows[0]!);
+    });
+  }
+
   async findApiKeyByHash(keyHash: string, now = Date.now()): Promise<ApiKeyRecord | null> {
     const r = await q<ApiKeyRow>(
       this.pool,

@@ -247,6 +247,13 @@ export class SqliteStore implements Store {
     );
   }
 
+  async insertFirstApiKey(k: NewApiKey): Promise<ApiKeyRecord | null> {
+    // One process owns the file (the instance lock), and this runs synchronously: no other write comes between.
+    if (run('insertFirstApiKey', () => this.db.prepare('SELECT 1 FROM api_keys LIMIT 1').get()) !== undefined)
+      return null;
+    return this.insertApiKey(k);
+  }
+
   async findApiKeyByHash(keyHash: string, now = Date.now()): Promise<ApiKeyRecord | null> {
     const r = run('findApiKeyByHash', () => this.stmt.findKey.get(keyHash, now)) as ApiKeyRow | undefined;
     return r ? toApiKey(r) : null;
