@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiKey } from '../../src/auth/index.ts';
+import { validateSessionBody } from '../../src/ingest/index.ts';
 import { SqliteStore } from '../../src/store/index.ts';
 import { spawnServer, type ServerProcess } from '../helpers/child.ts';
 import { prng } from '../helpers/prng.ts';
@@ -400,4 +401,46 @@ describe.skipIf(TEST_STORE !== 'sqlite')('a second process on the database (SQLi
       await s.close();
     }
   }, 60_000);
+
+  test('a second writer on the file (an import beside the server) clears only its own rollup marks', async () => {
+    const dir = makeTempDir();
+    const file = path.join(dir, 'm3w.db');
+    const server = await SqliteStore.open({ file, durability: 'full', owner: true });
+    const importer = await SqliteStore.open({ file, durability: 'full' });
+    const now = Date.now();
+    const one = (app: string, id: string) => {
+      const v = validateSessionBody([sdkSession({ sessionId: id, timestamp: now })], 10);
+      if (!v.ok) throw new Error('fixture');
+      return v.sessions;
+    };
+    try {
+      await server.ensureApp('a1', 'One', now);
+      await importer.ensureApp('a2', 'Two', now);
+      // The server's writer leaves its deltas pending for up to 250 ms when idle (then writes them): within that
+      // window the importer writes and flushes its own. Its flush must leave the server's mark, or a crash of
+      // the server now would lose those deltas for good. Tried a few times, since a loaded machine can make the
+      // server's idle flush come first.
+      let survived = 0;
+      for (let i = 0; i < 5 && survived === 0; i++) {
+        await server.upsertSessions('a1', one('a1', `srv-${i}`), now);
+        await importer.upsertSessions('a2', one('a2', `imp-${i}`), now);
+        await importer.qoeRows(MIN, 'a2', 'global', '', now - HOUR, now + HOUR); // flushes the importer's deltas
+        const db = new Database(file, { readonly: true });
+        try {
+          survived += db.prepare("SELECT count(*) FROM qoe_dirty WHERE app_id = 'a1'").pluck().get() as number;
+          expect(db.prepare("SELECT count(*) FROM qoe_dirty WHERE app_id = 'a2'").pluck().get()).toBe(0);
+        } finally {
+          db.close();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      expect(survived, 'the server’s mark outlives the importer’s flush').toBeGreaterThan(0);
+      const rows = await server.qoeRows(MIN, 'a1', 'global', '', now - HOUR, now + HOUR);
+      expect(rows.reduce((a, r) => a + r.sessions, 0)).toBeGreaterThan(0);
+    } finally {
+      await importer.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

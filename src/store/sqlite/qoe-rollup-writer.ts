@@ -173,7 +173,7 @@ const HOUR = 3_600_000;
  * Returns the number of marks.
  */
 export function recoverMarkedRollups(db: Database.Database, rollups: QoeRollupWriter): number {
-  const marks = db.prepare('SELECT app_id, minute FROM qoe_dirty').raw().all() as Array<[string, number]>;
+  const marks = db.prepare('SELECT DISTINCT app_id, minute FROM qoe_dirty').raw().all() as Array<[string, number]>;
   if (marks.length === 0) return 0;
   const sessions = db
     .prepare(

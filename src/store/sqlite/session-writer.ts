@@ -6,6 +6,7 @@
 // group that leaves deltas pending marks their (app, minute) buckets in qoe_dirty in its own transaction; the
 // transaction that writes the deltas deletes the marks, and marks found at start-up (a crash lost the pending
 // deltas) have their minute and hour rows recomputed from the sessions table (recoverQoeRollups).
+import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { openDatabase, type Durability } from './open-database.ts';
 import {
@@ -111,8 +112,8 @@ export class SessionWriter {
   private readonly startNew: Database.Statement;
   private readonly closeOpen: Database.Statement;
   private readonly markDirty: Database.Statement;
-  private readonly markPending: Database.Statement;
-  private readonly clearMarks: Database.Statement;
+  private readonly markPending: { run(appId: string, minute: number): void };
+  private readonly clearMarks: { run(): void };
   /** This group's rollup deltas of recent hours: pending after its commit. */
   private group = new QoeDeltaAccumulator(QOE_LAYOUT);
   /** This group's deltas of older hours: written in its own transaction. */
@@ -143,8 +144,13 @@ export class SessionWriter {
     this.startNew = this.db.prepare(INSERT_NEW_STARTED_SQL);
     this.closeOpen = this.db.prepare(CLOSE_OPEN_SQL);
     this.markDirty = this.db.prepare('INSERT OR IGNORE INTO stream_dirty (minute) VALUES (?)');
-    this.markPending = this.db.prepare('INSERT OR IGNORE INTO qoe_dirty (app_id, minute) VALUES (?, ?)');
-    this.clearMarks = this.db.prepare('DELETE FROM qoe_dirty');
+    // Marks carry this writer's id: another writer on the file (an import beside the server) must not clear
+    // marks over deltas this one still holds.
+    const writer = randomUUID();
+    const mark = this.db.prepare('INSERT OR IGNORE INTO qoe_dirty (app_id, minute, writer) VALUES (?, ?, ?)');
+    this.markPending = { run: (appId: string, minute: number) => mark.run(appId, minute, writer) };
+    const clear = this.db.prepare('DELETE FROM qoe_dirty WHERE writer = ?');
+    this.clearMarks = { run: () => clear.run(writer) };
     this.rollups = new QoeRollupWriter(this.db);
     const appRows = APP_ROW_TABLES.map((t) => this.db.prepare(`DELETE FROM ${t} WHERE app_id = ?`));
     const deleteApp = this.db.prepare('DELETE FROM apps WHERE id = ?');
