@@ -408,7 +408,7 @@ describe.skipIf(TEST_STORE !== 'sqlite')('a second process on the database (SQLi
     const server = await SqliteStore.open({ file, durability: 'full', owner: true });
     const importer = await SqliteStore.open({ file, durability: 'full' });
     const now = Date.now();
-    const one = (app: string, id: string) => {
+    const one = (id: string) => {
       const v = validateSessionBody([sdkSession({ sessionId: id, timestamp: now })], 10);
       if (!v.ok) throw new Error('fixture');
       return v.sessions;
@@ -422,8 +422,8 @@ describe.skipIf(TEST_STORE !== 'sqlite')('a second process on the database (SQLi
       // server's idle flush come first.
       let survived = 0;
       for (let i = 0; i < 5 && survived === 0; i++) {
-        await server.upsertSessions('a1', one('a1', `srv-${i}`), now);
-        await importer.upsertSessions('a2', one('a2', `imp-${i}`), now);
+        await server.upsertSessions('a1', one(`srv-${i}`), now);
+        await importer.upsertSessions('a2', one(`imp-${i}`), now);
         await importer.qoeRows(MIN, 'a2', 'global', '', now - HOUR, now + HOUR); // flushes the importer's deltas
         const db = new Database(file, { readonly: true });
         try {
