@@ -6,7 +6,7 @@ import { VIDEO_ID, type VideoView } from '../../media/index.ts';
 import type { VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { readJsonObject } from '../read-json-body.ts';
+import { bodyReader } from '../read-validated-body.ts';
 import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { userSigner } from '../sign-media.ts';
 import { requireUser, type Caller } from '../require-user.ts';
@@ -22,6 +22,7 @@ import {
 } from '../wire/videos.ts';
 
 const readListQuery = queryReader(VideoListParams);
+const readRename = bodyReader(VideoRenameBody);
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** The video named by the path, when the caller's apps include its app; 404 otherwise. */
@@ -118,10 +119,7 @@ const patch: RouteDef = {
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
     const video = await visibleVideo(event, ctx, callerPrincipal(caller));
-    const body = await readJsonObject(event);
-    const unknown = Object.keys(body).filter((k) => k !== 'title');
-    if (unknown.length > 0) throw new ApiError('INVALID_SCHEMA', `${unknown[0]}: only title can be changed`);
-    if (body.title === undefined) throw new ApiError('INVALID_SCHEMA', 'title: required');
+    const body = await readRename(event);
     const renamed = await ctx.media.rename(video.id, body.title);
     if (!renamed) throw new ApiError('NOT_FOUND', `no video ${JSON.stringify(video.id)}`);
     return view(ctx, caller, renamed);
