@@ -19,7 +19,7 @@ interface Import {
 // Imports that bypass a folder's index.ts for a real need. Keep this list short; say why for each.
 const ALLOWED_BYPASS: ReadonlyArray<{ to: string; why: string }> = [];
 
-// Imports that break the rules today and are being removed in parallel (issue 14, "Boundaries"). Each
+// Imports that break the rules today while a change that removes them lands in steps. Each
 // entry must still exist (the test says so when one goes), so that the list empties as the work merges.
 // Nothing may be added here: a new cycle or bypass is fixed, or it goes to ALLOWED_BYPASS with its reason.
 const KNOWN_TODAY: ReadonlyArray<Import & { why: string }> = [];
