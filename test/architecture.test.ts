@@ -249,3 +249,15 @@ describe('the checks themselves', () => {
     ]);
   });
 });
+
+describe("the README's layout", () => {
+  test('its table lists every src/ folder and root file, and nothing that is not there', () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+    const listed = [...readme.matchAll(/^ {2}\| `src\/([^`]+)`/gm)].map((m) => m[1]!).sort();
+    const actual = readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory() || e.name.endsWith('.ts'))
+      .map((e) => e.name)
+      .sort();
+    expect(listed).toEqual(actual);
+  });
+});
