@@ -13,9 +13,10 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError, errorEnvelope, toApiError, type ErrorCode } from '../errors.ts';
 import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { parametersOf } from '../read-validated-query.ts';
+import { parametersOf, queryParametersOf } from '../read-validated-query.ts';
 import { TusCreateHeaders, TusHeaders, TusPatchHeaders } from '../wire/uploads.ts';
 import { errorResponses, userBearer } from './openapi-shared.ts';
+import { appQuery, pathParameters, PathParams } from './route-params.ts';
 
 const PATH = '/api/v1/uploads';
 const DISK_CHECK_EVERY = 8 * 1024 * 1024;
@@ -202,7 +203,7 @@ const create: RouteDef = {
       'The tus protocol (tus-js-client, Uppy): Location names the upload, whose id is the video id. When the last byte arrives the file is probed and queued; the final PATCH answers X-Video-Id, or 400/415 when the file is no usable video (its bytes are deleted).',
     security: userBearer,
     parameters: [
-      { name: 'app', in: 'query', schema: { type: 'string' }, description: 'or appId in Upload-Metadata' },
+      ...queryParametersOf(appQuery('App id, or appId in Upload-Metadata')),
       ...parametersOf(TusCreateHeaders, 'header'),
     ],
     responses: {
@@ -227,7 +228,7 @@ const resumeOps = (method: 'HEAD' | 'PATCH' | 'DELETE', summary: string, ok: str
     summary,
     security: userBearer,
     parameters: [
-      { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+      ...pathParameters({ id: PathParams.videoId }),
       ...parametersOf(method === 'PATCH' ? TusPatchHeaders : TusHeaders, 'header'),
     ],
     responses: { '2XX': { description: ok }, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },

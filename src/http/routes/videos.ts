@@ -20,10 +20,11 @@ import {
   VideoRetryAnswer,
   VideoUploadForm,
 } from '../wire/videos.ts';
+import { appQuery, pathParameters, PathParams } from './route-params.ts';
 
 const readListQuery = queryReader(VideoListParams);
 const readRename = bodyReader(VideoRenameBody);
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const [idParam] = pathParameters({ id: PathParams.videoId });
 
 /** The video named by the path, when the caller's apps include its app; 404 otherwise. */
 export async function visibleVideo(event: H3Event, ctx: HttpContext, principal: Principal): Promise<VideoRecord> {
@@ -58,7 +59,7 @@ const upload: RouteDef = {
     description:
       'The file is streamed to disk and checked with ffprobe before a job is queued; a file that is no usable video is refused and its bytes deleted. For large files or unreliable networks use the resumable tus endpoint /api/v1/uploads.',
     security: userBearer,
-    parameters: [{ name: 'app', in: 'query', schema: { type: 'string' }, description: 'or the appId form field' }],
+    parameters: queryParametersOf(appQuery('App id, or the appId form field')),
     requestBody: { required: true, content: { 'multipart/form-data': { schema: VideoUploadForm } } },
     responses: {
       '202': { description: 'Accepted and queued', content: json(Video) },
