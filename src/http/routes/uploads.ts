@@ -5,8 +5,7 @@
 // authenticated here first; another app's upload answers 404. Free disk is checked at creation, before every
 // PATCH and every few megabytes while its bytes arrive (507; what arrived is kept for a resume).
 import { chmod } from 'node:fs/promises';
-import { FileStore } from '@tus/file-store';
-import { Server, type Upload } from '@tus/server';
+import type { Server, Upload } from '@tus/server';
 import { getRouterParam, type H3Event } from 'h3';
 import { cleanTitle, ensureRoom, titleFromFilename, UNTITLED, VIDEO_ID } from '../../media/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
@@ -20,7 +19,7 @@ import { appQuery, pathParameters, PathParams } from './route-params.ts';
 
 const PATH = '/api/v1/uploads';
 const DISK_CHECK_EVERY = 8 * 1024 * 1024;
-const servers = new WeakMap<HttpContext, Server>();
+const servers = new WeakMap<HttpContext, Promise<Server>>();
 /** Who is creating an upload, handed from the route to the tus hooks (same Request object). */
 const creating = new WeakMap<object, { principal: Principal; app: string | undefined; id: string }>();
 /** Why a request's body was cut off (tus reports any body error as a 400 "aborted"; ours is a 507). */
@@ -43,11 +42,20 @@ const TUS_CODES: Record<number, ErrorCode> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
-function tusServer(ctx: HttpContext): Server {
+/** The app's tus server, made on the first upload: the tus packages are loaded only by a server that takes uploads. */
+function tusServer(ctx: HttpContext): Promise<Server> {
   let server = servers.get(ctx);
-  if (server) return server;
+  if (!server) {
+    server = makeTusServer(ctx);
+    servers.set(ctx, server);
+  }
+  return server;
+}
+
+async function makeTusServer(ctx: HttpContext): Promise<Server> {
+  const [{ Server }, { FileStore }] = await Promise.all([import('@tus/server'), import('@tus/file-store')]);
   const media = ctx.media;
-  server = new Server({
+  return new Server({
     path: PATH,
     datastore: new FileStore({ directory: media.paths.uploads }),
     maxSize: ctx.config.maxUploadBytes,
@@ -108,8 +116,6 @@ function tusServer(ctx: HttpContext): Server {
       return { status_code: status, body: JSON.stringify(envelope) };
     },
   });
-  servers.set(ctx, server);
-  return server;
 }
 
 /** The upload named in the path, when the caller may see its app; 404 otherwise. */
@@ -155,7 +161,7 @@ function diskChecked(req: Request, ctx: HttpContext): Request {
 }
 
 async function delegate(event: H3Event, ctx: HttpContext, req: Request = event.req): Promise<Response> {
-  const res = await tusServer(ctx).handleWeb(req as never);
+  const res = await (await tusServer(ctx)).handleWeb(req as never);
   if (bodyRefusals.has(req)) {
     const { error } = toApiError(bodyRefusals.get(req));
     return new Response(JSON.stringify(errorEnvelope(error)), {
