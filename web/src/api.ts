@@ -128,7 +128,8 @@ export type {
   RoomStats,
   RoomView,
 } from '../../src/http/wire/room-socket.ts';
-export type { ServerInfo } from '../../src/http/wire/server.ts';
+export type { OverviewUpdate, VideoUpdate } from '../../src/http/wire/live-topics.ts';
+export type { HealthDetails, ServerInfo } from '../../src/http/wire/server.ts';
 export type { SessionDetail, SessionPage, SessionRow } from '../../src/http/wire/sessions.ts';
 export type { Rendition, Video, VideoList, VideoRetryAnswer } from '../../src/http/wire/videos.ts';
 export type { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../src/http/wire/users.ts';
