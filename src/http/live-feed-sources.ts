@@ -14,7 +14,7 @@ import type { HttpContext } from './context.ts';
 import { canSeeApp, type Principal, resolveStreamApp } from './require-access.ts';
 import type { VideoLibrary } from '../media/index.ts';
 import { videoTopic } from './video-live-topic.ts';
-import type { OverviewUpdate } from './wire/live-topics.ts';
+import type { OverviewUpdate } from '../wire/live-topics.ts';
 import { isRoomStream, recentRoomMoments, roomLiveFigures, roomOfStream, visibleRoomStream } from './room-stream.ts';
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */

@@ -8,7 +8,7 @@
 import type { VideoLibrary } from '../media/index.ts';
 import type { LiveTopic } from '../ws/index.ts';
 import { canSeeApp, type Principal } from './require-access.ts';
-import type { VideoUpdate } from './wire/live-topics.ts';
+import type { VideoUpdate } from '../wire/live-topics.ts';
 
 /** How many video ids' apps are remembered for the "deleted" update (oldest forgotten first). */
 const REMEMBERED = 10_000;

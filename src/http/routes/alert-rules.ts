@@ -17,7 +17,7 @@ import {
   AlertRuleList,
   AlertRulePatchBody,
   NewAlertRuleBody,
-} from '../wire/alerts.ts';
+} from '../../wire/alerts.ts';
 import { READ_SECURITY } from './analytics-openapi.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { notificationView } from './alert-views.ts';

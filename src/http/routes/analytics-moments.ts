@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import { isRoomStream, visibleRoomStream } from '../room-stream.ts';
 import { requireReader, resolveStreamApp, type Principal } from '../require-access.ts';
 import { HOUR } from '../../tools/time-units.ts';
-import { ChannelMoments, MomentList } from '../wire/analytics.ts';
+import { ChannelMoments, MomentList } from '../../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   channelParam,

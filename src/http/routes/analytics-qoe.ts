@@ -7,7 +7,7 @@ import { HOUR } from '../../tools/time-units.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
-import { QoeBreakdown, type QoeMetricName, QoeSeries, QoeSummary } from '../wire/analytics.ts';
+import { QoeBreakdown, type QoeMetricName, QoeSeries, QoeSummary } from '../../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import { csvResponse } from './openapi-shared.ts';
 import {

@@ -15,7 +15,7 @@ import {
   type StreamFigures,
   type StreamPoint,
   StreamSeries,
-} from '../wire/analytics.ts';
+} from '../../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   channelParam,

@@ -20,7 +20,7 @@ import {
   NewApiKey,
   NewApiKeyBody,
   NewAppBody,
-} from '../wire/apps.ts';
+} from '../../wire/apps.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { appIdParam, pathParameters, PathParams } from './route-params.ts';
 

@@ -2,7 +2,7 @@
 // health. The WebSocket protocol itself is described in src/ws/live-hub.ts.
 import { defineWebSocketHandler } from 'h3';
 import type { RouteDef } from '../context.ts';
-import { LiveFeedHealth } from '../wire/server.ts';
+import { LiveFeedHealth } from '../../wire/server.ts';
 import { jsonContent } from './openapi-shared.ts';
 import { PathParams, pathParameters } from './route-params.ts';
 

@@ -19,7 +19,7 @@ import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { callerPrincipal, canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { Channel, ChannelList, ChannelTestAnswer, NewChannelBody } from '../wire/alerts.ts';
+import { Channel, ChannelList, ChannelTestAnswer, NewChannelBody } from '../../wire/alerts.ts';
 import { notificationView } from './alert-views.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { appQuery, numericId, pathParameters, PathParams } from './route-params.ts';

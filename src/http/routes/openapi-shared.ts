@@ -1,5 +1,5 @@
 // Shared OpenAPI pieces: the standard error responses (the envelope is wire/errors.ts) and the security requirements.
-import { CsvText } from '../wire/fields.ts';
+import { CsvText } from '../../wire/fields.ts';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (INVALID_SCHEMA); the message names the field',

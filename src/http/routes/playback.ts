@@ -15,7 +15,7 @@ import { ApiError } from '../errors.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import { authenticateUser, refuseUnusableGuestToken } from '../require-user.ts';
 import { queryParametersOf } from '../read-validated-query.ts';
-import { PlaybackGrant, PlaybackGrantParams, SignedMediaParams } from '../wire/playback.ts';
+import { PlaybackGrant, PlaybackGrantParams, SignedMediaParams } from '../../wire/playback.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { signerFor } from '../sign-media.ts';
 import { viewerActive } from '../viewer-active.ts';

@@ -20,7 +20,7 @@ import {
   RoomListParams,
   RoomPlaybackGrant,
   RoomUpdateBody,
-} from '../wire/rooms.ts';
+} from '../../wire/rooms.ts';
 import {
   callerPrincipal,
   canSeeApp,

@@ -6,8 +6,8 @@ import Type, { type TSchema } from 'typebox';
 import { VIDEO_ID } from '../../media/index.ts';
 import { ROOM_ID } from '../../rooms/index.ts';
 import { ApiError } from '../errors.ts';
-import { APP_ID } from '../wire/apps.ts';
-import { SESSION_ID_LENGTH } from '../wire/sessions.ts';
+import { APP_ID } from '../../wire/apps.ts';
+import { SESSION_ID_LENGTH } from '../../wire/sessions.ts';
 
 /** Numeric ids of channels and rules: 1 to 15 digits. */
 const MAX_RECORD_ID = 999_999_999_999_999;

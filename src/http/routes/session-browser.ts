@@ -8,7 +8,7 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
 import { queryParametersOf } from '../read-validated-query.ts';
-import { SessionDetail, SessionFilters, SessionListParams, SessionPage, type SessionRow } from '../wire/sessions.ts';
+import { SessionDetail, SessionFilters, SessionListParams, SessionPage, type SessionRow } from '../../wire/sessions.ts';
 import { csvResponse, errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { pathParameters, PathParams, sessionIdOf } from './route-params.ts';
 

@@ -11,7 +11,7 @@ import {
   hasPlaybackCredential,
   requirePlaybackCredential,
 } from '../require-playback-credential.ts';
-import { SessionAccepted, SessionIngestBody, StoredSession } from '../wire/sessions.ts';
+import { SessionAccepted, SessionIngestBody, StoredSession } from '../../wire/sessions.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { pathParameters, PathParams, sessionIdOf } from './route-params.ts';
 

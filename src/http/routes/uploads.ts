@@ -13,7 +13,7 @@ import { ApiError, errorEnvelope, toApiError, type ErrorCode } from '../errors.t
 import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
 import { parametersOf, queryParametersOf } from '../read-validated-query.ts';
-import { TusCreateHeaders, TusHeaders, TusPatchHeaders } from '../wire/uploads.ts';
+import { TusCreateHeaders, TusHeaders, TusPatchHeaders } from '../../wire/uploads.ts';
 import { errorResponses, userBearer } from './openapi-shared.ts';
 import { appQuery, pathParameters, PathParams } from './route-params.ts';
 

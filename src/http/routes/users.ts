@@ -4,7 +4,7 @@ import type { User } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { NewUserBody, UserList, UserPatchBody, UserRecord } from '../wire/users.ts';
+import { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../wire/users.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { appIdParam, pathParameters, PathParams, userIdParam } from './route-params.ts';
 

@@ -19,7 +19,7 @@ import {
   VideoRenameBody,
   VideoRetryAnswer,
   VideoUploadForm,
-} from '../wire/videos.ts';
+} from '../../wire/videos.ts';
 import { appQuery, pathParameters, PathParams } from './route-params.ts';
 
 const readListQuery = queryReader(VideoListParams);

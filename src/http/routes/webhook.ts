@@ -10,7 +10,7 @@ import { withIngestBudget } from '../ingest-budget.ts';
 import { parseJsonText, readJsonText } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
 import { queryParametersOf } from '../read-validated-query.ts';
-import { WebhookAnswer, WebhookBody } from '../wire/sessions.ts';
+import { WebhookAnswer, WebhookBody } from '../../wire/sessions.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 
 /** Per-app event budgets: a token bucket of webhookEventsPerMinute that refills over a minute. */
