@@ -337,7 +337,7 @@ const ROWS: Row[] = [
     request: async () => ({ path: '/api/v1/sessions/seeded?app=default' }),
   },
   { method: 'GET', path: '/api/v1/server-info', allowed: [...USERS, 'readKey'] },
-  // Video library (issue 10). A JSON body is not an upload: users get past the access check to 415 / tus's 412.
+  // Video library. A JSON body is not an upload: users get past the access check to 415 / tus's 412.
   { method: 'POST', path: '/api/v1/videos', allowed: [], denied: { admin: 415, member: 415 } },
   {
     method: 'GET',
@@ -383,7 +383,7 @@ const ROWS: Row[] = [
     request: async () => ({ path: `/api/v1/uploads/${await uploadingVideo()}` }),
     denied: { admin: 412, member: 412 },
   })),
-  // Watch-party rooms (issue 11).
+  // Watch-party rooms.
   {
     method: 'POST',
     path: '/api/v1/rooms',

@@ -2,7 +2,7 @@
 // no import cycle between folders, and no import into another folder that bypasses its index.ts.
 // A folder is the first path segment under src/ (engine, live, store…); the files directly in src/
 // (server.ts, version.ts) are the composition root: they may import any file, though a cycle through
-// them still counts. src/tools/ holds leaf modules: imported directly, and importing no other folder.
+// them still counts. src/tools/ and src/wire/ hold leaf modules: imported directly, and importing no other folder.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
@@ -19,7 +19,7 @@ interface Import {
 // Imports that bypass a folder's index.ts for a real need. Keep this list short; say why for each.
 const ALLOWED_BYPASS: ReadonlyArray<{ to: string; why: string }> = [];
 
-// Imports that break the rules today and are being removed in parallel (issue 14, "Boundaries"). Each
+// Imports that break the rules today while a change that removes them lands in steps. Each
 // entry must still exist (the test says so when one goes), so that the list empties as the work merges.
 // Nothing may be added here: a new cycle or bypass is fixed, or it goes to ALLOWED_BYPASS with its reason.
 const KNOWN_TODAY: ReadonlyArray<Import & { why: string }> = [];
@@ -130,14 +130,17 @@ function cycleProblems(imports: readonly Import[]): string[] {
   });
 }
 
-/** Imports into another folder that skip its index.ts, and tools/ modules that import another folder. */
+/** Folders of leaf modules, imported directly: generic helpers, and the wire schemas (web/ imports them too). */
+const LEAVES: ReadonlySet<string> = new Set(['tools', 'wire']);
+
+/** Imports into another folder that skip its index.ts, and leaf modules that import another folder. */
 function bypassProblems(imports: readonly Import[], allowed: ReadonlyArray<{ to: string }> = []): string[] {
   const problems: string[] = [];
   for (const { from, to } of imports) {
     const [a, b] = [nodeOf(from), nodeOf(to)];
-    if (a === 'tools' && b !== 'tools') problems.push(`${from} -> ${to}: a tools/ module imports nothing else in src/`);
+    if (LEAVES.has(a) && b !== a) problems.push(`${from} -> ${to}: a ${a}/ module imports nothing else in src/`);
     if (a === b || isRoot(from) || isRoot(to)) continue;
-    if (b === 'tools' && to.split('/').length === 2) continue;
+    if (LEAVES.has(b) && to.split('/').length === 2) continue;
     if (to === `${b}/index.ts` || allowed.some((x) => x.to === to)) continue;
     problems.push(`${from} -> ${to}: import ${b}/index.ts instead (or move the shared piece to src/tools/)`);
   }
@@ -160,7 +163,7 @@ describe('boundaries between the parts of src/', () => {
     expect(cycleProblems(checked)).toEqual([]);
   });
 
-  test('imports from another folder go through its index.ts (tools/ and a short allowlist aside)', () => {
+  test('imports from another folder go through its index.ts (tools/, wire/ and a short allowlist aside)', () => {
     expect(bypassProblems(checked, ALLOWED_BYPASS)).toEqual([]);
   });
 
@@ -232,7 +235,7 @@ describe('the checks themselves', () => {
     expect(cycleProblems([...imports.slice(2), { from: 'engine/moments.ts', to: 'server.ts' }])).toHaveLength(1);
   });
 
-  test('bypassing an index.ts is reported; tools/, the root and the allowlist are not', () => {
+  test('bypassing an index.ts is reported; tools/, wire/, the root and the allowlist are not', () => {
     const imports: Import[] = [
       { from: 'live/tracker.ts', to: 'engine/stream-rollup.ts' },
       { from: 'store/sqlite/qoe-rollup-writer.ts', to: 'tools/startup-histogram.ts' },
@@ -241,11 +244,26 @@ describe('the checks themselves', () => {
       { from: 'store/sqlite/migrate.ts', to: 'runtime/embedded.ts' },
       { from: 'http/routes/apps.ts', to: 'http/context.ts' },
       { from: 'tools/field-issues.ts', to: 'ingest/index.ts' },
+      { from: 'http/routes/videos.ts', to: 'wire/videos.ts' },
+      { from: 'wire/videos.ts', to: 'media/index.ts' },
     ];
     expect(bypassProblems(imports, [{ to: 'runtime/embedded.ts' }])).toEqual([
       'live/tracker.ts -> engine/stream-rollup.ts: ' +
         'import engine/index.ts instead (or move the shared piece to src/tools/)',
       'tools/field-issues.ts -> ingest/index.ts: a tools/ module imports nothing else in src/',
+      'wire/videos.ts -> media/index.ts: a wire/ module imports nothing else in src/',
     ]);
+  });
+});
+
+describe("the README's layout", () => {
+  test('its table lists every src/ folder and root file, and nothing that is not there', () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+    const listed = [...readme.matchAll(/^ {2}\| `src\/([^`]+)`/gm)].map((m) => m[1]!).sort();
+    const actual = readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory() || e.name.endsWith('.ts'))
+      .map((e) => e.name)
+      .sort();
+    expect(listed).toEqual(actual);
   });
 });

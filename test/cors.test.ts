@@ -8,7 +8,7 @@ import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuilt } from '../build/web.ts';
 import { MAX_KEY_ORIGINS, normalizeOrigins } from '../src/auth/index.ts';
-import { KEY_ORIGINS_MAX } from '../src/http/wire/apps.ts';
+import { KEY_ORIGINS_MAX } from '../src/wire/apps.ts';
 import { call, setupAdmin } from './helpers/accounts.ts';
 import { launchBrowser, type TestBrowser } from './helpers/browser.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';

@@ -10,15 +10,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GUEST_DEFAULT_TTL_SEC, GUEST_MAX_TTL_SEC, GUEST_RESOURCE } from '../src/auth/guest-tokens.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../src/auth/passwords.ts';
 import { QOE_METRICS } from '../src/engine/index.ts';
-import * as accounts from '../src/http/wire/accounts.ts';
-import * as analytics from '../src/http/wire/analytics.ts';
-import * as apps from '../src/http/wire/apps.ts';
-import * as audit from '../src/http/wire/audit.ts';
+import * as accounts from '../src/wire/accounts.ts';
+import * as analytics from '../src/wire/analytics.ts';
+import * as apps from '../src/wire/apps.ts';
+import * as audit from '../src/wire/audit.ts';
 import { ERROR_STATUS } from '../src/http/errors.ts';
-import * as errors from '../src/http/wire/errors.ts';
-import * as server from '../src/http/wire/server.ts';
-import * as sessions from '../src/http/wire/sessions.ts';
-import * as users from '../src/http/wire/users.ts';
+import * as errors from '../src/wire/errors.ts';
+import * as server from '../src/wire/server.ts';
+import * as sessions from '../src/wire/sessions.ts';
+import * as users from '../src/wire/users.ts';
 import { ROLES, SCOPES } from '../src/store/index.ts';
 import { call, setupAdmin, type Tokens } from './helpers/accounts.ts';
 import { postSessions, sdkSession, startTestServer, type TestServer } from './helpers/server.ts';
@@ -476,13 +476,13 @@ describe('the dashboard and the server share types, not code', () => {
           seen++;
           const where = `${path.relative(root, file)} imports ${i.from}`;
           expect(i.typeOnly, where).toBe(true);
-          expect(path.relative(root, path.resolve(path.dirname(file), i.from)), where).toMatch(/^src\/http\/wire\//);
+          expect(path.relative(root, path.resolve(path.dirname(file), i.from)), where).toMatch(/^src\/wire\//);
         }
     expect(seen).toBeGreaterThan(0);
   });
 
   test('wire modules import nothing but TypeBox and each other, so the browser type-check loads no server code', () => {
-    for (const file of tsFiles(path.join(root, 'src/http/wire')))
+    for (const file of tsFiles(path.join(root, 'src/wire')))
       for (const i of importsOf(file))
         expect(i.from === 'typebox' || /^\.\/[a-z-]+\.ts$/.test(i.from), `${path.basename(file)}: ${i.from}`).toBe(
           true,

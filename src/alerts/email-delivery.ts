@@ -1,5 +1,5 @@
 // Email notifications over SMTP with nodemailer: TLS from the start, STARTTLS required, or plain (a local relay).
-import nodemailer from 'nodemailer';
+// nodemailer is loaded on the first email, not at start: most servers never send one, and it costs memory.
 import type { EmailSettings } from './channel-settings.ts';
 import type { DeliveryResult } from './http-delivery.ts';
 
@@ -8,6 +8,7 @@ export async function sendEmail(
   message: { subject: string; text: string },
   timeoutMs: number,
 ): Promise<DeliveryResult> {
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: settings.host,
     port: settings.port,

@@ -24,7 +24,7 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-import type { ErrorDetail } from './wire/errors.ts';
+import type { ErrorDetail } from '../wire/errors.ts';
 
 export type { ErrorDetail };
 

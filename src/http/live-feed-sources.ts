@@ -14,6 +14,7 @@ import type { HttpContext } from './context.ts';
 import { canSeeApp, type Principal, resolveStreamApp } from './require-access.ts';
 import type { VideoLibrary } from '../media/index.ts';
 import { videoTopic } from './video-live-topic.ts';
+import type { OverviewUpdate } from '../wire/live-topics.ts';
 import { isRoomStream, recentRoomMoments, roomLiveFigures, roomOfStream, visibleRoomStream } from './room-stream.ts';
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
@@ -73,7 +74,7 @@ export function overviewTopic(store: Store): LiveTopic<Principal> {
       changed = fn;
     },
     authorize: (app, principal) => appVisible(store, app, principal),
-    async snapshot(app) {
+    async snapshot(app): Promise<OverviewUpdate> {
       const hit = cache.get(app);
       if (hit && hit.atWrite === writesSeen) return { app, sessions: hit.sessions };
       const atWrite = writesSeen;

@@ -1,7 +1,7 @@
 // Builds the OpenAPI 3.1 document from the route table, so a route cannot exist without its description.
 // Wire schemas that name themselves ($id) become components and are referenced by name wherever routes use them.
 import type { RouteDef } from './context.ts';
-import { ErrorEnvelope } from './wire/errors.ts';
+import { ErrorEnvelope } from '../wire/errors.ts';
 
 const COMPONENT_NAME = /^[A-Z][A-Za-z0-9]*$/;
 

@@ -39,9 +39,11 @@ export function bodyIssues(schema: TObject, body: Record<string, unknown>, error
       if (field === undefined || byField.has(field)) continue;
       const spec = fields[field];
       const expected = spec?.['x-expected'];
-      const message = missing
-        ? `${field} is required${expected ? `: ${expected}` : ''}`
-        : `${field} ${expected ? `must be ${expected}` : err.message}${spec?.writeOnly ? '' : `, got ${shown(body[field])}`}`;
+      const message = !spec
+        ? `${field} is not a field of this body (it has ${Object.keys(fields).join(', ')})`
+        : missing
+          ? `${field} is required${expected ? `: ${expected}` : ''}`
+          : `${field} ${expected ? `must be ${expected}` : err.message}${spec?.writeOnly ? '' : `, got ${shown(body[field])}`}`;
       byField.set(field, { field, message });
     }
   }

@@ -8,6 +8,7 @@
 import type { VideoLibrary } from '../media/index.ts';
 import type { LiveTopic } from '../ws/index.ts';
 import { canSeeApp, type Principal } from './require-access.ts';
+import type { VideoUpdate } from '../wire/live-topics.ts';
 
 /** How many video ids' apps are remembered for the "deleted" update (oldest forgotten first). */
 const REMEMBERED = 10_000;
@@ -29,7 +30,7 @@ export function videoTopic(media: VideoLibrary): LiveTopic<Principal> {
       const appId = video?.appId ?? appOf.get(id);
       return appId !== undefined && canSeeApp(principal, appId);
     },
-    async snapshot(id) {
+    async snapshot(id): Promise<VideoUpdate> {
       const video = await media.get(id);
       if (!video) return { id, status: 'deleted' };
       const { posterUrl: _signedPerViewer, ...view } = await media.view(video, null);

@@ -1,5 +1,5 @@
 // A moment as the store keeps it and the API answers it: an anomaly the analytics engine found (its wire schema,
-// which the dashboard imports, is Moment in src/http/wire/analytics.ts; the routes check this type against it).
+// which the dashboard imports, is Moment in src/wire/analytics.ts; the routes check this type against it).
 /** A spike or drop in one metric for one dimension value, from startedAt to the end of its last minute. */
 export interface StoredMoment {
   id: number;

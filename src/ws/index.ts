@@ -1,5 +1,5 @@
-// The WebSocket hub: the dashboard's live feed (and, later, watch-party rooms). PeerOutbox is the per-peer
-// sending discipline (replies now, latest-state slots while backed up) for any socket to reuse.
+// The WebSocket hub of the dashboard's live feed. PeerOutbox is the per-peer sending discipline (replies now,
+// latest-state slots while backed up) for any socket to reuse; the rooms' sockets do.
 export {
   createLiveHub,
   type LiveHealth,

@@ -18,28 +18,16 @@
 //   (or no longer: grant revoked; every peer is re-authorised on each interval and on reauthorize()), 4429 more than maxMessagesPerSecond from the
 //   client, 1001 server stopping. A peer that answers neither protocol pings nor JSON pings for two heartbeats
 //   is terminated, and so is one that keeps sending while reading nothing (its replies would pile up).
-// Legacy Telemetra clients (/ws/live/{streamId}) speak the protocol of legacy-stream.ts; every peer's sending
-// goes through its PeerOutbox (peer-outbox.ts).
-import type { Hooks, Peer } from 'crossws';
-import {
-  isLegacyPeer,
-  legacyFollows,
-  legacyHeard,
-  type LegacyPeer,
-  type LegacyStream,
-  legacyTick,
-  openLegacyPeer,
-} from './legacy-stream.ts';
-import { PeerOutbox } from './peer-outbox.ts';
+// This module holds the peers and their topics, the client messages, the interval and the heartbeat. What was
+// last sent of each topic is topic-feed.ts's; accepting and opening connections is live-connection.ts's; legacy
+// Telemetra clients (/ws/live/{streamId}) speak the protocol of legacy-stream.ts; every peer's sending goes
+// through its PeerOutbox (peer-outbox.ts).
+import type { Hooks } from 'crossws';
+import { isLegacyPeer, type LegacyStream, legacyFollows, legacyTick } from './legacy-stream.ts';
+import { connectionHooks, type LiveConnections, type PeerState } from './live-connection.ts';
+import { type LiveTopic, splitTopic, TopicFeed, updateMessage } from './topic-feed.ts';
 
-export interface LiveTopic<P> {
-  /** Whether `principal` may subscribe to this topic with this argument (the part after the colon). */
-  authorize(arg: string, principal: P): boolean | Promise<boolean>;
-  /** The topic's current state, compared between intervals; omit for push-only topics (moments). */
-  snapshot?(arg: string): unknown | Promise<unknown>;
-  /** Lets the topic say its data may have changed (e.g. after a write), so a quiet topic is sent at once. */
-  watch?(changed: () => void): void;
-}
+export type { LiveTopic } from './topic-feed.ts';
 
 export interface LiveHubOptions<P> {
   intervalMs: number;
@@ -71,16 +59,6 @@ export interface LiveHubOptions<P> {
   onError?(err: unknown, where: string): void;
 }
 
-/** A connected peer; its outbox sends replies now, updates in one slot per topic while the socket is backed up. */
-interface PeerState<P> extends LegacyPeer {
-  principal: P;
-  topics: Set<string>;
-  /** Client messages in the current one-second window. */
-  window: { start: number; count: number };
-  /** Re-checks of this peer's access begun so far: a subscribe whose own check overlapped one checks again. */
-  accessChecks: number;
-}
-
 export interface LiveHealth {
   connections: number;
   legacyConnections: number;
@@ -103,8 +81,6 @@ export interface LiveHub {
   close(): void;
 }
 
-const CONTEXT_KEY = 'm3wLive';
-
 export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const maxBuffered = opts.maxBufferedBytes ?? 256 * 1024;
@@ -112,41 +88,18 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   const maxMessages = opts.maxMessagesPerSecond ?? 20;
   const onError = opts.onError ?? (() => {});
   const peers = new Set<PeerState<P>>();
-  /** Last snapshot sent per topic, as JSON, to send only changes. */
-  const lastSnapshot = new Map<string, string>();
-  /** When each topic was last sent: at most once per interval (a little less, for timer jitter). */
-  const lastSentAt = new Map<string, number>();
-  const minGapMs = opts.intervalMs * 0.9;
+  const feed = new TopicFeed(opts.topics, opts.intervalMs, onError);
   let ticking = false;
   let checkQueued = false;
   let momentSeq = 0;
   let closed = false;
 
-  const stateOf = (peer: Peer) => peer.context[CONTEXT_KEY] as PeerState<P> | undefined;
-
-  const split = (topic: string): [string, string] => {
-    const i = topic.indexOf(':');
-    return i < 0 ? [topic, ''] : [topic.slice(0, i), topic.slice(i + 1)];
-  };
-  // Own keys only: a client's "__proto__" or "toString" must not reach Object.prototype.
-  const topicDef = (prefix: string): LiveTopic<P> | undefined =>
-    Object.hasOwn(opts.topics, prefix) ? opts.topics[prefix] : undefined;
+  const split = splitTopic;
+  const topicDef = (prefix: string): LiveTopic<P> | undefined => feed.definition(prefix);
 
   const sendNow = (s: PeerState<P>, text: string) => s.outbox.sendNow(text);
   const queue = (s: PeerState<P>, slot: string, text: string) => s.outbox.queue(slot, text);
   const flush = (s: PeerState<P>) => s.outbox.flush();
-
-  async function snapshotText(topic: string): Promise<string | undefined> {
-    const [prefix, arg] = split(topic);
-    const def = topicDef(prefix);
-    if (!def?.snapshot) return undefined;
-    const data = await def.snapshot(arg);
-    if (data === undefined) return undefined;
-    return JSON.stringify(data);
-  }
-
-  const updateMessage = (topic: string, dataJson: string) =>
-    `{"type":"update","topic":${JSON.stringify(topic)},"at":${Date.now()},"data":${dataJson}}`;
 
   async function subscribe(s: PeerState<P>, topic: unknown): Promise<void> {
     if (typeof topic !== 'string' || topic.length === 0 || topic.length > 200) {
@@ -189,17 +142,16 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     sendNow(s, JSON.stringify({ type: 'subscribed', topic }));
     // The current state at once, so a page does not wait an interval to draw: the state other subscribers
     // last got (the next interval brings any change to all of them), or, for a topic nobody watched, a fresh one.
-    const known = lastSnapshot.get(topic);
+    const known = feed.lastSent(topic);
     if (known !== undefined) {
       queue(s, topic, updateMessage(topic, known));
       return;
     }
-    const text = await snapshotText(topic).catch((err) => void onError(err, `snapshot ${topic}`));
+    const text = await feed.snapshotText(topic).catch((err) => void onError(err, `snapshot ${topic}`));
     if (text === undefined || !s.topics.has(topic)) return;
-    const meanwhile = lastSnapshot.get(topic); // an interval ran during the await and sent it to the others
+    const meanwhile = feed.lastSent(topic); // an interval ran during the await and sent it to the others
     if (meanwhile !== undefined) return queue(s, topic, updateMessage(topic, meanwhile));
-    lastSnapshot.set(topic, text);
-    lastSentAt.set(topic, Date.now());
+    feed.sent(topic, text);
     const message = updateMessage(topic, text);
     for (const other of peers) if (other.topics.has(topic)) queue(other, topic, message);
   }
@@ -229,10 +181,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
           // Nobody watches it any more: its last snapshot is forgotten now, not at the next interval, so one who
           // subscribes again soon (a video retried right after it failed) gets the state of now, not a stale one.
           const topic = msg.topic;
-          if (![...peers].some((other) => other.topics.has(topic))) {
-            lastSnapshot.delete(topic);
-            lastSentAt.delete(topic);
-          }
+          if (![...peers].some((other) => other.topics.has(topic))) feed.forget(topic);
           sendNow(s, JSON.stringify({ type: 'unsubscribed', topic: msg.topic }));
         }
         return;
@@ -257,23 +206,11 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
     }
   }
 
-  /** Sends each topic's new state — once per topic however many peers watch it — unless sent within an interval. */
-  async function sendChanged(topics: Iterable<string>): Promise<void> {
-    for (const topic of topics) {
-      if (Date.now() - (lastSentAt.get(topic) ?? 0) < minGapMs) continue;
-      let text: string | undefined;
-      try {
-        text = await snapshotText(topic);
-      } catch (err) {
-        onError(err, `snapshot ${topic}`);
-        continue;
-      }
-      if (text === undefined || lastSnapshot.get(topic) === text) continue;
-      lastSnapshot.set(topic, text);
-      lastSentAt.set(topic, Date.now());
-      const message = updateMessage(topic, text);
+  /** Sends each changed topic's new state to its subscribers (see TopicFeed.sendChanged). */
+  function sendChanged(topics: Iterable<string>): Promise<void> {
+    return feed.sendChanged(topics, (topic, message) => {
       for (const s of peers) if (s.topics.has(topic)) queue(s, topic, message);
-    }
+    });
   }
 
   function subscribedTopics(): Set<string> {
@@ -328,11 +265,7 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
       }
       const wanted = subscribedTopics();
       await sendChanged(wanted);
-      for (const topic of lastSnapshot.keys())
-        if (!wanted.has(topic)) {
-          lastSnapshot.delete(topic);
-          lastSentAt.delete(topic);
-        }
+      feed.keepOnly(wanted);
       for (const s of peers) flush(s);
       if (opts.legacy) await legacyTick(opts.legacy, peers, onError);
     } finally {
@@ -368,86 +301,23 @@ export function createLiveHub<P>(opts: LiveHubOptions<P>): LiveHub {
   }, heartbeatMs);
   heartbeat.unref();
   const stopMoments = opts.onMoment?.(publishMoment);
-
-  function makeHooks(legacy: boolean): Partial<Hooks> {
-    return {
-      async upgrade(request) {
-        let principal: P | null = null;
-        try {
-          principal = await opts.authenticate(request);
-        } catch (err) {
-          onError(err, 'authenticate');
-        }
-        // Accepted even when unauthenticated, then closed with 4401: a browser cannot read a refused
-        // handshake's status, but it can read a close code and reason.
-        return { context: { m3wPrincipal: principal } };
-      },
-      open(peer) {
-        if (closed) return peer.close(1001, 'server stopping');
-        const principal = peer.context.m3wPrincipal as P | null;
-        if (principal === null || principal === undefined)
-          return peer.close(4401, 'authentication required: sign in, or use a ticket from POST /api/v1/ws-ticket');
-        const s: PeerState<P> = {
-          peer,
-          principal,
-          topics: new Set(),
-          outbox: new PeerOutbox(peer, { maxBufferedBytes: maxBuffered, onDropped: () => peers.delete(s), onError }),
-          lastHeard: Date.now(),
-          accessChecks: 0,
-          window: { start: 0, count: 0 },
-        };
-        if (legacy) {
-          openLegacyPeer(s, {
-            intervalMs: opts.intervalMs,
-            stream: topicDef('stream'),
-            legacyTopic: opts.legacyTopic,
-            admit() {
-              peer.context[CONTEXT_KEY] = s;
-              peers.add(s);
-            },
-          });
-          return;
-        }
-        peer.context[CONTEXT_KEY] = s;
-        peers.add(s);
-        sendNow(
-          s,
-          JSON.stringify({
-            type: 'welcome',
-            intervalMs: opts.intervalMs,
-            heartbeatMs,
-            topics: Object.keys(opts.topics),
-          }),
-        );
-      },
-      async message(peer, message) {
-        const s = stateOf(peer);
-        if (!s) return;
-        if (isLegacyPeer(s)) return legacyHeard(s);
-        await onMessage(s, message.text()).catch((err) => onError(err, 'message'));
-      },
-      pong(peer) {
-        const s = stateOf(peer);
-        if (s) s.lastHeard = Date.now();
-      },
-      drain(peer) {
-        const s = stateOf(peer);
-        if (s) flush(s);
-      },
-      close(peer) {
-        const s = stateOf(peer);
-        if (s) peers.delete(s);
-      },
-      error(peer) {
-        const s = stateOf(peer);
-        if (s) peers.delete(s);
-      },
-    };
-  }
+  const connections: LiveConnections<P> = {
+    peers,
+    authenticate: opts.authenticate,
+    legacyTopic: opts.legacyTopic,
+    intervalMs: opts.intervalMs,
+    heartbeatMs,
+    maxBufferedBytes: maxBuffered,
+    topicNames: Object.keys(opts.topics),
+    topicDef,
+    isClosed: () => closed,
+    onMessage,
+    onError,
+  };
 
   return {
-    hooks: makeHooks(false),
-    legacyHooks: makeHooks(true),
+    hooks: connectionHooks(connections, false),
+    legacyHooks: connectionHooks(connections, true),
     health() {
       const topics: Record<string, number> = {};
       let legacyConnections = 0;

@@ -4,7 +4,7 @@
 // app, 4403 for others).
 import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SignedMediaParams } from '../../src/http/wire/playback.ts';
+import { SignedMediaParams } from '../../src/wire/playback.ts';
 import type { FfmpegInfo } from '../../src/media/index.ts';
 import { call, createUser, setupAdmin } from '../helpers/accounts.ts';
 import { makeTempDir, sdkSession, startTestServer, type TestServer } from '../helpers/server.ts';

@@ -68,6 +68,7 @@ describe('video resources', () => {
       const r = await call(ts, 'PATCH', '/api/v1/videos/routevideo0', { token: admin, body });
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.json!.error.code).toBe('INVALID_SCHEMA');
+      expect(r.json!.error.message, JSON.stringify(body)).toMatch(/title|status/);
     }
   });
 

@@ -3,7 +3,7 @@
 // tests. It answers the server's pings like a player would and estimates the server clock from its own pings.
 import { Compile } from 'typebox/compile';
 import WebSocket from 'ws';
-import { RoomServerMessage } from '../../src/http/wire/room-socket.ts';
+import { RoomServerMessage } from '../../src/wire/room-socket.ts';
 import { ClockEstimator } from '../../web/src/clock-estimator.ts';
 
 // Every message a test member receives must be what the room page is typed to read: a message that does not fit

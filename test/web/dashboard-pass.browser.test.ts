@@ -1,4 +1,4 @@
-// The dashboard pass of issue 18 in a real Chromium against a real server, at a desktop's and a phone's width
+// The dashboard in a real Chromium against a real server, at a desktop's and a phone's width
 // and in both colour schemes: the time range that follows the user, readable moments, sessions shown by title,
 // the sessions table that fits, the compact phone nav, the Connect panel — no console error on the way.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -14,7 +14,7 @@ const WIDTHS = [
 ] as const;
 const SCHEMES = ['light', 'dark'] as const;
 
-describe.skipIf(!needs('chromium'))('dashboard pass (issue 18) in Chromium', () => {
+describe.skipIf(!needs('chromium'))('the dashboard in Chromium', () => {
   let s: TestServer;
   let browser: TestBrowser;
   let page: Page;

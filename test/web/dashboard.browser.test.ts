@@ -91,7 +91,7 @@ describe.skipIf(!needs('chromium'))('dashboard in Chromium', () => {
     await browser.screenshot(page, 'settings-keys');
 
     const row = page.locator('tr', { hasText: 'android-prod' });
-    // Issue 18: rotation asks first.
+    // Rotation asks first.
     page.once('dialog', (d) => void d.accept());
     await row.getByRole('button', { name: 'Rotate' }).click();
     await expect.poll(async () => (await shown.textContent())?.trim()).not.toBe(key);
@@ -203,7 +203,7 @@ describe.skipIf(!needs('chromium'))('dashboard in Chromium', () => {
     await expect.poll(() => page.getByRole('heading', { name: 'Sessions' }).count(), { timeout: 10_000 }).toBe(1);
     await expect.poll(() => page.locator('main').textContent(), { timeout: 10_000 }).toContain('No sessions match.');
     await page.goto(`${s.url}/settings`);
-    // Issue 18: a member's Settings is their own account (their apps, their password), not a dead end.
+    // A member's Settings is their own account (their apps, their password), not a dead end.
     await expect.poll(() => page.getByRole('heading', { name: 'Your account' }).count(), { timeout: 10_000 }).toBe(1);
     expect(await page.getByRole('link', { name: 'API keys' }).count()).toBe(0);
 

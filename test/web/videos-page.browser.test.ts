@@ -29,7 +29,7 @@ describe.skipIf(!needs('chromium', 'ffmpeg'))('the Videos page', () => {
 
   test('is in the navigation and opens without a reload', async () => {
     await page.evaluate('window.m3wMarker = 1');
-    // At a phone's width the pages sit behind the header's Menu button (issue 18), opened once the page that
+    // At a phone's width the pages sit behind the header's Menu button, opened once the page that
     // setup led to has drawn (a redraw would close it again).
     await page.locator('main h1').first().waitFor();
     await page.getByRole('button', { name: 'Menu' }).click();

@@ -4,8 +4,8 @@
 // lived playback credential the server hands out with the URL — no key in the page.
 import './player.css';
 import Hls from 'hls.js/light';
-import type { PlaybackGrant as Playback } from '../../src/http/wire/playback.ts';
-import type { Video } from '../../src/http/wire/videos.ts';
+import type { PlaybackGrant as Playback } from '../../src/wire/playback.ts';
+import type { Video } from '../../src/wire/videos.ts';
 import { attach, type Reporter, type ReporterAuth } from '../sdk/m3w-web.ts';
 
 /** What the player reads of GET /api/v1/videos/{id} (a guest may not read it: then nothing). */

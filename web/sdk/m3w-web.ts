@@ -3,32 +3,40 @@
 // every 30 s while playing, and when the page is hidden. Each report carries the same sessionId and a newer
 // timestamp, so the server keeps the latest. No dependency: it is served alone at /sdk/m3w-web.js (window.M3W).
 
-/** The SessionSummary fields this reporter fills (src/ingest/session-summary.ts is the schema). */
-export interface SessionReport {
-  sessionId: string;
-  timestamp: number;
-  sessionStartDateIso: string;
-  sessionDurationMs: number;
-  startupTimeMs: number | null;
-  rebufferTimeMs: number;
-  playTimeMs: number;
-  rebufferCount: number;
-  rebufferRatio: number | null;
-  totalSeekCount: number;
-  totalSeekTimeMs: number;
-  totalDroppedFrames: number | null;
-  meanVideoFormatBitrate: number | null;
-  errorCount: number;
-  errorCode: string | null;
-  contentId: string | null;
-  contentTitle: string | null;
-  streamType: 'vod' | 'live' | null;
-  playerName: string;
-  playerVersion: string | null;
-  os: string | null;
-  deviceModel: string | null;
-  custom?: Record<string, string | number | boolean> | null;
-}
+import type { SessionSummary } from '../../src/wire/session-summary.ts';
+
+/**
+ * The SessionSummary fields this reporter fills, each always present (null when unknown), and `custom` when the
+ * page gives it. The type is the server's schema (src/wire/session-summary.ts), imported, so the two cannot drift.
+ */
+export type SessionReport = Required<
+  Pick<
+    SessionSummary,
+    | 'sessionId'
+    | 'timestamp'
+    | 'sessionStartDateIso'
+    | 'sessionDurationMs'
+    | 'startupTimeMs'
+    | 'rebufferTimeMs'
+    | 'playTimeMs'
+    | 'rebufferCount'
+    | 'rebufferRatio'
+    | 'totalSeekCount'
+    | 'totalSeekTimeMs'
+    | 'totalDroppedFrames'
+    | 'meanVideoFormatBitrate'
+    | 'errorCount'
+    | 'errorCode'
+    | 'contentId'
+    | 'contentTitle'
+    | 'streamType'
+    | 'playerName'
+    | 'playerVersion'
+    | 'os'
+    | 'deviceModel'
+  >
+> &
+  Pick<SessionSummary, 'custom'>;
 
 /** The slice of an hls.js instance the reporter reads; any hls.js 1.x fits. */
 export interface HlsLike {

@@ -1,6 +1,6 @@
 // Calls to m3w's API with the session cookies: the CSRF header on every state-changing call, one refresh and
 // retry on a 401, and the error envelope turned into an ApiFailure with a message a person can read.
-import type { ErrorEnvelope } from '../../src/http/wire/errors.ts';
+import type { ErrorEnvelope } from '../../src/wire/errors.ts';
 
 export class ApiFailure extends Error {
   constructor(
@@ -93,8 +93,8 @@ export function qs(params: Record<string, string | number | boolean | null | und
 }
 
 // The server's wire types, imported rather than copied: type-only, so they are erased from the bundle and no
-// server code reaches the browser (src/http/wire/ and the leaf type modules import nothing but TypeBox).
-export type { AuthStatus, LoginBody, Me, PasswordChangeBody, SetupBody, User } from '../../src/http/wire/accounts.ts';
+// server code reaches the browser (src/wire/ and the leaf type modules import nothing but TypeBox).
+export type { AuthStatus, LoginBody, Me, PasswordChangeBody, SetupBody, User } from '../../src/wire/accounts.ts';
 export type {
   ApiKey,
   ApiKeyList,
@@ -105,7 +105,7 @@ export type {
   NewApiKey,
   NewApiKeyBody,
   NewAppBody,
-} from '../../src/http/wire/apps.ts';
+} from '../../src/wire/apps.ts';
 export type {
   AlertEvent,
   AlertEventList,
@@ -115,10 +115,10 @@ export type {
   ChannelList as NotificationChannelList,
   ChannelTestAnswer,
   Notification as AlertNotification,
-} from '../../src/http/wire/alerts.ts';
-export type { AuditEntry, AuditPage, GuestToken, GuestTokenBody } from '../../src/http/wire/audit.ts';
-export type { PlaybackGrant } from '../../src/http/wire/playback.ts';
-export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/http/wire/rooms.ts';
+} from '../../src/wire/alerts.ts';
+export type { AuditEntry, AuditPage, GuestToken, GuestTokenBody } from '../../src/wire/audit.ts';
+export type { PlaybackGrant } from '../../src/wire/playback.ts';
+export type { Room, RoomInvite, RoomPlaybackGrant } from '../../src/wire/rooms.ts';
 export type {
   ChatMessage,
   MemberPresence,
@@ -127,11 +127,12 @@ export type {
   RoomServerMessage,
   RoomStats,
   RoomView,
-} from '../../src/http/wire/room-socket.ts';
-export type { ServerInfo } from '../../src/http/wire/server.ts';
-export type { SessionDetail, SessionPage, SessionRow } from '../../src/http/wire/sessions.ts';
-export type { Rendition, Video, VideoList, VideoRetryAnswer } from '../../src/http/wire/videos.ts';
-export type { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../src/http/wire/users.ts';
+} from '../../src/wire/room-socket.ts';
+export type { OverviewUpdate, VideoUpdate } from '../../src/wire/live-topics.ts';
+export type { HealthDetails, ServerInfo } from '../../src/wire/server.ts';
+export type { SessionDetail, SessionPage, SessionRow } from '../../src/wire/sessions.ts';
+export type { Rendition, Video, VideoList, VideoRetryAnswer } from '../../src/wire/videos.ts';
+export type { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../src/wire/users.ts';
 export type {
   ActiveCounts,
   ChannelMoments,
@@ -145,4 +146,4 @@ export type {
   QoeSummaryPeriod,
   StreamPoint,
   StreamSeries,
-} from '../../src/http/wire/analytics.ts';
+} from '../../src/wire/analytics.ts';

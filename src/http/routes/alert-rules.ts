@@ -17,19 +17,19 @@ import {
   AlertRuleList,
   AlertRulePatchBody,
   NewAlertRuleBody,
-} from '../wire/alerts.ts';
+} from '../../wire/alerts.ts';
 import { READ_SECURITY } from './analytics-openapi.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { notificationView } from './alert-views.ts';
-import { numericId } from './route-params.ts';
+import { appQuery, numericId, pathParameters, PathParams } from './route-params.ts';
 
 const readNewRule = bodyReader(NewAlertRuleBody);
 const readHistoryQuery = queryReader(AlertHistoryParams);
 /** Rules an app may have: each is evaluated every minute over up to a day of sessions. */
 export const MAX_RULES_PER_APP = 100;
 const readPatch = bodyReader(AlertRulePatchBody);
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
-const appParam = { name: 'app', in: 'query', schema: { type: 'string' } };
+const [idParam] = pathParameters({ id: PathParams.recordId });
+const [appParam] = queryParametersOf(appQuery());
 
 // Each route is built by a function (hoisted), after the constants they use.
 export const alertRoutes: RouteDef[] = [listRules(), createRule(), patchRule(), deleteRule(), history()];

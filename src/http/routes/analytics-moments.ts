@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import { isRoomStream, visibleRoomStream } from '../room-stream.ts';
 import { requireReader, resolveStreamApp, type Principal } from '../require-access.ts';
 import { HOUR } from '../../tools/time-units.ts';
-import { ChannelMoments, MomentList } from '../wire/analytics.ts';
+import { ChannelMoments, MomentList } from '../../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   channelParam,
@@ -15,6 +15,7 @@ import {
   RANGE_PARAMETERS,
   timeRange,
 } from './analytics-query.ts';
+import { PathParams, pathParameters } from './route-params.ts';
 
 // Each route is built by a function (hoisted), so this table can open the module.
 export const momentRoutes: RouteDef[] = [channelMoments(), listMoments()];
@@ -53,7 +54,7 @@ function channelMoments(): RouteDef {
         "Moments (viewer spikes and drops) of one app's channel; of a room (room:<id>): chat spikes, sentiment drops",
       security: READ_SECURITY,
       parameters: [
-        { name: 'channel', in: 'path', required: true, schema: { type: 'string' } },
+        ...pathParameters({ channel: PathParams.channel }),
         ...queryParameters({ app: QueryParams.app }),
         ...RANGE_PARAMETERS.slice(0, 2),
       ],

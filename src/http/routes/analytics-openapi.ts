@@ -1,5 +1,5 @@
 // OpenAPI pieces the analytics read routes share: who may call them, their errors, and the JSON answer wrapper.
-// The answers' schemas are the wire schemas in ../wire/analytics.ts.
+// The answers' schemas are the wire schemas in src/wire/analytics.ts.
 import { errorResponses } from './openapi-shared.ts';
 
 /** A read-scoped API key, or a signed-in user (bearer token or the dashboard's cookie). */

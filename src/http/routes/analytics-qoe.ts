@@ -7,8 +7,9 @@ import { HOUR } from '../../tools/time-units.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
-import { QoeBreakdown, type QoeMetricName, QoeSeries, QoeSummary } from '../wire/analytics.ts';
+import { QoeBreakdown, type QoeMetricName, QoeSeries, QoeSummary } from '../../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
+import { csvResponse } from './openapi-shared.ts';
 import {
   oneOf,
   periodRange,
@@ -51,8 +52,7 @@ function qoeTimeseries(): RouteDef {
       summary: 'One QoE metric of SDK sessions over time, for the app or one value of a dimension',
       security: READ_SECURITY,
       parameters: [
-        ...queryParameters({ app: QueryParams.app, metric: QueryParams.qoeMetric }),
-        filterParameter(),
+        ...queryParameters({ app: QueryParams.app, metric: QueryParams.qoeMetric, filter: QueryParams.qoeFilter }),
         ...RANGE_PARAMETERS,
       ],
       responses: {
@@ -67,8 +67,8 @@ function qoeTimeseries(): RouteDef {
 async function readBreakdown(event: H3Event, ctx: HttpContext) {
   const principal = await requireReader(event, ctx);
   const app = await resolveApp(ctx, principal, queryParam(event, 'app'));
-  const dimension = queryParam(event, 'dimension');
-  if (dimension === undefined || !QOE_DIMENSION_NAMES.includes(dimension))
+  const dimension = oneOf(event, 'dimension', QueryParams.qoeDimension);
+  if (dimension === undefined)
     throw new ApiError('INVALID_SCHEMA', `dimension: expected one of ${QOE_DIMENSION_NAMES.join(', ')}`);
   const { from, to, stepMs } = timeRange(event, 24 * HOUR);
   const rows = await ctx.analytics.qoeBreakdown(stepMs, app, dimension, from, to);
@@ -85,11 +85,7 @@ function qoeBreakdown(): RouteDef {
     openapi: {
       summary: 'Every QoE metric per value of one dimension over a time range',
       security: READ_SECURITY,
-      parameters: [
-        ...queryParameters({ app: QueryParams.app }),
-        { name: 'dimension', in: 'query', required: true, schema: { type: 'string', enum: QOE_DIMENSION_NAMES } },
-        ...RANGE_PARAMETERS,
-      ],
+      parameters: [...breakdownParameters(), ...RANGE_PARAMETERS],
       responses: {
         '200': json(QoeBreakdown),
         ...READ_ERRORS,
@@ -98,16 +94,8 @@ function qoeBreakdown(): RouteDef {
   };
 }
 
-function filterParameter() {
-  return {
-    name: 'filter',
-    in: 'query',
-    required: false,
-    style: 'deepObject',
-    explode: true,
-    schema: { type: 'object', additionalProperties: { type: 'string' } },
-    description: `filter[dimension]=value, one of ${QOE_DIMENSION_NAMES.join(', ')}`,
-  };
+function breakdownParameters() {
+  return queryParameters({ app: QueryParams.app, dimension: QueryParams.qoeDimension }, ['dimension']);
 }
 
 function qoeBreakdownCsv(): RouteDef {
@@ -131,13 +119,9 @@ function qoeBreakdownCsv(): RouteDef {
       description:
         'RFC 4180 with a header row; text cells that a spreadsheet would run as a formula get a leading apostrophe.',
       security: READ_SECURITY,
-      parameters: [
-        ...queryParameters({ app: QueryParams.app }),
-        { name: 'dimension', in: 'query', required: true, schema: { type: 'string', enum: QOE_DIMENSION_NAMES } },
-        ...RANGE_PARAMETERS,
-      ],
+      parameters: [...breakdownParameters(), ...RANGE_PARAMETERS],
       responses: {
-        '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+        '200': csvResponse('A row per value of the dimension, a column per metric'),
         ...READ_ERRORS,
       },
     },
@@ -169,7 +153,10 @@ function qoeSummary(): RouteDef {
         'from is taken down and to up to whole minutes; `previous` is the period of equal length ending at `from`. ' +
         'Startup percentiles are within 5 % of the exact values (the histogram buckets grow by 10 %).',
       security: READ_SECURITY,
-      parameters: [...queryParameters({ app: QueryParams.app }), filterParameter(), ...RANGE_PARAMETERS.slice(0, 2)],
+      parameters: [
+        ...queryParameters({ app: QueryParams.app, filter: QueryParams.qoeFilter }),
+        ...RANGE_PARAMETERS.slice(0, 2),
+      ],
       responses: {
         '200': json(QoeSummary),
         ...READ_ERRORS,
@@ -181,10 +168,11 @@ function qoeSummary(): RouteDef {
 /** The one `filter[dim]=value` of a QoE query, or the whole app. */
 export function qoeFilter(event: H3Event): { dimension: string; value: string } {
   const filters: Array<{ dimension: string; value: string }> = [];
+  const dimensions = QueryParams.qoeFilter.properties;
   for (const [k, v] of event.url.searchParams) {
     const m = /^filter\[(.*)\]$/.exec(k);
     if (!m) continue;
-    if (!QOE_DIMENSION_NAMES.includes(m[1]!))
+    if (!Object.hasOwn(dimensions, m[1]!))
       throw new ApiError(
         'INVALID_SCHEMA',
         `${k}: unknown dimension; expected one of ${QOE_DIMENSION_NAMES.join(', ')}`,

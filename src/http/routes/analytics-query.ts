@@ -42,6 +42,14 @@ export const QueryParams = {
   /** QoE time series: which figure. */
   qoeMetric: enumOf(QOE_METRICS, 'sessions'),
   app: Type.String({ description: 'May be omitted when the caller sees exactly one app' }),
+  /** QoE breakdown: the dimension rows are grouped by (required). */
+  qoeDimension: Type.String({ enum: QOE_DIMENSION_NAMES }) as unknown as Enumerated,
+  /** QoE series and summary: at most one filter[dimension]=value (rollups are kept per dimension). */
+  qoeFilter: Type.Object(Object.fromEntries(QOE_DIMENSION_NAMES.map((d) => [d, Type.Optional(Type.String())])), {
+    additionalProperties: false,
+    maxProperties: 1,
+    description: `filter[dimension]=value, one of ${QOE_DIMENSION_NAMES.join(', ')}; one at a time`,
+  }),
   momentMetric: Type.String({
     description: 'concurrent_viewers, playback_failure_pct, startup_p95_ms, rebuffer_pct',
   }),
@@ -93,14 +101,18 @@ export function oneOf(event: H3Event, name: string, schema: Enumerated): string 
   );
 }
 
-/** OpenAPI query parameters generated from the schemas; `required` names the ones that must be given. */
+/**
+ * OpenAPI query parameters generated from the schemas; `required` names the ones that must be given. An object
+ * schema is a deepObject parameter (filter[country]=DE).
+ */
 export function queryParameters(params: Record<string, TSchema>, required: readonly string[] = []) {
   return Object.entries(params).map(([name, schema]) => {
-    const { description, ...rest } = schema as TSchema & { description?: string };
+    const { description, ...rest } = schema as TSchema & { description?: string; type?: string };
     return {
       name,
       in: 'query',
       required: required.includes(name),
+      ...(rest.type === 'object' ? { style: 'deepObject', explode: true } : {}),
       schema: JSON.parse(JSON.stringify(rest)) as Record<string, unknown>,
       ...(description ? { description } : {}),
     };

@@ -15,7 +15,7 @@ import {
   type StreamFigures,
   type StreamPoint,
   StreamSeries,
-} from '../wire/analytics.ts';
+} from '../../wire/analytics.ts';
 import { json, READ_ERRORS, READ_SECURITY } from './analytics-openapi.ts';
 import {
   channelParam,
@@ -28,6 +28,7 @@ import {
   RANGE_PARAMETERS,
   timeRange,
 } from './analytics-query.ts';
+import { PathParams, pathParameters } from './route-params.ts';
 
 // Each route is built by a function (hoisted), so this table can open the module.
 export const streamRoutes: RouteDef[] = [activeStats(), listStreams(), channelMetrics(), statsSeries()];
@@ -116,7 +117,7 @@ function channelMetrics(): RouteDef {
         "A channel named room:<id> is a watch-party room of the caller's apps (404 otherwise; ?app= may name its app): each point has viewers (members connected, most at once), chat_messages, chat_rate (per minute), unique_chatters, top_emotes [{emote, count}] and sentiment (mean score of the messages, null without a scorer or messages).",
       security: READ_SECURITY,
       parameters: [
-        { name: 'channel', in: 'path', required: true, schema: { type: 'string' } },
+        ...pathParameters({ channel: PathParams.channel }),
         ...queryParameters({ app: QueryParams.app }),
         ...RANGE_PARAMETERS,
       ],

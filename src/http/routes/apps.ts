@@ -20,22 +20,16 @@ import {
   NewApiKey,
   NewApiKeyBody,
   NewAppBody,
-} from '../wire/apps.ts';
+} from '../../wire/apps.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { appIdParam } from './route-params.ts';
+import { appIdParam, pathParameters, PathParams } from './route-params.ts';
 
 const readNewApp = bodyReader(NewAppBody);
 const readAppRename = bodyReader(AppRenameBody);
 const readNewKey = bodyReader(NewApiKeyBody);
 const readKeyUpdate = bodyReader(ApiKeyUpdateBody);
-const appParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-const prefixParam = {
-  name: 'prefix',
-  in: 'path',
-  required: true,
-  description: 'the public prefix only (a whole key is refused)',
-  schema: { type: 'string', pattern: '^(m3w_|env_)?[0-9a-f]{8}$' },
-};
+const [appParam] = pathParameters({ id: PathParams.appId });
+const [prefixParam] = pathParameters({ prefix: PathParams.keyPrefix });
 const admin = ['admin'] as const;
 
 const keyJson = (k: ApiKeyRecord): ApiKey => ({

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { AuditPage, AuditQuery, GuestToken, GuestTokenBody, GuestTokenRevokeBody } from '../wire/audit.ts';
+import { AuditPage, AuditQuery, GuestToken, GuestTokenBody, GuestTokenRevokeBody } from '../../wire/audit.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 import { forgetViewer } from '../viewer-active.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';

@@ -24,7 +24,7 @@ import {
   RefreshBody,
   SetupBody,
   WsTicket,
-} from '../wire/accounts.ts';
+} from '../../wire/accounts.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
 
 const readSetup = bodyReader(SetupBody);

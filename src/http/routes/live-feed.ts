@@ -2,8 +2,9 @@
 // health. The WebSocket protocol itself is described in src/ws/live-hub.ts.
 import { defineWebSocketHandler } from 'h3';
 import type { RouteDef } from '../context.ts';
-import { LiveFeedHealth } from '../wire/server.ts';
+import { LiveFeedHealth } from '../../wire/server.ts';
 import { jsonContent } from './openapi-shared.ts';
+import { PathParams, pathParameters } from './route-params.ts';
 
 const upgradeResponses = {
   '101': {
@@ -32,7 +33,7 @@ const legacyFeed: RouteDef = {
   openapi: {
     summary: 'Live metrics of one channel (WebSocket, the older Telemetra API)',
     description: 'A welcome message, then {"type":"metrics","streamId",…,"moments":[…]} every liveIntervalMs.',
-    parameters: [{ name: 'streamId', in: 'path', required: true, schema: { type: 'string' } }],
+    parameters: pathParameters({ streamId: PathParams.streamId }),
     responses: upgradeResponses,
   },
 };

@@ -13,21 +13,22 @@ import {
   type OutboxPayload,
 } from '../../alerts/index.ts';
 import type { ChannelRecord, OutboxRecord } from '../../store/index.ts';
+import { queryParametersOf } from '../read-validated-query.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { callerPrincipal, canSeeApp, requireReader, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { Channel, ChannelList, ChannelTestAnswer, NewChannelBody } from '../wire/alerts.ts';
+import { Channel, ChannelList, ChannelTestAnswer, NewChannelBody } from '../../wire/alerts.ts';
 import { notificationView } from './alert-views.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { numericId } from './route-params.ts';
+import { appQuery, numericId, pathParameters, PathParams } from './route-params.ts';
 import { READ_SECURITY } from './analytics-openapi.ts';
 
 const readNewChannel = bodyReader(NewChannelBody);
 /** Channels an app may have. */
 export const MAX_CHANNELS_PER_APP = 50;
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
+const [idParam] = pathParameters({ id: PathParams.recordId });
 /**
  * Apps with a test message being sent: one at a time per app, so a member repeating "Send test" against a slow
  * receiver cannot fill the outbox's few delivery slots and hold up real alerts.
@@ -74,7 +75,7 @@ function list(): RouteDef {
     openapi: {
       summary: "An app's notification channels (secrets hidden)",
       security: READ_SECURITY,
-      parameters: [{ name: 'app', in: 'query', schema: { type: 'string' } }],
+      parameters: queryParametersOf(appQuery()),
       responses: {
         '200': {
           description: 'Channels',

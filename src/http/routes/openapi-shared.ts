@@ -1,4 +1,6 @@
 // Shared OpenAPI pieces: the standard error responses (the envelope is wire/errors.ts) and the security requirements.
+import { CsvText } from '../../wire/fields.ts';
+
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (INVALID_SCHEMA); the message names the field',
   401: 'Not authenticated: missing, unknown or revoked API key (INVALID_API_KEY), or no valid sign-in (UNAUTHORIZED)',
@@ -23,6 +25,9 @@ export function errorResponses(...statuses: number[]): Record<string, unknown> {
     ]),
   );
 }
+
+/** A CSV answer (wire CsvText). */
+export const csvResponse = (description: string) => ({ description, content: { 'text/csv': { schema: CsvText } } });
 
 /** An application/json content map, for request bodies and responses. */
 export const jsonContent = (schema: unknown) => ({ 'application/json': { schema } });

@@ -3,7 +3,7 @@ import { statfs } from 'node:fs/promises';
 import { HTTPResponse } from 'h3';
 import type { RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { Health, HealthDetails } from '../wire/server.ts';
+import { Health, HealthDetails } from '../../wire/server.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { ffmpegUnavailableHint } from '../../media/index.ts';
 

@@ -15,10 +15,11 @@ import { ApiError } from '../errors.ts';
 import { callerPrincipal, canSeeApp } from '../require-access.ts';
 import { authenticateUser, refuseUnusableGuestToken } from '../require-user.ts';
 import { queryParametersOf } from '../read-validated-query.ts';
-import { PlaybackGrant, PlaybackGrantParams, SignedMediaParams } from '../wire/playback.ts';
+import { PlaybackGrant, PlaybackGrantParams, SignedMediaParams } from '../../wire/playback.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { signerFor } from '../sign-media.ts';
 import { viewerActive } from '../viewer-active.ts';
+import { PathParams, pathParameters } from './route-params.ts';
 
 const SEGMENT_CACHE = 'public, max-age=31536000, immutable';
 const NO_CACHE = 'no-store';
@@ -26,7 +27,7 @@ const CORS = {
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'content-length, content-range, accept-ranges',
 };
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const [idParam] = pathParameters({ id: PathParams.videoId });
 const RENDITION_DIR = /^\d{2,4}p$/;
 const RENDITION_FILE = /^(init\.mp4|seg_\d{5,6}\.m4s)$/;
 const THUMB_FILE = /^(poster\.jpg|sprite\.jpg)$/;
@@ -216,7 +217,7 @@ const file: RouteDef = {
     description:
       'Segments support Range and are cached for a year (immutable); playlists are generated per request and not cached. CORS allows any origin (the signature is the credential).',
     parameters: [
-      ...['id', 'dir', 'file'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+      ...pathParameters({ id: PathParams.videoId, dir: PathParams.renditionDir, file: PathParams.mediaFile }),
       ...queryParametersOf(SignedMediaParams),
     ],
     responses: {

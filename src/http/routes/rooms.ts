@@ -20,7 +20,7 @@ import {
   RoomListParams,
   RoomPlaybackGrant,
   RoomUpdateBody,
-} from '../wire/rooms.ts';
+} from '../../wire/rooms.ts';
 import {
   callerPrincipal,
   canSeeApp,
@@ -42,13 +42,14 @@ import { userBearer } from './openapi-shared.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { assetResponse, loadWebAssets, type WebAssets } from '../static-assets.ts';
 import { signerFor } from '../sign-media.ts';
+import { PathParams, pathParameters } from './route-params.ts';
 
 const readListQuery = queryReader(RoomListParams);
 const readNewRoom = bodyReader(NewRoomBody);
 const readRoomUpdate = bodyReader(RoomUpdateBody);
 const readInvite = bodyReader(RoomInviteBody);
 
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const [idParam] = pathParameters({ id: PathParams.roomId });
 
 const baseUrl = (event: H3Event, ctx: HttpContext) => (ctx.config.publicUrl ?? event.url.origin).replace(/\/$/, '');
 

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import type { RouteDef } from '../context.ts';
 import { requireReader } from '../require-access.ts';
-import { ServerInfo } from '../wire/server.ts';
+import { ServerInfo } from '../../wire/server.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 
 /** Non-internal IPv4 addresses first (what people type), then IPv6 unicast ones that are not link-local. */

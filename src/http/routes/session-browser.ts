@@ -8,16 +8,9 @@ import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
 import { queryParametersOf } from '../read-validated-query.ts';
-import {
-  SessionDetail,
-  SessionFilters,
-  SessionListParams,
-  SessionPage,
-  type SessionRow,
-  sessionIdParam,
-} from '../wire/sessions.ts';
-import { errorResponses, jsonContent as json } from './openapi-shared.ts';
-import { sessionIdOf } from './route-params.ts';
+import { SessionDetail, SessionFilters, SessionListParams, SessionPage, type SessionRow } from '../../wire/sessions.ts';
+import { csvResponse, errorResponses, jsonContent as json } from './openapi-shared.ts';
+import { pathParameters, PathParams, sessionIdOf } from './route-params.ts';
 
 /** GET /api/v1/sessions/{sessionId}'s query: the app. */
 const SessionDetailParams = Type.Object({ app: SessionFilters.properties.app });
@@ -137,7 +130,7 @@ const getSessionDetail: RouteDef = {
   openapi: {
     summary: 'One session of an app: its fields and the raw payload as the SDK sent it',
     security: [{ apiKey: [] }],
-    parameters: [sessionIdParam, ...queryParametersOf(SessionDetailParams)],
+    parameters: [...pathParameters({ sessionId: PathParams.sessionId }), ...queryParametersOf(SessionDetailParams)],
     responses: {
       '200': { description: 'The session', content: json(SessionDetail) },
       ...errorResponses(400, 401, 403, 404, 429, 503),
@@ -220,7 +213,7 @@ const sessionsCsv: RouteDef = {
     security: [{ apiKey: [] }],
     parameters: queryParametersOf(SessionFilters),
     responses: {
-      '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+      '200': csvResponse('Every matching session, newest first'),
       ...errorResponses(400, 401, 403, 404, 429, 503),
     },
   },

@@ -11,9 +11,9 @@ import {
   hasPlaybackCredential,
   requirePlaybackCredential,
 } from '../require-playback-credential.ts';
-import { SessionAccepted, SessionIngestBody, StoredSession, sessionIdParam } from '../wire/sessions.ts';
+import { SessionAccepted, SessionIngestBody, StoredSession } from '../../wire/sessions.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
-import { sessionIdOf } from './route-params.ts';
+import { pathParameters, PathParams, sessionIdOf } from './route-params.ts';
 
 function describeIssues(issues: FieldIssue[]): string {
   const shown = issues
@@ -78,7 +78,7 @@ const getSession: RouteDef = {
   openapi: {
     summary: "Read back a stored session of the key's app (to check that an SDK integration works)",
     security: [{ apiKey: [] }],
-    parameters: [sessionIdParam],
+    parameters: pathParameters({ sessionId: PathParams.sessionId }),
     responses: {
       '200': {
         description: 'The session as sent, plus receivedAt (epoch ms of the last accepted write)',

@@ -5,21 +5,21 @@
 // authenticated here first; another app's upload answers 404. Free disk is checked at creation, before every
 // PATCH and every few megabytes while its bytes arrive (507; what arrived is kept for a resume).
 import { chmod } from 'node:fs/promises';
-import { FileStore } from '@tus/file-store';
-import { Server, type Upload } from '@tus/server';
+import type { Server, Upload } from '@tus/server';
 import { getRouterParam, type H3Event } from 'h3';
 import { cleanTitle, ensureRoom, titleFromFilename, UNTITLED, VIDEO_ID } from '../../media/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError, errorEnvelope, toApiError, type ErrorCode } from '../errors.ts';
 import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { requireUser } from '../require-user.ts';
-import { parametersOf } from '../read-validated-query.ts';
-import { TusCreateHeaders, TusHeaders, TusPatchHeaders } from '../wire/uploads.ts';
+import { parametersOf, queryParametersOf } from '../read-validated-query.ts';
+import { TusCreateHeaders, TusHeaders, TusPatchHeaders } from '../../wire/uploads.ts';
 import { errorResponses, userBearer } from './openapi-shared.ts';
+import { appQuery, pathParameters, PathParams } from './route-params.ts';
 
 const PATH = '/api/v1/uploads';
 const DISK_CHECK_EVERY = 8 * 1024 * 1024;
-const servers = new WeakMap<HttpContext, Server>();
+const servers = new WeakMap<HttpContext, Promise<Server>>();
 /** Who is creating an upload, handed from the route to the tus hooks (same Request object). */
 const creating = new WeakMap<object, { principal: Principal; app: string | undefined; id: string }>();
 /** Why a request's body was cut off (tus reports any body error as a 400 "aborted"; ours is a 507). */
@@ -42,11 +42,20 @@ const TUS_CODES: Record<number, ErrorCode> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
-function tusServer(ctx: HttpContext): Server {
+/** The app's tus server, made on the first upload: the tus packages are loaded only by a server that takes uploads. */
+function tusServer(ctx: HttpContext): Promise<Server> {
   let server = servers.get(ctx);
-  if (server) return server;
+  if (!server) {
+    server = makeTusServer(ctx);
+    servers.set(ctx, server);
+  }
+  return server;
+}
+
+async function makeTusServer(ctx: HttpContext): Promise<Server> {
+  const [{ Server }, { FileStore }] = await Promise.all([import('@tus/server'), import('@tus/file-store')]);
   const media = ctx.media;
-  server = new Server({
+  return new Server({
     path: PATH,
     datastore: new FileStore({ directory: media.paths.uploads }),
     maxSize: ctx.config.maxUploadBytes,
@@ -107,8 +116,6 @@ function tusServer(ctx: HttpContext): Server {
       return { status_code: status, body: JSON.stringify(envelope) };
     },
   });
-  servers.set(ctx, server);
-  return server;
 }
 
 /** The upload named in the path, when the caller may see its app; 404 otherwise. */
@@ -154,7 +161,7 @@ function diskChecked(req: Request, ctx: HttpContext): Request {
 }
 
 async function delegate(event: H3Event, ctx: HttpContext, req: Request = event.req): Promise<Response> {
-  const res = await tusServer(ctx).handleWeb(req as never);
+  const res = await (await tusServer(ctx)).handleWeb(req as never);
   if (bodyRefusals.has(req)) {
     const { error } = toApiError(bodyRefusals.get(req));
     return new Response(JSON.stringify(errorEnvelope(error)), {
@@ -202,7 +209,7 @@ const create: RouteDef = {
       'The tus protocol (tus-js-client, Uppy): Location names the upload, whose id is the video id. When the last byte arrives the file is probed and queued; the final PATCH answers X-Video-Id, or 400/415 when the file is no usable video (its bytes are deleted).',
     security: userBearer,
     parameters: [
-      { name: 'app', in: 'query', schema: { type: 'string' }, description: 'or appId in Upload-Metadata' },
+      ...queryParametersOf(appQuery('App id, or appId in Upload-Metadata')),
       ...parametersOf(TusCreateHeaders, 'header'),
     ],
     responses: {
@@ -227,7 +234,7 @@ const resumeOps = (method: 'HEAD' | 'PATCH' | 'DELETE', summary: string, ok: str
     summary,
     security: userBearer,
     parameters: [
-      { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+      ...pathParameters({ id: PathParams.videoId }),
       ...parametersOf(method === 'PATCH' ? TusPatchHeaders : TusHeaders, 'header'),
     ],
     responses: { '2XX': { description: ok }, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 507) },

@@ -4,13 +4,13 @@ import type { User } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { bodyReader } from '../read-validated-body.ts';
 import { actorOf, requireUser } from '../require-user.ts';
-import { NewUserBody, UserList, UserPatchBody, UserRecord } from '../wire/users.ts';
+import { NewUserBody, UserList, UserPatchBody, UserRecord } from '../../wire/users.ts';
 import { errorResponses, jsonContent as json, userBearer } from './openapi-shared.ts';
-import { appIdParam, userIdParam } from './route-params.ts';
+import { appIdParam, pathParameters, PathParams, userIdParam } from './route-params.ts';
 
 const readNewUser = bodyReader(NewUserBody);
 const readUserPatch = bodyReader(UserPatchBody);
-const userParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
+const [userParam] = pathParameters({ id: PathParams.userId });
 
 async function describe(ctx: HttpContext, u: User): Promise<UserRecord> {
   return {
@@ -127,7 +127,7 @@ export const userRoutes: RouteDef[] = [
             ? 'Grant a member read access to an app (admin)'
             : "Revoke a member's access to an app (admin)",
         security: userBearer,
-        parameters: [userParam, { name: 'appId', in: 'path', required: true, schema: { type: 'string' } }],
+        parameters: pathParameters({ id: PathParams.userId, appId: PathParams.appId }),
         responses: { '204': { description: 'Done' }, ...errorResponses(400, 401, 403, 404) },
       },
     }),

@@ -6,7 +6,7 @@ import { VIDEO_ID, type VideoView } from '../../media/index.ts';
 import type { VideoRecord } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { readJsonObject } from '../read-json-body.ts';
+import { bodyReader } from '../read-validated-body.ts';
 import { callerPrincipal, canSeeApp, resolveApp, type Principal } from '../require-access.ts';
 import { userSigner } from '../sign-media.ts';
 import { requireUser, type Caller } from '../require-user.ts';
@@ -19,10 +19,12 @@ import {
   VideoRenameBody,
   VideoRetryAnswer,
   VideoUploadForm,
-} from '../wire/videos.ts';
+} from '../../wire/videos.ts';
+import { appQuery, pathParameters, PathParams } from './route-params.ts';
 
 const readListQuery = queryReader(VideoListParams);
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const readRename = bodyReader(VideoRenameBody);
+const [idParam] = pathParameters({ id: PathParams.videoId });
 
 /** The video named by the path, when the caller's apps include its app; 404 otherwise. */
 export async function visibleVideo(event: H3Event, ctx: HttpContext, principal: Principal): Promise<VideoRecord> {
@@ -57,7 +59,7 @@ const upload: RouteDef = {
     description:
       'The file is streamed to disk and checked with ffprobe before a job is queued; a file that is no usable video is refused and its bytes deleted. For large files or unreliable networks use the resumable tus endpoint /api/v1/uploads.',
     security: userBearer,
-    parameters: [{ name: 'app', in: 'query', schema: { type: 'string' }, description: 'or the appId form field' }],
+    parameters: queryParametersOf(appQuery('App id, or the appId form field')),
     requestBody: { required: true, content: { 'multipart/form-data': { schema: VideoUploadForm } } },
     responses: {
       '202': { description: 'Accepted and queued', content: json(Video) },
@@ -118,10 +120,7 @@ const patch: RouteDef = {
   async handler(event, ctx) {
     const caller = await requireUser(event, ctx);
     const video = await visibleVideo(event, ctx, callerPrincipal(caller));
-    const body = await readJsonObject(event);
-    const unknown = Object.keys(body).filter((k) => k !== 'title');
-    if (unknown.length > 0) throw new ApiError('INVALID_SCHEMA', `${unknown[0]}: only title can be changed`);
-    if (body.title === undefined) throw new ApiError('INVALID_SCHEMA', 'title: required');
+    const body = await readRename(event);
     const renamed = await ctx.media.rename(video.id, body.title);
     if (!renamed) throw new ApiError('NOT_FOUND', `no video ${JSON.stringify(video.id)}`);
     return view(ctx, caller, renamed);

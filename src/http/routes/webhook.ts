@@ -2,16 +2,23 @@
 // that sent them. Bad events, and play_started beyond the open-plays caps, are rejected one by one in a 200
 // answer, so the server does not resend a whole batch forever; the 200 comes after the commit. A request whose
 // events would pass the app's events-per-minute budget is refused as a whole (429 with Retry-After).
+import Type from 'typebox';
 import { validateWebhookBody, WebhookEventSchema } from '../../ingest/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { withIngestBudget } from '../ingest-budget.ts';
 import { parseJsonText, readJsonText } from '../read-json-body.ts';
 import { requireApiKey } from '../require-api-key.ts';
-import { WebhookAnswer, WebhookBody } from '../wire/sessions.ts';
+import { queryParametersOf } from '../read-validated-query.ts';
+import { WebhookAnswer, WebhookBody } from '../../wire/sessions.ts';
 import { errorResponses, jsonContent as json } from './openapi-shared.ts';
 
 /** Per-app event budgets: a token bucket of webhookEventsPerMinute that refills over a minute. */
+/** Media servers that can only call a URL send their key as ?key= (require-api-key.ts reads it; never logged). */
+const KeyQuery = Type.Object({
+  key: Type.Optional(Type.String({ description: 'API key, when X-API-Key cannot be sent' })),
+});
+
 const budgets = new WeakMap<HttpContext, Map<string, { tokens: number; at: number }>>();
 
 /** Takes `events` from the app's budget; 429 (nothing stored) when it does not hold that many. */
@@ -70,15 +77,7 @@ const postWebhook: RouteDef = {
     description:
       "One event or an array of them, stored for the app of the key. Authenticated by an API key with ingest scope in X-API-Key or, for media servers that can only call a URL, in ?key= (never logged). Idempotent on (app, id, event): the same play id sent with another app's key is another app's session, never this one. A play_closed without its play_started still yields one closed session. Events that fail validation, and play_started events beyond the open-plays caps (liveMaxOpenPlays, liveMaxOpenPlaysPerApp), are listed in `rejected` with their index and the reason, and the rest are stored: only a body that is not JSON, not an object or array, or too large is refused as a whole, and so is a request whose events would pass the app's webhookEventsPerMinute (429 with Retry-After). A 200 means the accepted events are committed to disk.",
     security: [{ apiKey: [] }, { apiKeyQuery: [] }],
-    parameters: [
-      {
-        name: 'key',
-        in: 'query',
-        required: false,
-        schema: { type: 'string' },
-        description: 'API key, when X-API-Key cannot be sent',
-      },
-    ],
+    parameters: queryParametersOf(KeyQuery),
     requestBody: { required: true, content: json(WebhookBody) },
     responses: {
       '200': {

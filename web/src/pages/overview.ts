@@ -119,7 +119,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     return;
   }
   // A brand-new app has nothing to chart: show how to send data instead.
-  const probe = await get<{ sessions: unknown[] }>(`/api/v1/sessions${qs({ app, limit: 1 })}`);
+  const probe = await get<SessionPage>(`/api/v1/sessions${qs({ app, limit: 1 })}`);
   if (probe.sessions.length === 0 && !params.has('range')) {
     ctx.navigate(`/welcome?app=${encodeURIComponent(app)}`);
     return;

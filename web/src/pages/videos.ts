@@ -3,21 +3,27 @@
 // frame, so hls.js never enters the dashboard's bundle), renames it, shares an embed code and links to its QoE
 // sessions. When the server has no ffmpeg, the page says how to install it instead of offering a form.
 import './videos.css';
-import { ApiFailure, api, type GuestToken, get, qs, type Rendition, refreshSession, type Video } from '../api.ts';
+import {
+  type ApiError,
+  ApiFailure,
+  api,
+  type GuestToken,
+  get,
+  type HealthDetails,
+  qs,
+  type Rendition,
+  refreshSession,
+  type Video,
+  type VideoList,
+  type VideoRetryAnswer,
+  type VideoUpdate,
+} from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 import { fmtTime } from '../format.ts';
 
 export type VideoStatus = Video['status'];
 export type { Rendition, Video };
-
-/** A page of the list: `next` goes back as ?before= for the following page. */
-interface VideoPage {
-  items?: Video[];
-  videos?: Video[];
-  next?: string | null;
-}
-const pageItems = (p: VideoPage): Video[] => p.items ?? p.videos ?? [];
 
 const STATUS_LABEL: Record<VideoStatus, string> = {
   uploading: 'Uploading',
@@ -61,14 +67,6 @@ export function mergeVideo(v: Video, update: unknown): Video {
     if (key in patch) (next as Record<string, unknown>)[key] = patch[key];
   if (Array.isArray(patch.renditions)) next.renditions = patch.renditions;
   return next;
-}
-
-/** POST …/retry answers `{retried, video}` (an older server: the video itself, or nothing). */
-type RetryAnswer = Partial<Video> & { retried?: number; video?: Video };
-export function retriedVideo(before: Video, res: RetryAnswer | undefined): Video {
-  if (res?.video && typeof res.video === 'object') return res.video;
-  if (res && typeof res.id === 'string') return res as Video;
-  return { ...before, status: 'queued', error: undefined };
 }
 
 /** The title a file gets when none is typed: its name without the extension ("Summer trip.mp4" → "Summer trip"). */
@@ -130,10 +128,9 @@ function ffmpegMissing(message?: string): HTMLElement {
  */
 async function ffmpegKnownMissing(): Promise<string | null> {
   try {
-    const health = await get<{ ffmpeg?: unknown }>('/api/v1/health');
-    const f = health.ffmpeg as { available?: unknown; hint?: unknown } | null | undefined;
+    const f = (await get<HealthDetails>('/api/v1/health')).ffmpeg;
     if (f?.available !== false) return null;
-    return typeof f.hint === 'string' ? f.hint : '';
+    return f.hint ?? '';
   } catch {
     return null;
   }
@@ -242,7 +239,7 @@ function uploadCard(ctx: PageContext, onCreated: () => void, onFfmpegMissing: (m
         let code = '';
         let message = err.message;
         try {
-          const e = JSON.parse(res?.getBody() ?? '') as { error?: { code?: string; message?: string } };
+          const e = JSON.parse(res?.getBody() ?? '') as ApiError;
           code = e.error?.code ?? '';
           message = e.error?.message ?? message;
         } catch {}
@@ -297,8 +294,8 @@ async function listPage(ctx: PageContext): Promise<void> {
     retry.addEventListener('click', async () => {
       retry.disabled = true;
       try {
-        const res = await api<RetryAnswer | undefined>('POST', `/api/v1/videos/${encodeURIComponent(v.id)}/retry`, {});
-        update(retriedVideo(v, res));
+        const res = await api<VideoRetryAnswer>('POST', `/api/v1/videos/${encodeURIComponent(v.id)}/retry`, {});
+        update(res.video);
       } catch (err) {
         retry.disabled = false;
         if (err instanceof ApiFailure && err.code === 'FFMPEG_UNAVAILABLE') showFfmpegMissing(err.message);
@@ -359,7 +356,7 @@ async function listPage(ctx: PageContext): Promise<void> {
         const e = rows.get(id);
         if (!e) return;
         // Deleted elsewhere (another tab, the API), or refused once uploaded (not a video): it leaves the list.
-        if ((data as { status?: string } | null)?.status === 'deleted') remove(id);
+        if ((data as VideoUpdate).status === 'deleted') remove(id);
         else update(mergeVideo(e.video, data));
       },
       // Refused by the server (gone, and m3w restarted since, or the app's grant was revoked): it leaves too.
@@ -422,17 +419,18 @@ async function listPage(ctx: PageContext): Promise<void> {
   }
 
   const fetchPage = async (): Promise<Video[]> => {
-    const res = await get<VideoPage>(`/api/v1/videos${qs({ app, before: next })}`);
-    next = res.next ?? null;
+    // `next` goes back as ?before= for the following page.
+    const res = await get<VideoList>(`/api/v1/videos${qs({ app, before: next })}`);
+    next = res.next;
     more.hidden = next === null;
-    return pageItems(res);
+    return res.videos;
   };
 
   // New uploads: reload the first page and put what is new on top.
   const refresh = async () => {
     try {
-      const res = await get<VideoPage>(`/api/v1/videos${qs({ app })}`);
-      for (const v of [...pageItems(res)].reverse()) add(v, true);
+      const res = await get<VideoList>(`/api/v1/videos${qs({ app })}`);
+      for (const v of [...res.videos].reverse()) add(v, true);
       showListOrEmpty();
     } catch {}
   };
@@ -557,7 +555,7 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
     stop = live.subscribe(
       `video:${v.id}`,
       (data) => {
-        if ((data as { status?: string } | null)?.status === 'deleted') return gone();
+        if ((data as VideoUpdate).status === 'deleted') return gone();
         v = mergeVideo(v, data);
         drawFacts();
         if (settled(v)) {
@@ -611,8 +609,8 @@ async function detailPage(ctx: PageContext, id: string): Promise<void> {
   retry.addEventListener('click', async () => {
     retry.disabled = true;
     try {
-      const res = await api<RetryAnswer | undefined>('POST', `/api/v1/videos/${encodeURIComponent(v.id)}/retry`, {});
-      v = retriedVideo(v, res);
+      const res = await api<VideoRetryAnswer>('POST', `/api/v1/videos/${encodeURIComponent(v.id)}/retry`, {});
+      v = res.video;
       drawFacts();
       follow();
     } catch (err) {

@@ -2,7 +2,7 @@
 // addresses, so a phone on the same Wi-Fi works), an ingest key made in place, a curl line, the Android SDK
 // settings and the media-server webhook. The empty state turns into the Overview by itself when the first
 // session arrives; the Connect panel (/connect, linked from the header and shown with every new key) stays.
-import { api, get, type NewApiKey, type NewApiKeyBody, type ServerInfo } from '../api.ts';
+import { api, get, type NewApiKey, type NewApiKeyBody, type OverviewUpdate, type ServerInfo } from '../api.ts';
 import type { PageContext } from '../context.ts';
 import { copyButton, h, replace } from '../dom.ts';
 
@@ -120,8 +120,7 @@ export async function welcomePage(ctx: PageContext, connect = false): Promise<vo
 
   if (app && !connect) {
     const stop = live.subscribe(`overview:${app}`, (data) => {
-      if (((data as { sessions?: number } | null)?.sessions ?? 0) > 0)
-        ctx.navigate(`/overview?app=${encodeURIComponent(app)}`);
+      if ((data as OverviewUpdate).sessions > 0) ctx.navigate(`/overview?app=${encodeURIComponent(app)}`);
     });
     ctx.onLeave(stop);
   }

@@ -33,13 +33,6 @@ export const StoredSession = Type.Intersect(
 );
 
 const SESSION_ID = { minLength: 1, maxLength: 128 };
-/** A sessionId in a path. */
-export const sessionIdParam = {
-  name: 'sessionId',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', ...SESSION_ID },
-};
 export const SESSION_ID_LENGTH = { min: SESSION_ID.minLength, max: SESSION_ID.maxLength };
 
 const MAX_EPOCH_MS = 8_640_000_000_000_000;

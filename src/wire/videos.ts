@@ -53,7 +53,10 @@ export const VideoListParams = Type.Object({
 });
 
 /** PATCH /api/v1/videos/{id}: only the title changes. */
-export const VideoRenameBody = Type.Object({ title: Type.String({ maxLength: 200 }) }, { $id: 'VideoRenameBody' });
+export const VideoRenameBody = Type.Object(
+  { title: Type.String({ minLength: 1, maxLength: 200, 'x-expected': 'a string of 1 to 200 characters' }) },
+  { $id: 'VideoRenameBody', additionalProperties: false },
+);
 export type VideoRenameBody = Type.Static<typeof VideoRenameBody>;
 
 /** POST /api/v1/videos/{id}/retry: how many jobs went back to the queue, and the video. */

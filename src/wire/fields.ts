@@ -23,6 +23,9 @@ export const secret = (expected: string, options: { minLength?: number; maxLengt
 export const orNull = <T extends TSchema>(schema: T, expected: string, description: string) =>
   Type.Union([schema, Type.Null()], { 'x-expected': expected, description });
 
+/** A CSV answer (RFC 4180, a header row first): a text cell that a spreadsheet would run as a formula gets a leading apostrophe. */
+export const CsvText = Type.String({ description: 'RFC 4180, header row first' });
+
 /** Epoch milliseconds. */
 export const epochMs = (description: string) => Type.Integer({ description: `${description}, epoch ms` });
 
