@@ -97,9 +97,11 @@ export class ResponseHeaderMap implements ResponseHeaderWriter {
     this.entries.delete(name.toLowerCase());
   }
 
-  /** A copy, as node:http's writeHead takes it. */
-  toObject(): Record<string, string> {
-    return Object.fromEntries(this.entries);
+  /** Name, value, name, value…: the flat list node:http's writeHead takes without copying into an object. */
+  toFlatList(): string[] {
+    const list: string[] = [];
+    for (const [name, value] of this.entries) list.push(name, value);
+    return list;
   }
 }
 

@@ -38,7 +38,7 @@ export function sessionsFastPath(ctx: HttpContext, recorder: RequestRecorder): N
     }
     applySecurityHeaders(headers, ROUTE);
     headers.set('content-length', String(Buffer.byteLength(body)));
-    res.writeHead(status, headers.toObject());
+    res.writeHead(status, headers.toFlatList());
     res.end(body);
     recorder.record({
       method: 'POST',

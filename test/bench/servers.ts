@@ -136,9 +136,11 @@ export async function startM3w(opts: {
   env?: Record<string, string>;
   /** Options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   nodeArgs?: string[];
+  /** Another build's bin/m3w.js (ab-ingest.ts compares two builds); this checkout's by default. */
+  bin?: string;
 }): Promise<ServerChild> {
   const port = await freePort();
-  return launch('m3w', [...(opts.nodeArgs ?? []), M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+  return launch('m3w', [...(opts.nodeArgs ?? []), opts.bin ?? M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     // The data dir as cwd, so no m3w.config.json is picked up: only the defaults and the env below apply.
     cwd: opts.dataDir,
     env: {
