@@ -42,7 +42,7 @@ export async function ingestSessions(event: HttpExchange, ctx: HttpContext): Pro
   }
   const text = await readJsonText(event, ctx.config.maxBodyBytes);
   const result = await withIngestBudget(ctx.ingestBudget, text.length, async () => {
-    const valid = validateSessionBody(parseJsonText(text), ctx.config.maxBatchSize);
+    const valid = validateSessionBody(parseJsonText(text), ctx.config.maxBatchSize, text);
     if (!valid.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(valid.issues), valid.issues);
     if (playback) checkPlaybackSessions(playback, valid.sessions);
     await ctx.store.upsertSessions(appId, valid.sessions, Date.now());
