@@ -9,6 +9,7 @@ import { pushSessionRow, SESSION_OFFSET, SESSION_ROW_WIDTH } from '../../src/sto
 import { BodyFactory } from './payloads.ts';
 
 const GROUP = 5_000;
+const SEED_SPAN_MS = 7 * 24 * 3_600_000;
 
 export interface Seeded {
   /** Sessions stored: `total`, or fewer when the time budget ran out first. */
@@ -42,6 +43,7 @@ export async function seedSessions(
     pushSessionRow(row, 'default', v.session, Date.now());
     templates.push(row);
   }
+  const seedFrom = Date.now() - SEED_SPAN_MS - 3_600_000;
   const writer = new SessionWriter(file, 'normal');
   const began = performance.now();
   let lastLog = began;
@@ -56,6 +58,14 @@ export async function seedSessions(
         const base = i * SESSION_ROW_WIDTH;
         for (let c = 0; c < SESSION_ROW_WIDTH; c++) values[base + c] = t[c];
         const k = done + i;
+        // Times spread over the week before now, ascending, as a database that has been receiving sessions for a
+        // while holds them: the bench's own sessions (the last 10 minutes) then append to the time index as real
+        // ones do, instead of landing beside seeded rows of the very same 256 timestamps.
+        const timestamp = seedFrom + Math.floor((k / total) * SEED_SPAN_MS);
+        const duration = t[SESSION_OFFSET.session_duration_ms] as number;
+        values[base + SESSION_OFFSET.timestamp] = timestamp;
+        values[base + SESSION_OFFSET.session_start_ms] = timestamp - duration;
+        values[base + SESSION_OFFSET.session_start_date_iso] = new Date(timestamp - duration).toISOString();
         values[base + SESSION_OFFSET.session_id] = `${Math.floor((k / total) * 2 ** 32)
           .toString(16)
           .padStart(8, '0')}-seed-${k.toString(16).padStart(8, '0')}`;
