@@ -153,7 +153,10 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   });
   metrics.openPlaysSource = () => analytics.live.size;
 
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
+  const h3Handler = toNodeHandler(httpApp.app);
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (!httpApp.fastPath(req, res)) void h3Handler(req, res);
+  });
   const sockets = attachWebSockets(server, httpApp.app);
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;

@@ -54,6 +54,20 @@ describe('the Android SDK payload', () => {
     expect(JSON.parse(row.payload as string)).toEqual(body);
   });
 
+  test('a single session is stored as the very text sent (key order and spacing kept); a batch item as its JSON', async () => {
+    const id = uniqueId();
+    const { sessionId: _omit, ...rest } = sdkSession({ sessionId: id });
+    // Integer-like keys first is what JSON.stringify would do to this object; the stored text keeps the sender's order.
+    const text = `{ "sessionId": ${JSON.stringify(id)},\n  "zz": 1, "7": "seven", ${JSON.stringify(rest).slice(1)}`;
+    expect((await postSessions(s.url, text, { key: s.apiKey })).status).toBe(200);
+    expect((await dbRow(id))!.payload).toBe(text);
+
+    const inBatch = uniqueId();
+    const item = { ...sdkSession({ sessionId: inBatch }), zz: 1 };
+    expect((await postSessions(s.url, `[ ${JSON.stringify(item, null, 1)} ]`, { key: s.apiKey })).status).toBe(200);
+    expect((await dbRow(inBatch))!.payload).toBe(JSON.stringify(item));
+  });
+
   test('is read back as sent, with receivedAt', async () => {
     const id = uniqueId();
     const body = sdkSession({ sessionId: id, futureField: { nested: [1, 2] } });

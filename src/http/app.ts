@@ -1,11 +1,11 @@
 // The h3 application: the route table, request ids, the request log, metrics and the error envelope.
-import { randomUUID } from 'node:crypto';
 import { H3, type H3Event } from 'h3';
 import type { HttpContext, RequestState, RouteDef } from './context.ts';
 import { requestState } from './context.ts';
-import { errorEnvelope, toApiError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
-import { capForLog, loggablePath, RejectionSampler } from './request-log.ts';
+import { loggablePath } from './request-log.ts';
+import { errorAnswer, RequestRecorder, startRequest } from './request-record.ts';
+import { type NodeFastPath, sessionsFastPath } from './sessions-fast-path.ts';
 import { clientAddress } from './client-address.ts';
 import { applySecurityHeaders } from './security-headers.ts';
 import { appRoutes } from './routes/apps.ts';
@@ -26,11 +26,10 @@ import { roomRoutes } from './routes/rooms.ts';
 import { channelRoutes } from './routes/notification-channels.ts';
 import { alertRoutes } from './routes/alert-rules.ts';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const UNLOGGED_ROUTES = new Set(['/health']);
-
 export interface HttpApp {
   app: H3;
+  /** POST /v1/sessions on node:http ahead of the h3 app (same answers, without the web Request layer). */
+  fastPath: NodeFastPath;
   routes: RouteDef[];
   openapi: Record<string, unknown>;
 }
@@ -68,60 +67,37 @@ export function createHttpApp(ctx: HttpContext): HttpApp {
     ...webhookSchemas,
   });
 
-  const rejections = new RejectionSampler();
+  const recorder = new RequestRecorder(ctx);
   const app = new H3({
     silent: true,
     onRequest(event) {
-      const incoming = event.req.headers.get('x-request-id');
-      const state: RequestState = {
-        started: performance.now(),
-        requestId: incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID(),
-      };
+      const state = startRequest(event.req.headers.get('x-request-id'));
       (event.context as { m3w?: RequestState }).m3w = state;
       event.res.headers.set('x-request-id', state.requestId);
     },
     onError(error, event) {
-      const { error: apiError, internal } = toApiError(error);
-      const state = requestState(event);
-      if (state) state.errorCode = apiError.code;
-      if (internal) ctx.logger.error({ err: internal, reqId: state?.requestId }, 'request failed');
+      const answer = errorAnswer(ctx, error, requestState(event));
       const headers = new Headers(event.res.headers);
       headers.set('content-type', 'application/json');
-      for (const [k, v] of Object.entries(apiError.headers ?? {})) headers.set(k, v);
-      return new Response(JSON.stringify(errorEnvelope(apiError)), { status: apiError.status, headers });
+      for (const [k, v] of Object.entries(answer.headers)) headers.set(k, v);
+      return new Response(answer.body, { status: answer.status, headers });
     },
     onResponse(response, event) {
       applySecurityHeaders(response.headers, event.context.matchedRoute?.route);
       const state = requestState(event);
       if (!state) return;
-      const route = event.context.matchedRoute?.route ?? 'unmatched';
-      const method = event.req.method;
-      const seconds = (performance.now() - state.started) / 1000;
-      ctx.metrics.httpRequests.inc({ method, route, status: response.status });
-      ctx.metrics.httpDuration.observe({ method, route }, seconds);
-      if (route === '/v1/sessions' && method === 'POST' && state.errorCode)
-        ctx.metrics.sessionsRejected.inc({ code: state.errorCode });
-      if (UNLOGGED_ROUTES.has(route)) return;
-      const status = response.status;
-      const line: Record<string, unknown> = {
-        method,
-        route,
-        path: loggablePath(event.url.pathname, event.context.params),
-        status,
-        ms: Math.round(seconds * 10000) / 10,
-        reqId: state.requestId,
-      };
-      if (status >= 400 && status < 500) {
-        const address = clientAddress(event, ctx.config.trustProxy);
-        const sample = rejections.admit(`${status} ${method} ${route} ${address}`);
-        if (!sample.log) return;
-        if (sample.suppressed > 0) line.suppressed = sample.suppressed;
-        line.ua = capForLog(event.req.headers.get('user-agent') ?? '');
-      }
-      ctx.logger.info(line, 'request');
+      recorder.record({
+        method: event.req.method,
+        route: event.context.matchedRoute?.route ?? 'unmatched',
+        path: () => loggablePath(event.url.pathname, event.context.params),
+        status: response.status,
+        state,
+        address: () => clientAddress(event, ctx.config.trustProxy),
+        userAgent: () => event.req.headers.get('user-agent'),
+      });
     },
   });
 
   for (const r of routes) app.on(r.method, r.path, (event: H3Event) => r.handler(event, ctx));
-  return { app, routes, openapi };
+  return { app, routes, openapi, fastPath: sessionsFastPath(ctx, recorder) };
 }

@@ -1,11 +1,12 @@
 // The client's address: the socket peer, or the first X-Forwarded-For hop when m3w sits behind a trusted proxy.
-import type { H3Event } from 'h3';
+import type { IncomingMessage } from 'node:http';
+import type { HttpExchange } from './exchange.ts';
 
-export function clientAddress(event: H3Event, trustProxy: boolean): string {
+export function clientAddress(event: HttpExchange, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = event.req.headers.get('x-forwarded-for');
     const first = forwarded?.split(',')[0]?.trim();
     if (first) return first;
   }
-  return event.runtime?.node?.req?.socket?.remoteAddress ?? 'unknown';
+  return (event.runtime?.node?.req as IncomingMessage | undefined)?.socket?.remoteAddress ?? 'unknown';
 }

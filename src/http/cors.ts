@@ -1,9 +1,9 @@
 // CORS for POST /v1/sessions: browser pages on other sites may send sessions only from the origins their ingest key
 // allows. The preflight cannot know the key (browsers send none), so it answers any origin and the real request is
 // checked against the presenting key. Requests without an Origin header (SDKs, curl, media servers) are untouched.
-import type { H3Event } from 'h3';
 import type { ApiKeyRecord } from '../store/index.ts';
 import type { HttpContext, RouteDef } from './context.ts';
+import type { HttpExchange } from './exchange.ts';
 import { ApiError } from './errors.ts';
 
 /** How long a browser may reuse a preflight answer: Chromium caps it at 2 h. */
@@ -35,7 +35,7 @@ export const sessionsPreflight: RouteDef = {
  * On a request with an Origin header, lets it through only when the key allows that origin (or "*"), and then
  * tells the browser it may read the answer. A refusal is a 403 without Access-Control-Allow-Origin.
  */
-export function allowKeyOrigin(event: H3Event, key: ApiKeyRecord): void {
+export function allowKeyOrigin(event: HttpExchange, key: ApiKeyRecord): void {
   const origin = event.req.headers.get('origin');
   if (origin === null) return; // not a browser on another page: the cost of CORS for SDKs is this one lookup
   const headers = event.res.headers;
@@ -54,7 +54,7 @@ export function allowKeyOrigin(event: H3Event, key: ApiKeyRecord): void {
  * The built-in player's playback credential is for m3w's own /watch and /embed pages (an /embed frame on another
  * site still runs on m3w's origin), so a request carrying it from any other origin is refused.
  */
-export function allowOwnOrigin(event: H3Event, ctx: HttpContext): void {
+export function allowOwnOrigin(event: HttpExchange, ctx: HttpContext): void {
   const origin = event.req.headers.get('origin');
   if (origin === null) return;
   event.res.headers.set('vary', 'Origin');
@@ -65,7 +65,7 @@ export function allowOwnOrigin(event: H3Event, ctx: HttpContext): void {
   );
 }
 
-function isOwnOrigin(event: H3Event, ctx: HttpContext, origin: string): boolean {
+function isOwnOrigin(event: HttpExchange, ctx: HttpContext, origin: string): boolean {
   let host: string;
   try {
     host = new URL(origin).host;

@@ -1,18 +1,12 @@
 // Reads a JSON request body straight from the Node stream (much cheaper than the web Request body on Node),
 // enforcing content type, encoding and size (after decompression) before anything is parsed.
-import type { IncomingMessage } from 'node:http';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import type { H3Event } from 'h3';
 import { ApiError } from './errors.ts';
+import { type HttpExchange, nodeRequestOf } from './exchange.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
-
-function nodeRequest(event: H3Event): IncomingMessage {
-  const req = event.runtime?.node?.req;
-  if (!req) throw new Error('m3w runs on Node; no Node request on this event');
-  return req as IncomingMessage;
-}
 
 /** The client hung up before its whole body arrived (nobody reads the answer; it keeps the log at 4xx). */
 const hungUp = () => new ApiError('INVALID_SCHEMA', 'the request body ended early: the client closed the connection');
@@ -63,12 +57,12 @@ function collect(stream: NodeJS.ReadableStream, maxBytes: number, tooLarge: () =
 }
 
 /** Parses the body as JSON. Malformed JSON, a wrong type or encoding, or an oversized body become ApiErrors. */
-export async function readJsonBody(event: H3Event, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(event: HttpExchange, maxBytes: number): Promise<unknown> {
   return parseJsonText(await readJsonText(event, maxBytes));
 }
 
 /** The body as text, checked like readJsonBody's but not parsed yet (the ingestion routes parse under their budget). */
-export async function readJsonText(event: H3Event, maxBytes: number): Promise<string> {
+export async function readJsonText(event: HttpExchange, maxBytes: number): Promise<string> {
   const contentType = event.req.headers.get('content-type');
   if (!contentType || !JSON_TYPE.test(contentType.trim()))
     throw new ApiError(
@@ -93,7 +87,7 @@ export async function readJsonText(event: H3Event, maxBytes: number): Promise<st
   const declared = Number(event.req.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) throw tooLarge();
 
-  const req = nodeRequest(event);
+  const req = nodeRequestOf(event);
   let buffer: Buffer;
   if (encoding === 'gzip') {
     const gunzip: Gunzip = createGunzip();

@@ -1,14 +1,14 @@
 // API-key authentication and rate limiting for the ingestion API, in the order that keeps keys from being
 // guessed at speed: requests without a valid key are limited per address, valid ones per key and address
 // (a fleet of phones shares one key, so the key alone is not the unit).
-import type { H3Event } from 'h3';
 import type { ApiKeyRecord, Scope } from '../store/index.ts';
 import { clientAddress } from './client-address.ts';
 import type { HttpContext } from './context.ts';
+import type { HttpExchange } from './exchange.ts';
 import { ApiError } from './errors.ts';
 import type { RateDecision } from './rate-limit.ts';
 
-function applyRateHeaders(event: H3Event, d: RateDecision): void {
+function applyRateHeaders(event: HttpExchange, d: RateDecision): void {
   const h = event.res.headers;
   h.set('ratelimit-limit', String(d.limit));
   h.set('ratelimit-remaining', String(d.remaining));
@@ -17,7 +17,7 @@ function applyRateHeaders(event: H3Event, d: RateDecision): void {
 
 /** Takes one request from `bucket`; throws RATE_LIMIT_EXCEEDED (with Retry-After) when it is empty. */
 export function limit(
-  event: H3Event,
+  event: HttpExchange,
   ctx: HttpContext,
   bucket: string,
   requests = ctx.config.rateLimit.requests,
@@ -42,7 +42,7 @@ export interface RequireApiKeyOptions {
 }
 
 export async function requireApiKey(
-  event: H3Event,
+  event: HttpExchange,
   ctx: HttpContext,
   scopes: readonly Scope[],
   opts: RequireApiKeyOptions = {},

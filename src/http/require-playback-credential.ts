@@ -2,10 +2,10 @@
 // POST /api/v1/videos/{id}/playback instead of an ingest key. It ingests into the video's app only, and only
 // sessions whose contentId is that video (403 naming why otherwise), and only while the video exists: a deleted
 // video's credential stops like its playback URLs do. Rate limited like a key, per video and address.
-import type { H3Event } from 'h3';
 import type { IngestedSession } from '../ingest/index.ts';
 import { clientAddress } from './client-address.ts';
 import type { HttpContext } from './context.ts';
+import type { HttpExchange } from './exchange.ts';
 import { ApiError } from './errors.ts';
 
 export interface PlaybackIngest {
@@ -14,11 +14,11 @@ export interface PlaybackIngest {
 }
 
 /** True when the request carries a playback credential rather than an API key. */
-export function hasPlaybackCredential(event: H3Event): boolean {
+export function hasPlaybackCredential(event: HttpExchange): boolean {
   return !event.req.headers.has('x-api-key') && /^Bearer m3wp\./.test(event.req.headers.get('authorization') ?? '');
 }
 
-export async function requirePlaybackCredential(event: H3Event, ctx: HttpContext): Promise<PlaybackIngest> {
+export async function requirePlaybackCredential(event: HttpExchange, ctx: HttpContext): Promise<PlaybackIngest> {
   const token = (event.req.headers.get('authorization') ?? '').replace(/^Bearer\s+/, '').trim();
   const address = clientAddress(event, ctx.config.trustProxy);
   const credential = ctx.media.signer.verifyCredential(token);

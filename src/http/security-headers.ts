@@ -1,5 +1,6 @@
 // The security headers every response carries, errors and API answers included, and the one place that
 // says which routes other sites may frame (the player pages) and which HTML needs its own policy.
+import type { ResponseHeaderWriter } from './exchange.ts';
 import { CONTENT_SECURITY_POLICY, PLAYER_CONTENT_SECURITY_POLICY } from './static-assets.ts';
 
 /** Route pattern → the CSP frame-ancestors sources allowed to frame it. Every other route: 'none'. */
@@ -21,7 +22,7 @@ const NON_HTML_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'n
 
 /** Sets the headers on a response about to be sent; `route` is the matched route pattern. */
 export function applySecurityHeaders(
-  headers: Headers,
+  headers: ResponseHeaderWriter,
   route: string | undefined,
   frameable: ReadonlyMap<string, string> = FRAMEABLE_ROUTES,
 ): void {

@@ -7,9 +7,10 @@ export type SessionBody =
   | { ok: true; batch: boolean; sessions: IngestedSession[] }
   | { ok: false; issues: FieldIssue[] };
 
-export function validateSessionBody(body: unknown, maxBatchSize: number): SessionBody {
+/** `sentText`: the text `body` was parsed from; a single session keeps it as its stored payload (no re-serialising). */
+export function validateSessionBody(body: unknown, maxBatchSize: number, sentText?: string): SessionBody {
   if (!Array.isArray(body)) {
-    const result = validateSessionSummary(body);
+    const result = validateSessionSummary(body, sentText);
     return result.ok ? { ok: true, batch: false, sessions: [result.session] } : result;
   }
   if (body.length === 0)

@@ -147,8 +147,11 @@ function semanticIssues(item: Record<string, unknown>, sessionStartMs: number): 
 
 export type ValidationResult = { ok: true; session: IngestedSession } | { ok: false; issues: FieldIssue[] };
 
-/** Validates and normalises one SessionSummary object. */
-export function validateSessionSummary(input: unknown): ValidationResult {
+/**
+ * Validates and normalises one SessionSummary object. `sentText` is the JSON text `input` was parsed from, when it
+ * was exactly that object: it is stored as the payload as it came, instead of serialising the object again.
+ */
+export function validateSessionSummary(input: unknown, sentText?: string): ValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return { ok: false, issues: [{ field: '(body)', message: `expected a JSON object, got ${describeValue(input)}` }] };
   const item = input as Record<string, unknown>;
@@ -174,7 +177,7 @@ export function validateSessionSummary(input: unknown): ValidationResult {
       summary,
       country: summary.country ? summary.country.toUpperCase() : null,
       sessionStartMs,
-      payload: JSON.stringify(item),
+      payload: sentText ?? JSON.stringify(item),
     },
   };
 }

@@ -9,9 +9,27 @@ import { pushSessionRow, SESSION_OFFSET, SESSION_ROW_WIDTH } from '../../src/sto
 import { BodyFactory } from './payloads.ts';
 
 const GROUP = 5_000;
+const SEED_SPAN_MS = 7 * 24 * 3_600_000;
 
-/** Stores `total` sessions with random-looking ids in `dataDir`/m3w.db; returns the seconds it took. */
-export async function seedSessions(dataDir: string, total: number, log: (line: string) => void): Promise<number> {
+export interface Seeded {
+  /** Sessions stored: `total`, or fewer when the time budget ran out first. */
+  stored: number;
+  seconds: number;
+}
+
+/**
+ * Stores `total` sessions in `dataDir`/m3w.db, or as many as `budgetSec` allows. The ids are spread evenly over
+ * the whole id space (as UUIDs from many phones are) but written in ascending order, so every group appends to the
+ * (app_id, session_id) index instead of dirtying a random leaf per row (measured on a loaded 2-core machine: 11,277
+ * sessions/s to 3.39 M, against 10,535/s to 3.17 M with random ids; the gap should grow with the count), and the
+ * index ends up as large and as spread as random inserts would leave it (with fuller pages).
+ */
+export async function seedSessions(
+  dataDir: string,
+  total: number,
+  log: (line: string) => void,
+  budgetSec = Number.POSITIVE_INFINITY,
+): Promise<Seeded> {
   const file = path.join(dataDir, 'm3w.db');
   const store = await SqliteStore.open({ file, durability: 'normal' });
   await store.ensureApp('default', 'Default app', Date.now());
@@ -26,9 +44,11 @@ export async function seedSessions(dataDir: string, total: number, log: (line: s
     pushSessionRow(row, 'default', v.session, Date.now());
     templates.push(row);
   }
+  const seedFrom = Date.now() - SEED_SPAN_MS - 3_600_000;
   const writer = new SessionWriter(file, 'normal');
   const began = performance.now();
   let lastLog = began;
+  let stored = 0;
   try {
     const values = new Array<unknown>(GROUP * SESSION_ROW_WIDTH);
     for (let done = 0; done < total; ) {
@@ -38,13 +58,27 @@ export async function seedSessions(dataDir: string, total: number, log: (line: s
         const t = templates[(done + i) & 255]!;
         const base = i * SESSION_ROW_WIDTH;
         for (let c = 0; c < SESSION_ROW_WIDTH; c++) values[base + c] = t[c];
-        // Uniformly spread ids, as UUIDs from many phones are: every insert lands somewhere in the index.
-        values[base + SESSION_OFFSET.session_id] =
-          `${Math.floor(Math.random() * 2 ** 32).toString(16)}-seed-${(done + i).toString(16)}`;
+        const k = done + i;
+        // Times spread over the week before now, ascending, as a database that has been receiving sessions for a
+        // while holds them: the bench's own sessions (the last 10 minutes) then append to the time index as real
+        // ones do, instead of landing beside seeded rows of the very same 256 timestamps.
+        const timestamp = seedFrom + Math.floor((k / total) * SEED_SPAN_MS);
+        const duration = t[SESSION_OFFSET.session_duration_ms] as number;
+        values[base + SESSION_OFFSET.timestamp] = timestamp;
+        values[base + SESSION_OFFSET.session_start_ms] = timestamp - duration;
+        values[base + SESSION_OFFSET.session_start_date_iso] = new Date(timestamp - duration).toISOString();
+        values[base + SESSION_OFFSET.session_id] = `${Math.floor((k / total) * 2 ** 32)
+          .toString(16)
+          .padStart(8, '0')}-seed-${k.toString(16).padStart(8, '0')}`;
       }
       const r = writer.write({ seq: done, values, counts: [n] });
       if (r.errors[0]) throw new Error(`seeding failed: ${r.errors[0]}`);
       done += n;
+      stored = done;
+      if ((performance.now() - began) / 1000 > budgetSec) {
+        log(`  seeding budget of ${budgetSec} s used up at ${done.toLocaleString('en-US')} sessions`);
+        break;
+      }
       if (performance.now() - lastLog > 30_000) {
         lastLog = performance.now();
         log(`  … ${done.toLocaleString('en-US')} sessions stored (${Math.round((lastLog - began) / 1000)} s)`);
@@ -53,5 +87,5 @@ export async function seedSessions(dataDir: string, total: number, log: (line: s
   } finally {
     writer.close();
   }
-  return (performance.now() - began) / 1000;
+  return { stored, seconds: (performance.now() - began) / 1000 };
 }

@@ -136,25 +136,31 @@ export async function startM3w(opts: {
   env?: Record<string, string>;
   /** Options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   nodeArgs?: string[];
+  /** Another build's bin/m3w.js (ab-ingest.ts compares two builds); this checkout's by default. */
+  bin?: string;
 }): Promise<ServerChild> {
   const port = await freePort();
-  return launch('m3w', [...(opts.nodeArgs ?? []), M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-    // The data dir as cwd, so no m3w.config.json is picked up: only the defaults and the env below apply.
-    cwd: opts.dataDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      M3W_API_KEY: opts.apiKey,
-      M3W_DATA_DIR: opts.dataDir,
-      M3W_DURABILITY: 'full',
-      RATE_LIMIT_REQUESTS: '1000000000',
-      RATE_LIMIT_WINDOW_SEC: '60',
-      LOG_LEVEL: 'info',
-      ...opts.env,
+  return launch(
+    'm3w',
+    [...(opts.nodeArgs ?? []), opts.bin ?? M3W_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'],
+    {
+      // The data dir as cwd, so no m3w.config.json is picked up: only the defaults and the env below apply.
+      cwd: opts.dataDir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        M3W_API_KEY: opts.apiKey,
+        M3W_DATA_DIR: opts.dataDir,
+        M3W_DURABILITY: 'full',
+        RATE_LIMIT_REQUESTS: '1000000000',
+        RATE_LIMIT_WINDOW_SEC: '60',
+        LOG_LEVEL: 'info',
+        ...opts.env,
+      },
+      port,
+      probePath: '/health',
+      ready: (status) => status === 200, // 200 only once the database answers
     },
-    port,
-    probePath: '/health',
-    ready: (status) => status === 200, // 200 only once the database answers
-  });
+  );
 }
 
 function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {

@@ -1,6 +1,7 @@
 // POST /v1/sessions (one SessionSummary or a batch) and GET /v1/sessions/:sessionId.
 import { SessionSummarySchema, validateSessionBody, type FieldIssue } from '../../ingest/index.ts';
-import type { RouteDef } from '../context.ts';
+import type { HttpContext, RouteDef } from '../context.ts';
+import type { HttpExchange } from '../exchange.ts';
 import { allowKeyOrigin, allowOwnOrigin, sessionsPreflight } from '../cors.ts';
 import { ApiError } from '../errors.ts';
 import { withIngestBudget } from '../ingest-budget.ts';
@@ -23,35 +24,41 @@ function describeIssues(issues: FieldIssue[]): string {
   return shown.join('; ') + more;
 }
 
+/**
+ * POST /v1/sessions itself: authorise, read, validate and commit. The h3 route and the node:http fast path
+ * (sessions-fast-path.ts, which serves this route without h3's web Request layer) both run exactly this.
+ */
+export async function ingestSessions(event: HttpExchange, ctx: HttpContext): Promise<SessionAccepted> {
+  // The built-in player sends a playback credential (its video only) instead of an ingest key.
+  const playback = hasPlaybackCredential(event) ? await requirePlaybackCredential(event, ctx) : null;
+  let appId: string;
+  if (playback) {
+    allowOwnOrigin(event, ctx);
+    appId = playback.appId;
+  } else {
+    const key = await requireApiKey(event, ctx, ['ingest']);
+    allowKeyOrigin(event, key); // browsers on other sites: only from the origins the key allows
+    appId = key.appId;
+  }
+  const text = await readJsonText(event, ctx.config.maxBodyBytes);
+  const result = await withIngestBudget(ctx.ingestBudget, text.length, async () => {
+    const valid = validateSessionBody(parseJsonText(text), ctx.config.maxBatchSize, text);
+    if (!valid.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(valid.issues), valid.issues);
+    if (playback) checkPlaybackSessions(playback, valid.sessions);
+    await ctx.store.upsertSessions(appId, valid.sessions, Date.now());
+    return valid;
+  });
+  ctx.metrics.sessionsIngested.inc(result.sessions.length);
+  const answer: SessionAccepted = result.batch
+    ? { status: 'success', accepted: result.sessions.length }
+    : { status: 'success', sessionId: result.sessions[0]!.summary.sessionId };
+  return answer;
+}
+
 const postSessions: RouteDef = {
   method: 'POST',
   path: '/v1/sessions',
-  async handler(event, ctx) {
-    // The built-in player sends a playback credential (its video only) instead of an ingest key.
-    const playback = hasPlaybackCredential(event) ? await requirePlaybackCredential(event, ctx) : null;
-    let appId: string;
-    if (playback) {
-      allowOwnOrigin(event, ctx);
-      appId = playback.appId;
-    } else {
-      const key = await requireApiKey(event, ctx, ['ingest']);
-      allowKeyOrigin(event, key); // browsers on other sites: only from the origins the key allows
-      appId = key.appId;
-    }
-    const text = await readJsonText(event, ctx.config.maxBodyBytes);
-    const result = await withIngestBudget(ctx.ingestBudget, text.length, async () => {
-      const valid = validateSessionBody(parseJsonText(text), ctx.config.maxBatchSize);
-      if (!valid.ok) throw new ApiError('INVALID_SCHEMA', describeIssues(valid.issues), valid.issues);
-      if (playback) checkPlaybackSessions(playback, valid.sessions);
-      await ctx.store.upsertSessions(appId, valid.sessions, Date.now());
-      return valid;
-    });
-    ctx.metrics.sessionsIngested.inc(result.sessions.length);
-    const answer: SessionAccepted = result.batch
-      ? { status: 'success', accepted: result.sessions.length }
-      : { status: 'success', sessionId: result.sessions[0]!.summary.sessionId };
-    return answer;
-  },
+  handler: (event, ctx) => ingestSessions(event, ctx),
   openapi: {
     summary: 'Ingest one playback session summary, or a batch of up to 1000',
     description:
