@@ -48,7 +48,7 @@ export interface PartitionRange {
 }
 
 /** The range partitions of `table` (DEFAULT left out), oldest first. */
-export async function listPartitions(db: pg.Pool | pg.PoolClient, table: string): Promise<PartitionRange[]> {
+export async function listPartitions(db: pg.Pool | pg.ClientBase, table: string): Promise<PartitionRange[]> {
   const r = await db.query<{ name: string; bound: string }>(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`,
