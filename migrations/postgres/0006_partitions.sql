@@ -41,13 +41,46 @@ BEGIN
 END
 $$;
 
--- The partitions m3w keeps ahead of `now_ms`: today and the next 7 days, this month and the next 2.
-CREATE FUNCTION m3w_upkeep_partitions(now_ms bigint) RETURNS integer LANGUAGE sql AS $$
-  SELECT m3w_add_partitions('sessions', 'session_start_ms', false, now_ms, now_ms + 8 * 86400000::bigint)
-       + m3w_add_partitions('qoe_minutes', 'minute', false, now_ms, now_ms + 8 * 86400000::bigint)
-       + m3w_add_partitions('stream_minutes', 'minute', false, now_ms, now_ms + 8 * 86400000::bigint)
-       + m3w_add_partitions('qoe_hours', 'hour', true, now_ms, now_ms + 62 * 86400000::bigint)
-       + m3w_add_partitions('stream_hours', 'hour', true, now_ms, now_ms + 62 * 86400000::bigint)
+-- Partitions for the periods in [from_ms, to_ms) that have rows in the DEFAULT partition, which move into them:
+-- rows written for a day before its partition existed (an import, migrate-store, a long outage of upkeep).
+CREATE FUNCTION m3w_adopt_default_rows(parent text, key text, monthly boolean, from_ms bigint, to_ms bigint)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+  p bigint;
+  made integer := 0;
+BEGIN
+  FOR p IN EXECUTE format(
+    'SELECT DISTINCT (extract(epoch FROM date_trunc(%L, to_timestamp(%I / 1000.0) AT TIME ZONE ''UTC'')) * 1000)::bigint
+       FROM %I WHERE %I >= %s AND %I < %s',
+    CASE WHEN monthly THEN 'month' ELSE 'day' END, key, parent || '_default', key, from_ms, key, to_ms)
+  LOOP
+    made := made + m3w_add_partitions(parent, key, monthly, p, p + 1);
+  END LOOP;
+  RETURN made;
+END
+$$;
+
+-- What upkeep keeps in place around `now_ms`: partitions for today and the days up to 8 days ahead, for this month
+-- and the next 2; and for rows that sit in DEFAULT although their day (back 400 days) or month (back 10 years)
+-- could have one.
+CREATE FUNCTION m3w_upkeep_partitions(now_ms bigint) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+  day_ahead bigint := now_ms + 8 * 86400000::bigint;
+  month_ahead bigint := now_ms + 62 * 86400000::bigint;
+  days_back bigint := now_ms - 400 * 86400000::bigint;
+  months_back bigint := now_ms - 3653 * 86400000::bigint;
+  made integer := 0;
+  t record;
+BEGIN
+  FOR t IN SELECT * FROM (VALUES ('sessions', 'session_start_ms', false), ('qoe_minutes', 'minute', false),
+    ('stream_minutes', 'minute', false), ('qoe_hours', 'hour', true), ('stream_hours', 'hour', true)) AS x(tbl, key, monthly)
+  LOOP
+    made := made + m3w_add_partitions(t.tbl, t.key, t.monthly, now_ms, CASE WHEN t.monthly THEN month_ahead ELSE day_ahead END)
+      + m3w_adopt_default_rows(t.tbl, t.key, t.monthly, CASE WHEN t.monthly THEN months_back ELSE days_back END,
+          CASE WHEN t.monthly THEN month_ahead ELSE day_ahead END);
+  END LOOP;
+  RETURN made;
+END
 $$;
 
 -- Only for this migration (dropped at its end): swaps `tbl` for a partitioned copy holding the same rows.

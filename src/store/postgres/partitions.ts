@@ -33,7 +33,10 @@ async function underIngestLock<T>(pool: pg.Pool, operation: string, work: (c: pg
   });
 }
 
-/** Creates the partitions due ahead of `now` (m3w_upkeep_partitions: 8 days, 2 months); returns how many. */
+/**
+ * Creates the partitions due ahead of `now` (m3w_upkeep_partitions: 8 days, 2 months) and those of past days
+ * (months) with rows in DEFAULT, moving the rows; returns how many partitions it created.
+ */
 export function upkeepPartitions(pool: pg.Pool, now: number): Promise<number> {
   return underIngestLock(pool, 'upkeepPartitions', async (c) => {
     const r = await c.query<{ n: number }>('SELECT m3w_upkeep_partitions($1) AS n', [now]);
@@ -77,6 +80,8 @@ export async function dropExpiredPartitions(pool: pg.Pool, cutoffs: RetentionCut
   return underIngestLock(pool, 'dropExpiredPartitions', async (c) => {
     for (const { table, part, cutoff, count } of due) {
       const name = `"${part.name}"`;
+      // Gone already (a retention run elsewhere, say `m3w retention` beside the server).
+      if ((await c.query('SELECT to_regclass($1) AS t', [name])).rows[0].t === null) continue;
       if (table === 'sessions') {
         const live = await c.query(`SELECT 1 FROM ${name} WHERE timestamp >= $1 LIMIT 1`, [cutoff]);
         if (live.rows.length > 0) continue;
