@@ -9,7 +9,7 @@ import { LiveTracker } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { JobClaim, PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
-import { dailyAt, everyMinute, type ScheduledJob } from '../tools/wall-clock-schedule.ts';
+import { dailyAt, everyHour, everyMinute, type ScheduledJob } from '../tools/wall-clock-schedule.ts';
 import { type MinuteJobReport, minuteJob } from './minute-job.ts';
 import { MomentWatch } from './moment-watch.ts';
 import type { Moment } from './moments.ts';
@@ -27,7 +27,12 @@ const STATE_SNAPSHOT_OPEN = 'live.snapshot_open';
 
 /** Singleton jobs, as named in job_runs. The minute job also rolls up complete hours, finds moments and evaluates
  * alert rules: each step reads the rows the one before wrote, so they are one claim. */
-export const JOBS = { minute: 'minute', staleSessions: 'stale-sessions', retention: 'retention' } as const;
+export const JOBS = {
+  minute: 'minute',
+  staleSessions: 'stale-sessions',
+  retention: 'retention',
+  partitions: 'partitions',
+} as const;
 /** A claim not renewed for this long belongs to an instance that died; a live run renews it every third of it. */
 export const JOB_LEASE_MS = 30_000;
 
@@ -66,8 +71,11 @@ export class AnalyticsEngine {
     // Jobs never overlap: background() runs one at a time.
     const minute = () => this.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
     const retention = () => this.singleton(JOBS.retention, 24 * HOUR, (now) => this.retention(false, now));
+    // Postgres partitions are made days ahead; hourly runs (and one now) leave room for an outage of days.
+    const partitions = () => this.singleton(JOBS.partitions, HOUR, (now) => this.store.maintainPartitions(now));
     const syncMs = this.config.sessionSyncIntervalSeconds * 1000;
     this.tasks.push(everyMinute(() => this.background(minute)));
+    this.tasks.push(everyHour(() => this.background(partitions)));
     this.tasks.push(dailyAt(2, () => this.background(retention)));
     this.syncTimer = setInterval(
       () =>
@@ -80,6 +88,7 @@ export class AnalyticsEngine {
     this.syncTimer.unref();
     // Catch up now rather than at the next whole minute, and run retention if the last one is over a day old.
     this.startup = Promise.all([
+      this.background(partitions),
       this.background(minute),
       this.background(async () => {
         const last = await this.store.getEngineState(STATE_RETENTION);

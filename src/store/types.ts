@@ -384,8 +384,16 @@ export interface AnalyticsStore {
   listMoments(query: MomentQuery): Promise<StoredMoment[]>;
   /** How many rows each cut-off would remove. */
   countExpired(cutoffs: RetentionCutoffs): Promise<RetentionCounts>;
-  /** Removes at most `batch` expired rows of each kind; returns what went (0s when done). */
+  /**
+   * Removes at most `batch` expired rows of each kind; returns what went (0s when done). Postgres also drops
+   * whole partitions whose rows are all expired, counted in full (they go at once, without row deletes).
+   */
   deleteExpired(cutoffs: RetentionCutoffs, batch: number): Promise<RetentionCounts>;
+  /**
+   * Creates the partitions of the large tables due ahead of `now` (Postgres: days of sessions and minute
+   * rollups, months of hourly rollups); returns how many it created. SQLite has none: 0.
+   */
+  maintainPartitions(now: number): Promise<number>;
   /** Returns up to `pages` free pages to the operating system. */
   releaseFreePages(pages: number): Promise<void>;
 }

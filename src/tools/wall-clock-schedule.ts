@@ -49,5 +49,9 @@ export function nextLocalHour(now: number, hour: number): number {
 /** `job` at second 0 of every minute. */
 export const everyMinute = (job: () => void) => repeatAt(nextMinuteStart, job);
 
+/** `job` at the start of every hour. */
+export const everyHour = (job: () => void) =>
+  repeatAt((now) => Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000, job);
+
 /** `job` once a day at `hour`:00 local time. */
 export const dailyAt = (hour: number, job: () => void) => repeatAt((now) => nextLocalHour(now, hour), job);

@@ -9,8 +9,9 @@
 // Each server runs in its own child process; autocannon runs here. Prints figures per scenario, checks that
 // the database holds exactly the sessions acknowledged, and ends with a markdown table for the README. Exits
 // non-zero when a target is missed or a check fails (test/bench/targets.ts). BENCH_ONLY=ingest skips the
-// live-feed, analytics, watch-party (rooms.ts) and video-library (media.ts) parts. Without --big (or
-// BENCH_STORED_SESSIONS) (b') and (c') are skipped, which keeps the default run bounded.
+// live-feed, analytics, watch-party (rooms.ts), video-library (media.ts) and Postgres (postgres.ts; skipped with a
+// printed reason without TEST_DATABASE_URL) parts. Without --big (or BENCH_STORED_SESSIONS) (b') and (c') are
+// skipped, which keeps the default run bounded.
 // Client and server share the machine's cores, so absolute figures are noisy; ratios within a run are what to watch.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +25,7 @@ import { liveFeedBench } from './live-feed.ts';
 import { runAnalyticsBench } from './analytics.ts';
 import { roomsBench } from './rooms.ts';
 import { mediaBench } from './media.ts';
+import { postgresBench } from './postgres.ts';
 import { reportTargets, target } from './targets.ts';
 import { type Measured, writerAgainstFloor } from './session-writer-micro.ts';
 import { seedSessions } from './seed-sessions.ts';
@@ -402,6 +404,7 @@ async function main(): Promise<void> {
     await runAnalyticsBench();
     await roomsBench();
     await mediaBench();
+    await postgresBench();
   }
   console.log(
     `load average (1 / 5 / 15 min) at the end: ${os

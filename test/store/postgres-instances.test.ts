@@ -241,7 +241,12 @@ test.skipIf(!needs('postgres'))(
       );
       const finished = finishedLines.flatMap((l) => [l.bucket, ...l.redone].map((b) => `${l.job}@${b}`));
       expect(finished.length).toBe(new Set(finished).size);
-      const allRuns = [...(await runs('minute')), ...(await runs('stale-sessions')), ...(await runs('retention'))];
+      const allRuns = [
+        ...(await runs('minute')),
+        ...(await runs('stale-sessions')),
+        ...(await runs('retention')),
+        ...(await runs('partitions')),
+      ];
       expect(allRuns.filter((r) => r.finished_at === null)).toEqual([]);
       expect(new Set(finished)).toEqual(new Set(allRuns.map((r) => `${r.job}@${r.bucket}`)));
       // (Which instance wins a bucket is a race of their timers: often the same one, so no spread is asserted; the

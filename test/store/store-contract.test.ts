@@ -10,6 +10,7 @@ import { adapters, openTestStore, type OpenedTestStore } from '../helpers/stores
 const T0 = 1_762_999_200_000; // a whole hour (UTC)
 const MIN = 60_000;
 const HOUR = 3_600_000;
+const DAY = 86_400_000;
 
 function sessions(...items: Array<Record<string, unknown>>): IngestedSession[] {
   const v = validateSessionBody(
@@ -814,6 +815,100 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     ).toEqual([id3]);
     expect((await store.listMoments({ from: T0 + 3 * MIN, to: T0 + HOUR, limit: 10 })).map((x) => x.id)).toEqual([id3]);
     expect((await store.listMoments({ from: T0, to: T0 + HOUR, limit: 1 })).map((x) => x.id)).toEqual([id3]);
+  });
+
+  test('a session re-sent with its start on another day replaces the stored one: one row, exact rollups', async () => {
+    // On Postgres each day is a partition of its own (maintainPartitions), so the re-send moves the row.
+    const made = await store.maintainPartitions(T0 - 2 * DAY);
+    expect(made > 0).toBe(adapter === 'postgres');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const send = (id: string, start: number, timestamp: number, over: Record<string, unknown> = {}) =>
+      store.upsertSessions(
+        'a1',
+        sessions({ sessionId: id, sessionStartDateIso: iso(start), timestamp, contentId: 'c', ...over }),
+        timestamp,
+      );
+    await send('moves', T0 - DAY - HOUR, T0 - DAY);
+    await send('stays', T0 - DAY, T0 - DAY + MIN);
+    await send('moves', T0 + HOUR, T0 + 2 * HOUR, { startupTimeMs: 1234, country: 'FR' });
+    // An older summary with yet another start day is ignored, as any older summary is.
+    await send('moves', T0 - 2 * DAY, T0 - DAY + HOUR);
+    // Back to the first day, newer: moves again, in a batch with another session.
+    await store.upsertSessions(
+      'a1',
+      sessions(
+        { sessionId: 'moves', sessionStartDateIso: iso(T0 - DAY - 2 * HOUR), timestamp: T0 + 3 * HOUR },
+        { sessionId: 'new', sessionStartDateIso: iso(T0), timestamp: T0 + 3 * HOUR },
+      ),
+      T0 + 3 * HOUR,
+    );
+    expect(await store.countSessions('a1')).toBe(3);
+    const page = await store.listSessions({ appId: 'a1', limit: 10 });
+    expect(page.sessions.map((x) => x.sessionId).sort()).toEqual(['moves', 'new', 'stays']);
+    expect((await store.getSession('a1', 'moves'))!.timestamp).toBe(T0 + 3 * HOUR);
+    expect(await expectRollupsExact(store, 'a1', T0 - 3 * DAY, T0 + DAY)).toBeGreaterThan(0);
+    const global = await store.qoeRows(HOUR, 'a1', 'global', '', T0 - 3 * DAY, T0 + DAY);
+    expect(global.reduce((n, r) => n + r.sessions, 0)).toBe(3);
+  });
+
+  test('retention over partitioned days: whole expired days, the partial oldest day and rows outside every partition', async () => {
+    // Days T0-5d … T0+3d get partitions on Postgres; sessions a week before that fall outside every partition.
+    await store.maintainPartitions(T0 - 5 * DAY);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const items: Array<Record<string, unknown>> = [];
+    for (let d = -12; d <= 1; d++)
+      for (const h of [1, 23])
+        items.push({
+          sessionId: `d${d}h${h}`,
+          sessionStartDateIso: iso(T0 + d * DAY + h * HOUR),
+          timestamp: T0 + d * DAY + h * HOUR + 30 * MIN,
+        });
+    // Started on an old day but still reporting at the cut-off: its day must not go whole.
+    items.push({ sessionId: 'long', sessionStartDateIso: iso(T0 - 4 * DAY), timestamp: T0 });
+    await store.upsertSessions('a1', sessions(...items), T0);
+    const minuteRow = (t: number): StreamRollupRow => ({
+      appId: 'a1',
+      dimension: 'global',
+      value: '',
+      t,
+      sessionsStarted: 1,
+      sessionsClosed: 0,
+      totalBytes: 1,
+      watchTimeSeconds: 1,
+      uniqueUsers: 1,
+      peakConcurrent: 1,
+    });
+    for (let d = -6; d <= 0; d++)
+      await store.replaceStreamRollups(MIN, T0 + d * DAY, T0 + d * DAY + MIN, [minuteRow(T0 + d * DAY)]);
+    // Mid-day cut-offs: the day they fall in is partly expired.
+    const cutoffs = {
+      raw: T0 - 3 * DAY + 12 * HOUR,
+      minuteRollups: T0 - 2 * DAY + 12 * HOUR,
+      hourlyRollups: T0 - 40 * DAY,
+    };
+    const counted = await store.countExpired(cutoffs);
+    // Sessions of days -12 … -4 (2 each) and day -3's first one; minute rows: days -6 … -3 (stream, one each) and
+    // the QoE minutes of the expired sessions up to the minute cut-off.
+    expect(counted.sessions).toBe(9 * 2 + 1);
+    const total = { sessions: 0, playSessions: 0, minuteRows: 0, hourRows: 0, moments: 0 };
+    for (;;) {
+      const d = await store.deleteExpired(cutoffs, 3);
+      for (const k of Object.keys(total) as Array<keyof typeof total>) total[k] += d[k];
+      if (Object.values(d).every((n) => n === 0)) break;
+    }
+    expect(total).toEqual(counted);
+    expect(await store.countExpired(cutoffs)).toEqual({
+      sessions: 0,
+      playSessions: 0,
+      minuteRows: 0,
+      hourRows: 0,
+      moments: 0,
+    });
+    expect(await store.countSessions('a1')).toBe(items.length - counted.sessions);
+    expect(await store.getSession('a1', 'long')).not.toBeNull();
+    expect(await store.getSession('a1', 'd-3h23')).not.toBeNull();
+    expect(await store.getSession('a1', 'd-3h1')).toBeNull();
+    expect(await expectRollupsExact(store, 'a1', cutoffs.minuteRollups, T0 + 2 * DAY)).toBeGreaterThan(0);
   });
 
   test('retention counts and deletes expired rows in batches', async () => {

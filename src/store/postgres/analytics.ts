@@ -523,15 +523,18 @@ export class PostgresAnalytics {
   async deleteExpired(c: RetentionCutoffs, batch: number): Promise<RetentionCounts> {
     return transaction(this.pool, 'deleteExpired', async (db) => {
       const del = async (sql: string, cutoff: number) => (await db.query(sql, [cutoff, batch])).rowCount ?? 0;
-      const byCtid = (table: string, where: string) =>
-        `DELETE FROM ${table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM ${table} WHERE ${where} LIMIT $2))`;
-      const sessions = await del(byCtid('sessions', 'timestamp < $1'), c.raw);
-      const playSessions = await del(byCtid('play_sessions', 'closed_at < $1'), c.raw);
-      const streamMinutes = await del(byCtid('stream_minutes', 'minute < $1'), c.minuteRollups);
-      const qoeMinutes = await del(byCtid('qoe_minutes', 'minute < $1'), c.minuteRollups);
-      const streamHours = await del(byCtid('stream_hours', 'hour < $1'), c.hourlyRollups);
-      const qoeHours = await del(byCtid('qoe_hours', 'hour < $1'), c.hourlyRollups);
-      const moments = await del(byCtid('moments', 'ended_at < $1'), c.hourlyRollups);
+      // By primary key: a ctid is unique only within one partition, and these tables are partitioned (0006).
+      const byKey = (table: string, key: string, where: string) =>
+        `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT $2)`;
+      const minuteKey = 'app_id, dimension, value, minute';
+      const hourKey = 'app_id, dimension, value, hour';
+      const sessions = await del(byKey('sessions', 'id, session_start_ms', 'timestamp < $1'), c.raw);
+      const playSessions = await del(byKey('play_sessions', 'app_id, id', 'closed_at < $1'), c.raw);
+      const streamMinutes = await del(byKey('stream_minutes', minuteKey, 'minute < $1'), c.minuteRollups);
+      const qoeMinutes = await del(byKey('qoe_minutes', minuteKey, 'minute < $1'), c.minuteRollups);
+      const streamHours = await del(byKey('stream_hours', hourKey, 'hour < $1'), c.hourlyRollups);
+      const qoeHours = await del(byKey('qoe_hours', hourKey, 'hour < $1'), c.hourlyRollups);
+      const moments = await del(byKey('moments', 'id', 'ended_at < $1'), c.hourlyRollups);
       return {
         sessions,
         playSessions,

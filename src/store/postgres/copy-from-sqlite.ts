@@ -140,12 +140,15 @@ function sourceTables(db: Database.Database): SourceTable[] {
   });
 }
 
-/** Postgres types of the target's columns (format_type: 'bigint', 'integer[]', …), per table. */
+/**
+ * Postgres types of the target's columns (format_type: 'bigint', 'integer[]', …), per table. Partitions are left
+ * out: their rows are their partitioned table's (0006), which is written and counted through.
+ */
 async function targetColumns(pool: pg.Pool, schema: string): Promise<Map<string, Map<string, string>>> {
   const r = await pool.query<{ t: string; c: string; type: string }>(
     `SELECT c.relname AS t, a.attname AS c, format_type(a.atttypid, a.atttypmod) AS type
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped`,
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped`,
     [schema],
   );
   const tables = new Map<string, Map<string, string>>();

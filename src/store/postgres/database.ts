@@ -6,12 +6,30 @@ import { StoreError } from '../types.ts';
 
 const INT8 = 20;
 const NUMERIC = 1700;
+const INT4_ARRAY = 1007;
+
+/**
+ * integer[] text ("{1,2,3}") to numbers. The startup histograms are the only such column and a 30-day QoE read
+ * returns 720 of them: pg's general array parser took about half of that read's time (measured in the bench).
+ * Nested arrays never occur in m3w's schema; they go to the general parser all the same.
+ */
+function parseIntArray(general: (v: string) => unknown): (v: string) => unknown {
+  return (v) => {
+    if (v === '{}') return [];
+    if (v.indexOf('{', 1) !== -1) return general(v);
+    return v
+      .slice(1, -1)
+      .split(',')
+      .map((x) => (x === 'NULL' ? null : Number(x)));
+  };
+}
 
 /** Type parsers of this pool only (the global pg.types are left alone). */
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as 'text');
+    const general = pg.types.getTypeParser(oid, format as 'text');
+    return oid === INT4_ARRAY && format !== 'binary' ? parseIntArray(general as (v: string) => unknown) : general;
   },
 };
 

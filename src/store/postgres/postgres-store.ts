@@ -38,6 +38,7 @@ import { PostgresAlertStore } from './alert-store.ts';
 import { PostgresAnalytics } from './analytics.ts';
 import { openPool, q, redactUrl, transaction, type PostgresOptions } from './database.ts';
 import { newInstanceId, PostgresJobRuns } from './job-runs.ts';
+import { dropExpiredPartitions, upkeepPartitions } from './partitions.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresRoomStore } from './room-store.ts';
 import { PostgresIngest } from './session-ingest.ts';
@@ -491,8 +492,15 @@ export class PostgresStore implements Store {
   countExpired(cutoffs: RetentionCutoffs): Promise<RetentionCounts> {
     return this.analytics.countExpired(cutoffs);
   }
-  deleteExpired(cutoffs: RetentionCutoffs, batch: number): Promise<RetentionCounts> {
-    return this.analytics.deleteExpired(cutoffs, batch);
+  /** Whole expired partitions first (detached and dropped), then at most `batch` rows of each kind. */
+  async deleteExpired(cutoffs: RetentionCutoffs, batch: number): Promise<RetentionCounts> {
+    const dropped = await dropExpiredPartitions(this.pool, cutoffs);
+    const rows = await this.analytics.deleteExpired(cutoffs, batch);
+    for (const k of Object.keys(rows) as Array<keyof RetentionCounts>) rows[k] += dropped[k];
+    return rows;
+  }
+  maintainPartitions(now: number): Promise<number> {
+    return upkeepPartitions(this.pool, now);
   }
   /** Postgres returns space through (auto)vacuum: nothing to do. */
   async releaseFreePages(_pages: number): Promise<void> {}

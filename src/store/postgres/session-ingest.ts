@@ -13,7 +13,7 @@ import { pushSessionRow, SESSION_COLUMNS, SESSION_OFFSET as S, SESSION_ROW_WIDTH
 import { QOE_LAYOUT } from '../sqlite/qoe-rollup-writer.ts';
 
 /** Key of the advisory lock every ingest transaction holds ("m3w:ingest"). */
-const INGEST_LOCK = 0x6d33_7702;
+export const INGEST_LOCK = 0x6d33_7702;
 const MINUTE = 60_000;
 /** As on SQLite: an event for a minute that ended less than this long ago also marks it for recomputation. */
 const COMMIT_GRACE_MS = 5_000;
@@ -43,9 +43,16 @@ const TEXT_COLUMNS = new Set([
 ]);
 const typeOf = (c: string) => SESSION_TYPES[c] ?? (TEXT_COLUMNS.has(c) ? 'text' : 'int8');
 
+// Partitioning (0006): sessions are unique per (app, sessionId, start), as the partition key must be in a unique
+// key. A re-sent session whose start moved goes to another partition: its stored row is deleted first, so
+// (app, sessionId) stays unique (this file's transactions run one at a time and hold the old rows FOR UPDATE).
+const SESSION_KEY = 'app_id, session_id, session_start_ms';
+const DELETE_MOVED_SQL = `DELETE FROM sessions WHERE (${SESSION_KEY}) IN
+  (SELECT * FROM unnest($1::text[], $2::text[], $3::int8[]))`;
+
 const UPSERT_SESSIONS_SQL = `INSERT INTO sessions AS stored (${SESSION_COLUMNS.join(', ')})
   SELECT * FROM unnest(${SESSION_COLUMNS.map((c, i) => `$${i + 1}::${typeOf(c)}[]`).join(', ')})
-  ON CONFLICT (app_id, session_id) DO UPDATE SET ${SESSION_COLUMNS.filter((c) => c !== 'app_id' && c !== 'session_id')
+  ON CONFLICT (${SESSION_KEY}) DO UPDATE SET ${SESSION_COLUMNS.filter((c) => c !== 'app_id' && c !== 'session_id')
     .map((c) => `${c} = excluded.${c}`)
     .join(', ')}
   WHERE stored.timestamp <= excluded.timestamp`;
@@ -286,6 +293,7 @@ export class PostgresIngest {
     const stored = new Map<string, unknown[]>();
     for (const r of old.rows as unknown[][]) stored.set(`${r[S.app_id]}\u0000${r[S.session_id]}`, r);
     const write: unknown[][] = [];
+    const moved: unknown[][] = [];
     for (const row of batch) {
       const prev = stored.get(`${row[S.app_id]}\u0000${row[S.session_id]}`);
       // An older summary is ignored, as by the upsert's WHERE.
@@ -293,8 +301,15 @@ export class PostgresIngest {
       if (prev) qoe.add(prev, -1);
       qoe.add(row, 1);
       write.push(row);
+      if (prev && prev[S.session_start_ms] !== row[S.session_start_ms]) moved.push(prev);
     }
     if (write.length === 0) return;
+    if (moved.length > 0)
+      await client.query(DELETE_MOVED_SQL, [
+        moved.map((r) => r[S.app_id]),
+        moved.map((r) => r[S.session_id]),
+        moved.map((r) => r[S.session_start_ms]),
+      ]);
     const columns: unknown[][] = Array.from({ length: SESSION_ROW_WIDTH }, () => new Array<unknown>(write.length));
     for (let i = 0; i < write.length; i++) {
       const row = write[i]!;

@@ -508,6 +508,10 @@ export class SqliteStore implements Store {
     await this.writer.flushRollups();
     return run('deleteExpired', () => this.analytics.deleteExpired(cutoffs, batch));
   }
+  /** SQLite tables are not partitioned. */
+  async maintainPartitions(_now: number): Promise<number> {
+    return 0;
+  }
   async releaseFreePages(pages: number): Promise<void> {
     run('releaseFreePages', () => this.analytics.releaseFreePages(pages));
   }
