@@ -151,7 +151,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     void live.reauthorize();
     void rooms.reauthorize();
   });
-  metrics.openPlaysSource = () => analytics.live.size;
+  metrics.openPlaysSource = () => analytics.viewers.size;
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, toNodeHandler(httpApp.app));
   const sockets = attachWebSockets(server, httpApp.app);

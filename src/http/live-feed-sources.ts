@@ -18,7 +18,7 @@ import { isRoomStream, recentRoomMoments, roomLiveFigures, roomOfStream, visible
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
 export interface LiveEngineSource {
-  live: {
+  viewers: {
     counts(appId: string): ActiveCounts;
     /** Open sessions of one app's dimension value (0 when none). */
     countOf(appId: string, dim: 'channel', value: string): number;
@@ -101,7 +101,7 @@ async function channelFigures(engine: LiveEngineSource, stream: string): Promise
   const last = (await engine.recentSeries(app, 'channel', channel, 2)).at(-1);
   return {
     // Looked up in the tracker's map: a channel named "constructor" or "__proto__" must not read Object.prototype.
-    viewers: engine.live.countOf(app, 'channel', channel),
+    viewers: engine.viewers.countOf(app, 'channel', channel),
     minute: last
       ? {
           t: last.t,
@@ -163,7 +163,7 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
         ? {
             active: {
               authorize: (app: string, principal: Principal) => appVisible(store, app, principal),
-              snapshot: (app: string) => engine.live.counts(app),
+              snapshot: (app: string) => engine.viewers.counts(app),
             },
             stream: {
               authorize: async (arg: string, principal: Principal) => {
