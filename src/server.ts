@@ -137,6 +137,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   // Rooms are loaded from the store when their first member connects (state, members and chat survive restarts).
   const rooms = createRoomHub({
     store,
+    bus,
     identify: (request, room) => identifyRoomMember(ctx, request, room),
     videoDurationSec: async (id) => {
       const v = await media.get(id);
