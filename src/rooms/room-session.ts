@@ -847,7 +847,7 @@ export class RoomSession {
   // ---- other instances ---------------------------------------------------------------------------------------
 
   /** The members connected here (what `here` tells the other instances), at most `max` of them. */
-  connectedHere(max = 500): RoomMemberRecord[] {
+  connectedHere(max = 200): RoomMemberRecord[] {
     const out: RoomMemberRecord[] = [];
     for (const m of this.members.values()) if (m.link && !m.record.kicked && out.length < max) out.push(m.record);
     return out;

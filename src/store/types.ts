@@ -70,7 +70,10 @@ export interface WriteBatchStats {
 export interface InstanceBus {
   /** This process's name in the messages. */
   readonly instanceId: string;
-  /** Sends a message to the other instances (queued: the messages of one event-loop turn go in one insert). */
+  /**
+   * Sends a message to the other instances (queued: the messages of one event-loop turn go in one insert); one
+   * over 64 KB of JSON is dropped.
+   */
   publish(topic: string, appId: string, payload: unknown): void;
   /** Every message another instance published; returns the removal. */
   subscribe(listener: (message: InstanceMessage) => void): () => void;
