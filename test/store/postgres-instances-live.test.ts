@@ -18,6 +18,7 @@ import { dropSchema, testSchemaName } from '../helpers/stores.ts';
 import { RoomClient, type Msg } from '../rooms/room-client.ts';
 
 const API_KEY = 'pg-live-key-0123456789abcdef0123';
+const CAP = 60;
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 const MEMBER = { email: 'member@example.com', password: 'member password 0123' };
 
@@ -64,6 +65,8 @@ test.skipIf(!needs('postgres'))(
       DATABASE_URL: TEST_DATABASE_URL,
       M3W_POSTGRES_SCHEMA: schema,
       M3W_OPEN_BROWSER: 'false',
+      // Far above what the first part opens at once, whatever each instance's last read says; reached on purpose later.
+      M3W_LIVE_MAX_OPEN_PLAYS_PER_APP: String(CAP),
     };
     const cliDir = makeTempDir('m3w-pg-live-cli-');
     dirs.push(cliDir);
@@ -212,6 +215,27 @@ test.skipIf(!needs('postgres'))(
         const active = await update('active:default', (d) => d.total === expected.total + i + 1, from);
         playLatency.push(active.at - sent);
       }
+
+      // ---- the open-play cap counts every instance's plays ----
+      // C took in only about a third of the plays open now: counting its own, it would accept all of these.
+      const openNow = expected.total + 5;
+      const total = async (srv: ServerProcess, i: number) =>
+        (await call(srv, 'GET', '/stats/active?app=default', { token: admin[i] })).json!.total as number;
+      await expect.poll(() => total(C, 2), { timeout: 5000, interval: 100 }).toBe(openNow);
+      const capped = await fetch(`${C.url}/api/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+        body: JSON.stringify(
+          Array.from({ length: 50 }, (_, i) => playStarted(`cap-${i}`, Date.now(), { media: 'cap' })),
+        ),
+      });
+      const outcome = (await capped.json()) as { accepted: number; rejected: unknown[] };
+      expect({ accepted: outcome.accepted, rejected: outcome.rejected.length }).toEqual({
+        accepted: CAP - openNow,
+        rejected: 50 - (CAP - openNow),
+      });
+      for (const [i, srv] of servers.entries())
+        await expect.poll(() => total(srv, i), { timeout: 5000, interval: 100 }).toBe(CAP);
 
       // ---- a room with its host on A and a member on B ----
       store = await openStore({
