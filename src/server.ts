@@ -9,7 +9,14 @@ import { Accounts, ApiKeyAuthenticator, ensureBootstrap, TokenSigner, type Boots
 import type { ResolvedConfig } from './config/index.ts';
 import { createHttpApp, INGEST_BUDGET_BYTES, IngestBudget, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
-import { acquireInstanceLock, ensurePrivateDir, openStore, PRIVATE_DIR_MODE, type Store } from './store/index.ts';
+import {
+  acquireInstanceLock,
+  ensurePrivateDir,
+  type InstanceBus,
+  openStore,
+  PRIVATE_DIR_MODE,
+  type Store,
+} from './store/index.ts';
 import { VERSION } from './version.ts';
 import type { HttpContext } from './http/context.ts';
 import { liveFeedOptions } from './http/live-feed-sources.ts';
@@ -66,6 +73,15 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     lock.release();
     throw err;
   }
+  // Several instances on one Postgres schema: the live feed and rooms talk to the others through it (SQLite: null).
+  let bus: InstanceBus | null;
+  try {
+    bus = await store.openInstanceBus();
+  } catch (err) {
+    await store.close();
+    lock.release();
+    throw err;
+  }
   const metrics = new Metrics();
   store.onWriteBatch((s) => {
     metrics.dbWriteBatchSize.observe(s.sessions);
@@ -107,6 +123,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const live = createLiveHub(
     liveFeedOptions({
       store,
+      bus,
       keys,
       engine: analytics,
       media,
@@ -120,6 +137,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   // Rooms are loaded from the store when their first member connects (state, members and chat survive restarts).
   const rooms = createRoomHub({
     store,
+    bus,
     identify: (request, room) => identifyRoomMember(ctx, request, room),
     videoDurationSec: async (id) => {
       const v = await media.get(id);
@@ -151,7 +169,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     void live.reauthorize();
     void rooms.reauthorize();
   });
-  metrics.openPlaysSource = () => analytics.live.size;
+  metrics.openPlaysSource = () => analytics.viewers.size;
 
   const h3Handler = toNodeHandler(httpApp.app);
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -174,6 +192,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     await media.stop();
     await analytics.stop();
     await outbox.stop();
+    await bus?.close();
     await store.close();
     await keys.stop();
     limiter.stop();
@@ -216,6 +235,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       // Last snapshot of the live tracker, while the store is still open.
       await analytics.stop();
       await outbox.stop();
+      await bus?.close();
       await store.close();
       lock.release();
     })());

@@ -5,7 +5,7 @@
 // grants). The work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { PlayEvent } from '../ingest/index.ts';
-import { LiveTracker } from '../live/index.ts';
+import { LiveTracker, SharedViewerCounts, type ViewerCounts } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { JobClaim, PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
@@ -41,8 +41,19 @@ export interface EngineOptions {
   schedules?: boolean;
 }
 
+/** How often each instance re-reads every instance's open plays (several instances on one Postgres schema). */
+export const SHARED_VIEWERS_MS = 1000;
+
 export class AnalyticsEngine {
+  /** This process's open plays (rollups, the reaper; on SQLite also the live counts). */
   readonly live = new LiveTracker();
+  /**
+   * Live counts and caps: the tracker itself on SQLite (one process); on a shared Postgres schema every instance's
+   * open plays, read from the database each SHARED_VIEWERS_MS.
+   */
+  readonly viewers: ViewerCounts;
+  private readonly shared: SharedViewerCounts | null;
+  private sharedTimer: NodeJS.Timeout | null = null;
   private readonly moments: MomentWatch;
   private tasks: ScheduledJob[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
@@ -59,6 +70,8 @@ export class AnalyticsEngine {
     private readonly logger: Logger,
   ) {
     this.moments = new MomentWatch(store, config, logger);
+    this.shared = store.sharedByInstances ? new SharedViewerCounts(() => store.countOpenPlayGroups()) : null;
+    this.viewers = this.shared ?? this.live;
   }
 
   /** Restores the live tracker, catches up missed minutes and starts the schedules. */
@@ -67,6 +80,22 @@ export class AnalyticsEngine {
     for (const s of open) this.live.open(s);
     const snapshot = await this.store.getEngineState(STATE_SNAPSHOT_OPEN);
     this.logger.info({ open: open.length, lastSnapshotOpen: snapshot }, 'live sessions restored');
+    if (this.shared) {
+      // Counts are every instance's from the first request; the reads go on with the schedules off (they are
+      // reads, not jobs: tests that drive the jobs still see other instances' plays).
+      await this.shared.refresh();
+      let reading = false;
+      this.sharedTimer = setInterval(() => {
+        if (reading) return;
+        reading = true;
+        this.shared!.refresh()
+          .catch((err: unknown) => this.logger.warn({ err }, 'live counts read failed'))
+          .finally(() => {
+            reading = false;
+          });
+      }, SHARED_VIEWERS_MS);
+      this.sharedTimer.unref();
+    }
     if (opts.schedules === false) return;
     // Jobs never overlap: background() runs one at a time.
     const minute = () => this.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
@@ -112,6 +141,7 @@ export class AnalyticsEngine {
     this.stopped = true;
     for (const t of this.tasks) t.stop();
     this.tasks = [];
+    if (this.sharedTimer) clearInterval(this.sharedTimer);
     if (this.syncTimer) clearInterval(this.syncTimer);
     while (this.running) await this.running.catch(() => undefined);
     try {
@@ -216,8 +246,9 @@ export class AnalyticsEngine {
   private admit(appId: string, events: readonly PlayEvent[]): Array<PlayIngestOutcome | undefined> | null {
     const maxAll = this.config.liveMaxOpenPlays;
     const maxApp = this.config.liveMaxOpenPlaysPerApp;
-    let all = this.live.size + this.pending.total;
-    let app = this.live.sizeOf(appId) + (this.pending.perApp.get(appId) ?? 0);
+    // Every instance's open plays on a shared schema (as of the last read, plus this instance's since).
+    let all = this.viewers.size + this.pending.total;
+    let app = this.viewers.sizeOf(appId) + (this.pending.perApp.get(appId) ?? 0);
     const opens = this.opensIn(events);
     if (all + opens <= maxAll && app + opens <= maxApp) return null;
     const out = new Array<PlayIngestOutcome | undefined>(events.length);
@@ -247,6 +278,11 @@ export class AnalyticsEngine {
   private applyPlayEvents(appId: string, events: readonly PlayEvent[], outcomes: readonly PlayEventOutcome[]): void {
     events.forEach((e, i) => {
       const o = outcomes[i];
+      if (this.shared) {
+        // A close of a play another instance opened is not known here: the next read brings it.
+        const opened = o === 'opened' ? { appId, ...e } : o === 'closed' ? this.live.get(appId, e.id) : undefined;
+        if (opened) this.shared.apply(opened, o === 'opened' ? 1 : -1);
+      }
       if (o === 'opened')
         this.live.open({
           appId,

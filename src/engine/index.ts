@@ -3,7 +3,7 @@
 // Play events come in through engine.ingestPlayEvents(appId, events) (commit, then update the live tracker).
 //
 // For the live feed (dashboard, WebSocket hub):
-//   engine.live.counts(appId): ActiveCounts                 — one app's GET /stats/active answer, right now
+//   engine.viewers.counts(appId): ActiveCounts              — one app's GET /stats/active answer, right now
 //   engine.onMoment((m: Moment) => void): () => void        — new and updated moments as they are found
 //   engine.recentSeries(app, dimension, value, minutes?)       — per-minute stream rows (viewers = peakConcurrent,
 //                                                             bandwidth = totalBytes * 8 / 60) of the last hour

@@ -8,7 +8,7 @@
 // and moments pushed as the engine finds them to those who see their app.
 import type { ApiKeyAuthenticator } from '../auth/index.ts';
 import type { ActiveCounts } from '../live/index.ts';
-import type { Store } from '../store/index.ts';
+import type { InstanceBus, Store } from '../store/index.ts';
 import type { LiveHubOptions, LiveTopic } from '../ws/index.ts';
 import type { HttpContext } from './context.ts';
 import { canSeeApp, type Principal, resolveStreamApp } from './require-access.ts';
@@ -19,7 +19,7 @@ import { isRoomStream, recentRoomMoments, roomLiveFigures, roomOfStream, visible
 
 /** What the live feed needs of the analytics engine (src/engine's AnalyticsEngine fits it). */
 export interface LiveEngineSource {
-  live: {
+  viewers: {
     counts(appId: string): ActiveCounts;
     /** Open sessions of one app's dimension value (0 when none). */
     countOf(appId: string, dim: 'channel', value: string): number;
@@ -36,6 +36,11 @@ export interface LiveEngineSource {
 }
 
 export interface LiveFeedDeps {
+  /**
+   * The other instances on a shared database (Postgres), or null: sessions stored and moments found on one are
+   * told to the others, whose subscribers then see them as if they had come in there.
+   */
+  bus?: InstanceBus | null;
   /** The analytics engine, when it runs in this process. */
   engine?: LiveEngineSource;
   store: Store;
@@ -60,14 +65,36 @@ export async function principalFromApiKey(keys: ApiKeyAuthenticator, request: Re
   return key?.scopes.includes('read') ? { kind: 'key', key, apps: [key.appId] } : null;
 }
 
+/** How often at most an instance tells the others that it stored sessions (one message however many batches). */
+export const SESSIONS_NOTICE_MS = 250;
+
 /** overview:<app> — the app's session count, for the empty state and for "something changed, refetch". */
-export function overviewTopic(store: Store): LiveTopic<Principal> {
+export function overviewTopic(store: Store, bus?: InstanceBus | null): LiveTopic<Principal> {
   let writesSeen = 0;
   let changed = () => {};
   const cache = new Map<string, { atWrite: number; sessions: number }>();
-  store.onWriteBatch(() => {
+  const written = () => {
     writesSeen++;
     changed();
+  };
+  // Another instance's writes: never one message per session or batch — the first at once, then at most one per
+  // SESSIONS_NOTICE_MS for everything stored meanwhile.
+  let lastNotice = 0;
+  let noticeTimer: NodeJS.Timeout | null = null;
+  const notice = () => {
+    noticeTimer = null;
+    lastNotice = Date.now();
+    bus?.publish('sessions', '', {});
+  };
+  bus?.subscribe((m) => {
+    if (m.topic === 'sessions') written();
+  });
+  store.onWriteBatch(() => {
+    written();
+    if (!bus || noticeTimer) return;
+    const wait = lastNotice + SESSIONS_NOTICE_MS - Date.now();
+    if (wait <= 0) notice();
+    else noticeTimer = setTimeout(notice, wait);
   });
   return {
     watch(fn) {
@@ -102,7 +129,7 @@ async function channelFigures(engine: LiveEngineSource, stream: string): Promise
   const last = (await engine.recentSeries(app, 'channel', channel, 2)).at(-1);
   return {
     // Looked up in the tracker's map: a channel named "constructor" or "__proto__" must not read Object.prototype.
-    viewers: engine.live.countOf(app, 'channel', channel),
+    viewers: engine.viewers.countOf(app, 'channel', channel),
     minute: last
       ? {
           t: last.t,
@@ -157,14 +184,14 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
       }
     },
     topics: {
-      overview: overviewTopic(store),
+      overview: overviewTopic(store, deps.bus),
       moments: { authorize: () => true },
       ...(deps.media ? { video: videoTopic(deps.media) } : {}),
       ...(engine
         ? {
             active: {
               authorize: (app: string, principal: Principal) => appVisible(store, app, principal),
-              snapshot: (app: string) => engine.live.counts(app),
+              snapshot: (app: string) => engine.viewers.counts(app),
             },
             stream: {
               authorize: async (arg: string, principal: Principal) => {
@@ -182,7 +209,21 @@ export function liveFeedOptions(deps: LiveFeedDeps): LiveHubOptions<Principal> {
     },
     ...(engine
       ? {
-          onMoment: (listener: (moment: unknown) => void) => engine.onMoment(listener),
+          onMoment: (listener: (moment: unknown) => void) => {
+            const stop = engine.onMoment(listener);
+            // The minute job runs on one instance: its moments reach the subscribers of every other one.
+            const bus = deps.bus;
+            if (!bus) return stop;
+            const stopSharing = engine.onMoment((m) => bus.publish('moment', m.appId ?? '', m));
+            const stopHearing = bus.subscribe((m) => {
+              if (m.topic === 'moment') listener(m.payload);
+            });
+            return () => {
+              stop();
+              stopSharing();
+              stopHearing();
+            };
+          },
           momentVisibleTo: (moment: unknown, principal: Principal) => {
             const appId = (moment as { appId?: string | null }).appId ?? null;
             return appId === null ? principal.apps === 'all' : canSeeApp(principal, appId);

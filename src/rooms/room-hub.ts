@@ -3,11 +3,17 @@
 // what it changes back to the store, and unloads it once nobody is left. Who a connection is comes from an
 // injected `identify` (cookies, tickets and guest tokens are the HTTP layer's business).
 import type { Hooks, Peer } from 'crossws';
-import type { RoomRecord, Store } from '../store/index.ts';
+import type { InstanceBus, InstanceMessage, RoomRecord, Store } from '../store/index.ts';
 import { PeerOutbox } from '../ws/index.ts';
 import type { SentimentScorer } from './chat-stats.ts';
 import { PROTOCOL_LIMITS } from './room-protocol.ts';
-import { type JoiningMember, type MemberLink, type RoomPersistence, RoomSession } from './room-session.ts';
+import {
+  type JoiningMember,
+  type MemberLink,
+  type RoomPersistence,
+  RoomSession,
+  type SharedRoomEvent,
+} from './room-session.ts';
 
 export const ROOM_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -25,7 +31,15 @@ export interface RoomHubOptions {
   /** Scores chat sentiment for the room analytics (none: sentiment is null). */
   sentiment?: SentimentScorer;
   onError?(err: unknown, where: string): void;
+  /**
+   * The other instances on a shared database (Postgres), or null: a room's sessions on several instances tell
+   * each other their commands, chat, kicks, connected members and stored changes (topic "room").
+   */
+  bus?: InstanceBus | null;
 }
+
+/** A room message between instances: one room's session event, or the hub's own (hello, reload, deleted). */
+type RoomRelayPayload = { room: string } & (SharedRoomEvent | { k: 'hello' } | { k: 'reload' } | { k: 'deleted' });
 
 export interface RoomHubHealth {
   rooms: number;
@@ -68,12 +82,24 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
   /** Connections that joined a room, for the access re-checks and invite expiry. */
   const joined = new Set<Connection>();
   let closed = false;
+  const bus = opts.bus ?? null;
+  const relay = (room: RoomRecord | { id: string; appId: string }, ev: RoomRelayPayload) =>
+    bus?.publish('room', room.appId, ev);
+  /** The members connected here, to the same room's sessions elsewhere (on join, leave, hello and heartbeat). */
+  const tellHere = (s: RoomSession) => relay(s.record, { room: s.id, k: 'here', members: s.connectedHere() });
 
   function persistence(room: RoomRecord): RoomPersistence {
     const { rooms } = opts.store;
     const logged = (where: string) => (err: unknown) => onError(err, where);
     return {
-      saveRoom: (patch) => void rooms.updateRoom(room.id, patch, Date.now()).catch(logged('save room')),
+      saveRoom: (patch) =>
+        void rooms
+          .updateRoom(room.id, patch, Date.now())
+          .then(() => {
+            // The timeline goes with each command; anything else (host, lock, chat, name) is re-read elsewhere.
+            if (Object.keys(patch).some((k) => k !== 'state')) relay(room, { room: room.id, k: 'reload' });
+          })
+          .catch(logged('save room')),
       saveMember: (m) => void rooms.saveRoomMember(m).catch(logged('save member')),
       deleteMember: (id) => void rooms.deleteRoomMember(room.id, id).catch(logged('delete member')),
       addChat: (c) => rooms.addChat({ ...c, appId: room.appId }),
@@ -100,8 +126,11 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
           durationSec: duration,
           maxMembers: opts.maxMembersPerRoom,
           sentiment: opts.sentiment,
+          share: bus ? (ev) => relay(room, { room: id, ...ev }) : undefined,
         });
         sessions.set(id, session);
+        // Sessions of this room on other instances answer with the members connected there.
+        relay(room, { room: id, k: 'hello' });
         return session;
       })().finally(() => loading.delete(id));
       loading.set(id, pending);
@@ -193,10 +222,53 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
   }, opts.tickMs ?? 250);
   tick.unref();
   const heartbeat = setInterval(() => {
-    for (const s of sessions.values()) s.heartbeat();
+    for (const s of sessions.values()) {
+      s.heartbeat();
+      if (bus && s.connectedCount > 0) tellHere(s);
+    }
     if (joined.size > 0) void reauthorize();
   }, heartbeatMs);
   heartbeat.unref();
+
+  function left(c: Connection | undefined): void {
+    if (c) joined.delete(c);
+    if (!c?.memberId) return;
+    const s = sessions.get(c.roomId);
+    s?.leave(c.memberId, c.link);
+    if (s && bus) tellHere(s);
+  }
+
+  async function heard(m: InstanceMessage): Promise<void> {
+    if (m.topic !== 'room') return;
+    const ev = m.payload as RoomRelayPayload;
+    if (typeof ev?.room !== 'string') return;
+    const s = sessions.get(ev.room);
+    if (ev.k === 'deleted') {
+      s?.end('room deleted', 4404);
+      sessions.delete(ev.room);
+      return;
+    }
+    if (!s) return;
+    if (ev.k === 'hello') {
+      if (s.connectedCount > 0) tellHere(s);
+      return;
+    }
+    if (ev.k === 'reload') {
+      const stored = await opts.store.rooms.getRoom(ev.room);
+      if (sessions.get(ev.room) !== s) return;
+      if (!stored) {
+        s.end('room deleted', 4404);
+        sessions.delete(ev.room);
+        return;
+      }
+      if (stored.videoId !== s.record.videoId)
+        s.changeVideo(stored.videoId, stored.videoId ? await opts.videoDurationSec(stored.videoId) : null);
+      s.adoptRecord(stored);
+      return;
+    }
+    s.applyShared(m.instance, ev);
+  }
+  const stopHearing = bus?.subscribe((m) => void heard(m).catch((err) => onError(err, 'relay')));
 
   const hooks: Partial<Hooks> = {
     async upgrade(request) {
@@ -228,6 +300,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       if (!session || session.closed) return c.link.close(4404, `no room ${c.roomId}`);
       c.memberId = session.join(c.who, c.link);
       if (c.memberId) joined.add(c);
+      if (c.memberId && bus) tellHere(session);
     },
     async message(peer, message) {
       const c = connectionOf(peer);
@@ -240,21 +313,18 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
       (peer.context[OUTBOX_KEY] as PeerOutbox | undefined)?.flush();
     },
     close(peer) {
-      const c = connectionOf(peer);
-      if (c) joined.delete(c);
-      if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
+      left(connectionOf(peer));
     },
     error(peer, err) {
       onError(err, 'socket');
-      const c = connectionOf(peer);
-      if (c) joined.delete(c);
-      if (c?.memberId) sessions.get(c.roomId)?.leave(c.memberId, c.link);
+      left(connectionOf(peer));
     },
   };
 
   return {
     hooks,
     async roomUpdated(before, after) {
+      relay(after, { room: after.id, k: 'reload' });
       const s = sessions.get(after.id);
       if (!s) return;
       if (before.videoId !== after.videoId)
@@ -264,6 +334,8 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
     },
     roomDeleted(id) {
       const s = sessions.get(id);
+      // The app is not known here once the row is gone; the message's app is the session's when loaded.
+      relay({ id, appId: s?.record.appId ?? '' }, { room: id, k: 'deleted' });
       if (!s) return;
       s.end('room deleted', 4404);
       sessions.delete(id);
@@ -277,6 +349,7 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
     },
     close() {
       closed = true;
+      stopHearing?.();
       clearInterval(tick);
       clearInterval(heartbeat);
       for (const s of sessions.values()) s.shutdown();

@@ -69,6 +69,18 @@ export interface RoomPersistence {
   saveMinute(m: RoomMinuteRecord): void;
 }
 
+/**
+ * What one instance's session of a room tells the sessions of the same room on other instances (several m3w
+ * instances on one Postgres schema; see room-relay.ts), and applies when they tell it.
+ */
+export type SharedRoomEvent =
+  | { k: 'command'; msg: Record<string, unknown>; state: PlaybackState }
+  | { k: 'chat'; chat: ChatRecord }
+  | { k: 'chat-deleted'; messageId: number; by: string }
+  | { k: 'kick'; memberId: string }
+  /** The members connected to the sender's instance now (all of them: who is missing left it). */
+  | { k: 'here'; members: RoomMemberRecord[] };
+
 export interface JoiningMember {
   identity: string;
   userId: number | null;
@@ -101,6 +113,8 @@ interface LiveMember {
   chatRefilledAt: number;
   /** When the room paused because of this member (recent ones only). */
   waitedFor: number[];
+  /** Connected to another instance (as it last said), until then; null when not. */
+  remoteUntil: number | null;
 }
 
 export interface MemberPresence {
@@ -124,6 +138,8 @@ export interface SessionOptions {
   maxMembers?: number;
   /** Scores each chat message's sentiment for the room's analytics; none: sentiment stays null. */
   sentiment?: SentimentScorer;
+  /** Tells the same room's sessions on other instances what happened here (none: one instance). */
+  share?(event: SharedRoomEvent): void;
 }
 
 /** A minute of the room's figures as the host sees them (and the streams API serves them). */
@@ -165,12 +181,17 @@ export class RoomSession {
   private readonly maxMembers: number;
   /** The host's last command (server time), for the tie rule. */
   private lastHostCommandAt = Number.NEGATIVE_INFINITY;
+  /** Who issued the timeline in force (ties between instances' commands of the same seq and time). */
+  private lastIssuedBy = '';
   /** The room paused itself for buffering members and will resume when they are ready. */
   private autoPaused = false;
   private presenceDirty = false;
   private lastPresence = '';
   private lastPresenceAt = 0;
   private readonly scoreSentiment: SentimentScorer;
+  private readonly share: (event: SharedRoomEvent) => void;
+  /** Per other instance, the members it last said are connected there. */
+  private readonly remoteHere = new Map<string, Set<string>>();
   /** The minute in progress, and the last one completed (for the host's view and the live feed). */
   private tally: MinuteTally;
   private lastMinute: RoomMinuteRecord | null = null;
@@ -193,6 +214,7 @@ export class RoomSession {
     this.durationSec = opts.durationSec ?? null;
     this.maxMembers = opts.maxMembers ?? 1000;
     this.scoreSentiment = opts.sentiment ?? (() => null);
+    this.share = opts.share ?? (() => {});
     const t = this.now();
     this.tally = new MinuteTally(Math.floor(t / 60_000) * 60_000);
     // Restored members count as just gone: each gets the full reconnect grace from now (a restart is not
@@ -217,6 +239,7 @@ export class RoomSession {
       chatTokens: PROTOCOL_LIMITS.chatBurst,
       chatRefilledAt: t,
       waitedFor: [],
+      remoteUntil: null,
     };
   }
 
@@ -271,6 +294,7 @@ export class RoomSession {
       }
       member = existing;
       member.link = link;
+      member.remoteUntil = null;
       member.awaySince = null;
       member.lastHeard = t;
       member.pendingPings = [];
@@ -390,7 +414,7 @@ export class RoomSession {
         id: m.record.id,
         name: m.record.name,
         role: this.roleOf(m.record.id)!,
-        connected: m.link !== null,
+        connected: m.link !== null || m.remoteUntil !== null,
         rttMs: m.rttMs === null ? null : Math.round(m.rttMs),
         driftMs: m.driftMs === null ? null : Math.round(m.driftMs),
         buffering: m.buffering,
@@ -535,7 +559,7 @@ export class RoomSession {
       case 'host': {
         this.requireModerator(m, 'hand over the host role');
         const target = this.members.get(msg.memberId);
-        if (!target || target.record.kicked || !target.link)
+        if (!target || target.record.kicked || (!target.link && target.remoteUntil === null))
           throw new ProtocolError('NOT_FOUND', `no connected member ${msg.memberId}`);
         this.setHost(target.record.id);
         return;
@@ -557,6 +581,7 @@ export class RoomSession {
         if (!(await this.persist.deleteChat(msg.messageId)))
           throw new ProtocolError('NOT_FOUND', `no chat message ${msg.messageId} in this room`);
         this.chat = this.chat.filter((c) => c.id !== msg.messageId);
+        this.share({ k: 'chat-deleted', messageId: msg.messageId, by: m.record.id });
         return this.broadcast({ type: 'chat-deleted', messageId: msg.messageId, by: m.record.id });
       }
     }
@@ -644,7 +669,8 @@ export class RoomSession {
     }
     this.room = { ...this.room, state: next };
     this.persist.saveRoom({ state: next });
-    this.broadcast({
+    this.lastIssuedBy = by;
+    const msg = {
       type: 'command',
       action,
       position: next.position,
@@ -653,7 +679,9 @@ export class RoomSession {
       at,
       by,
       seq: next.seq,
-    });
+    };
+    this.broadcast(msg);
+    this.share({ k: 'command', msg, state: next });
   }
 
   private anyBuffering(): boolean {
@@ -689,6 +717,7 @@ export class RoomSession {
     this.rollMinute(t);
     this.tally.addChat(m.record.id, text, this.scoreSentiment(text));
     this.broadcast(chatMessage(saved));
+    this.share({ k: 'chat', chat: saved });
   }
 
   private kick(m: LiveMember, targetId: string): void {
@@ -705,6 +734,7 @@ export class RoomSession {
       throw new ProtocolError('FORBIDDEN', "the room's owner and admins cannot be removed");
     target.record = { ...target.record, kicked: true };
     this.persist.saveMember(target.record);
+    this.share({ k: 'kick', memberId: targetId });
     if (target.link) {
       this.sendTo(target, { type: 'bye', reason: 'removed by the host' });
       target.link.close(4403, 'removed by the host');
@@ -749,7 +779,13 @@ export class RoomSession {
   private handOver(t: number): void {
     void t;
     const candidates = [...this.members.values()]
-      .filter((c) => c.link && !c.record.kicked && c.record.kind !== 'guest' && c.record.id !== this.room.hostMemberId)
+      .filter(
+        (c) =>
+          (c.link || c.remoteUntil !== null) &&
+          !c.record.kicked &&
+          c.record.kind !== 'guest' &&
+          c.record.id !== this.room.hostMemberId,
+      )
       .sort((a, b) => a.record.joinedAt - b.record.joinedAt);
     const next = candidates[0];
     if (next) this.setHost(next.record.id);
@@ -765,6 +801,7 @@ export class RoomSession {
     if (this.closed) return;
     const t = this.now();
     for (const m of [...this.members.values()]) {
+      if (m.remoteUntil !== null && t > m.remoteUntil) this.remoteGone(m, m.remoteUntil);
       if (m.link && t - m.lastHeard > 2 * this.heartbeatMs + 1000) {
         // Ignored two heartbeats: dropped (the member keeps the reconnect grace like any leaver).
         const link = m.link;
@@ -805,6 +842,119 @@ export class RoomSession {
     this.rollMinute(t);
     this.tally.seeViewers(this.connectedCount);
     if (t - this.lastStatsAt >= ROOM_TIMING.statsIntervalMs) this.sendStats(t);
+  }
+
+  // ---- other instances ---------------------------------------------------------------------------------------
+
+  /** The members connected here (what `here` tells the other instances), at most `max` of them. */
+  connectedHere(max = 200): RoomMemberRecord[] {
+    const out: RoomMemberRecord[] = [];
+    for (const m of this.members.values()) if (m.link && !m.record.kicked && out.length < max) out.push(m.record);
+    return out;
+  }
+
+  /** A member another instance no longer has connected: away from then, like any leaver. */
+  private remoteGone(m: LiveMember, t: number): void {
+    m.remoteUntil = null;
+    if (!m.link) m.awaySince = t;
+    this.presenceDirty = true;
+  }
+
+  /**
+   * What the same room's session on another instance (`from`) told: its members' commands and chat reach the
+   * members here as they reach its own, and its connected members count as present here. A command is taken when
+   * its timeline is newer (seq, then time, then who), so concurrent commands on two instances end in the same one.
+   */
+  applyShared(from: string, ev: SharedRoomEvent): void {
+    if (this.closed) return;
+    const t = this.now();
+    switch (ev.k) {
+      case 'command': {
+        const cur = this.room.state;
+        const by = String(ev.msg.by ?? '');
+        const newer =
+          ev.state.seq > cur.seq ||
+          (ev.state.seq === cur.seq && (ev.state.at > cur.at || (ev.state.at === cur.at && by > this.lastIssuedBy)));
+        if (!newer) return;
+        this.room = { ...this.room, state: ev.state };
+        this.lastIssuedBy = by;
+        if (by === this.room.hostMemberId) this.lastHostCommandAt = t;
+        this.autoPaused = false;
+        this.broadcast(ev.msg);
+        return;
+      }
+      case 'chat':
+        if (this.chat.some((c) => c.id === ev.chat.id)) return;
+        this.chat.push(ev.chat);
+        if (this.chat.length > PROTOCOL_LIMITS.chatHistory) this.chat.shift();
+        this.broadcast(chatMessage(ev.chat));
+        return;
+      case 'chat-deleted':
+        this.chat = this.chat.filter((c) => c.id !== ev.messageId);
+        this.broadcast({ type: 'chat-deleted', messageId: ev.messageId, by: ev.by });
+        return;
+      case 'kick': {
+        const target = this.members.get(ev.memberId);
+        if (!target || target.record.kicked) return;
+        target.record = { ...target.record, kicked: true };
+        target.remoteUntil = null;
+        if (target.link) {
+          this.sendTo(target, { type: 'bye', reason: 'removed by the host' });
+          target.link.close(4403, 'removed by the host');
+          target.link = null;
+          target.awaySince = t;
+        }
+        this.broadcastPresence();
+        return;
+      }
+      case 'here': {
+        const until = t + 2 * this.heartbeatMs + 5000;
+        const now = new Set<string>();
+        let changed = false;
+        for (const record of ev.members) {
+          if (record.roomId !== this.id) continue;
+          now.add(record.id);
+          let m = this.members.get(record.id);
+          if (!m) {
+            if (this.isBanned(record.identity)) continue;
+            this.members.set(record.id, (m = this.fresh(record, null, t)));
+            changed = true;
+          }
+          if (m.link || m.record.kicked) continue;
+          if (m.remoteUntil === null) changed = true;
+          m.record = { ...record, kicked: m.record.kicked };
+          m.remoteUntil = until;
+          m.awaySince = null;
+        }
+        for (const id of this.remoteHere.get(from) ?? []) {
+          const m = this.members.get(id);
+          if (!now.has(id) && m && m.remoteUntil !== null) {
+            this.remoteGone(m, t);
+            changed = true;
+          }
+        }
+        this.remoteHere.set(from, now);
+        if (changed) this.broadcastPresence();
+        return;
+      }
+    }
+  }
+
+  /** The room's row changed on another instance (host, lock, chat, name): taken as it is stored, told to members. */
+  adoptRecord(stored: RoomRecord): void {
+    if (this.closed) return;
+    const before = this.room;
+    this.room = { ...stored, state: this.room.state };
+    if (
+      before.hostMemberId !== stored.hostMemberId ||
+      before.locked !== stored.locked ||
+      before.chatEnabled !== stored.chatEnabled ||
+      before.name !== stored.name ||
+      before.waitForBuffering !== stored.waitForBuffering
+    ) {
+      this.broadcast({ type: 'room', room: this.roomView() });
+      if (before.hostMemberId !== stored.hostMemberId) this.broadcastPresence();
+    }
   }
 
   // ---- analytics ---------------------------------------------------------------------------------------------

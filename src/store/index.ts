@@ -10,7 +10,16 @@ export {
   type StoredSession,
   type WriteBatchStats,
 } from './types.ts';
-export type { JobClaim, JobClaimRequest, SessionListItem, SessionListPage, SessionListQuery } from './types.ts';
+export type {
+  InstanceBus,
+  InstanceMessage,
+  JobClaim,
+  JobClaimRequest,
+  OpenPlayGroup,
+  SessionListItem,
+  SessionListPage,
+  SessionListQuery,
+} from './types.ts';
 export {
   ROLES,
   type AccountStore,

@@ -63,6 +63,42 @@ export interface WriteBatchStats {
   durationMs: number;
 }
 
+/**
+ * Messages between m3w instances sharing one database (Postgres): small, for other instances only (a publisher
+ * never hears its own), delivered in order per publisher within about a NOTIFY round trip, or by the 2 s poll.
+ */
+export interface InstanceBus {
+  /** This process's name in the messages. */
+  readonly instanceId: string;
+  /**
+   * Sends a message to the other instances (queued: the messages of one event-loop turn go in one insert); one
+   * over 64 KB of JSON is dropped.
+   */
+  publish(topic: string, appId: string, payload: unknown): void;
+  /** Every message another instance published; returns the removal. */
+  subscribe(listener: (message: InstanceMessage) => void): () => void;
+  /** Stops listening and sends what is queued. */
+  close(): Promise<void>;
+}
+
+export interface InstanceMessage {
+  topic: string;
+  appId: string;
+  payload: unknown;
+  instance: string;
+}
+
+/** Open play sessions of one app with the same value of every dimension (live counts across instances). */
+export interface OpenPlayGroup {
+  appId: string;
+  server: string;
+  channel: string;
+  country: string;
+  protocol: string;
+  device: string;
+  count: number;
+}
+
 export interface Store extends AnalyticsStore, JobRunStore {
   readonly kind: 'sqlite' | 'postgres';
   /**
@@ -316,6 +352,8 @@ export interface AnalyticsStore {
   getPlaySession(appId: string, id: string): Promise<StoredPlaySession | null>;
   /** Every open play session of every app (restoring the live tracker). */
   listOpenPlaySessions(): Promise<PlaySessionFacts[]>;
+  /** Open play sessions counted per app and combination of dimension values (all instances' live view). */
+  countOpenPlayGroups(): Promise<OpenPlayGroup[]>;
   /** Closed play sessions that overlap [from, to): closed at or after `from`, opened before `to`. */
   closedPlaySessionsOverlapping(from: number, to: number): Promise<PlaySessionFacts[]>;
   /** Open play sessions opened before `to`, straight from the database (recomputation from raw rows). */
@@ -433,6 +471,11 @@ export interface JobRunStore {
    * finished) or is claiming the job right now. A claim unfinished past its lease (its instance died) is taken
    * over. SQLite (one process, guarded by the instance lock) always grants.
    */
+  /**
+   * Starts this process's messages to and from the other instances on the database (server only, not the CLI);
+   * null when nothing else can share it (SQLite).
+   */
+  openInstanceBus(): Promise<InstanceBus | null>;
   claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null>;
   /** Extends a running claim's lease; false when another instance took it over meanwhile. */
   renewJobRun(claim: JobClaim): Promise<boolean>;

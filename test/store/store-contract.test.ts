@@ -487,6 +487,22 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
 
     const open = (await store.listOpenPlaySessions()).map((p) => `${p.appId}/${p.id}`).sort();
     expect(open).toEqual(['a1/p2', 'a2/p1']);
+    // The live counts of several instances: every open play once, per app and dimension values.
+    const groups = (await store.countOpenPlayGroups()).sort((x, y) => x.appId.localeCompare(y.appId));
+    expect(groups.map((g) => [g.appId, g.count])).toEqual([
+      ['a1', 1],
+      ['a2', 1],
+    ]);
+    const p2 = await store.getPlaySession('a1', 'p2');
+    expect(groups[0]).toEqual({
+      appId: 'a1',
+      server: p2!.server,
+      channel: p2!.channel,
+      country: p2!.country,
+      protocol: p2!.protocol,
+      device: p2!.device,
+      count: 1,
+    });
     expect((await store.openPlaySessionsBefore(T0 + MIN)).length).toBe(0);
     expect((await store.openPlaySessionsBefore(T0 + MIN + 1)).length).toBe(2);
     expect((await store.closedPlaySessionsOverlapping(T0 + 4 * MIN, T0 + 10 * MIN)).map((p) => p.id).sort()).toEqual([

@@ -39,7 +39,7 @@ function activeStats(): RouteDef {
     path: '/stats/active',
     async handler(event, ctx) {
       const app = await streamApp(event, ctx);
-      return ctx.analytics.live.counts(app) satisfies ActiveCounts;
+      return ctx.analytics.viewers.counts(app) satisfies ActiveCounts;
     },
     openapi: {
       summary:
@@ -63,7 +63,7 @@ function listStreams(): RouteDef {
       const { limit, offset } = paging(event, 100, 500);
       const lastMinute = Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE;
       // A Map, not the object: a channel named "constructor" or "__proto__" must not read Object.prototype.
-      const live = new Map(Object.entries(ctx.analytics.live.counts(app).by_channel));
+      const live = new Map(Object.entries(ctx.analytics.viewers.counts(app).by_channel));
       const last = new Map((await ctx.store.streamRowsAt(60_000, app, 'channel', lastMinute)).map((r) => [r.value, r]));
       const channels = [...new Set([...live.keys(), ...last.keys()])].sort(
         (a, b) =>

@@ -13,6 +13,7 @@ import type {
   StoredMoment,
   StoredPlaySession,
   StreamRollupRow,
+  OpenPlayGroup,
 } from '../types.ts';
 import { STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import { qoeRowsFromSessions } from '../sqlite/qoe-rollup-writer.ts';
@@ -194,6 +195,17 @@ export class PostgresAnalytics {
       `SELECT ${FACTS} FROM play_sessions WHERE closed_at IS NULL`,
     );
     return r.rows.map(toFacts);
+  }
+
+  /** Every instance's open plays per app and dimension values: one GROUP BY over the open-plays index. */
+  async countOpenPlayGroups(): Promise<OpenPlayGroup[]> {
+    const r = await q<OpenPlayGroup>(
+      this.pool,
+      'countOpenPlayGroups',
+      `SELECT app_id AS "appId", server, channel, country, protocol, device, count(*) AS count FROM play_sessions
+       WHERE closed_at IS NULL GROUP BY app_id, server, channel, country, protocol, device`,
+    );
+    return r.rows;
   }
 
   async openPlaySessionsBefore(to: number): Promise<PlaySessionFacts[]> {

@@ -31,6 +31,8 @@ import {
   type StoredSession,
   type StreamRollupRow,
   type WriteBatchStats,
+  type InstanceBus,
+  type OpenPlayGroup,
 } from '../types.ts';
 import { QOE_DIMENSIONS, type QoeDimension } from '../sqlite/qoe-rollup-writer.ts';
 import { PostgresAccountStore } from './account-store.ts';
@@ -41,6 +43,7 @@ import { newInstanceId, PostgresJobRuns } from './job-runs.ts';
 import { dropExpiredPartitions, upkeepPartitions } from './partitions.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresRoomStore } from './room-store.ts';
+import { PostgresInstanceBus } from './instance-bus.ts';
 import { PostgresIngest } from './session-ingest.ts';
 import { PostgresVideoStore } from './video-store.ts';
 
@@ -119,6 +122,8 @@ export class PostgresStore implements Store {
     readonly migrations: MigrationReport,
     /** The database, password hidden, and schema: for messages. */
     readonly location: string,
+    /** For the instance bus's own LISTEN connection. */
+    private readonly connection: PostgresOptions,
   ) {
     this.accounts = new PostgresAccountStore(pool);
     const instanceId = newInstanceId();
@@ -140,7 +145,7 @@ export class PostgresStore implements Store {
     const pool = await openPool(opts);
     try {
       const report = await migratePostgres(pool, opts.schema);
-      return new PostgresStore(pool, report, `${redactUrl(opts.url)} (schema ${opts.schema})`);
+      return new PostgresStore(pool, report, `${redactUrl(opts.url)} (schema ${opts.schema})`, opts);
     } catch (err) {
       await pool.end().catch(() => {});
       throw err;
@@ -233,7 +238,15 @@ export class PostgresStore implements Store {
   /** Deletes the app and everything it owns in one transaction (rows without a foreign key explicitly). */
   async deleteApp(id: string): Promise<boolean> {
     return transaction(this.pool, 'deleteApp', async (c) => {
-      for (const table of ['qoe_minutes', 'qoe_hours', 'moments', 'play_sessions', 'stream_minutes', 'stream_hours'])
+      for (const table of [
+        'qoe_minutes',
+        'qoe_hours',
+        'moments',
+        'play_sessions',
+        'stream_minutes',
+        'stream_hours',
+        'instance_events',
+      ])
         await c.query(`DELETE FROM ${table} WHERE app_id = $1`, [id]);
       return ((await c.query('DELETE FROM apps WHERE id = $1', [id])).rowCount ?? 0) > 0;
     });
@@ -390,6 +403,9 @@ export class PostgresStore implements Store {
   closedPlaySessionsOverlapping(from: number, to: number): Promise<PlaySessionFacts[]> {
     return this.analytics.closedPlaySessionsOverlapping(from, to);
   }
+  countOpenPlayGroups(): Promise<OpenPlayGroup[]> {
+    return this.analytics.countOpenPlayGroups();
+  }
   openPlaySessionsBefore(to: number): Promise<PlaySessionFacts[]> {
     return this.analytics.openPlaySessionsBefore(to);
   }
@@ -404,6 +420,9 @@ export class PostgresStore implements Store {
   }
   settleDirtyStreamMinutes(): Promise<void> {
     return this.analytics.settleDirtyStreamMinutes();
+  }
+  openInstanceBus(): Promise<InstanceBus | null> {
+    return PostgresInstanceBus.open(this.pool, this.connection, this.instanceId);
   }
   claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null> {
     return this.jobRuns.claim(job, request);

@@ -14,6 +14,7 @@ import type {
   StoredMoment,
   StoredPlaySession,
   StreamRollupRow,
+  OpenPlayGroup,
 } from '../types.ts';
 import { addEncodedHistogram, STARTUP_BUCKETS } from '../../tools/startup-histogram.ts';
 import { QOE_DIMENSIONS, qoeRowsFromSessions } from './qoe-rollup-writer.ts';
@@ -297,6 +298,16 @@ export class SqliteAnalytics {
 
   listOpenPlaySessions(): PlaySessionFacts[] {
     return (this.s.open.all() as FactsRow[]).map(toFacts);
+  }
+
+  /** Not used by the server on SQLite (its one process's tracker is exact); kept for the Store contract. */
+  countOpenPlayGroups(): OpenPlayGroup[] {
+    return this.db
+      .prepare(
+        `SELECT app_id AS appId, server, channel, country, protocol, device, count(*) AS count FROM play_sessions
+         WHERE closed_at IS NULL GROUP BY app_id, server, channel, country, protocol, device`,
+      )
+      .all() as OpenPlayGroup[];
   }
 
   openPlaySessionsBefore(to: number): PlaySessionFacts[] {

@@ -31,6 +31,8 @@ import type {
   StoredMoment,
   StoredPlaySession,
   StreamRollupRow,
+  InstanceBus,
+  OpenPlayGroup,
 } from '../types.ts';
 import { SqliteAnalytics } from './analytics-queries.ts';
 import { QOE_DIMENSIONS, QoeRollupWriter, recoverMarkedRollups, type QoeDimension } from './qoe-rollup-writer.ts';
@@ -379,6 +381,9 @@ export class SqliteStore implements Store {
   async listOpenPlaySessions(): Promise<PlaySessionFacts[]> {
     return run('listOpenPlaySessions', () => this.analytics.listOpenPlaySessions());
   }
+  async countOpenPlayGroups(): Promise<OpenPlayGroup[]> {
+    return run('countOpenPlayGroups', () => this.analytics.countOpenPlayGroups());
+  }
   async closedPlaySessionsOverlapping(from: number, to: number): Promise<PlaySessionFacts[]> {
     return run('closedPlaySessionsOverlapping', () => this.analytics.closedPlaySessionsOverlapping(from, to));
   }
@@ -400,6 +405,10 @@ export class SqliteStore implements Store {
   // ---- Singleton jobs: one process, guarded by the instance lock, so every claim is granted ----
 
   readonly sharedByInstances = false;
+  /** One process owns the file (the instance lock): there is nobody to talk to. */
+  async openInstanceBus(): Promise<InstanceBus | null> {
+    return null;
+  }
   async claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null> {
     return { job, bucket: Math.floor(request.now / request.widthMs) * request.widthMs, now: request.now, redone: [] };
   }
