@@ -1,4 +1,4 @@
-// The messages between instances on one Postgres schema (issue 12): what one instance publishes reaches the others
+// The messages between instances on one Postgres schema: what one instance publishes reaches the others
 // (not itself) in the order sent; a message whose NOTIFY never came arrives by the 2 s poll; and a row that commits
 // after a later one (seqs are handed out before commit) is not skipped. SQLite has no bus.
 import pg from 'pg';

@@ -1,4 +1,4 @@
-// One live view and rooms across several m3w instances on one Postgres schema (issue 12): three real processes
+// One live view and rooms across several m3w instances on one Postgres schema: three real processes
 // (the bundled m3w, each with its own data directory and port). Webhooks are spread over all three — a play is
 // often closed through another instance than the one that opened it — and then every instance's /stats/active
 // and /api/v1/streams equal a brute-force count of the acknowledged events. A WebSocket subscriber on C sees a

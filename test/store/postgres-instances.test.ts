@@ -1,4 +1,4 @@
-// Several m3w instances on one Postgres schema (issue 12): three real processes (the bundled m3w, each with its own
+// Several m3w instances on one Postgres schema: three real processes (the bundled m3w, each with its own
 // data directory and port) share the schema while webhooks and SDK sessions are spread over all three. Every
 // singleton job bucket (the minute job, the stale-session reaper) is claimed by exactly one of them in job_runs,
 // the stale reaper closes a play another instance took in, and the stream and QoE rollups equal a brute-force
