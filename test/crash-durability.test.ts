@@ -8,7 +8,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
 import { spawnServer, type ServerProcess } from './helpers/child.ts';
-import { makeTempDir, sdkSession } from './helpers/server.ts';
+import { makeTempDir, recentSdkSession } from './helpers/server.ts';
+);
+}
 
 const API_KEY = 'crash-durability-key-0123456789X'; // 32 visible ASCII characters
 const ENV = { M3W_API_KEY: API_KEY, RATE_LIMIT_REQUESTS: '1000000000' };
@@ -43,7 +45,7 @@ async function ingestThenKill(server: ServerProcess, round: number, killAfterMs:
       // One in three requests is a single object; the rest are batches of 2 to 8.
       const size = n % 3 === 0 ? 1 : 2 + (n % 7);
       const ids = Array.from({ length: size }, (_, i) => `crash-r${round}-w${w}-n${n}-i${i}`);
-      const sessions = ids.map((sessionId) => sdkSession({ sessionId, timestamp: 1_732_000_000_000 + n }));
+      const sessions = ids.map((sessionId) => recentSdkSession(sessionId, n));
       const body = JSON.stringify(size === 1 ? sessions[0] : sessions);
       for (const id of ids) sent.add(id);
       inFlight.set(n, ids);

@@ -132,6 +132,14 @@ export function sdkSession(overrides: Record<string, unknown> = {}): Record<stri
   };
 }
 
+// A session dated an hour ago plus `offsetMs`: inside the retention window, so the retention run at start-up (and
+// after a restart) cannot delete what a test counts as acknowledged, as it does fixture sessions from 2024.
+const RECENT = Date.now() - 3_600_000;
+export function recentSdkSession(sessionId: string, offsetMs: number): Record<string, unknown> {
+  const timestamp = RECENT + offsetMs;
+  return sdkSession({ sessionId, timestamp, sessionStartDateIso: new Date(timestamp - 60_000).toISOString() });
+}
+
 export interface PostOptions {
   key?: string | null;
   headers?: Record<string, string>;

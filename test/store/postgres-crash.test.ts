@@ -6,8 +6,10 @@ import pg from 'pg';
 import { expect, test } from 'vitest';
 import { spawnServer, type ServerProcess } from '../helpers/child.ts';
 import { needs, TEST_DATABASE_URL } from '../helpers/requirements.ts';
-import { makeTempDir, sdkSession } from '../helpers/server.ts';
+import { makeTempDir, recentSdkSession } from '../helpers/server.ts';
 import { dropSchema, testSchemaName } from '../helpers/stores.ts';
+);
+}
 
 const API_KEY = 'pg-crash-durability-key-012345678'; // visible ASCII, 8–256 characters
 const WORKERS = 16;
@@ -49,7 +51,7 @@ test.skipIf(!needs('postgres'))(
             const n = ++seq;
             const size = n % 3 === 0 ? 1 : 2 + (n % 7);
             const ids = Array.from({ length: size }, (_, i) => `pgcrash-r${round}-w${w}-n${n}-i${i}`);
-            const sessions = ids.map((sessionId) => sdkSession({ sessionId, timestamp: 1_732_000_000_000 + n }));
+            const sessions = ids.map((sessionId) => recentSdkSession(sessionId, n));
             inFlight.set(n, ids);
             try {
               const res = await fetch(`${server.url}/v1/sessions`, {
