@@ -9,8 +9,6 @@ import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
 import { spawnServer, type ServerProcess } from './helpers/child.ts';
 import { makeTempDir, recentSdkSession } from './helpers/server.ts';
-);
-}
 
 const API_KEY = 'crash-durability-key-0123456789X'; // 32 visible ASCII characters
 const ENV = { M3W_API_KEY: API_KEY, RATE_LIMIT_REQUESTS: '1000000000' };

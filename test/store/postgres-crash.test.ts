@@ -8,8 +8,6 @@ import { spawnServer, type ServerProcess } from '../helpers/child.ts';
 import { needs, TEST_DATABASE_URL } from '../helpers/requirements.ts';
 import { makeTempDir, recentSdkSession } from '../helpers/server.ts';
 import { dropSchema, testSchemaName } from '../helpers/stores.ts';
-);
-}
 
 const API_KEY = 'pg-crash-durability-key-012345678'; // visible ASCII, 8–256 characters
 const WORKERS = 16;
