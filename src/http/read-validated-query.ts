@@ -1,6 +1,6 @@
-// Query strings read against a wire schema (an object of integer and string parameters): each value is checked
-// by its parameter's schema, a bad one is a 400 INVALID_SCHEMA naming it, an absent one takes its default. The
-// same schema gives the route's OpenAPI parameters (queryParametersOf).
+// Query strings read against a wire schema (an object of integer, boolean and string parameters): each value is
+// checked by its parameter's schema, a bad or repeated one is a 400 INVALID_SCHEMA naming it, an absent one takes
+// its default. The same schema gives the route's OpenAPI parameters (queryParametersOf).
 import type { H3Event } from 'h3';
 import type { Static, TObject, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -10,9 +10,26 @@ interface ParamSchema {
   type?: string;
   minimum?: number;
   maximum?: number;
+  maxLength?: number;
   default?: unknown;
   description?: string;
   'x-expected'?: string;
+}
+
+/** The query text as the type its schema checks: integers and booleans are converted when they read as one. */
+function typed(spec: ParamSchema, raw: string): unknown {
+  if (spec.type === 'integer' && /^-?\d{1,16}$/.test(raw)) return Number(raw);
+  if (spec.type === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
+  return raw;
+}
+
+/** What a parameter accepts, in words, for its 400. */
+function expected(spec: ParamSchema): string {
+  if (spec['x-expected']) return spec['x-expected'];
+  if (spec.type === 'integer') return `an integer from ${spec.minimum} to ${spec.maximum}`;
+  if (spec.type === 'boolean') return 'true or false';
+  if (spec.type === 'string' && spec.maxLength !== undefined) return `at most ${spec.maxLength} characters`;
+  return `a ${spec.type}`;
 }
 
 /** A reader of the query parameters `schema` lists (others are ignored, as browsers and proxies add some). */
@@ -27,18 +44,20 @@ export function queryReader<T extends TObject>(schema: T) {
     }));
     const out: Record<string, unknown> = {};
     for (const { name, spec, check } of params) {
-      const raw = event.url.searchParams.get(name);
-      if (raw === null || raw === '') {
+      const all = event.url.searchParams.getAll(name);
+      // Two values for one parameter is ambiguous (which one did the caller mean?), so it is refused, not guessed.
+      if (all.length > 1) throw new ApiError('INVALID_SCHEMA', `${name} must be given once, got ${all.length} values`);
+      const raw = all[0];
+      if (raw === undefined || raw === '') {
         if (spec.default !== undefined) out[name] = spec.default;
         continue;
       }
-      const value = spec.type === 'integer' && /^-?\d{1,16}$/.test(raw) ? Number(raw) : raw;
-      if (!check.Check(value)) {
-        const expected =
-          spec['x-expected'] ??
-          (spec.type === 'integer' ? `an integer from ${spec.minimum} to ${spec.maximum}` : `a ${spec.type}`);
-        throw new ApiError('INVALID_SCHEMA', `${name} must be ${expected}, got ${JSON.stringify(raw.slice(0, 40))}`);
-      }
+      const value = typed(spec, raw);
+      if (!check.Check(value))
+        throw new ApiError(
+          'INVALID_SCHEMA',
+          `${name} must be ${expected(spec)}, got ${JSON.stringify(raw.slice(0, 40))}`,
+        );
       out[name] = value;
     }
     return out as Static<T>;

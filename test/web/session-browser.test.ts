@@ -85,10 +85,13 @@ describe('GET /api/v1/sessions', () => {
       ['errorsOnly=yes', 'errorsOnly'],
       ['cursor=zzz', 'cursor'],
       [`from=10&to=5`, 'to'],
+      [`content=${'x'.repeat(257)}`, 'content'],
+      ['limit=5&limit=6', 'limit'],
+      ['from=-1', 'from'],
     ]) {
       const r = await get(`/api/v1/sessions?${qs}`);
       expect(r.status, qs).toBe(400);
-      expect(r.body.error.message).toMatch(new RegExp(`^${field}:`));
+      expect(r.body.error.message).toMatch(new RegExp(`^${field} must be `));
     }
     expect((await fetch(`${s.url}/api/v1/sessions`)).status).toBe(401);
     const other = await get('/api/v1/sessions?app=default', otherReader);

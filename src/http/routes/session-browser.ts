@@ -1,13 +1,13 @@
 // The sessions page's API, for people (a signed-in user or a read key): recent sessions of an app with filters
 // and keyset paging, and one session with every field and its raw payload. Another app's session is a 404.
-import { getQuery, type H3Event } from 'h3';
-import Type from 'typebox';
+import type { H3Event } from 'h3';
+import Type, { type Static } from 'typebox';
 import { csvRow } from '../../tools/csv.ts';
 import type { SessionListQuery } from '../../store/index.ts';
 import type { HttpContext, RouteDef } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireReader, resolveApp } from '../require-access.ts';
-import { queryParametersOf } from '../read-validated-query.ts';
+import { queryParametersOf, queryReader } from '../read-validated-query.ts';
 import { SessionDetail, SessionFilters, SessionListParams, SessionPage, type SessionRow } from '../../wire/sessions.ts';
 import { csvResponse, errorResponses, jsonContent as json } from './openapi-shared.ts';
 import { pathParameters, PathParams, sessionIdOf } from './route-params.ts';
@@ -15,80 +15,53 @@ import { pathParameters, PathParams, sessionIdOf } from './route-params.ts';
 /** GET /api/v1/sessions/{sessionId}'s query: the app. */
 const SessionDetailParams = Type.Object({ app: SessionFilters.properties.app });
 
-type Query = Record<string, unknown>;
-interface ParamSpec {
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  default?: number;
-}
-/** Each parameter's limits, from its wire schema. */
-const PARAMS = SessionListParams.properties as unknown as Record<keyof typeof SessionListParams.properties, ParamSpec>;
-
-function text(q: Query, name: keyof typeof PARAMS): string | undefined {
-  const v = q[name];
-  const max = PARAMS[name].maxLength ?? 20;
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw new ApiError('INVALID_SCHEMA', `${name}: give it once`);
-  if (v.length > max) throw new ApiError('INVALID_SCHEMA', `${name}: at most ${max} characters`);
-  return v;
-}
-
-function integer(q: Query, name: 'from' | 'to' | 'limit'): number | undefined {
-  const v = text(q, name);
-  if (v === undefined) return undefined;
-  const { minimum: min = 0, maximum: max = Number.MAX_SAFE_INTEGER } = PARAMS[name];
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max)
-    throw new ApiError('INVALID_SCHEMA', `${name}: an integer from ${min} to ${max}`);
-  return n;
-}
+const readListQuery = queryReader(SessionListParams);
+const readFilters = queryReader(SessionFilters);
+const readDetailQuery = queryReader(SessionDetailParams);
 
 /** The cursor is opaque to clients: the last row's timestamp and id, base64url. */
 const encodeCursor = (timestamp: number, id: number) => Buffer.from(`${timestamp}.${id}`).toString('base64url');
 function decodeCursor(cursor: string): { timestamp: number; id: number } {
   const m = /^(\d{1,16})\.(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new ApiError('INVALID_SCHEMA', 'cursor: pass back the nextCursor of a previous answer');
+  if (!m)
+    throw new ApiError('INVALID_SCHEMA', 'cursor must be the nextCursor of a previous answer, passed back unchanged');
   return { timestamp: Number(m[1]), id: Number(m[2]) };
 }
 
 /** The Sessions page's filters (app, from, to, contentId, content, errorsOnly, device, q), checked. */
-async function sessionFilters(event: H3Event, ctx: HttpContext): Promise<{ q: Query; query: SessionListQuery }> {
+async function sessionFilters(
+  event: H3Event,
+  ctx: HttpContext,
+  q: Static<typeof SessionFilters> = readFilters(event),
+): Promise<SessionListQuery> {
   const principal = await requireReader(event, ctx);
-  const q = getQuery(event) as Query;
-  const appId = await resolveApp(ctx, principal, text(q, 'app'));
-  const errorsOnly = text(q, 'errorsOnly');
-  if (errorsOnly !== undefined && errorsOnly !== 'true' && errorsOnly !== 'false')
-    throw new ApiError('INVALID_SCHEMA', 'errorsOnly: true or false');
-  const from = integer(q, 'from');
-  const to = integer(q, 'to');
-  if (from !== undefined && to !== undefined && to <= from)
-    throw new ApiError('INVALID_SCHEMA', 'to: must be after from');
-  const query: SessionListQuery = {
+  const appId = await resolveApp(ctx, principal, q.app);
+  if (q.from !== undefined && q.to !== undefined && q.to <= q.from)
+    throw new ApiError('INVALID_SCHEMA', `to must be after from, got from ${q.from} and to ${q.to}`);
+  return {
     appId,
-    from,
-    to,
-    contentId: text(q, 'contentId'),
-    content: text(q, 'content'),
-    errorsOnly: errorsOnly === 'true',
-    device: text(q, 'device'),
-    sessionIdPrefix: text(q, 'q'),
+    from: q.from,
+    to: q.to,
+    contentId: q.contentId,
+    content: q.content,
+    errorsOnly: q.errorsOnly === true,
+    device: q.device,
+    sessionIdPrefix: q.q,
     limit: 50,
   };
-  return { q, query };
 }
 
 const listSessions: RouteDef = {
   method: 'GET',
   path: '/api/v1/sessions',
   async handler(event, ctx) {
-    const { q, query: filters } = await sessionFilters(event, ctx);
+    const q = readListQuery(event);
+    const filters = await sessionFilters(event, ctx, q);
     const appId = filters.appId;
-    const cursor = text(q, 'cursor');
     const query: SessionListQuery = {
       ...filters,
-      limit: integer(q, 'limit') ?? (PARAMS.limit.default as number),
-      after: cursor === undefined ? undefined : decodeCursor(cursor),
+      limit: q.limit as number, // the schema's default when absent
+      after: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
     };
     const page = await ctx.store.listSessions(query);
     const last = page.sessions.at(-1);
@@ -114,7 +87,7 @@ const getSessionDetail: RouteDef = {
   path: '/api/v1/sessions/:sessionId',
   async handler(event, ctx) {
     const principal = await requireReader(event, ctx);
-    const appId = await resolveApp(ctx, principal, text(getQuery(event) as Query, 'app'));
+    const appId = await resolveApp(ctx, principal, readDetailQuery(event).app);
     const sessionId = sessionIdOf(event);
     const stored = await ctx.store.getSession(appId, sessionId);
     if (!stored)
@@ -170,7 +143,7 @@ const sessionsCsv: RouteDef = {
   method: 'GET',
   path: '/api/v1/sessions.csv',
   async handler(event, ctx) {
-    const { query } = await sessionFilters(event, ctx);
+    const query = await sessionFilters(event, ctx);
     // Streamed a page at a time (keyset paging), so any number of sessions goes out in bounded memory and the
     // event loop serves others between pages.
     let after: SessionListQuery['after'];
