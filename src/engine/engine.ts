@@ -1,15 +1,15 @@
 // The analytics engine inside the m3w process: its schedule and lifecycle. It owns the live tracker, takes
 // play events in (committed, then applied to the tracker), and runs the minute job, the session sync and
-// retention on wall-clock schedules, one job at a time. Each scheduled run first claims its bucket from the store
-// (singleton jobs: with several instances on one Postgres schema exactly one runs each bucket; SQLite always
-// grants). The work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
+// retention on wall-clock schedules, one job at a time, each scheduled run only once it has claimed its bucket
+// (job-runner.ts). The work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { PlayEvent } from '../ingest/index.ts';
 import { LiveTracker, SharedViewerCounts, type ViewerCounts } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { JobClaim, PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
+import type { PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
 import { dailyAt, everyHour, everyMinute, type ScheduledJob } from '../tools/wall-clock-schedule.ts';
+import { JOBS, JobRunner } from './job-runner.ts';
 import { type MinuteJobReport, minuteJob } from './minute-job.ts';
 import { MomentWatch } from './moment-watch.ts';
 import type { Moment } from './moments.ts';
@@ -24,17 +24,6 @@ export type PlayIngestOutcome = PlayEventOutcome | { rejected: 'open_plays_cap' 
 const STATE_RETENTION = 'retention.last_run';
 const STATE_SNAPSHOT_AT = 'live.snapshot_at';
 const STATE_SNAPSHOT_OPEN = 'live.snapshot_open';
-
-/** Singleton jobs, as named in job_runs. The minute job also rolls up complete hours, finds moments and evaluates
- * alert rules: each step reads the rows the one before wrote, so they are one claim. */
-export const JOBS = {
-  minute: 'minute',
-  staleSessions: 'stale-sessions',
-  retention: 'retention',
-  partitions: 'partitions',
-} as const;
-/** A claim not renewed for this long belongs to an instance that died; a live run renews it every third of it. */
-export const JOB_LEASE_MS = 30_000;
 
 export interface EngineOptions {
   /** Schedules off: tests and benchmarks drive the jobs themselves. */
@@ -57,11 +46,10 @@ export class AnalyticsEngine {
   private readonly moments: MomentWatch;
   private tasks: ScheduledJob[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly jobs: JobRunner;
   private startup: Promise<void> = Promise.resolve();
   /** Opens admitted and being committed, not yet in the tracker: counted against the caps. */
   private readonly pending = { total: 0, perApp: new Map<string, number>() };
-  private stopped = false;
   private readonly afterMinute: Array<(now: number) => Promise<void>> = [];
 
   constructor(
@@ -69,6 +57,7 @@ export class AnalyticsEngine {
     private readonly config: ResolvedConfig,
     private readonly logger: Logger,
   ) {
+    this.jobs = new JobRunner(store, logger);
     this.moments = new MomentWatch(store, config, logger);
     this.shared = store.sharedByInstances ? new SharedViewerCounts(() => store.countOpenPlayGroups()) : null;
     this.viewers = this.shared ?? this.live;
@@ -98,18 +87,18 @@ export class AnalyticsEngine {
     }
     if (opts.schedules === false) return;
     // Jobs never overlap: background() runs one at a time.
-    const minute = () => this.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
-    const retention = () => this.singleton(JOBS.retention, 24 * HOUR, (now) => this.retention(false, now));
+    const minute = () => this.jobs.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
+    const retention = () => this.jobs.singleton(JOBS.retention, 24 * HOUR, (now) => this.retention(false, now));
     // Postgres partitions are made days ahead; hourly runs (and one now) leave room for an outage of days.
-    const partitions = () => this.singleton(JOBS.partitions, HOUR, (now) => this.store.maintainPartitions(now));
+    const partitions = () => this.jobs.singleton(JOBS.partitions, HOUR, (now) => this.store.maintainPartitions(now));
     const syncMs = this.config.sessionSyncIntervalSeconds * 1000;
-    this.tasks.push(everyMinute(() => this.background(minute)));
-    this.tasks.push(everyHour(() => this.background(partitions)));
-    this.tasks.push(dailyAt(2, () => this.background(retention)));
+    this.tasks.push(everyMinute(() => this.jobs.background(minute)));
+    this.tasks.push(everyHour(() => this.jobs.background(partitions)));
+    this.tasks.push(dailyAt(2, () => this.jobs.background(retention)));
     this.syncTimer = setInterval(
       () =>
-        this.background(async () => {
-          await this.singleton(JOBS.staleSessions, syncMs, (now) => this.syncNow(now));
+        this.jobs.background(async () => {
+          await this.jobs.singleton(JOBS.staleSessions, syncMs, (now) => this.syncNow(now));
           this.forgetStaleElsewhere(Date.now());
         }),
       syncMs,
@@ -117,9 +106,9 @@ export class AnalyticsEngine {
     this.syncTimer.unref();
     // Catch up now rather than at the next whole minute, and run retention if the last one is over a day old.
     this.startup = Promise.all([
-      this.background(partitions),
-      this.background(minute),
-      this.background(async () => {
+      this.jobs.background(partitions),
+      this.jobs.background(minute),
+      this.jobs.background(async () => {
         const last = await this.store.getEngineState(STATE_RETENTION);
         if (last === null || Date.now() - last > 24 * HOUR) await retention();
       }),
@@ -137,73 +126,19 @@ export class AnalyticsEngine {
 
   /** Stops the schedules, waits for a running job, and takes a last snapshot. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.jobs.stopped) return;
+    this.jobs.stop();
     for (const t of this.tasks) t.stop();
     this.tasks = [];
     if (this.sharedTimer) clearInterval(this.sharedTimer);
     if (this.syncTimer) clearInterval(this.syncTimer);
-    while (this.running) await this.running.catch(() => undefined);
+    await this.jobs.idle();
     try {
       await this.snapshot();
     } catch (err) {
       // Shutdown goes on: the open sessions are durable in play_sessions anyway, the snapshot only records them.
       this.logger.error({ err }, 'last live snapshot failed');
     }
-  }
-
-  /** Runs one job at a time, so jobs never see each other's half-done work. */
-  private async exclusive<T>(job: () => Promise<T>): Promise<T> {
-    while (this.running) await this.running.catch(() => undefined);
-    const p = job();
-    this.running = p;
-    try {
-      return await p;
-    } finally {
-      if (this.running === p) this.running = null;
-    }
-  }
-
-  /**
-   * Runs a scheduled job if this instance wins its current bucket (else another instance has it: nothing to do),
-   * with the claim's clock; the claim is renewed while the job runs and finished after it. A job that fails
-   * leaves its claim unfinished: past the lease, the next run (on any instance) redoes it.
-   */
-  private async singleton<T>(job: string, widthMs: number, run: (now: number) => Promise<T>): Promise<T | null> {
-    const claim = await this.store.claimJobRun(job, { widthMs, leaseMs: JOB_LEASE_MS, now: Date.now() });
-    if (!claim) return null;
-    if (claim.redone.length > 0)
-      this.logger.warn({ job, buckets: claim.redone }, 'redoing job runs an instance left unfinished');
-    const renewal = setInterval(() => void this.renew(claim), JOB_LEASE_MS / 3);
-    renewal.unref();
-    let result: T;
-    try {
-      result = await run(claim.now);
-    } finally {
-      clearInterval(renewal);
-    }
-    if (!(await this.store.finishJobRun(claim)))
-      this.logger.warn({ job, bucket: claim.bucket }, 'job run outlived its lease: another instance took it over');
-    else this.logger.debug({ job, bucket: claim.bucket, redone: claim.redone }, 'job run finished');
-    return result;
-  }
-
-  private async renew(claim: JobClaim): Promise<void> {
-    try {
-      if (!(await this.store.renewJobRun(claim)))
-        this.logger.warn({ job: claim.job, bucket: claim.bucket }, 'job claim lost to another instance');
-    } catch (err) {
-      this.logger.warn({ err, job: claim.job }, 'job claim renewal failed');
-    }
-  }
-
-  /** For timers: a failed job is logged, never thrown into the scheduler. Resolves when the job is over. */
-  private background(job: () => Promise<unknown>): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return this.exclusive(job).then(
-      () => {},
-      (err: unknown) => this.logger.error({ err }, 'analytics job failed'),
-    );
   }
 
   // ---- live ----
@@ -310,7 +245,7 @@ export class AnalyticsEngine {
    * the tracker held, for the log and for checking the restore.
    */
   sync(now = Date.now()): Promise<void> {
-    return this.exclusive(() => this.syncNow(now));
+    return this.jobs.exclusive(() => this.syncNow(now));
   }
 
   private async syncNow(now: number): Promise<void> {
@@ -351,7 +286,7 @@ export class AnalyticsEngine {
    * looks for moments in the new minutes.
    */
   runMinuteJob(now = Date.now()): Promise<MinuteJobReport> {
-    return this.exclusive(() => this.minuteJob(now));
+    return this.jobs.exclusive(() => this.minuteJob(now));
   }
 
   private async minuteJob(now: number): Promise<MinuteJobReport> {
@@ -446,7 +381,7 @@ export class AnalyticsEngine {
 
   /** Deletes (or with dryRun only counts) what is past its retention. */
   runRetention(dryRun: boolean, now = Date.now()): Promise<RetentionReport> {
-    return this.exclusive(() => this.retention(dryRun, now));
+    return this.jobs.exclusive(() => this.retention(dryRun, now));
   }
 
   private async retention(dryRun: boolean, now: number): Promise<RetentionReport> {
