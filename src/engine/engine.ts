@@ -1,15 +1,17 @@
-// The analytics engine inside the m3w process: its schedule and lifecycle. It owns the live tracker, takes
-// play events in (committed, then applied to the tracker), and runs the minute job, the session sync and
-// retention on wall-clock schedules, one job at a time, each scheduled run only once it has claimed its bucket
-// (job-runner.ts). The work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
+// The analytics engine inside the m3w process: its schedule and lifecycle, composing the parts. It owns the live
+// tracker and runs the minute job, the session sync and retention on wall-clock schedules, one job at a time, each
+// scheduled run only once it has claimed its bucket (job-runner.ts). Play events go in through play-admission.ts
+// (caps, commit, then the tracker); the tracker's restore, stale-play sync and snapshots are live-sync.ts. The
+// rollup work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { PlayEvent } from '../ingest/index.ts';
-import { LiveTracker, SharedViewerCounts, type ViewerCounts } from '../live/index.ts';
+import { LiveTracker, type ViewerCounts } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
 import { dailyAt, everyHour, everyMinute, type ScheduledJob } from '../tools/wall-clock-schedule.ts';
 import { JOBS, JobRunner } from './job-runner.ts';
+import { LiveSync } from './live-sync.ts';
 import { type MinuteJobReport, minuteJob } from './minute-job.ts';
 import { MomentWatch } from './moment-watch.ts';
 import type { Moment } from './moments.ts';
@@ -20,27 +22,21 @@ import { type RetentionReport, retentionCutoffs, runRetention } from './retentio
 import { recomputeFromRaw } from './rollup-window.ts';
 
 const STATE_RETENTION = 'retention.last_run';
-const STATE_SNAPSHOT_AT = 'live.snapshot_at';
-const STATE_SNAPSHOT_OPEN = 'live.snapshot_open';
 
 export interface EngineOptions {
   /** Schedules off: tests and benchmarks drive the jobs themselves. */
   schedules?: boolean;
 }
 
-/** How often each instance re-reads every instance's open plays (several instances on one Postgres schema). */
-export const SHARED_VIEWERS_MS = 1000;
-
 export class AnalyticsEngine {
   /** This process's open plays (rollups, the reaper; on SQLite also the live counts). */
   readonly live = new LiveTracker();
   /**
    * Live counts and caps: the tracker itself on SQLite (one process); on a shared Postgres schema every instance's
-   * open plays, read from the database each SHARED_VIEWERS_MS.
+   * open plays, read from the database each SHARED_VIEWERS_MS (live-sync.ts).
    */
   readonly viewers: ViewerCounts;
-  private readonly shared: SharedViewerCounts | null;
-  private sharedTimer: NodeJS.Timeout | null = null;
+  private readonly liveSync: LiveSync;
   private readonly moments: MomentWatch;
   private readonly admission: PlayAdmission;
   private tasks: ScheduledJob[] = [];
@@ -56,33 +52,14 @@ export class AnalyticsEngine {
   ) {
     this.jobs = new JobRunner(store, logger);
     this.moments = new MomentWatch(store, config, logger);
-    this.shared = store.sharedByInstances ? new SharedViewerCounts(() => store.countOpenPlayGroups()) : null;
-    this.viewers = this.shared ?? this.live;
-    this.admission = new PlayAdmission(store, config, this.live, this.viewers, this.shared);
+    this.liveSync = new LiveSync(store, config, logger, this.live);
+    this.viewers = this.liveSync.shared ?? this.live;
+    this.admission = new PlayAdmission(store, config, this.live, this.viewers, this.liveSync.shared);
   }
 
   /** Restores the live tracker, catches up missed minutes and starts the schedules. */
   async start(opts: EngineOptions = {}): Promise<void> {
-    const open = await this.store.listOpenPlaySessions();
-    for (const s of open) this.live.open(s);
-    const snapshot = await this.store.getEngineState(STATE_SNAPSHOT_OPEN);
-    this.logger.info({ open: open.length, lastSnapshotOpen: snapshot }, 'live sessions restored');
-    if (this.shared) {
-      // Counts are every instance's from the first request; the reads go on with the schedules off (they are
-      // reads, not jobs: tests that drive the jobs still see other instances' plays).
-      await this.shared.refresh();
-      let reading = false;
-      this.sharedTimer = setInterval(() => {
-        if (reading) return;
-        reading = true;
-        this.shared!.refresh()
-          .catch((err: unknown) => this.logger.warn({ err }, 'live counts read failed'))
-          .finally(() => {
-            reading = false;
-          });
-      }, SHARED_VIEWERS_MS);
-      this.sharedTimer.unref();
-    }
+    await this.liveSync.restore();
     if (opts.schedules === false) return;
     // Jobs never overlap: background() runs one at a time.
     const minute = () => this.jobs.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
@@ -96,8 +73,8 @@ export class AnalyticsEngine {
     this.syncTimer = setInterval(
       () =>
         this.jobs.background(async () => {
-          await this.jobs.singleton(JOBS.staleSessions, syncMs, (now) => this.syncNow(now));
-          this.forgetStaleElsewhere(Date.now());
+          await this.jobs.singleton(JOBS.staleSessions, syncMs, (now) => this.liveSync.sync(now));
+          this.liveSync.forgetStaleElsewhere(Date.now());
         }),
       syncMs,
     );
@@ -128,11 +105,11 @@ export class AnalyticsEngine {
     this.jobs.stop();
     for (const t of this.tasks) t.stop();
     this.tasks = [];
-    if (this.sharedTimer) clearInterval(this.sharedTimer);
+    this.liveSync.stopReading();
     if (this.syncTimer) clearInterval(this.syncTimer);
     await this.jobs.idle();
     try {
-      await this.snapshot();
+      await this.liveSync.snapshot();
     } catch (err) {
       // Shutdown goes on: the open sessions are durable in play_sessions anyway, the snapshot only records them.
       this.logger.error({ err }, 'last live snapshot failed');
@@ -163,37 +140,7 @@ export class AnalyticsEngine {
    * the tracker held, for the log and for checking the restore.
    */
   sync(now = Date.now()): Promise<void> {
-    return this.jobs.exclusive(() => this.syncNow(now));
-  }
-
-  private async syncNow(now: number): Promise<void> {
-    const cutoff = now - this.config.staleSessionHours * HOUR;
-    // Several instances: plays another one took in are only in the database.
-    const stale = this.store.sharedByInstances
-      ? await this.store.openPlaySessionsBefore(cutoff)
-      : this.live.openedBefore(cutoff);
-    if (stale.length > 0) {
-      const closed = await this.store.closeStalePlaySessions(stale, now);
-      for (const s of closed) this.live.close(s.appId, s.id);
-      // Sessions a webhook closed meanwhile are closed already: drop them from the tracker too.
-      for (const s of stale) this.live.close(s.appId, s.id);
-      this.logger.info({ closed: closed.length }, 'stale play sessions closed');
-    }
-    await this.snapshot(now);
-  }
-
-  /**
-   * Several instances: a play this process took in may have been closed through another instance (or by another's
-   * reaper), which this tracker never hears of; past staleSessionHours it goes from the tracker in any case.
-   */
-  private forgetStaleElsewhere(now: number): void {
-    if (!this.store.sharedByInstances) return;
-    for (const s of this.live.openedBefore(now - this.config.staleSessionHours * HOUR)) this.live.close(s.appId, s.id);
-  }
-
-  private async snapshot(now = Date.now()): Promise<void> {
-    await this.store.setEngineState(STATE_SNAPSHOT_OPEN, this.live.size);
-    await this.store.setEngineState(STATE_SNAPSHOT_AT, now);
+    return this.jobs.exclusive(() => this.liveSync.sync(now));
   }
 
   // ---- rollups ----
