@@ -1,67 +1,48 @@
-// The analytics engine inside the m3w process: its schedule and lifecycle. It owns the live tracker, takes
-// play events in (committed, then applied to the tracker), and runs the minute job, the session sync and
-// retention on wall-clock schedules, one job at a time. Each scheduled run first claims its bucket from the store
-// (singleton jobs: with several instances on one Postgres schema exactly one runs each bucket; SQLite always
-// grants). The work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
+// The analytics engine inside the m3w process: its schedule and lifecycle, composing the parts. It owns the live
+// tracker and runs the minute job, the session sync and retention on wall-clock schedules, one job at a time, each
+// scheduled run only once it has claimed its bucket (job-runner.ts). Play events go in through play-admission.ts
+// (caps, commit, then the tracker); the tracker's restore, stale-play sync and snapshots are live-sync.ts. The
+// rollup work itself lives in minute-job.ts, rollup-window.ts and moment-watch.ts.
 import type { ResolvedConfig } from '../config/index.ts';
 import type { PlayEvent } from '../ingest/index.ts';
-import { LiveTracker, SharedViewerCounts, type ViewerCounts } from '../live/index.ts';
+import { LiveTracker, type ViewerCounts } from '../live/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { JobClaim, PlayEventOutcome, RollupStep, Store, StreamRollupRow } from '../store/index.ts';
+import type { RollupStep, Store, StreamRollupRow } from '../store/index.ts';
 import { HOUR, MINUTE } from '../tools/time-units.ts';
 import { dailyAt, everyHour, everyMinute, type ScheduledJob } from '../tools/wall-clock-schedule.ts';
+import { JOBS, JobRunner } from './job-runner.ts';
+import { LiveSync } from './live-sync.ts';
 import { type MinuteJobReport, minuteJob } from './minute-job.ts';
 import { MomentWatch } from './moment-watch.ts';
 import type { Moment } from './moments.ts';
+import { type PlayIngestOutcome, PlayAdmission } from './play-admission.ts';
 import type { QoeFigures, QoeMetric } from './qoe-metrics.ts';
 import { type QoePoint, type QoeSummaryPeriod, qoeBreakdown, qoeSeries, qoeSummary } from './qoe-reads.ts';
 import { type RetentionReport, retentionCutoffs, runRetention } from './retention.ts';
 import { recomputeFromRaw } from './rollup-window.ts';
 
-/** What became of one webhook event: the store's outcome, or refused before storing (a cap). */
-export type PlayIngestOutcome = PlayEventOutcome | { rejected: 'open_plays_cap' | 'app_open_plays_cap'; error: string };
-
 const STATE_RETENTION = 'retention.last_run';
-const STATE_SNAPSHOT_AT = 'live.snapshot_at';
-const STATE_SNAPSHOT_OPEN = 'live.snapshot_open';
-
-/** Singleton jobs, as named in job_runs. The minute job also rolls up complete hours, finds moments and evaluates
- * alert rules: each step reads the rows the one before wrote, so they are one claim. */
-export const JOBS = {
-  minute: 'minute',
-  staleSessions: 'stale-sessions',
-  retention: 'retention',
-  partitions: 'partitions',
-} as const;
-/** A claim not renewed for this long belongs to an instance that died; a live run renews it every third of it. */
-export const JOB_LEASE_MS = 30_000;
 
 export interface EngineOptions {
   /** Schedules off: tests and benchmarks drive the jobs themselves. */
   schedules?: boolean;
 }
 
-/** How often each instance re-reads every instance's open plays (several instances on one Postgres schema). */
-export const SHARED_VIEWERS_MS = 1000;
-
 export class AnalyticsEngine {
   /** This process's open plays (rollups, the reaper; on SQLite also the live counts). */
   readonly live = new LiveTracker();
   /**
    * Live counts and caps: the tracker itself on SQLite (one process); on a shared Postgres schema every instance's
-   * open plays, read from the database each SHARED_VIEWERS_MS.
+   * open plays, read from the database each SHARED_VIEWERS_MS (live-sync.ts).
    */
   readonly viewers: ViewerCounts;
-  private readonly shared: SharedViewerCounts | null;
-  private sharedTimer: NodeJS.Timeout | null = null;
+  private readonly liveSync: LiveSync;
   private readonly moments: MomentWatch;
+  private readonly admission: PlayAdmission;
   private tasks: ScheduledJob[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly jobs: JobRunner;
   private startup: Promise<void> = Promise.resolve();
-  /** Opens admitted and being committed, not yet in the tracker: counted against the caps. */
-  private readonly pending = { total: 0, perApp: new Map<string, number>() };
-  private stopped = false;
   private readonly afterMinute: Array<(now: number) => Promise<void>> = [];
 
   constructor(
@@ -69,57 +50,40 @@ export class AnalyticsEngine {
     private readonly config: ResolvedConfig,
     private readonly logger: Logger,
   ) {
+    this.jobs = new JobRunner(store, logger);
     this.moments = new MomentWatch(store, config, logger);
-    this.shared = store.sharedByInstances ? new SharedViewerCounts(() => store.countOpenPlayGroups()) : null;
-    this.viewers = this.shared ?? this.live;
+    this.liveSync = new LiveSync(store, config, logger, this.live);
+    this.viewers = this.liveSync.shared ?? this.live;
+    this.admission = new PlayAdmission(store, config, this.live, this.viewers, this.liveSync.shared);
   }
 
   /** Restores the live tracker, catches up missed minutes and starts the schedules. */
   async start(opts: EngineOptions = {}): Promise<void> {
-    const open = await this.store.listOpenPlaySessions();
-    for (const s of open) this.live.open(s);
-    const snapshot = await this.store.getEngineState(STATE_SNAPSHOT_OPEN);
-    this.logger.info({ open: open.length, lastSnapshotOpen: snapshot }, 'live sessions restored');
-    if (this.shared) {
-      // Counts are every instance's from the first request; the reads go on with the schedules off (they are
-      // reads, not jobs: tests that drive the jobs still see other instances' plays).
-      await this.shared.refresh();
-      let reading = false;
-      this.sharedTimer = setInterval(() => {
-        if (reading) return;
-        reading = true;
-        this.shared!.refresh()
-          .catch((err: unknown) => this.logger.warn({ err }, 'live counts read failed'))
-          .finally(() => {
-            reading = false;
-          });
-      }, SHARED_VIEWERS_MS);
-      this.sharedTimer.unref();
-    }
+    await this.liveSync.restore();
     if (opts.schedules === false) return;
     // Jobs never overlap: background() runs one at a time.
-    const minute = () => this.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
-    const retention = () => this.singleton(JOBS.retention, 24 * HOUR, (now) => this.retention(false, now));
+    const minute = () => this.jobs.singleton(JOBS.minute, MINUTE, (now) => this.minuteJob(now));
+    const retention = () => this.jobs.singleton(JOBS.retention, 24 * HOUR, (now) => this.retention(false, now));
     // Postgres partitions are made days ahead; hourly runs (and one now) leave room for an outage of days.
-    const partitions = () => this.singleton(JOBS.partitions, HOUR, (now) => this.store.maintainPartitions(now));
+    const partitions = () => this.jobs.singleton(JOBS.partitions, HOUR, (now) => this.store.maintainPartitions(now));
     const syncMs = this.config.sessionSyncIntervalSeconds * 1000;
-    this.tasks.push(everyMinute(() => this.background(minute)));
-    this.tasks.push(everyHour(() => this.background(partitions)));
-    this.tasks.push(dailyAt(2, () => this.background(retention)));
+    this.tasks.push(everyMinute(() => this.jobs.background(minute)));
+    this.tasks.push(everyHour(() => this.jobs.background(partitions)));
+    this.tasks.push(dailyAt(2, () => this.jobs.background(retention)));
     this.syncTimer = setInterval(
       () =>
-        this.background(async () => {
-          await this.singleton(JOBS.staleSessions, syncMs, (now) => this.syncNow(now));
-          this.forgetStaleElsewhere(Date.now());
+        this.jobs.background(async () => {
+          await this.jobs.singleton(JOBS.staleSessions, syncMs, (now) => this.liveSync.sync(now));
+          this.liveSync.forgetStaleElsewhere(Date.now());
         }),
       syncMs,
     );
     this.syncTimer.unref();
     // Catch up now rather than at the next whole minute, and run retention if the last one is over a day old.
     this.startup = Promise.all([
-      this.background(partitions),
-      this.background(minute),
-      this.background(async () => {
+      this.jobs.background(partitions),
+      this.jobs.background(minute),
+      this.jobs.background(async () => {
         const last = await this.store.getEngineState(STATE_RETENTION);
         if (last === null || Date.now() - last > 24 * HOUR) await retention();
       }),
@@ -137,73 +101,19 @@ export class AnalyticsEngine {
 
   /** Stops the schedules, waits for a running job, and takes a last snapshot. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.jobs.stopped) return;
+    this.jobs.stop();
     for (const t of this.tasks) t.stop();
     this.tasks = [];
-    if (this.sharedTimer) clearInterval(this.sharedTimer);
+    this.liveSync.stopReading();
     if (this.syncTimer) clearInterval(this.syncTimer);
-    while (this.running) await this.running.catch(() => undefined);
+    await this.jobs.idle();
     try {
-      await this.snapshot();
+      await this.liveSync.snapshot();
     } catch (err) {
       // Shutdown goes on: the open sessions are durable in play_sessions anyway, the snapshot only records them.
       this.logger.error({ err }, 'last live snapshot failed');
     }
-  }
-
-  /** Runs one job at a time, so jobs never see each other's half-done work. */
-  private async exclusive<T>(job: () => Promise<T>): Promise<T> {
-    while (this.running) await this.running.catch(() => undefined);
-    const p = job();
-    this.running = p;
-    try {
-      return await p;
-    } finally {
-      if (this.running === p) this.running = null;
-    }
-  }
-
-  /**
-   * Runs a scheduled job if this instance wins its current bucket (else another instance has it: nothing to do),
-   * with the claim's clock; the claim is renewed while the job runs and finished after it. A job that fails
-   * leaves its claim unfinished: past the lease, the next run (on any instance) redoes it.
-   */
-  private async singleton<T>(job: string, widthMs: number, run: (now: number) => Promise<T>): Promise<T | null> {
-    const claim = await this.store.claimJobRun(job, { widthMs, leaseMs: JOB_LEASE_MS, now: Date.now() });
-    if (!claim) return null;
-    if (claim.redone.length > 0)
-      this.logger.warn({ job, buckets: claim.redone }, 'redoing job runs an instance left unfinished');
-    const renewal = setInterval(() => void this.renew(claim), JOB_LEASE_MS / 3);
-    renewal.unref();
-    let result: T;
-    try {
-      result = await run(claim.now);
-    } finally {
-      clearInterval(renewal);
-    }
-    if (!(await this.store.finishJobRun(claim)))
-      this.logger.warn({ job, bucket: claim.bucket }, 'job run outlived its lease: another instance took it over');
-    else this.logger.debug({ job, bucket: claim.bucket, redone: claim.redone }, 'job run finished');
-    return result;
-  }
-
-  private async renew(claim: JobClaim): Promise<void> {
-    try {
-      if (!(await this.store.renewJobRun(claim)))
-        this.logger.warn({ job: claim.job, bucket: claim.bucket }, 'job claim lost to another instance');
-    } catch (err) {
-      this.logger.warn({ err, job: claim.job }, 'job claim renewal failed');
-    }
-  }
-
-  /** For timers: a failed job is logged, never thrown into the scheduler. Resolves when the job is over. */
-  private background(job: () => Promise<unknown>): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return this.exclusive(job).then(
-      () => {},
-      (err: unknown) => this.logger.error({ err }, 'analytics job failed'),
-    );
   }
 
   // ---- live ----
@@ -214,93 +124,13 @@ export class AnalyticsEngine {
    * play_started that would open a session beyond the caps (liveMaxOpenPlays in all, liveMaxOpenPlaysPerApp
    * per app): it is not stored and its outcome names the cap. Callers answer only after this.
    */
-  async ingestPlayEvents(appId: string, events: readonly PlayEvent[], now = Date.now()): Promise<PlayIngestOutcome[]> {
-    const capped = this.admit(appId, events);
-    const admitted = capped ? events.filter((_, i) => capped[i] === undefined) : events;
-    // Opens admitted but not yet in the tracker hold their place, so concurrent requests cannot both pass the cap.
-    const reserved = capped ? admitted.filter((e) => e.event === 'play_started').length : this.opensIn(events);
-    this.pending.total += reserved;
-    this.pending.perApp.set(appId, (this.pending.perApp.get(appId) ?? 0) + reserved);
-    let stored: PlayEventOutcome[];
-    try {
-      stored = await this.store.ingestPlayEvents(appId, admitted, now);
-      this.applyPlayEvents(appId, admitted, stored);
-    } finally {
-      this.pending.total -= reserved;
-      const left = (this.pending.perApp.get(appId) ?? 0) - reserved;
-      if (left > 0) this.pending.perApp.set(appId, left);
-      else this.pending.perApp.delete(appId);
-    }
-    if (!capped) return stored;
-    let j = 0;
-    return events.map((_, i) => capped[i] ?? stored[j++]!);
-  }
-
-  private opensIn(events: readonly PlayEvent[]): number {
-    let n = 0;
-    for (const e of events) if (e.event === 'play_started') n++;
-    return n;
-  }
-
-  /** Which play_started events the caps refuse (by index), or null when all fit. */
-  private admit(appId: string, events: readonly PlayEvent[]): Array<PlayIngestOutcome | undefined> | null {
-    const maxAll = this.config.liveMaxOpenPlays;
-    const maxApp = this.config.liveMaxOpenPlaysPerApp;
-    // Every instance's open plays on a shared schema (as of the last read, plus this instance's since).
-    let all = this.viewers.size + this.pending.total;
-    let app = this.viewers.sizeOf(appId) + (this.pending.perApp.get(appId) ?? 0);
-    const opens = this.opensIn(events);
-    if (all + opens <= maxAll && app + opens <= maxApp) return null;
-    const out = new Array<PlayIngestOutcome | undefined>(events.length);
-    const seen = new Set<string>();
-    events.forEach((e, i) => {
-      // A repeat of a session already open replaces it and opens nothing new.
-      if (e.event !== 'play_started' || this.live.has(appId, e.id) || seen.has(e.id)) return;
-      if (all >= maxAll)
-        out[i] = { rejected: 'open_plays_cap', error: `server is at its cap of ${maxAll} open play sessions` };
-      else if (app >= maxApp)
-        out[i] = { rejected: 'app_open_plays_cap', error: `app is at its cap of ${maxApp} open play sessions` };
-      else {
-        seen.add(e.id);
-        all++;
-        app++;
-      }
-    });
-    return out;
+  ingestPlayEvents(appId: string, events: readonly PlayEvent[], now = Date.now()): Promise<PlayIngestOutcome[]> {
+    return this.admission.ingest(appId, events, now);
   }
 
   /** Drops a deleted app's open plays from the live tracker (its rows went with the app). */
   forgetApp(appId: string): void {
     this.live.forgetApp(appId);
-  }
-
-  /** Brings the live tracker in line with events that were just committed (outcomes from the store). */
-  private applyPlayEvents(appId: string, events: readonly PlayEvent[], outcomes: readonly PlayEventOutcome[]): void {
-    events.forEach((e, i) => {
-      const o = outcomes[i];
-      if (this.shared) {
-        // A close of a play another instance opened is not known here: the next read brings it.
-        const opened = o === 'opened' ? { appId, ...e } : o === 'closed' ? this.live.get(appId, e.id) : undefined;
-        if (opened) this.shared.apply(opened, o === 'opened' ? 1 : -1);
-      }
-      if (o === 'opened')
-        this.live.open({
-          appId,
-          id: e.id,
-          server: e.server,
-          channel: e.channel,
-          country: e.country,
-          protocol: e.protocol,
-          device: e.device,
-          userId: e.userId,
-          address: e.address,
-          openedAt: e.openedAt,
-          closedAt: null,
-          startBytes: e.bytes,
-          closeBytes: null,
-        });
-      else if (o === 'closed') this.live.close(appId, e.id);
-    });
   }
 
   /**
@@ -310,37 +140,7 @@ export class AnalyticsEngine {
    * the tracker held, for the log and for checking the restore.
    */
   sync(now = Date.now()): Promise<void> {
-    return this.exclusive(() => this.syncNow(now));
-  }
-
-  private async syncNow(now: number): Promise<void> {
-    const cutoff = now - this.config.staleSessionHours * HOUR;
-    // Several instances: plays another one took in are only in the database.
-    const stale = this.store.sharedByInstances
-      ? await this.store.openPlaySessionsBefore(cutoff)
-      : this.live.openedBefore(cutoff);
-    if (stale.length > 0) {
-      const closed = await this.store.closeStalePlaySessions(stale, now);
-      for (const s of closed) this.live.close(s.appId, s.id);
-      // Sessions a webhook closed meanwhile are closed already: drop them from the tracker too.
-      for (const s of stale) this.live.close(s.appId, s.id);
-      this.logger.info({ closed: closed.length }, 'stale play sessions closed');
-    }
-    await this.snapshot(now);
-  }
-
-  /**
-   * Several instances: a play this process took in may have been closed through another instance (or by another's
-   * reaper), which this tracker never hears of; past staleSessionHours it goes from the tracker in any case.
-   */
-  private forgetStaleElsewhere(now: number): void {
-    if (!this.store.sharedByInstances) return;
-    for (const s of this.live.openedBefore(now - this.config.staleSessionHours * HOUR)) this.live.close(s.appId, s.id);
-  }
-
-  private async snapshot(now = Date.now()): Promise<void> {
-    await this.store.setEngineState(STATE_SNAPSHOT_OPEN, this.live.size);
-    await this.store.setEngineState(STATE_SNAPSHOT_AT, now);
+    return this.jobs.exclusive(() => this.liveSync.sync(now));
   }
 
   // ---- rollups ----
@@ -351,7 +151,7 @@ export class AnalyticsEngine {
    * looks for moments in the new minutes.
    */
   runMinuteJob(now = Date.now()): Promise<MinuteJobReport> {
-    return this.exclusive(() => this.minuteJob(now));
+    return this.jobs.exclusive(() => this.minuteJob(now));
   }
 
   private async minuteJob(now: number): Promise<MinuteJobReport> {
@@ -446,7 +246,7 @@ export class AnalyticsEngine {
 
   /** Deletes (or with dryRun only counts) what is past its retention. */
   runRetention(dryRun: boolean, now = Date.now()): Promise<RetentionReport> {
-    return this.exclusive(() => this.retention(dryRun, now));
+    return this.jobs.exclusive(() => this.retention(dryRun, now));
   }
 
   private async retention(dryRun: boolean, now: number): Promise<RetentionReport> {

@@ -7,7 +7,8 @@
 //   engine.onMoment((m: Moment) => void): () => void        — new and updated moments as they are found
 //   engine.recentSeries(app, dimension, value, minutes?)       — per-minute stream rows (viewers = peakConcurrent,
 //                                                             bandwidth = totalBytes * 8 / 60) of the last hour
-export { AnalyticsEngine, type EngineOptions, type PlayIngestOutcome } from './engine.ts';
+export { AnalyticsEngine, type EngineOptions } from './engine.ts';
+export type { PlayIngestOutcome } from './play-admission.ts';
 export type { MinuteJobReport } from './minute-job.ts';
 export { qoeSummaryPeriod, type QoePoint, type QoeSummaryPeriod } from './qoe-reads.ts';
 export {
