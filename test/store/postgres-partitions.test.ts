@@ -231,7 +231,11 @@ describe.skipIf(!needs('postgres'))('Postgres partitions', () => {
     }
     const { store: moved } = await open(target);
     // 0006 and every later migration, applied in order on top of the populated 0005 schema.
-    expect(moved.migrations.applied).toEqual(readPostgresMigrations().slice(5).map((m) => m.name));
+    expect(moved.migrations.applied).toEqual(
+      readPostgresMigrations()
+        .slice(5)
+        .map((m) => m.name),
+    );
     expect(moved.migrations.applied[0]).toBe('0006_partitions.sql');
 
     // Same answers as the source for everything stored.
