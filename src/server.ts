@@ -5,7 +5,16 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from 'h3';
-import { Accounts, ApiKeyAuthenticator, ensureBootstrap, TokenSigner, type Bootstrap } from './auth/index.ts';
+import {
+  Accounts,
+  ApiKeyAuthenticator,
+  differingKeysMessage,
+  ensureBootstrap,
+  InstanceKeys,
+  KEY_FILE as AUTH_KEY_FILE,
+  TokenSigner,
+  type Bootstrap,
+} from './auth/index.ts';
 import type { ResolvedConfig } from './config/index.ts';
 import { createHttpApp, INGEST_BUDGET_BYTES, IngestBudget, TokenBucketLimiter, type HttpApp } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
@@ -23,10 +32,10 @@ import { liveFeedOptions } from './http/live-feed-sources.ts';
 import { principalFromUpgrade, refreshUserPrincipal } from './http/require-access.ts';
 import { attachWebSockets, createLiveHub, type LiveHub } from './ws/index.ts';
 import { AnalyticsEngine } from './engine/index.ts';
-import { VideoLibrary } from './media/index.ts';
+import { URL_KEY_FILE, VideoLibrary } from './media/index.ts';
 import { afinnScorer, createRoomHub, type RoomHub } from './rooms/index.ts';
 import { identifyRoomMember } from './http/routes/rooms.ts';
-import { AlertEvaluator, NotificationOutbox, SecretBox } from './alerts/index.ts';
+import { ALERTS_KEY_FILE, AlertEvaluator, NotificationOutbox, SecretBox } from './alerts/index.ts';
 
 export interface RunningServer {
   url: string;
@@ -82,13 +91,47 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     lock.release();
     throw err;
   }
+  // The keys of the data directory (made on first start). Instances sharing the database must hold the same ones,
+  // checked before anything runs: a sealed channel secret, a login or a media URL of another instance would fail.
+  const tokens = new TokenSigner(config.dataDirPath);
+  const box = SecretBox.forDataDir(config.dataDirPath);
+  const media = new VideoLibrary(store, config, logger);
+  let instanceKeys: InstanceKeys | null = null;
+  if (bus) {
+    instanceKeys = new InstanceKeys(
+      store,
+      bus.instanceId,
+      {
+        [AUTH_KEY_FILE]: tokens.fingerprint,
+        [URL_KEY_FILE]: media.signer.fingerprint,
+        [ALERTS_KEY_FILE]: box.fingerprint,
+      },
+      (problem) =>
+        problem.differing
+          ? logger.error({ files: problem.differing }, differingKeysMessage(problem.differing, config.dataDirPath))
+          : logger.warn({ err: problem.err }, 'key fingerprints: refresh failed'),
+    );
+    let refusal: unknown = null;
+    try {
+      const differing = await instanceKeys.check();
+      if (differing.length > 0) refusal = new StartupError(differingKeysMessage(differing, config.dataDirPath));
+    } catch (err) {
+      refusal = err;
+    }
+    if (refusal) {
+      await bus.close();
+      await store.close();
+      lock.release();
+      throw refusal;
+    }
+  }
   const metrics = new Metrics();
   store.onWriteBatch((s) => {
     metrics.dbWriteBatchSize.observe(s.sessions);
     metrics.dbQueryDuration.observe({ operation: 'upsert_sessions' }, s.durationMs / 1000);
   });
   const bootstrap = await ensureBootstrap(store, config.apiKey);
-  const accounts = new Accounts(store, new TokenSigner(config.dataDirPath));
+  const accounts = new Accounts(store, tokens);
   const setupToken = await accounts.issueSetupToken();
   const keys = new ApiKeyAuthenticator(store);
   const limiter = new TokenBucketLimiter(config.rateLimit.requests, config.rateLimit.windowSec);
@@ -96,7 +139,6 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const analytics = new AnalyticsEngine(store, config, logger);
   // Alert rules are evaluated after each minute job; their notifications go out through the outbox, never
   // inside the job. Rows a crash left pending are delivered after the restart.
-  const box = SecretBox.forDataDir(config.dataDirPath);
   const outbox = new NotificationOutbox(store, box, logger, {
     retryDelaysMs: config.notifications.retrySeconds.map((s) => s * 1000),
     timeoutMs: config.notifications.timeoutSeconds * 1000,
@@ -116,7 +158,6 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   await outbox.start();
   await analytics.start({ schedules: opts.analyticsSchedules ?? true });
   // Re-queues jobs a crash interrupted and starts the transcode workers; ffmpeg is looked for in the background.
-  const media = new VideoLibrary(store, config, logger);
   await media.start();
   // The live feed authenticates upgrades through the same context the routes use (it is read only once a
   // connection arrives, after ctx is complete).
@@ -193,6 +234,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     await analytics.stop();
     await outbox.stop();
     await bus?.close();
+    await instanceKeys?.stop();
     await store.close();
     await keys.stop();
     limiter.stop();
@@ -236,6 +278,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       await analytics.stop();
       await outbox.stop();
       await bus?.close();
+      await instanceKeys?.stop();
       await store.close();
       lock.release();
     })());

@@ -4,12 +4,18 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { secretKeyFingerprint } from '../tools/key-fingerprint.ts';
 
-const KEY_FILE = 'alerts.key';
+export const KEY_FILE = 'alerts.key';
 const VERSION = 'v1';
 
 export class SecretBox {
-  private constructor(private readonly key: Buffer) {}
+  /** Tells whether another instance seals with the same key, without showing it. */
+  readonly fingerprint: string;
+
+  private constructor(private readonly key: Buffer) {
+    this.fingerprint = secretKeyFingerprint(key);
+  }
 
   /** The data directory's key, created (random, 0600) on first use. */
   static forDataDir(dataDir: string): SecretBox {

@@ -1,7 +1,7 @@
 // Alerts: rules evaluated after the engine's minute job, notification channels (webhook, Slack, Discord,
 // ntfy, email) with settings sealed by the data directory's key, and the delivery outbox worker.
 export { AlertEvaluator, type EvaluationReport } from './alert-evaluator.ts';
-export { SecretBox } from './channel-secrets.ts';
+export { KEY_FILE as ALERTS_KEY_FILE, SecretBox } from './channel-secrets.ts';
 export {
   parseSettings,
   redactSettings,

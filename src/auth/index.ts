@@ -36,4 +36,5 @@ export {
 } from './guest-tokens.ts';
 export { LoginThrottle, type ThrottleLimits } from './login-throttle.ts';
 export { PASSWORD_MIN } from './passwords.ts';
+export { differingKeysMessage, InstanceKeys } from './instance-keys.ts';
 export { ACCESS_TTL_SEC, KEY_FILE, TokenSigner, type GuestClaims } from './tokens.ts';

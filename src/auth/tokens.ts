@@ -6,6 +6,7 @@ import { generateKeyPairSync, createPrivateKey, createPublicKey, randomUUID, typ
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { publicKeyFingerprint } from '../tools/key-fingerprint.ts';
 
 export const ACCESS_TTL_SEC = 15 * 60;
 export const WS_TICKET_TTL_SEC = 60;
@@ -64,10 +65,13 @@ function loginClaims(p: JWTPayload | null): AccessClaims | null {
 export class TokenSigner {
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
+  /** Tells whether another instance signs with the same key (SHA-256 of the public key). */
+  readonly fingerprint: string;
 
   constructor(dataDir: string) {
     this.privateKey = loadOrCreateKey(path.join(dataDir, KEY_FILE));
     this.publicKey = createPublicKey(this.privateKey);
+    this.fingerprint = publicKeyFingerprint(this.publicKey);
   }
 
   private sign(audience: Audience, subject: string, ttlSec: number, claims: JWTPayload): Promise<string> {

@@ -4,6 +4,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { secretKeyFingerprint } from '../tools/key-fingerprint.ts';
 
 export const URL_KEY_FILE = 'media-url-key';
 const VIEWER = /^[A-Za-z0-9._-]{1,80}$/;
@@ -30,9 +31,12 @@ export interface PlaybackCredential {
 
 export class UrlSigner {
   private readonly key: Buffer;
+  /** Tells whether another instance signs with the same key, without showing it. */
+  readonly fingerprint: string;
 
   constructor(dataDir: string) {
     this.key = loadOrCreateKey(dataDir);
+    this.fingerprint = secretKeyFingerprint(this.key);
   }
 
   private mac(kind: string, ...parts: string[]): string {

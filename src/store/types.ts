@@ -476,6 +476,15 @@ export interface JobRunStore {
    * null when nothing else can share it (SQLite).
    */
   openInstanceBus(): Promise<InstanceBus | null>;
+  /**
+   * Records the fingerprints of this instance's keys (key file name → fingerprint) and returns the names of those
+   * that differ from what another live instance on the database recorded (sorted); when any differ, nothing is
+   * recorded. Called at start-up and then every minute, which keeps the record live; a record not refreshed for
+   * three minutes is of an instance that is gone and no longer counts. SQLite (one process): always [].
+   */
+  differingKeyFingerprints(instanceId: string, fingerprints: Readonly<Record<string, string>>): Promise<string[]>;
+  /** Removes this instance's key record (it is stopping), so the keys can change once every instance has stopped. */
+  forgetKeyFingerprints(instanceId: string): Promise<void>;
   claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null>;
   /** Extends a running claim's lease; false when another instance took it over meanwhile. */
   renewJobRun(claim: JobClaim): Promise<boolean>;

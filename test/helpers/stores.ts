@@ -20,6 +20,8 @@ export interface OpenedTestStore {
   reopen(): Promise<OpenedStore>;
   /** Opens the same database once more alongside this one (another instance on it); the caller closes it. */
   another(): Promise<OpenedStore>;
+  /** Postgres: the store's schema, for a test that reaches into it with SQL of its own. */
+  schema?: string;
 }
 
 /** A fresh, unique schema name for one test store. */
@@ -71,6 +73,7 @@ export async function openTestStore(adapter: AdapterName): Promise<OpenedTestSto
     get store() {
       return store;
     },
+    schema,
     reopen: async () => (store = await openStore(config)),
     another: () => openStore(config),
     cleanup: async () => {

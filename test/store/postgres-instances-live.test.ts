@@ -4,8 +4,10 @@
 // and /api/v1/streams equal a brute-force count of the acknowledged events. A WebSocket subscriber on C sees a
 // session posted to A and a play opened on A; a watch-party room with its host on A and a member on B stays in
 // sync: commands and chat from either side reach the other with the same timeline, and each sees the other present.
+// The instances hold the same key files (copied, as the README says), so a login made on A is good on B and C; a
+// fourth instance with keys of its own is refused at start-up, naming the files that differ.
 // Latencies are printed (the README quotes them), never asserted.
-import { mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import WebSocket from 'ws';
@@ -13,6 +15,7 @@ import { openStore, type OpenedStore } from '../../src/store/index.ts';
 import { playClosed, playStarted } from '../engine/webhook-helpers.ts';
 import { runCliAsync, spawnServer, type ServerProcess } from '../helpers/child.ts';
 import { needs, TEST_DATABASE_URL } from '../helpers/requirements.ts';
+import { INSTANCE_KEY_FILES, writeSharedKeys } from '../helpers/instance-keys.ts';
 import { makeTempDir, sdkSession } from '../helpers/server.ts';
 import { dropSchema, testSchemaName } from '../helpers/stores.ts';
 import { RoomClient, type Msg } from '../rooms/room-client.ts';
@@ -77,24 +80,61 @@ test.skipIf(!needs('postgres'))(
       env,
     });
     expect(created.status, created.stderr).toBe(0);
+    const serverDirs = [0, 1, 2].map(() => makeTempDir('m3w-pg-live-'));
+    dirs.push(...serverDirs);
+    writeSharedKeys(serverDirs.map((d) => path.join(d, 'm3w-data')));
     const servers: ServerProcess[] = await Promise.all(
-      [0, 1, 2].map(() => {
-        const dir = makeTempDir('m3w-pg-live-');
-        dirs.push(dir);
-        return spawnServer({ cwd: dir, env, timeoutMs: 30_000 });
-      }),
+      serverDirs.map((dir) => spawnServer({ cwd: dir, env, timeoutMs: 30_000 })),
     );
     const [A, B, C] = servers as [ServerProcess, ServerProcess, ServerProcess];
     let store: OpenedStore | null = null;
     const sockets: Array<{ close(): void }> = [];
     try {
-      // Signed-in tokens are each instance's own (its data directory's key): one login per instance.
       const login = async (s: ServerProcess, who: { email: string; password: string }) => {
         const r = await call(s, 'POST', '/api/v1/auth/login', { body: who });
         expect(r.status, JSON.stringify(r.json)).toBe(200);
         return r.json!.accessToken as string;
       };
-      const admin = await Promise.all(servers.map((s) => login(s, ADMIN)));
+      // One login on A, good on every instance: they sign and check tokens with the same key.
+      const onA = await login(A, ADMIN);
+      for (const s of servers) {
+        const me = await call(s, 'GET', '/api/v1/me', { token: onA });
+        expect(me.status, `/api/v1/me on :${s.port}: ${JSON.stringify(me.json)}`).toBe(200);
+        expect(me.json!.email).toBe(ADMIN.email);
+      }
+      const admin = servers.map(() => onA);
+
+      // A fourth instance with keys of its own is refused before it listens, naming the files that differ: all
+      // three when it made its own, only the two it lacks when auth-ed25519.pem was copied.
+      const own = makeTempDir('m3w-pg-live-own-keys-');
+      dirs.push(own);
+      const refused = await spawnServer({ cwd: own, env, timeoutMs: 30_000 }).then(
+        (s) => {
+          s.proc.kill('SIGKILL');
+          return 'started';
+        },
+        (err: Error) => err.message,
+      );
+      expect(refused).toMatch(/exited \(1\) before listening/);
+      expect(refused).toMatch(/holds a different alerts\.key, auth-ed25519\.pem, media-url-key\./);
+      expect(refused).toMatch(/copy those files from the data directory of a running instance/);
+      const partial = makeTempDir('m3w-pg-live-some-keys-');
+      dirs.push(partial);
+      mkdirSync(path.join(partial, 'm3w-data'), { mode: 0o700 });
+      copyFileSync(
+        path.join(serverDirs[0]!, 'm3w-data', INSTANCE_KEY_FILES[0]),
+        path.join(partial, 'm3w-data', INSTANCE_KEY_FILES[0]),
+      );
+      const partly = await spawnServer({ cwd: partial, env, timeoutMs: 30_000 }).then(
+        (s) => {
+          s.proc.kill('SIGKILL');
+          return 'started';
+        },
+        (err: Error) => err.message,
+      );
+      expect(partly).toMatch(/holds a different alerts\.key, media-url-key\./);
+      // The refused instances left the record as it was: the login still works everywhere.
+      for (const s of servers) expect((await call(s, 'GET', '/api/v1/me', { token: onA })).status).toBe(200);
       const user = await call(A, 'POST', '/api/v1/users', {
         token: admin[0],
         body: { ...MEMBER, role: 'member' },

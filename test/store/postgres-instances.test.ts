@@ -4,13 +4,16 @@
 // the stale reaper closes a play another instance took in, and the stream and QoE rollups equal a brute-force
 // count. Then the instance holding the minute claim is killed (kill -9) in the middle of that job — the test holds
 // a lock on stream_minutes so the job is caught writing its rows — and at the next minute another instance takes
-// the bucket over, redoes it, and the rollups are still exact.
+// the bucket over, redoes it, and the rollups are still exact. The instances hold the same key files (as they must
+// on one schema: m3w refuses to start otherwise).
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { recomputeFromRaw } from '../../src/engine/rollup-window.ts';
 import { openStore, type OpenedStore, type StreamRollupRow } from '../../src/store/index.ts';
 import { spawnServer, type ServerProcess } from '../helpers/child.ts';
+import { writeSharedKeys } from '../helpers/instance-keys.ts';
 import { needs, TEST_DATABASE_URL } from '../helpers/requirements.ts';
 import { makeTempDir, sdkSession } from '../helpers/server.ts';
 import { dropSchema, testSchemaName } from '../helpers/stores.ts';
@@ -53,17 +56,12 @@ test.skipIf(!needs('postgres'))(
     let store: OpenedStore | null = null;
     const servers: ServerProcess[] = [];
     try {
+      const serverDirs = [0, 1, 2].map(() => makeTempDir('m3w-pg-instances-'));
+      dirs.push(...serverDirs);
+      writeSharedKeys(serverDirs.map((d) => path.join(d, 'm3w-data')));
       const started = Date.now();
       // Started together: the migration lock makes them take turns on the new schema.
-      servers.push(
-        ...(await Promise.all(
-          [0, 1, 2].map(() => {
-            const dir = makeTempDir('m3w-pg-instances-');
-            dirs.push(dir);
-            return spawnServer({ cwd: dir, env, timeoutMs: 30_000 });
-          }),
-        )),
-      );
+      servers.push(...(await Promise.all(serverDirs.map((dir) => spawnServer({ cwd: dir, env, timeoutMs: 30_000 })))));
       const listening = Date.now();
       await db.connect();
       const runs = async (job: string) =>

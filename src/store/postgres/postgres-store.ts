@@ -44,6 +44,7 @@ import { dropExpiredPartitions, upkeepPartitions } from './partitions.ts';
 import { migratePostgres } from './migrate.ts';
 import { PostgresRoomStore } from './room-store.ts';
 import { PostgresInstanceBus } from './instance-bus.ts';
+import { differingKeyFingerprints, forgetKeyFingerprints } from './key-fingerprints.ts';
 import { PostgresIngest } from './session-ingest.ts';
 import { PostgresVideoStore } from './video-store.ts';
 
@@ -423,6 +424,12 @@ export class PostgresStore implements Store {
   }
   openInstanceBus(): Promise<InstanceBus | null> {
     return PostgresInstanceBus.open(this.pool, this.connection, this.instanceId);
+  }
+  differingKeyFingerprints(instanceId: string, fingerprints: Readonly<Record<string, string>>): Promise<string[]> {
+    return differingKeyFingerprints(this.pool, instanceId, fingerprints);
+  }
+  forgetKeyFingerprints(instanceId: string): Promise<void> {
+    return forgetKeyFingerprints(this.pool, instanceId);
   }
   claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null> {
     return this.jobRuns.claim(job, request);

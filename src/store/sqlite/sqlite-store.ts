@@ -409,6 +409,13 @@ export class SqliteStore implements Store {
   async openInstanceBus(): Promise<InstanceBus | null> {
     return null;
   }
+  async differingKeyFingerprints(
+    _instanceId: string,
+    _fingerprints: Readonly<Record<string, string>>,
+  ): Promise<string[]> {
+    return [];
+  }
+  async forgetKeyFingerprints(_instanceId: string): Promise<void> {}
   async claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null> {
     return { job, bucket: Math.floor(request.now / request.widthMs) * request.widthMs, now: request.now, redone: [] };
   }
