@@ -100,6 +100,16 @@ export function createRoomHub(opts: RoomHubOptions): RoomHub {
             if (Object.keys(patch).some((k) => k !== 'state')) relay(room, { room: room.id, k: 'reload' });
           })
           .catch(logged('save room')),
+      claimHost: (patch, previous) =>
+        void rooms
+          .claimRoomHost(room.id, patch, previous, Date.now())
+          .then(async (claimed) => {
+            if (claimed) return relay(room, { room: room.id, k: 'reload' });
+            // Another instance's member took the role first: this instance's members learn who, as theirs did.
+            const stored = await rooms.getRoom(room.id);
+            if (stored) sessions.get(room.id)?.adoptRecord(stored);
+          })
+          .catch(logged('claim host')),
       saveMember: (m) => void rooms.saveRoomMember(m).catch(logged('save member')),
       deleteMember: (id) => void rooms.deleteRoomMember(room.id, id).catch(logged('delete member')),
       addChat: (c) => rooms.addChat({ ...c, appId: room.appId }),

@@ -61,6 +61,11 @@ export interface MemberLink {
 /** What the session writes; each call is fire-and-forget for the session (the hub logs failures). */
 export interface RoomPersistence {
   saveRoom(patch: RoomPatch): void;
+  /**
+   * Stores a host taken by a joining member only if the stored host is still `previous`; when another instance's
+   * member got there first, the hub re-reads the room and the session adopts that host.
+   */
+  claimHost(patch: Pick<RoomRecord, 'hostMemberId' | 'hostUserId'>, previous: string | null): void;
   saveMember(m: RoomMemberRecord): void;
   deleteMember(memberId: string): void;
   addChat(c: Omit<ChatRecord, 'id'>): Promise<ChatRecord>;
@@ -331,8 +336,9 @@ export class RoomSession {
       (host !== undefined && host !== member && host.awaySince !== null && who.userId === this.room.ownerUserId);
     if (takesHost) {
       const patch = { hostMemberId: member.record.id, hostUserId: who.userId };
+      const previous = this.room.hostMemberId;
       this.room = { ...this.room, ...patch };
-      this.persist.saveRoom(patch);
+      this.persist.claimHost(patch, previous);
     }
     this.rollMinute(t);
     this.tally.seeViewers(this.connectedCount);

@@ -98,6 +98,16 @@ export interface RoomStore {
   /** An app's rooms, newest first. */
   listRooms(appId: string, limit: number): Promise<RoomRecord[]>;
   updateRoom(id: string, patch: RoomPatch, now: number): Promise<RoomRecord | null>;
+  /**
+   * Makes `host` the room's host only if its stored host is still `previous` (null: none). False when another
+   * instance changed the host first: of members joining at once on several instances, the database picks one.
+   */
+  claimRoomHost(
+    id: string,
+    host: Pick<RoomRecord, 'hostMemberId' | 'hostUserId'>,
+    previous: string | null,
+    now: number,
+  ): Promise<boolean>;
   /** Deletes the room with its members and chat. */
   deleteRoom(id: string): Promise<boolean>;
   listRoomMembers(roomId: string): Promise<RoomMemberRecord[]>;

@@ -50,6 +50,7 @@ function setup(opts: { waitForBuffering?: boolean | null; sentiment?: (text: str
     [],
     {
       saveRoom: (p) => void saved.room.push(p),
+      claimHost: (p) => void saved.room.push(p),
       saveMember: (m) => void saved.members.push(m),
       deleteMember: (id) => void saved.deleted.push(id),
       addChat: async (c) => ({ ...c, id: ++chatId }) as ChatRecord,

@@ -301,11 +301,15 @@ test.skipIf(!needs('postgres'))(
       );
       const room = await call(A, 'POST', '/api/v1/rooms', { token: admin[0], body: { name: 'Across', videoId } });
       expect(room.status, JSON.stringify(room.json)).toBe(201);
-      const roomUrl = async (s: ServerProcess, token: string) =>
-        `${s.url.replace(/^http/, 'ws')}/ws/rooms/${room.json!.id}?ticket=${await ticket(s, token)}`;
+      const roomUrl = async (s: ServerProcess, token: string, id = room.json!.id as string) =>
+        `${s.url.replace(/^http/, 'ws')}/ws/rooms/${id}?ticket=${await ticket(s, token)}`;
       const host = await RoomClient.open(await roomUrl(A, admin[0]!));
       sockets.push(host);
       const hostWelcome = await host.welcome();
+      // The host's claim is stored before the member arrives (members arriving at once are tested below).
+      await expect
+        .poll(async () => (await store!.rooms.getRoom(room.json!.id))?.hostMemberId, { timeout: 5000, interval: 20 })
+        .toBe(hostWelcome.memberId);
       const member = await RoomClient.open(await roomUrl(B, memberOnB));
       sockets.push(member);
       const memberWelcome = await member.welcome();
@@ -366,6 +370,28 @@ test.skipIf(!needs('postgres'))(
         5000,
         leaveMark,
       );
+
+      // ---- two members joining a host-less room at the same moment, on A and on B ----
+      // Each instance makes its own joiner host at once; the database keeps one claim, and the instance whose
+      // claim lost tells its member who the host is: both end with the same host, the stored one.
+      const race = await call(A, 'POST', '/api/v1/rooms', { token: admin[0], body: { name: 'Race', videoId } });
+      expect(race.status, JSON.stringify(race.json)).toBe(201);
+      const raceUrls = await Promise.all([roomUrl(A, admin[0]!, race.json!.id), roomUrl(B, memberOnB, race.json!.id)]);
+      const racers = await Promise.all(raceUrls.map((u) => RoomClient.open(u)));
+      sockets.push(...racers);
+      const welcomes = await Promise.all(racers.map((c) => c.welcome()));
+      const hostSeenBy = (c: RoomClient) =>
+        c.messages.filter((m) => m.type === 'welcome' || m.type === 'room').at(-1)?.room.hostMemberId;
+      const ids = welcomes.map((w) => w.memberId);
+      await expect
+        .poll(
+          async () => {
+            const stored = (await store!.rooms.getRoom(race.json!.id))?.hostMemberId;
+            return ids.includes(stored) && racers.every((c) => hostSeenBy(c) === stored);
+          },
+          { timeout: 5000, interval: 50 },
+        )
+        .toBe(true);
 
       console.log(
         `[instances] POST /v1/sessions on A → overview update on C: median ${median(sessionLatency)} ms ` +

@@ -278,6 +278,20 @@ describe.each(adapters())('video and room contract on %s', (adapter) => {
     expect(await r.updateRoom('nope', { name: 'x' }, T0)).toBeNull();
     expect(await r.getRoom('r1')).toEqual(patched);
 
+    // A joining member's host claim holds only against the host it expected: of claims made from the same
+    // stored host (members joining at once on several instances), exactly one wins.
+    const claim = (id: string, previous: string | null, t: number) =>
+      r.claimRoomHost('r2', { hostMemberId: id, hostUserId: 7 }, previous, t);
+    expect(await claim('x1', null, T0 + 70)).toBe(true);
+    expect(await claim('x2', null, T0 + 71)).toBe(false);
+    expect(await r.getRoom('r2')).toMatchObject({ hostMemberId: 'x1', hostUserId: 7, updatedAt: T0 + 70 });
+    expect(await claim('x2', 'x1', T0 + 72)).toBe(true);
+    const racing = await Promise.all(['x3', 'x4', 'x5'].map((id) => claim(id, 'x2', T0 + 73)));
+    expect(racing.filter(Boolean)).toHaveLength(1);
+    expect((await r.getRoom('r2'))!.hostMemberId).toBe(['x3', 'x4', 'x5'][racing.indexOf(true)]);
+    expect(await claim('x6', null, T0 + 74)).toBe(false);
+    expect(await r.claimRoomHost('nope', { hostMemberId: 'x1', hostUserId: 7 }, null, T0)).toBe(false);
+
     const member = (id: string, over: Partial<RoomMemberRecord> = {}): RoomMemberRecord => ({
       roomId: 'r1',
       appId: 'a1',

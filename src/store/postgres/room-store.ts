@@ -86,6 +86,23 @@ export class PostgresRoomStore implements RoomStore {
     });
   }
 
+  async claimRoomHost(
+    id: string,
+    host: Pick<RoomRecord, 'hostMemberId' | 'hostUserId'>,
+    previous: string | null,
+    now: number,
+  ): Promise<boolean> {
+    // One statement: a concurrent claim waits for this row's lock, then finds the host changed and matches nothing.
+    const r = await q(
+      this.pool,
+      'claimRoomHost',
+      `UPDATE rooms SET host_member_id = $1, host_user_id = $2, updated_at = $3
+       WHERE id = $4 AND host_member_id IS NOT DISTINCT FROM $5`,
+      [host.hostMemberId, host.hostUserId, now, id, previous],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
   async deleteRoom(id: string): Promise<boolean> {
     return ((await q(this.pool, 'deleteRoom', 'DELETE FROM rooms WHERE id = $1', [id])).rowCount ?? 0) > 0;
   }

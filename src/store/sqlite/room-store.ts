@@ -156,6 +156,9 @@ export class SqliteRoomStore implements RoomStore {
            host_member_id = ?, host_user_id = ?, position = ?, paused = ?, rate = ?, state_at = ?, seq = ?,
            updated_at = ? WHERE id = ? RETURNING *`,
       ),
+      claimHost: db.prepare(
+        'UPDATE rooms SET host_member_id = ?, host_user_id = ?, updated_at = ? WHERE id = ? AND host_member_id IS ?',
+      ),
       deleteRoom: db.prepare('DELETE FROM rooms WHERE id = ?'),
       listMembers: db.prepare('SELECT * FROM room_members WHERE room_id = ? ORDER BY joined_at, id'),
       saveMember: db.prepare(
@@ -243,6 +246,18 @@ export class SqliteRoomStore implements RoomStore {
         ) as RoomRow;
         return toRoom(updated);
       })(),
+    );
+  }
+
+  async claimRoomHost(
+    id: string,
+    host: Pick<RoomRecord, 'hostMemberId' | 'hostUserId'>,
+    previous: string | null,
+    now: number,
+  ): Promise<boolean> {
+    return run(
+      'claimRoomHost',
+      () => this.stmt.claimHost.run(host.hostMemberId, host.hostUserId, now, id, previous).changes > 0,
     );
   }
 
