@@ -15,7 +15,7 @@ export const ConfigSchema = Type.Object(
     databaseUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
       'x-expected': 'a SQLite file path or sqlite: URL, a postgres:// URL, or null for <dataDir>/m3w.db',
     }),
-    // Postgres (preview): used when databaseUrl is a postgres:// or postgresql:// URL.
+    // Postgres: used when databaseUrl is a postgres:// or postgresql:// URL.
     postgres: Type.Object(
       {
         schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', 'x-expected': 'a lower-case SQL identifier' }),

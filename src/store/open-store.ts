@@ -1,5 +1,5 @@
 // The one place a Store is constructed (server and every CLI command): DATABASE_URL / databaseUrl picks the
-// adapter — a file path or sqlite: URL → SQLite; postgres:// or postgresql:// → Postgres (preview).
+// adapter — a file path or sqlite: URL → SQLite; postgres:// or postgresql:// → Postgres.
 import type { MigrationReport } from './migration-files.ts';
 import type { Store } from './types.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
