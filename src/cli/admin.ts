@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { Accounts, AuthError, TokenSigner } from '../auth/index.ts';
 import type { ResolvedConfig } from '../config/index.ts';
-import { openStore } from '../store/index.ts';
+import { ensurePrivateDir, openStore } from '../store/index.ts';
 import type { CliValues } from './options.ts';
 
 export async function runAdmin(config: ResolvedConfig, args: string[], values: CliValues): Promise<number> {
@@ -27,6 +27,8 @@ export async function runAdmin(config: ResolvedConfig, args: string[], values: C
   const password = values.password ?? generated!;
   const store = await openStore(config);
   try {
+    // The signing key lives in the data directory, which on Postgres nothing else has made yet (SQLite's file is there).
+    ensurePrivateDir(config.dataDirPath);
     const accounts = new Accounts(store, new TokenSigner(config.dataDirPath));
     if (sub === 'create') {
       const user = await accounts.createAdmin(values.email, password);

@@ -467,11 +467,6 @@ export interface JobRunStore {
    */
   readonly sharedByInstances: boolean;
   /**
-   * Claims the current bucket of `job` for this instance, or null when another instance has it (running, or
-   * finished) or is claiming the job right now. A claim unfinished past its lease (its instance died) is taken
-   * over. SQLite (one process, guarded by the instance lock) always grants.
-   */
-  /**
    * Starts this process's messages to and from the other instances on the database (server only, not the CLI);
    * null when nothing else can share it (SQLite).
    */
@@ -485,6 +480,11 @@ export interface JobRunStore {
   differingKeyFingerprints(instanceId: string, fingerprints: Readonly<Record<string, string>>): Promise<string[]>;
   /** Removes this instance's key record (it is stopping), so the keys can change once every instance has stopped. */
   forgetKeyFingerprints(instanceId: string): Promise<void>;
+  /**
+   * Claims the current bucket of `job` for this instance, or null when another instance has it (running, or
+   * finished) or is claiming the job right now. A claim unfinished past its lease (its instance died) is taken
+   * over. SQLite (one process, guarded by the instance lock) always grants.
+   */
   claimJobRun(job: string, request: JobClaimRequest): Promise<JobClaim | null>;
   /** Extends a running claim's lease; false when another instance took it over meanwhile. */
   renewJobRun(claim: JobClaim): Promise<boolean>;

@@ -73,8 +73,7 @@ test.skipIf(!needs('postgres'))(
     };
     const cliDir = makeTempDir('m3w-pg-live-cli-');
     dirs.push(cliDir);
-    // `m3w admin create` on Postgres does not create its data directory (where its token key goes) by itself.
-    mkdirSync(path.join(cliDir, 'm3w-data'), { mode: 0o700 });
+    // No data directory yet: `m3w admin create` makes it (its token key goes there), on Postgres as on SQLite.
     const created = await runCliAsync(['admin', 'create', '--email', ADMIN.email, '--password', ADMIN.password], {
       cwd: cliDir,
       env,
