@@ -94,6 +94,7 @@ describe('GET /api/v1/sessions', () => {
       expect(r.body.error.message).toMatch(new RegExp(`^${field} must be `));
     }
     expect((await fetch(`${s.url}/api/v1/sessions`)).status).toBe(401);
+    expect((await fetch(`${s.url}/api/v1/sessions?limit=0&limit=1`)).status, 'who before what').toBe(401);
     const other = await get('/api/v1/sessions?app=default', otherReader);
     expect(other.status).toBe(404);
     expect((await get('/api/v1/sessions', otherReader)).body.sessions).toEqual([]);

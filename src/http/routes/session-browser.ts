@@ -28,17 +28,21 @@ function decodeCursor(cursor: string): { timestamp: number; id: number } {
   return { timestamp: Number(m[1]), id: Number(m[2]) };
 }
 
-/** The Sessions page's filters (app, from, to, contentId, content, errorsOnly, device, q), checked. */
-async function sessionFilters(
+/**
+ * The Sessions page's filters (app, from, to, contentId, content, errorsOnly, device, q), checked after the
+ * caller is (a 401 before any 400); `read` reads them with the route's other parameters.
+ */
+async function sessionFilters<Q extends Static<typeof SessionFilters>>(
   event: H3Event,
   ctx: HttpContext,
-  q: Static<typeof SessionFilters> = readFilters(event),
-): Promise<SessionListQuery> {
+  read: (event: H3Event) => Q,
+): Promise<{ q: Q; query: SessionListQuery }> {
   const principal = await requireReader(event, ctx);
+  const q = read(event);
   const appId = await resolveApp(ctx, principal, q.app);
   if (q.from !== undefined && q.to !== undefined && q.to <= q.from)
     throw new ApiError('INVALID_SCHEMA', `to must be after from, got from ${q.from} and to ${q.to}`);
-  return {
+  const query: SessionListQuery = {
     appId,
     from: q.from,
     to: q.to,
@@ -49,14 +53,14 @@ async function sessionFilters(
     sessionIdPrefix: q.q,
     limit: 50,
   };
+  return { q, query };
 }
 
 const listSessions: RouteDef = {
   method: 'GET',
   path: '/api/v1/sessions',
   async handler(event, ctx) {
-    const q = readListQuery(event);
-    const filters = await sessionFilters(event, ctx, q);
+    const { q, query: filters } = await sessionFilters(event, ctx, readListQuery);
     const appId = filters.appId;
     const query: SessionListQuery = {
       ...filters,
@@ -143,7 +147,7 @@ const sessionsCsv: RouteDef = {
   method: 'GET',
   path: '/api/v1/sessions.csv',
   async handler(event, ctx) {
-    const query = await sessionFilters(event, ctx);
+    const { query } = await sessionFilters(event, ctx, readFilters);
     // Streamed a page at a time (keyset paging), so any number of sessions goes out in bounded memory and the
     // event loop serves others between pages.
     let after: SessionListQuery['after'];
