@@ -477,3 +477,34 @@ describe('start-up banner', () => {
     expect(shown.text).toContain('m3w_0123abcd_secret');
   });
 });
+
+describe('text holding the NUL character', () => {
+  // Postgres cannot store or compare text holding U+0000: on it these were 503 "database unavailable" (and an
+  // error logged each time). They are the caller's fault on either adapter: never a 5xx, never half-written.
+  test('query parameters are a 400 naming the parameter; bodies and paths are refused or answered, never a 5xx', async () => {
+    for (const q of ['q=a%00', 'contentId=a%00b', 'content=%00', 'device=x%00']) {
+      const r = await call(ts, 'GET', `/api/v1/sessions?${q}`, { token: admin.accessToken });
+      expect(r.status, q).toBe(400);
+      expect(r.json!.error.message).toMatch(new RegExp(`^${q.split('=')[0]} must not contain the NUL character`));
+    }
+    const rooms = await call(ts, 'GET', '/api/v1/rooms?app=%00', { token: admin.accessToken });
+    expect(rooms.status).toBe(400);
+    const attempts = [
+      call(ts, 'POST', '/api/v1/auth/login', {
+        body: { email: 'a\u0000b@example.com', password: 'whatever-password' },
+      }),
+      call(ts, 'GET', '/api/v1/streams/a%00b/metrics', { token: admin.accessToken }),
+      call(ts, 'POST', '/api/v1/users', {
+        token: admin.accessToken,
+        body: { email: 'nul\u0000@example.com', password: 'a long enough password', role: 'member' },
+      }),
+    ];
+    for (const r of await Promise.all(attempts)) {
+      expect(r.status, JSON.stringify(r.json)).toBeLessThan(500);
+      expect(r.json?.error?.code).not.toBe('DATABASE_ERROR');
+    }
+    // Nothing was written by the refused user creation.
+    const users = await call(ts, 'GET', '/api/v1/users', { token: admin.accessToken });
+    expect(JSON.stringify(users.json)).not.toContain('nul');
+  });
+});

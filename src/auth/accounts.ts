@@ -11,7 +11,8 @@ import { ACCESS_TTL_SEC, type GuestClaims, type TokenSigner } from './tokens.ts'
 
 export const REFRESH_TTL_MS = 30 * 24 * 3600_000;
 export const SETUP_TTL_MS = 3600_000;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
+// No spaces and no control characters (NUL, say, which Postgres cannot store in text).
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,190}$/u;
 /** Password checks running at once; scrypt runs on libuv's 4 threads, so more would only queue. */
 const MAX_CONCURRENT_CHECKS = 16;
 

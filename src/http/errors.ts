@@ -2,7 +2,7 @@
 // No stack trace or internal message ever reaches a client.
 import { HTTPError } from 'h3';
 import { AuthError } from '../auth/index.ts';
-import { StoreError } from '../store/index.ts';
+import { StoreError, StoreInputError } from '../store/index.ts';
 import { MediaError } from '../media/index.ts';
 
 export const ERROR_STATUS = {
@@ -56,6 +56,11 @@ export function toApiError(thrown: unknown): { error: ApiError; internal: unknow
     return { error: new ApiError(cause.code, cause.message, undefined, headers), internal: null };
   }
   if (cause instanceof MediaError) return { error: new ApiError(cause.code, cause.message), internal: null };
+  if (cause instanceof StoreInputError)
+    return {
+      error: new ApiError('INVALID_SCHEMA', 'text must not contain the NUL character (\\u0000)'),
+      internal: null,
+    };
   if (cause instanceof StoreError)
     return { error: new ApiError('DATABASE_ERROR', 'the database is unavailable; retry later'), internal: cause };
   // h3's own refusals (no route, malformed URL) arrive as HTTPError or a plain { status } object.

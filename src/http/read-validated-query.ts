@@ -52,6 +52,9 @@ export function queryReader<T extends TObject>(schema: T) {
         if (spec.default !== undefined) out[name] = spec.default;
         continue;
       }
+      // Postgres cannot store or compare text holding NUL; refused on every adapter alike.
+      if (raw.includes('\u0000'))
+        throw new ApiError('INVALID_SCHEMA', `${name} must not contain the NUL character (\\u0000)`);
       const value = typed(spec, raw);
       if (!check.Check(value))
         throw new ApiError(

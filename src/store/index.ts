@@ -2,6 +2,7 @@
 export {
   SCOPES,
   StoreError,
+  StoreInputError,
   type App,
   type ApiKeyRecord,
   type NewApiKey,

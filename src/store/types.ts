@@ -219,6 +219,14 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
+/**
+ * The database refused a value the caller gave, not a failure of the database: Postgres cannot store the NUL
+ * character (U+0000) in text. The HTTP layer answers 400, not 503.
+ */
+export class StoreInputError extends StoreError {
+  override name = 'StoreInputError';
+}
+
 // ---- Analytics: play sessions, rollups, moments, retention ----
 
 /** What happened to one stored webhook event. */

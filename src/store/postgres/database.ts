@@ -2,7 +2,7 @@
 // BIGINT and numeric come back as JS numbers (epoch ms and counts fit in 2^53), and every failure reaches the
 // HTTP layer as a StoreError (503), never as a raw driver error. `pg` is the pure-JS client; pg-native is never loaded.
 import pg from 'pg';
-import { StoreError } from '../types.ts';
+import { StoreError, StoreInputError } from '../types.ts';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -80,6 +80,17 @@ export async function openPool(opts: PostgresOptions): Promise<pg.Pool> {
   return pool;
 }
 
+/** Postgres's codes for text it cannot store (NUL in a UTF-8 text value; a character the encoding lacks). */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
+/** A driver error as a StoreError naming the operation; a StoreInputError when the caller's text was the cause. */
+function failed(operation: string, err: unknown): StoreError {
+  const message = `${operation} failed: ${(err as Error).message}`;
+  return UNSTORABLE_TEXT.has((err as { code?: string }).code ?? '')
+    ? new StoreInputError(message, { cause: err })
+    : new StoreError(message, { cause: err });
+}
+
 /** Runs one statement; failures become StoreErrors naming the operation. */
 export async function q<R extends pg.QueryResultRow = Record<string, unknown>>(
   db: Queryable,
@@ -90,7 +101,7 @@ export async function q<R extends pg.QueryResultRow = Record<string, unknown>>(
   try {
     return await db.query<R>(text, values);
   } catch (err) {
-    throw new StoreError(`${operation} failed: ${(err as Error).message}`, { cause: err });
+    throw failed(operation, err);
   }
 }
 
@@ -99,7 +110,7 @@ export async function qRows(db: Queryable, operation: string, text: string, valu
   try {
     return (await db.query({ text, values, rowMode: 'array' })).rows as unknown[][];
   } catch (err) {
-    throw new StoreError(`${operation} failed: ${(err as Error).message}`, { cause: err });
+    throw failed(operation, err);
   }
 }
 
@@ -113,7 +124,7 @@ export async function transaction<T>(
   try {
     client = await pool.connect();
   } catch (err) {
-    throw new StoreError(`${operation} failed: ${(err as Error).message}`, { cause: err });
+    throw failed(operation, err);
   }
   let broken = false;
   try {
@@ -126,7 +137,7 @@ export async function transaction<T>(
       broken = true;
     });
     if (err instanceof StoreError) throw err;
-    throw new StoreError(`${operation} failed: ${(err as Error).message}`, { cause: err });
+    throw failed(operation, err);
   } finally {
     client.release(broken);
   }
