@@ -82,7 +82,8 @@ export type SharedRoomEvent =
   | { k: 'command'; msg: Record<string, unknown>; state: PlaybackState }
   | { k: 'chat'; chat: ChatRecord }
   | { k: 'chat-deleted'; messageId: number; by: string }
-  | { k: 'kick'; memberId: string }
+  /** The removed member and its identity: every member of that identity is barred, on every instance. */
+  | { k: 'kick'; memberId: string; identity?: string }
   /** The members connected to the sender's instance now (all of them: who is missing left it). */
   | { k: 'here'; members: RoomMemberRecord[] };
 
@@ -738,17 +739,32 @@ export class RoomSession {
       (target.record.userId !== null && target.record.userId === this.room.ownerUserId)
     )
       throw new ProtocolError('FORBIDDEN', "the room's owner and admins cannot be removed");
-    target.record = { ...target.record, kicked: true };
-    this.persist.saveMember(target.record);
-    this.share({ k: 'kick', memberId: targetId });
-    if (target.link) {
-      this.sendTo(target, { type: 'bye', reason: 'removed by the host' });
-      target.link.close(4403, 'removed by the host');
-      target.link = null;
-      target.awaySince = this.now();
-    }
-    if (this.room.hostMemberId === targetId) this.handOver(this.now());
+    const identity = target.record.identity;
+    for (const barred of this.bar(identity, this.now())) this.persist.saveMember(barred.record);
+    this.share({ k: 'kick', memberId: targetId, identity });
     this.broadcastPresence();
+  }
+
+  /**
+   * Removes every member of `identity` here — the same person can hold two member records when they joined on two
+   * instances at once — and closes their connections; the host role moves on if one of them held it.
+   */
+  private bar(identity: string, t: number): LiveMember[] {
+    const barred: LiveMember[] = [];
+    for (const m of this.members.values()) {
+      if (m.record.identity !== identity || m.record.kicked) continue;
+      m.record = { ...m.record, kicked: true };
+      m.remoteUntil = null;
+      if (m.link) {
+        this.sendTo(m, { type: 'bye', reason: 'removed by the host' });
+        m.link.close(4403, 'removed by the host');
+        m.link = null;
+        m.awaySince = t;
+      }
+      barred.push(m);
+    }
+    if (barred.some((m) => m.record.id === this.room.hostMemberId)) this.handOver(t);
+    return barred;
   }
 
   private setHost(memberId: string | null): void {
@@ -900,17 +916,27 @@ export class RoomSession {
         this.broadcast({ type: 'chat-deleted', messageId: ev.messageId, by: ev.by });
         return;
       case 'kick': {
-        const target = this.members.get(ev.memberId);
-        if (!target || target.record.kicked) return;
-        target.record = { ...target.record, kicked: true };
-        target.remoteUntil = null;
-        if (target.link) {
-          this.sendTo(target, { type: 'bye', reason: 'removed by the host' });
-          target.link.close(4403, 'removed by the host');
-          target.link = null;
-          target.awaySince = t;
+        const identity = ev.identity ?? this.members.get(ev.memberId)?.record.identity;
+        if (identity === undefined) return;
+        const barred = this.bar(identity, t);
+        // Not seen here yet (it joined the other instance a moment ago): remembered as removed, so a later join
+        // of that identity on this instance is refused as on the other.
+        if (!this.members.has(ev.memberId) && !this.isBanned(identity)) {
+          const record: RoomMemberRecord = {
+            roomId: this.id,
+            appId: this.room.appId,
+            id: ev.memberId,
+            identity,
+            userId: null,
+            name: '',
+            kind: 'guest',
+            joinedAt: t,
+            lastSeenAt: t,
+            kicked: true,
+          };
+          this.members.set(record.id, this.fresh(record, null, t));
         }
-        this.broadcastPresence();
+        if (barred.length > 0) this.broadcastPresence();
         return;
       }
       case 'here': {

@@ -392,6 +392,30 @@ test.skipIf(!needs('postgres'))(
         )
         .toBe(true);
 
+      // ---- one person on A and B at once, removed by the host on A: barred on both instances ----
+      const bar = await call(A, 'POST', '/api/v1/rooms', { token: admin[0], body: { name: 'Bar', videoId } });
+      expect(bar.status, JSON.stringify(bar.json)).toBe(201);
+      const barHost = await RoomClient.open(await roomUrl(A, admin[0]!, bar.json!.id));
+      sockets.push(barHost);
+      const barHostId = (await barHost.welcome()).memberId;
+      await expect
+        .poll(async () => (await store!.rooms.getRoom(bar.json!.id))?.hostMemberId, { timeout: 5000, interval: 20 })
+        .toBe(barHostId);
+      const twiceUrls = await Promise.all([roomUrl(A, memberOnB, bar.json!.id), roomUrl(B, memberOnB, bar.json!.id)]);
+      const twice = await Promise.all(twiceUrls.map((u) => RoomClient.open(u)));
+      sockets.push(...twice);
+      const [twiceOnA] = await Promise.all(twice.map((c) => c.welcome()));
+      barHost.send({ type: 'kick', memberId: twiceOnA!.memberId });
+      const closes = await Promise.all(
+        twice.map((c) =>
+          Promise.race([c.closed, new Promise<{ code: number }>((r) => setTimeout(() => r({ code: -1 }), 5000))]),
+        ),
+      );
+      expect(closes.map((c) => c.code)).toEqual([4403, 4403]);
+      const again = await RoomClient.open(await roomUrl(B, memberOnB, bar.json!.id));
+      sockets.push(again);
+      expect((await again.closed).code).toBe(4403);
+
       console.log(
         `[instances] POST /v1/sessions on A → overview update on C: median ${median(sessionLatency)} ms ` +
           `(${sessionLatency.join(', ')}); play_started on A → active update on C: median ${median(playLatency)} ms ` +
