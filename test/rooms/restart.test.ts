@@ -46,7 +46,10 @@ test('rooms, chat, roles and playback survive a restart; members reconnect as th
   host.send({ type: 'lock', locked: true });
   await guest.after(g, 'room', (m) => m.room.locked);
   g = guest.mark();
+  // One after the other: two sockets sending at once have no defined order.
   host.send({ type: 'chat', text: 'popcorn ready' });
+  await guest.after(g, 'chat', (m) => m.text === 'popcorn ready');
+  g = guest.mark();
   memberClient.send({ type: 'chat', text: 'starting soon' });
   await guest.after(g, 'chat', (m) => m.text === 'starting soon');
   g = guest.mark();
