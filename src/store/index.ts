@@ -1,5 +1,6 @@
 // Storage: the async Store interface and its adapters. Only this folder contains SQL.
 export {
+  MAX_GROUP_ROWS,
   SCOPES,
   StoreError,
   StoreInputError,

@@ -1,5 +1,7 @@
 // `npm run bench`: ingestion throughput of m3w against its floors, in one run on this machine.
 //   (a) floor: plain node:http + JSON.parse, no database (servers.ts, floor-server.ts), 50 connections
+//   (a2) durable floor: (a) plus a group commit of each body into m3w's sessions table, nothing else
+//       (durable-floor-server.ts), 50 connections: the most any durable server gets here
 //   (b) m3w: POST /v1/sessions, one session per request, durability full, 50 connections
 //   (c) m3w: batches of 100 sessions, and (c2) of 1,000, 16 connections
 //   (w) the session writer alone against a raw better-sqlite3 floor inserting the same rows
@@ -20,7 +22,15 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { Ledger, runLoad, type LoadFigures } from './load.ts';
 import { BodyFactory } from './payloads.ts';
-import { liveChildren, peakRssBytes, rssBytes, startFloor, startM3w, type ServerChild } from './servers.ts';
+import {
+  liveChildren,
+  peakRssBytes,
+  rssBytes,
+  startDurableFloor,
+  startFloor,
+  startM3w,
+  type ServerChild,
+} from './servers.ts';
 import { liveFeedBench } from './live-feed.ts';
 import { runAnalyticsBench } from './analytics.ts';
 import { roomsBench } from './rooms.ts';
@@ -113,10 +123,14 @@ async function stopServer(child: ServerChild, label: string): Promise<void> {
   if (code !== 0) warn(`${label}: server exited with ${code}\n${child.stderr()}`);
 }
 
-async function floorScenario(): Promise<Outcome> {
-  const label = '(a) floor, node:http + JSON.parse';
+async function floorScenario(durable: boolean): Promise<Outcome> {
+  const label = durable
+    ? '(a2) durable floor, (a) + group commit into the sessions table'
+    : '(a) floor, node:http + JSON.parse';
   console.log(`running ${label} ...`);
-  const child = await startFloor();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'm3w-bench-floor-'));
+  tempDirs.add(dir);
+  const child = durable ? await startDurableFloor(dir) : await startFloor();
   const idleRssMB = mb(rssBytes(child.pid));
   try {
     const bodies = new BodyFactory(1);
@@ -139,6 +153,8 @@ async function floorScenario(): Promise<Outcome> {
     return { label, connections: CONNECTIONS, ...f, idleRssMB, peakRssMB };
   } finally {
     if (liveChildren.has(child)) await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
   }
 }
 
@@ -217,6 +233,7 @@ type Verdict = { target: string; figure: string; met: boolean | null };
 
 interface Runs {
   a: Outcome;
+  a2: Outcome;
   b: Outcome;
   c: Outcome;
   c2: Outcome;
@@ -277,7 +294,7 @@ function verdicts(r: Runs): Verdict[] {
 
 function printTable(r: Runs): void {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-  const outcomes = [r.a, r.b, r.c, r.c2, ...(r.stored ? [r.stored.b, r.stored.c] : [])];
+  const outcomes = [r.a, r.a2, r.b, r.c, r.c2, ...(r.stored ? [r.stored.b, r.stored.c] : [])];
   console.log('\n## Ingestion benchmark (`npm run bench`)\n');
   console.log(
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, shared by client and server; ` +
@@ -302,6 +319,10 @@ function printTable(r: Runs): void {
     `| (w) raw better-sqlite3 floor, same rows, WAL, FULL, 1,000/transaction (3 runs) | – | – | ${r.writer.floor.map((x) => fmt(x.sessionsPerSec)).join(', ')} | | | | | ${cpuUs(r.writer.floor)} |`,
   );
   console.log(`\nWriter / raw SQLite floor (medians): ${fmt(w / f, 2)}.`);
+  // The part of (b)/(a) that no durable server gets here, and the part that is m3w's own.
+  console.log(
+    `Durable floor / parse-only floor (a2)/(a): ${fmt(r.a2.reqPerSec / r.a.reqPerSec, 2)}; m3w / durable floor (b)/(a2): ${fmt(r.b.reqPerSec / r.a2.reqPerSec, 2)}.`,
+  );
   if (r.stored)
     console.log(
       `Seeding ${fmt(r.stored.total)} sessions through the session writer took ${fmt(r.stored.seedSec, 0)} s (${fmt(r.stored.total / r.stored.seedSec)} sessions/s).`,
@@ -316,7 +337,7 @@ function printTable(r: Runs): void {
     target(v.target, v.figure, v.met);
     console.log(`| ${v.target} | ${v.figure} | ${v.met === null ? '?' : v.met ? 'yes' : '**no**'} |`);
   }
-  for (const o of outcomes.slice(1)) {
+  for (const o of outcomes.slice(2)) {
     const name = `${o.label.slice(0, 4).trim()} new rows in DB = sessions acknowledged`;
     target(name, `${fmt(o.rows!)} / ${fmt(o.acked!)}`, o.rows === o.acked);
     console.log(`| ${name} | ${fmt(o.rows!)} / ${fmt(o.acked!)} | ${o.rows === o.acked ? 'yes' : '**no**'} |`);
@@ -374,8 +395,10 @@ async function main(): Promise<void> {
   }, DEADLINE_MS).unref();
 
   console.log(`load average (1 / 5 / 15 min) at the start: ${startLoad}`);
-  const a = await floorScenario();
+  const a = await floorScenario(false);
   printOutcome(a);
+  const a2 = await floorScenario(true);
+  printOutcome(a2);
   const b = await m3wScenario({ label: '(b) m3w, 1 session/request', sessionsPerBody: 1, connections: CONNECTIONS });
   printOutcome(b);
   const c = await m3wScenario({
@@ -397,8 +420,10 @@ async function main(): Promise<void> {
   );
   const stored = await storedScenarios();
 
-  console.log(`\n(b)/(a) requests/s: ${fmt(b.reqPerSec / a.reqPerSec, 2)}`);
-  printTable({ a, b, c, c2, writer, stored });
+  console.log(
+    `\n(b)/(a) requests/s: ${fmt(b.reqPerSec / a.reqPerSec, 2)}; (b)/(a2): ${fmt(b.reqPerSec / a2.reqPerSec, 2)}`,
+  );
+  printTable({ a, a2, b, c, c2, writer, stored });
   if (process.env.BENCH_ONLY !== 'ingest') {
     await liveFeedBench();
     await runAnalyticsBench();

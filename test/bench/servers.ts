@@ -9,6 +9,7 @@ import { M3W_BIN } from '../helpers/child.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FLOOR_SERVER = fileURLToPath(new URL('./floor-server.ts', import.meta.url));
+const DURABLE_FLOOR_SERVER = fileURLToPath(new URL('./durable-floor-server.ts', import.meta.url));
 
 export interface ServerChild {
   name: string;
@@ -126,6 +127,18 @@ export async function startFloor(): Promise<ServerChild> {
     port,
     probePath: '/',
     ready: (status) => status !== 0, // any answer means it is listening
+  });
+}
+
+/** The durable floor (durable-floor-server.ts): parse, then group commit into m3w's table in `dataDir`. */
+export async function startDurableFloor(dataDir: string): Promise<ServerChild> {
+  const port = await freePort();
+  return launch('durable floor', ['--import', 'tsx', DURABLE_FLOOR_SERVER, String(port), dataDir], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '' },
+    port,
+    probePath: '/',
+    ready: (status) => status !== 0,
   });
 }
 

@@ -3,7 +3,14 @@
 // so the same expectations hold on both.
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { validateSessionBody, type IngestedSession, type PlayEvent } from '../../src/ingest/index.ts';
-import type { NewApiKey, OpenedStore, StoredMoment, StreamRollupRow, WriteBatchStats } from '../../src/store/index.ts';
+import {
+  MAX_GROUP_ROWS,
+  type NewApiKey,
+  type OpenedStore,
+  type StoredMoment,
+  type StreamRollupRow,
+  type WriteBatchStats,
+} from '../../src/store/index.ts';
 import { sdkSession } from '../helpers/server.ts';
 import { adapters, openTestStore, type OpenedTestStore } from '../helpers/stores.ts';
 
@@ -358,6 +365,32 @@ describe.each(adapters())('Store contract on %s', (adapter) => {
     expect(await store.countSessions()).toBe(20);
     expect(batches.reduce((n, b) => n + b.sessions, 0)).toBeGreaterThanOrEqual(20);
     expect(Math.max(...batches.map((b) => b.requests))).toBeGreaterThan(1);
+    await expectRollupsExact(store, 'a1', T0 - HOUR, T0 + 2 * HOUR);
+  });
+
+  test('big requests arriving together are split into transactions of at most MAX_GROUP_ROWS rows', async () => {
+    const batches: WriteBatchStats[] = [];
+    store.onWriteBatch((s) => batches.push(s));
+    const per = MAX_GROUP_ROWS / 2 + 1; // two of these exceed the cap: each goes with at most one other
+    const writes = Array.from({ length: 5 }, (_, r) =>
+      store.upsertSessions(
+        'a1',
+        sessions(...Array.from({ length: per }, (_, i) => ({ sessionId: `big${r}-${i}`, timestamp: T0 + i }))),
+        T0,
+      ),
+    );
+    // Larger than the cap alone: still written, in a transaction of its own.
+    const huge = store.upsertSessions(
+      'a1',
+      sessions(...Array.from({ length: MAX_GROUP_ROWS + 5 }, (_, i) => ({ sessionId: `huge${i}`, timestamp: T0 + i }))),
+      T0,
+    );
+    await Promise.all([...writes, huge]);
+    expect(await store.countSessions('a1')).toBe(5 * per + MAX_GROUP_ROWS + 5);
+    expect(batches.reduce((n, b) => n + b.sessions, 0)).toBe(5 * per + MAX_GROUP_ROWS + 5);
+    expect(batches.filter((b) => b.sessions > MAX_GROUP_ROWS)).toEqual([
+      expect.objectContaining({ sessions: MAX_GROUP_ROWS + 5, requests: 1 }),
+    ]);
     await expectRollupsExact(store, 'a1', T0 - HOUR, T0 + 2 * HOUR);
   });
 

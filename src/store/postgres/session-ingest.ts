@@ -7,7 +7,7 @@
 // so the old rows a delta subtracts are the ones actually replaced, even with several m3w processes.
 import type pg from 'pg';
 import { QoeDeltaAccumulator, type QoeDelta } from '../../tools/qoe-deltas.ts';
-import { StoreError, type PlayEventOutcome, type WriteBatchStats } from '../types.ts';
+import { MAX_GROUP_ROWS, StoreError, type PlayEventOutcome, type WriteBatchStats } from '../types.ts';
 import type { IngestedSession, PlayEvent } from '../../ingest/index.ts';
 import { pushSessionRow, SESSION_COLUMNS, SESSION_OFFSET as S, SESSION_ROW_WIDTH } from '../sqlite/session-rows.ts';
 import { QOE_LAYOUT } from '../sqlite/qoe-rollup-writer.ts';
@@ -165,6 +165,19 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** How many of the queued requests go into the next transaction: up to MAX_GROUP_ROWS rows, at least one. */
+function groupLength(queue: readonly Pending[]): number {
+  let n = 0;
+  let rows = 0;
+  while (n < queue.length) {
+    const size = queue[n]!.sessions?.length ?? queue[n]!.plays?.length ?? 0;
+    if (n > 0 && rows + size > MAX_GROUP_ROWS) break;
+    rows += size;
+    n++;
+  }
+  return n;
+}
+
 export class PostgresIngest {
   private queue: Pending[] = [];
   private running = false;
@@ -206,8 +219,7 @@ export class PostgresIngest {
   /** One transaction at a time; whatever queued up meanwhile goes into the next. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const group = this.queue;
-      this.queue = [];
+      const group = this.queue.splice(0, groupLength(this.queue));
       const started = performance.now();
       try {
         const outcomes = await this.commit(group);

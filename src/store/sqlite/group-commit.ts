@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { StoreError, type WriteBatchStats } from '../types.ts';
+import { MAX_GROUP_ROWS, StoreError, type WriteBatchStats } from '../types.ts';
 import {
   type ControlMessage,
   REQUEST_PLAYS,
@@ -13,6 +13,8 @@ import {
   type WriteResult,
 } from './session-writer.ts';
 import type { Durability } from './open-database.ts';
+import { PLAY_ROW_WIDTH } from './play-session-rows.ts';
+import { SESSION_ROW_WIDTH } from './session-rows.ts';
 
 /**
  * Two transactions in flight: while the writer commits one, the next is already waiting in its queue, so
@@ -182,19 +184,44 @@ export class GroupCommitter {
       return;
     }
     if (this.inFlight.length >= MAX_IN_FLIGHT) return;
-    const group = this.queue;
-    const values = this.queuedValues;
-    const req: WriteRequest = { seq: ++this.seq, values, counts: group.map((p) => p.count) };
+    // The first requests up to MAX_GROUP_ROWS (at least one); the rest wait for the next group.
+    let take = 0;
+    let rows = 0;
+    let sessionRows = 0;
+    let playRows = 0;
+    while (take < this.queue.length && (take === 0 || rows + this.queue[take]!.count <= MAX_GROUP_ROWS)) {
+      const p = this.queue[take++]!;
+      rows += p.count;
+      if (p.kind === REQUEST_PLAYS) playRows += p.count;
+      else sessionRows += p.count;
+    }
+    const group = this.queue.splice(0, take);
+    const req: WriteRequest = {
+      seq: ++this.seq,
+      values: this.takeQueued('queuedValues', sessionRows * SESSION_ROW_WIDTH),
+      counts: group.map((p) => p.count),
+    };
     if (this.queuedHasPlays) {
       req.kinds = group.map((p) => p.kind);
-      req.plays = this.queuedPlays;
-      this.queuedPlays = [];
-      this.queuedHasPlays = false;
+      req.plays = this.takeQueued('queuedPlays', playRows * PLAY_ROW_WIDTH);
+      this.queuedHasPlays = this.queuedPlays.length > 0;
     }
-    this.queue = [];
-    this.queuedValues = [];
     this.inFlight.push(group);
     this.worker.postMessage(req);
+    // What the cap left behind goes out as the next group, when there is room for one.
+    if (this.queue.length > 0) this.flush();
+  }
+
+  /** The first `n` values of a queued array, removed from it (the whole array when it is all of it). */
+  private takeQueued(which: 'queuedValues' | 'queuedPlays', n: number): unknown[] {
+    const all = this[which];
+    if (n >= all.length) {
+      this[which] = [];
+      return all;
+    }
+    this[which] = all.slice(n);
+    all.length = n;
+    return all;
   }
 
   private onResult(result: WriteResult): void {
