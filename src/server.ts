@@ -16,7 +16,14 @@ import {
   type Bootstrap,
 } from './auth/index.ts';
 import type { ResolvedConfig } from './config/index.ts';
-import { createHttpApp, INGEST_BUDGET_BYTES, IngestBudget, TokenBucketLimiter, type HttpApp } from './http/index.ts';
+import {
+  accessChanges,
+  createHttpApp,
+  INGEST_BUDGET_BYTES,
+  IngestBudget,
+  TokenBucketLimiter,
+  type HttpApp,
+} from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import {
   acquireInstanceLock,
@@ -202,14 +209,12 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
     analytics,
     media,
     rooms,
+    access: accessChanges({ bus, keys, live, rooms }),
     alerts: { box, outbox, evaluator },
   };
   const httpApp = createHttpApp(ctx);
   // Open WebSockets lose what a revoked grant, a disabled user or an ended login took away at once.
-  accounts.onAccessChange(() => {
-    void live.reauthorize();
-    void rooms.reauthorize();
-  });
+  accounts.onAccessChange(() => ctx.access.changed());
   metrics.openPlaysSource = () => analytics.viewers.size;
 
   const h3Handler = toNodeHandler(httpApp.app);
@@ -228,6 +233,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
       });
     });
   } catch (err) {
+    ctx.access.stop();
     live.close();
     rooms.close();
     await media.stop();
@@ -258,6 +264,7 @@ export async function startServer(config: ResolvedConfig, opts: StartOptions = {
   const close = () =>
     (closing ??= (async () => {
       // WebSocket peers are told goodbye first; their sockets are no longer the HTTP server's to wait for.
+      ctx.access.stop();
       live.close();
       rooms.close();
       sockets.closeAll();

@@ -9,6 +9,7 @@ import type { AnalyticsEngine } from '../engine/index.ts';
 import type { VideoLibrary } from '../media/index.ts';
 import type { RoomHub } from '../rooms/index.ts';
 import type { AlertEvaluator, NotificationOutbox, SecretBox } from '../alerts/index.ts';
+import type { AccessChanges } from './access-changes.ts';
 import type { IngestBudget } from './ingest-budget.ts';
 import type { TokenBucketLimiter } from './rate-limit.ts';
 
@@ -32,6 +33,8 @@ export interface HttpContext {
   media: VideoLibrary;
   /** Watch-party rooms: the sync WebSocket and its loaded rooms. */
   rooms: RoomHub;
+  /** Tell it when access was taken away: cached keys and open sockets are re-checked on every instance. */
+  access: AccessChanges;
   /** Alerts: the key that seals channel settings, the delivery outbox, the rule evaluator. */
   alerts: { box: SecretBox; outbox: NotificationOutbox; evaluator: AlertEvaluator };
 }

@@ -416,6 +416,55 @@ test.skipIf(!needs('postgres'))(
       sockets.push(again);
       expect((await again.closed).code).toBe(4403);
 
+      // ---- access taken away on A applies on B at once, not when B's caches run out ----
+      // A key used on B (so B holds it in its 10 s key cache), revoked on A: B refuses it within about a NOTIFY
+      // round trip. Asserted well under the cache's TTL, so a B that waits for its cache fails.
+      const made = await call(A, 'POST', '/api/v1/apps/default/keys', {
+        token: admin[0],
+        body: { name: 'revoked across', scopes: ['ingest'] },
+      });
+      expect(made.status, JSON.stringify(made.json)).toBe(201);
+      const ingestOnB = async () =>
+        (
+          await fetch(`${B.url}/v1/sessions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': made.json!.key },
+            body: JSON.stringify(sdkSession({ sessionId: `revoked-${Date.now()}-${Math.random()}` })),
+          })
+        ).status;
+      expect(await ingestOnB()).toBe(200);
+      const revokedAt = Date.now();
+      const revoked = await call(A, 'DELETE', `/api/v1/apps/default/keys/${made.json!.prefix}`, { token: admin[0] });
+      expect(revoked.status).toBe(204);
+      await expect.poll(ingestOnB, { timeout: 3000, interval: 25 }).toBe(401);
+      const keyRevocationMs = Date.now() - revokedAt;
+      // A guest in a room on B whose invite is revoked on A: closed at once, not at B's next heartbeat re-check.
+      const invite = await call(A, 'POST', '/api/v1/guest-tokens', {
+        token: admin[0],
+        body: { resource: `room:${room.json!.id}`, displayName: 'guest on B' },
+      });
+      expect(invite.status, JSON.stringify(invite.json)).toBe(201);
+      const guest = await RoomClient.open(
+        `${B.url.replace(/^http/, 'ws')}/ws/rooms/${room.json!.id}?token=${invite.json!.token}`,
+      );
+      sockets.push(guest);
+      await guest.welcome();
+      const inviteRevokedAt = Date.now();
+      const revokedInvite = await call(A, 'POST', '/api/v1/guest-tokens/revoke', {
+        token: admin[0],
+        body: { token: invite.json!.token },
+      });
+      expect(revokedInvite.status).toBe(204);
+      const guestClosed = await Promise.race([
+        guest.closed,
+        new Promise<{ code: number }>((r) => setTimeout(() => r({ code: -1 }), 4000)),
+      ]);
+      expect(guestClosed.code).toBe(4401);
+      const inviteRevocationMs = Date.now() - inviteRevokedAt;
+
+      console.log(
+        `[instances] revoked on A → refused on B: API key ${keyRevocationMs} ms, room guest closed ${inviteRevocationMs} ms`,
+      );
       console.log(
         `[instances] POST /v1/sessions on A → overview update on C: median ${median(sessionLatency)} ms ` +
           `(${sessionLatency.join(', ')}); play_started on A → active update on C: median ${median(playLatency)} ms ` +

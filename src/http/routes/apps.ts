@@ -166,12 +166,10 @@ export const appRoutes: RouteDef[] = [
       await ctx.media.removeApp(app.id, async () => {
         await ctx.store.deleteApp(app.id);
       });
-      ctx.keys.forget();
-      // Its open plays leave the live tracker, and live sockets following it are closed.
+      // Its open plays leave the live tracker; its keys, live sockets following it and its rooms' members go,
+      // on every instance.
       ctx.analytics.forgetApp(app.id);
-      void ctx.live.reauthorize();
-      // Its rooms went with it: their members are told and disconnected.
-      void ctx.rooms.reauthorize();
+      ctx.access.changed();
       await ctx.accounts.audit('app_deleted', actorOf(event, ctx, caller), `app:${app.id}`);
       event.res.status = 204;
       return '';
@@ -233,7 +231,7 @@ export const appRoutes: RouteDef[] = [
       const origins = originsOf((await readKeyUpdate(event)).allowedOrigins);
       const updated = await ctx.store.setApiKeyOrigins(key.prefix, origins);
       if (!updated) throw new ApiError('NOT_FOUND', `no API key ${key.prefix} in app ${key.appId}`);
-      ctx.keys.forget(); // the new list applies at once, not after the key cache's TTL
+      ctx.access.changed(); // the new list applies at once, not after the key cache's TTL
       await ctx.accounts.auditKey('key_updated', actorOf(event, ctx, caller), key, {
         allowedOrigins: { from: key.allowedOrigins, to: updated.allowedOrigins },
       });
@@ -258,7 +256,7 @@ export const appRoutes: RouteDef[] = [
       const key = await appKey(event, ctx, await visibleApp(event, ctx, caller));
       if (!(await ctx.store.revokeApiKey(key.prefix, Date.now())))
         throw new ApiError('NOT_FOUND', `API key ${key.prefix} is already revoked`);
-      ctx.keys.forget();
+      ctx.access.changed();
       await ctx.accounts.auditKey('key_revoked', actorOf(event, ctx, caller), key);
       event.res.status = 204;
       return '';
@@ -279,7 +277,7 @@ export const appRoutes: RouteDef[] = [
       const graceMs = ctx.config.keyRotationGraceHours * 3600_000;
       const rotated = await rotateApiKey(ctx.store, old, graceMs);
       if (!rotated) throw new ApiError('NOT_FOUND', `API key ${old.prefix} is revoked or already rotated`);
-      ctx.keys.forget();
+      ctx.access.changed();
       await ctx.accounts.auditKey('key_rotated', actorOf(event, ctx, caller), old, {
         replacement: rotated.record.prefix,
         oldKeyExpiresAt: Date.now() + graceMs,

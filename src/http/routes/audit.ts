@@ -78,8 +78,8 @@ export const auditRoutes: RouteDef[] = [
       await requireVisibleResource(ctx, caller, claims.resource);
       await ctx.accounts.revokeGuestToken(token, claims);
       forgetViewer(ctx, `g.${guestTokenId(token)}`); // its playback URLs answer 403 from the next request
-      // A guest in a room with it is closed now, not at the next heartbeat.
-      void ctx.rooms.reauthorize();
+      // A guest in a room with it is closed now, on every instance, not at the next heartbeat.
+      ctx.access.changed();
       await ctx.accounts.audit('guest_token_revoked', actorOf(event, ctx, caller), claims.resource, {
         displayName: claims.name,
         expiresAt: claims.expiresAt,
