@@ -93,42 +93,6 @@ export class QoeDeltaAccumulator {
     return slots;
   }
 
-  /**
-   * Adds every delta of `other` into this one (figures summed, histograms merged); `other` is left as it was.
-   * Both must have the same layout.
-   */
-  mergeFrom(other: QoeDeltaAccumulator): void {
-    for (const [appId, from] of other.byApp) {
-      const into = this.slotsOf(appId);
-      for (let s = 0; s < from.length; s++) {
-        const slot = into[s]!;
-        for (const [value, fromByTime] of from[s]!) {
-          let byTime = slot.get(value);
-          if (!byTime) slot.set(value, (byTime = new Map()));
-          for (const [t, src] of fromByTime) {
-            const d = byTime.get(t);
-            if (!d) {
-              byTime.set(t, { ...src, figures: src.figures.slice(), hist: src.hist.slice() });
-              this.size++;
-              continue;
-            }
-            const f = d.figures;
-            const g = src.figures;
-            for (let k = 0; k < QOE_FIGURES; k++) f[k]! += g[k]!;
-            const h = d.hist;
-            const sh = src.hist;
-            for (let j = 0; j < sh.length; j += 2) {
-              let i = 0;
-              while (i < h.length && h[i] !== sh[j]) i += 2;
-              if (i < h.length) h[i + 1]! += sh[j + 1]!;
-              else h.push(sh[j]!, sh[j + 1]!);
-            }
-          }
-        }
-      }
-    }
-  }
-
   /** Forgets every delta of one app (its rows were deleted with it). */
   dropApp(appId: string): void {
     const slots = this.byApp.get(appId);

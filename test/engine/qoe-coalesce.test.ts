@@ -249,6 +249,48 @@ describe.skipIf(TEST_STORE !== 'sqlite')('QoE rollups coalesced across group com
   }, 90_000);
 });
 
+describe.skipIf(TEST_STORE !== 'sqlite')('a group that rolls back while deltas are pending (SQLite)', () => {
+  test('its deltas leave the pending set exactly: no stray figures, no empty rows, the rest written', async () => {
+    const dir = makeTempDir('m3w-qoe-rollback-');
+    const file = path.join(dir, 'm3w.db');
+    const store = await SqliteStore.open({ file, durability: 'full' });
+    try {
+      await store.ensureApp('default', 'Default', Date.now());
+      const now = Date.now();
+      const one = (id: string, over: Record<string, unknown>) => {
+        const v = validateSessionBody(sdkSession({ sessionId: id, ...over }), 10);
+        if (!v.ok) throw new Error(JSON.stringify(v.issues));
+        return v.sessions;
+      };
+      // Pending in the writer's memory (no read, well within its idle flush)...
+      await store.upsertSessions(
+        'default',
+        one('r1', { timestamp: now - MIN, country: 'DE', startupTimeMs: 900 }),
+        now,
+      );
+      // ...when a group holding a replacement of r1, a new session with values nothing else has, and a request
+      // for an app that does not exist (a foreign key refuses it) rolls back, then is retried request by request.
+      const results = await Promise.allSettled([
+        store.upsertSessions('default', one('r1', { timestamp: now, country: 'FR', startupTimeMs: 1200 }), now),
+        store.upsertSessions('default', one('r2', { timestamp: now, country: 'JP', contentId: 'only-here' }), now),
+        store.upsertSessions('no-such-app', one('r3', { timestamp: now, country: 'BR', contentId: 'doomed' }), now),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    } finally {
+      await store.close(); // writes what is pending
+    }
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(2);
+      for (const step of [MIN, HOUR]) expect(mismatches(db, step), `step ${step}`).toEqual([]);
+      expect(db.prepare("SELECT count(*) FROM qoe_minutes WHERE app_id = 'no-such-app'").pluck().get()).toBe(0);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('QoE reads right after ingestion', () => {
   let s: TestServer;
   let readKey: string;

@@ -2,7 +2,9 @@
 // requests in one transaction each. Runs inside the writer thread, so an fsync never blocks the HTTP event loop.
 // QoE rollups: each group's deltas are summed in memory and kept pending across groups (a group of 25 single
 // sessions touches ~150 rollup keys, mostly the same ones as the group before), then written together in the
-// transaction of a later group, or in their own when the writer is idle or a reader asks (flushRollups). Each
+// transaction of a later group, or in their own when the writer is idle or a reader asks (flushRollups). A group
+// adds its deltas to the pending set as it goes and keeps a journal of what it added, so a transaction that
+// rolls back takes them out again (the figures are integers: the subtraction is exact). Each
 // group that leaves deltas pending marks their (app, minute) buckets in qoe_dirty in its own transaction; the
 // transaction that writes the deltas deletes the marks, and marks found at start-up (a crash lost the pending
 // deltas) have their minute and hour rows recomputed from the sessions table (recoverQoeRollups).
@@ -114,12 +116,14 @@ export class SessionWriter {
   private readonly markDirty: Database.Statement;
   private readonly markPending: { run(appId: string, minute: number): void };
   private readonly clearMarks: { run(): void };
-  /** This group's rollup deltas of recent hours: pending after its commit. */
-  private group = new QoeDeltaAccumulator(QOE_LAYOUT);
+  /** What this group added to `pending`, (row, sign) after (row, sign): taken out again should it roll back. */
+  private readonly journal: unknown[] = [];
+  /** Keys in `pending` when this group began: a rolled-back group whose deltas were all new leaves none. */
+  private pendingAtStart = 0;
   /** This group's deltas of older hours: written in its own transaction. */
   private readonly immediate = new QoeDeltaAccumulator(QOE_LAYOUT);
-  /** Deltas of committed groups not yet written to the rollup tables. */
-  private pending = new QoeDeltaAccumulator(QOE_LAYOUT);
+  /** Deltas not yet written to the rollup tables: of committed groups, and of the group being written. */
+  private readonly pending = new QoeDeltaAccumulator(QOE_LAYOUT);
   /** When `pending` got its first delta (performance.now()). */
   private pendingSince = 0;
   /** Sessions of hours from this one on have their deltas kept pending; fixed while anything is pending. */
@@ -158,7 +162,6 @@ export class SessionWriter {
       for (const st of appRows) st.run(appId);
       return deleteApp.run(appId).changes > 0;
     });
-    const row = new Array<unknown>(SESSION_ROW_WIDTH);
     const startedRow = new Array<unknown>(STARTED_PARAMS);
     const closedRow = new Array<unknown>(CLOSED_PARAMS);
     // Requests [from, to) in one transaction; offsets of each kind's values are found by walking the counts.
@@ -178,7 +181,8 @@ export class SessionWriter {
           if ((req.kinds?.[r] ?? REQUEST_SESSIONS) === REQUEST_SESSIONS) {
             for (let i = 0; i < n; i++) {
               const base = (sessionBase + i) * SESSION_ROW_WIDTH;
-              for (let c = 0; c < SESSION_ROW_WIDTH; c++) row[c] = req.values[base + c];
+              // Its own array, not a reused one: the group's journal keeps it (see contribute).
+              const row = req.values.slice(base, base + SESSION_ROW_WIDTH);
               // Most sessions are new: one insert, and no lookup of an old row to subtract.
               if (this.insertNew.run(row).changes === 0) {
                 const old = this.selectOld.get(row[S.app_id], row[S.session_id]) as unknown[];
@@ -291,7 +295,8 @@ export class SessionWriter {
       this.immediate.add(row, sign);
       return;
     }
-    this.group.add(row, sign);
+    this.pending.add(row, sign);
+    this.journal.push(row, sign);
     const appId = row[S.app_id] as string;
     const minute = Math.floor(ts / MINUTE) * MINUTE;
     const key = `${appId}\u0000${minute}`;
@@ -306,11 +311,10 @@ export class SessionWriter {
    */
   private endGroup(): void {
     if (this.immediate.size > 0) this.rollups.persist(this.immediate.deltas());
-    const held = this.pending.size + this.group.size;
-    if ((this.pending.size > 0 && performance.now() - this.pendingSince >= PERSIST_AFTER_MS) || held >= PERSIST_KEYS) {
-      // Into the group, not into `pending`: should this transaction roll back, `pending` is still intact.
-      this.group.mergeFrom(this.pending);
-      this.rollups.persist(this.group.deltas());
+    const due = this.pendingAtStart > 0 && performance.now() - this.pendingSince >= PERSIST_AFTER_MS;
+    if (due || this.pending.size >= PERSIST_KEYS) {
+      // `pending` is cleared only once this commits: should it roll back, the deltas are still pending.
+      this.rollups.persist(this.pending.deltas());
       this.clearMarks.run();
       this.persistedInGroup = true;
       return;
@@ -320,11 +324,12 @@ export class SessionWriter {
 
   /** Starts a group: before its transaction. */
   private beginGroup(): void {
-    this.group.clear();
+    this.journal.length = 0;
     this.immediate.clear();
     this.groupMarks.clear();
     this.lastMark = '';
     this.persistedInGroup = false;
+    this.pendingAtStart = this.pending.size;
     if (this.pending.size === 0) this.pendFrom = Math.floor((Date.now() - PEND_WITHIN_MS) / HOUR) * HOUR;
   }
 
@@ -333,17 +338,24 @@ export class SessionWriter {
     if (this.persistedInGroup) {
       this.pending.clear();
       this.marked.clear();
-    } else if (this.group.size > 0) {
-      if (this.pending.size === 0) {
-        // Swap rather than copy: the group's deltas become the pending set.
-        const empty = this.pending;
-        this.pending = this.group;
-        this.group = empty;
-        this.pendingSince = performance.now();
-      } else this.pending.mergeFrom(this.group);
+    } else if (this.pending.size > 0) {
+      if (this.pendingAtStart === 0) this.pendingSince = performance.now();
       for (const key of this.groupMarks.keys()) this.marked.add(key);
     }
-    this.group.clear();
+    this.journal.length = 0;
+    this.immediate.clear();
+    this.groupMarks.clear();
+  }
+
+  /** After a group's transaction rolled back: its deltas leave `pending` again. */
+  private rollBackGroup(): void {
+    if (this.pendingAtStart === 0) this.pending.clear();
+    else {
+      const j = this.journal;
+      // Keys this group created are left at zero: persist() deletes a row left without sessions.
+      for (let i = 0; i < j.length; i += 2) this.pending.add(j[i] as unknown[], -(j[i + 1] as number) as 1 | -1);
+    }
+    this.journal.length = 0;
     this.immediate.clear();
     this.groupMarks.clear();
   }
@@ -351,7 +363,12 @@ export class SessionWriter {
   /** One transaction over requests [from, to), with the rollup bookkeeping around it. */
   private writeGroup(req: WriteRequest, from: number, to: number, outcomes: number[]): void {
     this.beginGroup();
-    this.writeRange(req, from, to, outcomes);
+    try {
+      this.writeRange(req, from, to, outcomes);
+    } catch (err) {
+      this.rollBackGroup();
+      throw err;
+    }
     this.commitGroup();
   }
 
