@@ -5,6 +5,11 @@ import type { ApiKeyRecord, Scope, Store } from '../store/index.ts';
 
 export const DEFAULT_APP_ID = 'default';
 const CACHE_TTL_MS = 10_000;
+/**
+ * Instance bus topic saying that access was taken away somewhere (a key revoked, a grant removed, ...): every
+ * instance that hears it drops its cached keys and re-checks its open sockets (http/access-changes.ts).
+ */
+export const ACCESS_CHANGED_TOPIC = 'access';
 const USAGE_FLUSH_MS = 30_000;
 
 export function hashApiKey(key: string): string {

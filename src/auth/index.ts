@@ -1,5 +1,6 @@
 // Access: API keys, users and their logins (JWT access tokens, rotating refresh tokens), guest tokens, audit.
 export {
+  ACCESS_CHANGED_TOPIC,
   ApiKeyAuthenticator,
   createApiKey,
   ensureBootstrap,

@@ -1,7 +1,13 @@
 // m3w apikey create | list | revoke — works on the database directly, also while a server runs
 // (a revoked key stops working there within 10 seconds, the server's key cache lifetime).
 import type { ResolvedConfig } from '../config/index.ts';
-import { createApiKey, DEFAULT_APP_ID, normalizeOrigins, normalizePrefix } from '../auth/index.ts';
+import {
+  ACCESS_CHANGED_TOPIC,
+  createApiKey,
+  DEFAULT_APP_ID,
+  normalizeOrigins,
+  normalizePrefix,
+} from '../auth/index.ts';
 import { openStore, SCOPES, type Scope } from '../store/index.ts';
 import type { CliValues } from './options.ts';
 
@@ -112,7 +118,13 @@ export async function runApiKey(config: ResolvedConfig, args: string[], values: 
     }
     const prefix = normalizePrefix(rest[0]!);
     if (await store.revokeApiKey(prefix, Date.now())) {
-      process.stdout.write(`Revoked ${prefix}. Running servers stop accepting it within 10 seconds.\n`);
+      // Servers sharing a Postgres database hear it at once; a SQLite server drops its cached key within 10 s.
+      const bus = await store.openInstanceBus();
+      bus?.publish(ACCESS_CHANGED_TOPIC, '', {});
+      await bus?.close();
+      process.stdout.write(
+        `Revoked ${prefix}. Running servers stop accepting it ${bus ? 'now' : 'within 10 seconds'}.\n`,
+      );
       return 0;
     }
     process.stderr.write(`m3w: no active API key with prefix ${prefix}\n`);

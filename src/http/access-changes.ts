@@ -3,12 +3,10 @@
 // keys are dropped and open WebSockets re-checked; other instances sharing the database hear it on the instance
 // bus and do the same. Without the message they caught up by themselves: keys within the key cache's 10 s,
 // room sockets at their next heartbeat re-check (9.5–14 s measured).
-import type { ApiKeyAuthenticator } from '../auth/index.ts';
+import { ACCESS_CHANGED_TOPIC, type ApiKeyAuthenticator } from '../auth/index.ts';
 import type { RoomHub } from '../rooms/index.ts';
 import type { InstanceBus } from '../store/index.ts';
 import type { LiveHub } from '../ws/index.ts';
-
-const TOPIC = 'access';
 
 export interface AccessChanges {
   /** Something that grants access changed on this instance: apply it here and tell the others. */
@@ -29,12 +27,12 @@ export function accessChanges(opts: {
   };
   // The bus never hands a publisher its own message, so hearing one cannot echo back.
   const stopHearing = opts.bus?.subscribe((m) => {
-    if (m.topic === TOPIC) apply();
+    if (m.topic === ACCESS_CHANGED_TOPIC) apply();
   });
   return {
     changed() {
       apply();
-      opts.bus?.publish(TOPIC, '', {});
+      opts.bus?.publish(ACCESS_CHANGED_TOPIC, '', {});
     },
     stop() {
       stopHearing?.();

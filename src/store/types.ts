@@ -483,8 +483,8 @@ export interface JobRunStore {
    */
   readonly sharedByInstances: boolean;
   /**
-   * Starts this process's messages to and from the other instances on the database (server only, not the CLI);
-   * null when nothing else can share it (SQLite).
+   * Starts this process's messages to and from the other instances on the database (the server; a CLI command
+   * only to announce a change, such as a revoked key); null when nothing else can share it (SQLite).
    */
   openInstanceBus(): Promise<InstanceBus | null>;
   /**

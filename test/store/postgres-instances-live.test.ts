@@ -424,20 +424,33 @@ test.skipIf(!needs('postgres'))(
         body: { name: 'revoked across', scopes: ['ingest'] },
       });
       expect(made.status, JSON.stringify(made.json)).toBe(201);
-      const ingestOnB = async () =>
+      const ingestOnB = async (key: string) =>
         (
           await fetch(`${B.url}/v1/sessions`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-api-key': made.json!.key },
+            headers: { 'content-type': 'application/json', 'x-api-key': key },
             body: JSON.stringify(sdkSession({ sessionId: `revoked-${Date.now()}-${Math.random()}` })),
           })
         ).status;
-      expect(await ingestOnB()).toBe(200);
+      expect(await ingestOnB(made.json!.key)).toBe(200);
       const revokedAt = Date.now();
       const revoked = await call(A, 'DELETE', `/api/v1/apps/default/keys/${made.json!.prefix}`, { token: admin[0] });
       expect(revoked.status).toBe(204);
-      await expect.poll(ingestOnB, { timeout: 3000, interval: 25 }).toBe(401);
+      await expect.poll(() => ingestOnB(made.json!.key), { timeout: 3000, interval: 25 }).toBe(401);
       const keyRevocationMs = Date.now() - revokedAt;
+      // The same from the CLI (another process, no server of its own): announced too, not left to B's cache.
+      const cliKey = await call(A, 'POST', '/api/v1/apps/default/keys', {
+        token: admin[0],
+        body: { name: 'revoked by the cli', scopes: ['ingest'] },
+      });
+      expect(cliKey.status, JSON.stringify(cliKey.json)).toBe(201);
+      expect(await ingestOnB(cliKey.json!.key)).toBe(200);
+      const cliRevoke = await runCliAsync(['apikey', 'revoke', cliKey.json!.prefix], { cwd: cliDir, env });
+      expect(cliRevoke.status, cliRevoke.stderr).toBe(0);
+      expect(cliRevoke.stdout).toMatch(/stop accepting it now/);
+      const cliRevokedAt = Date.now();
+      await expect.poll(() => ingestOnB(cliKey.json!.key), { timeout: 3000, interval: 25 }).toBe(401);
+      const cliRevocationMs = Date.now() - cliRevokedAt;
       // A guest in a room on B whose invite is revoked on A: closed at once, not at B's next heartbeat re-check.
       const invite = await call(A, 'POST', '/api/v1/guest-tokens', {
         token: admin[0],
@@ -463,7 +476,8 @@ test.skipIf(!needs('postgres'))(
       const inviteRevocationMs = Date.now() - inviteRevokedAt;
 
       console.log(
-        `[instances] revoked on A → refused on B: API key ${keyRevocationMs} ms, room guest closed ${inviteRevocationMs} ms`,
+        `[instances] revoked on A → refused on B: API key ${keyRevocationMs} ms, room guest closed ${inviteRevocationMs} ms; ` +
+          `revoked by the CLI → refused on B ${cliRevocationMs} ms after the command exited`,
       );
       console.log(
         `[instances] POST /v1/sessions on A → overview update on C: median ${median(sessionLatency)} ms ` +
