@@ -187,6 +187,12 @@ describe.skipIf(!needs('postgres'))('m3w migrate-store', () => {
         out[p] = JSON.parse(
           r.text.replace(/"(lastUsedAt|lastEvaluatedAt)":(\d+|null)/g, '"$1":"…"').replaceAll(ts.url, 'http://m3w'),
         );
+        // A stream's last_minute is the latest minute the minute job has rolled up: when a minute ends between
+        // the two reads, the second server rolls up one the first had not (a CI run saw exactly that). The
+        // per-minute series (/streams/ch1/metrics, up to two minutes before the reads) is still compared whole.
+        if (p.startsWith('/api/v1/streams?'))
+          for (const stream of (out[p] as { streams: Array<Record<string, unknown>> }).streams)
+            delete stream.last_minute;
       }
       out['/v1/sessions/mv-3 (ingest key)'] = (await call(ts, 'GET', '/v1/sessions/mv-3', { key: ingestKey })).json;
       return out;
