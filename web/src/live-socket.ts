@@ -127,8 +127,10 @@ export class LiveSocket {
       this.ws = null;
       this.setStatus('reconnecting');
       void this.onUnauthorized().then((ok) => {
-        if (ok) this.reconnect();
-        else this.close();
+        if (!ok) return this.close();
+        // Signed in again: connect now, not after the backoff that the outage before it built up (up to 10 s).
+        this.attempt = 0;
+        this.reconnect();
       });
     };
     this.heartbeat ??= setInterval(() => {
