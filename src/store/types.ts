@@ -56,7 +56,6 @@ export interface StoredSession {
   payload: string;
 }
 
-/** Figures from one group commit, for metrics. */
 /**
  * Sessions and play events one ingest transaction takes, at most (a larger request goes alone): past a few
  * thousand rows a bigger group commits no faster per row, and each row waits in memory until its group commits.
@@ -65,6 +64,7 @@ export interface StoredSession {
  */
 export const MAX_GROUP_ROWS = 2_000;
 
+/** Figures from one group commit, for metrics. */
 export interface WriteBatchStats {
   sessions: number;
   requests: number;

@@ -186,12 +186,13 @@ export class GroupCommitter {
     if (this.inFlight.length >= MAX_IN_FLIGHT) return;
     // The first requests up to MAX_GROUP_ROWS (at least one); the rest wait for the next group.
     let take = 0;
-    let rows = 0;
     let sessionRows = 0;
     let playRows = 0;
-    while (take < this.queue.length && (take === 0 || rows + this.queue[take]!.count <= MAX_GROUP_ROWS)) {
+    while (
+      take < this.queue.length &&
+      (take === 0 || sessionRows + playRows + this.queue[take]!.count <= MAX_GROUP_ROWS)
+    ) {
       const p = this.queue[take++]!;
-      rows += p.count;
       if (p.kind === REQUEST_PLAYS) playRows += p.count;
       else sessionRows += p.count;
     }
