@@ -227,19 +227,23 @@ function sourceIdentity(file: string, db: Database.Database): string {
   return `${realpathSync(file)} (migration ${last.v})`;
 }
 
-/** Rows in the target's m3w tables (at most a few listed), for the refusal message; empty when there are none. */
+/**
+ * Rows in the target's m3w tables, largest first (the refusal message shows a few, and the biggest say most about
+ * what the schema holds; catalogue order is not fixed); empty when there are none.
+ */
 async function targetContents(pool: pg.Pool, tables: Iterable<string>): Promise<string[]> {
-  const found: string[] = [];
+  const found: { table: string; n: number }[] = [];
   for (const t of tables) {
     if (t === 'schema_migrations' || t === PROGRESS_TABLE) continue;
     const r = await pool.query<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${q(t)} LIMIT 1000001) s`);
-    const n = r.rows[0]!.n;
-    if (n > 0)
-      found.push(
-        `${t}: ${n > 1_000_000 ? 'over 1,000,000 rows' : n === 1 ? '1 row' : `${n.toLocaleString('en-US')} rows`}`,
-      );
+    const n = Number(r.rows[0]!.n);
+    if (n > 0) found.push({ table: t, n });
   }
-  return found;
+  found.sort((a, b) => b.n - a.n || a.table.localeCompare(b.table));
+  return found.map(
+    ({ table, n }) =>
+      `${table}: ${n > 1_000_000 ? 'over 1,000,000 rows' : n === 1 ? '1 row' : `${n.toLocaleString('en-US')} rows`}`,
+  );
 }
 
 /** Copies the SQLite m3w database into the (empty, or partly copied from the same source) Postgres schema. */
