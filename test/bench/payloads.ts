@@ -1,6 +1,6 @@
 // Request bodies for the bench: SessionSummary objects shaped like what the Media3Watch Android SDK sends,
 // each with its own sessionId so the server inserts a new row every time instead of re-upserting one.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { prng } from '../helpers/prng.ts';
 
 const DEVICES = [
@@ -62,15 +62,14 @@ const TAILS = makeTails(256);
 /** Produces bodies of `sessionsPerBody` summaries (one object, or a JSON array for batches). */
 export class BodyFactory {
   private seq = 0;
-  // UUID-shaped ids like the SDK's; the random prefix makes ids unique across runs too.
-  private readonly prefix =
-    `${randomBytes(4).toString('hex')}-${randomBytes(2).toString('hex')}-4${randomBytes(2).toString('hex').slice(1)}-8${randomBytes(2).toString('hex').slice(1)}-`;
 
   constructor(readonly sessionsPerBody: number) {}
 
   private session(): string {
     const n = this.seq++;
-    return `{"sessionId":"${this.prefix}${n.toString(16).padStart(12, '0')}"${TAILS[n % TAILS.length]!}`;
+    // A random UUID each, as the SDK's: every insert lands on a random leaf of the (app_id, session_id) index, as
+    // real traffic does (ids sharing a prefix would append to one spot and hide what a large index costs).
+    return `{"sessionId":"${randomUUID()}"${TAILS[n % TAILS.length]!}`;
   }
 
   next(): string {
