@@ -1,6 +1,7 @@
 // Storage layouts for sessions, measured with raw better-sqlite3 (WAL, synchronous=FULL, 1,000 rows per
 // transaction, random ids): today's unique index on (app_id, session_id) against a non-unique index on a
 // hash of the two (a lookup, then a plain insert), fresh and after PREFILL rows; PAGE sets the page size.
+// CHECKPOINT sets wal_autocheckpoint (pages; SQLite's default 1000), LAYOUTS picks layouts (today,hash).
 // Run: PREFILL=500000 PAGE=4096 node --import tsx test/bench/storage-layouts.ts
 // Raw better-sqlite3 insert rate of session-shaped rows for storage layouts, fresh and after a prefill.
 import Database from 'better-sqlite3';
@@ -27,6 +28,8 @@ function sessionKeyHash(appId: string, sessionId: string): number {
 
 const PREFILL = Number(process.env.PREFILL ?? 0);
 const PAGE = Number(process.env.PAGE ?? 16384);
+const CHECKPOINT = Number(process.env.CHECKPOINT ?? 1000);
+const LAYOUTS = (process.env.LAYOUTS ?? 'today,hash').split(',');
 const payload = JSON.stringify({
   timestamp: Date.now(),
   sessionStartDateIso: new Date().toISOString(),
@@ -59,6 +62,7 @@ function run(name: string) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('cache_size = -16000');
+  db.pragma(`wal_autocheckpoint = ${CHECKPOINT}`);
   db.exec(layouts[name]!);
   const hash = name === 'hash';
   const ins = hash
@@ -111,4 +115,5 @@ function run(name: string) {
   return Math.round(rate);
 }
 for (let i = 0; i < 2; i++)
-  for (const l of ['today', 'hash']) console.log(`page ${PAGE} prefill ${PREFILL} ${l}: ${run(l)} rows/s`);
+  for (const l of LAYOUTS)
+    console.log(`page ${PAGE} checkpoint ${CHECKPOINT} prefill ${PREFILL} ${l}: ${run(l)} rows/s`);
