@@ -1,6 +1,7 @@
 // Retention: `m3w retention --dry-run` reports without deleting; the run deletes exactly what is past its
 // retention (raw sessions, minute rows, hourly rows) and keeps the rest.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { nextBatchSize } from '../../src/engine/retention.ts';
 import { runCli } from '../helpers/child.ts';
 import { postSessions, sdkSession, startTestServer, storeEnv, type TestServer } from '../helpers/server.ts';
 import { playClosed, postWebhook } from './webhook-helpers.ts';
@@ -88,5 +89,41 @@ describe('retention', () => {
     expect(await s.server.store.getPlaySession('default', 'new-play')).not.toBeNull();
     expect(await s.server.store.streamSeries(60_000, 'default', 'global', '', minute - MIN, minute)).toHaveLength(1);
     expect(dryRun().stdout).toMatch(/raw SDK sessions .*would delete 0\n(.*would delete 0\n){4}/);
+  });
+});
+
+describe('retention batches', () => {
+  test('adapt to take about 10 ms each: proportional, at least 50 rows, at most doubling and at most 2,000', () => {
+    expect(nextBatchSize(2000, 300)).toBe(67);
+    expect(nextBatchSize(100, 400)).toBe(50);
+    expect(nextBatchSize(1000, 10)).toBe(1000);
+    expect(nextBatchSize(100, 1)).toBe(200);
+    expect(nextBatchSize(100, 0)).toBe(200);
+    expect(nextBatchSize(1500, 2)).toBe(2000);
+  });
+
+  // Batches start at 50 rows and at most double, so 1,000 sessions take at least five of them.
+  test('many batches delete every expired session and keep the rest', async () => {
+    const s = await startTestServer({ rateLimit: { requests: 1_000_000, windowSec: 60 } }, undefined, {
+      analyticsSchedules: false,
+    });
+    try {
+      const now = Date.now();
+      const old = Array.from({ length: 1000 }, (_, i) =>
+        sdkSession({
+          sessionId: `old-${i}`,
+          timestamp: now - 100 * DAY + i,
+          sessionStartDateIso: new Date(now - 100 * DAY + i * MIN).toISOString(),
+        }),
+      );
+      expect((await postSessions(s.url, old, { key: s.apiKey })).status).toBe(200);
+      const kept = [sdkSession({ sessionId: 'new-1', timestamp: now - DAY })];
+      expect((await postSessions(s.url, kept, { key: s.apiKey })).status).toBe(200);
+      const report = await s.server.analytics.runRetention(false);
+      expect(report.counts.sessions).toBe(1000);
+      expect(await s.server.store.countSessions()).toBe(1);
+    } finally {
+      await s.close();
+    }
   });
 });

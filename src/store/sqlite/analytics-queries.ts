@@ -236,7 +236,8 @@ export class SqliteAnalytics {
         'UPDATE moments SET ended_at = @endedAt, peak_value = @peakValue, baseline = @baseline, z_score = @zScore WHERE id = @id',
       ),
       count: {
-        sessions: db.prepare('SELECT count(*) FROM sessions WHERE timestamp < ?').pluck(),
+        // Per app, so sessions_app_time serves it: `timestamp < ?` alone scanned every stored session.
+        sessions: db.prepare('SELECT count(*) FROM sessions WHERE app_id = ? AND timestamp < ?').pluck(),
         plays: db.prepare('SELECT count(*) FROM play_sessions WHERE closed_at < ?').pluck(),
         minutes: db.prepare('SELECT count(*) FROM stream_minutes WHERE minute < ?').pluck(),
         hours: db.prepare('SELECT count(*) FROM stream_hours WHERE hour < ?').pluck(),
@@ -248,7 +249,10 @@ export class SqliteAnalytics {
       },
       // Batches by rowid (or key) range so each statement touches at most `batch` rows.
       del: {
-        sessions: db.prepare('DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE timestamp < ? LIMIT ?)'),
+        // Per app, as the count: a batch with nothing expired scanned all the sessions (~0.3 s at 10 M stored).
+        sessions: db.prepare(
+          'DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE app_id = ? AND timestamp < ? LIMIT ?)',
+        ),
         plays: db.prepare(
           'DELETE FROM play_sessions WHERE (app_id, id) IN (SELECT app_id, id FROM play_sessions WHERE closed_at < ? LIMIT ?)',
         ),
@@ -485,8 +489,10 @@ export class SqliteAnalytics {
       qoeMinutes += n.qoeMinutes.get(app, dim, c.minuteRollups) as number;
       qoeHours += n.qoeHours.get(app, dim, c.hourlyRollups) as number;
     }
+    let sessions = 0;
+    for (const app of this.s.apps.all() as string[]) sessions += n.sessions.get(app, c.raw) as number;
     return {
-      sessions: n.sessions.get(c.raw) as number,
+      sessions,
       playSessions: n.plays.get(c.raw) as number,
       minuteRows: (n.minutes.get(c.minuteRollups) as number) + qoeMinutes,
       hourRows: (n.hours.get(c.hourlyRollups) as number) + qoeHours,
@@ -503,8 +509,11 @@ export class SqliteAnalytics {
         if (qoeMinutes < batch) qoeMinutes += d.qoeMinutes.run(app, dim, c.minuteRollups, batch - qoeMinutes).changes;
         if (qoeHours < batch) qoeHours += d.qoeHours.run(app, dim, c.hourlyRollups, batch - qoeHours).changes;
       }
+      let sessions = 0;
+      for (const app of this.s.apps.all() as string[])
+        if (sessions < batch) sessions += d.sessions.run(app, c.raw, batch - sessions).changes;
       return {
-        sessions: d.sessions.run(c.raw, batch).changes,
+        sessions,
         playSessions: d.plays.run(c.raw, batch).changes,
         minuteRows: d.streamMinutes.run(c.minuteRollups, batch).changes + qoeMinutes,
         hourRows: d.streamHours.run(c.hourlyRollups, batch).changes + qoeHours,
