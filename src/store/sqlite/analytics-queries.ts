@@ -476,21 +476,22 @@ export class SqliteAnalytics {
   }
 
   /** (app, dimension) pairs of the QoE tables: their time index serves retention per pair. */
-  private qoeSeries(): Array<[string, string]> {
+  private qoeSeries(apps: string[]): Array<[string, string]> {
     const dims = ['global', ...Object.keys(QOE_DIMENSIONS)];
-    return (this.s.apps.all() as string[]).flatMap((app) => dims.map((d) => [app, d] as [string, string]));
+    return apps.flatMap((app) => dims.map((d) => [app, d] as [string, string]));
   }
 
   countExpired(c: RetentionCutoffs): RetentionCounts {
     const n = this.s.count;
+    const apps = this.s.apps.all() as string[];
     let qoeMinutes = 0;
     let qoeHours = 0;
-    for (const [app, dim] of this.qoeSeries()) {
+    for (const [app, dim] of this.qoeSeries(apps)) {
       qoeMinutes += n.qoeMinutes.get(app, dim, c.minuteRollups) as number;
       qoeHours += n.qoeHours.get(app, dim, c.hourlyRollups) as number;
     }
     let sessions = 0;
-    for (const app of this.s.apps.all() as string[]) sessions += n.sessions.get(app, c.raw) as number;
+    for (const app of apps) sessions += n.sessions.get(app, c.raw) as number;
     return {
       sessions,
       playSessions: n.plays.get(c.raw) as number,
@@ -503,15 +504,15 @@ export class SqliteAnalytics {
   deleteExpired(c: RetentionCutoffs, batch: number): RetentionCounts {
     const d = this.s.del;
     return this.db.transaction(() => {
+      const apps = this.s.apps.all() as string[];
       let qoeMinutes = 0;
       let qoeHours = 0;
-      for (const [app, dim] of this.qoeSeries()) {
+      for (const [app, dim] of this.qoeSeries(apps)) {
         if (qoeMinutes < batch) qoeMinutes += d.qoeMinutes.run(app, dim, c.minuteRollups, batch - qoeMinutes).changes;
         if (qoeHours < batch) qoeHours += d.qoeHours.run(app, dim, c.hourlyRollups, batch - qoeHours).changes;
       }
       let sessions = 0;
-      for (const app of this.s.apps.all() as string[])
-        if (sessions < batch) sessions += d.sessions.run(app, c.raw, batch - sessions).changes;
+      for (const app of apps) if (sessions < batch) sessions += d.sessions.run(app, c.raw, batch - sessions).changes;
       return {
         sessions,
         playSessions: d.plays.run(c.raw, batch).changes,
